@@ -1,0 +1,3 @@
+"""Wafa: an open-source customer-loyalty platform."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The HTTP edge: the FastAPI app, authentication, problem details, metrics."""

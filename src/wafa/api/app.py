@@ -1,0 +1,53 @@
+"""The FastAPI application: routers from each domain, problem handlers, health and metrics."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from wafa import __version__
+from wafa.api import problems
+from wafa.api.metrics import MetricsMiddleware, render
+from wafa.clock import Clock, SystemClock
+from wafa.db import session_factory
+from wafa.events.routes import router as events_router
+from wafa.ledger.routes import router as ledger_router
+from wafa.members.routes import router as members_router
+from wafa.programs.routes import router as programs_router
+from wafa.tenants.routes import router as tenants_router
+
+
+def create_app(*, factory: sessionmaker[Session] | None = None, clock: Clock | None = None) -> FastAPI:
+    """Build the app for a database (default: WAFA_DATABASE_URL) and a clock (default: the wall clock)."""
+    app = FastAPI(
+        title="Wafa",
+        version=__version__,
+        description="Loyalty platform API: members, purchase and return events, points ledger, redemptions and holds.",
+        openapi_url="/v1/openapi.json",
+        docs_url="/v1/docs",
+        redoc_url=None,
+    )
+    app.state.session_factory = factory or session_factory()
+    app.state.clock = clock or SystemClock()
+    problems.install(app)
+    for router in (members_router, events_router, ledger_router, programs_router, tenants_router):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability")
+    def healthz(request: Request) -> JSONResponse:
+        try:
+            with request.app.state.session_factory() as session:
+                session.execute(text("SELECT 1"))
+        except Exception:
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok", "version": __version__})
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics of this process", response_class=Response)
+    def metrics() -> Response:
+        body, content_type = render()
+        return Response(body, media_type=content_type)
+
+    app.add_middleware(MetricsMiddleware)
+    return app

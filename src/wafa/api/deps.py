@@ -1,0 +1,123 @@
+"""Request dependencies: the caller's principal, a unit of work, the clock, idempotent execution."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from wafa.db import unit_of_work
+from wafa.errors import Forbidden, InvalidInput, Unauthorized, WafaError
+from wafa.events import idempotency
+from wafa.tenants import service as tenants
+from wafa.tenants.service import Principal
+
+bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer wafa_...`")
+
+
+def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
+    if credentials is None or not credentials.credentials:
+        raise Unauthorized("send an API key as `Authorization: Bearer <key>`")
+    factory = request.app.state.session_factory
+    secret = credentials.credentials
+    cached = tenants.cached_principal(secret)
+    if cached is not None:
+        return cached
+    with factory() as session:
+        return tenants.authenticate(session, secret=secret)
+
+
+def require(scope: str) -> Callable[..., Principal]:
+    """A dependency that admits keys holding `scope` (or `admin`)."""
+
+    def check(principal: Principal = Depends(authenticate)) -> Principal:
+        if not principal.allows(scope):
+            raise Forbidden(f"this API key lacks the {scope!r} scope")
+        return principal
+
+    check.__name__ = f"require_{scope.replace(':', '_')}"
+    return check
+
+
+class Context:
+    """What a route needs: the unit of work factory and the clock."""
+
+    def __init__(self, request: Request) -> None:
+        self.factory = request.app.state.session_factory
+        self.clock = request.app.state.clock
+
+    def now(self):  # type: ignore[no-untyped-def]
+        return self.clock.now()
+
+    def transaction(self):  # type: ignore[no-untyped-def]
+        return unit_of_work(self.factory)
+
+
+def encode_cursor(value: int) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps({"id": value})).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = orjson.loads(base64.urlsafe_b64decode(padded))["id"]
+        if not isinstance(value, int):
+            raise ValueError
+        return value
+    except Exception:
+        raise InvalidInput("cursor is not one this API returned", field="cursor") from None
+
+
+def run_idempotent(
+    ctx: Context,
+    *,
+    principal: Principal,
+    key: str | None,
+    fingerprint: str,
+    status_code: int,
+    work: Callable[[Session], BaseModel],
+) -> JSONResponse:
+    """Run `work` in one transaction; with an Idempotency-Key, store its result and replay it for repeats.
+
+    The result is stored in the same transaction as the work, so it exists exactly when the work
+    happened. A repeat that races the first one either waits on the first one's locks or loses on
+    the unique key; either way it then finds the stored result.
+    """
+    if key is not None:
+        idempotency.check_key(key)
+    try:
+        with ctx.transaction() as session:
+            result = work(session)
+            body = result.model_dump(mode="json")
+            if key is not None and not idempotency.store(
+                session, tenant_id=principal.tenant_id, key=key, request_hash_=fingerprint,
+                status_code=status_code, response=body, now=ctx.now(),
+            ):
+                raise _Replay
+        return JSONResponse(body, status_code=status_code)
+    except (_Replay, WafaError, IntegrityError) as exc:
+        if key is None:
+            raise
+        with ctx.factory() as session:
+            stored = idempotency.lookup(session, tenant_id=principal.tenant_id, key=key, request_hash_=fingerprint)
+        if stored is None:
+            if isinstance(exc, _Replay):
+                raise RuntimeError("idempotency record vanished") from exc
+            raise
+        return JSONResponse(stored.response, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"})
+
+
+class _Replay(Exception):
+    """Internal: another request stored a result for this key first."""
+
+

@@ -1,0 +1,369 @@
+"""The `wafa` command: serve, worker, jobs, db, tenant, apikey, program, demo, ledger."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from wafa.clock import SystemClock
+from wafa.config import get_settings
+from wafa.db import session_factory, unit_of_work
+from wafa.errors import WafaError
+
+app = typer.Typer(help="Wafa, the loyalty platform. Database from WAFA_DATABASE_URL (default: ./wafa.db).", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+tenant_app = typer.Typer(help="Tenants.", no_args_is_help=True)
+key_app = typer.Typer(help="API keys of a tenant.", no_args_is_help=True)
+program_app = typer.Typer(help="A tenant's program settings.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Scheduled work, one pass at a time (for cron).", no_args_is_help=True)
+ledger_app = typer.Typer(help="The points ledger.", no_args_is_help=True)
+for sub, name in ((db_app, "db"), (tenant_app, "tenant"), (key_app, "apikey"), (program_app, "program"), (jobs_app, "jobs"), (ledger_app, "ledger")):
+    app.add_typer(sub, name=name)
+
+out = Console()
+err = Console(stderr=True)
+TenantOption = typer.Option(..., "--tenant", envvar="WAFA_TENANT", help="the tenant's slug (or WAFA_TENANT)")
+JsonOption = typer.Option(False, "--json", help="print machine-readable JSON on stdout")
+
+
+@contextmanager
+def failures() -> Iterator[None]:
+    """Expected failures end the command with a one-line reason and exit code 1."""
+    try:
+        yield
+    except WafaError as exc:
+        err.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(1) from None
+    except Exception as exc:  # an unreachable database, a bad URL: say what, not where
+        if os.environ.get("WAFA_DEBUG"):
+            raise
+        err.print(f"[red]error:[/red] {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        raise typer.Exit(1) from None
+
+
+def emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, default=str, ensure_ascii=False) + "\n")
+    else:
+        human()
+
+
+def _factory():  # type: ignore[no-untyped-def]
+    return session_factory()
+
+
+def _upgrade() -> None:
+    from wafa.migrate import upgrade
+
+    upgrade(_factory().kw["bind"])
+
+
+def _tenant_id(session, slug: str) -> int:  # type: ignore[no-untyped-def]
+    from wafa.tenants import service as tenants
+
+    return tenants.get_by_slug_or_raise(session, slug=slug).id
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the latest version."""
+    with failures():
+        _upgrade()
+        err.print("database is up to date")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the schema revision of the database."""
+    from wafa.migrate import current
+
+    with failures():
+        out.print(current(_factory().kw["bind"]) or "(empty database)")
+
+
+@tenant_app.command("create")
+def tenant_create(
+    name: str = typer.Argument(..., help="the tenant's display name"),
+    currency: str = typer.Option(..., "--currency", help="ISO 4217 code of the program's base currency (earns 1 point per unit)"),
+    slug: str | None = typer.Option(None, "--slug", help="URL-safe short name (default: from the name)"),
+    as_json: bool = JsonOption,
+) -> None:
+    """Create a tenant, its program and its first admin API key (printed once)."""
+    from wafa.tenants import service as tenants
+
+    with failures():
+        _upgrade()
+        now = SystemClock().now()
+        with unit_of_work(_factory()) as session:
+            tenant = tenants.create(session, name=name, currency=currency, slug=slug, now=now)
+            key = tenants.create_key(session, tenant_id=tenant.id, name="first admin key", scopes=["admin"], now=now)
+        data = {"tenant": {"id": tenant.id, "slug": tenant.slug, "name": tenant.name}, "api_key": key.secret, "scopes": key.scopes}
+        emit(as_json, data, lambda: out.print(
+            f"Created tenant [bold]{tenant.slug}[/bold]. Admin API key (shown once, keep it safe):\n{key.secret}"
+        ))
+
+
+@tenant_app.command("list")
+def tenant_list(as_json: bool = JsonOption) -> None:
+    """List tenants."""
+    from wafa.tenants import service as tenants
+
+    with failures(), _factory()() as session:
+        rows = [{"id": t.id, "slug": t.slug, "name": t.name, "status": t.status} for t in tenants.list_(session)]
+
+        def human() -> None:
+            table = Table("id", "slug", "name", "status")
+            for row in rows:
+                table.add_row(str(row["id"]), row["slug"], row["name"], row["status"])
+            out.print(table)
+
+        emit(as_json, rows, human)
+
+
+@key_app.command("create")
+def key_create(
+    tenant: str = TenantOption,
+    name: str = typer.Option("api key", "--name", help="what the key is for (e.g. 'till 3, Riyadh')"),
+    scopes: str = typer.Option("read", "--scopes", help="comma-separated: admin, read, members:write, events:write, redeem"),
+    as_json: bool = JsonOption,
+) -> None:
+    """Create an API key; the secret is printed once."""
+    from wafa.tenants import service as tenants
+
+    with failures():
+        with unit_of_work(_factory()) as session:
+            key = tenants.create_key(
+                session, tenant_id=_tenant_id(session, tenant), name=name,
+                scopes=[s.strip() for s in scopes.split(",") if s.strip()], now=SystemClock().now(),
+            )
+        emit(as_json, {"id": key.id, "api_key": key.secret, "scopes": key.scopes}, lambda: out.print(key.secret))
+
+
+@key_app.command("list")
+def key_list(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
+    """List a tenant's API keys (never their secrets)."""
+    from wafa.tenants import service as tenants
+
+    with failures(), _factory()() as session:
+        rows = [
+            {"id": k.id, "name": k.name, "prefix": k.prefix, "scopes": k.scopes, "revoked": k.revoked_at is not None}
+            for k in tenants.list_keys(session, tenant_id=_tenant_id(session, tenant))
+        ]
+
+        def human() -> None:
+            table = Table("id", "name", "prefix", "scopes", "revoked")
+            for row in rows:
+                table.add_row(str(row["id"]), row["name"], row["prefix"] + "…", ",".join(row["scopes"]), "yes" if row["revoked"] else "")
+            out.print(table)
+
+        emit(as_json, rows, human)
+
+
+@key_app.command("revoke")
+def key_revoke(key_id: int = typer.Argument(..., help="the key's id (see `wafa apikey list`)"), tenant: str = TenantOption) -> None:
+    """Revoke an API key."""
+    from wafa.tenants import service as tenants
+
+    with failures():
+        with unit_of_work(_factory()) as session:
+            tenants.revoke_key(session, tenant_id=_tenant_id(session, tenant), key_id=key_id, now=SystemClock().now())
+        err.print(f"key {key_id} revoked")
+
+
+def _parse_expiry(value: str) -> dict[str, Any]:
+    policy, _, periods = value.partition(":")
+    if policy not in ("none", "days", "end_of_month", "end_of_year") or (policy != "none" and not periods.isdigit()):
+        raise typer.BadParameter("use none, days:N, end_of_month:N or end_of_year:N")
+    return {"policy": policy, "periods": int(periods or 0)}
+
+
+@program_app.command("show")
+def program_show(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
+    """Print the program's settings."""
+    from wafa.programs import service as programs
+
+    with failures(), _factory()() as session:
+        data = programs.to_read(programs.get(session, tenant_id=_tenant_id(session, tenant), fresh=True)).model_dump(mode="json")
+        emit(as_json, data, lambda: out.print_json(data=data))
+
+
+@program_app.command("set")
+def program_set(
+    tenant: str = TenantOption,
+    earn_rate: list[str] = typer.Option([], "--earn-rate", help="CUR=RATE points per unit, repeatable: --earn-rate SAR=1 --earn-rate JOD=10 (replaces the list)"),
+    base_currency: str | None = typer.Option(None, "--base-currency", help="ISO 4217 code"),
+    rounding: str | None = typer.Option(None, "--rounding", help="floor (default), half_up or ceil"),
+    pending_days: int | None = typer.Option(None, "--pending-days", help="days points stay pending (the return window)"),
+    expiry: str | None = typer.Option(None, "--expiry", help="none | days:N | end_of_month:N | end_of_year:N"),
+    timezone: str | None = typer.Option(None, "--timezone", help="IANA zone for dates and period ends, e.g. Asia/Riyadh"),
+    region: str | None = typer.Option(None, "--region", help="ISO country for reading national phone numbers"),
+    points_name_en: str | None = typer.Option(None, "--points-name-en", help="the points currency's name in English"),
+    points_name_ar: str | None = typer.Option(None, "--points-name-ar", help="the points currency's name in Arabic"),
+    min_redemption: int | None = typer.Option(None, "--min-redemption", help="smallest number of points a redemption may spend"),
+    as_json: bool = JsonOption,
+) -> None:
+    """Change the program's settings."""
+    from pydantic import ValidationError
+
+    from wafa.programs import service as programs
+    from wafa.programs.schemas import ProgramUpdate
+
+    changes: dict[str, Any] = {}
+    if earn_rate:
+        rates = {}
+        for pair in earn_rate:
+            code, sep, rate = pair.partition("=")
+            if not sep:
+                raise typer.BadParameter(f"{pair!r}: use CUR=RATE", param_hint="--earn-rate")
+            rates[code] = rate
+        changes["earn_rates"] = rates
+    if expiry is not None:
+        changes["expiry"] = _parse_expiry(expiry)
+    if points_name_en or points_name_ar:
+        changes["points_name"] = {"en": points_name_en, "ar": points_name_ar}
+    for key, value in (("base_currency", base_currency), ("rounding", rounding), ("pending_days", pending_days),
+                       ("timezone", timezone), ("default_region", region), ("min_redemption", min_redemption)):
+        if value is not None:
+            changes[key] = value
+    with failures():
+        with unit_of_work(_factory()) as session:
+            tenant_id = _tenant_id(session, tenant)
+            if "points_name" in changes:
+                current = programs.get(session, tenant_id=tenant_id, fresh=True)
+                changes["points_name"] = {"en": points_name_en or current.points_name_en, "ar": points_name_ar or current.points_name_ar}
+            try:
+                update = ProgramUpdate(**changes)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                err.print(f"[red]error:[/red] {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+                raise typer.Exit(2) from None
+            config = programs.update_settings(session, tenant_id=tenant_id, program_in=update, now=SystemClock().now())
+        data = programs.to_read(config).model_dump(mode="json")
+        emit(as_json, data, lambda: out.print_json(data=data))
+
+
+@jobs_app.command("run-due")
+def jobs_run_due(
+    tenant: str | None = typer.Option(None, "--tenant", envvar="WAFA_TENANT", help="one tenant only (default: all)"),
+    as_json: bool = JsonOption,
+) -> None:
+    """One pass: release pending points, expire lots, lapse holds. Safe to run beside traffic and twice at once."""
+    from wafa.jobs.service import run_due
+
+    with failures():
+        factory = _factory()
+        tenant_id = None
+        if tenant:
+            with factory() as session:
+                tenant_id = _tenant_id(session, tenant)
+        report = run_due(factory, now=SystemClock().now(), tenant_id=tenant_id)
+        emit(as_json, report.__dict__, lambda: out.print(
+            f"released {report.released_points} points in {report.released_lots} lots, "
+            f"expired {report.expired_points} points in {report.expired_lots} lots, lapsed {report.lapsed_holds} holds"
+        ))
+
+
+@app.command("worker")
+def worker(
+    interval: float = typer.Option(None, "--interval", help="seconds between passes (default WAFA_WORKER_INTERVAL_SECONDS, 30)"),
+    passes: int = typer.Option(0, "--passes", help="stop after this many passes (0: run until stopped)"),
+) -> None:
+    """Run the scheduled work in a loop: releases, expiries, hold lapses."""
+    from wafa.jobs.service import run_due
+
+    every = interval if interval is not None else get_settings().worker_interval_seconds
+    done = 0
+    with failures():
+        factory = _factory()
+        while True:
+            report = run_due(factory, now=SystemClock().now())
+            err.print(f"pass {done + 1}: {report.__dict__}")
+            done += 1
+            if passes and done >= passes:
+                return
+            time.sleep(every)
+
+
+@ledger_app.command("verify")
+def ledger_verify(
+    tenant: str | None = typer.Option(None, "--tenant", envvar="WAFA_TENANT", help="one tenant only (default: all)"),
+    as_json: bool = JsonOption,
+) -> None:
+    """Re-add every posting, re-walk every hash chain, re-derive every balance. Exit 1 if anything is off."""
+    from wafa.ledger.verify import verify
+
+    with failures(), _factory()() as session:
+        tenant_id = _tenant_id(session, tenant) if tenant else None
+        with Progress(console=err, transient=True) as bar:
+            task = bar.add_task("verifying postings", total=None)
+            report = verify(session, tenant_id=tenant_id, progress=lambda done, total: bar.update(task, completed=done, total=total))
+        data = {"ok": report.ok, "entries": report.entries, "postings": report.postings, "accounts": report.accounts,
+                "lots": report.lots, "first_broken_entry": report.first_broken_entry, "problems": report.problems[:100]}
+        emit(as_json, data, lambda: out.print(
+            f"ledger intact: {report.entries} entries, {report.postings} postings, {report.accounts} member accounts, {report.lots} lots"
+            if report.ok else
+            f"[red]ledger broken[/red] (first broken entry: {report.first_broken_entry}):\n" + "\n".join(report.problems[:20])
+        ))
+        if not report.ok:
+            raise typer.Exit(1)
+
+
+@app.command("demo")
+def demo(
+    members: int = typer.Option(200, "--members", help="how many members to enrol"),
+    months: int = typer.Option(6, "--months", help="months of purchase history"),
+    slug: str = typer.Option("demo", "--slug", help="the demo tenant's slug"),
+    as_json: bool = JsonOption,
+) -> None:
+    """Create the demo tenant with members and months of purchases (kept if it exists), and print an admin key."""
+    from wafa import demo as demo_data
+
+    with failures():
+        _upgrade()
+        with Progress(console=err, transient=True) as bar:
+            task = bar.add_task("seeding demo history (days)", total=None)
+            result = demo_data.seed(
+                _factory(), now=SystemClock().now(), slug=slug, members_count=members, months=months,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        emit(as_json, result.__dict__, lambda: out.print(
+            f"Demo tenant [bold]{result.tenant_slug}[/bold]: {result.members} new members, {result.purchases} purchases, "
+            f"{result.returns} returns, {result.redemptions} redemptions.\nAdmin API key: {result.api_key}"
+        ))
+
+
+@app.command("serve")
+def serve(
+    host: str = typer.Option(None, "--host", help="address to listen on (default WAFA_HOST, 127.0.0.1)"),
+    port: int = typer.Option(None, "--port", help="port (default WAFA_PORT, 8000)"),
+    workers: int = typer.Option(None, "--workers", help="server processes (default WAFA_WORKERS, 1)"),
+    with_demo: bool = typer.Option(False, "--demo", help="seed the demo tenant first and print its API key"),
+) -> None:
+    """Migrate the database, then serve the API (and, with --demo, a demo program)."""
+    import uvicorn
+
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    workers = workers or settings.workers
+    with failures():
+        _upgrade()
+        if with_demo:
+            demo(members=200, months=6, slug="demo", as_json=False)
+    out.print(f"Wafa is serving on http://{host}:{port}  (API docs: http://{host}:{port}/v1/docs)")
+    uvicorn.run("wafa.api.main:app", host=host, port=port, workers=workers, log_level=settings.log_level,
+                access_log=False, proxy_headers=True)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,29 @@
+"""Settings read from WAFA_* environment variables, with defaults that run on a laptop."""
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Process-wide configuration; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix="WAFA_", extra="ignore")
+
+    database_url: str = "sqlite:///wafa.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    log_level: str = "info"
+    # Pool sized for one app process; several processes each get their own pool.
+    db_pool_size: int = 10
+    # How long cached API keys and program settings live in a process before re-reading.
+    cache_seconds: float = 30.0
+    worker_interval_seconds: float = 30.0
+    hold_ttl_seconds: int = 900
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the settings of this process (read once)."""
+    return Settings()

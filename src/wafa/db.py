@@ -1,0 +1,141 @@
+"""Engine, sessions and column types shared by every domain's models."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from sqlalchemy import BigInteger, DateTime, Engine, Integer, create_engine, event
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import String, TypeDecorator
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY, PostgreSQL wants 64 bits.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on both databases (SQLite has no time zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):  # type: ignore[override]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):  # type: ignore[override]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def chain_hash_py(prev: str | None, payload: str) -> str:
+    """The hash chain step: sha256 over the previous hash and this posting's payload, hex."""
+    return hashlib.sha256(((prev or "") + payload).encode()).hexdigest()
+
+
+class chain_hash(FunctionElement[str]):
+    """SQL form of chain_hash_py, so a balance update computes the new chain head itself."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(chain_hash, "postgresql")
+def _chain_hash_pg(element, compiler, **kw):  # type: ignore[no-untyped-def]
+    prev, payload = list(element.clauses)
+    return (
+        "encode(sha256(convert_to(coalesce(%s, '') || %s, 'UTF8')), 'hex')"
+        % (compiler.process(prev, **kw), compiler.process(payload, **kw))
+    )
+
+
+@compiles(chain_hash, "sqlite")
+def _chain_hash_sqlite(element, compiler, **kw):  # type: ignore[no-untyped-def]
+    return "wafa_chain_hash(%s)" % compiler.process(element.clauses, **kw)
+
+
+def _sqlite_on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    dbapi_conn.create_function("wafa_chain_hash", 2, chain_hash_py, deterministic=True)
+    cur = dbapi_conn.cursor()
+    # WAL lets readers run beside the single writer; busy_timeout queues writers instead of failing.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    """Create an engine for a SQLite or PostgreSQL URL with Wafa's connection settings."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_on_connect)
+
+        # pysqlite's own transaction handling defers BEGIN; take the write lock up front
+        # so a read-then-write transaction cannot deadlock against another writer.
+        @event.listens_for(engine, "connect")
+        def _no_autobegin(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            dbapi_conn.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(conn):  # type: ignore[no-untyped-def]
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
+
+
+@lru_cache
+def _factory(url: str, pool_size: int) -> sessionmaker[Session]:
+    return sessionmaker(make_engine(url, pool_size=pool_size), expire_on_commit=False)
+
+
+def session_factory(url: str | None = None) -> sessionmaker[Session]:
+    """The session factory of this process for a database URL (default: from settings)."""
+    from wafa.config import get_settings
+
+    settings = get_settings()
+    return _factory(url or settings.database_url, settings.db_pool_size)
+
+
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on any exception."""
+    with factory() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+
+def insert_unless_exists(session: Session, model, values: dict, *, conflict: list[str], where=None, returning=()):  # type: ignore[no-untyped-def]
+    """INSERT ... ON CONFLICT DO NOTHING on either database; returns the result (no row on conflict)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = dialect_insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict, index_where=where)
+    if returning:
+        stmt = stmt.returning(*returning)
+    return session.execute(stmt)

@@ -1,0 +1,110 @@
+"""The WafaError tree: services raise these, one API handler turns them into problem details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class WafaError(Exception):
+    """Base of every expected failure; carries an HTTP status and a problem slug."""
+
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+    def __init__(self, detail: str, *, field: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.extra = extra
+
+    def problem(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": f"/problems/{self.slug}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.field:
+            body["errors"] = [{"field": self.field, "reason": self.detail}]
+        body.update(self.extra)
+        return body
+
+
+class InvalidInput(WafaError):
+    """The request is well-formed JSON but a value is not acceptable."""
+
+    status = 422
+    slug = "invalid-input"
+    title = "Invalid input"
+
+
+class NotFound(WafaError):
+    """The thing asked for does not exist for this tenant."""
+
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(WafaError):
+    """The request conflicts with the current state (a duplicate, a resolved hold)."""
+
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
+
+
+class IdempotencyMismatch(Conflict):
+    """An idempotency key was reused with a different request body."""
+
+    slug = "idempotency-key-reused"
+    title = "Idempotency key reused with a different request"
+
+
+class InsufficientPoints(WafaError):
+    """A debit asked for more points than the member has available."""
+
+    status = 422
+    slug = "insufficient-points"
+    title = "Insufficient points"
+
+
+class MemberInDebt(WafaError):
+    """The member owes points (a return clawed back spent points); redemptions wait."""
+
+    status = 422
+    slug = "member-in-debt"
+    title = "Member has a negative balance"
+
+
+class MemberNotActive(WafaError):
+    """The member is suspended or closed."""
+
+    status = 422
+    slug = "member-not-active"
+    title = "Member is not active"
+
+
+class Unauthorized(WafaError):
+    """No valid API key was presented."""
+
+    status = 401
+    slug = "unauthorized"
+    title = "Unauthorized"
+
+
+class Forbidden(WafaError):
+    """The API key lacks the scope this operation needs."""
+
+    status = 403
+    slug = "forbidden"
+    title = "Forbidden"
+
+
+class LedgerCorrupt(WafaError):
+    """`ledger verify` found an entry, balance or hash chain that does not add up."""
+
+    status = 500
+    slug = "ledger-corrupt"
+    title = "Ledger verification failed"

@@ -1,0 +1,1 @@
+"""Intake of purchases, returns and custom events; idempotency; dispatch to the ledger."""

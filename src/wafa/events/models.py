@@ -1,0 +1,65 @@
+"""Event and idempotency tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from wafa.db import Base, Id, UTCDateTime
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        # One purchase per order id per tenant; returns and custom events may repeat an order id.
+        Index(
+            "uq_events_purchase_order",
+            "tenant_id",
+            "order_id",
+            unique=True,
+            sqlite_where=text("type = 'purchase'"),
+            postgresql_where=text("type = 'purchase'"),
+        ),
+        Index("ix_events_member", "tenant_id", "member_id", "occurred_at"),
+        Index("ix_events_occurred", "tenant_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    type: Mapped[str] = mapped_column(String(64))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), nullable=True)
+    order_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # For a return: the purchase it returns part of.
+    purchase_event_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Purchases only, updated by returns under a row lock: how much of the order came back.
+    returned_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    points: Mapped[int] = mapped_column(BigInteger, default=0)
+    points_reversed: Mapped[int] = mapped_column(BigInteger, default=0)
+    items: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    returned_items: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    attributes: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    channel: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    store: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # sha256 of the request that created a purchase, so a repeated order id replays or conflicts.
+    request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IdempotencyRecord(Base):
+    """The first response to a request with an Idempotency-Key, replayed for repeats."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("tenant_id", "key", name="uq_idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

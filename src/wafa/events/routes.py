@@ -1,0 +1,66 @@
+"""HTTP: POST /v1/events (purchases and returns), GET /v1/events/{id}."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Header, Request
+from fastapi.responses import JSONResponse
+
+from wafa.api.deps import Context, require, run_idempotent
+from wafa.api.metrics import count_on_commit
+from wafa.events import service
+from wafa.events.idempotency import request_hash
+from wafa.events.schemas import EventIn, EventResult, PurchaseIn
+from wafa.tenants.service import Principal
+
+router = APIRouter(prefix="/v1/events", tags=["events"])
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=EventResult,
+    responses={200: {"model": EventResult, "description": "a repeat of a purchase already recorded"}},
+    summary="Record a purchase or a return",
+)
+def post_event(
+    request: Request,
+    event_in: Annotated[EventIn, Body()],
+    principal: Principal = Depends(require("events:write")),
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+) -> JSONResponse:
+    """A purchase earns points (pending until the program's return window closes); a return
+    takes back the returned part's points. Replays of an order id or Idempotency-Key return the first result."""
+    ctx = Context(request)
+    body = event_in.model_dump(mode="json")
+    fingerprint = request_hash("POST", "/v1/events", body)
+    replayed = {"value": False}
+
+    def work(session):  # type: ignore[no-untyped-def]
+        if isinstance(event_in, PurchaseIn):
+            result, replay = service.record_purchase(
+                session, tenant_id=principal.tenant_id, event_in=event_in, request_hash=fingerprint, now=ctx.now()
+            )
+            replayed["value"] = replay
+        else:
+            result = service.record_return(session, tenant_id=principal.tenant_id, event_in=event_in, now=ctx.now())
+        if not replayed["value"]:
+            count_on_commit(session, "event_types", event_in.type)
+        return result
+
+    response = run_idempotent(
+        ctx, principal=principal, key=idempotency_key, fingerprint=fingerprint, status_code=201, work=work
+    )
+    if replayed["value"]:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@router.get("/{event_id}", response_model=EventResult, summary="Read a purchase as recorded")
+def get_event(request: Request, event_id: int, principal: Principal = Depends(require("read"))) -> EventResult:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        event = service.get_or_raise(session, tenant_id=principal.tenant_id, event_id=event_id)
+        return service.event_result(session, event=event)

@@ -1,0 +1,1 @@
+"""Scheduled work: releasing pending points, expiring lots, lapsing holds."""

@@ -1,0 +1,1 @@
+"""The points ledger: accounts, entries, postings, lots and holds. The only code that changes a balance."""

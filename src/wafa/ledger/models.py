@@ -1,0 +1,133 @@
+"""Ledger tables. Entries and postings are append-only; lots and holds carry the state the ledger needs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from wafa.db import Base, Id, UTCDateTime
+
+# Account kinds. A member has three points accounts: what they can spend, what waits for the
+# return window, and what a till holds. The program's accounts are the other side of each entry.
+MEMBER_KINDS = ("available", "pending", "held")
+PROGRAM_KINDS = ("issued", "redeemed", "expired", "adjustments")
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "owner", "kind", "unit", name="uq_accounts_owner_kind_unit"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    # "member:<id>" or "program": a plain key so the unique constraint holds without NULLs.
+    owner: Mapped[str] = mapped_column(String(40))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    unit: Mapped[str] = mapped_column(String(8), default="PTS")
+    # Cached sum of postings: kept for member accounts only, in the same transaction as the
+    # postings. Program accounts are touched by every entry, so theirs is derived, never cached.
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class Entry(Base):
+    __tablename__ = "entries"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "idempotency_key", name="uq_entries_idempotency_key"),
+        Index("ix_entries_member", "tenant_id", "member_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), nullable=True)
+    event_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    reverses_entry_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # The member's net change to available and pending points, for history lines.
+    points: Mapped[int] = mapped_column(BigInteger, default=0)
+    reason: Mapped[str] = mapped_column(String(500))
+    details: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Posting(Base):
+    __tablename__ = "postings"
+    __table_args__ = (
+        Index("ix_postings_entry", "entry_id"),
+        Index("ix_postings_account_seq", "account_id", "seq"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    unit: Mapped[str] = mapped_column(String(8))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    # Member accounts only: position in the account's chain and the chain head after this posting.
+    seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class Lot(Base):
+    """Points credited by one entry, tracked until spent, clawed back or expired."""
+
+    __tablename__ = "lots"
+    __table_args__ = (
+        Index("ix_lots_member_open", "tenant_id", "member_id", "released", "remaining"),
+        Index("ix_lots_release_due", "released", "available_at"),
+        Index("ix_lots_expiry_due", "released", "expires_at"),
+        Index("ix_lots_event", "tenant_id", "event_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"))
+    event_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    remaining: Mapped[int] = mapped_column(BigInteger)
+    released: Mapped[bool] = mapped_column(Boolean, default=False)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class LotMovement(Base):
+    """How much of a lot an entry took (positive) or gave back (negative, a void)."""
+
+    __tablename__ = "lot_movements"
+    __table_args__ = (Index("ix_lot_movements_lot", "lot_id"), Index("ix_lot_movements_entry", "entry_id"))
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+
+class Hold(Base):
+    """Points reserved at a till: captured or voided exactly once, or lapsing by itself."""
+
+    __tablename__ = "holds"
+    __table_args__ = (
+        Index("ix_holds_member", "tenant_id", "member_id"),
+        Index("ix_holds_open_due", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    points: Mapped[int] = mapped_column(BigInteger)
+    captured_points: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    reason: Mapped[str] = mapped_column(String(500))
+    hold_entry_id: Mapped[int] = mapped_column(BigInteger)
+    resolution_entry_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,209 @@
+"""HTTP: balances, history, redemptions, holds (capture, void) and adjustments."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from wafa.api.deps import Context, decode_cursor, encode_cursor, require, run_idempotent
+from wafa.errors import InvalidInput
+from wafa.events.idempotency import request_hash
+from wafa.ledger import service as ledger
+from wafa.ledger.models import Hold
+from wafa.ledger.schemas import (
+    AdjustmentIn, AdjustmentRead, BalanceRead, CaptureIn, EntryPage, EntryRead, Expiring, HoldIn, HoldRead,
+    RedemptionIn, RedemptionRead,
+)
+from wafa.members import service as members
+from wafa.programs import earning
+from wafa.programs import service as programs
+from wafa.tenants.service import Principal
+
+router = APIRouter(prefix="/v1", tags=["ledger"])
+IdempotencyKey = Header(None, alias="Idempotency-Key", description="repeats with the same key return the first result")
+
+
+def _hold_read(hold: Hold) -> HoldRead:
+    return HoldRead(
+        id=hold.id, member_id=hold.member_id, points=hold.points, captured_points=hold.captured_points,
+        status=hold.status, reason=hold.reason, created_at=hold.created_at,  # type: ignore[arg-type]
+        expires_at=hold.expires_at, resolved_at=hold.resolved_at,
+    )
+
+
+@router.get("/members/{member_id}/balance", response_model=BalanceRead, summary="A member's points now")
+def get_balance(request: Request, member_id: int, principal: Principal = Depends(require("read"))) -> BalanceRead:
+    ctx = Context(request)
+    now = ctx.now()
+    with ctx.transaction() as session:
+        members.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id)
+        program = programs.get(session, tenant_id=principal.tenant_id)
+        balance = ledger.balances(session, tenant_id=principal.tenant_id, member_id=member_id)
+        soon = {
+            days: ledger.expiring(session, tenant_id=principal.tenant_id, member_id=member_id, until=now + timedelta(days=days))
+            for days in (30, 60, 90)
+        }
+        return BalanceRead(
+            member_id=member_id,
+            available=balance["available"],
+            pending=balance["pending"],
+            held=balance["held"],
+            debt=max(0, -balance["available"]),
+            expiring=Expiring(days_30=soon[30], days_60=soon[60], days_90=soon[90]),
+            points_name={"en": program.points_name_en, "ar": program.points_name_ar},
+        )
+
+
+@router.get("/members/{member_id}/entries", response_model=EntryPage, summary="A member's history, newest first")
+def list_entries(
+    request: Request,
+    member_id: int,
+    cursor: str | None = Query(None, max_length=200),
+    limit: int = Query(50, ge=1, le=200),
+    principal: Principal = Depends(require("read")),
+) -> EntryPage:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        members.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id)
+        rows = ledger.list_entries(
+            session, tenant_id=principal.tenant_id, member_id=member_id, before_id=decode_cursor(cursor), limit=limit + 1
+        )
+        items = [
+            EntryRead(id=e.id, kind=e.kind, points=e.points, reason=e.reason, event_id=e.event_id, details=e.details, created_at=e.created_at)
+            for e in rows[:limit]
+        ]
+        return EntryPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
+
+
+def _spendable(session, principal: Principal, member_id: int, points: int):  # type: ignore[no-untyped-def]
+    member = members.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id)
+    members.require_active(member)
+    program = programs.get(session, tenant_id=principal.tenant_id)
+    if points < program.min_redemption:
+        raise InvalidInput(f"the program's minimum redemption is {program.min_redemption} points", field="points")
+    return program
+
+
+@router.post("/members/{member_id}/redemptions", status_code=201, response_model=RedemptionRead, summary="Spend points now")
+def redeem(
+    request: Request,
+    member_id: int,
+    redemption_in: RedemptionIn,
+    principal: Principal = Depends(require("redeem")),
+    idempotency_key: str | None = IdempotencyKey,
+) -> JSONResponse:
+    ctx = Context(request)
+
+    def work(session):  # type: ignore[no-untyped-def]
+        program = _spendable(session, principal, member_id, redemption_in.points)
+        debit = ledger.debit(
+            session, tenant_id=principal.tenant_id, member_id=member_id, points=redemption_in.points, kind="redeem",
+            destination="redeemed", idempotency_key=f"redeem:{idempotency_key or uuid.uuid4().hex}",
+            reason=redemption_in.reason, now=ctx.now(), block_in_debt=program.block_redemptions_in_debt,
+        )
+        return RedemptionRead(entry_id=debit.entry_id, member_id=member_id, points=debit.points, balance=debit.balance_after)
+
+    fingerprint = request_hash("POST", request.url.path, redemption_in.model_dump(mode="json"))
+    return run_idempotent(ctx, principal=principal, key=idempotency_key, fingerprint=fingerprint, status_code=201, work=work)
+
+
+@router.post("/members/{member_id}/holds", status_code=201, response_model=HoldRead, summary="Reserve points at a till")
+def create_hold(
+    request: Request,
+    member_id: int,
+    hold_in: HoldIn,
+    principal: Principal = Depends(require("redeem")),
+    idempotency_key: str | None = IdempotencyKey,
+) -> JSONResponse:
+    """The points leave the available balance now; capture spends them, void (or the lapse after the
+    program's hold time, 15 minutes by default) gives them back."""
+    ctx = Context(request)
+
+    def work(session):  # type: ignore[no-untyped-def]
+        program = _spendable(session, principal, member_id, hold_in.points)
+        hold = ledger.hold(
+            session, tenant_id=principal.tenant_id, member_id=member_id, points=hold_in.points, reason=hold_in.reason,
+            now=ctx.now(), ttl_seconds=program.hold_ttl_seconds, block_in_debt=program.block_redemptions_in_debt,
+        )
+        return _hold_read(hold)
+
+    fingerprint = request_hash("POST", request.url.path, hold_in.model_dump(mode="json"))
+    return run_idempotent(ctx, principal=principal, key=idempotency_key, fingerprint=fingerprint, status_code=201, work=work)
+
+
+@router.get("/holds/{hold_id}", response_model=HoldRead, summary="Read a hold")
+def get_hold(request: Request, hold_id: int, principal: Principal = Depends(require("read"))) -> HoldRead:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        return _hold_read(ledger.get_hold_or_raise(session, tenant_id=principal.tenant_id, hold_id=hold_id))
+
+
+def _resolve_route(action: str, summary: str):  # type: ignore[no-untyped-def]
+    def resolve(
+        request: Request,
+        hold_id: int,
+        capture_in: CaptureIn | None = None,
+        principal: Principal = Depends(require("redeem")),
+        idempotency_key: str | None = IdempotencyKey,
+    ) -> JSONResponse:
+        ctx = Context(request)
+        points = capture_in.points if capture_in is not None else None
+        if action == "void" and points is not None:
+            raise InvalidInput("a void gives back the whole hold; omit points", field="points")
+
+        def work(session):  # type: ignore[no-untyped-def]
+            hold = ledger.resolve_hold(
+                session, tenant_id=principal.tenant_id, hold_id=hold_id, action=action, now=ctx.now(), points=points
+            )
+            return _hold_read(hold)
+
+        fingerprint = request_hash("POST", request.url.path, {"points": points})
+        return run_idempotent(ctx, principal=principal, key=idempotency_key, fingerprint=fingerprint, status_code=200, work=work)
+
+    resolve.__name__ = f"{action}_hold"
+    router.add_api_route(
+        f"/holds/{{hold_id}}/{action}", resolve, methods=["POST"], response_model=HoldRead, summary=summary,
+        responses={409: {"description": "the hold is already resolved or has lapsed"}},
+    )
+
+
+_resolve_route("capture", "Spend held points (all, or part with the rest given back), exactly once")
+_resolve_route("void", "Give held points back, exactly once")
+
+
+@router.post(
+    "/members/{member_id}/adjustments", status_code=201, response_model=AdjustmentRead, summary="Credit or debit by hand (admin)"
+)
+def adjust(
+    request: Request,
+    member_id: int,
+    adjustment_in: AdjustmentIn,
+    principal: Principal = Depends(require("admin")),
+    idempotency_key: str | None = IdempotencyKey,
+) -> JSONResponse:
+    ctx = Context(request)
+    now = ctx.now()
+
+    def work(session):  # type: ignore[no-untyped-def]
+        members.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id)
+        program = programs.get(session, tenant_id=principal.tenant_id)
+        if adjustment_in.points < 0 and adjustment_in.expires_at is not None:
+            raise InvalidInput("expires_at applies to credits only", field="expires_at")
+        if adjustment_in.expires_at is not None and adjustment_in.expires_at <= now:
+            raise InvalidInput("expires_at must be in the future", field="expires_at")
+        expires_at = adjustment_in.expires_at or earning.expires_at(
+            now, policy=program.expiry_policy, periods=program.expiry_periods, timezone=program.timezone
+        )
+        entry_id = ledger.adjust(
+            session, tenant_id=principal.tenant_id, member_id=member_id, points=adjustment_in.points,
+            reason=adjustment_in.reason, idempotency_key=f"adjust:{idempotency_key or uuid.uuid4().hex}", now=now,
+            expires_at=expires_at, actor=f"api-key:{principal.key_id}",
+        )
+        balance = ledger.balances(session, tenant_id=principal.tenant_id, member_id=member_id)["available"]
+        return AdjustmentRead(entry_id=entry_id, member_id=member_id, points=adjustment_in.points, balance=balance)
+
+    fingerprint = request_hash("POST", request.url.path, adjustment_in.model_dump(mode="json"))
+    return run_idempotent(ctx, principal=principal, key=idempotency_key, fingerprint=fingerprint, status_code=201, work=work)

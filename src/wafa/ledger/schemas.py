@@ -1,0 +1,89 @@
+"""API shapes of balances, history, redemptions, holds and adjustments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class Expiring(BaseModel):
+    days_30: int
+    days_60: int
+    days_90: int
+
+
+class BalanceRead(BaseModel):
+    member_id: int
+    available: int = Field(description="points the member can spend now (negative while a debt is owed)")
+    pending: int = Field(description="points waiting for the return window to close")
+    held: int = Field(description="points reserved by open holds")
+    debt: int = Field(description="points owed after a return took back points already spent")
+    expiring: Expiring
+    points_name: dict[str, str]
+
+
+class EntryRead(BaseModel):
+    id: int
+    kind: str
+    points: int = Field(description="change to the member's available and pending points")
+    reason: str
+    event_id: int | None
+    details: dict[str, Any] | None
+    created_at: datetime
+
+
+class EntryPage(BaseModel):
+    items: list[EntryRead]
+    next_cursor: str | None
+
+
+class RedemptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    points: int = Field(ge=1, le=10**12)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class RedemptionRead(BaseModel):
+    entry_id: int
+    member_id: int
+    points: int
+    balance: int
+
+
+class HoldIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    points: int = Field(ge=1, le=10**12)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class CaptureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    points: int | None = Field(None, ge=1, le=10**12, description="capture part of the hold; the rest goes back")
+
+
+class HoldRead(BaseModel):
+    id: int
+    member_id: int
+    points: int
+    captured_points: int
+    status: Literal["open", "captured", "voided", "lapsed"]
+    reason: str
+    created_at: datetime
+    expires_at: datetime
+    resolved_at: datetime | None
+
+
+class AdjustmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    points: int = Field(ge=-(10**12), le=10**12, description="positive credits, negative debits; never zero")
+    reason: str = Field(min_length=3, max_length=500)
+    expires_at: AwareDatetime | None = Field(None, description="credits only; default: the program's expiry policy")
+
+
+class AdjustmentRead(BaseModel):
+    entry_id: int
+    member_id: int
+    points: int
+    balance: int

@@ -1,0 +1,597 @@
+"""Ledger behaviour: open accounts, credit lots, release, spend, hold, claw back, expire, adjust."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from wafa.errors import Conflict, InsufficientPoints, InvalidInput, MemberInDebt, NotFound
+from wafa.ledger.models import MEMBER_KINDS, PROGRAM_KINDS, Account, Entry, Hold, Lot, LotMovement
+from wafa.ledger.postings import Leg, post_entry
+
+# Account ids never change once created, so they are cached for the life of the process.
+_program_accounts: dict[int, dict[str, int]] = {}
+_member_accounts: dict[tuple[int, int], dict[str, int]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Credit:
+    """The result of crediting points to a member."""
+
+    entry_id: int
+    lot_id: int
+    points: int
+    status: str  # "pending" or "available"
+    available_at: datetime
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Debit:
+    """The result of taking points from a member."""
+
+    entry_id: int
+    points: int
+    balance_after: int
+
+
+def open_program_accounts(session: Session, *, tenant_id: int) -> dict[str, int]:
+    """Create the program-side accounts of a tenant; return their ids by kind."""
+    ids = {}
+    for kind in PROGRAM_KINDS:
+        ids[kind] = session.execute(
+            insert(Account)
+            .values(tenant_id=tenant_id, owner="program", kind=kind, unit="PTS", balance=0, seq=0)
+            .returning(Account.id)
+        ).scalar_one()
+    return ids
+
+
+def open_member_accounts(session: Session, *, tenant_id: int, member_id: int) -> dict[str, int]:
+    """Create a member's available, pending and held accounts; return their ids by kind."""
+    ids = {}
+    for kind in MEMBER_KINDS:
+        ids[kind] = session.execute(
+            insert(Account)
+            .values(
+                tenant_id=tenant_id, owner=f"member:{member_id}", member_id=member_id, kind=kind, unit="PTS", balance=0, seq=0
+            )
+            .returning(Account.id)
+        ).scalar_one()
+    return ids
+
+
+def program_accounts(session: Session, *, tenant_id: int) -> dict[str, int]:
+    """Return the ids of the program's accounts by kind."""
+    cached = _program_accounts.get(tenant_id)
+    if cached is None:
+        rows = session.execute(
+            select(Account.kind, Account.id).where(Account.tenant_id == tenant_id, Account.owner == "program")
+        ).all()
+        cached = {kind: id_ for kind, id_ in rows}
+        if set(cached) != set(PROGRAM_KINDS):
+            raise NotFound(f"tenant {tenant_id} has no ledger")
+        _program_accounts[tenant_id] = cached
+    return cached
+
+
+def member_accounts(session: Session, *, tenant_id: int, member_id: int) -> dict[str, int]:
+    """Return the ids of a member's accounts by kind."""
+    cached = _member_accounts.get((tenant_id, member_id))
+    if cached is None:
+        rows = session.execute(
+            select(Account.kind, Account.id).where(
+                Account.tenant_id == tenant_id, Account.member_id == member_id, Account.unit == "PTS"
+            )
+        ).all()
+        cached = {kind: id_ for kind, id_ in rows}
+        if set(cached) != set(MEMBER_KINDS):
+            raise NotFound("member has no points accounts")
+        if len(_member_accounts) > 200_000:
+            _member_accounts.clear()
+        _member_accounts[(tenant_id, member_id)] = cached
+    return cached
+
+
+def lock_accounts(session: Session, *, tenant_id: int, account_ids: list[int]) -> dict[int, int]:
+    """Lock member accounts (row locks on PostgreSQL) in id order; return their balances."""
+    rows = session.execute(
+        select(Account.id, Account.balance)
+        .where(Account.tenant_id == tenant_id, Account.id.in_(account_ids))
+        .order_by(Account.id)
+        .with_for_update()
+    ).all()
+    return {id_: balance for id_, balance in rows}
+
+
+def _insert_movements(session: Session, *, tenant_id: int, entry_id: int, moves: list[tuple[int, int]]) -> None:
+    """Record how much of each lot an entry took (positive) or gave back (negative)."""
+    moves = [(lot_id, amount) for lot_id, amount in moves if amount]
+    if not moves:
+        return
+    session.execute(
+        insert(LotMovement),
+        [{"tenant_id": tenant_id, "entry_id": entry_id, "lot_id": lot_id, "amount": amount} for lot_id, amount in moves],
+    )
+    for lot_id, amount in moves:
+        session.execute(update(Lot).where(Lot.id == lot_id).values(remaining=Lot.remaining - amount))
+
+
+def _take_from_lots(
+    session: Session, *, tenant_id: int, member_id: int, points: int, released: bool, first_lot_id: int | None = None
+) -> list[tuple[int, int]]:
+    """Plan which lots cover `points`: the named lot first, then soonest-expiring first."""
+    lots = session.execute(
+        select(Lot.id, Lot.remaining)
+        .where(Lot.tenant_id == tenant_id, Lot.member_id == member_id, Lot.released == released, Lot.remaining > 0)
+        .order_by(
+            (Lot.id == first_lot_id).desc() if first_lot_id else Lot.id.is_(None),
+            Lot.expires_at.asc().nulls_last(),
+            Lot.available_at,
+            Lot.id,
+        )
+    ).all()
+    moves: list[tuple[int, int]] = []
+    left = points
+    for lot_id, remaining in lots:
+        if left <= 0:
+            break
+        take = min(left, remaining)
+        moves.append((lot_id, take))
+        left -= take
+    return moves
+
+
+def _repay_debt_moves(pieces: list[tuple[int, int]], balance_before: int) -> list[tuple[int, int]]:
+    """Movements for points arriving in the available account while it is negative.
+
+    `pieces` are (lot, points) arriving; the first ones repay the debt, so those lots keep less.
+    Returned amounts are what each lot loses to the debt (positive), the ledger's usual sign.
+    """
+    debt = max(0, -balance_before)
+    moves = []
+    for lot_id, amount in pieces:
+        repay = min(debt, amount)
+        if repay:
+            moves.append((lot_id, repay))
+            debt -= repay
+    return moves
+
+
+def credit(
+    session: Session,
+    *,
+    tenant_id: int,
+    member_id: int,
+    points: int,
+    kind: str,
+    source: str,
+    idempotency_key: str,
+    reason: str,
+    now: datetime,
+    available_at: datetime,
+    expires_at: datetime | None,
+    event_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> Credit:
+    """Credit points from a program account (`source`) into a new lot, pending or available."""
+    if points <= 0:
+        raise InvalidInput("points to credit must be positive", field="points")
+    accounts = member_accounts(session, tenant_id=tenant_id, member_id=member_id)
+    pending = available_at > now
+    target = accounts["pending" if pending else "available"]
+    entry_id, posted = post_entry(
+        session,
+        tenant_id=tenant_id,
+        kind=kind,
+        idempotency_key=idempotency_key,
+        legs=[
+            Leg(program_accounts(session, tenant_id=tenant_id)[source], -points, member_account=False),
+            Leg(target, points, member_account=True),
+        ],
+        reason=reason,
+        now=now,
+        member_id=member_id,
+        event_id=event_id,
+        points=points,
+        details=details,
+    )
+    lot_id = session.execute(
+        insert(Lot)
+        .values(
+            tenant_id=tenant_id,
+            member_id=member_id,
+            entry_id=entry_id,
+            event_id=event_id,
+            amount=points,
+            remaining=points,
+            released=not pending,
+            available_at=available_at,
+            expires_at=expires_at,
+        )
+        .returning(Lot.id)
+    ).scalar_one()
+    if not pending:
+        balance_before = posted[target].balance_after - points
+        _insert_movements(
+            session, tenant_id=tenant_id, entry_id=entry_id, moves=_repay_debt_moves([(lot_id, points)], balance_before)
+        )
+    return Credit(entry_id, lot_id, points, "pending" if pending else "available", available_at, expires_at)
+
+
+def release_lot(session: Session, *, tenant_id: int, lot_id: int, now: datetime) -> int:
+    """Move a pending lot's remaining points to available; return how many moved (0 if done already)."""
+    lot = session.execute(select(Lot).where(Lot.tenant_id == tenant_id, Lot.id == lot_id)).scalar_one()
+    accounts = member_accounts(session, tenant_id=tenant_id, member_id=lot.member_id)
+    lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"], accounts["pending"]])
+    released, remaining = session.execute(
+        select(Lot.released, Lot.remaining).where(Lot.id == lot_id).execution_options(populate_existing=True)
+    ).one()
+    if released:
+        return 0
+    if remaining == 0:
+        session.execute(update(Lot).where(Lot.id == lot_id).values(released=True))
+        return 0
+    entry_id, posted = post_entry(
+        session,
+        tenant_id=tenant_id,
+        kind="release",
+        idempotency_key=f"release:lot:{lot_id}",
+        legs=[
+            Leg(accounts["pending"], -remaining, member_account=True),
+            Leg(accounts["available"], remaining, member_account=True),
+        ],
+        reason="points released: return window closed",
+        now=now,
+        member_id=lot.member_id,
+        event_id=lot.event_id,
+        points=0,
+        details={"lot_id": lot_id, "points": remaining},
+    )
+    session.execute(update(Lot).where(Lot.id == lot_id).values(released=True))
+    balance_before = posted[accounts["available"]].balance_after - remaining
+    _insert_movements(
+        session, tenant_id=tenant_id, entry_id=entry_id, moves=_repay_debt_moves([(lot_id, remaining)], balance_before)
+    )
+    return remaining
+
+
+def debit(
+    session: Session,
+    *,
+    tenant_id: int,
+    member_id: int,
+    points: int,
+    kind: str,
+    destination: str,
+    idempotency_key: str,
+    reason: str,
+    now: datetime,
+    block_in_debt: bool = True,
+    details: dict[str, Any] | None = None,
+) -> Debit:
+    """Spend available points into a program account, soonest-expiring lots first; never overdraws."""
+    if points <= 0:
+        raise InvalidInput("points must be a positive integer", field="points")
+    accounts = member_accounts(session, tenant_id=tenant_id, member_id=member_id)
+    target = accounts["held"] if destination == "held" else program_accounts(session, tenant_id=tenant_id)[destination]
+    try:
+        entry_id, posted = post_entry(
+            session,
+            tenant_id=tenant_id,
+            kind=kind,
+            idempotency_key=idempotency_key,
+            legs=[
+                Leg(accounts["available"], -points, member_account=True, guarded=True),
+                Leg(target, points, member_account=destination == "held"),
+            ],
+            reason=reason,
+            now=now,
+            member_id=member_id,
+            points=-points,
+            details=details,
+        )
+    except InsufficientPoints:
+        balance = session.execute(select(Account.balance).where(Account.id == accounts["available"])).scalar_one()
+        if balance < 0 and block_in_debt:
+            raise MemberInDebt(f"member owes {-balance} points; redemptions resume once repaid", field="points") from None
+        raise InsufficientPoints(
+            f"{points} points requested, {max(balance, 0)} available", field="points", available=max(balance, 0)
+        ) from None
+    moves = _take_from_lots(session, tenant_id=tenant_id, member_id=member_id, points=points, released=True)
+    _insert_movements(session, tenant_id=tenant_id, entry_id=entry_id, moves=moves)
+    return Debit(entry_id, points, posted[accounts["available"]].balance_after)
+
+
+def hold(
+    session: Session, *, tenant_id: int, member_id: int, points: int, reason: str, now: datetime, ttl_seconds: int,
+    block_in_debt: bool = True,
+) -> Hold:
+    """Reserve available points for a till; the hold must be captured or voided, or it lapses."""
+    result = debit(
+        session,
+        tenant_id=tenant_id,
+        member_id=member_id,
+        points=points,
+        kind="hold",
+        destination="held",
+        idempotency_key=f"hold:{uuid.uuid4().hex}",
+        reason=reason,
+        now=now,
+        block_in_debt=block_in_debt,
+    )
+    hold_id = session.execute(
+        insert(Hold)
+        .values(
+            tenant_id=tenant_id,
+            member_id=member_id,
+            points=points,
+            captured_points=0,
+            status="open",
+            reason=reason,
+            hold_entry_id=result.entry_id,
+            created_at=now,
+            expires_at=now + timedelta(seconds=ttl_seconds),
+        )
+        .returning(Hold.id)
+    ).scalar_one()
+    return get_hold_or_raise(session, tenant_id=tenant_id, hold_id=hold_id)
+
+
+def get_hold_or_raise(session: Session, *, tenant_id: int, hold_id: int) -> Hold:
+    """Return a hold of this tenant or raise NotFound."""
+    found = session.execute(
+        select(Hold).where(Hold.tenant_id == tenant_id, Hold.id == hold_id).execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"hold {hold_id} not found")
+    return found
+
+
+def resolve_hold(
+    session: Session, *, tenant_id: int, hold_id: int, action: str, now: datetime, points: int | None = None
+) -> Hold:
+    """Capture (all or part), void or lapse an open hold, exactly once."""
+    current = get_hold_or_raise(session, tenant_id=tenant_id, hold_id=hold_id)
+    capture = 0
+    if action == "capture":
+        capture = current.points if points is None else points
+        if capture <= 0 or capture > current.points:
+            raise InvalidInput(f"capture between 1 and {current.points} points", field="points")
+    if action == "capture" and current.status == "open" and current.expires_at <= now:
+        raise Conflict(f"hold {hold_id} has lapsed", hold_status="lapsed")
+    status = {"capture": "captured", "void": "voided", "lapse": "lapsed"}[action]
+    # The guarded update is the exactly-once gate: only one resolver sees status 'open'.
+    won = session.execute(
+        update(Hold)
+        .where(Hold.tenant_id == tenant_id, Hold.id == hold_id, Hold.status == "open")
+        .values(status=status, captured_points=capture, resolved_at=now)
+        .returning(Hold.member_id)
+    ).one_or_none()
+    if won is None:
+        fresh = get_hold_or_raise(session, tenant_id=tenant_id, hold_id=hold_id)
+        raise Conflict(f"hold {hold_id} is already {fresh.status}", hold_status=fresh.status)
+    member_id = won[0]
+    accounts = member_accounts(session, tenant_id=tenant_id, member_id=member_id)
+    give_back = current.points - capture
+    legs = [Leg(accounts["held"], -current.points, member_account=True)]
+    if capture:
+        legs.append(Leg(program_accounts(session, tenant_id=tenant_id)["redeemed"], capture, member_account=False))
+    if give_back:
+        legs.append(Leg(accounts["available"], give_back, member_account=True))
+    entry_id, posted = post_entry(
+        session,
+        tenant_id=tenant_id,
+        kind="capture" if capture else "void",
+        idempotency_key=f"resolve:hold:{hold_id}",
+        legs=legs,
+        reason=f"hold {hold_id} {status}" + (f" ({capture} of {current.points} points)" if capture else ""),
+        now=now,
+        member_id=member_id,
+        points=give_back,
+        details={"hold_id": hold_id, "captured": capture, "returned": give_back},
+    )
+    if give_back:
+        _restore_lots(
+            session,
+            tenant_id=tenant_id,
+            taken_by_entry=current.hold_entry_id,
+            entry_id=entry_id,
+            points=give_back,
+            balance_before=posted[accounts["available"]].balance_after - give_back,
+        )
+    session.execute(update(Hold).where(Hold.id == hold_id).values(resolution_entry_id=entry_id))
+    return get_hold_or_raise(session, tenant_id=tenant_id, hold_id=hold_id)
+
+
+def _restore_lots(
+    session: Session, *, tenant_id: int, taken_by_entry: int, entry_id: int, points: int, balance_before: int
+) -> None:
+    """Give `points` back to the lots an entry took them from, latest-expiring first."""
+    taken = session.execute(
+        select(LotMovement.lot_id, LotMovement.amount)
+        .where(LotMovement.tenant_id == tenant_id, LotMovement.entry_id == taken_by_entry)
+        .order_by(LotMovement.id.desc())
+    ).all()
+    pieces: list[tuple[int, int]] = []
+    left = points
+    for lot_id, amount in taken:
+        if left <= 0:
+            break
+        back = min(left, amount)
+        pieces.append((lot_id, back))
+        left -= back
+    repaid = dict(_repay_debt_moves(pieces, balance_before))
+    _insert_movements(
+        session,
+        tenant_id=tenant_id,
+        entry_id=entry_id,
+        moves=[(lot_id, -(back - repaid.get(lot_id, 0))) for lot_id, back in pieces],
+    )
+
+
+def claw_back(
+    session: Session,
+    *,
+    tenant_id: int,
+    member_id: int,
+    points: int,
+    purchase_event_id: int,
+    idempotency_key: str,
+    reason: str,
+    now: datetime,
+    event_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> Debit:
+    """Take back points a purchase earned: its pending lot first, then available points, then debt."""
+    accounts = member_accounts(session, tenant_id=tenant_id, member_id=member_id)
+    lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"], accounts["pending"]])
+    own = session.execute(
+        select(Lot.id, Lot.remaining, Lot.released).where(
+            Lot.tenant_id == tenant_id, Lot.event_id == purchase_event_id, Lot.member_id == member_id
+        )
+    ).first()
+    from_pending = min(points, own.remaining) if own is not None and not own.released else 0
+    from_available = points - from_pending
+    legs = [Leg(program_accounts(session, tenant_id=tenant_id)["issued"], points, member_account=False)]
+    if from_pending:
+        legs.append(Leg(accounts["pending"], -from_pending, member_account=True))
+    if from_available:
+        legs.append(Leg(accounts["available"], -from_available, member_account=True))
+    entry_id, posted = post_entry(
+        session,
+        tenant_id=tenant_id,
+        kind="reverse",
+        idempotency_key=idempotency_key,
+        legs=legs,
+        reason=reason,
+        now=now,
+        member_id=member_id,
+        event_id=event_id,
+        points=-points,
+        details=details,
+    )
+    moves: list[tuple[int, int]] = []
+    if from_pending and own is not None:
+        moves.append((own.id, from_pending))
+    if from_available:
+        first = own.id if own is not None and own.released else None
+        moves += _take_from_lots(
+            session, tenant_id=tenant_id, member_id=member_id, points=from_available, released=True, first_lot_id=first
+        )
+    _insert_movements(session, tenant_id=tenant_id, entry_id=entry_id, moves=moves)
+    balance = posted[accounts["available"]].balance_after if from_available else None
+    return Debit(entry_id, points, balance if balance is not None else 0)
+
+
+def expire_lot(session: Session, *, tenant_id: int, lot_id: int, now: datetime) -> int:
+    """Expire what is left of a released lot past its expiry; return the points expired."""
+    lot = session.execute(select(Lot).where(Lot.tenant_id == tenant_id, Lot.id == lot_id)).scalar_one()
+    accounts = member_accounts(session, tenant_id=tenant_id, member_id=lot.member_id)
+    lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"]])
+    released, remaining, amount, expires_at = session.execute(
+        select(Lot.released, Lot.remaining, Lot.amount, Lot.expires_at).where(Lot.id == lot_id)
+    ).one()
+    if not released or remaining <= 0 or expires_at is None or expires_at > now:
+        return 0
+    entry_id, _ = post_entry(
+        session,
+        tenant_id=tenant_id,
+        kind="expire",
+        # Derived from the lot's state, so two workers expiring the same lot collide here.
+        idempotency_key=f"expire:lot:{lot_id}:{amount - remaining}",
+        legs=[
+            Leg(accounts["available"], -remaining, member_account=True),
+            Leg(program_accounts(session, tenant_id=tenant_id)["expired"], remaining, member_account=False),
+        ],
+        reason="points expired",
+        now=now,
+        member_id=lot.member_id,
+        event_id=lot.event_id,
+        points=-remaining,
+        details={"lot_id": lot_id, "expired_at": expires_at.isoformat()},
+    )
+    _insert_movements(session, tenant_id=tenant_id, entry_id=entry_id, moves=[(lot_id, remaining)])
+    return remaining
+
+
+def adjust(
+    session: Session,
+    *,
+    tenant_id: int,
+    member_id: int,
+    points: int,
+    reason: str,
+    idempotency_key: str,
+    now: datetime,
+    expires_at: datetime | None,
+    actor: str | None = None,
+) -> int:
+    """Credit (points > 0) or debit (points < 0) a member by hand; return the entry id."""
+    details = {"actor": actor} if actor else None
+    if points > 0:
+        return credit(
+            session,
+            tenant_id=tenant_id,
+            member_id=member_id,
+            points=points,
+            kind="adjust",
+            source="adjustments",
+            idempotency_key=idempotency_key,
+            reason=reason,
+            now=now,
+            available_at=now,
+            expires_at=expires_at,
+            details=details,
+        ).entry_id
+    if points < 0:
+        return debit(
+            session,
+            tenant_id=tenant_id,
+            member_id=member_id,
+            points=-points,
+            kind="adjust",
+            destination="adjustments",
+            idempotency_key=idempotency_key,
+            reason=reason,
+            now=now,
+            block_in_debt=False,
+            details=details,
+        ).entry_id
+    raise InvalidInput("an adjustment must be non-zero", field="points")
+
+
+def balances(session: Session, *, tenant_id: int, member_id: int) -> dict[str, int]:
+    """Return the cached balances of a member's accounts by kind."""
+    rows = session.execute(
+        select(Account.kind, Account.balance).where(
+            Account.tenant_id == tenant_id, Account.member_id == member_id, Account.unit == "PTS"
+        )
+    ).all()
+    return {kind: balance for kind, balance in rows}
+
+
+def expiring(session: Session, *, tenant_id: int, member_id: int, until: datetime) -> int:
+    """Points in the member's lots that expire before `until` unless spent."""
+    return session.execute(
+        select(func.coalesce(func.sum(Lot.remaining), 0)).where(
+            Lot.tenant_id == tenant_id,
+            Lot.member_id == member_id,
+            Lot.remaining > 0,
+            Lot.expires_at.is_not(None),
+            Lot.expires_at <= until,
+        )
+    ).scalar_one()
+
+
+def list_entries(session: Session, *, tenant_id: int, member_id: int, before_id: int | None, limit: int) -> list[Entry]:
+    """A member's entries, newest first, older than a cursor."""
+    query = select(Entry).where(Entry.tenant_id == tenant_id, Entry.member_id == member_id)
+    if before_id is not None:
+        query = query.where(Entry.id < before_id)
+    return list(session.execute(query.order_by(Entry.id.desc()).limit(limit)).scalars())

@@ -1,0 +1,1 @@
+"""Members: profile, consent, status, referral code and card token."""

@@ -1,0 +1,97 @@
+"""HTTP: enrol, read, search, update, suspend, reactivate and close members; read a card."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from wafa.api.deps import Context, decode_cursor, encode_cursor, require
+from wafa.errors import NotFound
+from wafa.members import service
+from wafa.members.schemas import MemberCreate, MemberPage, MemberRead, MemberUpdate, StatusChange
+from wafa.programs import service as programs
+from wafa.tenants.service import Principal
+
+router = APIRouter(prefix="/v1", tags=["members"])
+
+
+@router.post("/members", status_code=201, response_model=MemberRead, summary="Enrol a member")
+def create_member(
+    request: Request, member_in: MemberCreate, principal: Principal = Depends(require("members:write"))
+) -> MemberRead:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        region = programs.get(session, tenant_id=principal.tenant_id).default_region
+        member = service.create(session, tenant_id=principal.tenant_id, member_in=member_in, region=region, now=ctx.now())
+        return service.to_read(member)
+
+
+@router.get("/members", response_model=MemberPage, summary="Search members by external id, e-mail or phone")
+def search_members(
+    request: Request,
+    external_id: str | None = Query(None, max_length=128),
+    email: str | None = Query(None, max_length=254),
+    phone: str | None = Query(None, max_length=32),
+    cursor: str | None = Query(None, max_length=200),
+    limit: int = Query(50, ge=1, le=200),
+    principal: Principal = Depends(require("read")),
+) -> MemberPage:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        region = programs.get(session, tenant_id=principal.tenant_id).default_region
+        found = service.search(
+            session, tenant_id=principal.tenant_id, region=region, external_id=external_id, email=email, phone=phone,
+            after_id=decode_cursor(cursor), limit=limit + 1,
+        )
+        more = len(found) > limit
+        items = [service.to_read(m) for m in found[:limit]]
+        return MemberPage(items=items, next_cursor=encode_cursor(items[-1].id) if more else None)
+
+
+@router.get("/members/{member_id}", response_model=MemberRead, summary="Read a member")
+def get_member(request: Request, member_id: int, principal: Principal = Depends(require("read"))) -> MemberRead:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        return service.to_read(service.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id))
+
+
+@router.patch("/members/{member_id}", response_model=MemberRead, summary="Change a member's profile")
+def update_member(
+    request: Request, member_id: int, member_in: MemberUpdate, principal: Principal = Depends(require("members:write"))
+) -> MemberRead:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        region = programs.get(session, tenant_id=principal.tenant_id).default_region
+        member = service.update_profile(
+            session, tenant_id=principal.tenant_id, member_id=member_id, member_in=member_in, region=region, now=ctx.now()
+        )
+        return service.to_read(member)
+
+
+def _status_route(action: str, summary: str):  # type: ignore[no-untyped-def]
+    def change(
+        request: Request, member_id: int, change_in: StatusChange, principal: Principal = Depends(require("members:write"))
+    ) -> MemberRead:
+        ctx = Context(request)
+        with ctx.transaction() as session:
+            member = service.change_status(
+                session, tenant_id=principal.tenant_id, member_id=member_id, action=action, reason=change_in.reason, now=ctx.now()
+            )
+            return service.to_read(member)
+
+    change.__name__ = f"{action}_member"
+    router.add_api_route(f"/members/{{member_id}}/{action}", change, methods=["POST"], response_model=MemberRead, summary=summary)
+
+
+_status_route("suspend", "Suspend a member: no earning or spending until reactivated")
+_status_route("reactivate", "Reactivate a suspended member")
+_status_route("close", "Close a member for good")
+
+
+@router.get("/cards/{token}", response_model=MemberRead, summary="Find the member a scanned card belongs to")
+def get_card(request: Request, token: str, principal: Principal = Depends(require("read"))) -> MemberRead:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        member = service.get_by_card_token(session, tenant_id=principal.tenant_id, token=token)
+        if member is None:
+            raise NotFound("no member carries this card")
+        return service.to_read(member)

@@ -1,0 +1,63 @@
+"""API shapes of members."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+
+class Consent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: bool = False
+    sms: bool = False
+    push: bool = False
+
+
+class MemberCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    external_id: str = Field(min_length=1, max_length=128, description="the member's id in the shop's systems")
+    name: str | None = Field(None, max_length=200)
+    email: EmailStr | None = None
+    phone: str | None = Field(None, max_length=32, description="international (+966...) or national for the program's region")
+    locale: Literal["ar", "en"] = "ar"
+    birth_date: date | None = None
+    consent: Consent = Consent()
+
+
+class MemberUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, max_length=200)
+    email: EmailStr | None = None
+    phone: str | None = Field(None, max_length=32)
+    locale: Literal["ar", "en"] | None = None
+    birth_date: date | None = None
+    consent: Consent | None = None
+
+
+class StatusChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class MemberRead(BaseModel):
+    id: int
+    external_id: str
+    name: str | None
+    email: str | None
+    phone: str | None
+    locale: str
+    birth_date: date | None
+    consent: Consent
+    status: Literal["active", "suspended", "closed"]
+    status_reason: str | None
+    referral_code: str
+    card_token: str
+    enrolled_at: datetime
+    updated_at: datetime
+
+
+class MemberPage(BaseModel):
+    items: list[MemberRead]
+    next_cursor: str | None

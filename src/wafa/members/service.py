@@ -1,0 +1,208 @@
+"""Members: enrol, read, search, update, suspend, reactivate, close."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+
+import phonenumbers
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from wafa.errors import Conflict, InvalidInput, MemberNotActive, NotFound
+from wafa.ledger import service as ledger
+from wafa.members.models import Member
+from wafa.members.schemas import Consent, MemberCreate, MemberRead, MemberUpdate
+
+# No 0/O, 1/I/L: codes are read aloud and typed on phones.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def normalize_phone(raw: str | None, *, region: str) -> str | None:
+    """Return a phone number in E.164, reading national numbers in the program's region."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        raise InvalidInput(f"{raw!r} is not a phone number", field="phone") from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidInput(f"{raw!r} is not a valid phone number", field="phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_email(raw: str | None) -> str | None:
+    return raw.strip().lower() if raw else None
+
+
+def referral_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+
+
+def get(session: Session, *, tenant_id: int, member_id: int) -> Member | None:
+    """Return a member of this tenant by id, or None."""
+    return session.execute(
+        select(Member).where(Member.tenant_id == tenant_id, Member.id == member_id)
+    ).scalar_one_or_none()
+
+
+def get_or_raise(session: Session, *, tenant_id: int, member_id: int) -> Member:
+    """Return a member of this tenant by id or raise NotFound."""
+    member = get(session, tenant_id=tenant_id, member_id=member_id)
+    if member is None:
+        raise NotFound(f"member {member_id} not found", field="member_id")
+    return member
+
+
+def get_by_external_id(session: Session, *, tenant_id: int, external_id: str) -> Member | None:
+    """Return a member by the shop's own id, or None."""
+    return session.execute(
+        select(Member).where(Member.tenant_id == tenant_id, Member.external_id == external_id)
+    ).scalar_one_or_none()
+
+
+def get_by_external_id_or_raise(session: Session, *, tenant_id: int, external_id: str, field: str = "member.external_id") -> Member:
+    """Return a member by the shop's own id or raise NotFound."""
+    member = get_by_external_id(session, tenant_id=tenant_id, external_id=external_id)
+    if member is None:
+        raise NotFound(f"no member with external id {external_id!r}", field=field)
+    return member
+
+
+def get_by_card_token(session: Session, *, tenant_id: int, token: str) -> Member | None:
+    """Return the member whose card carries this token, or None."""
+    return session.execute(
+        select(Member).where(Member.tenant_id == tenant_id, Member.card_token == token)
+    ).scalar_one_or_none()
+
+
+def require_active(member: Member) -> None:
+    """Raise MemberNotActive unless the member may earn and spend."""
+    if member.status != "active":
+        raise MemberNotActive(f"member {member.id} is {member.status}", member_status=member.status)
+
+
+def create(session: Session, *, tenant_id: int, member_in: MemberCreate, region: str, now: datetime) -> Member:
+    """Enrol a member and open their points accounts."""
+    if get_by_external_id(session, tenant_id=tenant_id, external_id=member_in.external_id) is not None:
+        raise Conflict(f"a member with external id {member_in.external_id!r} exists", field="external_id")
+    _check_birth_date(member_in.birth_date, now)
+    values = dict(
+        tenant_id=tenant_id,
+        external_id=member_in.external_id,
+        name=member_in.name,
+        email=normalize_email(member_in.email),
+        phone=normalize_phone(member_in.phone, region=region),
+        locale=member_in.locale,
+        birth_date=member_in.birth_date,
+        consent_email=member_in.consent.email,
+        consent_sms=member_in.consent.sms,
+        consent_push=member_in.consent.push,
+        status="active",
+        referral_code=referral_code(),
+        card_token=secrets.token_urlsafe(24),
+        enrolled_at=now,
+        updated_at=now,
+    )
+    try:
+        with session.begin_nested():
+            member_id = session.execute(insert(Member).values(**values).returning(Member.id)).scalar_one()
+    except IntegrityError:
+        # Two enrolments of one external id at once: the loser sees the winner's row.
+        raise Conflict(f"a member with external id {member_in.external_id!r} exists", field="external_id") from None
+    ledger.open_member_accounts(session, tenant_id=tenant_id, member_id=member_id)
+    return get_or_raise(session, tenant_id=tenant_id, member_id=member_id)
+
+
+def _check_birth_date(birth_date: date | None, now: datetime) -> None:
+    if birth_date is not None and (birth_date > now.date() or birth_date.year < 1900):
+        raise InvalidInput("birth date must be between 1900 and today", field="birth_date")
+
+
+def update_profile(
+    session: Session, *, tenant_id: int, member_id: int, member_in: MemberUpdate, region: str, now: datetime
+) -> Member:
+    """Change the given profile fields; return the member."""
+    member = get_or_raise(session, tenant_id=tenant_id, member_id=member_id)
+    data = member_in.model_dump(exclude_unset=True)
+    values: dict[str, object] = {}
+    for key in ("name", "locale", "birth_date"):
+        if key in data:
+            values[key] = data[key]
+    if "locale" in values and values["locale"] is None:
+        raise InvalidInput("locale cannot be empty", field="locale")
+    if "email" in data:
+        values["email"] = normalize_email(data["email"])
+    if "phone" in data:
+        values["phone"] = normalize_phone(data["phone"], region=region)
+    if data.get("consent") is not None:
+        consent = Consent(**data["consent"])
+        values.update(consent_email=consent.email, consent_sms=consent.sms, consent_push=consent.push)
+    _check_birth_date(values.get("birth_date"), now)  # type: ignore[arg-type]
+    values["updated_at"] = now
+    session.execute(update(Member).where(Member.tenant_id == tenant_id, Member.id == member.id).values(**values))
+    session.expire(member)
+    return get_or_raise(session, tenant_id=tenant_id, member_id=member_id)
+
+
+TRANSITIONS = {"suspend": ("active", "suspended"), "reactivate": ("suspended", "active"), "close": (None, "closed")}
+
+
+def change_status(session: Session, *, tenant_id: int, member_id: int, action: str, reason: str | None, now: datetime) -> Member:
+    """Suspend, reactivate or close a member; closing is final."""
+    member = get_or_raise(session, tenant_id=tenant_id, member_id=member_id)
+    source, target = TRANSITIONS[action]
+    if member.status == "closed" or (source is not None and member.status != source):
+        raise Conflict(f"cannot {action} a member who is {member.status}", member_status=member.status)
+    session.execute(
+        update(Member)
+        .where(Member.tenant_id == tenant_id, Member.id == member_id)
+        .values(status=target, status_reason=reason, updated_at=now)
+    )
+    session.expire(member)
+    return get_or_raise(session, tenant_id=tenant_id, member_id=member_id)
+
+
+def search(
+    session: Session,
+    *,
+    tenant_id: int,
+    region: str,
+    external_id: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    after_id: int | None = None,
+    limit: int = 50,
+) -> list[Member]:
+    """Members matching every given filter, in id order after a cursor."""
+    query = select(Member).where(Member.tenant_id == tenant_id)
+    if external_id is not None:
+        query = query.where(Member.external_id == external_id)
+    if email is not None:
+        query = query.where(Member.email == normalize_email(email))
+    if phone is not None:
+        query = query.where(Member.phone == normalize_phone(phone, region=region))
+    if after_id is not None:
+        query = query.where(Member.id > after_id)
+    return list(session.execute(query.order_by(Member.id).limit(limit)).scalars())
+
+
+def to_read(member: Member) -> MemberRead:
+    """The API shape of a member."""
+    return MemberRead(
+        id=member.id,
+        external_id=member.external_id,
+        name=member.name,
+        email=member.email,
+        phone=member.phone,
+        locale=member.locale,
+        birth_date=member.birth_date,
+        consent=Consent(email=member.consent_email, sms=member.consent_sms, push=member.consent_push),
+        status=member.status,  # type: ignore[arg-type]
+        status_reason=member.status_reason,
+        referral_code=member.referral_code,
+        card_token=member.card_token,
+        enrolled_at=member.enrolled_at,
+        updated_at=member.updated_at,
+    )

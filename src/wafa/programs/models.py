@@ -1,0 +1,32 @@
+"""The program table: one program per tenant."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from wafa.db import Base, UTCDateTime
+
+
+class Program(Base):
+    __tablename__ = "programs"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    points_name_en: Mapped[str] = mapped_column(String(64), default="points")
+    points_name_ar: Mapped[str] = mapped_column(String(64), default="نقاط")
+    base_currency: Mapped[str] = mapped_column(String(3))
+    # {"SAR": "1", "USD": "3.75"}: points per one major unit of each accepted currency (decimal strings).
+    earn_rates: Mapped[dict[str, str]] = mapped_column(JSON)
+    rounding: Mapped[str] = mapped_column(String(16), default="floor")
+    pending_days: Mapped[int] = mapped_column(Integer, default=0)
+    expiry_policy: Mapped[str] = mapped_column(String(16), default="none")
+    expiry_periods: Mapped[int] = mapped_column(Integer, default=0)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    default_region: Mapped[str] = mapped_column(String(2), default="SA")
+    # When a return claws back spent points: refuse redemptions until the debt is repaid.
+    block_redemptions_in_debt: Mapped[bool] = mapped_column(Boolean, default=True)
+    min_redemption: Mapped[int] = mapped_column(Integer, default=1)
+    hold_ttl_seconds: Mapped[int] = mapped_column(Integer, default=900)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,102 @@
+"""API shapes of the program settings."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from wafa.errors import InvalidInput
+from wafa.money import precision
+
+
+def _currency_code(code: str) -> str:
+    try:
+        precision(code)
+    except InvalidInput as exc:
+        raise ValueError(exc.detail) from None
+    return code.upper()
+
+
+class PointsName(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    en: str = Field(min_length=1, max_length=64)
+    ar: str = Field(min_length=1, max_length=64)
+
+
+class ExpiryPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    policy: Literal["none", "days", "end_of_month", "end_of_year"] = "none"
+    periods: int = Field(0, ge=0, le=3650, description="days for `days`; months or years later for end_of_*")
+
+
+def _check_rate(value: str) -> str:
+    try:
+        rate = Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a decimal rate") from None
+    if not rate.is_finite() or rate < 0 or rate > 1_000_000:
+        raise ValueError("a rate is a decimal between 0 and 1,000,000 points per unit")
+    return str(rate)
+
+
+class ProgramUpdate(BaseModel):
+    """Fields to change; omitted ones stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+    points_name: PointsName | None = None
+    base_currency: str | None = Field(None, min_length=3, max_length=3)
+    earn_rates: dict[str, str] | None = Field(
+        None, description='points per one major unit of each accepted currency, e.g. {"SAR": "1", "JOD": "10"}'
+    )
+    rounding: Literal["floor", "half_up", "ceil"] | None = None
+    pending_days: int | None = Field(None, ge=0, le=365)
+    expiry: ExpiryPolicy | None = None
+    timezone: str | None = None
+    default_region: str | None = Field(None, min_length=2, max_length=2)
+    block_redemptions_in_debt: bool | None = None
+    min_redemption: int | None = Field(None, ge=1, le=10**9)
+    hold_ttl_seconds: int | None = Field(None, ge=30, le=86400)
+
+    @field_validator("earn_rates")
+    @classmethod
+    def _rates(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("at least one currency must be accepted")
+        out = {}
+        for code, rate in value.items():
+            out[_currency_code(code)] = _check_rate(rate)
+        return out
+
+    @field_validator("base_currency")
+    @classmethod
+    def _currency(cls, value: str | None) -> str | None:
+        return _currency_code(value) if value is not None else None
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class ProgramRead(BaseModel):
+    points_name: PointsName
+    base_currency: str
+    earn_rates: dict[str, str]
+    rounding: str
+    pending_days: int
+    expiry: ExpiryPolicy
+    timezone: str
+    default_region: str
+    block_redemptions_in_debt: bool
+    min_redemption: int
+    hold_ttl_seconds: int

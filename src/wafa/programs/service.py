@@ -1,0 +1,158 @@
+"""Reading and changing a tenant's program; a per-process cache keeps the hot path off the table."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from wafa.errors import InvalidInput, NotFound
+from wafa.money import precision
+from wafa.programs.models import Program
+from wafa.programs.schemas import ExpiryPolicy, PointsName, ProgramRead, ProgramUpdate
+
+CACHE_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramConfig:
+    """An immutable snapshot of a program's settings."""
+
+    tenant_id: int
+    points_name_en: str
+    points_name_ar: str
+    base_currency: str
+    earn_rates: dict[str, str]
+    rounding: str
+    pending_days: int
+    expiry_policy: str
+    expiry_periods: int
+    timezone: str
+    default_region: str
+    block_redemptions_in_debt: bool
+    min_redemption: int
+    hold_ttl_seconds: int
+
+    def rate_for(self, currency: str) -> str:
+        """Points per major unit of `currency`, or InvalidInput if the program does not take it."""
+        precision(currency)
+        rate = self.earn_rates.get(currency.upper())
+        if rate is None:
+            accepted = ", ".join(sorted(self.earn_rates))
+            raise InvalidInput(f"this program does not accept {currency.upper()} (accepted: {accepted})", field="currency")
+        return rate
+
+
+_cache: dict[int, tuple[float, ProgramConfig]] = {}
+
+
+def _snapshot(row: Program) -> ProgramConfig:
+    return ProgramConfig(
+        tenant_id=row.tenant_id,
+        points_name_en=row.points_name_en,
+        points_name_ar=row.points_name_ar,
+        base_currency=row.base_currency,
+        earn_rates=dict(row.earn_rates),
+        rounding=row.rounding,
+        pending_days=row.pending_days,
+        expiry_policy=row.expiry_policy,
+        expiry_periods=row.expiry_periods,
+        timezone=row.timezone,
+        default_region=row.default_region,
+        block_redemptions_in_debt=row.block_redemptions_in_debt,
+        min_redemption=row.min_redemption,
+        hold_ttl_seconds=row.hold_ttl_seconds,
+    )
+
+
+def create(session: Session, *, tenant_id: int, currency: str, now: datetime, **settings: object) -> ProgramConfig:
+    """Create a tenant's program with 1 point per unit of `currency` unless told otherwise."""
+    currency = currency.upper()
+    precision(currency)
+    session.execute(
+        insert(Program).values(
+            tenant_id=tenant_id,
+            base_currency=currency,
+            earn_rates={currency: "1"},
+            points_name_en="points",
+            points_name_ar="نقاط",
+            rounding="floor",
+            pending_days=0,
+            expiry_policy="none",
+            expiry_periods=0,
+            timezone="UTC",
+            default_region="SA",
+            block_redemptions_in_debt=True,
+            min_redemption=1,
+            hold_ttl_seconds=900,
+            updated_at=now,
+        )
+    )
+    if settings:
+        return update_settings(session, tenant_id=tenant_id, program_in=ProgramUpdate(**settings), now=now)  # type: ignore[arg-type]
+    return get(session, tenant_id=tenant_id, fresh=True)
+
+
+def get(session: Session, *, tenant_id: int, fresh: bool = False) -> ProgramConfig:
+    """Return the program of a tenant (from the process cache unless `fresh`)."""
+    hit = _cache.get(tenant_id)
+    if hit and not fresh and time.monotonic() - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    row = session.execute(select(Program).where(Program.tenant_id == tenant_id)).scalar_one_or_none()
+    if row is None:
+        raise NotFound("this tenant has no program yet")
+    config = _snapshot(row)
+    _cache[tenant_id] = (time.monotonic(), config)
+    return config
+
+
+def update_settings(session: Session, *, tenant_id: int, program_in: ProgramUpdate, now: datetime) -> ProgramConfig:
+    """Apply the given settings; return the program as it now is."""
+    current = get(session, tenant_id=tenant_id, fresh=True)
+    values: dict[str, object] = {}
+    data = program_in.model_dump(exclude_unset=True, exclude_none=True)
+    if "points_name" in data:
+        values["points_name_en"] = data["points_name"]["en"]
+        values["points_name_ar"] = data["points_name"]["ar"]
+    if "expiry" in data:
+        values["expiry_policy"] = data["expiry"]["policy"]
+        values["expiry_periods"] = data["expiry"]["periods"]
+        if data["expiry"]["policy"] == "days" and data["expiry"]["periods"] < 1:
+            raise InvalidInput("expiry after N days needs periods >= 1", field="expiry.periods")
+    for key in (
+        "base_currency", "earn_rates", "rounding", "pending_days", "timezone", "default_region",
+        "block_redemptions_in_debt", "min_redemption", "hold_ttl_seconds",
+    ):
+        if key in data:
+            values[key] = data[key]
+    if "default_region" in values:
+        values["default_region"] = str(values["default_region"]).upper()
+    merged = replace(current, **{k: v for k, v in values.items()})  # type: ignore[arg-type]
+    if merged.base_currency not in merged.earn_rates:
+        field = "base_currency" if "base_currency" in values else "earn_rates"
+        raise InvalidInput(f"the base currency {merged.base_currency} needs an earn rate", field=field)
+    values["updated_at"] = now
+    session.execute(update(Program).where(Program.tenant_id == tenant_id).values(**values))
+    _cache.pop(tenant_id, None)
+    return get(session, tenant_id=tenant_id, fresh=True)
+
+
+def to_read(config: ProgramConfig) -> ProgramRead:
+    """The API shape of a program."""
+    return ProgramRead(
+        points_name=PointsName(en=config.points_name_en, ar=config.points_name_ar),
+        base_currency=config.base_currency,
+        earn_rates={code: str(Decimal(rate)) for code, rate in config.earn_rates.items()},
+        rounding=config.rounding,
+        pending_days=config.pending_days,
+        expiry=ExpiryPolicy(policy=config.expiry_policy, periods=config.expiry_periods),  # type: ignore[arg-type]
+        timezone=config.timezone,
+        default_region=config.default_region,
+        block_redemptions_in_debt=config.block_redemptions_in_debt,
+        min_redemption=config.min_redemption,
+        hold_ttl_seconds=config.hold_ttl_seconds,
+    )

@@ -1,0 +1,160 @@
+"""Tenants and API keys: create, authenticate (cached per process), revoke."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import time
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from wafa.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from wafa.ledger import service as ledger
+from wafa.programs import service as program_service
+from wafa.tenants.models import ApiKey, Tenant
+
+SCOPES = ("admin", "read", "members:write", "events:write", "redeem")
+KEY_PREFIX = "wafa_"
+CACHE_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a tenant and what its key may do."""
+
+    tenant_id: int
+    key_id: int
+    scopes: frozenset[str]
+
+    def allows(self, scope: str) -> bool:
+        return "admin" in self.scopes or scope in self.scopes
+
+
+@dataclass(frozen=True, slots=True)
+class NewKey:
+    """A freshly made key: the secret is shown once and never stored."""
+
+    id: int
+    secret: str
+    prefix: str
+    scopes: list[str]
+
+
+def slugify(name: str) -> str:
+    """A URL-safe slug for a tenant name (Latin letters kept, others dropped)."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug[:48] or "tenant"
+
+
+def hash_key(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def get_by_slug(session: Session, *, slug: str) -> Tenant | None:
+    """Return the tenant with this slug, or None."""
+    return session.execute(select(Tenant).where(Tenant.slug == slug)).scalar_one_or_none()
+
+
+def get_by_slug_or_raise(session: Session, *, slug: str) -> Tenant:
+    """Return the tenant with this slug or raise NotFound."""
+    tenant = get_by_slug(session, slug=slug)
+    if tenant is None:
+        raise NotFound(f"no tenant {slug!r}")
+    return tenant
+
+
+def list_(session: Session) -> list[Tenant]:
+    """Return all tenants, oldest first."""
+    return list(session.execute(select(Tenant).order_by(Tenant.id)).scalars())
+
+
+def create(
+    session: Session, *, name: str, currency: str, now: datetime, slug: str | None = None, **program_settings: object
+) -> Tenant:
+    """Create a tenant with its program and ledger accounts."""
+    if not name.strip():
+        raise InvalidInput("a tenant needs a name", field="name")
+    slug = slug or slugify(name)
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", slug):
+        raise InvalidInput("a slug is lowercase letters, digits and dashes", field="slug")
+    if get_by_slug(session, slug=slug) is not None:
+        raise Conflict(f"a tenant with slug {slug!r} exists", field="slug")
+    tenant_id = session.execute(
+        insert(Tenant).values(slug=slug, name=name.strip(), status="active", created_at=now).returning(Tenant.id)
+    ).scalar_one()
+    program_service.create(session, tenant_id=tenant_id, currency=currency, now=now, **program_settings)
+    ledger.open_program_accounts(session, tenant_id=tenant_id)
+    return session.execute(select(Tenant).where(Tenant.id == tenant_id)).scalar_one()
+
+
+def create_key(session: Session, *, tenant_id: int, name: str, scopes: list[str], now: datetime) -> NewKey:
+    """Create an API key; the returned secret is the only copy."""
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown or not scopes:
+        raise InvalidInput(f"scopes must be some of {', '.join(SCOPES)}; got {', '.join(unknown) or 'none'}", field="scopes")
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    prefix = secret[: len(KEY_PREFIX) + 6]
+    key_id = session.execute(
+        insert(ApiKey)
+        .values(
+            tenant_id=tenant_id, name=name, prefix=prefix, key_hash=hash_key(secret), scopes=sorted(set(scopes)), created_at=now
+        )
+        .returning(ApiKey.id)
+    ).scalar_one()
+    return NewKey(key_id, secret, prefix, sorted(set(scopes)))
+
+
+def list_keys(session: Session, *, tenant_id: int) -> list[ApiKey]:
+    """Return the tenant's keys (hashes only), oldest first."""
+    return list(session.execute(select(ApiKey).where(ApiKey.tenant_id == tenant_id).order_by(ApiKey.id)).scalars())
+
+
+def revoke_key(session: Session, *, tenant_id: int, key_id: int, now: datetime) -> None:
+    """Revoke a key; this process forgets it at once, others within CACHE_SECONDS."""
+    done = session.execute(
+        update(ApiKey)
+        .where(ApiKey.tenant_id == tenant_id, ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .returning(ApiKey.key_hash)
+    ).one_or_none()
+    if done is None:
+        raise NotFound(f"no active key {key_id}")
+    _key_cache.pop(done[0], None)
+
+
+_key_cache: dict[str, tuple[float, Principal]] = {}
+
+
+def cached_principal(secret: str) -> Principal | None:
+    """The principal of a key this process authenticated recently, without touching the database."""
+    hit = _key_cache.get(hash_key(secret))
+    if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    return None
+
+
+def authenticate(session: Session, *, secret: str) -> Principal:
+    """Return the principal of an API key, or raise Unauthorized."""
+    digest = hash_key(secret)
+    hit = _key_cache.get(digest)
+    if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    row = session.execute(
+        select(ApiKey.id, ApiKey.tenant_id, ApiKey.scopes, Tenant.status)
+        .join(Tenant, Tenant.id == ApiKey.tenant_id)
+        .where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))
+    ).one_or_none()
+    if row is None or row.status != "active":
+        _key_cache.pop(digest, None)
+        raise Unauthorized("invalid or revoked API key")
+    principal = Principal(row.tenant_id, row.id, frozenset(row.scopes))
+    if len(_key_cache) > 10_000:
+        _key_cache.clear()
+    _key_cache[digest] = (time.monotonic(), principal)
+    return principal
