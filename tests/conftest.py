@@ -1,0 +1,141 @@
+"""Shared fixtures: both databases, a frozen clock, a fresh tenant per test, an API client.
+
+Isolation: each test run gets its own SQLite file and its own PostgreSQL database (dropped at the
+end), and each test gets its own tenant, so no test sees another's rows.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from wafa.api.app import create_app
+from wafa.clock import FrozenClock
+from wafa.db import make_engine, unit_of_work
+from wafa.members import service as members
+from wafa.members.schemas import MemberCreate
+from wafa.migrate import upgrade
+from wafa.tenants import service as tenants
+
+PG_ENV = "WAFA_TEST_POSTGRES_URL"
+START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+_counter = itertools.count(1)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("CI") and not os.environ.get(PG_ENV):
+        raise pytest.UsageError(f"CI must run the PostgreSQL tests: set {PG_ENV}")
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'wafa-test.db'}"
+    upgrade(make_engine(url))
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"PostgreSQL tests need {PG_ENV}, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    import psycopg
+
+    admin_url = make_url(base).set(drivername="postgresql")
+    name = f"wafa_test_{uuid.uuid4().hex[:10]}"
+    dsn = admin_url.render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(base).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    from wafa.db import _factory
+
+    _factory.cache_clear()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Each test using this runs once on SQLite and once on PostgreSQL."""
+    name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    return request.getfixturevalue(name)
+
+
+@pytest.fixture
+def pg_url(postgres_url: str) -> str:
+    """PostgreSQL only: for tests of real concurrency."""
+    return postgres_url
+
+
+_factories: dict[str, sessionmaker[Session]] = {}
+
+
+def factory_for(url: str) -> sessionmaker[Session]:
+    if url not in _factories:
+        _factories[url] = sessionmaker(make_engine(url, pool_size=60), expire_on_commit=False)
+    return _factories[url]
+
+
+@pytest.fixture
+def factory(db_url: str) -> sessionmaker[Session]:
+    return factory_for(db_url)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+@dataclass
+class TenantCtx:
+    id: int
+    slug: str
+    admin_key: str
+
+
+def make_tenant(factory: sessionmaker[Session], now: datetime, **program: object) -> TenantCtx:
+    """A new tenant with its own admin key; program settings as keyword arguments."""
+    slug = f"t{next(_counter)}-{uuid.uuid4().hex[:6]}"
+    with unit_of_work(factory) as session:
+        tenant = tenants.create(session, name=f"Tenant {slug}", slug=slug, currency=program.pop("currency", "SAR"), now=now, **program)  # type: ignore[arg-type]
+        key = tenants.create_key(session, tenant_id=tenant.id, name="admin", scopes=["admin"], now=now)
+    return TenantCtx(tenant.id, slug, key.secret)
+
+
+@pytest.fixture
+def tenant(factory: sessionmaker[Session], clock: FrozenClock) -> TenantCtx:
+    return make_tenant(factory, clock.now())
+
+
+def make_member(factory: sessionmaker[Session], tenant_id: int, now: datetime, **fields: object) -> int:
+    """Enrol a member; returns the member id."""
+    fields.setdefault("external_id", f"m-{uuid.uuid4().hex[:10]}")
+    with unit_of_work(factory) as session:
+        return members.create(session, tenant_id=tenant_id, member_in=MemberCreate(**fields), region="SA", now=now).id  # type: ignore[arg-type]
+
+
+def make_key(factory: sessionmaker[Session], tenant_id: int, scopes: list[str], now: datetime) -> str:
+    with unit_of_work(factory) as session:
+        return tenants.create_key(session, tenant_id=tenant_id, name="test", scopes=scopes, now=now).secret
+
+
+@pytest.fixture
+def client(factory: sessionmaker[Session], clock: FrozenClock, tenant: TenantCtx) -> Iterator[TestClient]:
+    """An API client authenticated with the test tenant's admin key."""
+    app = create_app(factory=factory, clock=clock)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        test_client.headers["Authorization"] = f"Bearer {tenant.admin_key}"
+        yield test_client
