@@ -26,6 +26,13 @@ from wafa.members.schemas import MemberCreate
 from wafa.migrate import upgrade
 from wafa.tenants import service as tenants
 
+from hypothesis import HealthCheck, settings
+
+# Bounded in CI, deeper on demand: HYPOTHESIS_PROFILE=dev pytest ...
+settings.register_profile("ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
 PG_ENV = "WAFA_TEST_POSTGRES_URL"
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 _counter = itertools.count(1)
