@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from wafa.db import insert_unless_exists
 from wafa.errors import Conflict, InvalidInput, NotFound
+from wafa.events import hotpath
 from wafa.events.models import Event
 from wafa.events.schemas import Award, EventResult, MemberRef, PurchaseIn, ReturnIn, Reversal
 from wafa.ledger import service as ledger
@@ -60,15 +61,56 @@ def record_purchase(
     amount = to_minor(event_in.amount, currency)
     items = _items(event_in, currency)
     occurred_at = _occurred(event_in.occurred_at, now)
-    member = _member_for(session, tenant_id=tenant_id, ref=event_in.member) if event_in.member else None
+    earned = earning.points_for(amount, precision=precision(currency), rate=rate, rounding=program.rounding)
+    available_at = max(earning.available_at(occurred_at, pending_days=program.pending_days), now)
+    expires_at = earning.expires_at(
+        available_at, policy=program.expiry_policy, periods=program.expiry_periods, timezone=program.timezone
+    )
+    reason_text = f"purchase {event_in.order_id}: {to_major(amount, currency)} {currency}"
+    details = {"order_id": event_in.order_id, "amount": to_major(amount, currency), "currency": currency, "rate": rate}
 
+    if event_in.member is not None and session.get_bind().dialect.name == "postgresql":
+        fast = hotpath.purchase(
+            session, tenant_id=tenant_id, member_external_id=event_in.member.external_id, member_id=event_in.member.id,
+            order_id=event_in.order_id, currency=currency, amount=amount, points=earned, items=items,
+            channel=event_in.channel, store=event_in.store, request_hash=request_hash, occurred_at=occurred_at, now=now,
+            reason=reason_text, details=details, issued_account_id=ledger.program_accounts(session, tenant_id=tenant_id)["issued"],
+            available_at=available_at, expires_at=expires_at,
+        )
+        if fast is not None:
+            if fast["debt_before"]:
+                ledger.repay_debt_from_lot(
+                    session, tenant_id=tenant_id, member_id=fast["member_id"], entry_id=fast["entry_id"], lot_id=fast["lot_id"]
+                )
+                fast["balances"] = ledger.balances(session, tenant_id=tenant_id, member_id=fast["member_id"])
+            award = None
+            if fast["entry_id"] is not None:
+                award = Award(
+                    points=fast["points"], status="available" if fast["released"] else "pending",
+                    available_at=available_at, expires_at=expires_at, entry_id=fast["entry_id"],
+                )
+            reason = None
+            if fast["status"] != "active":
+                reason = f"member is {fast['status']}"
+            elif award is None:
+                reason = "amount earns less than one point"
+            return (
+                EventResult(
+                    event_id=fast["event_id"], type="purchase", order_id=event_in.order_id, member_id=fast["member_id"],
+                    amount=to_major(amount, currency), currency=currency, occurred_at=occurred_at, award=award,
+                    not_awarded_reason=reason, balance=fast["balances"] if award else None,
+                ),
+                False,
+            )
+
+    member = _member_for(session, tenant_id=tenant_id, ref=event_in.member) if event_in.member else None
     points, reason = 0, None
     if member is None:
         reason = "not a member"
     elif member.status != "active":
         reason = f"member is {member.status}"
     else:
-        points = earning.points_for(amount, precision=precision(currency), rate=rate, rounding=program.rounding)
+        points = earned
         if points == 0:
             reason = "amount earns less than one point"
 
@@ -102,9 +144,6 @@ def record_purchase(
 
     award = None
     if points > 0 and member is not None:
-        available_at = earning.available_at(occurred_at, pending_days=program.pending_days)
-        if available_at < now:
-            available_at = now
         credit = ledger.credit(
             session,
             tenant_id=tenant_id,
@@ -113,14 +152,12 @@ def record_purchase(
             kind="earn",
             source="issued",
             idempotency_key=f"earn:event:{event_id}",
-            reason=f"purchase {event_in.order_id}: {to_major(amount, currency)} {currency}",
+            reason=reason_text,
             now=now,
             available_at=available_at,
-            expires_at=earning.expires_at(
-                available_at, policy=program.expiry_policy, periods=program.expiry_periods, timezone=program.timezone
-            ),
+            expires_at=expires_at,
             event_id=event_id,
-            details={"order_id": event_in.order_id, "amount": to_major(amount, currency), "currency": currency, "rate": rate},
+            details=details,
         )
         award = Award(
             points=points,

@@ -1,0 +1,149 @@
+"""The earn hot path on PostgreSQL: a member's purchase in one statement.
+
+Round trips, not SQL work, set the ceiling of the earn path (see ARCHITECTURE.md, "The hot path"),
+so on PostgreSQL a purchase by a member is one data-modifying CTE that finds the member, records the
+event, writes the earn entry, bumps the member account's balance and hash chain, writes both
+postings and the lot. It writes exactly the rows that `events.service.record_purchase` writes
+through the ledger service on SQLite (the same tests run on both, and `ledger verify` re-derives
+every hash), which is why it is the one place that touches other domains' tables directly.
+
+It returns None when the slow path must decide: unknown member, repeated order id, or a member
+in debt when points land directly in the available account (the debt takes the new lot first).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session
+
+_SQL = """
+WITH m AS (
+    SELECT id, status FROM members WHERE tenant_id = %(t)s AND {member_match}
+),
+ev AS (
+    INSERT INTO events (tenant_id, type, member_id, order_id, currency, amount, returned_amount, points,
+                        points_reversed, items, channel, store, request_hash, occurred_at, received_at)
+    SELECT %(t)s, 'purchase', m.id, %(order_id)s, %(currency)s, %(amount)s, 0,
+           CASE WHEN m.status = 'active' THEN %(points)s ELSE 0 END, 0, %(items)s::json, %(channel)s, %(store)s,
+           %(request_hash)s, %(occurred_at)s, %(now)s
+    FROM m
+    ON CONFLICT (tenant_id, order_id) WHERE type = 'purchase' DO NOTHING
+    RETURNING id, member_id, points
+),
+en AS (
+    INSERT INTO entries (tenant_id, kind, idempotency_key, member_id, event_id, points, reason, details, created_at)
+    SELECT %(t)s, 'earn', 'earn:event:' || ev.id, ev.member_id, ev.id, ev.points, %(reason)s, %(details)s::json, %(now)s
+    FROM ev WHERE ev.points > 0
+    RETURNING id, member_id, event_id, points
+),
+acc AS (
+    UPDATE accounts AS a
+    SET balance = a.balance + en.points,
+        seq = a.seq + 1,
+        last_hash = encode(sha256(convert_to(
+            coalesce(a.last_hash, '') || %(t)s::text || '|' || en.id || '|' || a.id || '|PTS|' || en.points || '|earn',
+            'UTF8')), 'hex')
+    FROM en
+    WHERE a.tenant_id = %(t)s AND a.owner = 'member:' || en.member_id AND a.kind = %(target)s AND a.unit = 'PTS'
+    RETURNING a.id, a.seq, a.last_hash, a.balance
+),
+po AS (
+    INSERT INTO postings (tenant_id, entry_id, account_id, unit, amount, seq, hash)
+    SELECT %(t)s, en.id, %(issued)s, 'PTS', -en.points, NULL, NULL FROM en
+    UNION ALL
+    SELECT %(t)s, en.id, acc.id, 'PTS', en.points, acc.seq, acc.last_hash FROM en, acc
+),
+lo AS (
+    INSERT INTO lots (tenant_id, member_id, entry_id, event_id, amount, remaining, released, available_at, expires_at)
+    SELECT %(t)s, en.member_id, en.id, en.event_id, en.points, en.points, %(released)s, %(available_at)s, %(expires_at)s
+    FROM en
+    RETURNING id
+)
+SELECT m.id, m.status, ev.id, ev.points, en.id, acc.balance, lo.id,
+       (SELECT json_object_agg(kind, balance) FROM accounts
+         WHERE tenant_id = %(t)s AND owner = 'member:' || m.id AND unit = 'PTS')
+FROM m
+LEFT JOIN ev ON true
+LEFT JOIN en ON true
+LEFT JOIN acc ON true
+LEFT JOIN lo ON true
+"""
+
+_BY_EXTERNAL_ID = _SQL.format(member_match="external_id = %(member)s")
+_BY_ID = _SQL.format(member_match="id = %(member)s")
+
+
+def purchase(
+    session: Session,
+    *,
+    tenant_id: int,
+    member_external_id: str | None,
+    member_id: int | None,
+    order_id: str,
+    currency: str,
+    amount: int,
+    points: int,
+    items: list[dict[str, Any]] | None,
+    channel: str | None,
+    store: str | None,
+    request_hash: str,
+    occurred_at: datetime,
+    now: datetime,
+    reason: str,
+    details: dict[str, Any],
+    issued_account_id: int,
+    available_at: datetime,
+    expires_at: datetime | None,
+) -> dict[str, Any] | None:
+    """Record a member's purchase and its earn in one statement; None if the slow path must decide."""
+    released = available_at <= now
+    params = {
+        "t": tenant_id,
+        "member": member_external_id if member_external_id is not None else member_id,
+        "order_id": order_id,
+        "currency": currency,
+        "amount": amount,
+        "points": points,
+        "items": orjson.dumps(items).decode() if items is not None else None,
+        "channel": channel,
+        "store": store,
+        "request_hash": request_hash,
+        "occurred_at": occurred_at,
+        "now": now,
+        "reason": reason,
+        "details": orjson.dumps(details).decode(),
+        "target": "available" if released else "pending",
+        "issued": issued_account_id,
+        "released": released,
+        "available_at": available_at,
+        "expires_at": expires_at,
+    }
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(_BY_EXTERNAL_ID if member_external_id is not None else _BY_ID, params)
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    if row is None:
+        return None  # unknown member
+    member, status, event_id, awarded, entry_id, balance_after, lot_id, balances = row
+    if event_id is None:
+        return None  # the order id exists: replay or conflict
+    if entry_id is not None:
+        session.info.setdefault("entry_kinds", []).append("earn")
+        balances = dict(balances)
+        balances[params["target"]] = balance_after
+    return {
+        "member_id": member,
+        "status": status,
+        "event_id": event_id,
+        "points": awarded,
+        "entry_id": entry_id,
+        "lot_id": lot_id,
+        "released": released,
+        "balances": balances,
+        "debt_before": released and entry_id is not None and balance_after - awarded < 0,
+    }
