@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 from fastapi import Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
@@ -86,7 +86,7 @@ def run_idempotent(
     fingerprint: str,
     status_code: int,
     work: Callable[[Session], BaseModel],
-) -> JSONResponse:
+) -> Response:
     """Run `work` in one transaction; with an Idempotency-Key, store its result and replay it for repeats.
 
     The result is stored in the same transaction as the work, so it exists exactly when the work
@@ -98,13 +98,13 @@ def run_idempotent(
     try:
         with ctx.transaction() as session:
             result = work(session)
-            body = result.model_dump(mode="json")
+            content = result.model_dump_json().encode()
             if key is not None and not idempotency.store(
                 session, tenant_id=principal.tenant_id, key=key, request_hash_=fingerprint,
-                status_code=status_code, response=body, now=ctx.now(),
+                status_code=status_code, response=orjson.loads(content), now=ctx.now(),
             ):
                 raise _Replay
-        return JSONResponse(body, status_code=status_code)
+        return Response(content, status_code=status_code, media_type="application/json")
     except (_Replay, WafaError, IntegrityError) as exc:
         if key is None:
             raise

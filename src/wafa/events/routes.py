@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from wafa.api.deps import Context, require, run_idempotent
 from wafa.api.metrics import count_on_commit
@@ -29,7 +29,7 @@ def post_event(
     event_in: Annotated[EventIn, Body()],
     principal: Principal = Depends(require("events:write")),
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
-) -> JSONResponse:
+) -> Response:
     """A purchase earns points (pending until the program's return window closes); a return
     takes back the returned part's points. Replays of an order id or Idempotency-Key return the first result."""
     ctx = Context(request)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from wafa.api.deps import Context, decode_cursor, encode_cursor, require, run_idempotent
-from wafa.errors import InvalidInput
+from wafa.errors import InvalidInput, NotFound
 from wafa.events.idempotency import request_hash
 from wafa.ledger import service as ledger
 from wafa.ledger.models import Hold
@@ -37,24 +36,20 @@ def _hold_read(hold: Hold) -> HoldRead:
 @router.get("/members/{member_id}/balance", response_model=BalanceRead, summary="A member's points now")
 def get_balance(request: Request, member_id: int, principal: Principal = Depends(require("read"))) -> BalanceRead:
     ctx = Context(request)
-    now = ctx.now()
     with ctx.transaction() as session:
-        members.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id)
+        found = ledger.summary(session, tenant_id=principal.tenant_id, member_id=member_id, now=ctx.now())
+        if found is None:
+            raise NotFound(f"member {member_id} not found", field="member_id")
         program = programs.get(session, tenant_id=principal.tenant_id)
-        balance = ledger.balances(session, tenant_id=principal.tenant_id, member_id=member_id)
-        soon = {
-            days: ledger.expiring(session, tenant_id=principal.tenant_id, member_id=member_id, until=now + timedelta(days=days))
-            for days in (30, 60, 90)
-        }
-        return BalanceRead(
-            member_id=member_id,
-            available=balance["available"],
-            pending=balance["pending"],
-            held=balance["held"],
-            debt=max(0, -balance["available"]),
-            expiring=Expiring(days_30=soon[30], days_60=soon[60], days_90=soon[90]),
-            points_name={"en": program.points_name_en, "ar": program.points_name_ar},
-        )
+    return BalanceRead(
+        member_id=member_id,
+        available=found["available"],
+        pending=found["pending"],
+        held=found["held"],
+        debt=max(0, -found["available"]),
+        expiring=Expiring(days_30=found["expiring_30"], days_60=found["expiring_60"], days_90=found["expiring_90"]),
+        points_name={"en": program.points_name_en, "ar": program.points_name_ar},
+    )
 
 
 @router.get("/members/{member_id}/entries", response_model=EntryPage, summary="A member's history, newest first")
@@ -94,7 +89,7 @@ def redeem(
     redemption_in: RedemptionIn,
     principal: Principal = Depends(require("redeem")),
     idempotency_key: str | None = IdempotencyKey,
-) -> JSONResponse:
+) -> Response:
     ctx = Context(request)
 
     def work(session):  # type: ignore[no-untyped-def]
@@ -117,7 +112,7 @@ def create_hold(
     hold_in: HoldIn,
     principal: Principal = Depends(require("redeem")),
     idempotency_key: str | None = IdempotencyKey,
-) -> JSONResponse:
+) -> Response:
     """The points leave the available balance now; capture spends them, void (or the lapse after the
     program's hold time, 15 minutes by default) gives them back."""
     ctx = Context(request)
@@ -148,7 +143,7 @@ def _resolve_route(action: str, summary: str):  # type: ignore[no-untyped-def]
         capture_in: CaptureIn | None = None,
         principal: Principal = Depends(require("redeem")),
         idempotency_key: str | None = IdempotencyKey,
-    ) -> JSONResponse:
+    ) -> Response:
         ctx = Context(request)
         points = capture_in.points if capture_in is not None else None
         if action == "void" and points is not None:
@@ -183,7 +178,7 @@ def adjust(
     adjustment_in: AdjustmentIn,
     principal: Principal = Depends(require("admin")),
     idempotency_key: str | None = IdempotencyKey,
-) -> JSONResponse:
+) -> Response:
     ctx = Context(request)
     now = ctx.now()
 

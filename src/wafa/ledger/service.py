@@ -586,17 +586,40 @@ def balances(session: Session, *, tenant_id: int, member_id: int) -> dict[str, i
     return {kind: balance for kind, balance in rows}
 
 
-def expiring(session: Session, *, tenant_id: int, member_id: int, until: datetime) -> int:
-    """Points in the member's lots that expire before `until` unless spent."""
-    return session.execute(
-        select(func.coalesce(func.sum(Lot.remaining), 0)).where(
-            Lot.tenant_id == tenant_id,
-            Lot.member_id == member_id,
-            Lot.remaining > 0,
-            Lot.expires_at.is_not(None),
-            Lot.expires_at <= until,
+def summary(session: Session, *, tenant_id: int, member_id: int, now: datetime) -> dict[str, int] | None:
+    """A member's balances and the points expiring within 30, 60 and 90 days, in one query (None: no such member)."""
+    owner = f"member:{member_id}"
+
+    def balance_of(kind: str):  # type: ignore[no-untyped-def]
+        return (
+            select(Account.balance)
+            .where(Account.tenant_id == tenant_id, Account.owner == owner, Account.kind == kind, Account.unit == "PTS")
+            .scalar_subquery()
         )
-    ).scalar_one()
+
+    def expiring_within(days: int):  # type: ignore[no-untyped-def]
+        return (
+            select(func.coalesce(func.sum(Lot.remaining), 0))
+            .where(
+                Lot.tenant_id == tenant_id,
+                Lot.member_id == member_id,
+                Lot.remaining > 0,
+                Lot.expires_at.is_not(None),
+                Lot.expires_at <= now + timedelta(days=days),
+            )
+            .scalar_subquery()
+        )
+
+    row = session.execute(
+        select(
+            balance_of("available"), balance_of("pending"), balance_of("held"),
+            expiring_within(30), expiring_within(60), expiring_within(90),
+        )
+    ).one()
+    if row[0] is None:
+        return None
+    keys = ("available", "pending", "held", "expiring_30", "expiring_60", "expiring_90")
+    return dict(zip(keys, row, strict=True))
 
 
 def list_entries(session: Session, *, tenant_id: int, member_id: int, before_id: int | None, limit: int) -> list[Entry]:
