@@ -1,0 +1,70 @@
+"""The one-statement earn path on PostgreSQL writes exactly what the ledger service writes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import factory_for, make_member, make_tenant
+from wafa.db import unit_of_work
+from wafa.events import hotpath
+from wafa.events import service as events
+from wafa.events.schemas import PurchaseIn, ReturnIn
+from wafa.ledger import service as ledger
+from wafa.ledger.models import Entry, Lot, LotMovement, Posting
+from wafa.ledger.verify import verify
+
+
+def _run(factory, clock, tenant_id: int, member_ids: list[int]) -> list[tuple]:  # type: ignore[no-untyped-def]
+    """Purchases, a debt and its repayment; returns what each step wrote, without ids."""
+    amounts = ["10.00", "99.99", "0.50", "250.00"]
+    for n, amount in enumerate(amounts * 2):
+        with unit_of_work(factory) as session:
+            body = PurchaseIn(type="purchase", member={"id": member_ids[n % 2]}, order_id=f"o-{n}", amount=amount, currency="SAR")
+            events.record_purchase(session, tenant_id=tenant_id, event_in=body, request_hash=f"h{n}", now=clock.now())
+        clock.advance(timedelta(minutes=5))
+    # Spend everything, return an order: a debt (with pending_days=0), which the next purchase repays.
+    with unit_of_work(factory) as session:
+        available = ledger.balances(session, tenant_id=tenant_id, member_id=member_ids[0])["available"]
+        if available:
+            ledger.debit(session, tenant_id=tenant_id, member_id=member_ids[0], points=available, kind="redeem",
+                         destination="redeemed", idempotency_key="spend-all", reason="spend", now=clock.now())
+        events.record_return(session, tenant_id=tenant_id, event_in=ReturnIn(type="return", order_id="o-0"), now=clock.now())
+    with unit_of_work(factory) as session:
+        body = PurchaseIn(type="purchase", member={"id": member_ids[0]}, order_id="o-last", amount="7.00", currency="SAR")
+        events.record_purchase(session, tenant_id=tenant_id, event_in=body, request_hash="last", now=clock.now())
+    with unit_of_work(factory) as session:
+        lots = session.execute(
+            select(Lot.amount, Lot.remaining, Lot.released, Lot.available_at, Lot.expires_at)
+            .where(Lot.tenant_id == tenant_id).order_by(Lot.id)
+        ).all()
+        entries = session.execute(
+            select(Entry.kind, Entry.points, Entry.reason, Entry.details).where(Entry.tenant_id == tenant_id).order_by(Entry.id)
+        ).all()
+        postings = session.execute(
+            select(Posting.amount, Posting.seq).where(Posting.tenant_id == tenant_id).order_by(Posting.entry_id, Posting.amount)
+        ).all()
+        moves = session.execute(select(LotMovement.amount).where(LotMovement.tenant_id == tenant_id)).all()
+        assert verify(session, tenant_id=tenant_id).ok
+        debt = -ledger.balances(session, tenant_id=tenant_id, member_id=member_ids[0])["available"]
+    return [debt, tuple(map(tuple, lots)), tuple(map(tuple, entries)), tuple(map(tuple, postings)), tuple(map(tuple, moves))]
+
+
+@pytest.mark.parametrize("pending_days", [0, 14])
+def test_fast_and_slow_purchase_paths_write_the_same_ledger(pg_url, clock, monkeypatch, pending_days) -> None:  # type: ignore[no-untyped-def]
+    factory = factory_for(pg_url)
+    start = clock.now()
+    results = []
+    for fast in (True, False):
+        clock.set(start)
+        tenant = make_tenant(factory, clock.now(), pending_days=pending_days, expiry={"policy": "end_of_month", "periods": 2})
+        members = [make_member(factory, tenant.id, clock.now()) for _ in range(2)]
+        if not fast:
+            monkeypatch.setattr(hotpath, "purchase", lambda *a, **k: None)
+        results.append(_run(factory, clock, tenant.id, members))
+        monkeypatch.undo()
+    assert results[0] == results[1]
+    if pending_days == 0:
+        assert results[0][0] == 3  # 10 points owed, 7 repaid by the last purchase
