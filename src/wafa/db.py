@@ -117,6 +117,16 @@ def session_factory(url: str | None = None) -> sessionmaker[Session]:
 
 
 @contextmanager
+def autocommit_session(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session whose statements each commit on their own: for work that is one statement."""
+    with factory.kw["bind"].connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        with Session(bind=connection) as session:
+            yield session
+            session.commit()  # nothing to send; fires the after-commit hooks (metrics)
+
+
+@contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any exception."""
     with factory() as session:

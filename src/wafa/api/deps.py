@@ -53,6 +53,7 @@ class Context:
     def __init__(self, request: Request) -> None:
         self.factory = request.app.state.session_factory
         self.clock = request.app.state.clock
+        self.is_postgres = self.factory.kw["bind"].dialect.name == "postgresql"
 
     def now(self):  # type: ignore[no-untyped-def]
         return self.clock.now()

@@ -7,8 +7,9 @@ postings and the lot. It writes exactly the rows that `events.service.record_pur
 through the ledger service on SQLite (the same tests run on both, and `ledger verify` re-derives
 every hash), which is why it is the one place that touches other domains' tables directly.
 
-It returns None when the slow path must decide: unknown member, repeated order id, or a member
-in debt when points land directly in the available account (the debt takes the new lot first).
+It returns None when the slow path must decide: an unknown member or a repeated order id. In
+both cases the statement wrote nothing, so it can run outside a transaction (autocommit): the
+whole purchase is then one round trip.
 """
 
 from __future__ import annotations
@@ -57,10 +58,17 @@ po AS (
     SELECT %(t)s, en.id, acc.id, 'PTS', en.points, acc.seq, acc.last_hash FROM en, acc
 ),
 lo AS (
+    -- A member in debt repays it from the new points first (only points that land as available).
     INSERT INTO lots (tenant_id, member_id, entry_id, event_id, amount, remaining, released, available_at, expires_at)
-    SELECT %(t)s, en.member_id, en.id, en.event_id, en.points, en.points, %(released)s, %(available_at)s, %(expires_at)s
-    FROM en
-    RETURNING id
+    SELECT %(t)s, en.member_id, en.id, en.event_id, en.points,
+           en.points - CASE WHEN %(released)s THEN LEAST(en.points, GREATEST(0, en.points - acc.balance)) ELSE 0 END,
+           %(released)s, %(available_at)s, %(expires_at)s
+    FROM en, acc
+    RETURNING id, amount, remaining
+),
+mv AS (
+    INSERT INTO lot_movements (tenant_id, entry_id, lot_id, amount)
+    SELECT %(t)s, en.id, lo.id, lo.amount - lo.remaining FROM en, lo WHERE lo.amount > lo.remaining
 )
 SELECT m.id, m.status, ev.id, ev.points, en.id, acc.balance, lo.id,
        (SELECT json_object_agg(kind, balance) FROM accounts
@@ -145,5 +153,4 @@ def purchase(
         "lot_id": lot_id,
         "released": released,
         "balances": balances,
-        "debt_before": released and entry_id is not None and balance_after - awarded < 0,
     }

@@ -24,6 +24,15 @@ from wafa.programs import service as programs
 CLOCK_SKEW = timedelta(minutes=5)
 
 
+class NeedsTransaction(Exception):
+    """The one-statement purchase path could not decide; nothing was written."""
+
+
+def can_go_fast(session: Session, event_in: PurchaseIn) -> bool:
+    """Whether a purchase may take the one-statement path (PostgreSQL, a member named)."""
+    return event_in.member is not None and session.get_bind().dialect.name == "postgresql"
+
+
 def _member_for(session: Session, *, tenant_id: int, ref: MemberRef) -> Member:
     if ref.id is not None:
         member = members.get(session, tenant_id=tenant_id, member_id=ref.id)
@@ -48,12 +57,13 @@ def _balance(session: Session, *, tenant_id: int, member_id: int | None) -> dict
 
 
 def record_purchase(
-    session: Session, *, tenant_id: int, event_in: PurchaseIn, request_hash: str, now: datetime
+    session: Session, *, tenant_id: int, event_in: PurchaseIn, request_hash: str, now: datetime, fast_only: bool = False
 ) -> tuple[EventResult, bool]:
     """Record a purchase and award its points; return the result and whether it was a replay.
 
     A purchase whose order id was seen before replays the first result if the request is the
-    same, and is a Conflict otherwise.
+    same, and is a Conflict otherwise. With `fast_only`, only PostgreSQL's one-statement path is
+    tried and NeedsTransaction is raised (having written nothing) if it cannot decide.
     """
     program = programs.get(session, tenant_id=tenant_id)
     currency = event_in.currency.upper()
@@ -69,7 +79,7 @@ def record_purchase(
     reason_text = f"purchase {event_in.order_id}: {to_major(amount, currency)} {currency}"
     details = {"order_id": event_in.order_id, "amount": to_major(amount, currency), "currency": currency, "rate": rate}
 
-    if event_in.member is not None and session.get_bind().dialect.name == "postgresql":
+    if can_go_fast(session, event_in):
         fast = hotpath.purchase(
             session, tenant_id=tenant_id, member_external_id=event_in.member.external_id, member_id=event_in.member.id,
             order_id=event_in.order_id, currency=currency, amount=amount, points=earned, items=items,
@@ -78,11 +88,6 @@ def record_purchase(
             available_at=available_at, expires_at=expires_at,
         )
         if fast is not None:
-            if fast["debt_before"]:
-                ledger.repay_debt_from_lot(
-                    session, tenant_id=tenant_id, member_id=fast["member_id"], entry_id=fast["entry_id"], lot_id=fast["lot_id"]
-                )
-                fast["balances"] = ledger.balances(session, tenant_id=tenant_id, member_id=fast["member_id"])
             award = None
             if fast["entry_id"] is not None:
                 award = Award(
@@ -103,6 +108,8 @@ def record_purchase(
                 False,
             )
 
+    if fast_only:
+        raise NeedsTransaction
     member = _member_for(session, tenant_id=tenant_id, ref=event_in.member) if event_in.member else None
     points, reason = 0, None
     if member is None:

@@ -224,16 +224,6 @@ def credit(
     return Credit(entry_id, lot_id, points, "pending" if pending else "available", available_at, expires_at)
 
 
-def repay_debt_from_lot(session: Session, *, tenant_id: int, member_id: int, entry_id: int, lot_id: int) -> None:
-    """After points landed in a negative available account, let the debt take them from their lot first."""
-    accounts = member_accounts(session, tenant_id=tenant_id, member_id=member_id)
-    balance = session.execute(select(Account.balance).where(Account.id == accounts["available"])).scalar_one()
-    amount = session.execute(select(Lot.amount).where(Lot.id == lot_id)).scalar_one()
-    _insert_movements(
-        session, tenant_id=tenant_id, entry_id=entry_id, moves=_repay_debt_moves([(lot_id, amount)], balance - amount)
-    )
-
-
 def release_lot(session: Session, *, tenant_id: int, lot_id: int, now: datetime) -> int:
     """Move a pending lot's remaining points to available; return how many moved (0 if done already)."""
     lot = session.execute(select(Lot).where(Lot.tenant_id == tenant_id, Lot.id == lot_id)).scalar_one()
