@@ -22,6 +22,16 @@ class Event(Base):
             sqlite_where=text("type = 'purchase'"),
             postgresql_where=text("type = 'purchase'"),
         ),
+        # A return may carry the shop's own id for it; a repeat of that id is the same return.
+        Index(
+            "uq_events_return_id",
+            "tenant_id",
+            "order_id",
+            "return_id",
+            unique=True,
+            sqlite_where=text("type = 'return' AND return_id IS NOT NULL"),
+            postgresql_where=text("type = 'return' AND return_id IS NOT NULL"),
+        ),
         Index("ix_events_member", "tenant_id", "member_id", "occurred_at"),
         Index("ix_events_occurred", "tenant_id", "occurred_at"),
     )
@@ -31,6 +41,7 @@ class Event(Base):
     type: Mapped[str] = mapped_column(String(64))
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), nullable=True)
     order_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    return_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     # For a return: the purchase it returns part of.
     purchase_event_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     currency: Mapped[str | None] = mapped_column(String(3), nullable=True)

@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1/events", tags=["events"])
     "",
     status_code=201,
     response_model=EventResult,
-    responses={200: {"model": EventResult, "description": "a repeat of a purchase already recorded"}},
+    responses={200: {"model": EventResult, "description": "a repeat of a purchase (same order_id) or a return (same return_id)"}},
     summary="Record a purchase or a return",
 )
 def post_event(
@@ -57,7 +57,12 @@ def post_event(
             )
             replayed["value"] = replay
         else:
-            result = service.record_return(session, tenant_id=principal.tenant_id, event_in=event_in, now=ctx.now())
+            result = service.find_return(session, tenant_id=principal.tenant_id, event_in=event_in, request_hash=fingerprint)
+            replayed["value"] = result is not None
+            if result is None:
+                result = service.record_return(
+                    session, tenant_id=principal.tenant_id, event_in=event_in, now=ctx.now(), request_hash=fingerprint
+                )
         if not replayed["value"]:
             count_on_commit(session, "event_types", event_in.type)
         return result

@@ -61,6 +61,9 @@ class ReturnIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: Literal["return"]
     order_id: str = Field(min_length=1, max_length=128)
+    return_id: str | None = Field(
+        None, min_length=1, max_length=128, description="the shop's id for this return: a repeat with the same id replays the first result"
+    )
     member: MemberRef | None = None
     items: list[ReturnItem] | None = Field(None, min_length=1, max_length=500)
     amount: Decimal_ | None = Field(None, description="money refunded, in the order's currency")

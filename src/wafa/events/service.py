@@ -259,9 +259,40 @@ def purchase_result(session: Session, *, event: Event) -> EventResult:
     )
 
 
-def record_return(session: Session, *, tenant_id: int, event_in: ReturnIn, now: datetime) -> EventResult:
+def find_return(session: Session, *, tenant_id: int, event_in: ReturnIn, request_hash: str) -> EventResult | None:
+    """The result of a return recorded before under the same return_id (None if new).
+
+    Locks the order first, so a concurrent repeat waits and then finds the first one; a repeat with
+    other details is a Conflict.
+    """
+    if event_in.return_id is None:
+        return None
+    _purchase_or_raise(session, tenant_id=tenant_id, order_id=event_in.order_id, lock=True)
+    earlier = session.execute(
+        select(Event).where(
+            Event.tenant_id == tenant_id, Event.type == "return", Event.order_id == event_in.order_id,
+            Event.return_id == event_in.return_id,
+        )
+    ).scalar_one_or_none()
+    if earlier is None:
+        return None
+    if earlier.request_hash != request_hash:
+        raise Conflict(f"return {event_in.return_id!r} was already recorded with different details", field="return_id")
+    return event_result(session, event=earlier)
+
+
+def record_return(
+    session: Session, *, tenant_id: int, event_in: ReturnIn, now: datetime, request_hash: str | None = None
+) -> EventResult:
     """Record a return and claw back the returned part's points, exactly and cumulatively."""
     purchase = _purchase_or_raise(session, tenant_id=tenant_id, order_id=event_in.order_id, lock=True)
+    if event_in.return_id is not None and session.execute(
+        select(Event.id).where(
+            Event.tenant_id == tenant_id, Event.type == "return", Event.order_id == event_in.order_id,
+            Event.return_id == event_in.return_id,
+        )
+    ).first():
+        raise Conflict(f"return {event_in.return_id!r} of order {event_in.order_id!r} is already recorded", field="return_id")
     currency = purchase.currency or ""
     if event_in.member is not None:
         member = _member_for(session, tenant_id=tenant_id, ref=event_in.member)
@@ -304,6 +335,8 @@ def record_return(session: Session, *, tenant_id: int, event_in: ReturnIn, now: 
             member_id=purchase.member_id,
             order_id=purchase.order_id,
             purchase_event_id=purchase.id,
+            return_id=event_in.return_id,
+            request_hash=request_hash,
             currency=currency,
             amount=this_amount,
             returned_amount=0,

@@ -1,8 +1,8 @@
-"""initial schema: tenants, programs, members, ledger, events
+"""initial schema
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 15:41:23.002594
+Create Date: 2026-11-24 15:59:34.661095
 """
 from alembic import op
 import sqlalchemy as sa
@@ -16,7 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('tenants',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('slug', sa.String(length=64), nullable=False),
@@ -142,6 +142,7 @@ def upgrade() -> None:
     sa.Column('type', sa.String(length=64), nullable=False),
     sa.Column('member_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('order_id', sa.String(length=128), nullable=True),
+    sa.Column('return_id', sa.String(length=128), nullable=True),
     sa.Column('purchase_event_id', sa.BigInteger(), nullable=True),
     sa.Column('currency', sa.String(length=3), nullable=True),
     sa.Column('amount', sa.BigInteger(), nullable=False),
@@ -164,6 +165,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_events_member', ['tenant_id', 'member_id', 'occurred_at'], unique=False)
         batch_op.create_index('ix_events_occurred', ['tenant_id', 'occurred_at'], unique=False)
         batch_op.create_index('uq_events_purchase_order', ['tenant_id', 'order_id'], unique=True, sqlite_where=sa.text("type = 'purchase'"), postgresql_where=sa.text("type = 'purchase'"))
+        batch_op.create_index('uq_events_return_id', ['tenant_id', 'order_id', 'return_id'], unique=True, sqlite_where=sa.text("type = 'return' AND return_id IS NOT NULL"), postgresql_where=sa.text("type = 'return' AND return_id IS NOT NULL"))
 
     op.create_table('holds',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -241,11 +243,11 @@ def upgrade() -> None:
         batch_op.create_index('ix_lot_movements_entry', ['entry_id'], unique=False)
         batch_op.create_index('ix_lot_movements_lot', ['lot_id'], unique=False)
 
-    
+
 
 
 def downgrade() -> None:
-    
+
     with op.batch_alter_table('lot_movements', schema=None) as batch_op:
         batch_op.drop_index('ix_lot_movements_lot')
         batch_op.drop_index('ix_lot_movements_entry')
@@ -269,6 +271,7 @@ def downgrade() -> None:
 
     op.drop_table('holds')
     with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.drop_index('uq_events_return_id', sqlite_where=sa.text("type = 'return' AND return_id IS NOT NULL"), postgresql_where=sa.text("type = 'return' AND return_id IS NOT NULL"))
         batch_op.drop_index('uq_events_purchase_order', sqlite_where=sa.text("type = 'purchase'"), postgresql_where=sa.text("type = 'purchase'"))
         batch_op.drop_index('ix_events_occurred')
         batch_op.drop_index('ix_events_member')
@@ -291,4 +294,4 @@ def downgrade() -> None:
 
     op.drop_table('api_keys')
     op.drop_table('tenants')
-    
+
