@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
 from wafa import __version__
@@ -36,10 +37,13 @@ def create_app(*, factory: sessionmaker[Session] | None = None, clock: Clock | N
         app.include_router(router)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability")
-    def healthz(request: Request) -> JSONResponse:
-        try:
+    async def healthz(request: Request) -> JSONResponse:
+        def ping() -> None:
             with request.app.state.session_factory() as session:
                 session.execute(text("SELECT 1"))
+
+        try:
+            await run_in_threadpool(ping)
         except Exception:
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok", "version": __version__})

@@ -36,7 +36,7 @@ def _hold_read(hold: Hold) -> HoldRead:
 @router.get("/members/{member_id}/balance", response_model=BalanceRead, summary="A member's points now")
 def get_balance(request: Request, member_id: int, principal: Principal = Depends(require("read"))) -> BalanceRead:
     ctx = Context(request)
-    with ctx.transaction() as session:
+    with ctx.reading() as session:
         found = ledger.summary(session, tenant_id=principal.tenant_id, member_id=member_id, now=ctx.now())
         if found is None:
             raise NotFound(f"member {member_id} not found", field="member_id")
