@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -41,7 +42,12 @@ def _after_rollback(session: Session) -> None:
 
 
 def render() -> tuple[bytes, str]:
-    """The metrics of this process in the Prometheus text format."""
+    """The metrics in the Prometheus text format: of all server processes when several share
+    PROMETHEUS_MULTIPROC_DIR (as `wafa serve --workers N` arranges), else of this process."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 

@@ -30,8 +30,8 @@ ledger_app = typer.Typer(help="The points ledger.", no_args_is_help=True)
 for sub, name in ((db_app, "db"), (tenant_app, "tenant"), (key_app, "apikey"), (program_app, "program"), (jobs_app, "jobs"), (ledger_app, "ledger")):
     app.add_typer(sub, name=name)
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 TenantOption = typer.Option(..., "--tenant", envvar="WAFA_TENANT", help="the tenant's slug (or WAFA_TENANT)")
 JsonOption = typer.Option(False, "--json", help="print machine-readable JSON on stdout")
 
@@ -360,6 +360,11 @@ def serve(
         _upgrade()
         if with_demo:
             demo(members=200, months=6, slug="demo", as_json=False)
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each process counts into files here, so /metrics adds up every process's figures.
+        import tempfile
+
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="wafa-metrics-")
     out.print(f"Wafa is serving on http://{host}:{port}  (API docs: http://{host}:{port}/v1/docs)")
     uvicorn.run("wafa.api.main:app", host=host, port=port, workers=workers, log_level=settings.log_level,
                 access_log=False, proxy_headers=True)
