@@ -69,7 +69,8 @@ def run_due(
             break
         last_id = due[-1][1]
         moved = _each(factory, due, lambda s, t, i: ledger.release_lot(s, tenant_id=t, lot_id=i, now=now))
-        report.released_lots += len(due)
+        # Count only what this pass released: a lot another pass got to first moved nothing here.
+        report.released_lots += sum(1 for points in moved if points)
         report.released_points += sum(moved)
         if progress:
             progress("released", report.released_lots)

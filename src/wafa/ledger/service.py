@@ -15,9 +15,11 @@ from wafa.errors import Conflict, InsufficientPoints, InvalidInput, MemberInDebt
 from wafa.ledger.models import MEMBER_KINDS, PROGRAM_KINDS, Account, Entry, Hold, Lot, LotMovement
 from wafa.ledger.postings import Leg, post_entry
 
-# Account ids never change once created, so they are cached for the life of the process.
-_program_accounts: dict[int, dict[str, int]] = {}
-_member_accounts: dict[tuple[int, int], dict[str, int]] = {}
+# Account ids never change once created, so they are cached for the life of the process, per
+# database: a process that talks to two (the tests: SQLite and PostgreSQL) sees the same tenant
+# and member ids name different accounts in each.
+_program_accounts: dict[tuple[object, int], dict[str, int]] = {}
+_member_accounts: dict[tuple[object, int, int], dict[str, int]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +71,8 @@ def open_member_accounts(session: Session, *, tenant_id: int, member_id: int) ->
 
 def program_accounts(session: Session, *, tenant_id: int) -> dict[str, int]:
     """Return the ids of the program's accounts by kind."""
-    cached = _program_accounts.get(tenant_id)
+    key = (session.get_bind().engine, tenant_id)
+    cached = _program_accounts.get(key)
     if cached is None:
         rows = session.execute(
             select(Account.kind, Account.id).where(Account.tenant_id == tenant_id, Account.owner == "program")
@@ -77,13 +80,14 @@ def program_accounts(session: Session, *, tenant_id: int) -> dict[str, int]:
         cached = {kind: id_ for kind, id_ in rows}
         if set(cached) != set(PROGRAM_KINDS):
             raise NotFound(f"tenant {tenant_id} has no ledger")
-        _program_accounts[tenant_id] = cached
+        _program_accounts[key] = cached
     return cached
 
 
 def member_accounts(session: Session, *, tenant_id: int, member_id: int) -> dict[str, int]:
     """Return the ids of a member's accounts by kind."""
-    cached = _member_accounts.get((tenant_id, member_id))
+    key = (session.get_bind().engine, tenant_id, member_id)
+    cached = _member_accounts.get(key)
     if cached is None:
         rows = session.execute(
             select(Account.kind, Account.id).where(
@@ -95,7 +99,7 @@ def member_accounts(session: Session, *, tenant_id: int, member_id: int) -> dict
             raise NotFound("member has no points accounts")
         if len(_member_accounts) > 200_000:
             _member_accounts.clear()
-        _member_accounts[(tenant_id, member_id)] = cached
+        _member_accounts[key] = cached
     return cached
 
 
@@ -500,12 +504,17 @@ def expire_lot(session: Session, *, tenant_id: int, lot_id: int, now: datetime) 
     ).one()
     if not released or remaining <= 0 or expires_at is None or expires_at > now:
         return 0
+    # Everything ever taken from the lot: it grows with each expiry, whereas `amount - remaining`
+    # repeats once a void or partial capture gives expired points back to the lot.
+    taken = session.execute(
+        select(func.coalesce(func.sum(LotMovement.amount), 0)).where(LotMovement.lot_id == lot_id, LotMovement.amount > 0)
+    ).scalar_one()
     entry_id, _ = post_entry(
         session,
         tenant_id=tenant_id,
         kind="expire",
         # Derived from the lot's state, so two workers expiring the same lot collide here.
-        idempotency_key=f"expire:lot:{lot_id}:{amount - remaining}",
+        idempotency_key=f"expire:lot:{lot_id}:{taken}",
         legs=[
             Leg(accounts["available"], -remaining, member_account=True),
             Leg(program_accounts(session, tenant_id=tenant_id)["expired"], remaining, member_account=False),
