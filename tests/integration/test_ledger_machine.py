@@ -143,12 +143,29 @@ class Model:
             self.pending[member] += points
         return len(self.lots) - 1
 
-    def debit_check(self, member: int, points: int, block_in_debt: bool = True) -> type[Exception] | None:
+    def due(self, member: int, now: datetime) -> int:
+        """Points of the member's lots past expiry that the worker has not expired yet."""
+        return sum(
+            lot.remaining for lot in self.lots
+            if lot.member == member and lot.released and lot.remaining > 0 and lot.expires_at is not None and lot.expires_at <= now
+        )
+
+    def expire_due(self, member: int, now: datetime) -> None:
+        """Spending and returns expire the member's due lots first (in their own transaction)."""
+        for lot in self.lots:
+            if lot.member == member and lot.released and lot.remaining > 0 and lot.expires_at is not None and lot.expires_at <= now:
+                self.available[member] -= lot.remaining
+                self.program["expired"] += lot.remaining
+                event("points expired on use, before the worker")
+                lot.remaining = 0
+
+    def debit_check(self, member: int, points: int, now: datetime, block_in_debt: bool = True) -> type[Exception] | None:
         if points <= 0:
             return InvalidInput
-        if self.available[member] - points >= 0:
+        available = self.available[member] - self.due(member, now)
+        if available - points >= 0:
             return None
-        return MemberInDebt if self.available[member] < 0 and block_in_debt else InsufficientPoints
+        return MemberInDebt if available < 0 and block_in_debt else InsufficientPoints
 
     def purchase(self, member: int, order_id: str, amount: int, now: datetime) -> None:
         points = amount // 100  # 1 point per SAR, rounded down
@@ -159,7 +176,7 @@ class Model:
             self.program["issued"] -= points
         self.orders.append(MOrder(order_id, member, amount, points, lot))
 
-    def give_back(self, order: MOrder, amount: int | None) -> int:
+    def give_back(self, order: MOrder, amount: int | None, now: datetime) -> int:
         left = order.amount - order.returned
         this = left if amount is None else amount
         order.returned += this
@@ -167,6 +184,7 @@ class Model:
         claw, order.reversed = target - order.reversed, target
         if claw <= 0:
             return 0
+        self.expire_due(order.member, now)
         own = self.lots[order.lot] if order.lot is not None else None
         from_pending = min(claw, own.remaining) if own is not None and not own.released else 0
         if from_pending:
@@ -311,7 +329,7 @@ class LedgerMachine(RuleBasedStateMachine):
         amount = data.draw(st.one_of(st.none(), st.integers(1, left)), label="amount")
         body = ReturnIn(type="return", order_id=order.order_id, amount=None if amount is None else f"{amount // 100}.{amount % 100:02d}")
         result = self.attempt(None, lambda s: events.record_return(s, tenant_id=self.t, event_in=body, now=self.clock.now()))
-        claw = self.model.give_back(order, amount)
+        claw = self.model.give_back(order, amount, self.clock.now())
         assert result.reversal is not None and result.reversal.points == claw
 
     def spend_points(self, data: st.DataObject, m: int) -> int:
@@ -324,23 +342,25 @@ class LedgerMachine(RuleBasedStateMachine):
     def redeem(self, member: int, data: st.DataObject) -> None:
         m = self.model.members[member]
         points = self.spend_points(data, m)
-        expected = self.model.debit_check(m, points)
+        expected = self.model.debit_check(m, points, self.clock.now())
         self.attempt(expected, lambda s: ledger.debit(
             s, tenant_id=self.t, member_id=m, points=points, kind="redeem", destination="redeemed",
             idempotency_key=self.key("redeem"), reason="machine", now=self.clock.now(),
         ))
         if expected is None:
+            self.model.expire_due(m, self.clock.now())
             self.model.debit(m, points, "redeemed")
 
     @rule(member=st.integers(0, MEMBERS - 1), data=st.data(), ttl=st.sampled_from([60, 900, 86_400, 20 * 86_400]))
     def hold(self, member: int, data: st.DataObject, ttl: int) -> None:
         m = self.model.members[member]
         points = self.spend_points(data, m)
-        expected = self.model.debit_check(m, points)
+        expected = self.model.debit_check(m, points, self.clock.now())
         made = self.attempt(expected, lambda s: ledger.hold(
             s, tenant_id=self.t, member_id=m, points=points, reason="machine till", now=self.clock.now(), ttl_seconds=ttl,
         ))
         if expected is None:
+            self.model.expire_due(m, self.clock.now())
             self.model.hold(made.id, m, points, self.clock.now() + timedelta(seconds=ttl))
 
     def pick_hold(self, data: st.DataObject) -> int:
@@ -379,7 +399,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def adjust_points(self, m: int, points: int) -> None:
         now = self.clock.now()
         expires_at = self.model.expiry(now)
-        expected = InvalidInput if points == 0 else self.model.debit_check(m, -points, block_in_debt=False) if points < 0 else None
+        expected = InvalidInput if points == 0 else self.model.debit_check(m, -points, self.clock.now(), block_in_debt=False) if points < 0 else None
         self.attempt(expected, lambda s: ledger.adjust(
             s, tenant_id=self.t, member_id=m, points=points, reason="machine adjustment", idempotency_key=self.key("adjust"),
             now=now, expires_at=expires_at,
@@ -388,6 +408,7 @@ class LedgerMachine(RuleBasedStateMachine):
             self.model.credit(m, points, now, now, expires_at)
             self.model.program["adjustments"] -= points
         elif expected is None:
+            self.model.expire_due(m, now)
             self.model.debit(m, -points, "adjustments")
 
     @rule(minutes=MINUTES, then_work=st.booleans())

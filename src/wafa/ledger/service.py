@@ -266,6 +266,23 @@ def release_lot(session: Session, *, tenant_id: int, lot_id: int, now: datetime)
     return remaining
 
 
+def expire_due_for_member(session: Session, *, tenant_id: int, member_id: int, now: datetime) -> int:
+    """Expire a member's lots that are past expiry now, before the worker's pass gets to them.
+
+    Spending and clawing back call this first, so points past their expiry are never spent, even
+    when the worker runs late. Returns the points expired.
+    """
+    due = session.execute(
+        select(Lot.id)
+        .where(
+            Lot.tenant_id == tenant_id, Lot.member_id == member_id, Lot.released.is_(True),
+            Lot.remaining > 0, Lot.expires_at <= now,
+        )
+        .order_by(Lot.id)
+    ).scalars().all()
+    return sum(expire_lot(session, tenant_id=tenant_id, lot_id=lot_id, now=now) for lot_id in due)
+
+
 def debit(
     session: Session,
     *,
@@ -285,6 +302,7 @@ def debit(
         raise InvalidInput("points must be a positive integer", field="points")
     accounts = member_accounts(session, tenant_id=tenant_id, member_id=member_id)
     target = accounts["held"] if destination == "held" else program_accounts(session, tenant_id=tenant_id)[destination]
+    expire_due_for_member(session, tenant_id=tenant_id, member_id=member_id, now=now)
     try:
         entry_id, posted = post_entry(
             session,
@@ -456,6 +474,7 @@ def claw_back(
     """Take back points a purchase earned: its pending lot first, then available points, then debt."""
     accounts = member_accounts(session, tenant_id=tenant_id, member_id=member_id)
     lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"], accounts["pending"]])
+    expire_due_for_member(session, tenant_id=tenant_id, member_id=member_id, now=now)
     own = session.execute(
         select(Lot.id, Lot.remaining, Lot.released).where(
             Lot.tenant_id == tenant_id, Lot.event_id == purchase_event_id, Lot.member_id == member_id
@@ -490,8 +509,9 @@ def claw_back(
             session, tenant_id=tenant_id, member_id=member_id, points=from_available, released=True, first_lot_id=first
         )
     _insert_movements(session, tenant_id=tenant_id, entry_id=entry_id, moves=moves)
-    balance = posted[accounts["available"]].balance_after if from_available else None
-    return Debit(entry_id, points, balance if balance is not None else 0)
+    if from_available:
+        return Debit(entry_id, points, posted[accounts["available"]].balance_after)
+    return Debit(entry_id, points, session.execute(select(Account.balance).where(Account.id == accounts["available"])).scalar_one())
 
 
 def expire_lot(session: Session, *, tenant_id: int, lot_id: int, now: datetime) -> int:
@@ -593,33 +613,40 @@ _SUMMARY = text(
       (SELECT balance FROM accounts WHERE tenant_id = :t AND owner = :owner AND kind = 'available' AND unit = 'PTS'),
       (SELECT balance FROM accounts WHERE tenant_id = :t AND owner = :owner AND kind = 'pending' AND unit = 'PTS'),
       (SELECT balance FROM accounts WHERE tenant_id = :t AND owner = :owner AND kind = 'held' AND unit = 'PTS'),
-      e.d30, e.d60, e.d90
+      e.due, e.d30, e.d60, e.d90
     FROM (
-      SELECT coalesce(sum(CASE WHEN expires_at <= :d30 THEN remaining ELSE 0 END), 0) AS d30,
-             coalesce(sum(CASE WHEN expires_at <= :d60 THEN remaining ELSE 0 END), 0) AS d60,
-             coalesce(sum(CASE WHEN expires_at <= :d90 THEN remaining ELSE 0 END), 0) AS d90
+      SELECT coalesce(sum(CASE WHEN expires_at <= :now THEN remaining ELSE 0 END), 0) AS due,
+             coalesce(sum(CASE WHEN expires_at > :now AND expires_at <= :d30 THEN remaining ELSE 0 END), 0) AS d30,
+             coalesce(sum(CASE WHEN expires_at > :now AND expires_at <= :d60 THEN remaining ELSE 0 END), 0) AS d60,
+             coalesce(sum(CASE WHEN expires_at > :now AND expires_at <= :d90 THEN remaining ELSE 0 END), 0) AS d90
       FROM lots
       WHERE tenant_id = :t AND member_id = :member AND released = :yes AND remaining > 0 AND expires_at <= :d90
     ) AS e
     """
 ).bindparams(
-    bindparam("d30", type_=UTCDateTime()), bindparam("d60", type_=UTCDateTime()), bindparam("d90", type_=UTCDateTime())
+    bindparam("now", type_=UTCDateTime()), bindparam("d30", type_=UTCDateTime()),
+    bindparam("d60", type_=UTCDateTime()), bindparam("d90", type_=UTCDateTime()),
 )
 
 
 def summary(session: Session, *, tenant_id: int, member_id: int, now: datetime) -> dict[str, int] | None:
-    """A member's balances and the available points expiring within 30, 60 and 90 days (None: no such member)."""
+    """A member's balances and the available points expiring within 30, 60 and 90 days (None: no such member).
+
+    Points already past expiry count as gone, as a redemption would find them.
+    """
     row = session.execute(
         _SUMMARY,
         {
-            "t": tenant_id, "owner": f"member:{member_id}", "member": member_id, "yes": True,
+            "t": tenant_id, "owner": f"member:{member_id}", "member": member_id, "yes": True, "now": now,
             "d30": now + timedelta(days=30), "d60": now + timedelta(days=60), "d90": now + timedelta(days=90),
         },
     ).one()
     if row[0] is None:
         return None
-    keys = ("available", "pending", "held", "expiring_30", "expiring_60", "expiring_90")
-    return dict(zip(keys, (int(v) for v in row), strict=True))
+    available, pending, held, due, d30, d60, d90 = (int(v) for v in row)
+    # Points past expiry that the worker has not reached yet are already gone for the member.
+    return {"available": available - due, "pending": pending, "held": held,
+            "expiring_30": d30, "expiring_60": d60, "expiring_90": d90}
 
 
 def list_entries(session: Session, *, tenant_id: int, member_id: int, before_id: int | None, limit: int) -> list[Entry]:

@@ -56,6 +56,17 @@ def verify(session: Session, *, tenant_id: int | None = None, progress: Callable
     for entry_id, count, total in session.execute(scoped(sums, Entry)):
         report.fail(f"entry {entry_id} has {count} postings summing to {total}", entry_id)
 
+    # 1b. Every posting lands on an account of its own entry's tenant.
+    strays = (
+        select(Posting.entry_id, Posting.account_id)
+        .join(Account, Account.id == Posting.account_id)
+        .join(Entry, Entry.id == Posting.entry_id)
+        .where((Account.tenant_id != Posting.tenant_id) | (Entry.tenant_id != Posting.tenant_id))
+        .order_by(Posting.entry_id)
+    )
+    for entry_id, account_id in session.execute(scoped(strays, Posting)):
+        report.fail(f"entry {entry_id} posts to account {account_id} of another tenant", entry_id)
+
     # 2. Every member account's cached balance equals the sum of its postings.
     derived = (
         select(Account.id, Account.balance, func.coalesce(func.sum(Posting.amount), 0), func.max(Posting.entry_id))

@@ -47,7 +47,8 @@ class ProgramConfig:
         return rate
 
 
-_cache: dict[int, tuple[float, ProgramConfig]] = {}
+# Keyed by database too: one process may serve two databases (the tests do).
+_cache: dict[tuple[object, int], tuple[float, ProgramConfig]] = {}
 
 
 def _snapshot(row: Program) -> ProgramConfig:
@@ -99,14 +100,15 @@ def create(session: Session, *, tenant_id: int, currency: str, now: datetime, **
 
 def get(session: Session, *, tenant_id: int, fresh: bool = False) -> ProgramConfig:
     """Return the program of a tenant (from the process cache unless `fresh`)."""
-    hit = _cache.get(tenant_id)
+    key = (session.get_bind().engine, tenant_id)
+    hit = _cache.get(key)
     if hit and not fresh and time.monotonic() - hit[0] < CACHE_SECONDS:
         return hit[1]
     row = session.execute(select(Program).where(Program.tenant_id == tenant_id)).scalar_one_or_none()
     if row is None:
         raise NotFound("this tenant has no program yet")
     config = _snapshot(row)
-    _cache[tenant_id] = (time.monotonic(), config)
+    _cache[key] = (time.monotonic(), config)
     return config
 
 
@@ -137,7 +139,7 @@ def update_settings(session: Session, *, tenant_id: int, program_in: ProgramUpda
         raise InvalidInput(f"the base currency {merged.base_currency} needs an earn rate", field=field)
     values["updated_at"] = now
     session.execute(update(Program).where(Program.tenant_id == tenant_id).values(**values))
-    _cache.pop(tenant_id, None)
+    _cache.pop((session.get_bind().engine, tenant_id), None)
     return get(session, tenant_id=tenant_id, fresh=True)
 
 
