@@ -34,9 +34,13 @@ def create_app(*, factory: sessionmaker[Session] | None = None, clock: Clock | N
     app.state.clock = clock or SystemClock()
     problems.install(app)
     for router in (members_router, events_router, ledger_router, programs_router, tenants_router):
-        app.include_router(router)
+        app.include_router(router, responses=problems.PROBLEM_RESPONSES)
+    problems.document(app)
 
-    @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability")
+    @app.get(
+        "/healthz", tags=["operations"], summary="Liveness and database reachability",
+        responses={503: {"description": "the database is unreachable"}},
+    )
     async def healthz(request: Request) -> JSONResponse:
         def ping() -> None:
             with request.app.state.session_factory() as session:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +20,10 @@ from wafa.errors import Forbidden, InvalidInput, Unauthorized, WafaError
 from wafa.events import idempotency
 from wafa.tenants import service as tenants
 from wafa.tenants.service import Principal
+
+# Ids are 64-bit: anything larger cannot name a row, and must not reach the database driver.
+MAX_ID = 2**63 - 1
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer wafa_...`")
 
@@ -83,7 +87,7 @@ def decode_cursor(cursor: str | None) -> int | None:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = orjson.loads(base64.urlsafe_b64decode(padded))["id"]
-        if not isinstance(value, int):
+        if not isinstance(value, int) or not 0 < value <= MAX_ID:
             raise ValueError
         return value
     except Exception:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Header, Request
 from fastapi.responses import Response
 
-from wafa.api.deps import Context, require, run_idempotent
+from wafa.api.deps import Context, IdPath, require, run_idempotent
 from wafa.api.metrics import count_on_commit
 from wafa.db import autocommit_session
 from wafa.events import service
@@ -77,7 +77,7 @@ def post_event(
 
 
 @router.get("/{event_id}", response_model=EventResult, summary="Read a purchase as recorded")
-def get_event(request: Request, event_id: int, principal: Principal = Depends(require("read"))) -> EventResult:
+def get_event(request: Request, event_id: IdPath, principal: Principal = Depends(require("read"))) -> EventResult:
     ctx = Context(request)
     with ctx.transaction() as session:
         event = service.get_or_raise(session, tenant_id=principal.tenant_id, event_id=event_id)

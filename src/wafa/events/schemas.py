@@ -18,7 +18,7 @@ class MemberRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     external_id: str | None = Field(None, min_length=1, max_length=128)
-    id: int | None = Field(None, ge=1)
+    id: int | None = Field(None, ge=1, le=2**63 - 1)
 
     @model_validator(mode="after")
     def _one(self) -> MemberRef:

@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 
-from wafa.api.deps import Context, decode_cursor, encode_cursor, require, run_idempotent
+from wafa.api.deps import Context, IdPath, decode_cursor, encode_cursor, require, run_idempotent
 from wafa.errors import InvalidInput, NotFound
 from wafa.events.idempotency import request_hash
 from wafa.ledger import service as ledger
@@ -34,7 +34,7 @@ def _hold_read(hold: Hold) -> HoldRead:
 
 
 @router.get("/members/{member_id}/balance", response_model=BalanceRead, summary="A member's points now")
-def get_balance(request: Request, member_id: int, principal: Principal = Depends(require("read"))) -> BalanceRead:
+def get_balance(request: Request, member_id: IdPath, principal: Principal = Depends(require("read"))) -> BalanceRead:
     ctx = Context(request)
     with ctx.reading() as session:
         found = ledger.summary(session, tenant_id=principal.tenant_id, member_id=member_id, now=ctx.now())
@@ -55,7 +55,7 @@ def get_balance(request: Request, member_id: int, principal: Principal = Depends
 @router.get("/members/{member_id}/entries", response_model=EntryPage, summary="A member's history, newest first")
 def list_entries(
     request: Request,
-    member_id: int,
+    member_id: IdPath,
     cursor: str | None = Query(None, max_length=200),
     limit: int = Query(50, ge=1, le=200),
     principal: Principal = Depends(require("read")),
@@ -73,7 +73,7 @@ def list_entries(
         return EntryPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
 
 
-def _spendable(session, principal: Principal, member_id: int, points: int):  # type: ignore[no-untyped-def]
+def _spendable(session, principal: Principal, member_id: IdPath, points: int):  # type: ignore[no-untyped-def]
     member = members.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id)
     members.require_active(member)
     program = programs.get(session, tenant_id=principal.tenant_id)
@@ -85,7 +85,7 @@ def _spendable(session, principal: Principal, member_id: int, points: int):  # t
 @router.post("/members/{member_id}/redemptions", status_code=201, response_model=RedemptionRead, summary="Spend points now")
 def redeem(
     request: Request,
-    member_id: int,
+    member_id: IdPath,
     redemption_in: RedemptionIn,
     principal: Principal = Depends(require("redeem")),
     idempotency_key: str | None = IdempotencyKey,
@@ -108,7 +108,7 @@ def redeem(
 @router.post("/members/{member_id}/holds", status_code=201, response_model=HoldRead, summary="Reserve points at a till")
 def create_hold(
     request: Request,
-    member_id: int,
+    member_id: IdPath,
     hold_in: HoldIn,
     principal: Principal = Depends(require("redeem")),
     idempotency_key: str | None = IdempotencyKey,
@@ -130,7 +130,7 @@ def create_hold(
 
 
 @router.get("/holds/{hold_id}", response_model=HoldRead, summary="Read a hold")
-def get_hold(request: Request, hold_id: int, principal: Principal = Depends(require("read"))) -> HoldRead:
+def get_hold(request: Request, hold_id: IdPath, principal: Principal = Depends(require("read"))) -> HoldRead:
     ctx = Context(request)
     with ctx.transaction() as session:
         return _hold_read(ledger.get_hold_or_raise(session, tenant_id=principal.tenant_id, hold_id=hold_id))
@@ -139,7 +139,7 @@ def get_hold(request: Request, hold_id: int, principal: Principal = Depends(requ
 def _resolve_route(action: str, summary: str):  # type: ignore[no-untyped-def]
     def resolve(
         request: Request,
-        hold_id: int,
+        hold_id: IdPath,
         capture_in: CaptureIn | None = None,
         principal: Principal = Depends(require("redeem")),
         idempotency_key: str | None = IdempotencyKey,
@@ -174,7 +174,7 @@ _resolve_route("void", "Give held points back, exactly once")
 )
 def adjust(
     request: Request,
-    member_id: int,
+    member_id: IdPath,
     adjustment_in: AdjustmentIn,
     principal: Principal = Depends(require("admin")),
     idempotency_key: str | None = IdempotencyKey,

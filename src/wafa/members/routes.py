@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from wafa.api.deps import Context, decode_cursor, encode_cursor, require
+from wafa.api.deps import Context, IdPath, decode_cursor, encode_cursor, require
 from wafa.errors import NotFound
 from wafa.members import service
 from wafa.members.schemas import MemberCreate, MemberPage, MemberRead, MemberUpdate, StatusChange
@@ -48,7 +48,7 @@ def search_members(
 
 
 @router.get("/members/{member_id}", response_model=MemberRead, summary="Read a member")
-def get_member(request: Request, member_id: int, principal: Principal = Depends(require("read"))) -> MemberRead:
+def get_member(request: Request, member_id: IdPath, principal: Principal = Depends(require("read"))) -> MemberRead:
     ctx = Context(request)
     with ctx.transaction() as session:
         return service.to_read(service.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id))
@@ -56,7 +56,7 @@ def get_member(request: Request, member_id: int, principal: Principal = Depends(
 
 @router.patch("/members/{member_id}", response_model=MemberRead, summary="Change a member's profile")
 def update_member(
-    request: Request, member_id: int, member_in: MemberUpdate, principal: Principal = Depends(require("members:write"))
+    request: Request, member_id: IdPath, member_in: MemberUpdate, principal: Principal = Depends(require("members:write"))
 ) -> MemberRead:
     ctx = Context(request)
     with ctx.transaction() as session:
@@ -69,7 +69,7 @@ def update_member(
 
 def _status_route(action: str, summary: str):  # type: ignore[no-untyped-def]
     def change(
-        request: Request, member_id: int, change_in: StatusChange, principal: Principal = Depends(require("members:write"))
+        request: Request, member_id: IdPath, change_in: StatusChange, principal: Principal = Depends(require("members:write"))
     ) -> MemberRead:
         ctx = Context(request)
         with ctx.transaction() as session:

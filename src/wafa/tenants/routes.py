@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from wafa.api.deps import Context, require
+from wafa.api.deps import Context, IdPath, require
 from wafa.tenants import service
 from wafa.tenants.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from wafa.tenants.service import Principal
@@ -34,7 +34,7 @@ def list_keys(request: Request, principal: Principal = Depends(require("admin"))
 
 
 @router.delete("/{key_id}", status_code=204, summary="Revoke an API key")
-def revoke_key(request: Request, key_id: int, principal: Principal = Depends(require("admin"))) -> Response:
+def revoke_key(request: Request, key_id: IdPath, principal: Principal = Depends(require("admin"))) -> Response:
     ctx = Context(request)
     with ctx.transaction() as session:
         service.revoke_key(session, tenant_id=principal.tenant_id, key_id=key_id, now=ctx.now())
