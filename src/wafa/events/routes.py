@@ -70,7 +70,8 @@ def post_event(
     response = run_idempotent(
         ctx, principal=principal, key=idempotency_key, fingerprint=fingerprint, status_code=201, work=work
     )
-    if replayed["value"]:
+    if replayed["value"] and "Idempotent-Replayed" not in response.headers:
+        # A repeat of an order id (or return id): 200, not 201; an Idempotency-Key replay keeps the first status.
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
     return response
