@@ -41,6 +41,8 @@ def failures() -> Iterator[None]:
     """Expected failures end the command with a one-line reason and exit code 1."""
     try:
         yield
+    except (typer.Exit, typer.BadParameter):
+        raise
     except WafaError as exc:
         err.print(f"[red]error:[/red] {exc.detail}")
         raise typer.Exit(1) from None
