@@ -26,93 +26,55 @@ class PassReport:
     lapsed_holds: int = 0
 
 
-def _due(factory: sessionmaker[Session], query, batch: int) -> list[tuple[int, int]]:  # type: ignore[no-untyped-def]
-    with factory() as session:
-        return [tuple(row) for row in session.execute(query.limit(batch)).all()]  # type: ignore[misc]
-
-
-def _each(factory: sessionmaker[Session], items: list[tuple[int, int]], work: Callable[[Session, int, int], int]) -> list[int]:
-    results = []
-    for tenant_id, item_id in items:
-        try:
-            with unit_of_work(factory) as session:
-                results.append(work(session, tenant_id, item_id))
-        except (IntegrityError, Conflict):
-            # Another worker did it first: its entry's idempotency key or the hold's status says so.
-            results.append(0)
-    return results
+def _sweep(
+    factory: sessionmaker[Session], model, conditions: list, *, tenant_id: int | None, batch: int,  # type: ignore[no-untyped-def]
+    work: Callable[[Session, int, int], int],
+) -> list[int]:
+    """Run `work` on every row of `model` meeting `conditions`, in id order, one transaction per row."""
+    results: list[int] = []
+    if tenant_id is not None:
+        conditions = [*conditions, model.tenant_id == tenant_id]
+    last_id = 0
+    while True:
+        with factory() as session:
+            due = session.execute(
+                select(model.tenant_id, model.id).where(*conditions, model.id > last_id).order_by(model.id).limit(batch)
+            ).all()
+        if not due:
+            return results
+        last_id = due[-1][1]
+        for row_tenant, row_id in due:
+            try:
+                with unit_of_work(factory) as session:
+                    results.append(work(session, row_tenant, row_id))
+            except (IntegrityError, Conflict):
+                # Another pass did it first: its entry's idempotency key or the hold's status says so.
+                results.append(0)
 
 
 def run_due(
     factory: sessionmaker[Session], *, now: datetime, tenant_id: int | None = None, batch: int = 500,
-    progress: Callable[[str, int], None] | None = None,
 ) -> PassReport:
     """Release lots whose window closed, expire lots past expiry, lapse holds past their time."""
-    report = PassReport()
+    released = _sweep(
+        factory, Lot, [Lot.released.is_(False), Lot.available_at <= now], tenant_id=tenant_id, batch=batch,
+        work=lambda s, t, i: ledger.release_lot(s, tenant_id=t, lot_id=i, now=now),
+    )
+    expired = _sweep(
+        factory, Lot, [Lot.released.is_(True), Lot.remaining > 0, Lot.expires_at <= now], tenant_id=tenant_id, batch=batch,
+        work=lambda s, t, i: ledger.expire_lot(s, tenant_id=t, lot_id=i, now=now),
+    )
 
-    def scoped(query, model):  # type: ignore[no-untyped-def]
-        return query.where(model.tenant_id == tenant_id) if tenant_id is not None else query
+    def lapse(session: Session, t: int, i: int) -> int:
+        ledger.resolve_hold(session, tenant_id=t, hold_id=i, action="lapse", now=now)
+        return 1
 
-    last_id = 0
-    while True:
-        due = _due(
-            factory,
-            scoped(
-                select(Lot.tenant_id, Lot.id)
-                .where(Lot.released.is_(False), Lot.available_at <= now, Lot.id > last_id)
-                .order_by(Lot.id),
-                Lot,
-            ),
-            batch,
-        )
-        if not due:
-            break
-        last_id = due[-1][1]
-        moved = _each(factory, due, lambda s, t, i: ledger.release_lot(s, tenant_id=t, lot_id=i, now=now))
-        # Count only what this pass released: a lot another pass got to first moved nothing here.
-        report.released_lots += sum(1 for points in moved if points)
-        report.released_points += sum(moved)
-        if progress:
-            progress("released", report.released_lots)
-
-    last_id = 0
-    while True:
-        due = _due(
-            factory,
-            scoped(
-                select(Lot.tenant_id, Lot.id)
-                .where(Lot.released.is_(True), Lot.remaining > 0, Lot.expires_at <= now, Lot.id > last_id)
-                .order_by(Lot.id),
-                Lot,
-            ),
-            batch,
-        )
-        if not due:
-            break
-        last_id = due[-1][1]
-        expired = _each(factory, due, lambda s, t, i: ledger.expire_lot(s, tenant_id=t, lot_id=i, now=now))
-        report.expired_lots += sum(1 for points in expired if points)
-        report.expired_points += sum(expired)
-        if progress:
-            progress("expired", report.expired_lots)
-
-    last_id = 0
-    while True:
-        due = _due(
-            factory,
-            scoped(
-                select(Hold.tenant_id, Hold.id).where(Hold.status == "open", Hold.expires_at <= now, Hold.id > last_id).order_by(Hold.id),
-                Hold,
-            ),
-            batch,
-        )
-        if not due:
-            break
-        last_id = due[-1][1]
-
-        def lapse(session: Session, t: int, i: int) -> int:
-            ledger.resolve_hold(session, tenant_id=t, hold_id=i, action="lapse", now=now)
-            return 1
-
-        report.lapsed_holds += sum(_each(factory, due, lapse))
-    return report
+    lapsed = _sweep(factory, Hold, [Hold.status == "open", Hold.expires_at <= now], tenant_id=tenant_id, batch=batch, work=lapse)
+    # Count only what this pass did: a lot another pass got to first moved nothing here.
+    return PassReport(
+        released_lots=sum(1 for points in released if points),
+        released_points=sum(released),
+        expired_lots=sum(1 for points in expired if points),
+        expired_points=sum(expired),
+        lapsed_holds=sum(lapsed),
+    )
