@@ -48,7 +48,10 @@ acc AS (
             coalesce(a.last_hash, '') || %(t)s::text || '|' || en.id || '|' || a.id || '|PTS|' || en.points || '|earn',
             'UTF8')), 'hex')
     FROM en
-    WHERE a.tenant_id = %(t)s AND a.owner = 'member:' || en.member_id AND a.kind = %(target)s AND a.unit = 'PTS'
+    -- The owner as a scalar subquery: one value the index can seek to. Written as a join
+    -- condition, the planner may scan every member's account of the tenant instead.
+    WHERE a.tenant_id = %(t)s AND a.owner = (SELECT 'member:' || member_id FROM en)
+      AND a.kind = %(target)s AND a.unit = 'PTS'
     RETURNING a.id, a.seq, a.last_hash, a.balance
 ),
 po AS (
