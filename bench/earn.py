@@ -166,8 +166,9 @@ def main() -> None:
             conn.execute(f'DROP DATABASE IF EXISTS "{pgb_db}" WITH (FORCE)')
 
     best = max(rows, key=lambda r: r["events_per_s"])
-    # Closed-loop load: the run whose rate is nearest 70% of the best stands for "70% of the maximum".
-    near70 = min(rows, key=lambda r: abs(r["events_per_s"] - 0.7 * best["events_per_s"]))
+    # Closed-loop load: the fewest clients that still drive at least 70% of the best rate stand for
+    # "serving at 70% of the maximum"; more clients only queue (higher latency, no more throughput).
+    near70 = min((r for r in rows if r["events_per_s"] >= 0.7 * best["events_per_s"]), key=lambda r: r["clients"])
     environment = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "cpus": os.cpu_count(),
                    "python": platform.python_version(), "postgresql": pg_version, "server_workers": args.workers,
                    "members": args.members, "seconds_per_run": args.seconds}
@@ -180,7 +181,7 @@ def main() -> None:
               f"{r['balance_reads_per_s']:.0f} | {r['pgbench_tps']:.0f} | {r['ratio']:.2f} |")
     print()
     print(f"best: {best['events_per_s']:.0f} events/s at {best['clients']} clients = {best['ratio']:.2f}x pgbench")
-    print(f"near 70% of best: {near70['events_per_s']:.0f} events/s at {near70['clients']} clients, p99 {near70['p99_ms']:.1f} ms")
+    print(f"at >= 70% of best: {near70['events_per_s']:.0f} events/s with {near70['clients']} clients, p99 {near70['p99_ms']:.1f} ms")
     print("ledger verify after the run:", json.loads(verify.stdout)["ok"] if verify.stdout else verify.stderr.strip())
     if args.json:
         args.json.write_text(json.dumps({"environment": environment, "runs": rows}, indent=2))
