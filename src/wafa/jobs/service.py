@@ -57,11 +57,13 @@ def run_due(
 ) -> PassReport:
     """Release lots whose window closed, expire lots past expiry, lapse holds past their time."""
     released = _sweep(
-        factory, Lot, [Lot.released.is_(False), Lot.available_at <= now], tenant_id=tenant_id, batch=batch,
+        factory, Lot, [Lot.released == False, Lot.available_at <= now],  # noqa: E712
+        tenant_id=tenant_id, batch=batch,
         work=lambda s, t, i: ledger.release_lot(s, tenant_id=t, lot_id=i, now=now),
     )
     expired = _sweep(
-        factory, Lot, [Lot.released.is_(True), Lot.remaining > 0, Lot.expires_at <= now], tenant_id=tenant_id, batch=batch,
+        factory, Lot, [Lot.released == True, Lot.remaining > 0, Lot.expires_at <= now],  # noqa: E712
+        tenant_id=tenant_id, batch=batch,
         work=lambda s, t, i: ledger.expire_lot(s, tenant_id=t, lot_id=i, now=now),
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wafa.db import Base, Id, UTCDateTime
@@ -80,8 +80,16 @@ class Lot(Base):
     __tablename__ = "lots"
     __table_args__ = (
         Index("ix_lots_member_open", "tenant_id", "member_id", "released", "remaining"),
-        Index("ix_lots_release_due", "released", "available_at"),
-        Index("ix_lots_expiry_due", "released", "expires_at"),
+        # The worker's two sweeps look only at lots still in play, so their indexes hold only those:
+        # years of spent and expired lots never slow a pass down.
+        Index(
+            "ix_lots_release_due", "available_at",
+            postgresql_where=text("released = false"), sqlite_where=text("released = 0"),
+        ),
+        Index(
+            "ix_lots_expiry_due", "expires_at",
+            postgresql_where=text("released = true AND remaining > 0"), sqlite_where=text("released = 1 AND remaining > 0"),
+        ),
         Index("ix_lots_event", "tenant_id", "event_id"),
     )
 

@@ -275,7 +275,7 @@ def expire_due_for_member(session: Session, *, tenant_id: int, member_id: int, n
     due = session.execute(
         select(Lot.id)
         .where(
-            Lot.tenant_id == tenant_id, Lot.member_id == member_id, Lot.released.is_(True),
+            Lot.tenant_id == tenant_id, Lot.member_id == member_id, Lot.released == True,  # noqa: E712
             Lot.remaining > 0, Lot.expires_at <= now,
         )
         .order_by(Lot.id)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 15:59:34.661095
+Create Date: 2026-11-24 17:06:46.856367
 """
 from alembic import op
 import sqlalchemy as sa
@@ -206,9 +206,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('lots', schema=None) as batch_op:
         batch_op.create_index('ix_lots_event', ['tenant_id', 'event_id'], unique=False)
-        batch_op.create_index('ix_lots_expiry_due', ['released', 'expires_at'], unique=False)
+        batch_op.create_index('ix_lots_expiry_due', ['expires_at'], unique=False, postgresql_where=sa.text('released = true AND remaining > 0'), sqlite_where=sa.text('released = 1 AND remaining > 0'))
         batch_op.create_index('ix_lots_member_open', ['tenant_id', 'member_id', 'released', 'remaining'], unique=False)
-        batch_op.create_index('ix_lots_release_due', ['released', 'available_at'], unique=False)
+        batch_op.create_index('ix_lots_release_due', ['available_at'], unique=False, postgresql_where=sa.text('released = false'), sqlite_where=sa.text('released = 0'))
 
     op.create_table('postings',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -259,9 +259,9 @@ def downgrade() -> None:
 
     op.drop_table('postings')
     with op.batch_alter_table('lots', schema=None) as batch_op:
-        batch_op.drop_index('ix_lots_release_due')
+        batch_op.drop_index('ix_lots_release_due', postgresql_where=sa.text('released = false'), sqlite_where=sa.text('released = 0'))
         batch_op.drop_index('ix_lots_member_open')
-        batch_op.drop_index('ix_lots_expiry_due')
+        batch_op.drop_index('ix_lots_expiry_due', postgresql_where=sa.text('released = true AND remaining > 0'), sqlite_where=sa.text('released = 1 AND remaining > 0'))
         batch_op.drop_index('ix_lots_event')
 
     op.drop_table('lots')
