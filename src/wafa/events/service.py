@@ -8,12 +8,11 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from wafa.db import insert_unless_exists
-from wafa.errors import Conflict, InvalidInput, NotFound
+from wafa.errors import Conflict, InvalidInput, LedgerCorrupt, NotFound
 from wafa.events import hotpath
 from wafa.events.models import Event
 from wafa.events.schemas import Award, EventResult, MemberRef, PurchaseIn, ReturnIn, Reversal
 from wafa.ledger import service as ledger
-from wafa.ledger.models import Lot
 from wafa.members import service as members
 from wafa.members.models import Member
 from wafa.money import precision, to_major, to_minor
@@ -229,11 +228,9 @@ def purchase_result(session: Session, *, event: Event) -> EventResult:
     award = None
     reason = None
     if event.points > 0:
-        lot = session.execute(
-            select(Lot).where(Lot.tenant_id == event.tenant_id, Lot.event_id == event.id)
-            .order_by(Lot.id)
-            .limit(1)
-        ).scalar_one()
+        lot = ledger.lot_of_event(session, tenant_id=event.tenant_id, event_id=event.id)
+        if lot is None:
+            raise LedgerCorrupt(f"event {event.id} earned {event.points} points but has no lot")
         award = Award(
             points=event.points,
             status="pending" if lot.available_at > event.received_at else "available",

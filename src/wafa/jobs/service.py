@@ -7,14 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from wafa.db import unit_of_work
 from wafa.errors import Conflict
 from wafa.ledger import service as ledger
-from wafa.ledger.models import Hold, Lot
 
 
 @dataclass
@@ -27,23 +25,19 @@ class PassReport:
 
 
 def _sweep(
-    factory: sessionmaker[Session], model, conditions: list, *, tenant_id: int | None, batch: int,  # type: ignore[no-untyped-def]
+    factory: sessionmaker[Session], what: str, *, now: datetime, tenant_id: int | None, batch: int,
     work: Callable[[Session, int, int], int],
 ) -> list[int]:
-    """Run `work` on every row of `model` meeting `conditions`, in id order, one transaction per row."""
+    """Run `work` on every row the ledger says is due, in id order, one transaction per row."""
     results: list[int] = []
-    if tenant_id is not None:
-        conditions = [*conditions, model.tenant_id == tenant_id]
     last_id = 0
     while True:
         with factory() as session:
-            due = session.execute(
-                select(model.tenant_id, model.id).where(*conditions, model.id > last_id).order_by(model.id).limit(batch)
-            ).all()
-        if not due:
+            rows = ledger.due(session, what=what, now=now, after_id=last_id, limit=batch, tenant_id=tenant_id)
+        if not rows:
             return results
-        last_id = due[-1][1]
-        for row_tenant, row_id in due:
+        last_id = rows[-1][1]
+        for row_tenant, row_id in rows:
             try:
                 with unit_of_work(factory) as session:
                     results.append(work(session, row_tenant, row_id))
@@ -57,13 +51,11 @@ def run_due(
 ) -> PassReport:
     """Release lots whose window closed, expire lots past expiry, lapse holds past their time."""
     released = _sweep(
-        factory, Lot, [Lot.released == False, Lot.available_at <= now],  # noqa: E712
-        tenant_id=tenant_id, batch=batch,
+        factory, "release", now=now, tenant_id=tenant_id, batch=batch,
         work=lambda s, t, i: ledger.release_lot(s, tenant_id=t, lot_id=i, now=now),
     )
     expired = _sweep(
-        factory, Lot, [Lot.released == True, Lot.remaining > 0, Lot.expires_at <= now],  # noqa: E712
-        tenant_id=tenant_id, batch=batch,
+        factory, "expire", now=now, tenant_id=tenant_id, batch=batch,
         work=lambda s, t, i: ledger.expire_lot(s, tenant_id=t, lot_id=i, now=now),
     )
 
@@ -71,7 +63,7 @@ def run_due(
         ledger.resolve_hold(session, tenant_id=t, hold_id=i, action="lapse", now=now)
         return 1
 
-    lapsed = _sweep(factory, Hold, [Hold.status == "open", Hold.expires_at <= now], tenant_id=tenant_id, batch=batch, work=lapse)
+    lapsed = _sweep(factory, "lapse", now=now, tenant_id=tenant_id, batch=batch, work=lapse)
     # Count only what this pass did: a lot another pass got to first moved nothing here.
     return PassReport(
         released_lots=sum(1 for points in released if points),

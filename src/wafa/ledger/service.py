@@ -655,3 +655,29 @@ def list_entries(session: Session, *, tenant_id: int, member_id: int, before_id:
     if before_id is not None:
         query = query.where(Entry.id < before_id)
     return list(session.execute(query.order_by(Entry.id.desc()).limit(limit)).scalars())
+
+
+def lot_of_event(session: Session, *, tenant_id: int, event_id: int) -> Lot | None:
+    """The lot an event's earn created (None if it earned nothing)."""
+    return session.execute(
+        select(Lot).where(Lot.tenant_id == tenant_id, Lot.event_id == event_id).order_by(Lot.id).limit(1)
+    ).scalar_one_or_none()
+
+
+# What the worker sweeps: each a condition on lots or holds that makes a row due at `now`.
+DUE = {
+    "release": lambda now: (Lot, [Lot.released == False, Lot.available_at <= now]),  # noqa: E712 (matches the partial index)
+    "expire": lambda now: (Lot, [Lot.released == True, Lot.remaining > 0, Lot.expires_at <= now]),  # noqa: E712
+    "lapse": lambda now: (Hold, [Hold.status == "open", Hold.expires_at <= now]),
+}
+
+
+def due(session: Session, *, what: str, now: datetime, after_id: int, limit: int, tenant_id: int | None = None) -> list[tuple[int, int]]:
+    """(tenant, id) of lots to release or expire, or holds to lapse, at `now`, in id order after a cursor."""
+    model, conditions = DUE[what](now)
+    if tenant_id is not None:
+        conditions = [*conditions, model.tenant_id == tenant_id]
+    rows = session.execute(
+        select(model.tenant_id, model.id).where(*conditions, model.id > after_id).order_by(model.id).limit(limit)
+    ).all()
+    return [(row[0], row[1]) for row in rows]
