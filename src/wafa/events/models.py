@@ -37,7 +37,7 @@ class Event(Base):
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    tenant_id: Mapped[int] = mapped_column(Id)  # no FK: see NO_HOT_ROW_LOCKS
     type: Mapped[str] = mapped_column(String(64))
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), nullable=True)
     order_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
@@ -68,7 +68,7 @@ class IdempotencyRecord(Base):
     __table_args__ = (UniqueConstraint("tenant_id", "key", name="uq_idempotency_key"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    tenant_id: Mapped[int] = mapped_column(Id)  # no FK: see NO_HOT_ROW_LOCKS
     key: Mapped[str] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int] = mapped_column(Integer)

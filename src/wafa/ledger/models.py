@@ -9,6 +9,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from wafa.db import Base, Id, UTCDateTime
 
+# NO_HOT_ROW_LOCKS: the busy tables (entries, postings, lots, lot movements, holds, events,
+# idempotency records) carry no foreign key to `tenants`, and postings none to `accounts`. A foreign
+# key check takes a share lock on the parent row, and every purchase of a tenant would lock the same
+# tenant row and the same program account row: a hot shared row in disguise. Only the ledger and
+# event services write these tables, and `wafa ledger verify` checks that every posting's account
+# exists and belongs to the posting's tenant.
+
 # Account kinds. A member has three points accounts: what they can spend, what waits for the
 # return window, and what a till holds. The program's accounts are the other side of each entry.
 MEMBER_KINDS = ("available", "pending", "held")
@@ -43,7 +50,7 @@ class Entry(Base):
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    tenant_id: Mapped[int] = mapped_column(Id)  # no FK: see NO_HOT_ROW_LOCKS
     kind: Mapped[str] = mapped_column(String(16))
     idempotency_key: Mapped[str] = mapped_column(String(200))
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), nullable=True)
@@ -64,9 +71,9 @@ class Posting(Base):
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    tenant_id: Mapped[int] = mapped_column(Id)  # no FK: see NO_HOT_ROW_LOCKS
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"))
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    account_id: Mapped[int] = mapped_column(Id)  # no FK: see NO_HOT_ROW_LOCKS
     unit: Mapped[str] = mapped_column(String(8))
     amount: Mapped[int] = mapped_column(BigInteger)
     # Member accounts only: position in the account's chain and the chain head after this posting.
@@ -94,7 +101,7 @@ class Lot(Base):
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    tenant_id: Mapped[int] = mapped_column(Id)  # no FK: see NO_HOT_ROW_LOCKS
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"))
     event_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
@@ -112,7 +119,7 @@ class LotMovement(Base):
     __table_args__ = (Index("ix_lot_movements_lot", "lot_id"), Index("ix_lot_movements_entry", "entry_id"))
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    tenant_id: Mapped[int] = mapped_column(Id)  # no FK: see NO_HOT_ROW_LOCKS
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"))
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))
     amount: Mapped[int] = mapped_column(BigInteger)
@@ -128,7 +135,7 @@ class Hold(Base):
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    tenant_id: Mapped[int] = mapped_column(Id)  # no FK: see NO_HOT_ROW_LOCKS
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     points: Mapped[int] = mapped_column(BigInteger)
     captured_points: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -56,7 +56,8 @@ def verify(session: Session, *, tenant_id: int | None = None, progress: Callable
     for entry_id, count, total in session.execute(scoped(sums, Entry)):
         report.fail(f"entry {entry_id} has {count} postings summing to {total}", entry_id)
 
-    # 1b. Every posting lands on an account of its own entry's tenant.
+    # 1b. Every posting lands on an existing account of its own entry's tenant (no foreign keys
+    # enforce it on these busy tables: see NO_HOT_ROW_LOCKS in ledger/models.py).
     strays = (
         select(Posting.entry_id, Posting.account_id)
         .join(Account, Account.id == Posting.account_id)
@@ -66,6 +67,14 @@ def verify(session: Session, *, tenant_id: int | None = None, progress: Callable
     )
     for entry_id, account_id in session.execute(scoped(strays, Posting)):
         report.fail(f"entry {entry_id} posts to account {account_id} of another tenant", entry_id)
+    orphans = (
+        select(Posting.entry_id, Posting.account_id)
+        .join(Account, Account.id == Posting.account_id, isouter=True)
+        .where(Account.id.is_(None))
+        .order_by(Posting.entry_id)
+    )
+    for entry_id, account_id in session.execute(scoped(orphans, Posting)):
+        report.fail(f"entry {entry_id} posts to account {account_id}, which does not exist", entry_id)
 
     # 2. Every member account's cached balance equals the sum of its postings.
     derived = (

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 17:06:46.856367
+Create Date: 2026-11-24 17:12:34.551383
 """
 from alembic import op
 import sqlalchemy as sa
@@ -17,6 +17,17 @@ depends_on = None
 
 def upgrade() -> None:
 
+    op.create_table('idempotency_records',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('tenant_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('status_code', sa.Integer(), nullable=False),
+    sa.Column('response', sa.JSON(), nullable=False),
+    sa.Column('created_at', wafa.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('tenant_id', 'key', name='uq_idempotency_key')
+    )
     op.create_table('tenants',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('slug', sa.String(length=64), nullable=False),
@@ -42,18 +53,6 @@ def upgrade() -> None:
     with op.batch_alter_table('api_keys', schema=None) as batch_op:
         batch_op.create_index('ix_api_keys_tenant', ['tenant_id', 'id'], unique=False)
 
-    op.create_table('idempotency_records',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('tenant_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('key', sa.String(length=200), nullable=False),
-    sa.Column('request_hash', sa.String(length=64), nullable=False),
-    sa.Column('status_code', sa.Integer(), nullable=False),
-    sa.Column('response', sa.JSON(), nullable=False),
-    sa.Column('created_at', wafa.db.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('tenant_id', 'key', name='uq_idempotency_key')
-    )
     op.create_table('members',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('tenant_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -129,7 +128,6 @@ def upgrade() -> None:
     sa.Column('details', sa.JSON(), nullable=True),
     sa.Column('created_at', wafa.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], ),
-    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('tenant_id', 'idempotency_key', name='uq_entries_idempotency_key')
     )
@@ -158,7 +156,6 @@ def upgrade() -> None:
     sa.Column('occurred_at', wafa.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('received_at', wafa.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], ),
-    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('events', schema=None) as batch_op:
@@ -181,7 +178,6 @@ def upgrade() -> None:
     sa.Column('expires_at', wafa.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('resolved_at', wafa.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], ),
-    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('holds', schema=None) as batch_op:
@@ -201,7 +197,6 @@ def upgrade() -> None:
     sa.Column('expires_at', wafa.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['entry_id'], ['entries.id'], ),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], ),
-    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('lots', schema=None) as batch_op:
@@ -219,9 +214,7 @@ def upgrade() -> None:
     sa.Column('amount', sa.BigInteger(), nullable=False),
     sa.Column('seq', sa.BigInteger(), nullable=True),
     sa.Column('hash', sa.String(length=64), nullable=True),
-    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], ),
     sa.ForeignKeyConstraint(['entry_id'], ['entries.id'], ),
-    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('postings', schema=None) as batch_op:
@@ -236,7 +229,6 @@ def upgrade() -> None:
     sa.Column('amount', sa.BigInteger(), nullable=False),
     sa.ForeignKeyConstraint(['entry_id'], ['entries.id'], ),
     sa.ForeignKeyConstraint(['lot_id'], ['lots.id'], ),
-    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('lot_movements', schema=None) as batch_op:
@@ -288,10 +280,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_members_email')
 
     op.drop_table('members')
-    op.drop_table('idempotency_records')
     with op.batch_alter_table('api_keys', schema=None) as batch_op:
         batch_op.drop_index('ix_api_keys_tenant')
 
     op.drop_table('api_keys')
     op.drop_table('tenants')
+    op.drop_table('idempotency_records')
 
