@@ -17,10 +17,7 @@ class Settings(BaseSettings):
     log_level: str = "info"
     # Pool sized for one app process; several processes each get their own pool.
     db_pool_size: int = 10
-    # How long cached API keys and program settings live in a process before re-reading.
-    cache_seconds: float = 30.0
     worker_interval_seconds: float = 30.0
-    hold_ttl_seconds: int = 900
 
 
 @lru_cache

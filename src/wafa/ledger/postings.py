@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, literal, select, update
+from sqlalchemy import insert, literal, update
 from sqlalchemy.orm import Session
 
 from wafa.db import chain_hash
@@ -130,9 +130,3 @@ def post_entry(
     session.info.setdefault("entry_kinds", []).append(kind)
     return entry_id, posted
 
-
-def account_balance(session: Session, *, tenant_id: int, account_id: int) -> int:
-    """Return a member account's cached balance."""
-    return session.execute(
-        select(Account.balance).where(Account.tenant_id == tenant_id, Account.id == account_id)
-    ).scalar_one()
