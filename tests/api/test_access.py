@@ -80,6 +80,10 @@ def test_every_route_hides_another_tenants_objects(client: TestClient, other: Te
         json={"type": "purchase", "member": {"id": m}, "order_id": "B-2", "amount": "10", "currency": "SAR"},
     )
     assert by_id.status_code == 404
+    # B's own listings never show A's keys or members.
+    b_keys = client.get("/v1/api-keys", headers=b).json()
+    assert k not in [key["id"] for key in b_keys] and len(b_keys) == 1
+    assert client.get("/v1/members", headers=b).json()["items"] == []
     # A's key list, program and data are untouched.
     assert _state(client, a_objects) == before
     assert client.get("/v1/program", headers=b).json()["base_currency"] == "SAR"
