@@ -103,3 +103,10 @@ def test_program_invalid_changes_are_422(client: TestClient) -> None:
         assert response.status_code == 422, body
         assert response.json()["errors"][0]["field"] == field, response.json()
     assert client.get("/v1/program").json()["timezone"] == "UTC"
+
+
+def test_program_expiry_is_replaced_whole(client: TestClient) -> None:
+    client.patch("/v1/program", json={"expiry": {"policy": "days", "periods": 30}})
+    changed = client.patch("/v1/program", json={"expiry": {"periods": 5}})  # policy omitted: its default
+    assert changed.status_code == 200
+    assert changed.json()["expiry"] == {"policy": "none", "periods": 5}

@@ -120,10 +120,11 @@ def update_settings(session: Session, *, tenant_id: int, program_in: ProgramUpda
     if "points_name" in data:
         values["points_name_en"] = data["points_name"]["en"]
         values["points_name_ar"] = data["points_name"]["ar"]
-    if "expiry" in data:
-        values["expiry_policy"] = data["expiry"]["policy"]
-        values["expiry_periods"] = data["expiry"]["periods"]
-        if data["expiry"]["policy"] == "days" and data["expiry"]["periods"] < 1:
+    if program_in.expiry is not None:
+        # The whole policy is replaced: an omitted field takes its default, not the old value.
+        values["expiry_policy"] = program_in.expiry.policy
+        values["expiry_periods"] = program_in.expiry.periods
+        if program_in.expiry.policy == "days" and program_in.expiry.periods < 1:
             raise InvalidInput("expiry after N days needs periods >= 1", field="expiry.periods")
     for key in (
         "base_currency", "earn_rates", "rounding", "pending_days", "timezone", "default_region",
