@@ -251,7 +251,7 @@ def release_lot(session: Session, *, tenant_id: int, lot_id: int, now: datetime)
             Leg(accounts["pending"], -remaining, member_account=True),
             Leg(accounts["available"], remaining, member_account=True),
         ],
-        reason="points released: return window closed",
+        reason=f"{remaining} points released: return window closed",
         now=now,
         member_id=lot.member_id,
         event_id=lot.event_id,
