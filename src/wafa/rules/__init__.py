@@ -1,0 +1,1 @@
+"""Earning rules and promotions: typed conditions and actions, evaluated by a pure engine."""

@@ -1,0 +1,333 @@
+"""The rules engine: a pure function from (rules, event, member, usage) to awards.
+
+No database, no clock, no eval: everything it needs comes in as frozen facts, and the same inputs
+always give the same awards. Stacking: every matching stackable rule applies; an exclusive rule
+shuts out the rules of lower priority, and among exclusive rules of the same priority the one worth
+most to the member wins (most points, then most cashback, then the oldest rule).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from fractions import Fraction
+from math import floor
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from wafa.rules import schemas as s
+
+# --- facts in ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One order line; `earns` is False for discounted or reward lines, which earn nothing by default."""
+
+    sku: str
+    quantity: int
+    unit_price: int  # minor units
+    category: str | None = None
+    brand: str | None = None
+    earns: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class EventFacts:
+    type: str
+    occurred_at: datetime
+    currency: str | None = None
+    precision: int = 2
+    amount: int = 0  # minor units paid for the whole order
+    lines: tuple[Line, ...] = ()
+    channel: str | None = None
+    store: str | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    coupon_codes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MemberFacts:
+    locale: str | None = None
+    city: str | None = None
+    birth_date: date | None = None
+    tier: str | None = None
+    segments: frozenset[str] = frozenset()
+    purchase_number: int = 0  # counting this purchase: 1 on the first
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: int
+    version: int
+    definition: s.RuleDefinition
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What a rule has already given: to this member per period, and in total against its budget."""
+
+    member_day: int = 0
+    member_week: int = 0
+    member_month: int = 0
+    member_lifetime: int = 0
+    budget_points_used: int = 0
+    budget_money_left: int | None = None  # minor units of the event's currency; None: no money budget
+
+
+# --- awards out --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Award:
+    """What one rule gives for one event."""
+
+    rule_id: int
+    version: int
+    name_en: str
+    name_ar: str
+    points: int = 0
+    cashback: int = 0  # minor units of the event's currency
+    stamps: tuple[tuple[str, int], ...] = ()
+    rewards: tuple[str, ...] = ()
+    capped_by: str | None = None
+
+    @property
+    def worth(self) -> tuple[int, int]:
+        return (self.points, self.cashback)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.points or self.cashback or self.stamps or self.rewards)
+
+    def describe(self, locale: str = "en") -> str:
+        """A history line: "+240 points, rule 'Weekend x2' v3"."""
+        name = self.name_ar if locale == "ar" else self.name_en
+        parts = []
+        if self.points:
+            parts.append(f"{self.points:+d} points")
+        if self.cashback:
+            parts.append(f"{self.cashback} cashback (minor units)")
+        parts += [f"{count} stamp(s) on {card}" for card, count in self.stamps]
+        parts += [f"reward {reward}" for reward in self.rewards]
+        return f"{', '.join(parts) or 'nothing'}, rule '{name}' v{self.version}"
+
+
+# --- the engine ---------------------------------------------------------------------------------
+
+
+def evaluate(
+    rules: Iterable[Rule],
+    event: EventFacts,
+    member: MemberFacts,
+    *,
+    base_points: int,
+    timezone: str,
+    usage: Mapping[int, Usage] | None = None,
+) -> list[Award]:
+    """The awards the rules give for this event, in the order they apply."""
+    zone = ZoneInfo(timezone)
+    usage = usage or {}
+    candidates: list[tuple[Rule, Award]] = []
+    for rule in rules:
+        spec = rule.definition
+        if spec.trigger != event.type or not in_window(spec.window, event.occurred_at, zone):
+            continue
+        if not all(holds(condition, event, member) for condition in spec.conditions):
+            continue
+        award = _capped(rule, _raw_award(rule, event, base_points), usage.get(rule.id, Usage()))
+        if not award.empty:
+            candidates.append((rule, award))
+    return _stack(candidates)
+
+
+def _stack(candidates: list[tuple[Rule, Award]]) -> list[Award]:
+    applied: list[Award] = []
+    for priority in sorted({rule.definition.priority for rule, _ in candidates}, reverse=True):
+        level = [(rule, award) for rule, award in candidates if rule.definition.priority == priority]
+        applied += [award for rule, award in level if rule.definition.stackable]
+        exclusive = [(rule, award) for rule, award in level if not rule.definition.stackable]
+        if exclusive:
+            _, best = max(exclusive, key=lambda pair: (pair[1].worth, -pair[0].id))
+            applied.append(best)
+            break  # an exclusive rule shuts out every lower priority
+    return applied
+
+
+def in_window(window: s.Window, occurred_at: datetime, zone: ZoneInfo) -> bool:
+    """Whether a moment falls in a rule's active period, read in the program's time zone."""
+    if window.starts_at is not None and occurred_at < window.starts_at:
+        return False
+    if window.ends_at is not None and occurred_at >= window.ends_at:
+        return False
+    local = occurred_at.astimezone(zone)
+    if window.days_of_week is not None and local.weekday() not in window.days_of_week:
+        return False
+    if window.hours is not None:
+        now, start, end = local.time().replace(tzinfo=None), window.hours.start, window.hours.end
+        inside = start <= now < end if start <= end else (now >= start or now < end)
+        if not inside:
+            return False
+    return True
+
+
+# --- conditions ---------------------------------------------------------------------------------
+
+
+def _minor(amount: str, precision: int) -> Fraction:
+    return Fraction(Decimal(amount)) * 10**precision
+
+
+def _matches(line: Line, match: s.ItemFilter) -> bool:
+    return bool(
+        (match.skus and line.sku in match.skus)
+        or (match.categories and line.category in match.categories)
+        or (match.brands and line.brand in match.brands)
+    )
+
+
+def _lines(event: EventFacts, match: s.ItemFilter | None) -> list[Line]:
+    return [line for line in event.lines if line.earns and (match is None or _matches(line, match))]
+
+
+def paid_for(event: EventFacts, lines: Sequence[Line]) -> Fraction:
+    """What the customer paid for these lines: the order's amount shared by list price."""
+    listed = sum(line.quantity * line.unit_price for line in event.lines)
+    if not event.lines:
+        return Fraction(event.amount)
+    if listed == 0:
+        return Fraction(0)
+    return Fraction(event.amount * sum(line.quantity * line.unit_price for line in lines), listed)
+
+
+def _paid(event: EventFacts, match: s.ItemFilter | None) -> Fraction:
+    """The money an action counts: the earning lines (all, or the matching ones) or, with no lines, the order."""
+    if not event.lines:
+        return Fraction(event.amount) if match is None else Fraction(0)
+    return paid_for(event, _lines(event, match))
+
+
+def age_band(birth: date | None, on: date) -> str:
+    if birth is None:
+        return "unknown"
+    age = on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+    for limit, band in ((18, "under_18"), (25, "18_24"), (35, "25_34"), (45, "35_44"), (55, "45_54"), (65, "55_64")):
+        if age < limit:
+            return band
+    return "65_plus"
+
+
+def _attribute(attributes: Mapping[str, Any], path: str) -> tuple[bool, Any]:
+    value: Any = attributes
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return False, None
+        value = value[part]
+    return True, value
+
+
+def _compare(op: str, found: Any, wanted: Any) -> bool:
+    if op == "in":
+        return found in wanted
+    if op == "contains":
+        return isinstance(found, (str, list)) and wanted in found
+    if op in ("eq", "ne"):
+        return (found == wanted) == (op == "eq")
+    numeric = (int, float)
+    if isinstance(found, bool) or isinstance(wanted, bool):
+        return False
+    if not (isinstance(found, numeric) and isinstance(wanted, numeric)) and not (isinstance(found, str) and isinstance(wanted, str)):
+        return False
+    return {"gt": found > wanted, "gte": found >= wanted, "lt": found < wanted, "lte": found <= wanted}[op]
+
+
+def holds(condition: s.Condition, event: EventFacts, member: MemberFacts) -> bool:
+    """Whether a condition holds for this event and member."""
+    match condition:
+        case s.AllOf(conditions=parts):
+            return all(holds(part, event, member) for part in parts)
+        case s.AnyOf(conditions=parts):
+            return any(holds(part, event, member) for part in parts)
+        case s.Not(condition=part):
+            return not holds(part, event, member)
+        case s.OrderAmount(at_least=low, at_most=high):
+            return (low is None or event.amount >= _minor(low, event.precision)) and (
+                high is None or event.amount <= _minor(high, event.precision)
+            )
+        case s.Items(match=match, min_quantity=quantity, min_amount=amount):
+            lines = _lines(event, match)
+            if sum(line.quantity for line in lines) < quantity:
+                return False
+            return amount is None or paid_for(event, lines) >= _minor(amount, event.precision)
+        case s.Channel(any_of=names):
+            return event.channel in names
+        case s.Store(any_of=names):
+            return event.store in names
+        case s.NthPurchase(n=n):
+            return member.purchase_number == n
+        case s.MemberAttribute(attribute=attribute, any_of=names):
+            if attribute == "age_band":
+                return age_band(member.birth_date, event.occurred_at.date()) in names
+            return getattr(member, attribute) in names
+        case s.Tier(any_of=names):
+            return member.tier in names
+        case s.Segment(any_of=names):
+            return bool(member.segments & set(names))
+        case s.EventAttribute(path=path, op=op, value=wanted):
+            present, found = _attribute(event.attributes, path)
+            return present if op == "exists" else present and _compare(op, found, wanted)
+        case s.Coupon(codes=codes):
+            return bool(event.coupon_codes) if codes is None else bool(set(event.coupon_codes) & set(codes))
+    raise TypeError(f"unknown condition {condition!r}")
+
+
+# --- actions -------------------------------------------------------------------------------------
+
+
+def _raw_award(rule: Rule, event: EventFacts, base_points: int) -> Award:
+    points, cashback, stamps, rewards = 0, 0, [], []
+    for action in rule.definition.actions:
+        match action:
+            case s.PointsPerUnit(points=ratio, per=per, match=match):
+                points += floor(_paid(event, match) / _minor(per, event.precision) * Fraction(Decimal(ratio)))
+            case s.FixedPoints(points=fixed):
+                points += fixed
+            case s.Multiplier(factor=factor):
+                points += max(0, floor(base_points * (Fraction(Decimal(factor)) - 1)))
+            case s.PointsPerQuantity(points=each, match=match):
+                points += each * sum(line.quantity for line in _lines(event, match))
+            case s.Cashback(percent=percent, match=match):
+                cashback += floor(_paid(event, match) * Fraction(Decimal(percent)) / 100)
+            case s.Stamps(card=card, count=count, per_item=per_item, match=match):
+                quantity = sum(line.quantity for line in _lines(event, match)) if (per_item or match) else 1
+                given = count * quantity if per_item else (count if quantity else 0)
+                if given:
+                    stamps.append((card, given))
+            case s.IssueReward(reward=reward):
+                rewards.append(reward)
+    spec = rule.definition
+    return Award(rule.id, rule.version, spec.name_en, spec.name_ar, points, cashback, tuple(stamps), tuple(rewards))
+
+
+def _capped(rule: Rule, award: Award, used: Usage) -> Award:
+    caps = rule.definition.caps
+    limits = [
+        ("per_order", caps.per_order, 0),
+        ("per_member_day", caps.per_member_day, used.member_day),
+        ("per_member_week", caps.per_member_week, used.member_week),
+        ("per_member_month", caps.per_member_month, used.member_month),
+        ("per_member_lifetime", caps.per_member_lifetime, used.member_lifetime),
+        ("budget_points", caps.budget_points, used.budget_points_used),
+    ]
+    points, capped_by = award.points, None
+    for name, limit, already in limits:
+        if limit is not None and points > max(0, limit - already):
+            points, capped_by = max(0, limit - already), name
+    cashback = award.cashback
+    if used.budget_money_left is not None and cashback > used.budget_money_left:
+        cashback, capped_by = max(0, used.budget_money_left), "budget_money"
+    if (points, cashback) == (award.points, award.cashback):
+        return award
+    return Award(award.rule_id, award.version, award.name_en, award.name_ar, points, cashback, award.stamps, award.rewards, capped_by)

@@ -1,0 +1,273 @@
+"""Rules as validated data: triggers, conditions, actions, windows, caps (Pydantic discriminated unions).
+
+A rule is stored as the JSON of RuleDefinition; the engine (rules/engine.py) evaluates it as a pure
+function. Money amounts are decimal strings in major units of the event's currency.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Money = Annotated[str, Field(pattern=r"^\d{1,15}(\.\d{1,6})?$", description='decimal string in major units, e.g. "100.00"')]
+Ratio = Annotated[str, Field(pattern=r"^\d{1,9}(\.\d{1,6})?$", description='a non-negative decimal, e.g. "2" or "0.5"')]
+Names = Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(min_length=1, max_length=500)]
+BUILT_IN_TRIGGERS = ("purchase", "return", "enrolment", "birthday", "profile_completed")
+CUSTOM_TYPE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- conditions -----------------------------------------------------------------------------
+
+
+class AllOf(_Strict):
+    type: Literal["all"]
+    conditions: list[Condition] = Field(min_length=1, max_length=50)
+
+
+class AnyOf(_Strict):
+    type: Literal["any"]
+    conditions: list[Condition] = Field(min_length=1, max_length=50)
+
+
+class Not(_Strict):
+    type: Literal["not"]
+    condition: Condition
+
+
+class OrderAmount(_Strict):
+    """The order's amount is at least and/or at most these bounds."""
+
+    type: Literal["order_amount"]
+    at_least: Money | None = None
+    at_most: Money | None = None
+
+    @model_validator(mode="after")
+    def _a_bound(self) -> OrderAmount:
+        if self.at_least is None and self.at_most is None:
+            raise ValueError("give at_least, at_most or both")
+        return self
+
+
+class ItemFilter(_Strict):
+    """Lines whose SKU, category or brand is listed (a line matches if any given list names it)."""
+
+    skus: Names | None = None
+    categories: Names | None = None
+    brands: Names | None = None
+
+    @model_validator(mode="after")
+    def _a_list(self) -> ItemFilter:
+        if not (self.skus or self.categories or self.brands):
+            raise ValueError("give skus, categories or brands")
+        return self
+
+
+class Items(_Strict):
+    """The order holds matching lines: at least `min_quantity` of them and, optionally, `min_amount` worth."""
+
+    type: Literal["items"]
+    match: ItemFilter
+    min_quantity: int = Field(1, ge=1, le=1_000_000)
+    min_amount: Money | None = None
+
+
+class Channel(_Strict):
+    type: Literal["channel"]
+    any_of: Names
+
+
+class Store(_Strict):
+    type: Literal["store"]
+    any_of: Names
+
+
+class NthPurchase(_Strict):
+    """This is the member's n-th purchase (n=1: the first)."""
+
+    type: Literal["nth_purchase"]
+    n: int = Field(ge=1, le=100_000)
+
+
+AGE_BANDS = ("under_18", "18_24", "25_34", "35_44", "45_54", "55_64", "65_plus", "unknown")
+
+
+class MemberAttribute(_Strict):
+    type: Literal["member_attribute"]
+    attribute: Literal["locale", "city", "age_band"]
+    any_of: Names
+
+
+class Tier(_Strict):
+    type: Literal["tier"]
+    any_of: Names
+
+
+class Segment(_Strict):
+    type: Literal["segment"]
+    any_of: Names
+
+
+Scalar = str | int | float | bool
+
+
+class EventAttribute(_Strict):
+    """Compare an attribute of a custom event (dotted path into its attributes)."""
+
+    type: Literal["event_attribute"]
+    path: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$", max_length=200)
+    op: Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "contains", "exists"]
+    value: Scalar | list[Scalar] | None = None
+
+    @model_validator(mode="after")
+    def _value_fits(self) -> EventAttribute:
+        if self.op == "in" and not isinstance(self.value, list):
+            raise ValueError("op 'in' needs a list value")
+        if self.op not in ("in", "exists") and (self.value is None or isinstance(self.value, list)):
+            raise ValueError(f"op {self.op!r} needs a single value")
+        return self
+
+
+class Coupon(_Strict):
+    """A coupon code was presented (any, or one of these)."""
+
+    type: Literal["coupon"]
+    codes: Names | None = None
+
+
+Condition = Annotated[
+    AllOf | AnyOf | Not | OrderAmount | Items | Channel | Store | NthPurchase | MemberAttribute | Tier | Segment
+    | EventAttribute | Coupon,
+    Field(discriminator="type"),
+]
+AllOf.model_rebuild()
+AnyOf.model_rebuild()
+Not.model_rebuild()
+
+
+# --- actions --------------------------------------------------------------------------------
+
+
+class PointsPerUnit(_Strict):
+    """`points` for every `per` of money spent: on the whole order, or on matching lines only."""
+
+    type: Literal["points_per_unit"]
+    points: Ratio
+    per: Money = "1"
+    match: ItemFilter | None = Field(None, description="count only these lines; omit for the whole order")
+
+
+class FixedPoints(_Strict):
+    type: Literal["fixed_points"]
+    points: int = Field(ge=1, le=10**9)
+
+
+class Multiplier(_Strict):
+    """Multiply the program's base earn: factor 2 means double points (the rule adds one more base)."""
+
+    type: Literal["multiplier"]
+    factor: Ratio
+
+
+class PointsPerQuantity(_Strict):
+    type: Literal["points_per_quantity"]
+    points: int = Field(ge=1, le=10**6)
+    match: ItemFilter | None = None
+
+
+class Cashback(_Strict):
+    """A percentage of the (matching) amount back into the member's wallet, in the order's currency."""
+
+    type: Literal["cashback"]
+    percent: Ratio
+    match: ItemFilter | None = None
+
+
+class Stamps(_Strict):
+    """Stamps on a stamp card: `count` per order, or per matching item with `per_item`."""
+
+    type: Literal["stamps"]
+    card: str = Field(min_length=1, max_length=64)
+    count: int = Field(1, ge=1, le=1000)
+    per_item: bool = False
+    match: ItemFilter | None = None
+
+
+class IssueReward(_Strict):
+    type: Literal["issue_reward"]
+    reward: str = Field(min_length=1, max_length=64)
+
+
+Action = Annotated[
+    PointsPerUnit | FixedPoints | Multiplier | PointsPerQuantity | Cashback | Stamps | IssueReward,
+    Field(discriminator="type"),
+]
+
+
+# --- when and how much ------------------------------------------------------------------------
+
+
+class Hours(_Strict):
+    """Local time of day, from (inclusive) to (exclusive); `to` before `from` wraps past midnight."""
+
+    start: time = Field(alias="from")
+    end: time = Field(alias="to")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Window(_Strict):
+    """When a rule applies, in the program's time zone."""
+
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    days_of_week: list[Annotated[int, Field(ge=0, le=6)]] | None = Field(None, description="0 = Monday ... 6 = Sunday")
+    hours: Hours | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+
+class Caps(_Strict):
+    """Limits on the points a rule awards (and on its cashback, for `budget_money`)."""
+
+    per_order: int | None = Field(None, ge=1)
+    per_member_day: int | None = Field(None, ge=1)
+    per_member_week: int | None = Field(None, ge=1)
+    per_member_month: int | None = Field(None, ge=1)
+    per_member_lifetime: int | None = Field(None, ge=1)
+    budget_points: int | None = Field(None, ge=1, description="the rule's total points, across all members")
+    budget_money: Money | None = Field(None, description="the rule's total cashback, in the program's base currency")
+
+
+class RuleDefinition(_Strict):
+    """What a rule says; stored as JSON, versioned on every change."""
+
+    name_en: str = Field(min_length=1, max_length=200)
+    name_ar: str = Field(min_length=1, max_length=200)
+    trigger: str = Field(description="purchase, return, enrolment, birthday, profile_completed, or a declared custom event type")
+    conditions: list[Condition] = Field(default_factory=list, max_length=50, description="all must hold")
+    actions: list[Action] = Field(min_length=1, max_length=20)
+    priority: int = Field(0, ge=-1000, le=1000, description="higher runs first")
+    stackable: bool = True
+    window: Window = Window()
+    caps: Caps = Caps()
+
+    @field_validator("trigger")
+    @classmethod
+    def _trigger(cls, value: str) -> str:
+        if value not in BUILT_IN_TRIGGERS and not CUSTOM_TYPE.fullmatch(value):
+            raise ValueError("a trigger is a built-in one or a custom event type (lowercase, digits, underscores)")
+        return value
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_defaults=False)
