@@ -4,9 +4,10 @@ from wafa.events.models import Event, IdempotencyRecord
 from wafa.ledger.models import Account, Entry, Hold, Lot, LotMovement, Posting
 from wafa.members.models import Member
 from wafa.programs.models import Program
+from wafa.rules.models import Rule, RuleVersion
 from wafa.tenants.models import ApiKey, Tenant
 
 __all__ = [
     "Account", "ApiKey", "Entry", "Event", "Hold", "IdempotencyRecord", "Lot", "LotMovement", "Member", "Posting",
-    "Program", "Tenant",
+    "Program", "Rule", "RuleVersion", "Tenant",
 ]

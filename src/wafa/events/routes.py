@@ -12,7 +12,7 @@ from wafa.api.metrics import count_on_commit
 from wafa.db import autocommit_session
 from wafa.events import service
 from wafa.events.idempotency import request_hash
-from wafa.events.schemas import EventIn, EventResult, PurchaseIn
+from wafa.events.schemas import EventIn, EventResult, PurchaseIn, Simulation
 from wafa.tenants.service import Principal
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
@@ -75,6 +75,13 @@ def post_event(
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+@router.post(":simulate", response_model=Simulation, summary="What a purchase would earn, rule by rule, without writing")
+def simulate_event(request: Request, event_in: PurchaseIn, principal: Principal = Depends(require("read"))) -> Simulation:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        return service.simulate(session, tenant_id=principal.tenant_id, event_in=event_in, now=ctx.now())
 
 
 @router.get("/{event_id}", response_model=EventResult, summary="Read a purchase as recorded")

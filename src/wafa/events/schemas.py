@@ -103,3 +103,24 @@ class EventResult(BaseModel):
     reversal: Reversal | None = Field(None, description="returns: the points taken back")
     returned_amount: str | None = Field(None, description="returns: money returned by this event")
     balance: dict[str, int] | None = Field(None, description="the member's balances after the event")
+
+
+class RuleAward(BaseModel):
+    rule_id: int
+    version: int
+    name: dict[str, str]
+    points: int
+    cashback: str = Field(description="money into the wallet, in the event's currency")
+    stamps: dict[str, int]
+    rewards: list[str]
+    capped_by: str | None
+    line: str = Field(description="how the member's history would explain it")
+
+
+class Simulation(BaseModel):
+    """What a purchase would award now, rule by rule; nothing is written."""
+
+    base_points: int
+    awards: list[RuleAward]
+    total_points: int
+    note: str = "simulation only: per-member caps and budgets are read as unused"

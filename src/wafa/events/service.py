@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from wafa.db import insert_unless_exists
 from wafa.errors import Conflict, InvalidInput, LedgerCorrupt, NotFound
 from wafa.events import hotpath
 from wafa.events.models import Event
-from wafa.events.schemas import Award, EventResult, MemberRef, PurchaseIn, ReturnIn, Reversal
+from wafa.events.schemas import Award, EventResult, MemberRef, PurchaseIn, ReturnIn, Reversal, RuleAward, Simulation
 from wafa.ledger import service as ledger
 from wafa.members import service as members
 from wafa.members.models import Member
 from wafa.money import precision, to_major, to_minor
 from wafa.programs import earning
 from wafa.programs import service as programs
+from wafa.rules import engine
+from wafa.rules import service as rules
 
 # A till's clock may run a little fast; beyond this an event "from the future" is refused.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -451,3 +453,41 @@ def get_or_raise(session: Session, *, tenant_id: int, event_id: int) -> Event:
     if event is None:
         raise NotFound(f"event {event_id} not found")
     return event
+
+
+def simulate(session: Session, *, tenant_id: int, event_in: PurchaseIn, now: datetime) -> Simulation:
+    """What the program's base earn and its active rules would give this purchase, without writing."""
+    program = programs.get(session, tenant_id=tenant_id)
+    currency = event_in.currency.upper()
+    digits = precision(currency)
+    amount = to_minor(event_in.amount, currency)
+    items = _items(event_in, currency) or []
+    occurred_at = _occurred(event_in.occurred_at, now)
+    base = earning.points_for(amount, precision=digits, rate=program.rate_for(currency), rounding=program.rounding)
+    member_facts = engine.MemberFacts()
+    if event_in.member is not None:
+        member = _member_for(session, tenant_id=tenant_id, ref=event_in.member)
+        earlier = session.execute(
+            select(func.count()).where(Event.tenant_id == tenant_id, Event.type == "purchase", Event.member_id == member.id)
+        ).scalar_one()
+        member_facts = engine.MemberFacts(locale=member.locale, birth_date=member.birth_date, purchase_number=earlier + 1)
+    facts = engine.EventFacts(
+        type="purchase", occurred_at=occurred_at, currency=currency, precision=digits, amount=amount,
+        lines=tuple(engine.Line(i["sku"], i["quantity"], i["unit_price"], i["category"], i["brand"]) for i in items),
+        channel=event_in.channel, store=event_in.store,
+    )
+    awards = engine.evaluate(
+        rules.active(session, tenant_id=tenant_id), facts, member_facts, base_points=base, timezone=program.timezone
+    )
+    return Simulation(
+        base_points=base,
+        awards=[
+            RuleAward(
+                rule_id=a.rule_id, version=a.version, name={"en": a.name_en, "ar": a.name_ar}, points=a.points,
+                cashback=to_major(a.cashback, currency), stamps=dict(a.stamps), rewards=list(a.rewards),
+                capped_by=a.capped_by, line=a.describe(),
+            )
+            for a in awards
+        ],
+        total_points=base + sum(a.points for a in awards),
+    )

@@ -7,7 +7,7 @@ function. Money amounts are decimal strings in major units of the event's curren
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import datetime, time
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -271,3 +271,28 @@ class RuleDefinition(_Strict):
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_defaults=False)
+
+
+# --- API shapes ---------------------------------------------------------------------------------
+
+
+class RuleCreate(RuleDefinition):
+    status: Literal["draft", "active"] = "draft"
+
+
+class RuleStatusChange(_Strict):
+    status: Literal["active", "paused", "ended"]
+
+
+class RuleRead(BaseModel):
+    id: int
+    version: int
+    status: Literal["draft", "active", "paused", "ended"]
+    definition: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class RulePage(BaseModel):
+    items: list[RuleRead]
+    next_cursor: str | None
