@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
@@ -135,3 +136,31 @@ def test_ledger_verify_names_the_first_broken_entry(wafa, db_url: str) -> None: 
 def test_unknown_tenant_exits_1(wafa) -> None:  # type: ignore[no-untyped-def]
     code, _, err = wafa("jobs", "run-due", "--tenant", "nope-nope")
     assert code == 1 and "nope-nope" in err
+
+
+def test_rules_list_show_simulate(wafa, db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from wafa.rules import service as rules
+    from wafa.rules.schemas import RuleDefinition
+
+    name = slug()
+    wafa("tenant", "create", "Shop", "--currency", "SAR", "--slug", name)
+    with unit_of_work(factory_for(db_url)) as session:
+        tenant_id = tenants.get_by_slug_or_raise(session, slug=name).id
+        definition = RuleDefinition.model_validate({
+            "name_en": "Coffee x3", "name_ar": "قهوة ×٣", "trigger": "purchase",
+            "actions": [{"type": "points_per_unit", "points": "3", "match": {"categories": ["coffee"]}}],
+        })
+        rule, _ = rules.create(session, tenant_id=tenant_id, definition=definition, status="active", now=datetime.now(UTC))
+    listed = json.loads(wafa("rules", "list", "--tenant", name, "--json")[1])
+    assert [(r["id"], r["name_en"], r["status"]) for r in listed] == [(rule.id, "Coffee x3", "active")]
+    shown = json.loads(wafa("rules", "show", str(rule.id), "--tenant", name)[1])
+    assert shown["definition"]["actions"][0]["points"] == "3"
+    event = tmp_path / "purchase.json"
+    event.write_text(json.dumps({"type": "purchase", "order_id": "CLI-1", "amount": "20.00", "currency": "SAR",
+                                 "items": [{"sku": "C", "category": "coffee", "quantity": 1, "unit_price": "10.00"},
+                                           {"sku": "B", "category": "bakery", "quantity": 1, "unit_price": "10.00"}]}))
+    code, out, _ = wafa("rules", "simulate", str(event), "--tenant", name, "--json")
+    assert code == 0 and json.loads(out)["total_points"] == 20 + 30
+    assert wafa("rules", "show", "999999", "--tenant", name)[0] == 1
+    event.write_text('{"type": "purchase"}')
+    assert wafa("rules", "simulate", str(event), "--tenant", name)[0] == 2

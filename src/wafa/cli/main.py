@@ -27,7 +27,8 @@ key_app = typer.Typer(help="API keys of a tenant.", no_args_is_help=True)
 program_app = typer.Typer(help="A tenant's program settings.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Scheduled work, one pass at a time (for cron).", no_args_is_help=True)
 ledger_app = typer.Typer(help="The points ledger.", no_args_is_help=True)
-for sub, name in ((db_app, "db"), (tenant_app, "tenant"), (key_app, "apikey"), (program_app, "program"), (jobs_app, "jobs"), (ledger_app, "ledger")):
+rules_app = typer.Typer(help="Earning rules and promotions.", no_args_is_help=True)
+for sub, name in ((db_app, "db"), (tenant_app, "tenant"), (key_app, "apikey"), (program_app, "program"), (jobs_app, "jobs"), (ledger_app, "ledger"), (rules_app, "rules")):
     app.add_typer(sub, name=name)
 
 out = Console(soft_wrap=True)
@@ -318,6 +319,70 @@ def ledger_verify(
         ))
         if not report.ok:
             raise typer.Exit(1)
+
+
+@rules_app.command("list")
+def rules_list(
+    tenant: str = TenantOption,
+    status: str | None = typer.Option(None, "--status", help="draft, active, paused or ended"),
+    as_json: bool = JsonOption,
+) -> None:
+    """List a tenant's rules with their current versions."""
+    from wafa.rules import service as rules
+
+    with failures(), _factory()() as session:
+        rows = [
+            {"id": rule.id, "version": version.version, "status": rule.status, "name_en": version.definition["name_en"],
+             "name_ar": version.definition["name_ar"], "trigger": version.definition["trigger"],
+             "priority": version.definition["priority"], "stackable": version.definition["stackable"]}
+            for rule, version in rules.list_(session, tenant_id=_tenant_id(session, tenant), status=status, limit=10_000)
+        ]
+
+        def human() -> None:
+            table = Table("id", "v", "status", "trigger", "priority", "stacks", "name")
+            for row in rows:
+                table.add_row(str(row["id"]), str(row["version"]), row["status"], row["trigger"], str(row["priority"]),
+                              "yes" if row["stackable"] else "exclusive", f"{row['name_en']} / {row['name_ar']}")
+            out.print(table)
+
+        emit(as_json, rows, human)
+
+
+@rules_app.command("show")
+def rules_show(rule_id: int = typer.Argument(..., help="the rule's id"), tenant: str = TenantOption) -> None:
+    """Print a rule's current version as JSON."""
+    from wafa.rules import service as rules
+
+    with failures(), _factory()() as session:
+        rule, version = rules.get_or_raise(session, tenant_id=_tenant_id(session, tenant), rule_id=rule_id)
+        sys.stdout.write(json.dumps({"id": rule.id, "version": version.version, "status": rule.status,
+                                     "definition": version.definition}, ensure_ascii=False, indent=2) + "\n")
+
+
+@rules_app.command("simulate")
+def rules_simulate(
+    event_file: typer.FileText = typer.Argument(..., help="a purchase as the API takes it (JSON file, or - for stdin)"),
+    tenant: str = TenantOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """What a purchase would earn now, rule by rule, without writing anything."""
+    from pydantic import ValidationError
+
+    from wafa.events import service as events
+    from wafa.events.schemas import PurchaseIn
+
+    try:
+        event_in = PurchaseIn.model_validate_json(event_file.read())
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        err.print(f"[red]error:[/red] {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+        raise typer.Exit(2) from None
+    with failures(), _factory()() as session:
+        result = events.simulate(session, tenant_id=_tenant_id(session, tenant), event_in=event_in, now=SystemClock().now())
+        emit(as_json, result.model_dump(mode="json"), lambda: out.print(
+            f"base {result.base_points} points\n" + "".join(f"{award.line}\n" for award in result.awards)
+            + f"total {result.total_points} points"
+        ))
 
 
 @app.command("demo")
