@@ -94,6 +94,12 @@ def decode_cursor(cursor: str | None) -> int | None:
         raise InvalidInput("cursor is not one this API returned", field="cursor") from None
 
 
+def paginate(rows: list[Any], limit: int, read: Callable[[Any], Any]) -> tuple[list[Any], str | None]:
+    """One page of items (rows were fetched with limit + 1) and the cursor to the next page, if any."""
+    items = [read(row) for row in rows[:limit]]
+    return items, (encode_cursor(items[-1].id) if len(rows) > limit else None)
+
+
 def run_idempotent(
     ctx: Context,
     *,

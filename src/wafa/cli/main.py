@@ -54,6 +54,13 @@ def failures() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
+def bad_usage(exc: Any) -> typer.Exit:
+    """Report the first validation error of a pydantic ValidationError; exit code 2."""
+    first = exc.errors()[0]
+    err.print(f"[red]error:[/red] {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+    return typer.Exit(2)
+
+
 def emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
     if as_json:
         sys.stdout.write(json.dumps(data, default=str, ensure_ascii=False) + "\n")
@@ -247,9 +254,7 @@ def program_set(
             try:
                 update = ProgramUpdate(**changes)
             except ValidationError as exc:
-                first = exc.errors()[0]
-                err.print(f"[red]error:[/red] {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
-                raise typer.Exit(2) from None
+                raise bad_usage(exc) from None
             config = programs.update_settings(session, tenant_id=tenant_id, program_in=update, now=SystemClock().now())
         data = programs.to_read(config).model_dump(mode="json")
         emit(as_json, data, lambda: out.print_json(data=data))
@@ -374,9 +379,7 @@ def rules_simulate(
     try:
         event_in = PurchaseIn.model_validate_json(event_file.read())
     except ValidationError as exc:
-        first = exc.errors()[0]
-        err.print(f"[red]error:[/red] {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
-        raise typer.Exit(2) from None
+        raise bad_usage(exc) from None
     with failures(), _factory()() as session:
         result = events.simulate(session, tenant_id=_tenant_id(session, tenant), event_in=event_in, now=SystemClock().now())
         emit(as_json, result.model_dump(mode="json"), lambda: out.print(

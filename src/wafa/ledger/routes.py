@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 
-from wafa.api.deps import Context, IdPath, decode_cursor, encode_cursor, require, run_idempotent
+from wafa.api.deps import Context, IdPath, decode_cursor, paginate, require, run_idempotent
 from wafa.errors import InvalidInput, NotFound
 from wafa.events.idempotency import request_hash
 from wafa.ledger import service as ledger
@@ -66,11 +66,10 @@ def list_entries(
         rows = ledger.list_entries(
             session, tenant_id=principal.tenant_id, member_id=member_id, before_id=decode_cursor(cursor), limit=limit + 1
         )
-        items = [
-            EntryRead(id=e.id, kind=e.kind, points=e.points, reason=e.reason, event_id=e.event_id, details=e.details, created_at=e.created_at)
-            for e in rows[:limit]
-        ]
-        return EntryPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
+        items, next_cursor = paginate(rows, limit, lambda e: EntryRead(
+            id=e.id, kind=e.kind, points=e.points, reason=e.reason, event_id=e.event_id, details=e.details, created_at=e.created_at,
+        ))
+        return EntryPage(items=items, next_cursor=next_cursor)
 
 
 def _spendable(session, principal: Principal, member_id: IdPath, points: int):  # type: ignore[no-untyped-def]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from wafa.api.deps import Context, IdPath, decode_cursor, encode_cursor, require
+from wafa.api.deps import Context, IdPath, decode_cursor, paginate, require
 from wafa.errors import NotFound
 from wafa.members import service
 from wafa.members.schemas import MemberCreate, MemberPage, MemberRead, MemberUpdate, StatusChange
@@ -42,9 +42,8 @@ def search_members(
             session, tenant_id=principal.tenant_id, region=region, external_id=external_id, email=email, phone=phone,
             after_id=decode_cursor(cursor), limit=limit + 1,
         )
-        more = len(found) > limit
-        items = [service.to_read(m) for m in found[:limit]]
-        return MemberPage(items=items, next_cursor=encode_cursor(items[-1].id) if more else None)
+        items, next_cursor = paginate(found, limit, service.to_read)
+        return MemberPage(items=items, next_cursor=next_cursor)
 
 
 @router.get("/members/{member_id}", response_model=MemberRead, summary="Read a member")

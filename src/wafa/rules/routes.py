@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from wafa.api.deps import Context, IdPath, decode_cursor, encode_cursor, require
+from wafa.api.deps import Context, IdPath, decode_cursor, paginate, require
 from wafa.rules import service
 from wafa.rules.models import Rule, RuleVersion
 from wafa.rules.schemas import RuleCreate, RuleDefinition, RulePage, RuleRead, RuleStatusChange
@@ -40,8 +40,8 @@ def list_rules(
     ctx = Context(request)
     with ctx.transaction() as session:
         rows = service.list_(session, tenant_id=principal.tenant_id, status=status, after_id=decode_cursor(cursor), limit=limit + 1)
-        items = [_read(row) for row in rows[:limit]]
-        return RulePage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
+        items, next_cursor = paginate(rows, limit, _read)
+        return RulePage(items=items, next_cursor=next_cursor)
 
 
 @router.get("/{rule_id}", response_model=RuleRead, summary="Read a rule")
