@@ -87,7 +87,7 @@ def _fuzz(app, key: str):  # type: ignore[no-untyped-def]
     schema = schemathesis.openapi.from_asgi("/v1/openapi.json", app)
 
     @schema.parametrize()
-    @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
     def test(case) -> None:  # type: ignore[no-untyped-def]
         case.call_and_validate(headers={"Authorization": f"Bearer {key}"}, checks=CHECKS)
 
