@@ -3,8 +3,9 @@
 Run:  .venv/bin/python bench/earn.py            (needs wrk and pgbench: apt-get install wrk postgresql-client)
 It creates two scratch databases on the local PostgreSQL (dropped afterwards), starts `wafa serve`
 with several worker processes, drives POST /v1/events (purchases of random members) with wrk at
-several client counts, reads balances, runs pgbench (TPC-B-like) at the same client counts, and
-prints the environment, the absolute figures and the ratios. Not part of the test suite.
+several client counts, reads balances, runs pgbench (TPC-B-like) at the same client counts, then
+repeats the earn load with 0, 10 and 50 active purchase rules, and prints the environment, the
+absolute figures and the ratios. Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -105,6 +106,39 @@ def run_pgbench(admin_dsn: str, db: str, clients: int, seconds: int) -> float:
     return float(re.search(r"tps = ([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
 
+def bench_rule(i: int) -> dict:
+    """The i-th of 50 rules a busy program might run at once: a mix of what fires and what does not."""
+    name = {"name_en": f"Bench rule {i}", "name_ar": f"قاعدة {i}", "trigger": "purchase", "status": "active"}
+    kind = i % 5
+    if kind == 0:
+        return {**name, "actions": [{"type": "multiplier", "factor": "1.5"}], "window": {"days_of_week": [(i // 5) % 7]}}
+    if kind == 1:
+        return {**name, "actions": [{"type": "points_per_unit", "points": "2", "match": {"categories": [f"cat-{i}"]}}]}
+    if kind == 2:
+        return {**name, "conditions": [{"type": "order_amount", "at_least": f"{100 + i}.00"}], "actions": [{"type": "fixed_points", "points": 10}]}
+    if kind == 3:
+        return {**name, "conditions": [{"type": "channel", "any_of": ["app"]}], "actions": [{"type": "cashback", "percent": "1"}]}
+    return {**name, "actions": [{"type": "fixed_points", "points": 5}], "caps": {"per_member_day": 20}}
+
+
+def rules_effect(url: str, key: str, purchase: str, admin: str, pgb_db: str, counts: list[int], clients: int, seconds: int) -> list[dict]:
+    """Events/s with 0, 10, 50 ... active purchase rules, each beside a pgbench run at the same clients."""
+    rows, made = [], 0
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as client:
+        for count in counts:
+            while made < count:
+                client.post("/v1/rules", json=bench_rule(made)).raise_for_status()
+                made += 1
+            time.sleep(31)  # every server process drops its cached rule set within 30 s
+            run_wrk(purchase, url, clients, 3)
+            earn = run_wrk(purchase, url, clients, seconds)
+            tps = run_pgbench(admin, pgb_db, clients, seconds)
+            rows.append({"rules": count, "clients": clients, "events_per_s": earn["rate"], "p50_ms": earn["p50_us"] / 1000,
+                         "p99_ms": earn["p99_us"] / 1000, "errors": earn["socket_errors"] + earn["non2xx"],
+                         "pgbench_tps": tps, "ratio": earn["rate"] / tps})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test", help="an existing database to connect to for CREATE DATABASE")
@@ -113,6 +147,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15, help="duration of each run")
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--rules", default="0,10,50", help="active rule counts for the rules run ('' to skip it)")
+    parser.add_argument("--rules-clients", type=int, default=8, help="clients for the rules run")
     args = parser.parse_args()
     for tool in ("wrk", "pgbench"):
         if not shutil.which(tool):
@@ -169,6 +205,10 @@ def main() -> None:
         gap_ms = max(1, int(16 / (0.7 * best_rate) * 1000) - 3)
         paced_script = purchase + PACED_LUA.replace("__LOW__", str(max(0, gap_ms // 2))).replace("__HIGH__", str(gap_ms * 3 // 2))
         paced = run_wrk(paced_script, url, 16, args.seconds)
+        with_rules = []
+        if args.rules:
+            with_rules = rules_effect(url, key, purchase, admin, pgb_db, [int(c) for c in args.rules.split(",")],
+                                      args.rules_clients, args.seconds)
         verify = subprocess.run([WAFA, "ledger", "verify", "--json"], env=env, capture_output=True, text=True)
     finally:
         if server:
@@ -197,9 +237,16 @@ def main() -> None:
     print(f"at >= 70% of best: {near70['events_per_s']:.0f} events/s with {near70['clients']} clients, p99 {near70['p99_ms']:.1f} ms")
     print(f"paced at ~70% of best: {paced['rate']:.0f} events/s ({paced['rate'] / best['events_per_s']:.0%} of best) "
           f"from 16 pacing clients, p50 {paced['p50_us'] / 1000:.1f} ms, p99 {paced['p99_us'] / 1000:.1f} ms")
+    if with_rules:
+        print()
+        print("| active purchase rules | clients | events/s | p50 ms | p99 ms | errors | pgbench tps | events/s ÷ pgbench tps |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for r in with_rules:
+            print(f"| {r['rules']} | {r['clients']} | {r['events_per_s']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+                  f"{r['errors']} | {r['pgbench_tps']:.0f} | {r['ratio']:.2f} |")
     print("ledger verify after the run:", json.loads(verify.stdout)["ok"] if verify.stdout else verify.stderr.strip())
     if args.json:
-        args.json.write_text(json.dumps({"environment": environment, "runs": rows, "paced": paced}, indent=2))
+        args.json.write_text(json.dumps({"environment": environment, "runs": rows, "paced": paced, "rules": with_rules}, indent=2))
 
 
 if __name__ == "__main__":

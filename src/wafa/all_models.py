@@ -1,13 +1,13 @@
 """Imports every domain's tables so Base.metadata (and Alembic) sees the whole schema."""
 
-from wafa.events.models import Event, IdempotencyRecord
+from wafa.events.models import Event, EventType, IdempotencyRecord
 from wafa.ledger.models import Account, Entry, Hold, Lot, LotMovement, Posting
 from wafa.members.models import Member
 from wafa.programs.models import Program
-from wafa.rules.models import Rule, RuleVersion
+from wafa.rules.models import Rule, RuleAward, RuleBudget, RuleVersion
 from wafa.tenants.models import ApiKey, Tenant
 
 __all__ = [
-    "Account", "ApiKey", "Entry", "Event", "Hold", "IdempotencyRecord", "Lot", "LotMovement", "Member", "Posting",
-    "Program", "Rule", "RuleVersion", "Tenant",
+    "Account", "ApiKey", "Entry", "Event", "EventType", "Hold", "IdempotencyRecord", "Lot", "LotMovement", "Member",
+    "Posting", "Program", "Rule", "RuleAward", "RuleBudget", "RuleVersion", "Tenant",
 ]

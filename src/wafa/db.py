@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -137,6 +137,27 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
             session.rollback()
             raise
 
+
+
+def on_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run `action` once the session's transaction commits (say, dropping a cache its writes made stale)."""
+    session.info.setdefault("on_commit", []).append(action)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_on_commit(session: Session) -> None:
+    for action in session.info.pop("on_commit", ()):
+        action()
+    # Rows opened by the transaction are committed now: later transactions of the session may cache them.
+    session.info.pop("opened_owners", None)
+    session.info.pop("opened_wallets", None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_on_commit(session: Session) -> None:
+    session.info.pop("on_commit", None)
+    session.info.pop("opened_owners", None)
+    session.info.pop("opened_wallets", None)
 
 
 def insert_unless_exists(session: Session, model, values: dict, *, conflict: list[str], where=None, returning=()):  # type: ignore[no-untyped-def]

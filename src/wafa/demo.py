@@ -1,24 +1,29 @@
-"""A realistic demo program: a tenant, members and six months of purchases, returns and redemptions."""
+"""A realistic demo program: a tenant, its rules, members and six months of purchases, returns,
+reviews and redemptions."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from wafa.db import unit_of_work
 from wafa.errors import WafaError
 from wafa.events import service as events
+from wafa.events import types as event_types
 from wafa.events.idempotency import request_hash
-from wafa.events.schemas import Item, MemberRef, PurchaseIn, ReturnIn
+from wafa.events.schemas import CustomEventIn, Item, MemberRef, PurchaseIn, ReturnIn
 from wafa.jobs.service import run_due
 from wafa.ledger import service as ledger
 from wafa.members import service as members
 from wafa.members.schemas import Consent, MemberCreate
+from wafa.rules import service as rules
+from wafa.rules.schemas import RuleDefinition
 from wafa.tenants import service as tenants
 
 FIRST = ["Ahmed", "Fatima", "Omar", "Layla", "Yousef", "Noura", "Khalid", "Sara", "Ali", "Huda", "Faisal", "Reem", "Hassan", "Mona"]
@@ -34,6 +39,41 @@ CATALOG = [
     ("GRO-OIL", "grocery", "Zaytoun", "54.00"),
     ("PER-OUD", "perfume", "Oud House", "320.00"),
 ]
+CITIES = ["Riyadh", "Jeddah", "Dammam", "Makkah", "Madinah"]
+REVIEW_SCHEMA = {
+    "type": "object",
+    "properties": {"sku": {"type": "string"}, "stars": {"type": "integer", "minimum": 1, "maximum": 5}},
+    "required": ["sku", "stars"],
+    "additionalProperties": False,
+}
+# The rules a real grocery-and-coffee chain runs, in Arabic and English.
+RULES: list[dict[str, Any]] = [
+    {"name_en": "Weekend double points", "name_ar": "نقاط مضاعفة في عطلة نهاية الأسبوع", "trigger": "purchase",
+     "actions": [{"type": "multiplier", "factor": "2"}], "window": {"days_of_week": [4, 5]}},
+    {"name_en": "First purchase bonus", "name_ar": "مكافأة أول شراء", "trigger": "purchase",
+     "conditions": [{"type": "nth_purchase", "n": 1}], "actions": [{"type": "fixed_points", "points": 100}]},
+    {"name_en": "Coffee evenings x3", "name_ar": "القهوة مساءً ×٣", "trigger": "purchase", "priority": 1,
+     "actions": [{"type": "points_per_unit", "points": "2", "match": {"categories": ["coffee"]}}],
+     "window": {"hours": {"from": "18:00", "to": "23:00"}}, "caps": {"per_member_day": 200}},
+    {"name_en": "5% cashback in the app", "name_ar": "استرداد نقدي ٥٪ عبر التطبيق", "trigger": "purchase",
+     "conditions": [{"type": "channel", "any_of": ["app"]}], "actions": [{"type": "cashback", "percent": "5"}],
+     "caps": {"budget_money": "5000.00"}},
+    {"name_en": "A stamp for every coffee", "name_ar": "ختم مع كل قهوة", "trigger": "purchase",
+     "actions": [{"type": "stamps", "card": "coffee", "per_item": True, "match": {"categories": ["coffee"]}}]},
+    {"name_en": "Review points", "name_ar": "نقاط المراجعة", "trigger": "review_written",
+     "actions": [{"type": "fixed_points", "points": 50}], "caps": {"per_member_day": 50}},
+    {"name_en": "Birthday bonus", "name_ar": "مكافأة عيد الميلاد", "trigger": "birthday",
+     "actions": [{"type": "fixed_points", "points": 200}]},
+]
+
+
+def _program_rules(session: Session, *, tenant_id: int, now: datetime) -> None:
+    event_types.create(
+        session, tenant_id=tenant_id, name="review_written", description="a product review in the app",
+        schema=REVIEW_SCHEMA, now=now,
+    )
+    for spec in RULES:
+        rules.create(session, tenant_id=tenant_id, definition=RuleDefinition.model_validate(spec), status="active", now=now)
 
 
 @dataclass
@@ -44,6 +84,7 @@ class DemoResult:
     purchases: int
     returns: int
     redemptions: int
+    reviews: int = 0
 
 
 def seed(
@@ -76,6 +117,7 @@ def seed(
                 default_region="SA",
                 min_redemption=100,
             )
+            _program_rules(session, tenant_id=tenant.id, now=now - timedelta(days=31 * months + 1))
         key = tenants.create_key(session, tenant_id=tenant.id, name=f"demo admin {now:%Y-%m-%d %H:%M}", scopes=["admin"], now=now)
         tenant_id = tenant.id
     result = DemoResult(slug, key.secret, 0, 0, 0, 0)
@@ -98,6 +140,8 @@ def seed(
                     email=f"member{n}@example.com",
                     phone=f"+96655{rng.randrange(1_000_000, 9_999_999)}",
                     locale="ar" if arabic else "en",
+                    birth_date=date(rng.randrange(1960, 2006), rng.randrange(1, 13), rng.randrange(1, 29)) if rng.random() < 0.7 else None,
+                    city=rng.choice(CITIES),
                     consent=Consent(email=rng.random() < 0.7, sms=rng.random() < 0.4),
                 ),
                 region="SA",
@@ -132,6 +176,14 @@ def seed(
                 )
                 events.record_purchase(session, tenant_id=tenant_id, event_in=purchase, request_hash=request_hash("POST", "/v1/events", purchase.model_dump(mode="json")), now=at)
                 result.purchases += 1
+                if member_id and rng.random() < 0.08 and at + timedelta(days=1) < now:
+                    # Some members review what they bought in the app the next day.
+                    review = CustomEventIn(
+                        type="review_written", member=MemberRef(id=member_id), reference=f"review:{purchase.order_id}",
+                        attributes={"sku": items[0].sku, "stars": rng.choice([3, 4, 5, 5, 5])}, occurred_at=at + timedelta(days=1),
+                    )
+                    events.record_custom(session, tenant_id=tenant_id, event_in=review, request_hash=review.reference or "", now=at + timedelta(days=1))
+                    result.reviews += 1
                 if member_id and rng.random() < 0.04:
                     ret = ReturnIn(type="return", order_id=purchase.order_id, items=[{"sku": items[0].sku, "quantity": 1}], occurred_at=at + timedelta(hours=30))
                     events.record_return(session, tenant_id=tenant_id, event_in=ret, now=at + timedelta(hours=30))
@@ -139,7 +191,7 @@ def seed(
         if day % 7 == 6:
             run_due(factory, now=today, tenant_id=tenant_id)
             with unit_of_work(factory) as session:
-                for member_id in rng.sample(ids, 6):
+                for member_id in rng.sample(ids, min(6, len(ids))):
                     available = ledger.balances(session, tenant_id=tenant_id, member_id=member_id)["available"]
                     if available >= 300:
                         try:

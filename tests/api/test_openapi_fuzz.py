@@ -84,7 +84,9 @@ def _target(url: str) -> tuple[object, str]:
 
 
 def _fuzz(app, key: str):  # type: ignore[no-untyped-def]
-    schema = schemathesis.openapi.from_asgi("/v1/openapi.json", app)
+    # Revoking keys is fuzzed in test_schemathesis.py; here it could revoke the key every other
+    # operation runs with (ids are small integers) and leave the rest of the run at 401.
+    schema = schemathesis.openapi.from_asgi("/v1/openapi.json", app).exclude(method="DELETE", path="/v1/api-keys/{key_id}")
 
     @schema.parametrize()
     @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)

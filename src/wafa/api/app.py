@@ -14,6 +14,7 @@ from wafa.api.metrics import MetricsMiddleware, render
 from wafa.clock import Clock, SystemClock
 from wafa.db import session_factory
 from wafa.events.routes import router as events_router
+from wafa.events.routes import types_router as event_types_router
 from wafa.ledger.routes import router as ledger_router
 from wafa.members.routes import router as members_router
 from wafa.programs.routes import router as programs_router
@@ -34,7 +35,9 @@ def create_app(*, factory: sessionmaker[Session] | None = None, clock: Clock | N
     app.state.session_factory = factory or session_factory()
     app.state.clock = clock or SystemClock()
     problems.install(app)
-    for router in (members_router, events_router, ledger_router, programs_router, rules_router, tenants_router):
+    for router in (
+        members_router, events_router, event_types_router, ledger_router, programs_router, rules_router, tenants_router,
+    ):
         app.include_router(router, responses=problems.PROBLEM_RESPONSES)
     problems.document(app)
 

@@ -87,7 +87,8 @@ def decode_cursor(cursor: str | None) -> int | None:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = orjson.loads(base64.urlsafe_b64decode(padded))["id"]
-        if not isinstance(value, int) or not 0 < value <= MAX_ID:
+        # `type(...) is int`: JSON true is a Python int too, and would reach SQL as a boolean.
+        if type(value) is not int or not 0 < value <= MAX_ID:
             raise ValueError
         return value
     except Exception:

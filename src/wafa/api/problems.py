@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from wafa.errors import WafaError
 
@@ -71,15 +73,57 @@ def problem_response(status: int, slug: str, title: str, detail: str, **extra: A
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
-def _field(loc: tuple[Any, ...]) -> str:
+def _field(loc: tuple[Any, ...], prefix: tuple[Any, ...] = ()) -> str:
     parts = [str(part) for part in loc if part not in ("body",)]
     # Discriminated unions add the tag to the path ("purchase.amount"); the client wrote "amount".
-    if parts and parts[0] in ("purchase", "return"):
+    if parts and parts[0] in ("purchase", "return", "custom"):
         parts = parts[1:]
+    parts = [str(part) for part in prefix] + parts
     out = ""
     for part in parts:
         out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
     return out or "body"
+
+
+def _loc(err: dict[str, Any]) -> tuple[Any, ...]:
+    loc = tuple(err.get("loc", ()))
+    if err.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+        # A missing or unknown tag is the discriminator's fault ("type"), not the whole body's.
+        name = str(err.get("ctx", {}).get("discriminator", "")).strip("'")
+        # A callable discriminator (events: purchase, return or custom) reads the "type" field.
+        loc += ("type" if name.endswith("()") else name,)
+    return loc
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers on the request's path."""
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        # A fresh scope per probe, so matching neither sees nor leaves the failed dispatch's state.
+        probe = {**request.scope, "method": method, "fastapi": {}}
+        if any(route.matches(probe)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
+
+
+def invalid_input(errors: Sequence[Any], prefix: tuple[Any, ...] = ()) -> dict[str, Any]:
+    """The 422 problem body for Pydantic validation errors, naming each field as the client wrote it."""
+    listed = [{"field": _field(_loc(err), prefix), "reason": err.get("msg", "invalid")} for err in errors]
+    detail = "; ".join(f"{e['field']}: {e['reason']}" for e in listed[:5])
+    return {"type": "/problems/invalid-input", "title": "Invalid input", "status": 422, "detail": detail, "errors": listed}
+
+
+def problem_of(exc: Exception) -> dict[str, Any] | None:
+    """The problem body the handlers below would answer for an expected error (None: unexpected)."""
+    if isinstance(exc, WafaError):
+        return exc.problem()
+    if isinstance(exc, IntegrityError):
+        return {"type": "/problems/conflict", "title": "Conflict", "status": 409,
+                "detail": "a concurrent request changed the same data; retry"}
+    if isinstance(exc, OperationalError):
+        return {"type": "/problems/database-busy", "title": "Service unavailable", "status": 503,
+                "detail": "the database is busy or unreachable; retry"}
+    return None
 
 
 def install(app: FastAPI) -> None:
@@ -91,15 +135,25 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field(tuple(err.get("loc", ()))), "reason": err.get("msg", "invalid")} for err in exc.errors()]
-        detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5])
-        return problem_response(422, "invalid-input", "Invalid input", detail, errors=errors)
+        if any(err.get("type") == "json_invalid" for err in exc.errors()):
+            # Not JSON at all: no field is at fault (the OpenAPI document promises a 400 here).
+            return problem_response(
+                400, "malformed-request", "Malformed request", "the request body is not valid JSON",
+                errors=[{"field": "body", "reason": "JSON decode error"}],
+            )
+        body = invalid_input(exc.errors())
+        return JSONResponse(body, status_code=422, media_type=PROBLEM)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         titles = {400: "Malformed request", 404: "Not found", 405: "Method not allowed"}
         slug = {400: "malformed-request", 404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-        return problem_response(exc.status_code, slug, titles.get(exc.status_code, "HTTP error"), str(exc.detail))
+        response = problem_response(exc.status_code, slug, titles.get(exc.status_code, "HTTP error"), str(exc.detail))
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            # RFC 9110: a 405 lists every method of the resource; Starlette names only the first route's.
+            response.headers["Allow"] = ", ".join(_allowed_methods(request))
+        return response
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_request: Request, exc: IntegrityError) -> JSONResponse:

@@ -265,7 +265,7 @@ def jobs_run_due(
     tenant: str | None = typer.Option(None, "--tenant", envvar="WAFA_TENANT", help="one tenant only (default: all)"),
     as_json: bool = JsonOption,
 ) -> None:
-    """One pass: release pending points, expire lots, lapse holds. Safe to run beside traffic and twice at once."""
+    """One pass: release pending points and cashback, expire lots, lapse holds, birthday rules. Safe beside traffic and twice at once."""
     from wafa.jobs.service import run_due
 
     with failures():
@@ -277,7 +277,8 @@ def jobs_run_due(
         report = run_due(factory, now=SystemClock().now(), tenant_id=tenant_id)
         emit(as_json, report.__dict__, lambda: out.print(
             f"released {report.released_points} points in {report.released_lots} lots, "
-            f"expired {report.expired_points} points in {report.expired_lots} lots, lapsed {report.lapsed_holds} holds"
+            f"expired {report.expired_points} points in {report.expired_lots} lots, lapsed {report.lapsed_holds} holds, "
+            f"released {report.released_cashback} (minor units) of cashback, recorded {report.birthday_events} birthdays"
         ))
 
 
@@ -286,7 +287,7 @@ def worker(
     interval: float = typer.Option(None, "--interval", help="seconds between passes (default WAFA_WORKER_INTERVAL_SECONDS, 30)"),
     passes: int = typer.Option(0, "--passes", help="stop after this many passes (0: run until stopped)"),
 ) -> None:
-    """Run the scheduled work in a loop: releases, expiries, hold lapses."""
+    """Run the scheduled work in a loop: releases, expiries, hold lapses, pending cashback, birthdays."""
     from wafa.jobs.service import run_due
 
     every = interval if interval is not None else get_settings().worker_interval_seconds
@@ -390,8 +391,8 @@ def rules_simulate(
 
 @app.command("demo")
 def demo(
-    members: int = typer.Option(200, "--members", help="how many members to enrol"),
-    months: int = typer.Option(6, "--months", help="months of purchase history"),
+    members: int = typer.Option(200, "--members", min=1, help="how many members to enrol"),
+    months: int = typer.Option(6, "--months", min=0, help="months of purchase history"),
     slug: str = typer.Option("demo", "--slug", help="the demo tenant's slug"),
     as_json: bool = JsonOption,
 ) -> None:
@@ -408,7 +409,7 @@ def demo(
             )
         emit(as_json, result.__dict__, lambda: out.print(
             f"Demo tenant [bold]{result.tenant_slug}[/bold]: {result.members} new members, {result.purchases} purchases, "
-            f"{result.returns} returns, {result.redemptions} redemptions.\nAdmin API key: {result.api_key}"
+            f"{result.returns} returns, {result.reviews} reviews, {result.redemptions} redemptions.\nAdmin API key: {result.api_key}"
         ))
 
 

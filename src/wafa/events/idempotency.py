@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,7 +25,10 @@ class Stored:
 
 def request_hash(method: str, path: str, body: Any) -> str:
     """A fingerprint of a request: method, path and the body with keys sorted."""
-    canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS) if body is not None else b""
+    try:
+        canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS) if body is not None else b""
+    except TypeError:  # integers beyond 64 bits (free-form batch bodies): the standard library has no limit
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
 
 

@@ -1,4 +1,4 @@
-"""Event and idempotency tables."""
+"""Event, event type and idempotency tables."""
 
 from __future__ import annotations
 
@@ -32,6 +32,17 @@ class Event(Base):
             sqlite_where=text("type = 'return' AND return_id IS NOT NULL"),
             postgresql_where=text("type = 'return' AND return_id IS NOT NULL"),
         ),
+        # Custom and built-in trigger events may carry the sender's id for them: a repeat replays.
+        Index(
+            "uq_events_reference",
+            "tenant_id",
+            "type",
+            "member_id",
+            "reference",
+            unique=True,
+            sqlite_where=text("reference IS NOT NULL"),
+            postgresql_where=text("reference IS NOT NULL"),
+        ),
         Index("ix_events_member", "tenant_id", "member_id", "occurred_at"),
         Index("ix_events_occurred", "tenant_id", "occurred_at"),
     )
@@ -42,6 +53,7 @@ class Event(Base):
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), nullable=True)
     order_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     return_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    reference: Mapped[str | None] = mapped_column(String(128), nullable=True)
     # For a return: the purchase it returns part of.
     purchase_event_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
@@ -59,6 +71,21 @@ class Event(Base):
     request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EventType(Base):
+    """A custom event type a tenant declares, with the JSON schema its attributes must meet."""
+
+    __tablename__ = "event_types"
+    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_event_types_name"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    attributes_schema: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class IdempotencyRecord(Base):

@@ -1,11 +1,11 @@
-"""API shapes of events: purchases and returns in, what they did out."""
+"""API shapes of events: purchases, returns and custom events in, what they did out; event types; batches."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 Decimal_ = Annotated[
     str,
@@ -34,6 +34,9 @@ class Item(BaseModel):
     brand: str | None = Field(None, max_length=64)
     quantity: int = Field(ge=1, le=1_000_000)
     unit_price: Decimal_
+    earns: bool = Field(
+        True, description="false for a discounted or reward line: it earns nothing unless a rule says so"
+    )
 
 
 class PurchaseIn(BaseModel):
@@ -47,6 +50,9 @@ class PurchaseIn(BaseModel):
     items: list[Item] | None = Field(None, max_length=500)
     channel: str | None = Field(None, max_length=32)
     store: str | None = Field(None, max_length=64)
+    coupons: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        None, max_length=20, description="coupon codes presented at checkout (rules may ask for one)"
+    )
 
 
 class ReturnItem(BaseModel):
@@ -72,7 +78,38 @@ class ReturnIn(BaseModel):
     store: str | None = Field(None, max_length=64)
 
 
-EventIn = Annotated[PurchaseIn | ReturnIn, Field(discriminator="type")]
+class PurchaseCoupon(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(min_length=1, max_length=64)
+
+
+class CustomEventIn(BaseModel):
+    """An event of a type the tenant declared, for a member: its attributes must meet the type's schema."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: str = Field(pattern=r"^[a-z][a-z0-9_]{1,63}$", description="a declared event type, e.g. review_written")
+    member: MemberRef
+    reference: str | None = Field(
+        None, min_length=1, max_length=128,
+        description="the sender's id for this event: a repeat with the same reference (same type and member) replays the first result",
+    )
+    attributes: dict[str, Any] = Field(default_factory=dict, description="checked against the type's JSON schema")
+    occurred_at: AwareDatetime | None = None
+    channel: str | None = Field(None, max_length=32)
+    store: str | None = Field(None, max_length=64)
+
+
+def event_kind(value: Any) -> str | None:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    if kind is None:
+        return None  # no type at all: the error names "type"
+    return kind if kind in ("purchase", "return") else "custom"
+
+
+EventIn = Annotated[
+    Annotated[PurchaseIn, Tag("purchase")] | Annotated[ReturnIn, Tag("return")] | Annotated[CustomEventIn, Tag("custom")],
+    Discriminator(event_kind),
+]
 
 
 class Award(BaseModel):
@@ -83,11 +120,28 @@ class Award(BaseModel):
     entry_id: int
 
 
-class Reversal(BaseModel):
+class RuleAwarded(BaseModel):
+    """What one rule gave for an event (or, in a reversal, took back)."""
+
+    rule_id: int
+    version: int
+    name: dict[str, str]
     points: int
+    cashback: str = Field(description="money into the wallet, in the event's currency (major units)")
+    stamps: dict[str, int]
+    rewards: list[str]
+    capped_by: str | None = Field(None, description="the cap or budget that cut this award short")
+    line: str = Field(description="how the member's history explains it")
+    entry_id: int | None = Field(None, description="the ledger entry of the points")
+
+
+class Reversal(BaseModel):
+    points: int = Field(description="base points taken back")
     from_pending: int
     from_available: int
     entry_id: int | None
+    rules: list[RuleAwarded] = Field(default_factory=list, description="what each rule's award gave back")
+    total_points: int = Field(0, description="base and rule points taken back")
 
 
 class EventResult(BaseModel):
@@ -102,25 +156,68 @@ class EventResult(BaseModel):
     not_awarded_reason: str | None = None
     reversal: Reversal | None = Field(None, description="returns: the points taken back")
     returned_amount: str | None = Field(None, description="returns: money returned by this event")
+    rules: list[RuleAwarded] = Field(default_factory=list, description="what each rule gave, in the order applied")
+    total_points: int = Field(0, description="base and rule points earned")
+    reference: str | None = Field(None, description="custom events: the sender's id for the event")
+    attributes: dict[str, Any] | None = Field(None, description="custom events: the attributes as recorded")
     balance: dict[str, int] | None = Field(None, description="the member's balances after the event")
 
 
-class RuleAward(BaseModel):
-    rule_id: int
-    version: int
-    name: dict[str, str]
-    points: int
-    cashback: str = Field(description="money into the wallet, in the event's currency")
-    stamps: dict[str, int]
-    rewards: list[str]
-    capped_by: str | None
-    line: str = Field(description="how the member's history would explain it")
-
-
 class Simulation(BaseModel):
-    """What a purchase would award now, rule by rule; nothing is written."""
+    """What an event would award now, rule by rule; nothing is written."""
 
     base_points: int
-    awards: list[RuleAward]
+    awards: list[RuleAwarded]
     total_points: int
-    note: str = "simulation only: per-member caps and budgets are read as unused"
+    note: str = "simulation only: nothing is written"
+
+
+class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    events: list[dict[str, Any]] = Field(
+        min_length=1, max_length=1000,
+        description="purchases, returns and custom events, as for POST /v1/events; each is checked and recorded on its own",
+    )
+
+
+class BatchItem(BaseModel):
+    index: int
+    status: int = Field(description="the status POST /v1/events would have answered for this event")
+    result: EventResult | None = None
+    problem: dict[str, Any] | None = Field(None, description="the problem details, when the event was refused")
+
+
+class BatchResult(BaseModel):
+    recorded: int
+    replayed: int
+    refused: int
+    items: list[BatchItem]
+
+
+class EventTypeCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,63}$", description="lowercase, digits, underscores: review_written")
+    description: str | None = Field(None, max_length=500)
+    attributes_schema: dict[str, Any] = Field(
+        default_factory=lambda: {"type": "object"}, description="a JSON Schema (draft 2020-12) the attributes must meet"
+    )
+
+
+class EventTypeUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    description: str | None = Field(None, max_length=500)
+    attributes_schema: dict[str, Any] | None = None
+
+
+class EventTypeRead(BaseModel):
+    id: int
+    name: str
+    description: str | None
+    attributes_schema: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class EventTypePage(BaseModel):
+    items: list[EventTypeRead]
+    next_cursor: str | None

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from wafa.db import insert_unless_exists
 from wafa.errors import Conflict, InvalidInput, LedgerCorrupt, NotFound
-from wafa.events import hotpath
+from wafa.events import awards, hotpath
+from wafa.events import types as event_types
+from wafa.events.awards import MAX_EVENT_POINTS
 from wafa.events.models import Event
-from wafa.events.schemas import Award, EventResult, MemberRef, PurchaseIn, ReturnIn, Reversal, RuleAward, Simulation
+from wafa.events.schemas import Award, CustomEventIn, EventResult, MemberRef, PurchaseIn, ReturnIn, Reversal, Simulation
 from wafa.ledger import service as ledger
 from wafa.members import service as members
 from wafa.members.models import Member
@@ -29,9 +31,13 @@ class NeedsTransaction(Exception):
     """The one-statement purchase path could not decide; nothing was written."""
 
 
-def can_go_fast(session: Session, event_in: PurchaseIn) -> bool:
-    """Whether a purchase may take the one-statement path (PostgreSQL, a member named)."""
-    return event_in.member is not None and session.get_bind().dialect.name == "postgresql"
+def can_go_fast(session: Session, *, tenant_id: int, event_in: PurchaseIn) -> bool:
+    """Whether a purchase may take the one-statement path (PostgreSQL, a member named, no purchase rules)."""
+    return (
+        event_in.member is not None
+        and session.get_bind().dialect.name == "postgresql"
+        and not rules.for_trigger(session, tenant_id=tenant_id, trigger="purchase")
+    )
 
 
 def _member_for(session: Session, *, tenant_id: int, ref: MemberRef) -> Member:
@@ -46,6 +52,11 @@ def _member_for(session: Session, *, tenant_id: int, ref: MemberRef) -> Member:
 def _occurred(value: datetime | None, now: datetime) -> datetime:
     if value is None:
         return now
+    try:
+        # In UTC, as stored: a replay (read back from the database) must equal the first answer.
+        value = value.astimezone(UTC)
+    except OverflowError:  # year 1 with a positive offset lies before the first UTC instant
+        raise InvalidInput("occurred_at is out of range", field="occurred_at") from None
     if value > now + CLOCK_SKEW:
         raise InvalidInput("occurred_at is in the future", field="occurred_at")
     return value
@@ -72,7 +83,9 @@ def record_purchase(
     amount = to_minor(event_in.amount, currency)
     items = _items(event_in, currency)
     occurred_at = _occurred(event_in.occurred_at, now)
-    earned = earning.points_for(amount, precision=precision(currency), rate=rate, rounding=program.rounding)
+    earned = earning.points_for(_earning_amount(amount, items), precision=precision(currency), rate=rate, rounding=program.rounding)
+    if earned > MAX_EVENT_POINTS:
+        raise InvalidInput(f"this amount would earn {earned} points; one event earns at most {MAX_EVENT_POINTS}", field="amount")
     available_at = max(earning.available_at(occurred_at, pending_days=program.pending_days), now)
     expires_at = earning.expires_at(
         available_at, policy=program.expiry_policy, periods=program.expiry_periods, timezone=program.timezone
@@ -80,7 +93,7 @@ def record_purchase(
     reason_text = f"purchase {event_in.order_id}: {to_major(amount, currency)} {currency}"
     details = {"order_id": event_in.order_id, "amount": to_major(amount, currency), "currency": currency, "rate": rate}
 
-    if can_go_fast(session, event_in):
+    if can_go_fast(session, tenant_id=tenant_id, event_in=event_in):
         fast = hotpath.purchase(
             session, tenant_id=tenant_id, member_external_id=event_in.member.external_id, member_id=event_in.member.id,
             order_id=event_in.order_id, currency=currency, amount=amount, points=earned, items=items,
@@ -104,7 +117,8 @@ def record_purchase(
                 EventResult(
                     event_id=fast["event_id"], type="purchase", order_id=event_in.order_id, member_id=fast["member_id"],
                     amount=to_major(amount, currency), currency=currency, occurred_at=occurred_at, award=award,
-                    not_awarded_reason=reason, balance=fast["balances"] if award else None,
+                    not_awarded_reason=reason, total_points=award.points if award else 0,
+                    balance=fast["balances"] if award else None,
                 ),
                 False,
             )
@@ -119,8 +133,13 @@ def record_purchase(
         reason = f"member is {member.status}"
     else:
         points = earned
-        if points == 0:
-            reason = "amount earns less than one point"
+    purchase_rules = rules.for_trigger(session, tenant_id=tenant_id, trigger="purchase") if reason is None else []
+    member_facts = None
+    if purchase_rules and member is not None:
+        # One member's events take turns from here on, so per-member caps are read and used atomically.
+        accounts = ledger.member_accounts(session, tenant_id=tenant_id, member_id=member.id)
+        ledger.lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"], accounts["pending"]])
+        member_facts = awards.member_facts(session, tenant_id=tenant_id, member=member, rules_=purchase_rules)
 
     inserted = insert_unless_exists(
         session,
@@ -136,6 +155,8 @@ def record_purchase(
             points=points,
             points_reversed=0,
             items=items,
+            # What a return needs to re-read the rules on the kept part of the order.
+            attributes={"member": awards.facts_to_json(member_facts), "coupons": event_in.coupons or []} if member_facts else None,
             channel=event_in.channel,
             store=event_in.store,
             request_hash=request_hash,
@@ -174,6 +195,20 @@ def record_purchase(
             expires_at=credit.expires_at,
             entry_id=credit.entry_id,
         )
+    applied = []
+    if member_facts is not None and member is not None:
+        facts = _purchase_facts(event_in, currency=currency, amount=amount, items=items, occurred_at=occurred_at)
+        granted = awards.evaluate(
+            session, tenant_id=tenant_id, rules_=purchase_rules, member_id=member.id, facts=facts, member=member_facts,
+            base_points=points, timezone=program.timezone, base_currency=program.base_currency,
+        )
+        applied = awards.post(
+            session, tenant_id=tenant_id, event_id=event_id, member_id=member.id, awards=granted, rules_=purchase_rules,
+            facts=facts, base_currency=program.base_currency, now=now, available_at=available_at, expires_at=expires_at,
+        )
+    total = points + sum(a.points for a in applied)
+    if reason is None and total == 0 and not applied:
+        reason = "amount earns less than one point"
     return (
         EventResult(
             event_id=event_id,
@@ -185,9 +220,30 @@ def record_purchase(
             occurred_at=occurred_at,
             award=award,
             not_awarded_reason=reason,
-            balance=_balance(session, tenant_id=tenant_id, member_id=member.id if member and award else None),
+            rules=applied,
+            total_points=total,
+            balance=_balance(session, tenant_id=tenant_id, member_id=member.id if member and (award or applied) else None),
         ),
         False,
+    )
+
+
+def _earning_amount(amount: int, items: list[dict] | None) -> int:
+    """The part of the order's amount that earns base points: discounted and reward lines do not."""
+    if not items or all(item["earns"] for item in items):
+        return amount
+    listed = sum(item["quantity"] * item["unit_price"] for item in items)
+    earning_listed = sum(item["quantity"] * item["unit_price"] for item in items if item["earns"])
+    return earning.proportional_share(amount, earning_listed, listed) if listed else 0
+
+
+def _purchase_facts(
+    event_in: PurchaseIn, *, currency: str, amount: int, items: list[dict] | None, occurred_at: datetime
+) -> engine.EventFacts:
+    return engine.EventFacts(
+        type="purchase", occurred_at=occurred_at, currency=currency, precision=precision(currency), amount=amount,
+        lines=awards.lines_of(items), channel=event_in.channel, store=event_in.store,
+        coupon_codes=tuple(event_in.coupons or ()),
     )
 
 
@@ -203,6 +259,7 @@ def _items(event_in: PurchaseIn, currency: str) -> list[dict] | None:
                 "brand": item.brand,
                 "quantity": item.quantity,
                 "unit_price": to_minor(item.unit_price, currency, field=f"items[{index}].unit_price"),
+                "earns": item.earns,
             }
         )
     return out
@@ -240,10 +297,9 @@ def purchase_result(session: Session, *, event: Event) -> EventResult:
             expires_at=lot.expires_at,
             entry_id=lot.entry_id,
         )
-    elif event.member_id is None:
-        reason = "not a member"
-    else:
-        reason = "no points awarded"
+    applied = awards.recorded(session, tenant_id=event.tenant_id, event_id=event.id, currency=event.currency)
+    if award is None and not applied:
+        reason = "not a member" if event.member_id is None else "no points awarded"
     return EventResult(
         event_id=event.id,
         type="purchase",
@@ -254,7 +310,9 @@ def purchase_result(session: Session, *, event: Event) -> EventResult:
         occurred_at=event.occurred_at,
         award=award,
         not_awarded_reason=reason,
-        balance=_balance(session, tenant_id=event.tenant_id, member_id=event.member_id if award else None),
+        rules=applied,
+        total_points=event.points + sum(a.points for a in applied),
+        balance=_balance(session, tenant_id=event.tenant_id, member_id=event.member_id if award or applied else None),
     )
 
 
@@ -285,6 +343,10 @@ def record_return(
 ) -> EventResult:
     """Record a return and claw back the returned part's points, exactly and cumulatively."""
     purchase = _purchase_or_raise(session, tenant_id=tenant_id, order_id=event_in.order_id, lock=True)
+    if purchase.member_id is not None:
+        # Lock order, as for purchases: the member's points accounts, then rule budgets, then the wallet.
+        accounts = ledger.member_accounts(session, tenant_id=tenant_id, member_id=purchase.member_id)
+        ledger.lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"], accounts["pending"]])
     if event_in.return_id is not None and session.execute(
         select(Event.id).where(
             Event.tenant_id == tenant_id, Event.type == "return", Event.order_id == event_in.order_id,
@@ -315,7 +377,11 @@ def record_return(
                 f"return of {to_major(this_amount, currency)} {currency} exceeds the {to_major(left, currency)} left on the order",
                 field="amount",
             )
-    if left <= 0 or (this_amount <= 0 and not event_in.items):
+    # A free order (or the free lines of one) can still come back item by item: rules may have paid for items.
+    items_left = _items_left(purchase, purchase.returned_items or {})
+    if event_in.amount is not None and this_amount <= 0 and not event_in.items:
+        raise InvalidInput("a refund amount must be more than zero", field="amount")
+    if (left <= 0 or this_amount <= 0) and not items_left and not event_in.items:
         raise InvalidInput(f"order {event_in.order_id!r} has nothing left to return", field="order_id")
     if not event_in.items and event_in.amount is None:
         returned_items = {line["sku"]: _bought(purchase, line["sku"]) for line in purchase.items or []}
@@ -356,13 +422,14 @@ def record_return(
     )
     reversal = None
     if claw > 0 and purchase.member_id is not None:
+        base_lot = ledger.lot_of_event(session, tenant_id=tenant_id, event_id=purchase.id)
         before = ledger.balances(session, tenant_id=tenant_id, member_id=purchase.member_id)
         debit = ledger.claw_back(
             session,
             tenant_id=tenant_id,
             member_id=purchase.member_id,
             points=claw,
-            purchase_event_id=purchase.id,
+            lot_id=base_lot.id if base_lot is not None else None,
             idempotency_key=f"return:event:{event_id}",
             reason=f"return on order {purchase.order_id}: {to_major(this_amount, currency)} {currency}",
             now=now,
@@ -374,9 +441,26 @@ def record_return(
         reversal = Reversal(
             points=claw, from_pending=from_pending, from_available=claw - from_pending, entry_id=debit.entry_id
         )
-        session.execute(update(Event).where(Event.id == event_id).values(attributes={"reversal": reversal.model_dump()}))
     elif purchase.member_id is not None:
         reversal = Reversal(points=0, from_pending=0, from_available=0, entry_id=None)
+    program = programs.get(session, tenant_id=tenant_id)
+    given_back = awards.give_back(
+        session, tenant_id=tenant_id, purchase=purchase,
+        kept_facts=_kept_facts(purchase, returned_items, cumulative_amount),
+        fully_returned=(purchase.amount > 0 and cumulative_amount >= purchase.amount)
+        or (bool(purchase.items) and not _items_left(purchase, returned_items)),
+        kept_base_points=purchase.points - target_reversed,
+        base_currency=program.base_currency, return_event_id=event_id, now=now,
+    )
+    applied = _return_rules(
+        session, tenant_id=tenant_id, purchase=purchase, event_in=event_in, amount=this_amount, occurred_at=occurred_at,
+        event_id=event_id, now=now,
+    )
+    if reversal is not None:
+        reversal = reversal.model_copy(
+            update={"rules": given_back, "total_points": reversal.points + sum(a.points for a in given_back)}
+        )
+        session.execute(update(Event).where(Event.id == event_id).values(attributes={"reversal": reversal.model_dump(mode="json")}))
     return EventResult(
         event_id=event_id,
         type="return",
@@ -387,8 +471,62 @@ def record_return(
         occurred_at=occurred_at,
         reversal=reversal,
         returned_amount=to_major(this_amount, currency),
+        rules=applied,
+        total_points=sum(a.points for a in applied),
         balance=_balance(session, tenant_id=tenant_id, member_id=purchase.member_id),
     )
+
+
+def _return_rules(
+    session: Session, *, tenant_id: int, purchase: Event, event_in: ReturnIn, amount: int, occurred_at: datetime,
+    event_id: int, now: datetime,
+) -> list:
+    """Rules that trigger on a return itself (say, a goodwill bonus for returns in store)."""
+    return_rules = rules.for_trigger(session, tenant_id=tenant_id, trigger="return")
+    if not return_rules or purchase.member_id is None:
+        return []
+    member = members.get(session, tenant_id=tenant_id, member_id=purchase.member_id)
+    if member is None or member.status != "active":
+        return []
+    bought = {line["sku"]: line for line in purchase.items or []}
+    lines = [{**bought[item.sku], "quantity": item.quantity} for item in event_in.items or [] if item.sku in bought]
+    currency = purchase.currency or "XXX"
+    facts = engine.EventFacts(
+        type="return", occurred_at=occurred_at, currency=purchase.currency, precision=precision(currency), amount=amount,
+        lines=awards.lines_of(lines), channel=event_in.channel, store=event_in.store,
+    )
+    program = programs.get(session, tenant_id=tenant_id)
+    member_facts = awards.member_facts(session, tenant_id=tenant_id, member=member, rules_=return_rules)
+    granted = awards.evaluate(
+        session, tenant_id=tenant_id, rules_=return_rules, member_id=member.id, facts=facts, member=member_facts,
+        base_points=0, timezone=program.timezone, base_currency=program.base_currency,
+    )
+    expires_at = earning.expires_at(now, policy=program.expiry_policy, periods=program.expiry_periods, timezone=program.timezone)
+    return awards.post(
+        session, tenant_id=tenant_id, event_id=event_id, member_id=member.id, awards=granted, rules_=return_rules,
+        facts=facts, base_currency=program.base_currency, now=now, available_at=now, expires_at=expires_at,
+    )
+
+
+def _kept_facts(purchase: Event, returned_items: dict[str, int], returned_amount: int) -> engine.EventFacts:
+    """The part of an order the customer kept, as the rules engine reads a purchase."""
+    kept_lines = []
+    left = dict(returned_items)
+    for line in purchase.items or []:
+        back = min(left.get(line["sku"], 0), line["quantity"])
+        left[line["sku"]] = left.get(line["sku"], 0) - back
+        kept_lines.append({**line, "quantity": line["quantity"] - back})
+    currency = purchase.currency or "XXX"
+    return engine.EventFacts(
+        type="purchase", occurred_at=purchase.occurred_at, currency=purchase.currency, precision=precision(currency),
+        amount=purchase.amount - returned_amount, lines=awards.lines_of(kept_lines), channel=purchase.channel,
+        store=purchase.store, coupon_codes=tuple((purchase.attributes or {}).get("coupons") or ()),
+    )
+
+
+def _items_left(purchase: Event, returned: dict[str, int]) -> bool:
+    """Whether some line of the order has not come back yet."""
+    return any(returned.get(sku, 0) < _bought(purchase, sku) for sku in {line["sku"] for line in purchase.items or []})
 
 
 def _bought(purchase: Event, sku: str) -> int:
@@ -430,8 +568,11 @@ def event_result(session: Session, *, event: Event) -> EventResult:
     """The API shape of any recorded event."""
     if event.type == "purchase":
         return purchase_result(session, event=event)
+    if event.type != "return":
+        return _member_event_result(session, event=event)
     currency = event.currency or ""
     reversed_points = -event.points
+    applied = awards.recorded(session, tenant_id=event.tenant_id, event_id=event.id, currency=event.currency)
     return EventResult(
         event_id=event.id,
         type=event.type,
@@ -444,6 +585,110 @@ def event_result(session: Session, *, event: Event) -> EventResult:
         if event.member_id is not None
         else None,
         returned_amount=to_major(event.amount, currency),
+        rules=applied,
+        total_points=sum(a.points for a in applied),
+    )
+
+
+def record_custom(
+    session: Session, *, tenant_id: int, event_in: CustomEventIn, request_hash: str, now: datetime
+) -> tuple[EventResult, bool]:
+    """Record a custom event (its attributes checked against its type's schema) and apply its rules."""
+    event_types.check_attributes(session, tenant_id=tenant_id, name=event_in.type, attributes=event_in.attributes)
+    member = _member_for(session, tenant_id=tenant_id, ref=event_in.member)
+    return record_trigger(
+        session, tenant_id=tenant_id, member=member, type_=event_in.type, reference=event_in.reference,
+        attributes=event_in.attributes, occurred_at=_occurred(event_in.occurred_at, now), now=now,
+        request_hash=request_hash, channel=event_in.channel, store=event_in.store,
+    )
+
+
+def record_trigger(
+    session: Session, *, tenant_id: int, member: Member, type_: str, reference: str | None, attributes: dict,
+    occurred_at: datetime, now: datetime, request_hash: str | None = None, channel: str | None = None,
+    store: str | None = None,
+) -> tuple[EventResult, bool]:
+    """Record a member event other than a purchase or a return (enrolment, birthday, profile
+    completed, or a custom type) and award what its rules give; a repeated reference replays."""
+    trigger_rules = rules.for_trigger(session, tenant_id=tenant_id, trigger=type_) if member.status == "active" else []
+    if trigger_rules:
+        accounts = ledger.member_accounts(session, tenant_id=tenant_id, member_id=member.id)
+        ledger.lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"], accounts["pending"]])
+    values = dict(
+        tenant_id=tenant_id, type=type_, member_id=member.id, reference=reference, amount=0, returned_amount=0, points=0,
+        points_reversed=0, attributes=attributes, channel=channel, store=store, request_hash=request_hash,
+        occurred_at=occurred_at, received_at=now,
+    )
+    if reference is None:
+        event_id = session.execute(Event.__table__.insert().values(**values).returning(Event.__table__.c.id)).scalar_one()
+    else:
+        inserted = insert_unless_exists(
+            session, Event, values, conflict=["tenant_id", "type", "member_id", "reference"],
+            where=text("reference IS NOT NULL"), returning=[Event.id],
+        ).first()
+        if inserted is None:
+            earlier = session.execute(
+                select(Event).where(
+                    Event.tenant_id == tenant_id, Event.type == type_, Event.member_id == member.id, Event.reference == reference
+                )
+            ).scalar_one()
+            if request_hash is not None and earlier.request_hash != request_hash:
+                raise Conflict(f"{type_} {reference!r} was already recorded with different details", field="reference")
+            return event_result(session, event=earlier), True
+        event_id = inserted[0]
+    applied = []
+    if trigger_rules:
+        program = programs.get(session, tenant_id=tenant_id)
+        facts = engine.EventFacts(type=type_, occurred_at=occurred_at, attributes=attributes, channel=channel, store=store)
+        member_facts = awards.member_facts(session, tenant_id=tenant_id, member=member, rules_=trigger_rules)
+        granted = awards.evaluate(
+            session, tenant_id=tenant_id, rules_=trigger_rules, member_id=member.id, facts=facts, member=member_facts,
+            base_points=0, timezone=program.timezone, base_currency=program.base_currency,
+        )
+        # No return window for these: the points are available at once, and expire by the program's policy.
+        expires_at = earning.expires_at(now, policy=program.expiry_policy, periods=program.expiry_periods, timezone=program.timezone)
+        applied = awards.post(
+            session, tenant_id=tenant_id, event_id=event_id, member_id=member.id, awards=granted, rules_=trigger_rules,
+            facts=facts, base_currency=program.base_currency, now=now, available_at=now, expires_at=expires_at,
+        )
+    event = get_or_raise(session, tenant_id=tenant_id, event_id=event_id)
+    return _member_event_result(session, event=event, applied=applied), False
+
+
+def member_enrolled(session: Session, *, tenant_id: int, member: Member, now: datetime) -> EventResult | None:
+    """Apply the enrolment rules (a welcome bonus) to a new member, once; None if there are none."""
+    if not rules.for_trigger(session, tenant_id=tenant_id, trigger="enrolment"):
+        return None
+    result, _ = record_trigger(
+        session, tenant_id=tenant_id, member=member, type_="enrolment", reference="enrolment", attributes={},
+        occurred_at=member.enrolled_at, now=now,
+    )
+    return result
+
+
+def profile_changed(session: Session, *, tenant_id: int, member: Member, now: datetime) -> EventResult | None:
+    """Apply the profile-completed rules the first time a member's profile is complete; None otherwise."""
+    if not members.profile_complete(member) or not rules.for_trigger(session, tenant_id=tenant_id, trigger="profile_completed"):
+        return None
+    result, replay = record_trigger(
+        session, tenant_id=tenant_id, member=member, type_="profile_completed", reference="profile_completed",
+        attributes={}, occurred_at=now, now=now,
+    )
+    return None if replay else result
+
+
+def _member_event_result(session: Session, *, event: Event, applied: list | None = None) -> EventResult:
+    if applied is None:
+        applied = awards.recorded(session, tenant_id=event.tenant_id, event_id=event.id, currency=None)
+    reason = None
+    if not applied:
+        member = members.get(session, tenant_id=event.tenant_id, member_id=event.member_id or 0)
+        reason = f"member is {member.status}" if member is not None and member.status != "active" else "no rule awarded anything"
+    return EventResult(
+        event_id=event.id, type=event.type, order_id=None, member_id=event.member_id, amount="0", currency="",
+        occurred_at=event.occurred_at, not_awarded_reason=reason, rules=applied,
+        total_points=sum(a.points for a in applied), reference=event.reference, attributes=event.attributes,
+        balance=_balance(session, tenant_id=event.tenant_id, member_id=event.member_id if applied else None),
     )
 
 
@@ -455,39 +700,46 @@ def get_or_raise(session: Session, *, tenant_id: int, event_id: int) -> Event:
     return event
 
 
-def simulate(session: Session, *, tenant_id: int, event_in: PurchaseIn, now: datetime) -> Simulation:
-    """What the program's base earn and its active rules would give this purchase, without writing."""
+def simulate(session: Session, *, tenant_id: int, event_in: PurchaseIn | CustomEventIn, now: datetime) -> Simulation:
+    """What the base earn and the active rules would give a purchase or a custom event now, without writing.
+
+    With a member named, their caps and the rules' budgets are read as they stand (nothing is locked).
+    """
     program = programs.get(session, tenant_id=tenant_id)
-    currency = event_in.currency.upper()
-    digits = precision(currency)
-    amount = to_minor(event_in.amount, currency)
-    items = _items(event_in, currency) or []
     occurred_at = _occurred(event_in.occurred_at, now)
-    base = earning.points_for(amount, precision=digits, rate=program.rate_for(currency), rounding=program.rounding)
+    member = _member_for(session, tenant_id=tenant_id, ref=event_in.member) if event_in.member is not None else None
+    if isinstance(event_in, CustomEventIn):
+        event_types.check_attributes(session, tenant_id=tenant_id, name=event_in.type, attributes=event_in.attributes)
+        currency, base = None, 0
+        facts = engine.EventFacts(
+            type=event_in.type, occurred_at=occurred_at, attributes=event_in.attributes, channel=event_in.channel,
+            store=event_in.store,
+        )
+    else:
+        currency = event_in.currency.upper()
+        amount = to_minor(event_in.amount, currency)
+        items = _items(event_in, currency)
+        base = earning.points_for(
+            _earning_amount(amount, items), precision=precision(currency), rate=program.rate_for(currency), rounding=program.rounding
+        )
+        facts = _purchase_facts(event_in, currency=currency, amount=amount, items=items, occurred_at=occurred_at)
+    trigger_rules = rules.for_trigger(session, tenant_id=tenant_id, trigger=facts.type)
     member_facts = engine.MemberFacts()
-    if event_in.member is not None:
-        member = _member_for(session, tenant_id=tenant_id, ref=event_in.member)
-        earlier = session.execute(
-            select(func.count()).where(Event.tenant_id == tenant_id, Event.type == "purchase", Event.member_id == member.id)
-        ).scalar_one()
-        member_facts = engine.MemberFacts(locale=member.locale, birth_date=member.birth_date, purchase_number=earlier + 1)
-    facts = engine.EventFacts(
-        type="purchase", occurred_at=occurred_at, currency=currency, precision=digits, amount=amount,
-        lines=tuple(engine.Line(i["sku"], i["quantity"], i["unit_price"], i["category"], i["brand"]) for i in items),
-        channel=event_in.channel, store=event_in.store,
-    )
-    awards = engine.evaluate(
-        rules.active(session, tenant_id=tenant_id), facts, member_facts, base_points=base, timezone=program.timezone
-    )
+    if member is not None:
+        member_facts = awards.member_facts(session, tenant_id=tenant_id, member=member, rules_=trigger_rules)
+    if member is not None and member.status != "active":
+        return Simulation(base_points=0, awards=[], total_points=0, note=f"member is {member.status}: nothing would be awarded")
+    usage = None
+    if member is not None:
+        usage = rules.usage(
+            session, tenant_id=tenant_id, member_id=member.id, rules=trigger_rules, occurred_at=occurred_at,
+            timezone=program.timezone, currency=currency, base_currency=program.base_currency, lock=False,
+        )
+    granted = engine.evaluate(trigger_rules, facts, member_facts, base_points=base, timezone=program.timezone, usage=usage)
     return Simulation(
         base_points=base,
-        awards=[
-            RuleAward(
-                rule_id=a.rule_id, version=a.version, name={"en": a.name_en, "ar": a.name_ar}, points=a.points,
-                cashback=to_major(a.cashback, currency), stamps=dict(a.stamps), rewards=list(a.rewards),
-                capped_by=a.capped_by, line=a.describe(),
-            )
-            for a in awards
-        ],
-        total_points=base + sum(a.points for a in awards),
+        awards=[awards.to_result(a, currency=currency, entry_id=None) for a in granted],
+        total_points=base + sum(a.points for a in granted),
+        note="simulation only: nothing is written"
+        + ("; the member's caps and the rules' budgets are read as they stand" if member is not None else "; no member: caps read as unused"),
     )

@@ -1,18 +1,27 @@
-"""One pass of due work. Each lot or hold is handled in its own short transaction, so a pass
-can run beside live traffic and two passes at once do each thing once."""
+"""One pass of due work: releases, expiries, hold lapses, pending cashback, birthday rules. Each
+row is handled in its own short transaction, so a pass can run beside live traffic and two passes
+at once do each thing once."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import extract, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from wafa.db import unit_of_work
 from wafa.errors import Conflict
+from wafa.events import awards
+from wafa.events import service as events
 from wafa.ledger import service as ledger
+from wafa.members.models import Member
+from wafa.programs import service as programs
+from wafa.rules import service as rules
+from wafa.tenants import service as tenants
 
 
 @dataclass
@@ -22,18 +31,23 @@ class PassReport:
     expired_lots: int = 0
     expired_points: int = 0
     lapsed_holds: int = 0
+    released_cashback: int = 0  # minor units, all currencies together
+    birthday_events: int = 0
 
 
 def _sweep(
     factory: sessionmaker[Session], what: str, *, now: datetime, tenant_id: int | None, batch: int,
     work: Callable[[Session, int, int], int],
 ) -> list[int]:
-    """Run `work` on every row the ledger says is due, in id order, one transaction per row."""
+    """Run `work` on every row that is due, in id order, one transaction per row."""
     results: list[int] = []
     last_id = 0
     while True:
         with factory() as session:
-            rows = ledger.due(session, what=what, now=now, after_id=last_id, limit=batch, tenant_id=tenant_id)
+            if what == "cashback":
+                rows = rules.cashback_due(session, now=now, after_id=last_id, limit=batch, tenant_id=tenant_id)
+            else:
+                rows = ledger.due(session, what=what, now=now, after_id=last_id, limit=batch, tenant_id=tenant_id)
         if not rows:
             return results
         last_id = rows[-1][1]
@@ -64,6 +78,11 @@ def run_due(
         return 1
 
     lapsed = _sweep(factory, "lapse", now=now, tenant_id=tenant_id, batch=batch, work=lapse)
+    cashback = _sweep(
+        factory, "cashback", now=now, tenant_id=tenant_id, batch=batch,
+        work=lambda s, t, i: awards.release_cashback(s, tenant_id=t, award_id=i, now=now),
+    )
+    birthday_events = birthdays(factory, now=now, tenant_id=tenant_id)
     # Count only what this pass did: a lot another pass got to first moved nothing here.
     return PassReport(
         released_lots=sum(1 for points in released if points),
@@ -71,4 +90,59 @@ def run_due(
         expired_lots=sum(1 for points in expired if points),
         expired_points=sum(expired),
         lapsed_holds=sum(lapsed),
+        released_cashback=sum(cashback),
+        birthday_events=birthday_events,
     )
+
+
+def birthdays(factory: sessionmaker[Session], *, now: datetime, tenant_id: int | None = None) -> int:
+    """Record a birthday event, once a year, for members whose birthday it is in their program's time
+    zone, in tenants with active birthday rules; return how many were recorded by this pass.
+
+    Members born on 29 February celebrate on the 28th in other years.
+    """
+    recorded = 0
+    bind = factory.kw["bind"]
+    with factory() as session:
+        tenant_ids = [tenant_id] if tenant_id is not None else [t.id for t in tenants.list_(session)]
+    for tid in tenant_ids:
+        with factory() as session:
+            if not rules.for_trigger(session, tenant_id=tid, trigger="birthday"):
+                continue
+            local = now.astimezone(ZoneInfo(programs.get(session, tenant_id=tid).timezone))
+            today = local.date()
+            if _birthdays_done.get((bind, tid)) == (today, local.hour):
+                continue  # this process scanned this hour (recording is idempotent anyway)
+            due = session.execute(
+                select(Member.id).where(Member.tenant_id == tid, Member.status == "active", _born_on(today)).order_by(Member.id)
+            ).scalars().all()
+        for member_id in due:
+            try:
+                with unit_of_work(factory) as session:
+                    member = session.get(Member, member_id)
+                    _, replay = events.record_trigger(
+                        session, tenant_id=tid, member=member, type_="birthday", reference=f"birthday:{today.year}",
+                        attributes={"year": today.year}, occurred_at=now, now=now,
+                    )
+                    recorded += 0 if replay else 1
+            except (IntegrityError, Conflict):
+                pass  # another pass recorded it first
+        _birthdays_done[(bind, tid)] = (today, local.hour)
+    return recorded
+
+
+# (database, tenant) -> the local day and hour whose birthdays this process has recorded: the member
+# scan runs once an hour per process, not every pass, and still finds members who enrol (or give
+# their birth date) later in the day.
+_birthdays_done: dict[tuple[object, int], tuple[date, int]] = {}
+
+
+def _born_on(today: date):  # type: ignore[no-untyped-def]
+    month, day = extract("month", Member.birth_date), extract("day", Member.birth_date)
+    on = (month == today.month) & (day == today.day)
+    leap_day_elsewhere = today.month == 2 and today.day == 28 and not _leap(today.year)
+    return or_(on, (month == 2) & (day == 29)) if leap_day_elsewhere else on
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)

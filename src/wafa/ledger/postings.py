@@ -13,7 +13,7 @@ from wafa.db import chain_hash
 from wafa.errors import InsufficientPoints, WafaError
 from wafa.ledger.models import Account, Entry, Posting
 
-ENTRY_KINDS = ("earn", "release", "redeem", "hold", "capture", "void", "expire", "reverse", "adjust")
+ENTRY_KINDS = ("earn", "release", "redeem", "hold", "capture", "void", "expire", "reverse", "adjust", "cashback")
 
 
 @dataclass(frozen=True, slots=True)

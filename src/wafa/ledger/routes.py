@@ -14,8 +14,10 @@ from wafa.ledger import service as ledger
 from wafa.ledger.models import Hold
 from wafa.ledger.schemas import (
     AdjustmentIn, AdjustmentRead, BalanceRead, CaptureIn, EntryPage, EntryRead, Expiring, HoldIn, HoldRead,
-    RedemptionIn, RedemptionRead,
+    RedemptionIn, RedemptionRead, WalletCurrency, WalletRead,
 )
+from wafa.ledger import wallet
+from wafa.money import to_major
 from wafa.members import service as members
 from wafa.programs import earning
 from wafa.programs import service as programs
@@ -49,6 +51,21 @@ def get_balance(request: Request, member_id: IdPath, principal: Principal = Depe
         debt=max(0, -found["available"]),
         expiring=Expiring(days_30=found["expiring_30"], days_60=found["expiring_60"], days_90=found["expiring_90"]),
         points_name={"en": program.points_name_en, "ar": program.points_name_ar},
+    )
+
+
+@router.get("/members/{member_id}/wallet", response_model=WalletRead, summary="A member's wallet: cashback money by currency")
+def get_wallet(request: Request, member_id: IdPath, principal: Principal = Depends(require("read"))) -> WalletRead:
+    ctx = Context(request)
+    with ctx.reading() as session:
+        members.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id)
+        found = wallet.balances(session, tenant_id=principal.tenant_id, member_id=member_id)
+    return WalletRead(
+        member_id=member_id,
+        currencies=[
+            WalletCurrency(currency=currency, available=to_major(money["available"], currency), pending=to_major(money["pending"], currency))
+            for currency, money in found.items()
+        ],
     )
 
 

@@ -24,10 +24,21 @@ class BalanceRead(BaseModel):
     points_name: dict[str, str]
 
 
+class WalletCurrency(BaseModel):
+    currency: str
+    available: str = Field(description="money the member can spend, in major units (negative while a debt is owed)")
+    pending: str = Field(description="cashback waiting for the return window to close")
+
+
+class WalletRead(BaseModel):
+    member_id: int
+    currencies: list[WalletCurrency]
+
+
 class EntryRead(BaseModel):
     id: int
     kind: str
-    points: int = Field(description="change to the member's available and pending points")
+    points: int = Field(description="change to the member's available and pending points (0 for wallet money)")
     reason: str
     event_id: int | None
     details: dict[str, Any] | None

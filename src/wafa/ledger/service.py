@@ -43,8 +43,19 @@ class Debit:
     balance_after: int
 
 
+def opened_here(session: Session, owner: str) -> bool:
+    """Whether this transaction opened `owner`'s accounts: their ids must not be cached until it commits
+    (a rollback would leave the cache naming rows that never existed, and SQLite reuses their ids)."""
+    return owner in session.info.get("opened_owners", ())
+
+
+def _mark_opened(session: Session, owner: str) -> None:
+    session.info.setdefault("opened_owners", set()).add(owner)
+
+
 def open_program_accounts(session: Session, *, tenant_id: int) -> dict[str, int]:
     """Create the program-side accounts of a tenant; return their ids by kind."""
+    _mark_opened(session, f"program:{tenant_id}")
     ids = {}
     for kind in PROGRAM_KINDS:
         ids[kind] = session.execute(
@@ -57,6 +68,7 @@ def open_program_accounts(session: Session, *, tenant_id: int) -> dict[str, int]
 
 def open_member_accounts(session: Session, *, tenant_id: int, member_id: int) -> dict[str, int]:
     """Create a member's available, pending and held accounts; return their ids by kind."""
+    _mark_opened(session, f"member:{member_id}")
     ids = {}
     for kind in MEMBER_KINDS:
         ids[kind] = session.execute(
@@ -80,7 +92,8 @@ def program_accounts(session: Session, *, tenant_id: int) -> dict[str, int]:
         cached = {kind: id_ for kind, id_ in rows}
         if set(cached) != set(PROGRAM_KINDS):
             raise NotFound(f"tenant {tenant_id} has no ledger")
-        _program_accounts[key] = cached
+        if not opened_here(session, f"program:{tenant_id}"):
+            _program_accounts[key] = cached
     return cached
 
 
@@ -99,7 +112,8 @@ def member_accounts(session: Session, *, tenant_id: int, member_id: int) -> dict
             raise NotFound("member has no points accounts")
         if len(_member_accounts) > 200_000:
             _member_accounts.clear()
-        _member_accounts[key] = cached
+        if not opened_here(session, f"member:{member_id}"):
+            _member_accounts[key] = cached
     return cached
 
 
@@ -464,22 +478,24 @@ def claw_back(
     tenant_id: int,
     member_id: int,
     points: int,
-    purchase_event_id: int,
+    lot_id: int | None,
     idempotency_key: str,
     reason: str,
     now: datetime,
     event_id: int | None = None,
     details: dict[str, Any] | None = None,
 ) -> Debit:
-    """Take back points a purchase earned: its pending lot first, then available points, then debt."""
+    """Take back points an award credited: its own lot first (while pending), then available points, then debt."""
     accounts = member_accounts(session, tenant_id=tenant_id, member_id=member_id)
     lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"], accounts["pending"]])
     expire_due_for_member(session, tenant_id=tenant_id, member_id=member_id, now=now)
-    own = session.execute(
-        select(Lot.id, Lot.remaining, Lot.released).where(
-            Lot.tenant_id == tenant_id, Lot.event_id == purchase_event_id, Lot.member_id == member_id
-        )
-    ).first()
+    own = None
+    if lot_id is not None:
+        own = session.execute(
+            select(Lot.id, Lot.remaining, Lot.released).where(
+                Lot.tenant_id == tenant_id, Lot.id == lot_id, Lot.member_id == member_id
+            )
+        ).first()
     from_pending = min(points, own.remaining) if own is not None and not own.released else 0
     from_available = points - from_pending
     legs = [Leg(program_accounts(session, tenant_id=tenant_id)["issued"], points, member_account=False)]
@@ -658,10 +674,13 @@ def list_entries(session: Session, *, tenant_id: int, member_id: int, before_id:
 
 
 def lot_of_event(session: Session, *, tenant_id: int, event_id: int) -> Lot | None:
-    """The lot an event's earn created (None if it earned nothing)."""
+    """The lot an event's base earn created (None if it earned nothing); rule awards have lots of their own."""
     return session.execute(
-        select(Lot).where(Lot.tenant_id == tenant_id, Lot.event_id == event_id).order_by(Lot.id).limit(1)
+        select(Lot)
+        .join(Entry, Entry.id == Lot.entry_id)
+        .where(Lot.tenant_id == tenant_id, Lot.event_id == event_id, Entry.idempotency_key == f"earn:event:{event_id}")
     ).scalar_one_or_none()
+
 
 
 # What the worker sweeps: each a condition on lots or holds that makes a row due at `now`.

@@ -28,6 +28,7 @@ class Member(Base):
     phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
     locale: Mapped[str] = mapped_column(String(2), default="ar")
     birth_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    city: Mapped[str | None] = mapped_column(String(100), nullable=True)
     consent_email: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_sms: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_push: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -23,6 +23,7 @@ class MemberCreate(BaseModel):
     phone: str | None = Field(None, max_length=32, description="international (+966...) or national for the program's region")
     locale: Literal["ar", "en"] = "ar"
     birth_date: date | None = None
+    city: str | None = Field(None, min_length=1, max_length=100)
     consent: Consent = Consent()
 
 
@@ -33,6 +34,7 @@ class MemberUpdate(BaseModel):
     phone: str | None = Field(None, max_length=32)
     locale: Literal["ar", "en"] | None = None
     birth_date: date | None = None
+    city: str | None = Field(None, min_length=1, max_length=100)
     consent: Consent | None = None
 
 
@@ -49,7 +51,9 @@ class MemberRead(BaseModel):
     phone: str | None
     locale: str
     birth_date: date | None
+    city: str | None
     consent: Consent
+    profile_complete: bool = Field(description="name, e-mail, phone, birth date and city are all given")
     status: Literal["active", "suspended", "closed"]
     status_reason: str | None
     referral_code: str

@@ -96,6 +96,7 @@ def create(session: Session, *, tenant_id: int, member_in: MemberCreate, region:
         phone=normalize_phone(member_in.phone, region=region),
         locale=member_in.locale,
         birth_date=member_in.birth_date,
+        city=member_in.city,
         consent_email=member_in.consent.email,
         consent_sms=member_in.consent.sms,
         consent_push=member_in.consent.push,
@@ -127,7 +128,7 @@ def update_profile(
     member = get_or_raise(session, tenant_id=tenant_id, member_id=member_id)
     data = member_in.model_dump(exclude_unset=True)
     values: dict[str, object] = {}
-    for key in ("name", "locale", "birth_date"):
+    for key in ("name", "locale", "birth_date", "city"):
         if key in data:
             values[key] = data[key]
     if "locale" in values and values["locale"] is None:
@@ -188,6 +189,14 @@ def search(
     return list(session.execute(query.order_by(Member.id).limit(limit)).scalars())
 
 
+PROFILE_FIELDS = ("name", "email", "phone", "birth_date", "city")
+
+
+def profile_complete(member: Member) -> bool:
+    """Whether the member has given everything the profile asks for (rules may reward it once)."""
+    return all(getattr(member, name) for name in PROFILE_FIELDS)
+
+
 def to_read(member: Member) -> MemberRead:
     """The API shape of a member."""
     return MemberRead(
@@ -198,6 +207,8 @@ def to_read(member: Member) -> MemberRead:
         phone=member.phone,
         locale=member.locale,
         birth_date=member.birth_date,
+        city=member.city,
+        profile_complete=profile_complete(member),
         consent=Consent(email=member.consent_email, sms=member.consent_sms, push=member.consent_push),
         status=member.status,  # type: ignore[arg-type]
         status_reason=member.status_reason,

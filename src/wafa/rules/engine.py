@@ -102,14 +102,15 @@ class Award:
     def empty(self) -> bool:
         return not (self.points or self.cashback or self.stamps or self.rewards)
 
-    def describe(self, locale: str = "en") -> str:
-        """A history line: "+240 points, rule 'Weekend x2' v3"."""
+    def describe(self, locale: str = "en", *, currency: str | None = None, precision: int = 2, sign: int = 1) -> str:
+        """A history line: "+240 points, rule 'Weekend x2' v3" (`sign=-1` for what a return takes back)."""
         name = self.name_ar if locale == "ar" else self.name_en
         parts = []
         if self.points:
-            parts.append(f"{self.points:+d} points")
+            parts.append(f"{sign * self.points:+d} points")
         if self.cashback:
-            parts.append(f"{self.cashback} cashback (minor units)")
+            money = Decimal(sign * self.cashback).scaleb(-precision)
+            parts.append(f"{money:+.{precision}f} {currency or ''} cashback".replace("  ", " "))
         parts += [f"{count} stamp(s) on {card}" for card, count in self.stamps]
         parts += [f"reward {reward}" for reward in self.rewards]
         return f"{', '.join(parts) or 'nothing'}, rule '{name}' v{self.version}"
@@ -189,7 +190,9 @@ def _matches(line: Line, match: s.ItemFilter) -> bool:
 
 
 def _lines(event: EventFacts, match: s.ItemFilter | None) -> list[Line]:
-    return [line for line in event.lines if line.earns and (match is None or _matches(line, match))]
+    if match is None:
+        return [line for line in event.lines if line.earns]
+    return [line for line in event.lines if (line.earns or match.include_non_earning) and _matches(line, match)]
 
 
 def paid_for(event: EventFacts, lines: Sequence[Line]) -> Fraction:
@@ -331,3 +334,46 @@ def _capped(rule: Rule, award: Award, used: Usage) -> Award:
     if (points, cashback) == (award.points, award.cashback):
         return award
     return Award(award.rule_id, award.version, award.name_en, award.name_ar, points, cashback, award.stamps, award.rewards, capped_by)
+
+
+# --- returns -------------------------------------------------------------------------------------
+
+
+def kept(rule: Rule, event: EventFacts, member: MemberFacts, *, base_points: int, granted: Award) -> Award:
+    """What of a granted award the member keeps once part of the order came back.
+
+    The rule is read again on the kept part of the order (the lines and money not returned), with
+    the facts of the original purchase; the member keeps the smaller of that and what was granted,
+    so caps, budgets and stacking never give more on a return than they gave on the purchase.
+    """
+    if not all(holds(condition, event, member) for condition in rule.definition.conditions):
+        return _zero(granted)
+    raw = _raw_award(rule, event, base_points)
+    again = dict(raw.stamps)
+    return Award(
+        granted.rule_id, granted.version, granted.name_en, granted.name_ar,
+        min(raw.points, granted.points), min(raw.cashback, granted.cashback),
+        tuple((card, min(count, again.get(card, 0))) for card, count in granted.stamps if min(count, again.get(card, 0))),
+        granted.rewards if raw.rewards else (),
+        granted.capped_by,
+    )
+
+
+def _zero(award: Award) -> Award:
+    return Award(award.rule_id, award.version, award.name_en, award.name_ar, capped_by=award.capped_by)
+
+
+def needs_purchase_number(rules: Iterable[Rule]) -> bool:
+    """Whether any rule asks which purchase of the member this is (counting costs a query)."""
+
+    def walk(condition: s.Condition) -> bool:
+        match condition:
+            case s.NthPurchase():
+                return True
+            case s.AllOf(conditions=parts) | s.AnyOf(conditions=parts):
+                return any(walk(part) for part in parts)
+            case s.Not(condition=part):
+                return walk(part)
+        return False
+
+    return any(walk(condition) for rule in rules for condition in rule.definition.conditions)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, time
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -61,6 +62,9 @@ class ItemFilter(_Strict):
     skus: Names | None = None
     categories: Names | None = None
     brands: Names | None = None
+    include_non_earning: bool = Field(
+        False, description="also count discounted or reward lines, which earn nothing unless a rule says so"
+    )
 
     @model_validator(mode="after")
     def _a_list(self) -> ItemFilter:
@@ -162,6 +166,13 @@ class PointsPerUnit(_Strict):
     per: Money = "1"
     match: ItemFilter | None = Field(None, description="count only these lines; omit for the whole order")
 
+    @field_validator("per")
+    @classmethod
+    def _positive(cls, value: str) -> str:
+        if Decimal(value) <= 0:
+            raise ValueError("per must be more than zero")
+        return value
+
 
 class FixedPoints(_Strict):
     type: Literal["fixed_points"]
@@ -187,6 +198,14 @@ class Cashback(_Strict):
     type: Literal["cashback"]
     percent: Ratio
     match: ItemFilter | None = None
+
+    @field_validator("percent")
+    @classmethod
+    def _at_most_all(cls, value: str) -> str:
+        # More than 100% would pay back more than was spent.
+        if Decimal(value) > 100:
+            raise ValueError("percent is at most 100")
+        return value
 
 
 class Stamps(_Strict):
@@ -246,7 +265,11 @@ class Caps(_Strict):
     per_member_month: int | None = Field(None, ge=1)
     per_member_lifetime: int | None = Field(None, ge=1)
     budget_points: int | None = Field(None, ge=1, description="the rule's total points, across all members")
-    budget_money: Money | None = Field(None, description="the rule's total cashback, in the program's base currency")
+    budget_money: Money | None = Field(
+        None,
+        description="the rule's total cashback, in the program's base currency; "
+        "a rule with a money budget gives no cashback on orders in other currencies",
+    )
 
 
 class RuleDefinition(_Strict):

@@ -1,17 +1,25 @@
-"""Rules: create, edit (a new version each time), change status, list; the active set for the engine."""
+"""Rules: create, edit (a new version each time), change status, list; the active set for the engine;
+what the rules awarded, the caps and budgets it consumed, and what returns give back."""
 
 from __future__ import annotations
 
+import json
 import time
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from wafa.errors import Conflict, NotFound
+from wafa.db import insert_unless_exists, on_commit
+from wafa.errors import Conflict, InvalidInput, NotFound
+from wafa.events import types as event_types
+from wafa.money import to_minor
 from wafa.rules import engine
-from wafa.rules.models import Rule, RuleVersion
-from wafa.rules.schemas import RuleDefinition
+from wafa.rules.models import Rule, RuleAward, RuleBudget, RuleVersion
+from wafa.rules.schemas import BUILT_IN_TRIGGERS, RuleDefinition
 
 STATUSES = ("draft", "active", "paused", "ended")
 # status -> the statuses it may move to; an ended rule stays ended (its versions stay for history).
@@ -21,7 +29,18 @@ _active: dict[tuple[object, int], tuple[float, list[engine.Rule]]] = {}
 
 
 def _forget(session: Session, tenant_id: int) -> None:
-    _active.pop((session.get_bind().engine, tenant_id), None)
+    key = (session.get_bind().engine, tenant_id)
+    _active.pop(key, None)
+    # Again at commit: a request reading meanwhile may have cached the rules as they were.
+    on_commit(session, lambda: _active.pop(key, None))
+
+
+def _check_trigger(session: Session, *, tenant_id: int, trigger: str) -> None:
+    # A rule on a type nobody declared would never fire: most likely a typo.
+    if trigger not in BUILT_IN_TRIGGERS and event_types.get_by_name(session, tenant_id=tenant_id, name=trigger) is None:
+        raise InvalidInput(
+            f"no event type {trigger!r} is declared; declare it under /v1/event-types first", field="trigger"
+        )
 
 
 def get_or_raise(session: Session, *, tenant_id: int, rule_id: int) -> tuple[Rule, RuleVersion]:
@@ -41,6 +60,7 @@ def create(session: Session, *, tenant_id: int, definition: RuleDefinition, stat
     """Create a rule at version 1."""
     if status not in ("draft", "active"):
         raise Conflict("a new rule starts as draft or active", field="status")
+    _check_trigger(session, tenant_id=tenant_id, trigger=definition.trigger)
     rule_id = session.execute(
         insert(Rule).values(tenant_id=tenant_id, status=status, current_version=1, created_at=now, updated_at=now).returning(Rule.id)
     ).scalar_one()
@@ -58,6 +78,7 @@ def revise(session: Session, *, tenant_id: int, rule_id: int, definition: RuleDe
         raise Conflict(f"rule {rule_id} has ended; create a new rule instead", rule_status="ended")
     if current.definition == definition.dump():
         return rule, current  # nothing changed: no new version
+    _check_trigger(session, tenant_id=tenant_id, trigger=definition.trigger)
     # Guarded on the version read, so two concurrent edits cannot both become version n+1.
     moved = session.execute(
         update(Rule)
@@ -112,3 +133,206 @@ def active(session: Session, *, tenant_id: int) -> list[engine.Rule]:
     ]
     _active[key] = (time.monotonic(), rules)
     return rules
+
+
+def for_trigger(session: Session, *, tenant_id: int, trigger: str) -> list[engine.Rule]:
+    """The tenant's active rules on one trigger."""
+    return [rule for rule in active(session, tenant_id=tenant_id) if rule.definition.trigger == trigger]
+
+
+@lru_cache(maxsize=4096)
+def _parse(definition_json: str) -> RuleDefinition:
+    return RuleDefinition.model_validate_json(definition_json)
+
+
+def version_of(session: Session, *, tenant_id: int, rule_id: int, version: int) -> engine.Rule:
+    """One version of a rule, as the engine reads it (a return re-reads the version that awarded)."""
+    definition = session.execute(
+        select(RuleVersion.definition).where(
+            RuleVersion.tenant_id == tenant_id, RuleVersion.rule_id == rule_id, RuleVersion.version == version
+        )
+    ).scalar_one()
+    return engine.Rule(rule_id, version, _parse(json.dumps(definition, sort_keys=True)))
+
+
+# --- caps and budgets -----------------------------------------------------------------------------
+
+
+def periods(occurred_at: datetime, timezone: str) -> dict[str, tuple[datetime, datetime]]:
+    """The day, week (from Monday) and month an event falls in, in the program's time zone."""
+    zone = ZoneInfo(timezone)
+    local = occurred_at.astimezone(zone)
+    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    week = day - timedelta(days=day.weekday())
+    month = day.replace(day=1)
+    next_month = (month + timedelta(days=32)).replace(day=1)
+
+    def span(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+        # Local midnights (wall-time arithmetic above, so a DST change inside the period does not
+        # shift them), as UTC instants: a DST day lasts 23 or 25 hours.
+        return (start.replace(tzinfo=zone).astimezone(UTC), end.replace(tzinfo=zone).astimezone(UTC))
+
+    return {
+        "day": span(day, day + timedelta(days=1)),
+        "week": span(week, week + timedelta(days=7)),
+        "month": span(month, next_month),
+    }
+
+
+def _member_caps(rule: engine.Rule) -> bool:
+    caps = rule.definition.caps
+    return any(v is not None for v in (caps.per_member_day, caps.per_member_week, caps.per_member_month, caps.per_member_lifetime))
+
+
+def _budgeted(rule: engine.Rule) -> bool:
+    return rule.definition.caps.budget_points is not None or rule.definition.caps.budget_money is not None
+
+
+def usage(
+    session: Session, *, tenant_id: int, member_id: int, rules: Sequence[engine.Rule], occurred_at: datetime,
+    timezone: str, currency: str | None, base_currency: str, lock: bool = True,
+) -> dict[int, engine.Usage]:
+    """What each rule has already given this member per period, and what is left of its budget.
+
+    Budget rows are locked (in rule order) until the transaction ends, so concurrent events cannot
+    both spend the same remainder; the caller holds the member's account locks, which does the
+    same for per-member caps.
+    """
+    out: dict[int, engine.Usage] = {}
+    capped = [rule.id for rule in rules if _member_caps(rule)]
+    per_member: dict[int, tuple[int, int, int, int]] = {}
+    if capped:
+        spans = periods(occurred_at, timezone)
+
+        def within(name: str):  # type: ignore[no-untyped-def]
+            start, end = spans[name]
+            inside = (RuleAward.occurred_at >= start) & (RuleAward.occurred_at < end)
+            return func.coalesce(func.sum(case((inside, RuleAward.points_kept), else_=0)), 0)
+
+        rows = session.execute(
+            select(RuleAward.rule_id, within("day"), within("week"), within("month"), func.sum(RuleAward.points_kept))
+            .where(RuleAward.tenant_id == tenant_id, RuleAward.member_id == member_id, RuleAward.rule_id.in_(capped))
+            .group_by(RuleAward.rule_id)
+        ).all()
+        per_member = {row[0]: (int(row[1]), int(row[2]), int(row[3]), int(row[4] or 0)) for row in rows}
+    budgeted = sorted(rule.id for rule in rules if _budgeted(rule))
+    used: dict[int, tuple[int, int]] = {}
+    if budgeted:
+        query = (
+            select(RuleBudget.rule_id, RuleBudget.points_used, RuleBudget.money_used)
+            .where(RuleBudget.tenant_id == tenant_id, RuleBudget.rule_id.in_(budgeted))
+            .order_by(RuleBudget.rule_id)
+        )
+        if lock:
+            for rule_id in budgeted:
+                insert_unless_exists(
+                    session, RuleBudget, dict(tenant_id=tenant_id, rule_id=rule_id, points_used=0, money_used=0),
+                    conflict=["tenant_id", "rule_id"],
+                )
+            query = query.with_for_update()
+        rows = session.execute(query).all()
+        used = {row[0]: (row[1], row[2]) for row in rows}
+    for rule in rules:
+        day, week, month, lifetime = per_member.get(rule.id, (0, 0, 0, 0))
+        points_used, money_used = used.get(rule.id, (0, 0))
+        money_left = None
+        if rule.definition.caps.budget_money is not None:
+            budget = to_minor(rule.definition.caps.budget_money, base_currency)
+            money_left = max(0, budget - money_used) if currency == base_currency else 0
+        out[rule.id] = engine.Usage(day, week, month, lifetime, points_used, money_left)
+    return out
+
+
+def _consume(session: Session, *, tenant_id: int, rule_id: int, points: int, money: int) -> None:
+    if points or money:
+        session.execute(
+            update(RuleBudget)
+            .where(RuleBudget.tenant_id == tenant_id, RuleBudget.rule_id == rule_id)
+            .values(points_used=RuleBudget.points_used + points, money_used=RuleBudget.money_used + money)
+        )
+
+
+# --- what rules awarded ----------------------------------------------------------------------------
+
+
+def record_award(
+    session: Session, *, tenant_id: int, event_id: int, member_id: int, occurred_at: datetime, award: engine.Award,
+    rule: engine.Rule, currency: str | None, base_currency: str, points_entry_id: int | None, points_lot_id: int | None,
+    cashback_available_at: datetime | None, now: datetime,
+) -> None:
+    """Record what a rule gave for an event, and charge its budget."""
+    stamps = dict(award.stamps) or None
+    session.execute(
+        insert(RuleAward).values(
+            tenant_id=tenant_id, event_id=event_id, member_id=member_id, rule_id=award.rule_id, version=award.version,
+            occurred_at=occurred_at, points=award.points, points_kept=award.points, points_entry_id=points_entry_id,
+            points_lot_id=points_lot_id, currency=currency, cashback=award.cashback, cashback_kept=award.cashback,
+            cashback_available_at=cashback_available_at,
+            cashback_released=not (award.cashback and cashback_available_at and cashback_available_at > now),
+            stamps=stamps, stamps_kept=stamps, rewards=list(award.rewards) or None, rewards_kept=list(award.rewards) or None,
+            capped_by=award.capped_by,
+        )
+    )
+    if _budgeted(rule):
+        money = award.cashback if currency == base_currency else 0
+        _consume(session, tenant_id=tenant_id, rule_id=award.rule_id, points=award.points, money=money)
+
+
+def awards_of_event(session: Session, *, tenant_id: int, event_id: int, lock: bool = False) -> list[RuleAward]:
+    """What the rules gave for an event, in the order they applied."""
+    query = select(RuleAward).where(RuleAward.tenant_id == tenant_id, RuleAward.event_id == event_id).order_by(RuleAward.id)
+    if lock:
+        # In rule order, the order budget rows are locked in by purchases too.
+        query = query.order_by(None).order_by(RuleAward.rule_id).with_for_update()
+    return list(session.execute(query.execution_options(populate_existing=True)).scalars())
+
+
+def as_kept_award(row: RuleAward, rule: engine.Rule) -> engine.Award:
+    """What the member still keeps of a recorded award, as the engine's value."""
+    spec = rule.definition
+    return engine.Award(
+        row.rule_id, row.version, spec.name_en, spec.name_ar, row.points_kept, row.cashback_kept,
+        tuple((row.stamps_kept or {}).items()), tuple(row.rewards_kept or ()), row.capped_by,
+    )
+
+
+def shrink(session: Session, *, tenant_id: int, row: RuleAward, kept: engine.Award, base_currency: str) -> None:
+    """Lower what a member keeps of an award after a return, and give the budget back its share."""
+    points_back, cashback_back = row.points_kept - kept.points, row.cashback_kept - kept.cashback
+    session.execute(
+        update(RuleAward)
+        .where(RuleAward.id == row.id)
+        .values(
+            points_kept=kept.points, cashback_kept=kept.cashback, stamps_kept=dict(kept.stamps) or None,
+            rewards_kept=list(kept.rewards) or None,
+        )
+    )
+    budget = session.execute(
+        select(RuleBudget.id).where(RuleBudget.tenant_id == tenant_id, RuleBudget.rule_id == row.rule_id)
+    ).scalar_one_or_none()
+    if budget is not None:
+        money = cashback_back if row.currency == base_currency else 0
+        _consume(session, tenant_id=tenant_id, rule_id=row.rule_id, points=-points_back, money=-money)
+
+
+def cashback_due(session: Session, *, now: datetime, after_id: int, limit: int, tenant_id: int | None = None) -> list[tuple[int, int]]:
+    """(tenant, award) whose pending cashback may be released at `now`, in id order after a cursor."""
+    query = select(RuleAward.tenant_id, RuleAward.id).where(
+        RuleAward.cashback_released == False, RuleAward.cashback_available_at <= now, RuleAward.id > after_id  # noqa: E712
+    )
+    if tenant_id is not None:
+        query = query.where(RuleAward.tenant_id == tenant_id)
+    return [(row[0], row[1]) for row in session.execute(query.order_by(RuleAward.id).limit(limit))]
+
+
+def mark_cashback_released(session: Session, *, tenant_id: int, award_id: int) -> RuleAward | None:
+    """Claim a pending cashback for release exactly once (None: another pass has it, or it is gone)."""
+    won = session.execute(
+        update(RuleAward)
+        .where(RuleAward.tenant_id == tenant_id, RuleAward.id == award_id, RuleAward.cashback_released == False)  # noqa: E712
+        .values(cashback_released=True)
+        .returning(RuleAward.id)
+    ).one_or_none()
+    if won is None:
+        return None
+    return session.execute(select(RuleAward).where(RuleAward.id == award_id).execution_options(populate_existing=True)).scalar_one()

@@ -1,0 +1,124 @@
+"""The member's wallet: money (minor units of one currency per account) that cashback pays into.
+
+A member has a pending and an available wallet account per currency, opened on first use; the
+program's `cashback` account in that currency is the other side. Money in the wallet has no lots:
+it does not expire, and any of it is as good as any other. A return that takes back cashback
+already spent leaves the wallet negative: a debt, as with points.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from wafa.db import insert_unless_exists
+from wafa.ledger.models import Account
+from wafa.ledger.postings import Leg, post_entry
+
+WALLET_KINDS = ("wallet", "wallet_pending")
+_accounts: dict[tuple[object, int, str, str], int] = {}
+
+
+def _account(session: Session, *, tenant_id: int, owner: str, member_id: int | None, kind: str, currency: str) -> int:
+    """The id of an account, opened on first use (two first uses at once open it once)."""
+    key = (session.get_bind().engine, tenant_id, owner, f"{kind}:{currency}")
+    found = _accounts.get(key)
+    if found is not None:
+        return found
+    values = dict(tenant_id=tenant_id, owner=owner, member_id=member_id, kind=kind, unit=currency, balance=0, seq=0)
+    opened = insert_unless_exists(
+        session, Account, values, conflict=["tenant_id", "owner", "kind", "unit"], returning=[Account.id]
+    ).first()
+    if opened is not None:
+        # Opened by this transaction: cached only once another transaction finds it committed.
+        session.info.setdefault("opened_wallets", set()).add(key)
+        return opened[0]
+    found = session.execute(
+        select(Account.id).where(
+            Account.tenant_id == tenant_id, Account.owner == owner, Account.kind == kind, Account.unit == currency
+        )
+    ).scalar_one()
+    if key in session.info.get("opened_wallets", ()):
+        return found
+    if len(_accounts) > 200_000:
+        _accounts.clear()
+    _accounts[key] = found
+    return found
+
+
+def accounts(session: Session, *, tenant_id: int, member_id: int, currency: str) -> dict[str, int]:
+    """A member's wallet account ids in a currency by kind, plus the program's cashback account."""
+    owner = f"member:{member_id}"
+    ids = {
+        kind: _account(session, tenant_id=tenant_id, owner=owner, member_id=member_id, kind=kind, currency=currency)
+        for kind in WALLET_KINDS
+    }
+    ids["cashback"] = _account(session, tenant_id=tenant_id, owner="program", member_id=None, kind="cashback", currency=currency)
+    return ids
+
+
+def credit_cashback(
+    session: Session, *, tenant_id: int, member_id: int, amount: int, currency: str, pending: bool,
+    idempotency_key: str, reason: str, now: datetime, event_id: int | None = None, details: dict[str, Any] | None = None,
+) -> int:
+    """Pay cashback into the wallet (pending until the return window closes); return the entry id."""
+    ids = accounts(session, tenant_id=tenant_id, member_id=member_id, currency=currency)
+    entry_id, _ = post_entry(
+        session, tenant_id=tenant_id, kind="cashback", idempotency_key=idempotency_key,
+        legs=[
+            Leg(ids["cashback"], -amount, member_account=False),
+            Leg(ids["wallet_pending" if pending else "wallet"], amount, member_account=True),
+        ],
+        reason=reason, now=now, member_id=member_id, event_id=event_id, unit=currency,
+        details={**(details or {}), "currency": currency, "amount": amount},
+    )
+    return entry_id
+
+
+def release_cashback(
+    session: Session, *, tenant_id: int, member_id: int, amount: int, currency: str, idempotency_key: str,
+    reason: str, now: datetime, event_id: int | None = None,
+) -> int:
+    """Move cashback from the pending wallet to the available one; return the entry id."""
+    ids = accounts(session, tenant_id=tenant_id, member_id=member_id, currency=currency)
+    entry_id, _ = post_entry(
+        session, tenant_id=tenant_id, kind="release", idempotency_key=idempotency_key,
+        legs=[Leg(ids["wallet_pending"], -amount, member_account=True), Leg(ids["wallet"], amount, member_account=True)],
+        reason=reason, now=now, member_id=member_id, event_id=event_id, unit=currency,
+        details={"currency": currency, "amount": amount},
+    )
+    return entry_id
+
+
+def reverse_cashback(
+    session: Session, *, tenant_id: int, member_id: int, amount: int, currency: str, pending: bool,
+    idempotency_key: str, reason: str, now: datetime, event_id: int | None = None, details: dict[str, Any] | None = None,
+) -> int:
+    """Take cashback back (from the pending wallet, or the available one even below zero); return the entry id."""
+    ids = accounts(session, tenant_id=tenant_id, member_id=member_id, currency=currency)
+    entry_id, _ = post_entry(
+        session, tenant_id=tenant_id, kind="reverse", idempotency_key=idempotency_key,
+        legs=[
+            Leg(ids["wallet_pending" if pending else "wallet"], -amount, member_account=True),
+            Leg(ids["cashback"], amount, member_account=False),
+        ],
+        reason=reason, now=now, member_id=member_id, event_id=event_id, unit=currency,
+        details={**(details or {}), "currency": currency, "amount": -amount},
+    )
+    return entry_id
+
+
+def balances(session: Session, *, tenant_id: int, member_id: int) -> dict[str, dict[str, int]]:
+    """A member's wallet by currency: {"SAR": {"available": 1250, "pending": 300}} in minor units."""
+    rows = session.execute(
+        select(Account.unit, Account.kind, Account.balance).where(
+            Account.tenant_id == tenant_id, Account.owner == f"member:{member_id}", Account.kind.in_(WALLET_KINDS)
+        )
+    ).all()
+    out: dict[str, dict[str, int]] = {}
+    for unit, kind, balance in rows:
+        out.setdefault(unit, {"available": 0, "pending": 0})["available" if kind == "wallet" else "pending"] = balance
+    return dict(sorted(out.items()))
