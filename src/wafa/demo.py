@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from wafa.db import unit_of_work
 from wafa.errors import WafaError
+from wafa.events import member_events, returns
 from wafa.events import service as events
 from wafa.events import types as event_types
 from wafa.events.idempotency import request_hash
@@ -182,11 +183,11 @@ def seed(
                         type="review_written", member=MemberRef(id=member_id), reference=f"review:{purchase.order_id}",
                         attributes={"sku": items[0].sku, "stars": rng.choice([3, 4, 5, 5, 5])}, occurred_at=at + timedelta(days=1),
                     )
-                    events.record_custom(session, tenant_id=tenant_id, event_in=review, request_hash=review.reference or "", now=at + timedelta(days=1))
+                    member_events.record_custom(session, tenant_id=tenant_id, event_in=review, request_hash=review.reference or "", now=at + timedelta(days=1))
                     result.reviews += 1
                 if member_id and rng.random() < 0.04:
                     ret = ReturnIn(type="return", order_id=purchase.order_id, items=[{"sku": items[0].sku, "quantity": 1}], occurred_at=at + timedelta(hours=30))
-                    events.record_return(session, tenant_id=tenant_id, event_in=ret, now=at + timedelta(hours=30))
+                    returns.record_return(session, tenant_id=tenant_id, event_in=ret, now=at + timedelta(hours=30))
                     result.returns += 1
         if day % 7 == 6:
             run_due(factory, now=today, tenant_id=tenant_id)

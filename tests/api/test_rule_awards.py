@@ -319,3 +319,19 @@ def test_occurred_at_out_of_range_is_422(client: TestClient) -> None:
     enrol(client)
     refused = buy(client, "O-1", "1.00", occurred_at="0001-01-01T00:30:00+01:00")
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "occurred_at"
+
+
+def test_stamps_and_rule_rewards_are_counted_per_member(client: TestClient) -> None:
+    member_id = enrol(client)
+    rule(client, actions=[{"type": "stamps", "card": "coffee", "per_item": True, "match": {"categories": ["coffee"]}},
+                          {"type": "issue_reward", "reward": "free-cookie"}])
+    coffee = [{"sku": "LATTE", "category": "coffee", "quantity": 3, "unit_price": "10.00"}]
+    buy(client, "O-1", "30.00", items=coffee)
+    buy(client, "O-2", "30.00", items=coffee)
+    give_back(client, "O-2", items=[{"sku": "LATTE", "quantity": 1}])
+    assert client.get(f"/v1/members/{member_id}/stamps").json() == {
+        "member_id": member_id, "stamps": {"coffee": 5}, "rewards": {"free-cookie": 2},
+    }
+    give_back(client, "O-1")
+    assert client.get(f"/v1/members/{member_id}/stamps").json()["rewards"] == {"free-cookie": 1}
+    assert client.get("/v1/members/999999/stamps").status_code == 404

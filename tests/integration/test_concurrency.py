@@ -30,6 +30,7 @@ from wafa.clock import FrozenClock
 from wafa.db import unit_of_work
 from wafa.errors import Conflict, InsufficientPoints
 from wafa.events import hotpath
+from wafa.events import returns
 from wafa.events import service as events
 from wafa.events.schemas import PurchaseIn, ReturnIn
 from wafa.jobs.service import PassReport, run_due
@@ -317,7 +318,7 @@ def test_returns_racing_redemptions_leave_a_consistent_debt(pg: Factory, clock: 
     def work(i: int) -> Any:
         if i < 4:
             with unit_of_work(pg) as session:
-                return events.record_return(session, tenant_id=tenant.id, event_in=ReturnIn(type="return", order_id=f"o-{i}"), now=clock.now())
+                return returns.record_return(session, tenant_id=tenant.id, event_in=ReturnIn(type="return", order_id=f"o-{i}"), now=clock.now())
         return redeem(pg, tenant.id, member, 30, clock.now(), f"r-{i}")
 
     results = race(16, work)
@@ -362,7 +363,7 @@ def test_a_purchase_does_not_wait_for_another_members_open_transaction(
                 ledger.debit(session, tenant_id=tenant.id, member_id=first, points=10, kind="redeem", destination="redeemed",
                              idempotency_key="slow-redeem", reason="slow", now=clock.now())
             else:
-                events.record_return(session, tenant_id=tenant.id, event_in=ReturnIn(type="return", order_id="earlier"), now=clock.now())
+                returns.record_return(session, tenant_id=tenant.id, event_in=ReturnIn(type="return", order_id="earlier"), now=clock.now())
             mid_transaction.set()
             assert finish.wait(timeout=60)
 

@@ -29,6 +29,7 @@ from tests.conftest import START, make_member, make_tenant
 from wafa.clock import FrozenClock
 from wafa.db import unit_of_work
 from wafa.errors import Conflict, InsufficientPoints, InvalidInput, MemberInDebt
+from wafa.events import returns
 from wafa.events import service as events
 from wafa.events.schemas import PurchaseIn, ReturnIn
 from wafa.jobs.service import run_due
@@ -328,7 +329,7 @@ class LedgerMachine(RuleBasedStateMachine):
         left = order.amount - order.returned
         amount = data.draw(st.one_of(st.none(), st.integers(1, left)), label="amount")
         body = ReturnIn(type="return", order_id=order.order_id, amount=None if amount is None else f"{amount // 100}.{amount % 100:02d}")
-        result = self.attempt(None, lambda s: events.record_return(s, tenant_id=self.t, event_in=body, now=self.clock.now()))
+        result = self.attempt(None, lambda s: returns.record_return(s, tenant_id=self.t, event_in=body, now=self.clock.now()))
         claw = self.model.give_back(order, amount, self.clock.now())
         assert result.reversal is not None and result.reversal.points == claw
 

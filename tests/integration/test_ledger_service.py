@@ -21,6 +21,7 @@ from tests.conftest import make_member, make_tenant
 from wafa.clock import FrozenClock
 from wafa.db import unit_of_work
 from wafa.errors import Conflict, InsufficientPoints, InvalidInput, MemberInDebt
+from wafa.events import returns
 from wafa.events import service as events
 from wafa.events.schemas import EventResult, PurchaseIn, ReturnIn
 from wafa.jobs.service import PassReport, run_due
@@ -45,7 +46,7 @@ def purchase(factory: Factory, tenant_id: int, member_id: int, amount: str, now:
 def give_back(factory: Factory, tenant_id: int, order_id: str, now: datetime, amount: str | None = None) -> EventResult:
     body = ReturnIn(type="return", order_id=order_id, amount=amount)
     with unit_of_work(factory) as session:
-        return events.record_return(session, tenant_id=tenant_id, event_in=body, now=now)
+        return returns.record_return(session, tenant_id=tenant_id, event_in=body, now=now)
 
 
 def credit(

@@ -15,7 +15,7 @@ from wafa.api.deps import Context, IdPath, decode_cursor, paginate, require, run
 from wafa.api.metrics import count_on_commit
 from wafa.api.problems import invalid_input, problem_of
 from wafa.db import autocommit_session
-from wafa.events import service
+from wafa.events import member_events, returns, service
 from wafa.events import types as event_types
 from wafa.events.idempotency import check_key, lookup, request_hash, store
 from wafa.events.models import EventType
@@ -48,13 +48,13 @@ def _record(session: Session, *, ctx: Context, tenant_id: int, event_in: Any, fi
             session, tenant_id=tenant_id, event_in=event_in, request_hash=fingerprint, now=ctx.now()
         )
     elif isinstance(event_in, ReturnIn):
-        found = service.find_return(session, tenant_id=tenant_id, event_in=event_in, request_hash=fingerprint)
+        found = returns.find_return(session, tenant_id=tenant_id, event_in=event_in, request_hash=fingerprint)
         replay = found is not None
-        result = found or service.record_return(
+        result = found or returns.record_return(
             session, tenant_id=tenant_id, event_in=event_in, now=ctx.now(), request_hash=fingerprint
         )
     else:
-        result, replay = service.record_custom(
+        result, replay = member_events.record_custom(
             session, tenant_id=tenant_id, event_in=event_in, request_hash=fingerprint, now=ctx.now()
         )
     if not replay:

@@ -1,10 +1,11 @@
-"""Purchases and returns: record the event, then earn or claw back points through the ledger."""
+"""Purchases: record the event, earn the base points and what the rules add; reading events back;
+simulation. Returns live in returns.py, custom and built-in member events in member_events.py."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from wafa.db import insert_unless_exists
@@ -13,7 +14,7 @@ from wafa.events import awards, hotpath
 from wafa.events import types as event_types
 from wafa.events.awards import MAX_EVENT_POINTS
 from wafa.events.models import Event
-from wafa.events.schemas import Award, CustomEventIn, EventResult, MemberRef, PurchaseIn, ReturnIn, Reversal, Simulation
+from wafa.events.schemas import Award, CustomEventIn, EventResult, MemberRef, PurchaseIn, Simulation
 from wafa.ledger import service as ledger
 from wafa.members import service as members
 from wafa.members.models import Member
@@ -40,7 +41,7 @@ def can_go_fast(session: Session, *, tenant_id: int, event_in: PurchaseIn) -> bo
     )
 
 
-def _member_for(session: Session, *, tenant_id: int, ref: MemberRef) -> Member:
+def member_by_ref(session: Session, *, tenant_id: int, ref: MemberRef) -> Member:
     if ref.id is not None:
         member = members.get(session, tenant_id=tenant_id, member_id=ref.id)
         if member is None:
@@ -49,7 +50,7 @@ def _member_for(session: Session, *, tenant_id: int, ref: MemberRef) -> Member:
     return members.get_by_external_id_or_raise(session, tenant_id=tenant_id, external_id=ref.external_id or "")
 
 
-def _occurred(value: datetime | None, now: datetime) -> datetime:
+def occurred_or_now(value: datetime | None, now: datetime) -> datetime:
     if value is None:
         return now
     try:
@@ -62,7 +63,7 @@ def _occurred(value: datetime | None, now: datetime) -> datetime:
     return value
 
 
-def _balance(session: Session, *, tenant_id: int, member_id: int | None) -> dict[str, int] | None:
+def balance_of(session: Session, *, tenant_id: int, member_id: int | None) -> dict[str, int] | None:
     if member_id is None:
         return None
     return ledger.balances(session, tenant_id=tenant_id, member_id=member_id)
@@ -82,7 +83,7 @@ def record_purchase(
     rate = program.rate_for(currency)
     amount = to_minor(event_in.amount, currency)
     items = _items(event_in, currency)
-    occurred_at = _occurred(event_in.occurred_at, now)
+    occurred_at = occurred_or_now(event_in.occurred_at, now)
     earned = earning.points_for(_earning_amount(amount, items), precision=precision(currency), rate=rate, rounding=program.rounding)
     if earned > MAX_EVENT_POINTS:
         raise InvalidInput(f"this amount would earn {earned} points; one event earns at most {MAX_EVENT_POINTS}", field="amount")
@@ -125,7 +126,7 @@ def record_purchase(
 
     if fast_only:
         raise NeedsTransaction
-    member = _member_for(session, tenant_id=tenant_id, ref=event_in.member) if event_in.member else None
+    member = member_by_ref(session, tenant_id=tenant_id, ref=event_in.member) if event_in.member else None
     points, reason = 0, None
     if member is None:
         reason = "not a member"
@@ -222,7 +223,7 @@ def record_purchase(
             not_awarded_reason=reason,
             rules=applied,
             total_points=total,
-            balance=_balance(session, tenant_id=tenant_id, member_id=member.id if member and (award or applied) else None),
+            balance=balance_of(session, tenant_id=tenant_id, member_id=member.id if member and (award or applied) else None),
         ),
         False,
     )
@@ -265,7 +266,7 @@ def _items(event_in: PurchaseIn, currency: str) -> list[dict] | None:
     return out
 
 
-def _purchase_or_raise(session: Session, *, tenant_id: int, order_id: str, lock: bool = False) -> Event:
+def get_purchase_or_raise(session: Session, *, tenant_id: int, order_id: str, lock: bool = False) -> Event:
     query = select(Event).where(Event.tenant_id == tenant_id, Event.type == "purchase", Event.order_id == order_id)
     if lock:
         query = query.with_for_update()
@@ -276,7 +277,7 @@ def _purchase_or_raise(session: Session, *, tenant_id: int, order_id: str, lock:
 
 
 def _replay_purchase(session: Session, *, tenant_id: int, order_id: str, request_hash: str) -> EventResult:
-    event = _purchase_or_raise(session, tenant_id=tenant_id, order_id=order_id)
+    event = get_purchase_or_raise(session, tenant_id=tenant_id, order_id=order_id)
     if event.request_hash != request_hash:
         raise Conflict(f"order {order_id!r} was already recorded with different details", field="order_id")
     return purchase_result(session, event=event)
@@ -312,384 +313,20 @@ def purchase_result(session: Session, *, event: Event) -> EventResult:
         not_awarded_reason=reason,
         rules=applied,
         total_points=event.points + sum(a.points for a in applied),
-        balance=_balance(session, tenant_id=event.tenant_id, member_id=event.member_id if award or applied else None),
+        balance=balance_of(session, tenant_id=event.tenant_id, member_id=event.member_id if award or applied else None),
     )
-
-
-def find_return(session: Session, *, tenant_id: int, event_in: ReturnIn, request_hash: str) -> EventResult | None:
-    """The result of a return recorded before under the same return_id (None if new).
-
-    Locks the order first, so a concurrent repeat waits and then finds the first one; a repeat with
-    other details is a Conflict.
-    """
-    if event_in.return_id is None:
-        return None
-    _purchase_or_raise(session, tenant_id=tenant_id, order_id=event_in.order_id, lock=True)
-    earlier = session.execute(
-        select(Event).where(
-            Event.tenant_id == tenant_id, Event.type == "return", Event.order_id == event_in.order_id,
-            Event.return_id == event_in.return_id,
-        )
-    ).scalar_one_or_none()
-    if earlier is None:
-        return None
-    if earlier.request_hash != request_hash:
-        raise Conflict(f"return {event_in.return_id!r} was already recorded with different details", field="return_id")
-    return event_result(session, event=earlier)
-
-
-def record_return(
-    session: Session, *, tenant_id: int, event_in: ReturnIn, now: datetime, request_hash: str | None = None
-) -> EventResult:
-    """Record a return and claw back the returned part's points, exactly and cumulatively."""
-    purchase = _purchase_or_raise(session, tenant_id=tenant_id, order_id=event_in.order_id, lock=True)
-    if purchase.member_id is not None:
-        # Lock order, as for purchases: the member's points accounts, then rule budgets, then the wallet.
-        accounts = ledger.member_accounts(session, tenant_id=tenant_id, member_id=purchase.member_id)
-        ledger.lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"], accounts["pending"]])
-    if event_in.return_id is not None and session.execute(
-        select(Event.id).where(
-            Event.tenant_id == tenant_id, Event.type == "return", Event.order_id == event_in.order_id,
-            Event.return_id == event_in.return_id,
-        )
-    ).first():
-        raise Conflict(f"return {event_in.return_id!r} of order {event_in.order_id!r} is already recorded", field="return_id")
-    currency = purchase.currency or ""
-    if event_in.member is not None:
-        member = _member_for(session, tenant_id=tenant_id, ref=event_in.member)
-        if member.id != purchase.member_id:
-            raise InvalidInput("this order belongs to another member", field="member")
-    occurred_at = _occurred(event_in.occurred_at, now)
-    if occurred_at < purchase.occurred_at:
-        raise InvalidInput("a return cannot happen before its purchase", field="occurred_at")
-    left = purchase.amount - purchase.returned_amount
-    returned_items = dict(purchase.returned_items or {})
-
-    if event_in.items:
-        returned_items, cumulative = _returned_by_items(purchase, event_in, returned_items)
-        this_amount = max(0, cumulative - purchase.returned_amount)
-    else:
-        this_amount = left
-    if event_in.amount is not None:
-        this_amount = to_minor(event_in.amount, currency)
-        if this_amount > left:
-            raise InvalidInput(
-                f"return of {to_major(this_amount, currency)} {currency} exceeds the {to_major(left, currency)} left on the order",
-                field="amount",
-            )
-    # A free order (or the free lines of one) can still come back item by item: rules may have paid for items.
-    items_left = _items_left(purchase, purchase.returned_items or {})
-    if event_in.amount is not None and this_amount <= 0 and not event_in.items:
-        raise InvalidInput("a refund amount must be more than zero", field="amount")
-    if (left <= 0 or this_amount <= 0) and not items_left and not event_in.items:
-        raise InvalidInput(f"order {event_in.order_id!r} has nothing left to return", field="order_id")
-    if not event_in.items and event_in.amount is None:
-        returned_items = {line["sku"]: _bought(purchase, line["sku"]) for line in purchase.items or []}
-
-    cumulative_amount = purchase.returned_amount + this_amount
-    # Cumulative rounding: after every return, what has been taken back is the proportional share
-    # of the whole, so many small returns never take more (or less) than one big one.
-    target_reversed = earning.proportional_share(purchase.points, cumulative_amount, purchase.amount)
-    claw = target_reversed - purchase.points_reversed
-
-    event_id = session.execute(
-        Event.__table__.insert()
-        .values(
-            tenant_id=tenant_id,
-            type="return",
-            member_id=purchase.member_id,
-            order_id=purchase.order_id,
-            purchase_event_id=purchase.id,
-            return_id=event_in.return_id,
-            request_hash=request_hash,
-            currency=currency,
-            amount=this_amount,
-            returned_amount=0,
-            points=-claw,
-            points_reversed=0,
-            items=[item.model_dump() for item in event_in.items] if event_in.items else None,
-            channel=event_in.channel,
-            store=event_in.store,
-            occurred_at=occurred_at,
-            received_at=now,
-        )
-        .returning(Event.__table__.c.id)
-    ).scalar_one()
-    session.execute(
-        update(Event)
-        .where(Event.id == purchase.id)
-        .values(returned_amount=cumulative_amount, points_reversed=target_reversed, returned_items=returned_items or None)
-    )
-    reversal = None
-    if claw > 0 and purchase.member_id is not None:
-        base_lot = ledger.lot_of_event(session, tenant_id=tenant_id, event_id=purchase.id)
-        before = ledger.balances(session, tenant_id=tenant_id, member_id=purchase.member_id)
-        debit = ledger.claw_back(
-            session,
-            tenant_id=tenant_id,
-            member_id=purchase.member_id,
-            points=claw,
-            lot_id=base_lot.id if base_lot is not None else None,
-            idempotency_key=f"return:event:{event_id}",
-            reason=f"return on order {purchase.order_id}: {to_major(this_amount, currency)} {currency}",
-            now=now,
-            event_id=event_id,
-            details={"order_id": purchase.order_id, "amount": to_major(this_amount, currency), "currency": currency},
-        )
-        after = ledger.balances(session, tenant_id=tenant_id, member_id=purchase.member_id)
-        from_pending = before["pending"] - after["pending"]
-        reversal = Reversal(
-            points=claw, from_pending=from_pending, from_available=claw - from_pending, entry_id=debit.entry_id
-        )
-    elif purchase.member_id is not None:
-        reversal = Reversal(points=0, from_pending=0, from_available=0, entry_id=None)
-    program = programs.get(session, tenant_id=tenant_id)
-    given_back = awards.give_back(
-        session, tenant_id=tenant_id, purchase=purchase,
-        kept_facts=_kept_facts(purchase, returned_items, cumulative_amount),
-        fully_returned=(purchase.amount > 0 and cumulative_amount >= purchase.amount)
-        or (bool(purchase.items) and not _items_left(purchase, returned_items)),
-        kept_base_points=purchase.points - target_reversed,
-        base_currency=program.base_currency, return_event_id=event_id, now=now,
-    )
-    applied = _return_rules(
-        session, tenant_id=tenant_id, purchase=purchase, event_in=event_in, amount=this_amount, occurred_at=occurred_at,
-        event_id=event_id, now=now,
-    )
-    if reversal is not None:
-        reversal = reversal.model_copy(
-            update={"rules": given_back, "total_points": reversal.points + sum(a.points for a in given_back)}
-        )
-        session.execute(update(Event).where(Event.id == event_id).values(attributes={"reversal": reversal.model_dump(mode="json")}))
-    return EventResult(
-        event_id=event_id,
-        type="return",
-        order_id=purchase.order_id,
-        member_id=purchase.member_id,
-        amount=to_major(this_amount, currency),
-        currency=currency,
-        occurred_at=occurred_at,
-        reversal=reversal,
-        returned_amount=to_major(this_amount, currency),
-        rules=applied,
-        total_points=sum(a.points for a in applied),
-        balance=_balance(session, tenant_id=tenant_id, member_id=purchase.member_id),
-    )
-
-
-def _return_rules(
-    session: Session, *, tenant_id: int, purchase: Event, event_in: ReturnIn, amount: int, occurred_at: datetime,
-    event_id: int, now: datetime,
-) -> list:
-    """Rules that trigger on a return itself (say, a goodwill bonus for returns in store)."""
-    return_rules = rules.for_trigger(session, tenant_id=tenant_id, trigger="return")
-    if not return_rules or purchase.member_id is None:
-        return []
-    member = members.get(session, tenant_id=tenant_id, member_id=purchase.member_id)
-    if member is None or member.status != "active":
-        return []
-    bought = {line["sku"]: line for line in purchase.items or []}
-    lines = [{**bought[item.sku], "quantity": item.quantity} for item in event_in.items or [] if item.sku in bought]
-    currency = purchase.currency or "XXX"
-    facts = engine.EventFacts(
-        type="return", occurred_at=occurred_at, currency=purchase.currency, precision=precision(currency), amount=amount,
-        lines=awards.lines_of(lines), channel=event_in.channel, store=event_in.store,
-    )
-    program = programs.get(session, tenant_id=tenant_id)
-    member_facts = awards.member_facts(session, tenant_id=tenant_id, member=member, rules_=return_rules)
-    granted = awards.evaluate(
-        session, tenant_id=tenant_id, rules_=return_rules, member_id=member.id, facts=facts, member=member_facts,
-        base_points=0, timezone=program.timezone, base_currency=program.base_currency,
-    )
-    expires_at = earning.expires_at(now, policy=program.expiry_policy, periods=program.expiry_periods, timezone=program.timezone)
-    return awards.post(
-        session, tenant_id=tenant_id, event_id=event_id, member_id=member.id, awards=granted, rules_=return_rules,
-        facts=facts, base_currency=program.base_currency, now=now, available_at=now, expires_at=expires_at,
-    )
-
-
-def _kept_facts(purchase: Event, returned_items: dict[str, int], returned_amount: int) -> engine.EventFacts:
-    """The part of an order the customer kept, as the rules engine reads a purchase."""
-    kept_lines = []
-    left = dict(returned_items)
-    for line in purchase.items or []:
-        back = min(left.get(line["sku"], 0), line["quantity"])
-        left[line["sku"]] = left.get(line["sku"], 0) - back
-        kept_lines.append({**line, "quantity": line["quantity"] - back})
-    currency = purchase.currency or "XXX"
-    return engine.EventFacts(
-        type="purchase", occurred_at=purchase.occurred_at, currency=purchase.currency, precision=precision(currency),
-        amount=purchase.amount - returned_amount, lines=awards.lines_of(kept_lines), channel=purchase.channel,
-        store=purchase.store, coupon_codes=tuple((purchase.attributes or {}).get("coupons") or ()),
-    )
-
-
-def _items_left(purchase: Event, returned: dict[str, int]) -> bool:
-    """Whether some line of the order has not come back yet."""
-    return any(returned.get(sku, 0) < _bought(purchase, sku) for sku in {line["sku"] for line in purchase.items or []})
-
-
-def _bought(purchase: Event, sku: str) -> int:
-    return sum(line["quantity"] for line in purchase.items or [] if line["sku"] == sku)
-
-
-def _returned_by_items(purchase: Event, event_in: ReturnIn, returned: dict[str, int]) -> tuple[dict[str, int], int]:
-    """Apply returned items; return the new per-SKU counts and the cumulative returned amount."""
-    if not purchase.items:
-        raise InvalidInput("this order was recorded without items; return an amount instead", field="items")
-    returned = dict(returned)
-    for index, item in enumerate(event_in.items or []):
-        bought = _bought(purchase, item.sku)
-        if bought == 0:
-            raise InvalidInput(f"order has no item {item.sku!r}", field=f"items[{index}].sku")
-        if returned.get(item.sku, 0) + item.quantity > bought:
-            raise InvalidInput(
-                f"{item.sku}: {item.quantity} returned but only {bought - returned.get(item.sku, 0)} left",
-                field=f"items[{index}].quantity",
-            )
-        returned[item.sku] = returned.get(item.sku, 0) + item.quantity
-    # What was paid is shared among lines by list price, so discounts are returned in proportion.
-    list_total = sum(line["quantity"] * line["unit_price"] for line in purchase.items)
-    returned_list = 0
-    for sku, qty in returned.items():
-        lines = [line for line in purchase.items if line["sku"] == sku]
-        remaining = qty
-        for line in lines:
-            take = min(remaining, line["quantity"])
-            returned_list += take * line["unit_price"]
-            remaining -= take
-    if list_total == 0:  # free items only: the money comes back when the last item does
-        everything = all(returned.get(line["sku"], 0) >= _bought(purchase, line["sku"]) for line in purchase.items)
-        return returned, purchase.amount if everything else purchase.returned_amount
-    return returned, earning.proportional_share(purchase.amount, returned_list, list_total)
 
 
 def event_result(session: Session, *, event: Event) -> EventResult:
     """The API shape of any recorded event."""
+    # Imported here: returns and member events build on this module's purchases and lookups.
+    from wafa.events import member_events, returns
+
     if event.type == "purchase":
         return purchase_result(session, event=event)
-    if event.type != "return":
-        return _member_event_result(session, event=event)
-    currency = event.currency or ""
-    reversed_points = -event.points
-    applied = awards.recorded(session, tenant_id=event.tenant_id, event_id=event.id, currency=event.currency)
-    return EventResult(
-        event_id=event.id,
-        type=event.type,
-        order_id=event.order_id,
-        member_id=event.member_id,
-        amount=to_major(event.amount, currency),
-        currency=currency,
-        occurred_at=event.occurred_at,
-        reversal=Reversal(**(event.attributes or {}).get("reversal", {"points": reversed_points, "from_pending": 0, "from_available": 0, "entry_id": None}))
-        if event.member_id is not None
-        else None,
-        returned_amount=to_major(event.amount, currency),
-        rules=applied,
-        total_points=sum(a.points for a in applied),
-    )
-
-
-def record_custom(
-    session: Session, *, tenant_id: int, event_in: CustomEventIn, request_hash: str, now: datetime
-) -> tuple[EventResult, bool]:
-    """Record a custom event (its attributes checked against its type's schema) and apply its rules."""
-    event_types.check_attributes(session, tenant_id=tenant_id, name=event_in.type, attributes=event_in.attributes)
-    member = _member_for(session, tenant_id=tenant_id, ref=event_in.member)
-    return record_trigger(
-        session, tenant_id=tenant_id, member=member, type_=event_in.type, reference=event_in.reference,
-        attributes=event_in.attributes, occurred_at=_occurred(event_in.occurred_at, now), now=now,
-        request_hash=request_hash, channel=event_in.channel, store=event_in.store,
-    )
-
-
-def record_trigger(
-    session: Session, *, tenant_id: int, member: Member, type_: str, reference: str | None, attributes: dict,
-    occurred_at: datetime, now: datetime, request_hash: str | None = None, channel: str | None = None,
-    store: str | None = None,
-) -> tuple[EventResult, bool]:
-    """Record a member event other than a purchase or a return (enrolment, birthday, profile
-    completed, or a custom type) and award what its rules give; a repeated reference replays."""
-    trigger_rules = rules.for_trigger(session, tenant_id=tenant_id, trigger=type_) if member.status == "active" else []
-    if trigger_rules:
-        accounts = ledger.member_accounts(session, tenant_id=tenant_id, member_id=member.id)
-        ledger.lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"], accounts["pending"]])
-    values = dict(
-        tenant_id=tenant_id, type=type_, member_id=member.id, reference=reference, amount=0, returned_amount=0, points=0,
-        points_reversed=0, attributes=attributes, channel=channel, store=store, request_hash=request_hash,
-        occurred_at=occurred_at, received_at=now,
-    )
-    if reference is None:
-        event_id = session.execute(Event.__table__.insert().values(**values).returning(Event.__table__.c.id)).scalar_one()
-    else:
-        inserted = insert_unless_exists(
-            session, Event, values, conflict=["tenant_id", "type", "member_id", "reference"],
-            where=text("reference IS NOT NULL"), returning=[Event.id],
-        ).first()
-        if inserted is None:
-            earlier = session.execute(
-                select(Event).where(
-                    Event.tenant_id == tenant_id, Event.type == type_, Event.member_id == member.id, Event.reference == reference
-                )
-            ).scalar_one()
-            if request_hash is not None and earlier.request_hash != request_hash:
-                raise Conflict(f"{type_} {reference!r} was already recorded with different details", field="reference")
-            return event_result(session, event=earlier), True
-        event_id = inserted[0]
-    applied = []
-    if trigger_rules:
-        program = programs.get(session, tenant_id=tenant_id)
-        facts = engine.EventFacts(type=type_, occurred_at=occurred_at, attributes=attributes, channel=channel, store=store)
-        member_facts = awards.member_facts(session, tenant_id=tenant_id, member=member, rules_=trigger_rules)
-        granted = awards.evaluate(
-            session, tenant_id=tenant_id, rules_=trigger_rules, member_id=member.id, facts=facts, member=member_facts,
-            base_points=0, timezone=program.timezone, base_currency=program.base_currency,
-        )
-        # No return window for these: the points are available at once, and expire by the program's policy.
-        expires_at = earning.expires_at(now, policy=program.expiry_policy, periods=program.expiry_periods, timezone=program.timezone)
-        applied = awards.post(
-            session, tenant_id=tenant_id, event_id=event_id, member_id=member.id, awards=granted, rules_=trigger_rules,
-            facts=facts, base_currency=program.base_currency, now=now, available_at=now, expires_at=expires_at,
-        )
-    event = get_or_raise(session, tenant_id=tenant_id, event_id=event_id)
-    return _member_event_result(session, event=event, applied=applied), False
-
-
-def member_enrolled(session: Session, *, tenant_id: int, member: Member, now: datetime) -> EventResult | None:
-    """Apply the enrolment rules (a welcome bonus) to a new member, once; None if there are none."""
-    if not rules.for_trigger(session, tenant_id=tenant_id, trigger="enrolment"):
-        return None
-    result, _ = record_trigger(
-        session, tenant_id=tenant_id, member=member, type_="enrolment", reference="enrolment", attributes={},
-        occurred_at=member.enrolled_at, now=now,
-    )
-    return result
-
-
-def profile_changed(session: Session, *, tenant_id: int, member: Member, now: datetime) -> EventResult | None:
-    """Apply the profile-completed rules the first time a member's profile is complete; None otherwise."""
-    if not members.profile_complete(member) or not rules.for_trigger(session, tenant_id=tenant_id, trigger="profile_completed"):
-        return None
-    result, replay = record_trigger(
-        session, tenant_id=tenant_id, member=member, type_="profile_completed", reference="profile_completed",
-        attributes={}, occurred_at=now, now=now,
-    )
-    return None if replay else result
-
-
-def _member_event_result(session: Session, *, event: Event, applied: list | None = None) -> EventResult:
-    if applied is None:
-        applied = awards.recorded(session, tenant_id=event.tenant_id, event_id=event.id, currency=None)
-    reason = None
-    if not applied:
-        member = members.get(session, tenant_id=event.tenant_id, member_id=event.member_id or 0)
-        reason = f"member is {member.status}" if member is not None and member.status != "active" else "no rule awarded anything"
-    return EventResult(
-        event_id=event.id, type=event.type, order_id=None, member_id=event.member_id, amount="0", currency="",
-        occurred_at=event.occurred_at, not_awarded_reason=reason, rules=applied,
-        total_points=sum(a.points for a in applied), reference=event.reference, attributes=event.attributes,
-        balance=_balance(session, tenant_id=event.tenant_id, member_id=event.member_id if applied else None),
-    )
+    if event.type == "return":
+        return returns.return_result(session, event=event)
+    return member_events.member_event_result(session, event=event)
 
 
 def get_or_raise(session: Session, *, tenant_id: int, event_id: int) -> Event:
@@ -706,8 +343,8 @@ def simulate(session: Session, *, tenant_id: int, event_in: PurchaseIn | CustomE
     With a member named, their caps and the rules' budgets are read as they stand (nothing is locked).
     """
     program = programs.get(session, tenant_id=tenant_id)
-    occurred_at = _occurred(event_in.occurred_at, now)
-    member = _member_for(session, tenant_id=tenant_id, ref=event_in.member) if event_in.member is not None else None
+    occurred_at = occurred_or_now(event_in.occurred_at, now)
+    member = member_by_ref(session, tenant_id=tenant_id, ref=event_in.member) if event_in.member is not None else None
     if isinstance(event_in, CustomEventIn):
         event_types.check_attributes(session, tenant_id=tenant_id, name=event_in.type, attributes=event_in.attributes)
         currency, base = None, 0

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from wafa.db import unit_of_work
 from wafa.errors import Conflict
 from wafa.events import awards
-from wafa.events import service as events
+from wafa.events import member_events
 from wafa.ledger import service as ledger
 from wafa.members.models import Member
 from wafa.programs import service as programs
@@ -120,7 +120,7 @@ def birthdays(factory: sessionmaker[Session], *, now: datetime, tenant_id: int |
             try:
                 with unit_of_work(factory) as session:
                     member = session.get(Member, member_id)
-                    _, replay = events.record_trigger(
+                    _, replay = member_events.record_trigger(
                         session, tenant_id=tid, member=member, type_="birthday", reference=f"birthday:{today.year}",
                         attributes={"year": today.year}, occurred_at=now, now=now,
                     )

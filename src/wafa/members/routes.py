@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from wafa.api.deps import Context, IdPath, decode_cursor, paginate, require
 from wafa.errors import NotFound
-from wafa.events import service as events
+from wafa.events import member_events
 from wafa.members import service
 from wafa.members.schemas import MemberCreate, MemberPage, MemberRead, MemberUpdate, StatusChange
 from wafa.programs import service as programs
@@ -24,8 +24,8 @@ def create_member(
         region = programs.get(session, tenant_id=principal.tenant_id).default_region
         member = service.create(session, tenant_id=principal.tenant_id, member_in=member_in, region=region, now=ctx.now())
         # Welcome and profile bonuses, in the same transaction: enrolled means rewarded.
-        events.member_enrolled(session, tenant_id=principal.tenant_id, member=member, now=ctx.now())
-        events.profile_changed(session, tenant_id=principal.tenant_id, member=member, now=ctx.now())
+        member_events.member_enrolled(session, tenant_id=principal.tenant_id, member=member, now=ctx.now())
+        member_events.profile_changed(session, tenant_id=principal.tenant_id, member=member, now=ctx.now())
         return service.to_read(member)
 
 
@@ -67,7 +67,7 @@ def update_member(
         member = service.update_profile(
             session, tenant_id=principal.tenant_id, member_id=member_id, member_in=member_in, region=region, now=ctx.now()
         )
-        events.profile_changed(session, tenant_id=principal.tenant_id, member=member, now=ctx.now())
+        member_events.profile_changed(session, tenant_id=principal.tenant_id, member=member, now=ctx.now())
         return service.to_read(member)
 
 

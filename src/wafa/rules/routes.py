@@ -7,10 +7,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from wafa.api.deps import Context, IdPath, decode_cursor, paginate, require
 from wafa.rules import service
 from wafa.rules.models import Rule, RuleVersion
-from wafa.rules.schemas import RuleCreate, RuleDefinition, RulePage, RuleRead, RuleStatusChange
+from wafa.members import service as members
+from wafa.rules.schemas import RuleCreate, RuleDefinition, RulePage, RuleRead, RuleStatusChange, StampsRead
 from wafa.tenants.service import Principal
 
 router = APIRouter(prefix="/v1/rules", tags=["rules"])
+member_router = APIRouter(prefix="/v1/members", tags=["rules"])
 
 
 def _read(pair: tuple[Rule, RuleVersion]) -> RuleRead:
@@ -65,3 +67,12 @@ def change_rule_status(
     ctx = Context(request)
     with ctx.transaction() as session:
         return _read(service.change_status(session, tenant_id=principal.tenant_id, rule_id=rule_id, status=change.status, now=ctx.now()))
+
+
+@member_router.get("/{member_id}/stamps", response_model=StampsRead, summary="A member's stamps and rule-issued rewards")
+def get_stamps(request: Request, member_id: IdPath, principal: Principal = Depends(require("read"))) -> StampsRead:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        members.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id)
+        stamps, rewards = service.stamps_and_rewards(session, tenant_id=principal.tenant_id, member_id=member_id)
+    return StampsRead(member_id=member_id, stamps=stamps, rewards=rewards)

@@ -319,3 +319,11 @@ class RuleRead(BaseModel):
 class RulePage(BaseModel):
     items: list[RuleRead]
     next_cursor: str | None
+
+
+class StampsRead(BaseModel):
+    """What the rules have given a member that is counted rather than posted: stamps and named rewards."""
+
+    member_id: int
+    stamps: dict[str, int] = Field(description="stamps per card, net of returns")
+    rewards: dict[str, int] = Field(description="named rewards issued by rules, net of returns, per reward")

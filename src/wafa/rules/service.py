@@ -336,3 +336,21 @@ def mark_cashback_released(session: Session, *, tenant_id: int, award_id: int) -
     if won is None:
         return None
     return session.execute(select(RuleAward).where(RuleAward.id == award_id).execution_options(populate_existing=True)).scalar_one()
+
+
+def stamps_and_rewards(session: Session, *, tenant_id: int, member_id: int) -> tuple[dict[str, int], dict[str, int]]:
+    """A member's stamps per card and named rewards per name, as rules awarded them (net of returns)."""
+    stamps: dict[str, int] = {}
+    rewards: dict[str, int] = {}
+    rows = session.execute(
+        select(RuleAward.stamps_kept, RuleAward.rewards_kept).where(
+            RuleAward.tenant_id == tenant_id, RuleAward.member_id == member_id,
+            (RuleAward.stamps_kept.is_not(None)) | (RuleAward.rewards_kept.is_not(None)),
+        )
+    ).all()
+    for kept_stamps, kept_rewards in rows:
+        for card, count in (kept_stamps or {}).items():
+            stamps[card] = stamps.get(card, 0) + count
+        for reward in kept_rewards or ():
+            rewards[reward] = rewards.get(reward, 0) + 1
+    return dict(sorted(stamps.items())), dict(sorted(rewards.items()))

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from tests.conftest import factory_for, make_member, make_tenant
 from wafa.db import unit_of_work
 from wafa.events import hotpath
+from wafa.events import returns
 from wafa.events import service as events
 from wafa.events.schemas import PurchaseIn, ReturnIn
 from wafa.ledger import service as ledger
@@ -31,7 +32,7 @@ def _run(factory, clock, tenant_id: int, member_ids: list[int]) -> list[tuple]: 
         if available:
             ledger.debit(session, tenant_id=tenant_id, member_id=member_ids[0], points=available, kind="redeem",
                          destination="redeemed", idempotency_key="spend-all", reason="spend", now=clock.now())
-        events.record_return(session, tenant_id=tenant_id, event_in=ReturnIn(type="return", order_id="o-0"), now=clock.now())
+        returns.record_return(session, tenant_id=tenant_id, event_in=ReturnIn(type="return", order_id="o-0"), now=clock.now())
     with unit_of_work(factory) as session:
         body = PurchaseIn(type="purchase", member={"id": member_ids[0]}, order_id="o-last", amount="7.00", currency="SAR")
         events.record_purchase(session, tenant_id=tenant_id, event_in=body, request_hash="last", now=clock.now())

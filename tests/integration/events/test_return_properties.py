@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import START, make_member, make_tenant
 from wafa.db import unit_of_work
+from wafa.events import returns as return_events
 from wafa.events import service as events
 from wafa.events.schemas import Item, MemberRef, PurchaseIn, ReturnIn, ReturnItem
 from wafa.ledger import service as ledger
@@ -82,13 +83,13 @@ def test_a_full_return_restores_the_balance_before_the_purchase(factory, chosen,
         if event_in is not None:
             try:
                 with unit_of_work(factory) as session:
-                    events.record_return(session, tenant_id=tenant.id, event_in=event_in, now=now)
+                    return_events.record_return(session, tenant_id=tenant.id, event_in=event_in, now=now)
             except Exception as exc:  # an item return of free goods, or one past what is left, may be refused
                 if getattr(exc, "status", None) != 422:
                     raise
     try:
         with unit_of_work(factory) as session:
-            events.record_return(session, tenant_id=tenant.id, event_in=ReturnIn(type="return", order_id="O"), now=now)
+            return_events.record_return(session, tenant_id=tenant.id, event_in=ReturnIn(type="return", order_id="O"), now=now)
     except Exception as exc:
         if getattr(exc, "status", None) != 422:  # nothing left to return: the earlier returns took it all
             raise

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.conftest import START, factory_for, make_member, make_tenant
 from wafa.clock import FrozenClock
 from wafa.db import unit_of_work
+from wafa.events import returns
 from wafa.events import service as events
 from wafa.events.schemas import MemberRef, PurchaseIn, ReturnIn
 from wafa.ledger.verify import verify
@@ -90,7 +91,7 @@ def test_returns_racing_purchases_keep_the_budget_exact(pg: Factory) -> None:
     def work(i: int) -> Any:
         if i < 10:  # give back the first ten orders
             with unit_of_work(pg) as session:
-                return events.record_return(session, tenant_id=tenant.id, event_in=ReturnIn(type="return", order_id=f"first-{i}"), now=clock.now())
+                return returns.record_return(session, tenant_id=tenant.id, event_in=ReturnIn(type="return", order_id=f"first-{i}"), now=clock.now())
         return purchase(pg, tenant.id, member_ids[i % 10], f"second-{i}", "1.00", clock.now())
 
     results = race(25, work)
@@ -129,7 +130,7 @@ def test_returns_and_purchases_of_one_member_do_not_deadlock(pg: Factory) -> Non
         def work(i: int, round_: int = round_) -> Any:
             if i % 2 == 0:
                 with unit_of_work(pg) as session:
-                    return events.record_return(
+                    return returns.record_return(
                         session, tenant_id=tenant.id, now=clock.now(),
                         event_in=ReturnIn(type="return", order_id=f"big-{i // 2}", amount="0.10"),
                     )

@@ -1,0 +1,292 @@
+"""Returns: take back the returned part's points and exactly what the rules gave for it, cumulatively,
+so any sequence of partial returns ends where one whole return would."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from wafa.errors import Conflict, InvalidInput
+from wafa.events import awards
+from wafa.events import service
+from wafa.events.models import Event
+from wafa.events.schemas import EventResult, ReturnIn, Reversal
+from wafa.ledger import service as ledger
+from wafa.members import service as members
+from wafa.money import precision, to_major, to_minor
+from wafa.programs import earning
+from wafa.programs import service as programs
+from wafa.rules import engine
+from wafa.rules import service as rules
+
+
+def find_return(session: Session, *, tenant_id: int, event_in: ReturnIn, request_hash: str) -> EventResult | None:
+    """The result of a return recorded before under the same return_id (None if new).
+
+    Locks the order first, so a concurrent repeat waits and then finds the first one; a repeat with
+    other details is a Conflict.
+    """
+    if event_in.return_id is None:
+        return None
+    service.get_purchase_or_raise(session, tenant_id=tenant_id, order_id=event_in.order_id, lock=True)
+    earlier = session.execute(
+        select(Event).where(
+            Event.tenant_id == tenant_id, Event.type == "return", Event.order_id == event_in.order_id,
+            Event.return_id == event_in.return_id,
+        )
+    ).scalar_one_or_none()
+    if earlier is None:
+        return None
+    if earlier.request_hash != request_hash:
+        raise Conflict(f"return {event_in.return_id!r} was already recorded with different details", field="return_id")
+    return return_result(session, event=earlier)
+
+
+def record_return(
+    session: Session, *, tenant_id: int, event_in: ReturnIn, now: datetime, request_hash: str | None = None
+) -> EventResult:
+    """Record a return and claw back the returned part's points, exactly and cumulatively."""
+    purchase = service.get_purchase_or_raise(session, tenant_id=tenant_id, order_id=event_in.order_id, lock=True)
+    if purchase.member_id is not None:
+        # Lock order, as for purchases: the member's points accounts, then rule budgets, then the wallet.
+        accounts = ledger.member_accounts(session, tenant_id=tenant_id, member_id=purchase.member_id)
+        ledger.lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"], accounts["pending"]])
+    if event_in.return_id is not None and session.execute(
+        select(Event.id).where(
+            Event.tenant_id == tenant_id, Event.type == "return", Event.order_id == event_in.order_id,
+            Event.return_id == event_in.return_id,
+        )
+    ).first():
+        raise Conflict(f"return {event_in.return_id!r} of order {event_in.order_id!r} is already recorded", field="return_id")
+    currency = purchase.currency or ""
+    if event_in.member is not None:
+        member = service.member_by_ref(session, tenant_id=tenant_id, ref=event_in.member)
+        if member.id != purchase.member_id:
+            raise InvalidInput("this order belongs to another member", field="member")
+    occurred_at = service.occurred_or_now(event_in.occurred_at, now)
+    if occurred_at < purchase.occurred_at:
+        raise InvalidInput("a return cannot happen before its purchase", field="occurred_at")
+    left = purchase.amount - purchase.returned_amount
+    returned_items = dict(purchase.returned_items or {})
+
+    if event_in.items:
+        returned_items, cumulative = _returned_by_items(purchase, event_in, returned_items)
+        this_amount = max(0, cumulative - purchase.returned_amount)
+    else:
+        this_amount = left
+    if event_in.amount is not None:
+        this_amount = to_minor(event_in.amount, currency)
+        if this_amount > left:
+            raise InvalidInput(
+                f"return of {to_major(this_amount, currency)} {currency} exceeds the {to_major(left, currency)} left on the order",
+                field="amount",
+            )
+    # A free order (or the free lines of one) can still come back item by item: rules may have paid for items.
+    items_left = _items_left(purchase, purchase.returned_items or {})
+    if event_in.amount is not None and this_amount <= 0 and not event_in.items:
+        raise InvalidInput("a refund amount must be more than zero", field="amount")
+    if (left <= 0 or this_amount <= 0) and not items_left and not event_in.items:
+        raise InvalidInput(f"order {event_in.order_id!r} has nothing left to return", field="order_id")
+    if not event_in.items and event_in.amount is None:
+        returned_items = {line["sku"]: _bought(purchase, line["sku"]) for line in purchase.items or []}
+
+    cumulative_amount = purchase.returned_amount + this_amount
+    # Cumulative rounding: after every return, what has been taken back is the proportional share
+    # of the whole, so many small returns never take more (or less) than one big one.
+    target_reversed = earning.proportional_share(purchase.points, cumulative_amount, purchase.amount)
+    claw = target_reversed - purchase.points_reversed
+
+    event_id = session.execute(
+        Event.__table__.insert()
+        .values(
+            tenant_id=tenant_id,
+            type="return",
+            member_id=purchase.member_id,
+            order_id=purchase.order_id,
+            purchase_event_id=purchase.id,
+            return_id=event_in.return_id,
+            request_hash=request_hash,
+            currency=currency,
+            amount=this_amount,
+            returned_amount=0,
+            points=-claw,
+            points_reversed=0,
+            items=[item.model_dump() for item in event_in.items] if event_in.items else None,
+            channel=event_in.channel,
+            store=event_in.store,
+            occurred_at=occurred_at,
+            received_at=now,
+        )
+        .returning(Event.__table__.c.id)
+    ).scalar_one()
+    session.execute(
+        update(Event)
+        .where(Event.id == purchase.id)
+        .values(returned_amount=cumulative_amount, points_reversed=target_reversed, returned_items=returned_items or None)
+    )
+    reversal = None
+    if claw > 0 and purchase.member_id is not None:
+        base_lot = ledger.lot_of_event(session, tenant_id=tenant_id, event_id=purchase.id)
+        before = ledger.balances(session, tenant_id=tenant_id, member_id=purchase.member_id)
+        debit = ledger.claw_back(
+            session,
+            tenant_id=tenant_id,
+            member_id=purchase.member_id,
+            points=claw,
+            lot_id=base_lot.id if base_lot is not None else None,
+            idempotency_key=f"return:event:{event_id}",
+            reason=f"return on order {purchase.order_id}: {to_major(this_amount, currency)} {currency}",
+            now=now,
+            event_id=event_id,
+            details={"order_id": purchase.order_id, "amount": to_major(this_amount, currency), "currency": currency},
+        )
+        after = ledger.balances(session, tenant_id=tenant_id, member_id=purchase.member_id)
+        from_pending = before["pending"] - after["pending"]
+        reversal = Reversal(
+            points=claw, from_pending=from_pending, from_available=claw - from_pending, entry_id=debit.entry_id
+        )
+    elif purchase.member_id is not None:
+        reversal = Reversal(points=0, from_pending=0, from_available=0, entry_id=None)
+    program = programs.get(session, tenant_id=tenant_id)
+    given_back = awards.give_back(
+        session, tenant_id=tenant_id, purchase=purchase,
+        kept_facts=_kept_facts(purchase, returned_items, cumulative_amount),
+        fully_returned=(purchase.amount > 0 and cumulative_amount >= purchase.amount)
+        or (bool(purchase.items) and not _items_left(purchase, returned_items)),
+        kept_base_points=purchase.points - target_reversed,
+        base_currency=program.base_currency, return_event_id=event_id, now=now,
+    )
+    applied = _return_rules(
+        session, tenant_id=tenant_id, purchase=purchase, event_in=event_in, amount=this_amount, occurred_at=occurred_at,
+        event_id=event_id, now=now,
+    )
+    if reversal is not None:
+        reversal = reversal.model_copy(
+            update={"rules": given_back, "total_points": reversal.points + sum(a.points for a in given_back)}
+        )
+        session.execute(update(Event).where(Event.id == event_id).values(attributes={"reversal": reversal.model_dump(mode="json")}))
+    return EventResult(
+        event_id=event_id,
+        type="return",
+        order_id=purchase.order_id,
+        member_id=purchase.member_id,
+        amount=to_major(this_amount, currency),
+        currency=currency,
+        occurred_at=occurred_at,
+        reversal=reversal,
+        returned_amount=to_major(this_amount, currency),
+        rules=applied,
+        total_points=sum(a.points for a in applied),
+        balance=service.balance_of(session, tenant_id=tenant_id, member_id=purchase.member_id),
+    )
+
+
+def _return_rules(
+    session: Session, *, tenant_id: int, purchase: Event, event_in: ReturnIn, amount: int, occurred_at: datetime,
+    event_id: int, now: datetime,
+) -> list:
+    """Rules that trigger on a return itself (say, a goodwill bonus for returns in store)."""
+    return_rules = rules.for_trigger(session, tenant_id=tenant_id, trigger="return")
+    if not return_rules or purchase.member_id is None:
+        return []
+    member = members.get(session, tenant_id=tenant_id, member_id=purchase.member_id)
+    if member is None or member.status != "active":
+        return []
+    bought = {line["sku"]: line for line in purchase.items or []}
+    lines = [{**bought[item.sku], "quantity": item.quantity} for item in event_in.items or [] if item.sku in bought]
+    currency = purchase.currency or "XXX"
+    facts = engine.EventFacts(
+        type="return", occurred_at=occurred_at, currency=purchase.currency, precision=precision(currency), amount=amount,
+        lines=awards.lines_of(lines), channel=event_in.channel, store=event_in.store,
+    )
+    program = programs.get(session, tenant_id=tenant_id)
+    member_facts = awards.member_facts(session, tenant_id=tenant_id, member=member, rules_=return_rules)
+    granted = awards.evaluate(
+        session, tenant_id=tenant_id, rules_=return_rules, member_id=member.id, facts=facts, member=member_facts,
+        base_points=0, timezone=program.timezone, base_currency=program.base_currency,
+    )
+    expires_at = earning.expires_at(now, policy=program.expiry_policy, periods=program.expiry_periods, timezone=program.timezone)
+    return awards.post(
+        session, tenant_id=tenant_id, event_id=event_id, member_id=member.id, awards=granted, rules_=return_rules,
+        facts=facts, base_currency=program.base_currency, now=now, available_at=now, expires_at=expires_at,
+    )
+
+
+def _kept_facts(purchase: Event, returned_items: dict[str, int], returned_amount: int) -> engine.EventFacts:
+    """The part of an order the customer kept, as the rules engine reads a purchase."""
+    kept_lines = []
+    left = dict(returned_items)
+    for line in purchase.items or []:
+        back = min(left.get(line["sku"], 0), line["quantity"])
+        left[line["sku"]] = left.get(line["sku"], 0) - back
+        kept_lines.append({**line, "quantity": line["quantity"] - back})
+    currency = purchase.currency or "XXX"
+    return engine.EventFacts(
+        type="purchase", occurred_at=purchase.occurred_at, currency=purchase.currency, precision=precision(currency),
+        amount=purchase.amount - returned_amount, lines=awards.lines_of(kept_lines), channel=purchase.channel,
+        store=purchase.store, coupon_codes=tuple((purchase.attributes or {}).get("coupons") or ()),
+    )
+
+
+def _items_left(purchase: Event, returned: dict[str, int]) -> bool:
+    """Whether some line of the order has not come back yet."""
+    return any(returned.get(sku, 0) < _bought(purchase, sku) for sku in {line["sku"] for line in purchase.items or []})
+
+
+def _bought(purchase: Event, sku: str) -> int:
+    return sum(line["quantity"] for line in purchase.items or [] if line["sku"] == sku)
+
+
+def _returned_by_items(purchase: Event, event_in: ReturnIn, returned: dict[str, int]) -> tuple[dict[str, int], int]:
+    """Apply returned items; return the new per-SKU counts and the cumulative returned amount."""
+    if not purchase.items:
+        raise InvalidInput("this order was recorded without items; return an amount instead", field="items")
+    returned = dict(returned)
+    for index, item in enumerate(event_in.items or []):
+        bought = _bought(purchase, item.sku)
+        if bought == 0:
+            raise InvalidInput(f"order has no item {item.sku!r}", field=f"items[{index}].sku")
+        if returned.get(item.sku, 0) + item.quantity > bought:
+            raise InvalidInput(
+                f"{item.sku}: {item.quantity} returned but only {bought - returned.get(item.sku, 0)} left",
+                field=f"items[{index}].quantity",
+            )
+        returned[item.sku] = returned.get(item.sku, 0) + item.quantity
+    # What was paid is shared among lines by list price, so discounts are returned in proportion.
+    list_total = sum(line["quantity"] * line["unit_price"] for line in purchase.items)
+    returned_list = 0
+    for sku, qty in returned.items():
+        lines = [line for line in purchase.items if line["sku"] == sku]
+        remaining = qty
+        for line in lines:
+            take = min(remaining, line["quantity"])
+            returned_list += take * line["unit_price"]
+            remaining -= take
+    if list_total == 0:  # free items only: the money comes back when the last item does
+        everything = all(returned.get(line["sku"], 0) >= _bought(purchase, line["sku"]) for line in purchase.items)
+        return returned, purchase.amount if everything else purchase.returned_amount
+    return returned, earning.proportional_share(purchase.amount, returned_list, list_total)
+
+
+def return_result(session: Session, *, event: Event) -> EventResult:
+    """The API shape of a recorded return, as first answered (but for the balance)."""
+    currency = event.currency or ""
+    reversed_points = -event.points
+    applied = awards.recorded(session, tenant_id=event.tenant_id, event_id=event.id, currency=event.currency)
+    return EventResult(
+        event_id=event.id,
+        type=event.type,
+        order_id=event.order_id,
+        member_id=event.member_id,
+        amount=to_major(event.amount, currency),
+        currency=currency,
+        occurred_at=event.occurred_at,
+        reversal=Reversal(**(event.attributes or {}).get("reversal", {"points": reversed_points, "from_pending": 0, "from_available": 0, "entry_id": None}))
+        if event.member_id is not None
+        else None,
+        returned_amount=to_major(event.amount, currency),
+        rules=applied,
+        total_points=sum(a.points for a in applied),
+    )
