@@ -166,7 +166,9 @@ def insert_unless_exists(session: Session, model, values: dict, *, conflict: lis
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = dialect_insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict, index_where=where)
+    # On the table, not the mapped class: Core DML skips the ORM's per-statement bookkeeping.
+    table = getattr(model, "__table__", model)
+    stmt = dialect_insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict, index_where=where)
     if returning:
-        stmt = stmt.returning(*returning)
+        stmt = stmt.returning(*(table.c[column.key] for column in returning))
     return session.execute(stmt)

@@ -45,12 +45,14 @@ def test_purchase_applies_rule_and_history_names_rule_and_version(client: TestCl
     response = buy(client, "O-1", "120.00", occurred_at=FRIDAY)
     assert response.status_code == 201
     body = response.json()
-    assert (body["award"]["points"], body["total_points"]) == (120, 240)
+    # One entry and one lot carry the base and the rules' points; its reason names each rule and version.
+    assert (body["award"]["points"], body["total_points"]) == (240, 240)
     assert [(r["rule_id"], r["version"], r["points"]) for r in body["rules"]] == [(made["id"], 1, 120)]
     assert body["rules"][0]["line"] == "+120 points, rule 'Weekend x2' v1"
     history = client.get(f"/v1/members/{member_id}/entries").json()["items"]
-    assert history[0]["reason"] == "+120 points, rule 'Weekend x2' v1"
-    assert history[0]["details"]["rule_id"] == made["id"] and history[0]["details"]["version"] == 1
+    assert history[0]["reason"] == "purchase O-1: 120.00 SAR (+120 points, rule 'Weekend x2' v1)"
+    assert history[0]["points"] == 240 and history[0]["details"]["base_points"] == 120
+    assert [(r["rule_id"], r["version"], r["points"]) for r in history[0]["details"]["rules"]] == [(made["id"], 1, 120)]
     assert balance(client, member_id) == 240
     # On a Sunday the window is shut: base points only.
     assert buy(client, "O-2", "10.00").json()["total_points"] == 10
@@ -67,7 +69,8 @@ def test_editing_a_rule_changes_new_awards_only(client: TestClient) -> None:
     assert client.put(f"/v1/rules/{made['id']}", json=definition).json()["version"] == 2
     assert buy(client, "O-2", "1.00").json()["rules"][0]["line"] == "+30 points, rule 'Bonus' v2"
     reasons = [e["reason"] for e in client.get(f"/v1/members/{member_id}/entries").json()["items"]]
-    assert "+10 points, rule 'Bonus' v1" in reasons and "+30 points, rule 'Bonus' v2" in reasons
+    assert "purchase O-1: 1.00 SAR (+10 points, rule 'Bonus' v1)" in reasons
+    assert "purchase O-2: 1.00 SAR (+30 points, rule 'Bonus' v2)" in reasons
     # Returning the first order takes back what version 1 gave, not what version 2 would.
     back = give_back(client, "O-1").json()
     assert back["reversal"]["rules"][0]["points"] == 10 and back["reversal"]["rules"][0]["version"] == 1
@@ -136,7 +139,7 @@ def test_item_return_reverses_only_the_returned_items_bonus(client: TestClient) 
         {"sku": "MUG", "category": "kitchen", "quantity": 1, "unit_price": "60.00"},
     ]
     body = buy(client, "O-1", "100.00", items=items).json()
-    assert (body["award"]["points"], body["rules"][0]["points"]) == (100, 80)
+    assert (body["award"]["points"], body["rules"][0]["points"]) == (180, 80)
     mug = give_back(client, "O-1", items=[{"sku": "MUG", "quantity": 1}]).json()
     assert mug["reversal"]["points"] == 60 and mug["reversal"]["rules"] == []
     latte = give_back(client, "O-1", items=[{"sku": "LATTE", "quantity": 1}]).json()

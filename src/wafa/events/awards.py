@@ -5,6 +5,7 @@ return, give back exactly what the returned part had earned, consumed caps and b
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -100,39 +101,57 @@ def evaluate(
 
 
 def post(
-    session: Session, *, tenant_id: int, event_id: int, member_id: int, awards: Sequence[engine.Award],
-    rules_: Sequence[engine.Rule], facts: engine.EventFacts, base_currency: str, now: datetime,
-    available_at: datetime, expires_at: datetime | None,
-) -> list[RuleAwarded]:
-    """Post each award to the ledger (points, then cashback) and record it against its rule version."""
-    by_id = {rule.id: rule for rule in rules_}
+    session: Session, *, tenant_id: int, event_id: int, member_id: int, base_points: int, base_reason: str | None,
+    base_details: dict[str, Any] | None, awards: Sequence[engine.Award], rules_: Sequence[engine.Rule],
+    facts: engine.EventFacts, base_currency: str, now: datetime, available_at: datetime, expires_at: datetime | None,
+) -> tuple[ledger.Credit | None, list[RuleAwarded]]:
+    """Credit an event's base points and every rule's points as one entry and one lot, pay all its
+    cashback as one wallet entry, and record each rule's award against its version.
+
+    One entry per event keeps the earn path to a handful of statements however many rules fire; its
+    reason and details name every rule and version, so the history still explains every point.
+    """
     currency = facts.currency
-    out = []
-    for award in awards:
-        line = award.describe(currency=currency, precision=facts.precision)
-        details = {"rule_id": award.rule_id, "version": award.version, "rule": {"en": award.name_en, "ar": award.name_ar}}
-        entry_id = lot_id = None
-        if award.points:
-            credit = ledger.credit(
-                session, tenant_id=tenant_id, member_id=member_id, points=award.points, kind="earn", source="issued",
-                idempotency_key=f"earn:event:{event_id}:rule:{award.rule_id}", reason=line, now=now,
-                available_at=available_at, expires_at=expires_at, event_id=event_id, details=details,
-            )
-            entry_id, lot_id = credit.entry_id, credit.lot_id
-        if award.cashback and currency:
-            wallet.credit_cashback(
-                session, tenant_id=tenant_id, member_id=member_id, amount=award.cashback, currency=currency,
-                pending=available_at > now, idempotency_key=f"cashback:event:{event_id}:rule:{award.rule_id}",
-                reason=line, now=now, event_id=event_id, details=details,
-            )
-        rules.record_award(
-            session, tenant_id=tenant_id, event_id=event_id, member_id=member_id, occurred_at=facts.occurred_at,
-            award=award, rule=by_id[award.rule_id], currency=currency, base_currency=base_currency,
-            points_entry_id=entry_id, points_lot_id=lot_id,
-            cashback_available_at=available_at if award.cashback else None, now=now,
+    lines = {award.rule_id: award.describe(currency=currency, precision=facts.precision) for award in awards}
+    with_points = [award for award in awards if award.points]
+    total = base_points + sum(award.points for award in with_points)
+    credit = None
+    if total > 0:
+        reason, details = base_reason, base_details
+        if with_points:
+            breakdown = "; ".join(lines[award.rule_id] for award in with_points)
+            reason = f"{base_reason} ({breakdown})" if base_reason else breakdown
+            details = {**(base_details or {}), "base_points": base_points, "rules": [_detail(award) for award in with_points]}
+        credit = ledger.credit(
+            session, tenant_id=tenant_id, member_id=member_id, points=total, kind="earn", source="issued",
+            idempotency_key=f"earn:event:{event_id}", reason=fit(reason or "points"), now=now,
+            available_at=available_at, expires_at=expires_at, event_id=event_id, details=details,
         )
-        out.append(to_result(award, currency=currency, entry_id=entry_id))
-    return out
+    with_cashback = [award for award in awards if award.cashback]
+    if with_cashback and currency:
+        wallet.credit_cashback(
+            session, tenant_id=tenant_id, member_id=member_id, amount=sum(award.cashback for award in with_cashback),
+            currency=currency, pending=available_at > now, idempotency_key=f"cashback:event:{event_id}",
+            reason=fit("; ".join(lines[award.rule_id] for award in with_cashback)), now=now, event_id=event_id,
+            details={"rules": [_detail(award) for award in with_cashback]},
+        )
+    rules.record_awards(
+        session, tenant_id=tenant_id, event_id=event_id, member_id=member_id, occurred_at=facts.occurred_at,
+        awards=awards, rules_=rules_, currency=currency, base_currency=base_currency,
+        points_entry_id=credit.entry_id if credit else None, points_lot_id=credit.lot_id if credit else None,
+        cashback_available_at=available_at, now=now,
+    )
+    return credit, [to_result(award, currency=currency, entry_id=credit.entry_id if credit and award.points else None) for award in awards]
+
+
+def _detail(award: engine.Award) -> dict[str, Any]:
+    return {"rule_id": award.rule_id, "version": award.version, "name": {"en": award.name_en, "ar": award.name_ar},
+            "points": award.points, "cashback": award.cashback}
+
+
+def fit(reason: str) -> str:
+    """A reason cut to the 500 characters an entry holds (the details keep the whole breakdown)."""
+    return reason if len(reason) <= 500 else reason[:499] + "…"
 
 
 def recorded(session: Session, *, tenant_id: int, event_id: int, currency: str | None) -> list[RuleAwarded]:
@@ -149,14 +168,27 @@ def recorded(session: Session, *, tenant_id: int, event_id: int, currency: str |
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class GivenBack:
+    """What a return takes back from the rules' awards, to be posted with the base clawback."""
+
+    points: int
+    cashback_pending: int
+    cashback_available: int
+    rules: list[engine.Award]
+    lines: list[str]
+
+
 def give_back(
     session: Session, *, tenant_id: int, purchase: Event, kept_facts: engine.EventFacts, fully_returned: bool,
-    kept_base_points: int, base_currency: str, return_event_id: int, now: datetime,
-) -> list[RuleAwarded]:
-    """Shrink each rule award of a purchase to what the kept part of the order earns; post the difference back."""
+    kept_base_points: int, base_currency: str,
+) -> GivenBack:
+    """Shrink each rule award of a purchase to what the kept part of the order earns; return what that
+    takes back (the caller posts it, with the base points, as one entry)."""
     member = facts_from_json((purchase.attributes or {}).get("member"))
     currency = purchase.currency
-    out = []
+    points = pending = available = 0
+    backs, lines = [], []
     for row in rules.awards_of_event(session, tenant_id=tenant_id, event_id=purchase.id, lock=True):
         rule = rules.version_of(session, tenant_id=tenant_id, rule_id=row.rule_id, version=row.version)
         before = rules.as_kept_award(row, rule)
@@ -168,30 +200,37 @@ def give_back(
             after = engine.kept(rule, kept_facts, member, base_points=kept_base_points, granted=before)
         if after == before:
             continue
+        kept_stamps = dict(after.stamps)
         back = engine.Award(
             before.rule_id, before.version, before.name_en, before.name_ar,
             before.points - after.points, before.cashback - after.cashback,
-            tuple((card, count - dict(after.stamps).get(card, 0)) for card, count in before.stamps if count > dict(after.stamps).get(card, 0)),
+            tuple((card, count - kept_stamps.get(card, 0)) for card, count in before.stamps if count > kept_stamps.get(card, 0)),
             tuple(reward for reward in before.rewards if reward not in after.rewards),
         )
-        line = f"return on order {purchase.order_id}: " + back.describe(currency=currency, precision=kept_facts.precision, sign=-1)
-        details = {"rule_id": row.rule_id, "version": row.version, "order_id": purchase.order_id}
-        entry_id = None
-        if back.points and purchase.member_id is not None:
-            entry_id = ledger.claw_back(
-                session, tenant_id=tenant_id, member_id=purchase.member_id, points=back.points, lot_id=row.points_lot_id,
-                idempotency_key=f"return:event:{return_event_id}:rule:{row.rule_id}", reason=line, now=now,
-                event_id=return_event_id, details=details,
-            ).entry_id
-        if back.cashback and currency and purchase.member_id is not None:
-            wallet.reverse_cashback(
-                session, tenant_id=tenant_id, member_id=purchase.member_id, amount=back.cashback, currency=currency,
-                pending=not row.cashback_released, idempotency_key=f"cashback-back:event:{return_event_id}:rule:{row.rule_id}",
-                reason=line, now=now, event_id=return_event_id, details=details,
-            )
+        points += back.points
+        if row.cashback_released:
+            available += back.cashback
+        else:
+            pending += back.cashback
         rules.shrink(session, tenant_id=tenant_id, row=row, kept=after, base_currency=base_currency)
-        out.append(to_result(back, currency=currency, entry_id=entry_id, sign=-1))
-    return out
+        backs.append(back)
+        lines.append(back.describe(currency=currency, precision=kept_facts.precision, sign=-1))
+    return GivenBack(points, pending, available, backs, lines)
+
+
+def reverse_cashback(
+    session: Session, *, tenant_id: int, member_id: int, given: GivenBack, currency: str, return_event_id: int,
+    reason: str, now: datetime,
+) -> None:
+    """Take back the cashback a return gives back: what is still pending, then what was released."""
+    for pending, amount in ((True, given.cashback_pending), (False, given.cashback_available)):
+        if amount:
+            wallet.reverse_cashback(
+                session, tenant_id=tenant_id, member_id=member_id, amount=amount, currency=currency, pending=pending,
+                idempotency_key=f"cashback-back:event:{return_event_id}:{'pending' if pending else 'available'}",
+                reason=fit(reason), now=now, event_id=return_event_id,
+                details={"rules": [_detail(award) for award in given.rules if award.cashback]},
+            )
 
 
 def release_cashback(session: Session, *, tenant_id: int, award_id: int, now: datetime) -> int:

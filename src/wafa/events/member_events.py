@@ -80,9 +80,10 @@ def record_trigger(
         )
         # No return window for these: the points are available at once, and expire by the program's policy.
         expires_at = earning.expires_at(now, policy=program.expiry_policy, periods=program.expiry_periods, timezone=program.timezone)
-        applied = awards.post(
-            session, tenant_id=tenant_id, event_id=event_id, member_id=member.id, awards=granted, rules_=trigger_rules,
-            facts=facts, base_currency=program.base_currency, now=now, available_at=now, expires_at=expires_at,
+        _, applied = awards.post(
+            session, tenant_id=tenant_id, event_id=event_id, member_id=member.id, base_points=0, base_reason=None,
+            base_details=None, awards=granted, rules_=trigger_rules, facts=facts, base_currency=program.base_currency,
+            now=now, available_at=now, expires_at=expires_at,
         )
     event = service.get_or_raise(session, tenant_id=tenant_id, event_id=event_id)
     return member_event_result(session, event=event, applied=applied), False

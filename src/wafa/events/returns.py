@@ -126,47 +126,25 @@ def record_return(
         .where(Event.id == purchase.id)
         .values(returned_amount=cumulative_amount, points_reversed=target_reversed, returned_items=returned_items or None)
     )
-    reversal = None
-    if claw > 0 and purchase.member_id is not None:
-        base_lot = ledger.lot_of_event(session, tenant_id=tenant_id, event_id=purchase.id)
-        before = ledger.balances(session, tenant_id=tenant_id, member_id=purchase.member_id)
-        debit = ledger.claw_back(
-            session,
-            tenant_id=tenant_id,
-            member_id=purchase.member_id,
-            points=claw,
-            lot_id=base_lot.id if base_lot is not None else None,
-            idempotency_key=f"return:event:{event_id}",
-            reason=f"return on order {purchase.order_id}: {to_major(this_amount, currency)} {currency}",
-            now=now,
-            event_id=event_id,
-            details={"order_id": purchase.order_id, "amount": to_major(this_amount, currency), "currency": currency},
-        )
-        after = ledger.balances(session, tenant_id=tenant_id, member_id=purchase.member_id)
-        from_pending = before["pending"] - after["pending"]
-        reversal = Reversal(
-            points=claw, from_pending=from_pending, from_available=claw - from_pending, entry_id=debit.entry_id
-        )
-    elif purchase.member_id is not None:
-        reversal = Reversal(points=0, from_pending=0, from_available=0, entry_id=None)
     program = programs.get(session, tenant_id=tenant_id)
-    given_back = awards.give_back(
+    given = awards.give_back(
         session, tenant_id=tenant_id, purchase=purchase,
         kept_facts=_kept_facts(purchase, returned_items, cumulative_amount),
         fully_returned=(purchase.amount > 0 and cumulative_amount >= purchase.amount)
         or (bool(purchase.items) and not _items_left(purchase, returned_items)),
-        kept_base_points=purchase.points - target_reversed,
-        base_currency=program.base_currency, return_event_id=event_id, now=now,
+        kept_base_points=purchase.points - target_reversed, base_currency=program.base_currency,
     )
+    reversal = None
+    if purchase.member_id is not None:
+        reversal = _take_back(
+            session, tenant_id=tenant_id, purchase=purchase, claw=claw, given=given, amount=this_amount,
+            return_event_id=event_id, now=now,
+        )
+        session.execute(update(Event).where(Event.id == event_id).values(attributes={"reversal": reversal.model_dump(mode="json")}))
     applied = _return_rules(
         session, tenant_id=tenant_id, purchase=purchase, event_in=event_in, amount=this_amount, occurred_at=occurred_at,
         event_id=event_id, now=now,
     )
-    if reversal is not None:
-        reversal = reversal.model_copy(
-            update={"rules": given_back, "total_points": reversal.points + sum(a.points for a in given_back)}
-        )
-        session.execute(update(Event).where(Event.id == event_id).values(attributes={"reversal": reversal.model_dump(mode="json")}))
     return EventResult(
         event_id=event_id,
         type="return",
@@ -180,6 +158,43 @@ def record_return(
         rules=applied,
         total_points=sum(a.points for a in applied),
         balance=service.balance_of(session, tenant_id=tenant_id, member_id=purchase.member_id),
+    )
+
+
+def _take_back(
+    session: Session, *, tenant_id: int, purchase: Event, claw: int, given: awards.GivenBack, amount: int,
+    return_event_id: int, now: datetime,
+) -> Reversal:
+    """Post what a return takes back, base and rule points in one entry (from the order's own lot
+    first, while it is pending) and cashback from the wallet; say where the points came from."""
+    member_id = purchase.member_id
+    assert member_id is not None
+    currency = purchase.currency or ""
+    total = claw + given.points
+    reason = f"return on order {purchase.order_id}: {to_major(amount, currency)} {currency}"
+    entry_id, from_pending = None, 0
+    if total > 0:
+        lot = ledger.lot_of_event(session, tenant_id=tenant_id, event_id=purchase.id)
+        before = ledger.balances(session, tenant_id=tenant_id, member_id=member_id)
+        details = {"order_id": purchase.order_id, "amount": to_major(amount, currency), "currency": currency}
+        if given.points:
+            details |= {"base_points": claw, "rules": [{"rule_id": a.rule_id, "version": a.version, "points": a.points} for a in given.rules if a.points]}
+        entry_id = ledger.claw_back(
+            session, tenant_id=tenant_id, member_id=member_id, points=total, lot_id=lot.id if lot is not None else None,
+            idempotency_key=f"return:event:{return_event_id}",
+            reason=awards.fit(f"{reason} ({'; '.join(given.lines)})" if given.lines else reason),
+            now=now, event_id=return_event_id, details=details,
+        ).entry_id
+        from_pending = before["pending"] - ledger.balances(session, tenant_id=tenant_id, member_id=member_id)["pending"]
+    if given.cashback_pending or given.cashback_available:
+        awards.reverse_cashback(
+            session, tenant_id=tenant_id, member_id=member_id, given=given, currency=currency,
+            return_event_id=return_event_id, reason=f"{reason} ({'; '.join(given.lines)})", now=now,
+        )
+    return Reversal(
+        points=claw, from_pending=from_pending, from_available=total - from_pending, entry_id=entry_id,
+        rules=[awards.to_result(a, currency=purchase.currency, entry_id=entry_id if a.points else None, sign=-1) for a in given.rules],
+        total_points=total,
     )
 
 
@@ -208,10 +223,12 @@ def _return_rules(
         base_points=0, timezone=program.timezone, base_currency=program.base_currency,
     )
     expires_at = earning.expires_at(now, policy=program.expiry_policy, periods=program.expiry_periods, timezone=program.timezone)
-    return awards.post(
-        session, tenant_id=tenant_id, event_id=event_id, member_id=member.id, awards=granted, rules_=return_rules,
-        facts=facts, base_currency=program.base_currency, now=now, available_at=now, expires_at=expires_at,
+    _, applied = awards.post(
+        session, tenant_id=tenant_id, event_id=event_id, member_id=member.id, base_points=0, base_reason=None,
+        base_details=None, awards=granted, rules_=return_rules, facts=facts, base_currency=program.base_currency,
+        now=now, available_at=now, expires_at=expires_at,
     )
+    return applied
 
 
 def _kept_facts(purchase: Event, returned_items: dict[str, int], returned_amount: int) -> engine.EventFacts:

@@ -113,6 +113,8 @@ EventIn = Annotated[
 
 
 class Award(BaseModel):
+    """The points an event credited: the base earn and every rule's points, in one entry and one lot."""
+
     points: int
     status: Literal["pending", "available"]
     available_at: datetime
@@ -157,7 +159,7 @@ class EventResult(BaseModel):
     reversal: Reversal | None = Field(None, description="returns: the points taken back")
     returned_amount: str | None = Field(None, description="returns: money returned by this event")
     rules: list[RuleAwarded] = Field(default_factory=list, description="what each rule gave, in the order applied")
-    total_points: int = Field(0, description="base and rule points earned")
+    total_points: int = Field(0, description="base and rule points earned (the award's points)")
     reference: str | None = Field(None, description="custom events: the sender's id for the event")
     attributes: dict[str, Any] | None = Field(None, description="custom events: the attributes as recorded")
     balance: dict[str, int] | None = Field(None, description="the member's balances after the event")

@@ -172,42 +172,26 @@ def record_purchase(
         return _replay_purchase(session, tenant_id=tenant_id, order_id=event_in.order_id, request_hash=request_hash), True
     event_id = inserted[0]
 
-    award = None
-    if points > 0 and member is not None:
-        credit = ledger.credit(
-            session,
-            tenant_id=tenant_id,
-            member_id=member.id,
-            points=points,
-            kind="earn",
-            source="issued",
-            idempotency_key=f"earn:event:{event_id}",
-            reason=reason_text,
-            now=now,
-            available_at=available_at,
-            expires_at=expires_at,
-            event_id=event_id,
-            details=details,
-        )
-        award = Award(
-            points=points,
-            status=credit.status,  # type: ignore[arg-type]
-            available_at=credit.available_at,
-            expires_at=credit.expires_at,
-            entry_id=credit.entry_id,
-        )
-    applied = []
-    if member_facts is not None and member is not None:
+    award, applied = None, []
+    if member is not None and (points > 0 or member_facts is not None):
+        granted: list[engine.Award] = []
         facts = _purchase_facts(event_in, currency=currency, amount=amount, items=items, occurred_at=occurred_at)
-        granted = awards.evaluate(
-            session, tenant_id=tenant_id, rules_=purchase_rules, member_id=member.id, facts=facts, member=member_facts,
-            base_points=points, timezone=program.timezone, base_currency=program.base_currency,
+        if member_facts is not None:
+            granted = awards.evaluate(
+                session, tenant_id=tenant_id, rules_=purchase_rules, member_id=member.id, facts=facts, member=member_facts,
+                base_points=points, timezone=program.timezone, base_currency=program.base_currency,
+            )
+        credit, applied = awards.post(
+            session, tenant_id=tenant_id, event_id=event_id, member_id=member.id, base_points=points,
+            base_reason=reason_text, base_details=details, awards=granted, rules_=purchase_rules, facts=facts,
+            base_currency=program.base_currency, now=now, available_at=available_at, expires_at=expires_at,
         )
-        applied = awards.post(
-            session, tenant_id=tenant_id, event_id=event_id, member_id=member.id, awards=granted, rules_=purchase_rules,
-            facts=facts, base_currency=program.base_currency, now=now, available_at=available_at, expires_at=expires_at,
-        )
-    total = points + sum(a.points for a in applied)
+        if credit is not None:
+            award = Award(
+                points=credit.points, status=credit.status,  # type: ignore[arg-type]
+                available_at=credit.available_at, expires_at=credit.expires_at, entry_id=credit.entry_id,
+            )
+    total = award.points if award else 0
     if reason is None and total == 0 and not applied:
         reason = "amount earns less than one point"
     return (
@@ -287,12 +271,12 @@ def purchase_result(session: Session, *, event: Event) -> EventResult:
     """The result of a recorded purchase, as first returned."""
     award = None
     reason = None
-    if event.points > 0:
-        lot = ledger.lot_of_event(session, tenant_id=event.tenant_id, event_id=event.id)
-        if lot is None:
-            raise LedgerCorrupt(f"event {event.id} earned {event.points} points but has no lot")
+    lot = ledger.lot_of_event(session, tenant_id=event.tenant_id, event_id=event.id)
+    if event.points > 0 and lot is None:
+        raise LedgerCorrupt(f"event {event.id} earned {event.points} points but has no lot")
+    if lot is not None:
         award = Award(
-            points=event.points,
+            points=lot.amount,
             status="pending" if lot.available_at > event.received_at else "available",
             available_at=lot.available_at,
             expires_at=lot.expires_at,
@@ -312,7 +296,7 @@ def purchase_result(session: Session, *, event: Event) -> EventResult:
         award=award,
         not_awarded_reason=reason,
         rules=applied,
-        total_points=event.points + sum(a.points for a in applied),
+        total_points=award.points if award else 0,
         balance=balance_of(session, tenant_id=event.tenant_id, member_id=event.member_id if award or applied else None),
     )
 

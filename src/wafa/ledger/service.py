@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import BigInteger, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from wafa.db import UTCDateTime
@@ -20,6 +20,15 @@ from wafa.ledger.postings import Leg, post_entry
 # and member ids name different accounts in each.
 _program_accounts: dict[tuple[object, int], dict[str, int]] = {}
 _member_accounts: dict[tuple[object, int, int], dict[str, int]] = {}
+
+
+# Statements of the earn path, built once on the tables (Core: no ORM-enabled DML overhead).
+_INSERT_LOT = Lot.__table__.insert().returning(Lot.__table__.c.id)
+_TAKE_FROM_LOT = (
+    update(Lot.__table__)
+    .where(Lot.__table__.c.id == bindparam("lot"))
+    .values(remaining=Lot.__table__.c.remaining - bindparam("taken", type_=BigInteger))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,13 +128,16 @@ def member_accounts(session: Session, *, tenant_id: int, member_id: int) -> dict
 
 def lock_accounts(session: Session, *, tenant_id: int, account_ids: list[int]) -> dict[int, int]:
     """Lock member accounts (row locks on PostgreSQL) in id order; return their balances."""
-    rows = session.execute(
-        select(Account.id, Account.balance)
-        .where(Account.tenant_id == tenant_id, Account.id.in_(account_ids))
-        .order_by(Account.id)
-        .with_for_update()
-    ).all()
+    rows = session.execute(_LOCK_ACCOUNTS, {"t": tenant_id, "ids": account_ids}).all()
     return {id_: balance for id_, balance in rows}
+
+
+_LOCK_ACCOUNTS = (
+    select(Account.id, Account.balance)
+    .where(Account.tenant_id == bindparam("t"), Account.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Account.id)
+    .with_for_update()
+)
 
 
 def _insert_movements(session: Session, *, tenant_id: int, entry_id: int, moves: list[tuple[int, int]]) -> None:
@@ -134,11 +146,11 @@ def _insert_movements(session: Session, *, tenant_id: int, entry_id: int, moves:
     if not moves:
         return
     session.execute(
-        insert(LotMovement),
+        LotMovement.__table__.insert(),
         [{"tenant_id": tenant_id, "entry_id": entry_id, "lot_id": lot_id, "amount": amount} for lot_id, amount in moves],
     )
     for lot_id, amount in moves:
-        session.execute(update(Lot).where(Lot.id == lot_id).values(remaining=Lot.remaining - amount))
+        session.execute(_TAKE_FROM_LOT, {"lot": lot_id, "taken": amount})
 
 
 def _take_from_lots(
@@ -221,19 +233,11 @@ def credit(
         details=details,
     )
     lot_id = session.execute(
-        insert(Lot)
-        .values(
-            tenant_id=tenant_id,
-            member_id=member_id,
-            entry_id=entry_id,
-            event_id=event_id,
-            amount=points,
-            remaining=points,
-            released=not pending,
-            available_at=available_at,
-            expires_at=expires_at,
-        )
-        .returning(Lot.id)
+        _INSERT_LOT,
+        {
+            "tenant_id": tenant_id, "member_id": member_id, "entry_id": entry_id, "event_id": event_id, "amount": points,
+            "remaining": points, "released": not pending, "available_at": available_at, "expires_at": expires_at,
+        },
     ).scalar_one()
     if not pending:
         balance_before = posted[target].balance_after - points

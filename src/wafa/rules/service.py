@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from wafa.db import insert_unless_exists, on_commit
+from wafa.db import UTCDateTime, insert_unless_exists, on_commit
 from wafa.errors import Conflict, InvalidInput, NotFound
 from wafa.events import types as event_types
 from wafa.money import to_minor
@@ -179,6 +179,25 @@ def periods(occurred_at: datetime, timezone: str) -> dict[str, tuple[datetime, d
     }
 
 
+def _within(start: str, end: str):  # type: ignore[no-untyped-def]
+    inside = (RuleAward.occurred_at >= bindparam(start, type_=UTCDateTime())) & (
+        RuleAward.occurred_at < bindparam(end, type_=UTCDateTime())
+    )
+    return func.coalesce(func.sum(case((inside, RuleAward.points_kept), else_=0)), 0)
+
+
+# What each capped rule gave a member in the event's day, week and month and in all: built once,
+# as it runs on every event that meets a capped rule.
+_USAGE = (
+    select(RuleAward.rule_id, _within("d0", "d1"), _within("w0", "w1"), _within("m0", "m1"), func.sum(RuleAward.points_kept))
+    .where(
+        RuleAward.tenant_id == bindparam("t"), RuleAward.member_id == bindparam("m"),
+        RuleAward.rule_id.in_(bindparam("rules", expanding=True)),
+    )
+    .group_by(RuleAward.rule_id)
+)
+
+
 def _member_caps(rule: engine.Rule) -> bool:
     caps = rule.definition.caps
     return any(v is not None for v in (caps.per_member_day, caps.per_member_week, caps.per_member_month, caps.per_member_lifetime))
@@ -203,16 +222,12 @@ def usage(
     per_member: dict[int, tuple[int, int, int, int]] = {}
     if capped:
         spans = periods(occurred_at, timezone)
-
-        def within(name: str):  # type: ignore[no-untyped-def]
-            start, end = spans[name]
-            inside = (RuleAward.occurred_at >= start) & (RuleAward.occurred_at < end)
-            return func.coalesce(func.sum(case((inside, RuleAward.points_kept), else_=0)), 0)
-
         rows = session.execute(
-            select(RuleAward.rule_id, within("day"), within("week"), within("month"), func.sum(RuleAward.points_kept))
-            .where(RuleAward.tenant_id == tenant_id, RuleAward.member_id == member_id, RuleAward.rule_id.in_(capped))
-            .group_by(RuleAward.rule_id)
+            _USAGE,
+            {
+                "t": tenant_id, "m": member_id, "rules": capped, "d0": spans["day"][0], "d1": spans["day"][1],
+                "w0": spans["week"][0], "w1": spans["week"][1], "m0": spans["month"][0], "m1": spans["month"][1],
+            },
         ).all()
         per_member = {row[0]: (int(row[1]), int(row[2]), int(row[3]), int(row[4] or 0)) for row in rows}
     budgeted = sorted(rule.id for rule in rules if _budgeted(rule))
@@ -255,27 +270,34 @@ def _consume(session: Session, *, tenant_id: int, rule_id: int, points: int, mon
 # --- what rules awarded ----------------------------------------------------------------------------
 
 
-def record_award(
-    session: Session, *, tenant_id: int, event_id: int, member_id: int, occurred_at: datetime, award: engine.Award,
-    rule: engine.Rule, currency: str | None, base_currency: str, points_entry_id: int | None, points_lot_id: int | None,
-    cashback_available_at: datetime | None, now: datetime,
+def record_awards(
+    session: Session, *, tenant_id: int, event_id: int, member_id: int, occurred_at: datetime,
+    awards: Sequence[engine.Award], rules_: Sequence[engine.Rule], currency: str | None, base_currency: str,
+    points_entry_id: int | None, points_lot_id: int | None, cashback_available_at: datetime | None, now: datetime,
 ) -> None:
-    """Record what a rule gave for an event, and charge its budget."""
-    stamps = dict(award.stamps) or None
-    session.execute(
-        insert(RuleAward).values(
+    """Record what each rule gave for an event (one statement for all), and charge their budgets."""
+    if not awards:
+        return
+    pending = cashback_available_at is not None and cashback_available_at > now
+    rows = []
+    for award in awards:
+        stamps = dict(award.stamps) or None
+        rows.append(dict(
             tenant_id=tenant_id, event_id=event_id, member_id=member_id, rule_id=award.rule_id, version=award.version,
-            occurred_at=occurred_at, points=award.points, points_kept=award.points, points_entry_id=points_entry_id,
-            points_lot_id=points_lot_id, currency=currency, cashback=award.cashback, cashback_kept=award.cashback,
-            cashback_available_at=cashback_available_at,
-            cashback_released=not (award.cashback and cashback_available_at and cashback_available_at > now),
+            occurred_at=occurred_at, points=award.points, points_kept=award.points,
+            points_entry_id=points_entry_id if award.points else None, points_lot_id=points_lot_id if award.points else None,
+            currency=currency, cashback=award.cashback, cashback_kept=award.cashback,
+            cashback_available_at=cashback_available_at if award.cashback else None,
+            cashback_released=not (award.cashback and pending),
             stamps=stamps, stamps_kept=stamps, rewards=list(award.rewards) or None, rewards_kept=list(award.rewards) or None,
             capped_by=award.capped_by,
-        )
-    )
-    if _budgeted(rule):
-        money = award.cashback if currency == base_currency else 0
-        _consume(session, tenant_id=tenant_id, rule_id=award.rule_id, points=award.points, money=money)
+        ))
+    session.execute(insert(RuleAward.__table__), rows)
+    budgeted = {rule.id for rule in rules_ if _budgeted(rule)}
+    for award in sorted(awards, key=lambda a: a.rule_id):
+        if award.rule_id in budgeted:
+            money = award.cashback if currency == base_currency else 0
+            _consume(session, tenant_id=tenant_id, rule_id=award.rule_id, points=award.points, money=money)
 
 
 def awards_of_event(session: Session, *, tenant_id: int, event_id: int, lock: bool = False) -> list[RuleAward]:
