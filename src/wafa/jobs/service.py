@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import extract, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,7 +17,7 @@ from wafa.errors import Conflict
 from wafa.events import awards
 from wafa.events import member_events
 from wafa.ledger import service as ledger
-from wafa.members.models import Member
+from wafa.members import service as members
 from wafa.programs import service as programs
 from wafa.rules import service as rules
 from wafa.tenants import service as tenants
@@ -113,13 +112,11 @@ def birthdays(factory: sessionmaker[Session], *, now: datetime, tenant_id: int |
             today = local.date()
             if _birthdays_done.get((bind, tid)) == (today, local.hour):
                 continue  # this process scanned this hour (recording is idempotent anyway)
-            due = session.execute(
-                select(Member.id).where(Member.tenant_id == tid, Member.status == "active", _born_on(today)).order_by(Member.id)
-            ).scalars().all()
+            due = members.born_on(session, tenant_id=tid, day=today)
         for member_id in due:
             try:
                 with unit_of_work(factory) as session:
-                    member = session.get(Member, member_id)
+                    member = members.get_or_raise(session, tenant_id=tid, member_id=member_id)
                     _, replay = member_events.record_trigger(
                         session, tenant_id=tid, member=member, type_="birthday", reference=f"birthday:{today.year}",
                         attributes={"year": today.year}, occurred_at=now, now=now,
@@ -135,14 +132,3 @@ def birthdays(factory: sessionmaker[Session], *, now: datetime, tenant_id: int |
 # scan runs once an hour per process, not every pass, and still finds members who enrol (or give
 # their birth date) later in the day.
 _birthdays_done: dict[tuple[object, int], tuple[date, int]] = {}
-
-
-def _born_on(today: date):  # type: ignore[no-untyped-def]
-    month, day = extract("month", Member.birth_date), extract("day", Member.birth_date)
-    on = (month == today.month) & (day == today.day)
-    leap_day_elsewhere = today.month == 2 and today.day == 28 and not _leap(today.year)
-    return or_(on, (month == 2) & (day == 29)) if leap_day_elsewhere else on
-
-
-def _leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import calendar
+
 import secrets
 from datetime import date, datetime
 
 import phonenumbers
-from sqlalchemy import insert, select, update
+from sqlalchemy import extract, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -187,6 +189,20 @@ def search(
     if after_id is not None:
         query = query.where(Member.id > after_id)
     return list(session.execute(query.order_by(Member.id).limit(limit)).scalars())
+
+
+def born_on(session: Session, *, tenant_id: int, day: date) -> list[int]:
+    """Ids of active members whose birthday is `day` (those born on 29 February count on the 28th in
+    other years)."""
+    month, dom = extract("month", Member.birth_date), extract("day", Member.birth_date)
+    on = (month == day.month) & (dom == day.day)
+    if day.month == 2 and day.day == 28 and not calendar.isleap(day.year):
+        on = or_(on, (month == 2) & (dom == 29))
+    return list(
+        session.execute(
+            select(Member.id).where(Member.tenant_id == tenant_id, Member.status == "active", on).order_by(Member.id)
+        ).scalars()
+    )
 
 
 PROFILE_FIELDS = ("name", "email", "phone", "birth_date", "city")

@@ -46,6 +46,11 @@ class EventFacts:
     store: str | None = None
     attributes: Mapping[str, Any] = field(default_factory=dict)
     coupon_codes: tuple[str, ...] = ()
+    # The lines' total at list price, which every share of the amount is taken against: summed once.
+    listed: int = field(init=False, default=0, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "listed", sum(line.quantity * line.unit_price for line in self.lines))
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,14 +136,15 @@ def evaluate(
     """The awards the rules give for this event, in the order they apply."""
     zone = ZoneInfo(timezone)
     usage = usage or {}
+    memo: dict[object, list[Line]] = {}  # matching lines per item filter, for this event only
     candidates: list[tuple[Rule, Award]] = []
     for rule in rules:
         spec = rule.definition
         if spec.trigger != event.type or not in_window(spec.window, event.occurred_at, zone):
             continue
-        if not all(holds(condition, event, member) for condition in spec.conditions):
+        if not all(holds(condition, event, member, memo) for condition in spec.conditions):
             continue
-        award = _capped(rule, _raw_award(rule, event, base_points), usage.get(rule.id, Usage()))
+        award = _capped(rule, _raw_award(rule, event, base_points, memo), usage.get(rule.id, Usage()))
         if not award.empty:
             candidates.append((rule, award))
     return _stack(candidates)
@@ -189,27 +195,40 @@ def _matches(line: Line, match: s.ItemFilter) -> bool:
     )
 
 
-def _lines(event: EventFacts, match: s.ItemFilter | None) -> list[Line]:
+def _lines(event: EventFacts, match: s.ItemFilter | None, memo: dict[object, list[Line]] | None = None) -> list[Line]:
+    # Rules test the same filter in a condition and an action, and many rules share filters: one
+    # pass over the lines per distinct filter and event.
+    key = None if match is None else (tuple(match.skus or ()), tuple(match.categories or ()), tuple(match.brands or ()), match.include_non_earning)
+    if memo is not None and key in memo:
+        return memo[key]
     if match is None:
-        return [line for line in event.lines if line.earns]
-    return [line for line in event.lines if (line.earns or match.include_non_earning) and _matches(line, match)]
+        found = [line for line in event.lines if line.earns]
+    else:
+        skus, categories, brands = set(match.skus or ()), set(match.categories or ()), set(match.brands or ())
+        found = [
+            line for line in event.lines
+            if (line.earns or match.include_non_earning)
+            and (line.sku in skus or line.category in categories or line.brand in brands)
+        ]
+    if memo is not None:
+        memo[key] = found
+    return found
 
 
 def paid_for(event: EventFacts, lines: Sequence[Line]) -> Fraction:
     """What the customer paid for these lines: the order's amount shared by list price."""
-    listed = sum(line.quantity * line.unit_price for line in event.lines)
     if not event.lines:
         return Fraction(event.amount)
-    if listed == 0:
+    if event.listed == 0:
         return Fraction(0)
-    return Fraction(event.amount * sum(line.quantity * line.unit_price for line in lines), listed)
+    return Fraction(event.amount * sum(line.quantity * line.unit_price for line in lines), event.listed)
 
 
-def _paid(event: EventFacts, match: s.ItemFilter | None) -> Fraction:
+def _paid(event: EventFacts, match: s.ItemFilter | None, memo: dict[object, list[Line]] | None = None) -> Fraction:
     """The money an action counts: the earning lines (all, or the matching ones) or, with no lines, the order."""
     if not event.lines:
         return Fraction(event.amount) if match is None else Fraction(0)
-    return paid_for(event, _lines(event, match))
+    return paid_for(event, _lines(event, match, memo))
 
 
 def age_band(birth: date | None, on: date) -> str:
@@ -246,21 +265,21 @@ def _compare(op: str, found: Any, wanted: Any) -> bool:
     return {"gt": found > wanted, "gte": found >= wanted, "lt": found < wanted, "lte": found <= wanted}[op]
 
 
-def holds(condition: s.Condition, event: EventFacts, member: MemberFacts) -> bool:
+def holds(condition: s.Condition, event: EventFacts, member: MemberFacts, memo: dict[object, list[Line]] | None = None) -> bool:
     """Whether a condition holds for this event and member."""
     match condition:
         case s.AllOf(conditions=parts):
-            return all(holds(part, event, member) for part in parts)
+            return all(holds(part, event, member, memo) for part in parts)
         case s.AnyOf(conditions=parts):
-            return any(holds(part, event, member) for part in parts)
+            return any(holds(part, event, member, memo) for part in parts)
         case s.Not(condition=part):
-            return not holds(part, event, member)
+            return not holds(part, event, member, memo)
         case s.OrderAmount(at_least=low, at_most=high):
             return (low is None or event.amount >= _minor(low, event.precision)) and (
                 high is None or event.amount <= _minor(high, event.precision)
             )
         case s.Items(match=match, min_quantity=quantity, min_amount=amount):
-            lines = _lines(event, match)
+            lines = _lines(event, match, memo)
             if sum(line.quantity for line in lines) < quantity:
                 return False
             return amount is None or paid_for(event, lines) >= _minor(amount, event.precision)
@@ -289,22 +308,22 @@ def holds(condition: s.Condition, event: EventFacts, member: MemberFacts) -> boo
 # --- actions -------------------------------------------------------------------------------------
 
 
-def _raw_award(rule: Rule, event: EventFacts, base_points: int) -> Award:
+def _raw_award(rule: Rule, event: EventFacts, base_points: int, memo: dict[object, list[Line]] | None = None) -> Award:
     points, cashback, stamps, rewards = 0, 0, [], []
     for action in rule.definition.actions:
         match action:
             case s.PointsPerUnit(points=ratio, per=per, match=match):
-                points += floor(_paid(event, match) / _minor(per, event.precision) * Fraction(Decimal(ratio)))
+                points += floor(_paid(event, match, memo) / _minor(per, event.precision) * Fraction(Decimal(ratio)))
             case s.FixedPoints(points=fixed):
                 points += fixed
             case s.Multiplier(factor=factor):
                 points += max(0, floor(base_points * (Fraction(Decimal(factor)) - 1)))
             case s.PointsPerQuantity(points=each, match=match):
-                points += each * sum(line.quantity for line in _lines(event, match))
+                points += each * sum(line.quantity for line in _lines(event, match, memo))
             case s.Cashback(percent=percent, match=match):
-                cashback += floor(_paid(event, match) * Fraction(Decimal(percent)) / 100)
+                cashback += floor(_paid(event, match, memo) * Fraction(Decimal(percent)) / 100)
             case s.Stamps(card=card, count=count, per_item=per_item, match=match):
-                quantity = sum(line.quantity for line in _lines(event, match)) if (per_item or match) else 1
+                quantity = sum(line.quantity for line in _lines(event, match, memo)) if (per_item or match) else 1
                 given = count * quantity if per_item else (count if quantity else 0)
                 if given:
                     stamps.append((card, given))
