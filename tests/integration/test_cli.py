@@ -164,3 +164,33 @@ def test_rules_list_show_simulate(wafa, db_url: str, tmp_path) -> None:  # type:
     assert wafa("rules", "show", "999999", "--tenant", name)[0] == 1
     event.write_text('{"type": "purchase"}')
     assert wafa("rules", "simulate", str(event), "--tenant", name)[0] == 2
+
+
+def test_rules_simulate_a_custom_event(wafa, db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from wafa.events import types as event_types
+    from wafa.members import service as members
+    from wafa.members.schemas import MemberCreate
+    from wafa.rules import service as rules
+    from wafa.rules.schemas import RuleDefinition
+
+    name = slug()
+    wafa("tenant", "create", "Shop", "--currency", "SAR", "--slug", name)
+    now = datetime.now(UTC)
+    with unit_of_work(factory_for(db_url)) as session:
+        tenant_id = tenants.get_by_slug_or_raise(session, slug=name).id
+        event_types.create(session, tenant_id=tenant_id, name="recycling_drop_off", description=None,
+                           schema={"type": "object", "properties": {"bottles": {"type": "integer", "minimum": 1}}, "required": ["bottles"]},
+                           now=now)
+        rules.create(session, tenant_id=tenant_id, status="active", now=now, definition=RuleDefinition.model_validate({
+            "name_en": "Green bottles", "name_ar": "زجاجات", "trigger": "recycling_drop_off",
+            "conditions": [{"type": "event_attribute", "path": "bottles", "op": "gte", "value": 5}],
+            "actions": [{"type": "fixed_points", "points": 25}],
+        }))
+        members.create(session, tenant_id=tenant_id, member_in=MemberCreate(external_id="R-1"), region="SA", now=now)
+    event = tmp_path / "drop.json"
+    event.write_text(json.dumps({"type": "recycling_drop_off", "member": {"external_id": "R-1"}, "attributes": {"bottles": 6}}))
+    code, out, _ = wafa("rules", "simulate", str(event), "--tenant", name)
+    assert code == 0 and "+25 points, rule 'Green bottles' v1" in out
+    event.write_text(json.dumps({"type": "recycling_drop_off", "member": {"external_id": "R-1"}, "attributes": {"bottles": 0}}))
+    code, _, err = wafa("rules", "simulate", str(event), "--tenant", name)
+    assert code == 1 and "minimum" in err

@@ -367,18 +367,20 @@ def rules_show(rule_id: int = typer.Argument(..., help="the rule's id"), tenant:
 
 @rules_app.command("simulate")
 def rules_simulate(
-    event_file: typer.FileText = typer.Argument(..., help="a purchase as the API takes it (JSON file, or - for stdin)"),
+    event_file: typer.FileText = typer.Argument(
+        ..., help="a purchase or a custom event as the API takes it (JSON file, or - for stdin)"
+    ),
     tenant: str = TenantOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """What a purchase would earn now, rule by rule, without writing anything."""
-    from pydantic import ValidationError
+    """What a purchase or a custom event would earn now, rule by rule, without writing anything."""
+    from pydantic import TypeAdapter, ValidationError
 
     from wafa.events import service as events
-    from wafa.events.schemas import PurchaseIn
+    from wafa.events.schemas import SimulatedEventIn
 
     try:
-        event_in = PurchaseIn.model_validate_json(event_file.read())
+        event_in = TypeAdapter(SimulatedEventIn).validate_json(event_file.read())
     except ValidationError as exc:
         raise bad_usage(exc) from None
     with failures(), _factory()() as session:

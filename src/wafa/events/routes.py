@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import Discriminator, Tag, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
 from wafa.api.deps import Context, IdPath, decode_cursor, paginate, require, run_idempotent
@@ -33,6 +33,7 @@ from wafa.events.schemas import (
     PurchaseIn,
     ReturnIn,
     Simulation,
+    SimulatedEventIn,
 )
 from wafa.tenants.service import Principal
 
@@ -186,15 +187,9 @@ class _Done(Exception):
     """Internal: another request stored this batch event's result first."""
 
 
-SimulatedEvent = Annotated[
-    Annotated[PurchaseIn, Tag("purchase")] | Annotated[CustomEventIn, Tag("custom")],
-    Discriminator(lambda v: "purchase" if (v.get("type") if isinstance(v, dict) else getattr(v, "type", None)) == "purchase" else "custom"),
-]
-
-
 @router.post(":simulate", response_model=Simulation, summary="What an event would award, rule by rule, without writing")
 def simulate_event(
-    request: Request, event_in: Annotated[SimulatedEvent, Body()], principal: Principal = Depends(require("read"))
+    request: Request, event_in: Annotated[SimulatedEventIn, Body()], principal: Principal = Depends(require("read"))
 ) -> Simulation:
     """A purchase or a custom event, as for POST /v1/events; with a member named, their caps and
     the rules' budgets are taken as they stand. Nothing is recorded."""

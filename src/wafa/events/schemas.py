@@ -165,6 +165,18 @@ class EventResult(BaseModel):
     balance: dict[str, int] | None = Field(None, description="the member's balances after the event")
 
 
+def _simulated_kind(value: Any) -> str:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return "purchase" if kind == "purchase" else "custom"
+
+
+# What POST /v1/events:simulate and `wafa rules simulate` take: a purchase or a custom event.
+SimulatedEventIn = Annotated[
+    Annotated[PurchaseIn, Tag("purchase")] | Annotated[CustomEventIn, Tag("custom")],
+    Discriminator(_simulated_kind),
+]
+
+
 class Simulation(BaseModel):
     """What an event would award now, rule by rule; nothing is written."""
 
