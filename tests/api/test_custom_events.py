@@ -185,3 +185,15 @@ def test_schema_references_must_stay_inside_the_schema(client: TestClient) -> No
     client.post("/v1/members", json={"external_id": "m-1"})
     bad = client.post("/v1/events", json={"type": "local_ref", "member": {"external_id": "m-1"}, "attributes": {"stars": 9}})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "attributes.stars"
+
+
+def test_contains_on_a_number_and_infinite_numbers_are_handled(client: TestClient) -> None:
+    client.post("/v1/members", json={"external_id": "m-1"})
+    declare(client, "note_left", {"type": "object"})
+    rule(client, trigger="note_left", conditions=[{"type": "event_attribute", "path": "text", "op": "contains", "value": 5}],
+         actions=[{"type": "fixed_points", "points": 1}])
+    body = {"type": "note_left", "member": {"external_id": "m-1"}, "attributes": {"text": "hello"}}
+    assert client.post("/v1/events", json=body).json()["total_points"] == 0
+    infinite = client.post("/v1/events", content=b'{"type": "note_left", "member": {"external_id": "m-1"}, "attributes": {"x": 1e400}}',
+                           headers={"Content-Type": "application/json"})
+    assert infinite.status_code == 422

@@ -338,3 +338,37 @@ def test_stamps_and_rule_rewards_are_counted_per_member(client: TestClient) -> N
     give_back(client, "O-1")
     assert client.get(f"/v1/members/{member_id}/stamps").json()["rewards"] == {"free-cookie": 1}
     assert client.get("/v1/members/999999/stamps").status_code == 404
+
+
+def test_returning_a_line_that_earned_nothing_takes_no_points(client: TestClient) -> None:
+    member_id = enrol(client)
+    items = [{"sku": "LATTE", "quantity": 1, "unit_price": "100.00"},
+             {"sku": "GIFT", "quantity": 1, "unit_price": "100.00", "earns": False}]
+    assert buy(client, "O-1", "200.00", items=items).json()["total_points"] == 100
+    gift = give_back(client, "O-1", items=[{"sku": "GIFT", "quantity": 1}]).json()
+    assert gift["reversal"]["points"] == 0 and balance(client, member_id) == 100
+    latte = give_back(client, "O-1", items=[{"sku": "LATTE", "quantity": 1}]).json()
+    assert latte["reversal"]["points"] == 100 and balance(client, member_id) == 0
+
+
+def test_two_stamp_actions_on_one_card_add_up(client: TestClient) -> None:
+    member_id = enrol(client)
+    rule(client, actions=[{"type": "stamps", "card": "C", "count": 1}, {"type": "stamps", "card": "C", "count": 2}])
+    assert buy(client, "O-1", "1.00").json()["rules"][0]["stamps"] == {"C": 3}
+    assert client.get(f"/v1/members/{member_id}/stamps").json()["stamps"] == {"C": 3}
+
+
+def test_idempotency_key_replay_of_an_order_id_replay_keeps_its_200(client: TestClient) -> None:
+    enrol(client)
+    assert buy(client, "O-1", "5.00").status_code == 201
+    first = client.post("/v1/events", json={"type": "purchase", "member": {"external_id": "m-1"}, "order_id": "O-1",
+                                            "amount": "5.00", "currency": "SAR"}, headers={"Idempotency-Key": "K"})
+    again = client.post("/v1/events", json={"type": "purchase", "member": {"external_id": "m-1"}, "order_id": "O-1",
+                                            "amount": "5.00", "currency": "SAR"}, headers={"Idempotency-Key": "K"})
+    assert (first.status_code, again.status_code) == (200, 200)
+
+
+def test_events_before_1970_are_422(client: TestClient) -> None:
+    enrol(client)
+    refused = buy(client, "O-1", "1.00", occurred_at="0001-01-03T00:00:00Z")
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "occurred_at"

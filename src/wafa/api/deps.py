@@ -109,6 +109,7 @@ def run_idempotent(
     fingerprint: str,
     status_code: int,
     work: Callable[[Session], BaseModel],
+    status_for: Callable[[], int] | None = None,
 ) -> Response:
     """Run `work` in one transaction; with an Idempotency-Key, store its result and replay it for repeats.
 
@@ -121,6 +122,8 @@ def run_idempotent(
     try:
         with ctx.transaction() as session:
             result = work(session)
+            # The status the work decided on (a natural-key replay answers 200), stored as sent.
+            status_code = status_for() if status_for is not None else status_code
             content = result.model_dump_json().encode()
             if key is not None and not idempotency.store(
                 session, tenant_id=principal.tenant_id, key=key, request_hash_=fingerprint,

@@ -93,9 +93,15 @@ def record_return(
         returned_items = {line["sku"]: _bought(purchase, line["sku"]) for line in purchase.items or []}
 
     cumulative_amount = purchase.returned_amount + this_amount
-    # Cumulative rounding: after every return, what has been taken back is the proportional share
-    # of the whole, so many small returns never take more (or less) than one big one.
-    target_reversed = earning.proportional_share(purchase.points, cumulative_amount, purchase.amount)
+    # Cumulative rounding: after every return, what has been taken back is the proportional share of
+    # the earning money that came back, so many small returns never take more (or less) than one big
+    # one. Lines that earned nothing (discounted, rewards) take nothing back when they are returned.
+    earned_on = service.earning_amount(purchase.amount, purchase.items)
+    still_earning = service.earning_amount(purchase.amount - cumulative_amount, _kept_lines(purchase, returned_items))
+    returned_earning = min(earned_on, max(0, earned_on - still_earning))
+    target_reversed = max(purchase.points_reversed, earning.proportional_share(purchase.points, returned_earning, earned_on))
+    if cumulative_amount >= purchase.amount and not _items_left(purchase, returned_items):
+        target_reversed = purchase.points  # everything is back
     claw = target_reversed - purchase.points_reversed
 
     event_id = session.execute(
@@ -231,14 +237,22 @@ def _return_rules(
     return applied
 
 
-def _kept_facts(purchase: Event, returned_items: dict[str, int], returned_amount: int) -> engine.EventFacts:
-    """The part of an order the customer kept, as the rules engine reads a purchase."""
+def _kept_lines(purchase: Event, returned_items: dict[str, int]) -> list[dict] | None:
+    """The order's lines less what came back (None for an order recorded without lines)."""
+    if not purchase.items:
+        return None
     kept_lines = []
     left = dict(returned_items)
-    for line in purchase.items or []:
+    for line in purchase.items:
         back = min(left.get(line["sku"], 0), line["quantity"])
         left[line["sku"]] = left.get(line["sku"], 0) - back
         kept_lines.append({**line, "quantity": line["quantity"] - back})
+    return kept_lines
+
+
+def _kept_facts(purchase: Event, returned_items: dict[str, int], returned_amount: int) -> engine.EventFacts:
+    """The part of an order the customer kept, as the rules engine reads a purchase."""
+    kept_lines = _kept_lines(purchase, returned_items)
     currency = purchase.currency or "XXX"
     return engine.EventFacts(
         type="purchase", occurred_at=purchase.occurred_at, currency=purchase.currency, precision=precision(currency),

@@ -4,6 +4,7 @@ POST /v1/events:simulate, GET /v1/events/{id}; declared event types under /v1/ev
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
@@ -37,6 +38,7 @@ from wafa.events.schemas import (
 )
 from wafa.tenants.service import Principal
 
+log = logging.getLogger("wafa.api")
 router = APIRouter(prefix="/v1/events", tags=["events"])
 types_router = APIRouter(prefix="/v1/event-types", tags=["events"])
 _one_event: TypeAdapter[PurchaseIn | ReturnIn | CustomEventIn] = TypeAdapter(EventIn)
@@ -103,11 +105,11 @@ def post_event(
         return result
 
     response = run_idempotent(
-        ctx, principal=principal, key=idempotency_key, fingerprint=fingerprint, status_code=201, work=work
+        ctx, principal=principal, key=idempotency_key, fingerprint=fingerprint, status_code=201, work=work,
+        # A repeat of an order id (or return id, or reference) answers 200, and is stored as such.
+        status_for=lambda: 200 if replayed["value"] else 201,
     )
     if replayed["value"] and "Idempotent-Replayed" not in response.headers:
-        # A repeat of an order id (or return id, or reference): 200, not 201; an Idempotency-Key replay keeps the first status.
-        response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
     return response
 
@@ -140,16 +142,22 @@ def post_batch(
     if idempotency_key is not None:
         item_key = "batch:" + hashlib.sha256(f"{idempotency_key}\n{fingerprint}".encode()).hexdigest()[:40]
 
-    def run(_session: Session) -> BatchResult:
-        items = [_batch_item(ctx, principal, index, raw, item_key) for index, raw in enumerate(batch.events)]
-        return BatchResult(
-            recorded=sum(1 for item in items if item.status == 201),
-            replayed=sum(1 for item in items if item.status == 200),
-            refused=sum(1 for item in items if item.status >= 400),
-            items=items,
-        )
-
-    return run_idempotent(ctx, principal=principal, key=idempotency_key, fingerprint=fingerprint, status_code=200, work=run)
+    items = [_batch_item(ctx, principal, index, raw, item_key) for index, raw in enumerate(batch.events)]
+    result = BatchResult(
+        recorded=sum(1 for item in items if item.status == 201),
+        replayed=sum(1 for item in items if item.status == 200),
+        refused=sum(1 for item in items if item.status >= 400),
+        items=items,
+    )
+    content = result.model_dump(mode="json")
+    if idempotency_key is not None and all(item.status < 500 for item in items):
+        # Kept only when every event got a lasting answer: after a 5xx (a busy database, a defect)
+        # a retry under the same key tries those events again and replays the others.
+        # A concurrent copy may have stored its answer first: both name the same events.
+        with ctx.transaction() as session:
+            store(session, tenant_id=principal.tenant_id, key=idempotency_key, request_hash_=fingerprint,
+                  status_code=200, response=content, now=ctx.now())
+    return JSONResponse(content, status_code=200)
 
 
 def _batch_item(ctx: Context, principal: Principal, index: int, raw: dict[str, Any], item_key: str | None) -> BatchItem:
@@ -178,8 +186,10 @@ def _batch_item(ctx: Context, principal: Principal, index: int, raw: dict[str, A
             if stored is not None:
                 return BatchItem.model_validate(stored.response)
         problem = problem_of(exc)
-        if problem is None:
-            raise
+        if problem is None:  # a defect, not bad input: logged, answered as a 500 for this event only
+            log.exception("batch event %d failed", index)
+            problem = {"type": "/problems/internal-error", "title": "Internal error", "status": 500,
+                       "detail": "an unexpected error occurred; it has been logged"}
         return BatchItem(index=index, status=problem["status"], problem=problem)
 
 

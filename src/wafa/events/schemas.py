@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 Decimal_ = Annotated[
     str,
@@ -97,6 +98,23 @@ class CustomEventIn(BaseModel):
     occurred_at: AwareDatetime | None = None
     channel: str | None = Field(None, max_length=32)
     store: str | None = Field(None, max_length=64)
+
+    @field_validator("attributes")
+    @classmethod
+    def _finite(cls, value: dict[str, Any]) -> dict[str, Any]:
+        # 1e400 parses as infinity, which JSON cannot carry back out (and PostgreSQL refuses to store).
+        def check(node: Any) -> None:
+            if isinstance(node, float) and not math.isfinite(node):
+                raise ValueError("numbers must be finite")
+            if isinstance(node, dict):
+                for child in node.values():
+                    check(child)
+            elif isinstance(node, list):
+                for child in node:
+                    check(child)
+
+        check(value)
+        return value
 
 
 def event_kind(value: Any) -> str | None:

@@ -26,6 +26,8 @@ from wafa.rules import service as rules
 
 # A till's clock may run a little fast; beyond this an event "from the future" is refused.
 CLOCK_SKEW = timedelta(minutes=5)
+# Nothing a loyalty program records happened earlier; far older dates also break local-time arithmetic.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class NeedsTransaction(Exception):
@@ -60,6 +62,8 @@ def occurred_or_now(value: datetime | None, now: datetime) -> datetime:
         raise InvalidInput("occurred_at is out of range", field="occurred_at") from None
     if value > now + CLOCK_SKEW:
         raise InvalidInput("occurred_at is in the future", field="occurred_at")
+    if value < EARLIEST:
+        raise InvalidInput(f"occurred_at is before {EARLIEST.year}", field="occurred_at")
     return value
 
 
@@ -84,7 +88,7 @@ def record_purchase(
     amount = to_minor(event_in.amount, currency)
     items = _items(event_in, currency)
     occurred_at = occurred_or_now(event_in.occurred_at, now)
-    earned = earning.points_for(_earning_amount(amount, items), precision=precision(currency), rate=rate, rounding=program.rounding)
+    earned = earning.points_for(earning_amount(amount, items), precision=precision(currency), rate=rate, rounding=program.rounding)
     if earned > MAX_EVENT_POINTS:
         raise InvalidInput(f"this amount would earn {earned} points; one event earns at most {MAX_EVENT_POINTS}", field="amount")
     available_at = max(earning.available_at(occurred_at, pending_days=program.pending_days), now)
@@ -213,12 +217,12 @@ def record_purchase(
     )
 
 
-def _earning_amount(amount: int, items: list[dict] | None) -> int:
-    """The part of the order's amount that earns base points: discounted and reward lines do not."""
-    if not items or all(item["earns"] for item in items):
+def earning_amount(amount: int, items: list[dict] | None) -> int:
+    """The part of an order's amount that earns base points: discounted and reward lines do not."""
+    if not items or all(item.get("earns", True) for item in items):
         return amount
     listed = sum(item["quantity"] * item["unit_price"] for item in items)
-    earning_listed = sum(item["quantity"] * item["unit_price"] for item in items if item["earns"])
+    earning_listed = sum(item["quantity"] * item["unit_price"] for item in items if item.get("earns", True))
     return earning.proportional_share(amount, earning_listed, listed) if listed else 0
 
 
@@ -341,7 +345,7 @@ def simulate(session: Session, *, tenant_id: int, event_in: PurchaseIn | CustomE
         amount = to_minor(event_in.amount, currency)
         items = _items(event_in, currency)
         base = earning.points_for(
-            _earning_amount(amount, items), precision=precision(currency), rate=program.rate_for(currency), rounding=program.rounding
+            earning_amount(amount, items), precision=precision(currency), rate=program.rate_for(currency), rounding=program.rounding
         )
         facts = _purchase_facts(event_in, currency=currency, amount=amount, items=items, occurred_at=occurred_at)
     trigger_rules = rules.for_trigger(session, tenant_id=tenant_id, trigger=facts.type)

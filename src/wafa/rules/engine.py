@@ -254,7 +254,9 @@ def _compare(op: str, found: Any, wanted: Any) -> bool:
     if op == "in":
         return found in wanted
     if op == "contains":
-        return isinstance(found, (str, list)) and wanted in found
+        if isinstance(found, str):
+            return isinstance(wanted, str) and wanted in found
+        return isinstance(found, list) and wanted in found
     if op in ("eq", "ne"):
         return (found == wanted) == (op == "eq")
     numeric = (int, float)
@@ -309,7 +311,8 @@ def holds(condition: s.Condition, event: EventFacts, member: MemberFacts, memo: 
 
 
 def _raw_award(rule: Rule, event: EventFacts, base_points: int, memo: dict[object, list[Line]] | None = None) -> Award:
-    points, cashback, stamps, rewards = 0, 0, [], []
+    points, cashback, rewards = 0, 0, []
+    stamps: dict[str, int] = {}  # per card: two actions on one card add up
     for action in rule.definition.actions:
         match action:
             case s.PointsPerUnit(points=ratio, per=per, match=match):
@@ -326,11 +329,11 @@ def _raw_award(rule: Rule, event: EventFacts, base_points: int, memo: dict[objec
                 quantity = sum(line.quantity for line in _lines(event, match, memo)) if (per_item or match) else 1
                 given = count * quantity if per_item else (count if quantity else 0)
                 if given:
-                    stamps.append((card, given))
+                    stamps[card] = stamps.get(card, 0) + given
             case s.IssueReward(reward=reward):
                 rewards.append(reward)
     spec = rule.definition
-    return Award(rule.id, rule.version, spec.name_en, spec.name_ar, points, cashback, tuple(stamps), tuple(rewards))
+    return Award(rule.id, rule.version, spec.name_en, spec.name_ar, points, cashback, tuple(stamps.items()), tuple(rewards))
 
 
 def _capped(rule: Rule, award: Award, used: Usage) -> Award:
