@@ -146,3 +146,18 @@ def client(factory: sessionmaker[Session], clock: FrozenClock, tenant: TenantCtx
     with TestClient(app, raise_server_exceptions=False) as test_client:
         test_client.headers["Authorization"] = f"Bearer {tenant.admin_key}"
         yield test_client
+
+
+PROBLEM = "application/problem+json"
+
+
+def problem(response, status: int, type_: str, field: str | None = None) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """Assert a problem+json answer of this status and type (naming `field`); return its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert (body["type"], body["status"]) == (type_, status)
+    assert body["title"] and body["detail"]
+    if field is not None:
+        assert field in [e["field"] for e in body["errors"]], body
+    return body

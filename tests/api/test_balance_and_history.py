@@ -6,23 +6,10 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import START
+from tests.conftest import START, problem
 from wafa.jobs.service import run_due
 
-PROBLEM = "application/problem+json"
 NO_EXPIRY = {"days_30": 0, "days_60": 0, "days_90": 0}
-
-
-def problem(response, status: int, type_: str, field: str | None = None) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    """Assert a problem+json answer of this status and type (naming `field`); return its body."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body = response.json()
-    assert (body["type"], body["status"]) == (type_, status)
-    assert body["title"] and body["detail"]
-    if field is not None:
-        assert field in [e["field"] for e in body["errors"]], body
-    return body
 
 
 def enrol(client: TestClient, external_id: str = "B-1") -> int:

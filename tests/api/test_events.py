@@ -7,21 +7,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import START
-
-PROBLEM = "application/problem+json"
-
-
-def problem(response, status: int, type_: str, field: str | None = None) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    """Assert a problem+json answer of this status and type (naming `field`); return its body."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body = response.json()
-    assert (body["type"], body["status"]) == (type_, status)
-    assert body["title"] and body["detail"]
-    if field is not None:
-        assert field in [e["field"] for e in body["errors"]], body
-    return body
+from tests.conftest import START, problem
 
 
 def enrol(client: TestClient, external_id: str = "E-1") -> int:

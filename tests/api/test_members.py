@@ -6,22 +6,9 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import START
+from tests.conftest import START, problem
 
-PROBLEM = "application/problem+json"
 CODE_ALPHABET = set("23456789ABCDEFGHJKMNPQRSTUVWXYZ")
-
-
-def problem(response, status: int, type_: str, field: str | None = None) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    """Assert a problem+json answer of this status and type (naming `field`); return its body."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body = response.json()
-    assert (body["type"], body["status"]) == (type_, status)
-    assert body["title"] and body["detail"]
-    if field is not None:
-        assert [e["field"] for e in body["errors"]] == [field], body
-    return body
 
 
 def enrol(client: TestClient, external_id: str, **fields: object) -> dict:  # type: ignore[type-arg]

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import TenantCtx, make_key
+from tests.conftest import TenantCtx, make_key, problem
 
-PROBLEM = "application/problem+json"
 DEFAULTS = {
     "points_name": {"en": "points", "ar": "نقاط"},
     "base_currency": "SAR",
@@ -21,18 +20,6 @@ DEFAULTS = {
     "min_redemption": 1,
     "hold_ttl_seconds": 900,
 }
-
-
-def problem(response, status: int, type_: str, field: str | None = None) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    """Assert a problem+json answer of this status and type (naming `field`); return its body."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body = response.json()
-    assert (body["type"], body["status"]) == (type_, status)
-    assert body["title"] and body["detail"]
-    if field is not None:
-        assert field in [e["field"] for e in body["errors"]], body
-    return body
 
 
 def test_get_program_defaults(client: TestClient) -> None:

@@ -19,6 +19,8 @@ from wafa.ledger import service as ledger
 from wafa.ledger import wallet
 from wafa.members.models import Member
 from wafa.money import precision, to_major
+from wafa.programs import earning
+from wafa.programs import service as programs
 from wafa.rules import engine
 from wafa.rules import service as rules
 
@@ -142,6 +144,27 @@ def post(
         cashback_available_at=available_at, now=now,
     )
     return credit, [to_result(award, currency=currency, entry_id=credit.entry_id if credit and award.points else None) for award in awards]
+
+
+def award_now(
+    session: Session, *, tenant_id: int, event_id: int, member: Member, rules_: Sequence[engine.Rule],
+    facts: engine.EventFacts, now: datetime,
+) -> list[RuleAwarded]:
+    """Apply rules to an event that has no base earn and no return window (custom events, triggers,
+    returns): its points are available at once and expire by the program's policy."""
+    program = programs.get(session, tenant_id=tenant_id)
+    granted = evaluate(
+        session, tenant_id=tenant_id, rules_=rules_, member_id=member.id, facts=facts,
+        member=member_facts(session, tenant_id=tenant_id, member=member, rules_=rules_),
+        base_points=0, timezone=program.timezone, base_currency=program.base_currency,
+    )
+    expires_at = earning.expires_at(now, policy=program.expiry_policy, periods=program.expiry_periods, timezone=program.timezone)
+    _, applied = post(
+        session, tenant_id=tenant_id, event_id=event_id, member_id=member.id, base_points=0, base_reason=None,
+        base_details=None, awards=granted, rules_=rules_, facts=facts, base_currency=program.base_currency,
+        now=now, available_at=now, expires_at=expires_at,
+    )
+    return applied
 
 
 def _detail(award: engine.Award) -> dict[str, Any]:

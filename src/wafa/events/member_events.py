@@ -17,8 +17,6 @@ from wafa.events.schemas import CustomEventIn, EventResult
 from wafa.ledger import service as ledger
 from wafa.members import service as members
 from wafa.members.models import Member
-from wafa.programs import earning
-from wafa.programs import service as programs
 from wafa.rules import engine
 from wafa.rules import service as rules
 
@@ -71,19 +69,9 @@ def record_trigger(
         event_id = inserted[0]
     applied = []
     if trigger_rules:
-        program = programs.get(session, tenant_id=tenant_id)
         facts = engine.EventFacts(type=type_, occurred_at=occurred_at, attributes=attributes, channel=channel, store=store)
-        member_facts = awards.member_facts(session, tenant_id=tenant_id, member=member, rules_=trigger_rules)
-        granted = awards.evaluate(
-            session, tenant_id=tenant_id, rules_=trigger_rules, member_id=member.id, facts=facts, member=member_facts,
-            base_points=0, timezone=program.timezone, base_currency=program.base_currency,
-        )
-        # No return window for these: the points are available at once, and expire by the program's policy.
-        expires_at = earning.expires_at(now, policy=program.expiry_policy, periods=program.expiry_periods, timezone=program.timezone)
-        _, applied = awards.post(
-            session, tenant_id=tenant_id, event_id=event_id, member_id=member.id, base_points=0, base_reason=None,
-            base_details=None, awards=granted, rules_=trigger_rules, facts=facts, base_currency=program.base_currency,
-            now=now, available_at=now, expires_at=expires_at,
+        applied = awards.award_now(
+            session, tenant_id=tenant_id, event_id=event_id, member=member, rules_=trigger_rules, facts=facts, now=now
         )
     event = service.get_or_raise(session, tenant_id=tenant_id, event_id=event_id)
     return member_event_result(session, event=event, applied=applied), False

@@ -222,19 +222,7 @@ def _return_rules(
         type="return", occurred_at=occurred_at, currency=purchase.currency, precision=precision(currency), amount=amount,
         lines=awards.lines_of(lines), channel=event_in.channel, store=event_in.store,
     )
-    program = programs.get(session, tenant_id=tenant_id)
-    member_facts = awards.member_facts(session, tenant_id=tenant_id, member=member, rules_=return_rules)
-    granted = awards.evaluate(
-        session, tenant_id=tenant_id, rules_=return_rules, member_id=member.id, facts=facts, member=member_facts,
-        base_points=0, timezone=program.timezone, base_currency=program.base_currency,
-    )
-    expires_at = earning.expires_at(now, policy=program.expiry_policy, periods=program.expiry_periods, timezone=program.timezone)
-    _, applied = awards.post(
-        session, tenant_id=tenant_id, event_id=event_id, member_id=member.id, base_points=0, base_reason=None,
-        base_details=None, awards=granted, rules_=return_rules, facts=facts, base_currency=program.base_currency,
-        now=now, available_at=now, expires_at=expires_at,
-    )
-    return applied
+    return awards.award_now(session, tenant_id=tenant_id, event_id=event_id, member=member, rules_=return_rules, facts=facts, now=now)
 
 
 def _kept_lines(purchase: Event, returned_items: dict[str, int]) -> list[dict] | None:
