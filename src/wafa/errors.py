@@ -70,6 +70,14 @@ class InsufficientPoints(WafaError):
     title = "Insufficient points"
 
 
+class InsufficientFunds(WafaError):
+    """A wallet debit asked for more money than the member's wallet holds."""
+
+    status = 422
+    slug = "insufficient-funds"
+    title = "Insufficient funds"
+
+
 class MemberInDebt(WafaError):
     """The member owes points (a return clawed back spent points); redemptions wait."""
 

@@ -14,10 +14,11 @@ from wafa.ledger import service as ledger
 from wafa.ledger.models import Hold
 from wafa.ledger.schemas import (
     AdjustmentIn, AdjustmentRead, BalanceRead, CaptureIn, EntryPage, EntryRead, Expiring, HoldIn, HoldRead,
-    RedemptionIn, RedemptionRead, WalletCurrency, WalletRead,
+    RedemptionIn, RedemptionRead, WalletCurrency, WalletDebitIn, WalletDebitRead, WalletEntryPage, WalletEntryRead,
+    WalletRead,
 )
 from wafa.ledger import wallet
-from wafa.money import to_major
+from wafa.money import to_major, to_minor
 from wafa.members import service as members
 from wafa.programs import earning
 from wafa.programs import service as programs
@@ -67,6 +68,66 @@ def get_wallet(request: Request, member_id: IdPath, principal: Principal = Depen
             for currency, money in found.items()
         ],
     )
+
+
+@router.post(
+    "/members/{member_id}/wallet/debits", status_code=201, response_model=WalletDebitRead,
+    summary="Pay with wallet money at a till or in a shop",
+)
+def debit_wallet(
+    request: Request,
+    member_id: IdPath,
+    debit_in: WalletDebitIn,
+    principal: Principal = Depends(require("redeem")),
+    idempotency_key: str | None = IdempotencyKey,
+) -> Response:
+    """Never overdraws, also under concurrent requests; a repeat with the same Idempotency-Key pays once."""
+    ctx = Context(request)
+    currency = debit_in.currency.upper()
+
+    def work(session):  # type: ignore[no-untyped-def]
+        member = members.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id)
+        members.require_active(member)
+        amount = to_minor(debit_in.amount, currency)
+        entry_id, left = wallet.debit(
+            session, tenant_id=principal.tenant_id, member_id=member_id, amount=amount, currency=currency,
+            idempotency_key=f"wallet-debit:{idempotency_key or uuid.uuid4().hex}", reason=debit_in.reason, now=ctx.now(),
+        )
+        return WalletDebitRead(
+            entry_id=entry_id, member_id=member_id, amount=to_major(amount, currency), currency=currency,
+            available=to_major(left, currency),
+        )
+
+    fingerprint = request_hash("POST", request.url.path, debit_in.model_dump(mode="json"))
+    return run_idempotent(ctx, principal=principal, key=idempotency_key, fingerprint=fingerprint, status_code=201, work=work)
+
+
+@router.get("/members/{member_id}/wallet/entries", response_model=WalletEntryPage, summary="A member's wallet statement")
+def list_wallet_entries(
+    request: Request,
+    member_id: IdPath,
+    currency: str | None = Query(None, min_length=3, max_length=3),
+    cursor: str | None = Query(None, max_length=200),
+    limit: int = Query(50, ge=1, le=200),
+    principal: Principal = Depends(require("read")),
+) -> WalletEntryPage:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        members.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id)
+        rows = wallet.entries(
+            session, tenant_id=principal.tenant_id, member_id=member_id, currency=currency.upper() if currency else None,
+            before_id=decode_cursor(cursor), limit=limit,
+        )
+
+    def read(row):  # type: ignore[no-untyped-def]
+        entry, unit, available, pending = row
+        return WalletEntryRead(
+            id=entry.id, kind=entry.kind, currency=unit, available=to_major(available, unit), pending=to_major(pending, unit),
+            reason=entry.reason, event_id=entry.event_id, created_at=entry.created_at,
+        )
+
+    items, next_cursor = paginate(rows, limit, read)
+    return WalletEntryPage(items=items, next_cursor=next_cursor)
 
 
 @router.get("/members/{member_id}/entries", response_model=EntryPage, summary="A member's history, newest first")

@@ -98,3 +98,34 @@ class AdjustmentRead(BaseModel):
     member_id: int
     points: int
     balance: int
+
+
+class WalletDebitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: str = Field(pattern=r"^\s*\d{1,15}(\.\d{1,6})?\s*$", description='money to pay from the wallet, e.g. "12.50"')
+    currency: str = Field(min_length=3, max_length=3)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class WalletDebitRead(BaseModel):
+    entry_id: int
+    member_id: int
+    amount: str
+    currency: str
+    available: str = Field(description="what is left in the wallet in this currency")
+
+
+class WalletEntryRead(BaseModel):
+    id: int
+    kind: str
+    currency: str
+    available: str = Field(description="change to the available wallet")
+    pending: str = Field(description="change to the pending wallet")
+    reason: str
+    event_id: int | None
+    created_at: datetime
+
+
+class WalletEntryPage(BaseModel):
+    items: list[WalletEntryRead]
+    next_cursor: str | None

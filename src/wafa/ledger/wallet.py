@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wafa.db import insert_unless_exists
-from wafa.ledger.models import Account
+from wafa.errors import InsufficientFunds, InsufficientPoints, InvalidInput
+from wafa.ledger.models import Account, Entry, Posting
 from wafa.ledger.postings import Leg, post_entry
 
 WALLET_KINDS = ("wallet", "wallet_pending")
@@ -57,6 +58,7 @@ def accounts(session: Session, *, tenant_id: int, member_id: int, currency: str)
         for kind in WALLET_KINDS
     }
     ids["cashback"] = _account(session, tenant_id=tenant_id, owner="program", member_id=None, kind="cashback", currency=currency)
+    ids["spent"] = _account(session, tenant_id=tenant_id, owner="program", member_id=None, kind="wallet_spent", currency=currency)
     return ids
 
 
@@ -122,3 +124,56 @@ def balances(session: Session, *, tenant_id: int, member_id: int) -> dict[str, d
     for unit, kind, balance in rows:
         out.setdefault(unit, {"available": 0, "pending": 0})["available" if kind == "wallet" else "pending"] = balance
     return dict(sorted(out.items()))
+
+
+def debit(
+    session: Session, *, tenant_id: int, member_id: int, amount: int, currency: str, idempotency_key: str,
+    reason: str, now: datetime,
+) -> tuple[int, int]:
+    """Pay with wallet money (at a till, in a shop); never overdraws. Return the entry id and what is left."""
+    if amount <= 0:
+        raise InvalidInput("a wallet debit must be more than zero", field="amount")
+    ids = accounts(session, tenant_id=tenant_id, member_id=member_id, currency=currency)
+    try:
+        entry_id, posted = post_entry(
+            session, tenant_id=tenant_id, kind="redeem", idempotency_key=idempotency_key,
+            legs=[Leg(ids["wallet"], -amount, member_account=True, guarded=True), Leg(ids["spent"], amount, member_account=False)],
+            reason=reason, now=now, member_id=member_id, unit=currency, details={"currency": currency, "amount": -amount},
+        )
+    except InsufficientPoints:
+        held = session.execute(select(Account.balance).where(Account.id == ids["wallet"])).scalar_one()
+        raise InsufficientFunds(
+            f"{amount} ({currency} minor units) asked for, {max(held, 0)} available", field="amount", available=max(held, 0)
+        ) from None
+    return entry_id, posted[ids["wallet"]].balance_after
+
+
+def entries(
+    session: Session, *, tenant_id: int, member_id: int, currency: str | None, before_id: int | None, limit: int
+) -> list[tuple[Entry, str, int, int]]:
+    """A member's wallet statement, newest first: (entry, currency, change available, change pending),
+    up to limit + 1 entries (one more than asked says there is a next page)."""
+    wallet_accounts = session.execute(
+        select(Account.id, Account.kind, Account.unit).where(
+            Account.tenant_id == tenant_id, Account.owner == f"member:{member_id}", Account.kind.in_(WALLET_KINDS),
+            *([Account.unit == currency] if currency else []),
+        )
+    ).all()
+    kinds = {account_id: (kind, unit) for account_id, kind, unit in wallet_accounts}
+    if not kinds:
+        return []
+    query = (
+        select(Entry, Posting.account_id, Posting.amount)
+        .join(Posting, Posting.entry_id == Entry.id)
+        .where(Entry.tenant_id == tenant_id, Posting.account_id.in_(list(kinds)))
+        .order_by(Entry.id.desc())
+    )
+    if before_id is not None:
+        query = query.where(Entry.id < before_id)
+    out: dict[int, list] = {}
+    for entry, account_id, amount in session.execute(query.limit(limit * 2 + 2).execution_options(populate_existing=True)):
+        kind, unit = kinds[account_id]
+        row = out.setdefault(entry.id, [entry, unit, 0, 0])
+        row[2 if kind == "wallet" else 3] += amount
+    # Each entry moves at most two of the member's wallet accounts, so limit + 1 entries fit in what was read.
+    return [tuple(row) for row in list(out.values())[: limit + 1]]  # type: ignore[misc]
