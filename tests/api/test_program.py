@@ -19,6 +19,7 @@ DEFAULTS = {
     "block_redemptions_in_debt": True,
     "min_redemption": 1,
     "hold_ttl_seconds": 900,
+    "redemption_step": 1,
 }
 
 
@@ -46,6 +47,7 @@ def test_patch_program_every_setting(client: TestClient) -> None:
         "block_redemptions_in_debt": False,
         "min_redemption": 100,
         "hold_ttl_seconds": 600,
+        "redemption_step": 50,
     }
     response = client.patch("/v1/program", json=change)
     assert response.status_code == 200
@@ -133,6 +135,7 @@ def test_patch_program_bad_earn_rates_are_422(client: TestClient, rates: dict) -
         ({"min_redemption": 0}, "min_redemption"),
         ({"hold_ttl_seconds": 29}, "hold_ttl_seconds"),
         ({"hold_ttl_seconds": 86401}, "hold_ttl_seconds"),
+        ({"redemption_step": 0}, "redemption_step"),
         ({"points_name": {"en": "", "ar": "نقاط"}}, "points_name.en"),
         ({"default_region": "SAU"}, "default_region"),
         ({"default_region": "ZZ"}, "default_region"),

@@ -384,3 +384,17 @@ def test_void_hold_twice_is_409(client: TestClient) -> None:
 
 def test_void_hold_unknown_is_404(client: TestClient) -> None:
     problem(client.post("/v1/holds/987654321/void"), 404, "/problems/not-found")
+
+
+def test_redemptions_and_captures_go_in_the_programs_steps(client: TestClient) -> None:
+    assert client.patch("/v1/program", json={"redemption_step": 100}).json()["redemption_step"] == 100
+    member_id = client.post("/v1/members", json={"external_id": "step-1"}).json()["id"]
+    client.post("/v1/events", json={"type": "purchase", "member": {"id": member_id}, "order_id": "S-1", "amount": "1000.00", "currency": "SAR"})
+    problem(client.post(f"/v1/members/{member_id}/redemptions", json={"points": 250, "reason": "x"}), 422, "/problems/invalid-input", "points")
+    assert client.post(f"/v1/members/{member_id}/redemptions", json={"points": 300, "reason": "x"}).status_code == 201
+    problem(client.post(f"/v1/members/{member_id}/holds", json={"points": 150, "reason": "x"}), 422, "/problems/invalid-input", "points")
+    hold = client.post(f"/v1/members/{member_id}/holds", json={"points": 500, "reason": "x"}).json()
+    problem(client.post(f"/v1/holds/{hold['id']}/capture", json={"points": 250}), 422, "/problems/invalid-input", "points")
+    assert client.post(f"/v1/holds/{hold['id']}/capture", json={"points": 200}).json()["captured_points"] == 200
+    assert client.get(f"/v1/members/{member_id}/balance").json()["available"] == 1000 - 300 - 200
+    problem(client.patch("/v1/program", json={"redemption_step": 0}), 422, "/problems/invalid-input", "redemption_step")

@@ -220,6 +220,7 @@ def program_set(
     points_name_en: str | None = typer.Option(None, "--points-name-en", help="the points currency's name in English"),
     points_name_ar: str | None = typer.Option(None, "--points-name-ar", help="the points currency's name in Arabic"),
     min_redemption: int | None = typer.Option(None, "--min-redemption", help="smallest number of points a redemption may spend"),
+    redemption_step: int | None = typer.Option(None, "--redemption-step", help="redemptions spend whole multiples of this"),
     as_json: bool = JsonOption,
 ) -> None:
     """Change the program's settings."""
@@ -242,7 +243,8 @@ def program_set(
     if points_name_en or points_name_ar:
         changes["points_name"] = {"en": points_name_en, "ar": points_name_ar}
     for key, value in (("base_currency", base_currency), ("rounding", rounding), ("pending_days", pending_days),
-                       ("timezone", timezone), ("default_region", region), ("min_redemption", min_redemption)):
+                       ("timezone", timezone), ("default_region", region), ("min_redemption", min_redemption),
+                       ("redemption_step", redemption_step)):
         if value is not None:
             changes[key] = value
     with failures():

@@ -156,6 +156,10 @@ def _spendable(session, principal: Principal, member_id: IdPath, points: int):  
     program = programs.get(session, tenant_id=principal.tenant_id)
     if points < program.min_redemption:
         raise InvalidInput(f"the program's minimum redemption is {program.min_redemption} points", field="points")
+    if points % program.redemption_step:
+        raise InvalidInput(
+            f"the program redeems points in steps of {program.redemption_step}: {points} is not a multiple", field="points"
+        )
     return program
 
 
@@ -227,6 +231,9 @@ def _resolve_route(action: str, summary: str):  # type: ignore[no-untyped-def]
             raise InvalidInput("a void gives back the whole hold; omit points", field="points")
 
         def work(session):  # type: ignore[no-untyped-def]
+            step = programs.get(session, tenant_id=principal.tenant_id).redemption_step
+            if points is not None and points % step:
+                raise InvalidInput(f"the program redeems points in steps of {step}: capture a multiple", field="points")
             hold = ledger.resolve_hold(
                 session, tenant_id=principal.tenant_id, hold_id=hold_id, action=action, now=ctx.now(), points=points
             )

@@ -28,5 +28,7 @@ class Program(Base):
     # When a return claws back spent points: refuse redemptions until the debt is repaid.
     block_redemptions_in_debt: Mapped[bool] = mapped_column(Boolean, default=True)
     min_redemption: Mapped[int] = mapped_column(Integer, default=1)
+    # Redemptions and holds spend whole multiples of this (1: any number of points).
+    redemption_step: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     hold_ttl_seconds: Mapped[int] = mapped_column(Integer, default=900)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

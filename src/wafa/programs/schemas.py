@@ -60,6 +60,7 @@ class ProgramUpdate(BaseModel):
     block_redemptions_in_debt: bool | None = None
     min_redemption: int | None = Field(None, ge=1, le=10**9)
     hold_ttl_seconds: int | None = Field(None, ge=30, le=86400)
+    redemption_step: int | None = Field(None, ge=1, le=10**6, description="redemptions spend whole multiples of this")
 
     @field_validator("earn_rates")
     @classmethod
@@ -109,3 +110,4 @@ class ProgramRead(BaseModel):
     block_redemptions_in_debt: bool
     min_redemption: int
     hold_ttl_seconds: int
+    redemption_step: int

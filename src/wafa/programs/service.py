@@ -36,6 +36,7 @@ class ProgramConfig:
     block_redemptions_in_debt: bool
     min_redemption: int
     hold_ttl_seconds: int
+    redemption_step: int = 1
 
     def rate_for(self, currency: str) -> str:
         """Points per major unit of `currency`, or InvalidInput if the program does not take it."""
@@ -67,6 +68,7 @@ def _snapshot(row: Program) -> ProgramConfig:
         block_redemptions_in_debt=row.block_redemptions_in_debt,
         min_redemption=row.min_redemption,
         hold_ttl_seconds=row.hold_ttl_seconds,
+        redemption_step=row.redemption_step,
     )
 
 
@@ -89,6 +91,7 @@ def create(session: Session, *, tenant_id: int, currency: str, now: datetime, **
             default_region="SA",
             block_redemptions_in_debt=True,
             min_redemption=1,
+            redemption_step=1,
             hold_ttl_seconds=900,
             updated_at=now,
         )
@@ -128,7 +131,7 @@ def update_settings(session: Session, *, tenant_id: int, program_in: ProgramUpda
             raise InvalidInput("expiry after N days needs periods >= 1", field="expiry.periods")
     for key in (
         "base_currency", "earn_rates", "rounding", "pending_days", "timezone", "default_region",
-        "block_redemptions_in_debt", "min_redemption", "hold_ttl_seconds",
+        "block_redemptions_in_debt", "min_redemption", "hold_ttl_seconds", "redemption_step",
     ):
         if key in data:
             values[key] = data[key]
@@ -158,4 +161,5 @@ def to_read(config: ProgramConfig) -> ProgramRead:
         block_redemptions_in_debt=config.block_redemptions_in_debt,
         min_redemption=config.min_redemption,
         hold_ttl_seconds=config.hold_ttl_seconds,
+        redemption_step=config.redemption_step,
     )
