@@ -6,7 +6,6 @@ Create Date: 2026-11-25 19:36:48.283432
 """
 from alembic import op
 import sqlalchemy as sa
-import wafa.db
 
 
 revision = '0004'
