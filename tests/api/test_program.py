@@ -20,6 +20,7 @@ DEFAULTS = {
     "min_redemption": 1,
     "hold_ttl_seconds": 900,
     "redemption_step": 1,
+    "point_cost": "0",
 }
 
 
@@ -48,6 +49,7 @@ def test_patch_program_every_setting(client: TestClient) -> None:
         "min_redemption": 100,
         "hold_ttl_seconds": 600,
         "redemption_step": 50,
+        "point_cost": "0.04",
     }
     response = client.patch("/v1/program", json=change)
     assert response.status_code == 200
@@ -136,6 +138,7 @@ def test_patch_program_bad_earn_rates_are_422(client: TestClient, rates: dict) -
         ({"hold_ttl_seconds": 29}, "hold_ttl_seconds"),
         ({"hold_ttl_seconds": 86401}, "hold_ttl_seconds"),
         ({"redemption_step": 0}, "redemption_step"),
+        ({"point_cost": "0.1.2"}, "point_cost"),
         ({"points_name": {"en": "", "ar": "نقاط"}}, "points_name.en"),
         ({"default_region": "SAU"}, "default_region"),
         ({"default_region": "ZZ"}, "default_region"),

@@ -1,10 +1,13 @@
-"""HTTP: balances, history, redemptions, holds (capture, void) and adjustments."""
+"""HTTP: balances, history, redemptions, holds (capture, void), adjustments, the wallet, the liability report."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
+from pydantic import AwareDatetime
 from fastapi.responses import Response
 
 from wafa.api.deps import Context, IdPath, decode_cursor, paginate, require, run_idempotent
@@ -14,11 +17,11 @@ from wafa.ledger import service as ledger
 from wafa.ledger.models import Hold
 from wafa.ledger.schemas import (
     AdjustmentIn, AdjustmentRead, BalanceRead, CaptureIn, EntryPage, EntryRead, Expiring, HoldIn, HoldRead,
-    RedemptionIn, RedemptionRead, WalletCurrency, WalletDebitIn, WalletDebitRead, WalletEntryPage, WalletEntryRead,
+    LiabilityRead, PointsValue, RedemptionIn, RedemptionRead, WalletCurrency, WalletDebitIn, WalletDebitRead, WalletEntryPage, WalletEntryRead,
     WalletRead,
 )
-from wafa.ledger import wallet
-from wafa.money import to_major, to_minor
+from wafa.ledger import liability, wallet
+from wafa.money import precision, to_major, to_minor
 from wafa.members import service as members
 from wafa.programs import earning
 from wafa.programs import service as programs
@@ -286,3 +289,37 @@ def adjust(
 
     fingerprint = request_hash("POST", request.url.path, adjustment_in.model_dump(mode="json"))
     return run_idempotent(ctx, principal=principal, key=idempotency_key, fingerprint=fingerprint, status_code=201, work=work)
+
+
+@router.get("/reports/liability", response_model=LiabilityRead, summary="The liability of points outstanding, and the period's flows")
+def get_liability(
+    request: Request,
+    period_from: AwareDatetime | None = Query(None, alias="from", description="default: 30 days ago"),
+    period_to: AwareDatetime | None = Query(None, alias="to", description="default: now"),
+    principal: Principal = Depends(require("read")),
+) -> LiabilityRead:
+    ctx = Context(request)
+    end = period_to or ctx.now()
+    start = period_from or end - timedelta(days=30)
+    if start >= end:
+        raise InvalidInput("from must be before to", field="from")
+    with ctx.transaction() as session:
+        program = programs.get(session, tenant_id=principal.tenant_id)
+        found = liability.report(session, tenant_id=principal.tenant_id, start=start, end=end)
+    currency = program.base_currency
+    cost = Decimal(program.point_cost)
+
+    def worth(points: int) -> PointsValue:
+        if cost == 0:
+            return PointsValue(points=points, value=None)
+        return PointsValue(points=points, value=to_major(int((points * cost * 10 ** precision(currency)).to_integral_value(ROUND_HALF_UP)), currency))
+
+    return LiabilityRead(
+        as_of=ctx.now(), period_from=start, period_to=end, currency=currency, point_cost=program.point_cost,
+        available=worth(found.available), pending=worth(found.pending), held=worth(found.held),
+        outstanding=worth(found.outstanding), debt=found.debt,
+        breakage_rate=f"{float(found.breakage_rate):.4f}" if found.breakage_rate is not None else None,
+        expected_breakage=worth(found.expected_breakage) if found.expected_breakage is not None else None,
+        issued=found.issued, reversed=found.reversed, expired=found.expired, adjusted=found.adjusted,
+        redeemed_by_type={name: worth(points) for name, points in found.redeemed_by_type.items()},
+    )

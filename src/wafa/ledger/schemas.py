@@ -129,3 +129,30 @@ class WalletEntryRead(BaseModel):
 class WalletEntryPage(BaseModel):
     items: list[WalletEntryRead]
     next_cursor: str | None
+
+
+class PointsValue(BaseModel):
+    points: int
+    value: str | None = Field(description="points x the program's point cost, in its base currency (null until a cost is set)")
+
+
+class LiabilityRead(BaseModel):
+    """Points outstanding and what they are worth; what moved in the period."""
+
+    as_of: datetime
+    period_from: datetime
+    period_to: datetime
+    currency: str
+    point_cost: str
+    available: PointsValue
+    pending: PointsValue
+    held: PointsValue
+    outstanding: PointsValue = Field(description="available + pending + held: what members could still spend")
+    debt: int = Field(description="points members owe after returns of spent points (not netted above)")
+    breakage_rate: str | None = Field(description="expired ÷ (expired + redeemed) over the program's history; null with no history")
+    expected_breakage: PointsValue | None = Field(description="outstanding x breakage rate: points expected never to be spent")
+    issued: int = Field(description="points credited in the period (purchases, rules, triggers)")
+    reversed: int = Field(description="points taken back by returns in the period")
+    expired: int
+    adjusted: int = Field(description="net manual adjustments in the period")
+    redeemed_by_type: dict[str, PointsValue]

@@ -30,5 +30,8 @@ class Program(Base):
     min_redemption: Mapped[int] = mapped_column(Integer, default=1)
     # Redemptions and holds spend whole multiples of this (1: any number of points).
     redemption_step: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # What one point costs the program, in the base currency (decimal string; "0" until set): values
+    # the liability of points outstanding.
+    point_cost: Mapped[str] = mapped_column(String(24), default="0", server_default="0")
     hold_ttl_seconds: Mapped[int] = mapped_column(Integer, default=900)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

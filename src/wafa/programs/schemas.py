@@ -61,6 +61,9 @@ class ProgramUpdate(BaseModel):
     min_redemption: int | None = Field(None, ge=1, le=10**9)
     hold_ttl_seconds: int | None = Field(None, ge=30, le=86400)
     redemption_step: int | None = Field(None, ge=1, le=10**6, description="redemptions spend whole multiples of this")
+    point_cost: str | None = Field(
+        None, pattern=r"^\d{1,9}(\.\d{1,8})?$", description='what one point costs the program in the base currency, e.g. "0.05"'
+    )
 
     @field_validator("earn_rates")
     @classmethod
@@ -111,3 +114,4 @@ class ProgramRead(BaseModel):
     min_redemption: int
     hold_ttl_seconds: int
     redemption_step: int
+    point_cost: str

@@ -37,6 +37,7 @@ class ProgramConfig:
     min_redemption: int
     hold_ttl_seconds: int
     redemption_step: int = 1
+    point_cost: str = "0"
 
     def rate_for(self, currency: str) -> str:
         """Points per major unit of `currency`, or InvalidInput if the program does not take it."""
@@ -69,6 +70,7 @@ def _snapshot(row: Program) -> ProgramConfig:
         min_redemption=row.min_redemption,
         hold_ttl_seconds=row.hold_ttl_seconds,
         redemption_step=row.redemption_step,
+        point_cost=row.point_cost,
     )
 
 
@@ -92,6 +94,7 @@ def create(session: Session, *, tenant_id: int, currency: str, now: datetime, **
             block_redemptions_in_debt=True,
             min_redemption=1,
             redemption_step=1,
+            point_cost="0",
             hold_ttl_seconds=900,
             updated_at=now,
         )
@@ -132,6 +135,7 @@ def update_settings(session: Session, *, tenant_id: int, program_in: ProgramUpda
     for key in (
         "base_currency", "earn_rates", "rounding", "pending_days", "timezone", "default_region",
         "block_redemptions_in_debt", "min_redemption", "hold_ttl_seconds", "redemption_step",
+        "point_cost",
     ):
         if key in data:
             values[key] = data[key]
@@ -162,4 +166,5 @@ def to_read(config: ProgramConfig) -> ProgramRead:
         min_redemption=config.min_redemption,
         hold_ttl_seconds=config.hold_ttl_seconds,
         redemption_step=config.redemption_step,
+        point_cost=config.point_cost,
     )

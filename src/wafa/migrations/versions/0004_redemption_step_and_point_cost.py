@@ -1,4 +1,4 @@
-"""redemption step
+"""redemption step and point cost
 
 Revision ID: 0004
 Revises: 0003
@@ -17,10 +17,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('programs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('redemption_step', sa.Integer(), server_default='1', nullable=False))
+        batch_op.add_column(sa.Column('point_cost', sa.String(length=24), server_default='0', nullable=False))
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('programs', schema=None) as batch_op:
+        batch_op.drop_column('point_cost')
         batch_op.drop_column('redemption_step')
 
