@@ -3,13 +3,12 @@ overdrawn, and the ledger still verifies."""
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
 from tests.conftest import START, factory_for, make_member, make_tenant
+from tests.integration.test_concurrency import race
 from wafa.db import unit_of_work
 from wafa.errors import InsufficientFunds
 from wafa.ledger import wallet
@@ -25,19 +24,12 @@ def test_forty_payments_against_ten_payments_worth_never_overdraw(pg_url: str) -
     with unit_of_work(factory) as session:
         wallet.credit_cashback(session, tenant_id=tenant.id, member_id=member_id, amount=10_000, currency="SAR",
                                pending=False, idempotency_key="fund", reason="cashback", now=START)
-    barrier = threading.Barrier(40)
-
     def pay(i: int) -> Any:
-        barrier.wait(timeout=60)
-        try:
-            with unit_of_work(factory) as session:
-                return wallet.debit(session, tenant_id=tenant.id, member_id=member_id, amount=1_000, currency="SAR",
-                                    idempotency_key=f"pay-{i}", reason="till", now=START)
-        except Exception as exc:  # the outcome under test
-            return exc
+        with unit_of_work(factory) as session:
+            return wallet.debit(session, tenant_id=tenant.id, member_id=member_id, amount=1_000, currency="SAR",
+                                idempotency_key=f"pay-{i}", reason="till", now=START)
 
-    with ThreadPoolExecutor(max_workers=40) as pool:
-        results = list(pool.map(pay, range(40)))
+    results = race(40, pay)
     paid = [r for r in results if not isinstance(r, Exception)]
     assert len(paid) == 10 and all(isinstance(r, InsufficientFunds) for r in results if isinstance(r, Exception))
     with factory() as session:

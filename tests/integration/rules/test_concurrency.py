@@ -7,8 +7,6 @@ purchases; returns racing purchases give budget back without double counting.
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -16,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import START, factory_for, make_member, make_tenant
+from tests.integration.test_concurrency import race
 from wafa.clock import FrozenClock
 from wafa.db import unit_of_work
 from wafa.events import returns
@@ -33,20 +32,6 @@ pytestmark = pytest.mark.postgres_only
 @pytest.fixture
 def pg(pg_url: str) -> Factory:
     return factory_for(pg_url)
-
-
-def race(n: int, work) -> list[Any]:  # type: ignore[no-untyped-def]
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> Any:
-        barrier.wait(timeout=60)
-        try:
-            return work(i)
-        except Exception as exc:  # the outcome under test
-            return exc
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 def add_rule(factory: Factory, tenant_id: int, now, **definition: Any) -> int:  # type: ignore[no-untyped-def]
