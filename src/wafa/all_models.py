@@ -4,10 +4,14 @@ from wafa.events.models import Event, EventType, IdempotencyRecord
 from wafa.ledger.models import Account, Entry, Hold, Lot, LotMovement, Posting
 from wafa.members.models import Member
 from wafa.programs.models import Program
+from wafa.rewards.models import (
+    Coupon, CouponCampaign, CouponUse, MemberStampCard, OrderPayment, Reward, RewardRedemption, StampCard, Voucher,
+)
 from wafa.rules.models import Rule, RuleAward, RuleBudget, RuleVersion
 from wafa.tenants.models import ApiKey, Tenant
 
 __all__ = [
-    "Account", "ApiKey", "Entry", "Event", "EventType", "Hold", "IdempotencyRecord", "Lot", "LotMovement", "Member",
-    "Posting", "Program", "Rule", "RuleAward", "RuleBudget", "RuleVersion", "Tenant",
+    "Account", "ApiKey", "Coupon", "CouponCampaign", "CouponUse", "Entry", "Event", "EventType", "Hold",
+    "IdempotencyRecord", "Lot", "LotMovement", "Member", "MemberStampCard", "OrderPayment", "Posting", "Program",
+    "Reward", "RewardRedemption", "Rule", "RuleAward", "RuleBudget", "RuleVersion", "StampCard", "Tenant", "Voucher",
 ]

@@ -78,6 +78,35 @@ class InsufficientFunds(WafaError):
     title = "Insufficient funds"
 
 
+class RewardLocked(WafaError):
+    """The member may not redeem this reward now (tier, stock, limit, window, points); `locked` says why."""
+
+    status = 422
+    slug = "reward-locked"
+    title = "Reward locked"
+
+
+class OutOfStock(Conflict):
+    """The reward's stock (or its partner's codes) ran out."""
+
+    slug = "out-of-stock"
+    title = "Out of stock"
+
+
+class CouponNotUsable(InvalidInput):
+    """The coupon exists but cannot be used now, or gives nothing on this basket."""
+
+    slug = "coupon-not-usable"
+    title = "Coupon not usable"
+
+
+class CouponUsed(Conflict):
+    """A coupon with no uses left, or already used on this order."""
+
+    slug = "coupon-used"
+    title = "Coupon already used"
+
+
 class MemberInDebt(WafaError):
     """The member owes points (a return clawed back spent points); redemptions wait."""
 

@@ -18,6 +18,7 @@ from wafa.events.routes import types_router as event_types_router
 from wafa.ledger.routes import router as ledger_router
 from wafa.members.routes import router as members_router
 from wafa.programs.routes import router as programs_router
+from wafa.rewards.routes import router as rewards_router
 from wafa.rules.routes import member_router as rule_awards_router
 from wafa.rules.routes import router as rules_router
 from wafa.tenants.routes import router as tenants_router
@@ -37,7 +38,7 @@ def create_app(*, factory: sessionmaker[Session] | None = None, clock: Clock | N
     app.state.clock = clock or SystemClock()
     problems.install(app)
     for router in (
-        members_router, events_router, event_types_router, ledger_router, programs_router, rules_router,
+        members_router, events_router, event_types_router, ledger_router, programs_router, rewards_router, rules_router,
         rule_awards_router, tenants_router,
     ):
         app.include_router(router, responses=problems.PROBLEM_RESPONSES)

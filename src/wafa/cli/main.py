@@ -221,6 +221,12 @@ def program_set(
     points_name_ar: str | None = typer.Option(None, "--points-name-ar", help="the points currency's name in Arabic"),
     min_redemption: int | None = typer.Option(None, "--min-redemption", help="smallest number of points a redemption may spend"),
     redemption_step: int | None = typer.Option(None, "--redemption-step", help="redemptions spend whole multiples of this"),
+    point_cost: str | None = typer.Option(
+        None, "--point-cost", help='what one point costs the program in the base currency, e.g. "0.05" (values the liability)'
+    ),
+    return_restores: str | None = typer.Option(
+        None, "--return-restores", help="proportional (default): returns give back wallet money and coupons; none: they don't"
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Change the program's settings."""
@@ -244,7 +250,8 @@ def program_set(
         changes["points_name"] = {"en": points_name_en, "ar": points_name_ar}
     for key, value in (("base_currency", base_currency), ("rounding", rounding), ("pending_days", pending_days),
                        ("timezone", timezone), ("default_region", region), ("min_redemption", min_redemption),
-                       ("redemption_step", redemption_step)):
+                       ("redemption_step", redemption_step), ("point_cost", point_cost),
+                       ("return_restores", return_restores)):
         if value is not None:
             changes[key] = value
     with failures():

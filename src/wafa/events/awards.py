@@ -21,6 +21,7 @@ from wafa.members.models import Member
 from wafa.money import precision, to_major
 from wafa.programs import earning
 from wafa.programs import service as programs
+from wafa.rewards import catalog, redemptions, stamp_cards
 from wafa.rules import engine
 from wafa.rules import service as rules
 
@@ -143,6 +144,7 @@ def post(
         points_entry_id=credit.entry_id if credit else None, points_lot_id=credit.lot_id if credit else None,
         cashback_available_at=available_at, now=now,
     )
+    give_rewards(session, tenant_id=tenant_id, event_id=event_id, member_id=member_id, awards=awards, now=now)
     return credit, [to_result(award, currency=currency, entry_id=credit.entry_id if credit and award.points else None) for award in awards]
 
 
@@ -165,6 +167,37 @@ def award_now(
         now=now, available_at=now, expires_at=expires_at,
     )
     return applied
+
+
+def give_rewards(
+    session: Session, *, tenant_id: int, event_id: int, member_id: int, awards: Sequence[engine.Award], now: datetime
+) -> None:
+    """Put the rules' stamps on the member's stamp cards and issue the catalog rewards rules name."""
+    for award in awards:
+        for card, count in award.stamps:
+            stamp_cards.add(session, tenant_id=tenant_id, member_id=member_id, card_key=card, count=count, event_id=event_id, now=now)
+        for key in award.rewards:
+            reward = catalog.get_by_key(session, tenant_id=tenant_id, key=key)
+            if reward is None:
+                # Counted on the member's stamps-and-rewards tally all the same; nothing to issue.
+                continue
+            redemptions.grant(
+                session, tenant_id=tenant_id, member_id=member_id, reward=reward, source="rule",
+                source_key=f"rule:{event_id}:{award.rule_id}:{key}", now=now, event_id=event_id,
+            )
+
+
+def take_rewards_back(
+    session: Session, *, tenant_id: int, member_id: int, purchase_event_id: int, given: GivenBack, now: datetime, reason: str
+) -> None:
+    """Take a return's stamps off the member's cards and cancel rule rewards it took away (if unused)."""
+    for award in given.rules:
+        for card, count in award.stamps:
+            stamp_cards.remove(session, tenant_id=tenant_id, member_id=member_id, card_key=card, count=count, now=now, reason=reason)
+        for key in award.rewards:
+            redemptions.revoke_grant(
+                session, tenant_id=tenant_id, source_key=f"rule:{purchase_event_id}:{award.rule_id}:{key}", now=now, reason=reason,
+            )
 
 
 def _detail(award: engine.Award) -> dict[str, Any]:

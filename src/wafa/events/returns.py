@@ -18,6 +18,7 @@ from wafa.members import service as members
 from wafa.money import precision, to_major, to_minor
 from wafa.programs import earning
 from wafa.programs import service as programs
+from wafa.rewards import payments
 from wafa.rules import engine
 from wafa.rules import service as rules
 
@@ -133,11 +134,13 @@ def record_return(
         .values(returned_amount=cumulative_amount, points_reversed=target_reversed, returned_items=returned_items or None)
     )
     program = programs.get(session, tenant_id=tenant_id)
+    whole = (purchase.amount > 0 and cumulative_amount >= purchase.amount) or (
+        bool(purchase.items) and not _items_left(purchase, returned_items)
+    )
     given = awards.give_back(
         session, tenant_id=tenant_id, purchase=purchase,
         kept_facts=_kept_facts(purchase, returned_items, cumulative_amount),
-        fully_returned=(purchase.amount > 0 and cumulative_amount >= purchase.amount)
-        or (bool(purchase.items) and not _items_left(purchase, returned_items)),
+        fully_returned=whole,
         kept_base_points=purchase.points - target_reversed, base_currency=program.base_currency,
     )
     reversal = None
@@ -146,6 +149,16 @@ def record_return(
             session, tenant_id=tenant_id, purchase=purchase, claw=claw, given=given, amount=this_amount,
             return_event_id=event_id, now=now,
         )
+        awards.take_rewards_back(
+            session, tenant_id=tenant_id, member_id=purchase.member_id, purchase_event_id=purchase.id, given=given, now=now,
+            reason=f"return on order {purchase.order_id}",
+        )
+    restored = payments.restore_for_return(
+        session, tenant_id=tenant_id, order_id=purchase.order_id or "", returned=cumulative_amount, total=purchase.amount,
+        whole=whole, policy=program.return_restores, return_event_id=event_id, now=now,
+    )
+    if reversal is not None:
+        reversal.payments_restored = restored
         session.execute(update(Event).where(Event.id == event_id).values(attributes={"reversal": reversal.model_dump(mode="json")}))
     applied = _return_rules(
         session, tenant_id=tenant_id, purchase=purchase, event_in=event_in, amount=this_amount, occurred_at=occurred_at,

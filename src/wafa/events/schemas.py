@@ -162,6 +162,9 @@ class Reversal(BaseModel):
     entry_id: int | None
     rules: list[RuleAwarded] = Field(default_factory=list, description="what each rule's award gave back")
     total_points: int = Field(0, description="base and rule points taken back")
+    payments_restored: list[dict[str, Any]] = Field(
+        default_factory=list, description="wallet money and coupons given back, per the program's return_restores policy"
+    )
 
 
 class EventResult(BaseModel):

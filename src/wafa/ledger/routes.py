@@ -25,6 +25,7 @@ from wafa.money import precision, to_major, to_minor
 from wafa.members import service as members
 from wafa.programs import earning
 from wafa.programs import service as programs
+from wafa.rewards import payments
 from wafa.tenants.service import Principal
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
@@ -96,6 +97,11 @@ def debit_wallet(
             session, tenant_id=principal.tenant_id, member_id=member_id, amount=amount, currency=currency,
             idempotency_key=f"wallet-debit:{idempotency_key or uuid.uuid4().hex}", reason=debit_in.reason, now=ctx.now(),
         )
+        if debit_in.order_id is not None:
+            payments.record_wallet(
+                session, tenant_id=principal.tenant_id, member_id=member_id, order_id=debit_in.order_id, amount=amount,
+                currency=currency, entry_id=entry_id, now=ctx.now(),
+            )
         return WalletDebitRead(
             entry_id=entry_id, member_id=member_id, amount=to_major(amount, currency), currency=currency,
             available=to_major(left, currency),

@@ -105,6 +105,9 @@ class WalletDebitIn(BaseModel):
     amount: str = Field(pattern=r"^\s*\d{1,15}(\.\d{1,6})?\s*$", description='money to pay from the wallet, e.g. "12.50"')
     currency: str = Field(min_length=3, max_length=3)
     reason: str = Field(min_length=1, max_length=500)
+    order_id: str | None = Field(
+        None, min_length=1, max_length=128, description="the order paid: its return gives the money back, per the program's policy"
+    )
 
 
 class WalletDebitRead(BaseModel):

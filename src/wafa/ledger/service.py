@@ -476,6 +476,46 @@ def _restore_lots(
     )
 
 
+def refund(
+    session: Session,
+    *,
+    tenant_id: int,
+    member_id: int,
+    debit_entry_id: int,
+    points: int,
+    source: str,
+    idempotency_key: str,
+    reason: str,
+    now: datetime,
+    details: dict[str, Any] | None = None,
+) -> int:
+    """Give back points a debit spent (a cancelled reward) from the program account they went to, onto
+    the lots they came from; points whose lot has expired since expire again at once. Return the entry id."""
+    accounts = member_accounts(session, tenant_id=tenant_id, member_id=member_id)
+    lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"]])
+    entry_id, posted = post_entry(
+        session,
+        tenant_id=tenant_id,
+        kind="reverse",
+        idempotency_key=idempotency_key,
+        legs=[
+            Leg(program_accounts(session, tenant_id=tenant_id)[source], -points, member_account=False),
+            Leg(accounts["available"], points, member_account=True),
+        ],
+        reason=reason,
+        now=now,
+        member_id=member_id,
+        points=points,
+        details=details,
+    )
+    _restore_lots(
+        session, tenant_id=tenant_id, taken_by_entry=debit_entry_id, entry_id=entry_id, points=points,
+        balance_before=posted[accounts["available"]].balance_after - points,
+    )
+    expire_due_for_member(session, tenant_id=tenant_id, member_id=member_id, now=now)
+    return entry_id
+
+
 def claw_back(
     session: Session,
     *,

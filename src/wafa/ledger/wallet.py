@@ -128,17 +128,19 @@ def balances(session: Session, *, tenant_id: int, member_id: int) -> dict[str, d
 
 def debit(
     session: Session, *, tenant_id: int, member_id: int, amount: int, currency: str, idempotency_key: str,
-    reason: str, now: datetime,
+    reason: str, now: datetime, to: str = "spent", kind: str = "redeem", details: dict[str, Any] | None = None,
 ) -> tuple[int, int]:
-    """Pay with wallet money (at a till, in a shop); never overdraws. Return the entry id and what is left."""
+    """Pay with wallet money (at a till, in a shop; or back to `cashback` when a conversion is
+    cancelled); never overdraws. Return the entry id and what is left."""
     if amount <= 0:
         raise InvalidInput("a wallet debit must be more than zero", field="amount")
     ids = accounts(session, tenant_id=tenant_id, member_id=member_id, currency=currency)
     try:
         entry_id, posted = post_entry(
-            session, tenant_id=tenant_id, kind="redeem", idempotency_key=idempotency_key,
-            legs=[Leg(ids["wallet"], -amount, member_account=True, guarded=True), Leg(ids["spent"], amount, member_account=False)],
-            reason=reason, now=now, member_id=member_id, unit=currency, details={"currency": currency, "amount": -amount},
+            session, tenant_id=tenant_id, kind=kind, idempotency_key=idempotency_key,
+            legs=[Leg(ids["wallet"], -amount, member_account=True, guarded=True), Leg(ids[to], amount, member_account=False)],
+            reason=reason, now=now, member_id=member_id, unit=currency,
+            details={**(details or {}), "currency": currency, "amount": -amount},
         )
     except InsufficientPoints:
         held = session.execute(select(Account.balance).where(Account.id == ids["wallet"])).scalar_one()
@@ -146,6 +148,21 @@ def debit(
             f"{amount} ({currency} minor units) asked for, {max(held, 0)} available", field="amount", available=max(held, 0)
         ) from None
     return entry_id, posted[ids["wallet"]].balance_after
+
+
+def refund(
+    session: Session, *, tenant_id: int, member_id: int, amount: int, currency: str, idempotency_key: str,
+    reason: str, now: datetime, event_id: int | None = None, details: dict[str, Any] | None = None,
+) -> int:
+    """Pay wallet money back (a returned order paid from the wallet, a cancelled reward's money part)."""
+    ids = accounts(session, tenant_id=tenant_id, member_id=member_id, currency=currency)
+    entry_id, _ = post_entry(
+        session, tenant_id=tenant_id, kind="reverse", idempotency_key=idempotency_key,
+        legs=[Leg(ids["spent"], -amount, member_account=False), Leg(ids["wallet"], amount, member_account=True)],
+        reason=reason, now=now, member_id=member_id, event_id=event_id, unit=currency,
+        details={**(details or {}), "currency": currency, "amount": amount},
+    )
+    return entry_id
 
 
 def entries(

@@ -33,5 +33,8 @@ class Program(Base):
     # What one point costs the program, in the base currency (decimal string; "0" until set): values
     # the liability of points outstanding.
     point_cost: Mapped[str] = mapped_column(String(24), default="0", server_default="0")
+    # What a return gives back of the wallet money and coupons that paid the order: "proportional"
+    # (the returned share of wallet money; a coupon's use once the whole order is back) or "none".
+    return_restores: Mapped[str] = mapped_column(String(16), default="proportional", server_default="proportional")
     hold_ttl_seconds: Mapped[int] = mapped_column(Integer, default=900)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -65,6 +65,10 @@ class ProgramUpdate(BaseModel):
         None, pattern=r"^\d{1,9}(\.\d{1,8})?$", description='what one point costs the program in the base currency, e.g. "0.05"'
     )
 
+    return_restores: Literal["proportional", "none"] | None = Field(
+        None, description="what a return gives back of the wallet money and coupons that paid the order"
+    )
+
     @field_validator("earn_rates")
     @classmethod
     def _rates(cls, value: dict[str, str] | None) -> dict[str, str] | None:
@@ -115,3 +119,4 @@ class ProgramRead(BaseModel):
     hold_ttl_seconds: int
     redemption_step: int
     point_cost: str
+    return_restores: str

@@ -38,6 +38,7 @@ class ProgramConfig:
     hold_ttl_seconds: int
     redemption_step: int = 1
     point_cost: str = "0"
+    return_restores: str = "proportional"
 
     def rate_for(self, currency: str) -> str:
         """Points per major unit of `currency`, or InvalidInput if the program does not take it."""
@@ -71,6 +72,7 @@ def _snapshot(row: Program) -> ProgramConfig:
         hold_ttl_seconds=row.hold_ttl_seconds,
         redemption_step=row.redemption_step,
         point_cost=row.point_cost,
+        return_restores=row.return_restores,
     )
 
 
@@ -95,6 +97,7 @@ def create(session: Session, *, tenant_id: int, currency: str, now: datetime, **
             min_redemption=1,
             redemption_step=1,
             point_cost="0",
+            return_restores="proportional",
             hold_ttl_seconds=900,
             updated_at=now,
         )
@@ -135,7 +138,7 @@ def update_settings(session: Session, *, tenant_id: int, program_in: ProgramUpda
     for key in (
         "base_currency", "earn_rates", "rounding", "pending_days", "timezone", "default_region",
         "block_redemptions_in_debt", "min_redemption", "hold_ttl_seconds", "redemption_step",
-        "point_cost",
+        "point_cost", "return_restores",
     ):
         if key in data:
             values[key] = data[key]
@@ -167,4 +170,5 @@ def to_read(config: ProgramConfig) -> ProgramRead:
         hold_ttl_seconds=config.hold_ttl_seconds,
         redemption_step=config.redemption_step,
         point_cost=config.point_cost,
+        return_restores=config.return_restores,
     )

@@ -1,0 +1,257 @@
+"""Coupons: issue codes (one for a redemption, or a campaign of many), check them against a basket,
+redeem them exactly once per use at a till, give a use back when its order comes back whole.
+
+A redeem locks the coupon's row before it reads anything, so two tills redeeming one single-use
+code at once run one after the other: the first uses it, the second finds it used (or, retrying
+the same use, finds that use and answers it again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from wafa.db import insert_unless_exists
+from wafa.errors import Conflict, CouponNotUsable, CouponUsed, InvalidInput, NotFound
+from wafa.events.schemas import Item
+from wafa.money import to_minor
+from wafa.rewards import codes, discounts
+from wafa.rewards.discounts import Discount
+from wafa.rewards.models import Coupon, CouponCampaign, CouponUse, OrderPayment, RewardRedemption
+
+_BATCH = 5_000
+
+
+def status_of(coupon: Coupon, now: datetime) -> str:
+    """active, used (no uses left), expired or cancelled."""
+    if coupon.status == "cancelled":
+        return "cancelled"
+    if coupon.uses >= coupon.max_uses:
+        return "used"
+    if coupon.valid_until is not None and now >= coupon.valid_until:
+        return "expired"
+    return "active"
+
+
+def issue(
+    session: Session, *, tenant_id: int, discount: Discount, max_uses: int, valid_days: int | None, now: datetime,
+    member_id: int | None, redemption_id: int | None,
+) -> Coupon:
+    """A new coupon with a fresh code (drawn again in the unlikely case it is taken)."""
+    valid_until = now + timedelta(days=valid_days) if valid_days else None
+    for _ in range(8):
+        inserted = insert_unless_exists(
+            session, Coupon,
+            dict(tenant_id=tenant_id, code=codes.generate(), campaign_id=None, redemption_id=redemption_id,
+                 member_id=member_id, discount=discount.to_json(), max_uses=max_uses, uses=0, valid_from=now,
+                 valid_until=valid_until, status="active", created_at=now),
+            conflict=["tenant_id", "code"], returning=[Coupon.id],
+        ).first()
+        if inserted is not None:
+            return session.get_one(Coupon, inserted[0])
+    raise RuntimeError("could not draw a free coupon code")  # 8 collisions in a 58-bit space: the generator is broken
+
+
+def get_by_code(session: Session, *, tenant_id: int, code: str, lock: bool = False) -> Coupon | None:
+    """A coupon of this tenant by code as typed (case, spaces and dashes ignored), or None."""
+    query = select(Coupon).where(Coupon.tenant_id == tenant_id, Coupon.code == codes.normalise(code))
+    if lock:
+        query = query.with_for_update()
+    return session.execute(query.execution_options(populate_existing=True)).scalar_one_or_none()
+
+
+def get_by_code_or_raise(session: Session, *, tenant_id: int, code: str, lock: bool = False) -> Coupon:
+    """A coupon of this tenant by code, or NotFound."""
+    coupon = get_by_code(session, tenant_id=tenant_id, code=code, lock=lock)
+    if coupon is None:
+        raise NotFound("no such coupon code", field="code")
+    return coupon
+
+
+@dataclass(frozen=True, slots=True)
+class Basket:
+    """A basket as a till sends it, in minor units."""
+
+    amount: int
+    currency: str
+    lines: tuple[discounts.Line, ...]
+    member_id: int | None
+
+
+def basket_of(*, amount: str, currency: str, items: list[Item], member_id: int | None) -> Basket:
+    """A basket from the API's terms (major units)."""
+    cur = currency.upper()
+    lines = tuple(
+        discounts.Line(item.sku, item.category, item.quantity, to_minor(item.unit_price, cur, field=f"items[{i}].unit_price"))
+        for i, item in enumerate(items)
+    )
+    return Basket(to_minor(amount, cur), cur, lines, member_id)
+
+
+def check(coupon: Coupon, basket: Basket, *, now: datetime) -> discounts.Applied:
+    """What the coupon takes off the basket; raise CouponNotUsable (or CouponUsed) if it cannot be used now."""
+    state = status_of(coupon, now)
+    if state == "used":
+        raise CouponUsed("this coupon has no uses left", field="code")
+    if state != "active":
+        raise CouponNotUsable(f"this coupon is {state}", field="code")
+    if coupon.valid_from is not None and now < coupon.valid_from:
+        raise CouponNotUsable(f"this coupon is valid from {coupon.valid_from.isoformat()}", field="code")
+    if coupon.member_id is not None and basket.member_id is not None and basket.member_id != coupon.member_id:
+        raise CouponNotUsable("this coupon belongs to another member", field="member_id")
+    discount = Discount.from_json(coupon.discount)
+    if discount.currency != basket.currency:
+        raise CouponNotUsable(f"this coupon is in {discount.currency}, the basket in {basket.currency}", field="currency")
+    return discounts.apply(discount, amount=basket.amount, lines=basket.lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Used:
+    use: CouponUse
+    coupon: Coupon
+    replayed: bool
+
+
+def redeem(
+    session: Session, *, tenant_id: int, code: str, basket: Basket, order_id: str | None, key: str, request_hash: str,
+    now: datetime,
+) -> Used:
+    """Use a coupon once on a basket; the same key again answers the same use."""
+    coupon = get_by_code_or_raise(session, tenant_id=tenant_id, code=code, lock=True)
+    earlier = session.execute(
+        select(CouponUse).where(CouponUse.tenant_id == tenant_id, CouponUse.coupon_id == coupon.id, CouponUse.key == key)
+    ).scalar_one_or_none()
+    if earlier is not None:
+        if earlier.request_hash != request_hash:
+            raise Conflict("this use of the coupon was recorded with other details", field="Idempotency-Key")
+        return Used(earlier, coupon, True)
+    applied = check(coupon, basket, now=now)
+    if applied.discount <= 0:
+        raise CouponNotUsable(applied.reason or "the coupon gives nothing on this basket", field="items")
+    if order_id is not None and session.execute(
+        select(CouponUse.id).where(CouponUse.tenant_id == tenant_id, CouponUse.coupon_id == coupon.id,
+                                   CouponUse.order_id == order_id, CouponUse.restored == False)  # noqa: E712
+    ).first():
+        raise CouponUsed(f"this coupon is already used on order {order_id!r}", field="order_id")
+    coupon.uses += 1
+    use = CouponUse(
+        tenant_id=tenant_id, coupon_id=coupon.id, key=key, request_hash=request_hash, order_id=order_id,
+        member_id=basket.member_id or coupon.member_id, discount=applied.discount, currency=basket.currency,
+        restored=False, used_at=now,
+    )
+    session.add(use)
+    session.flush()
+    if order_id is not None:
+        session.add(OrderPayment(
+            tenant_id=tenant_id, member_id=use.member_id, order_id=order_id, method="coupon", amount=applied.discount,
+            currency=basket.currency, restored=0, coupon_use_id=use.id, created_at=now,
+        ))
+    if coupon.redemption_id is not None and coupon.uses >= coupon.max_uses:
+        session.execute(
+            update(RewardRedemption)
+            .where(RewardRedemption.id == coupon.redemption_id, RewardRedemption.status == "issued")
+            .values(status="used", updated_at=now)
+        )
+    session.flush()
+    return Used(use, coupon, False)
+
+
+def restore_use(session: Session, *, tenant_id: int, use_id: int, now: datetime) -> bool:
+    """Give a coupon's use back (its whole order was returned); once only. True if it was given back."""
+    use = session.execute(
+        select(CouponUse).where(CouponUse.tenant_id == tenant_id, CouponUse.id == use_id)
+    ).scalar_one()
+    coupon = session.execute(select(Coupon).where(Coupon.id == use.coupon_id).with_for_update()).scalar_one()
+    won = session.execute(
+        update(CouponUse).where(CouponUse.id == use_id, CouponUse.restored == False).values(restored=True)  # noqa: E712
+        .returning(CouponUse.id)
+    ).first()
+    if won is None:
+        return False
+    session.execute(update(Coupon).where(Coupon.id == coupon.id).values(uses=Coupon.uses - 1))
+    if coupon.redemption_id is not None:
+        session.execute(
+            update(RewardRedemption)
+            .where(RewardRedemption.id == coupon.redemption_id, RewardRedemption.status == "used")
+            .values(status="issued", updated_at=now)
+        )
+    return True
+
+
+def create_campaign(
+    session: Session, *, tenant_id: int, name: str, discount: Discount, count: int, max_uses: int, prefix: str,
+    length: int, valid_from: datetime | None, valid_until: datetime | None, now: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> CouponCampaign:
+    """A campaign of `count` fresh codes, inserted in batches (`progress` hears each batch's size)."""
+    if valid_from and valid_until and valid_until <= valid_from:
+        raise InvalidInput("valid_until must be after valid_from", field="valid_until")
+    campaign = CouponCampaign(
+        tenant_id=tenant_id, name=name, discount=discount.to_json(), max_uses=max_uses, prefix=prefix, code_length=length,
+        valid_from=valid_from, valid_until=valid_until, codes=0, created_at=now,
+    )
+    session.add(campaign)
+    session.flush()
+    table = Coupon.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    statement = dialect_insert(table).on_conflict_do_nothing(index_elements=["tenant_id", "code"])
+    terms = discount.to_json()
+    made = 0
+    while made < count:
+        want = min(_BATCH, count - made)
+        batch = {codes.generate(length, prefix) for _ in range(want)}
+        session.execute(statement, [
+            dict(tenant_id=tenant_id, code=code, campaign_id=campaign.id, redemption_id=None, member_id=None,
+                 discount=terms, max_uses=max_uses, uses=0, valid_from=valid_from, valid_until=valid_until,
+                 status="active", created_at=now)
+            for code in batch
+        ])
+        # Codes that collided (within the batch, or with a code issued before) are drawn again.
+        now_made = session.execute(
+            select(func.count()).where(Coupon.tenant_id == tenant_id, Coupon.campaign_id == campaign.id)
+        ).scalar_one()
+        if progress is not None:
+            progress(now_made - made)
+        made = now_made
+    campaign.codes = made
+    session.flush()
+    return campaign
+
+
+def get_campaign_or_raise(session: Session, *, tenant_id: int, campaign_id: int) -> CouponCampaign:
+    """A campaign of this tenant, or NotFound."""
+    campaign = session.execute(
+        select(CouponCampaign).where(CouponCampaign.tenant_id == tenant_id, CouponCampaign.id == campaign_id)
+    ).scalar_one_or_none()
+    if campaign is None:
+        raise NotFound(f"coupon campaign {campaign_id} not found", field="campaign_id")
+    return campaign
+
+
+def campaign_uses(session: Session, *, tenant_id: int, campaign_id: int) -> int:
+    """Uses so far over all of a campaign's codes."""
+    return session.execute(
+        select(func.coalesce(func.sum(Coupon.uses), 0)).where(Coupon.tenant_id == tenant_id, Coupon.campaign_id == campaign_id)
+    ).scalar_one()
+
+
+def campaign_codes(session: Session, *, tenant_id: int, campaign_id: int, batch: int = 10_000) -> Iterator[Coupon]:
+    """A campaign's coupons in id order, read in batches (an export of a million codes stays small in memory)."""
+    after = 0
+    while True:
+        rows = session.execute(
+            select(Coupon).where(Coupon.tenant_id == tenant_id, Coupon.campaign_id == campaign_id, Coupon.id > after)
+            .order_by(Coupon.id).limit(batch)
+        ).scalars().all()
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1].id
+        session.expunge_all()

@@ -1,0 +1,343 @@
+"""Reward redemptions: spend points (and money) on a reward and issue what it gives; grant rewards for
+free (rules, full stamp cards); cancel before use, giving back the points, money and stock; ship gifts.
+
+What a reward gives, by kind: a coupon (coupon, free_product), wallet money (cashback), a gift order
+(gift), a partner's code (voucher), a privilege valid for some days (privilege).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from wafa.errors import Conflict, InsufficientFunds, InvalidInput, NotFound, OutOfStock, RewardLocked
+from wafa.ledger import service as ledger
+from wafa.ledger import wallet
+from wafa.members import service as members
+from wafa.money import precision, to_major
+from wafa.programs import service as programs
+from wafa.programs.service import ProgramConfig
+from wafa.rewards import catalog, coupons, vouchers
+from wafa.rewards.discounts import Discount
+from wafa.rewards.models import Coupon, Reward, RewardRedemption
+from wafa.rewards.schemas import RedemptionIn
+
+log = logging.getLogger(__name__)
+
+
+def get_or_raise(session: Session, *, tenant_id: int, redemption_id: int, lock: bool = False) -> RewardRedemption:
+    """A redemption of this tenant, or NotFound."""
+    query = select(RewardRedemption).where(RewardRedemption.tenant_id == tenant_id, RewardRedemption.id == redemption_id)
+    if lock:
+        query = query.with_for_update()
+    found = session.execute(query.execution_options(populate_existing=True)).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"reward redemption {redemption_id} not found", field="redemption_id")
+    return found
+
+
+def list_for_member(session: Session, *, tenant_id: int, member_id: int, before_id: int | None, limit: int) -> list[RewardRedemption]:
+    """A member's redemptions, newest first (limit + 1 rows)."""
+    query = select(RewardRedemption).where(RewardRedemption.tenant_id == tenant_id, RewardRedemption.member_id == member_id)
+    if before_id is not None:
+        query = query.where(RewardRedemption.id < before_id)
+    return list(session.execute(query.order_by(RewardRedemption.id.desc()).limit(limit + 1)).scalars())
+
+
+def cashback_amount(points: int, *, rate: str, currency: str) -> int:
+    """Wallet money (minor units) for points at a rate in major units per point, rounded down."""
+    return int((Decimal(points) * Decimal(rate)).scaleb(precision(currency)).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def redeem(
+    session: Session, *, tenant_id: int, member_id: int, redemption_in: RedemptionIn, key: str, now: datetime
+) -> tuple[RewardRedemption, bool]:
+    """Spend a member's points on a reward and issue what it gives; (redemption, replayed).
+
+    The member's points accounts are locked first, so two redemptions by one member run one after
+    the other and the per-member limit is counted under the lock.
+    """
+    member = members.get_or_raise(session, tenant_id=tenant_id, member_id=member_id)
+    program = programs.get(session, tenant_id=tenant_id)
+    if redemption_in.reward_id is not None:
+        reward = catalog.get_or_raise(session, tenant_id=tenant_id, reward_id=redemption_in.reward_id)
+    else:
+        reward = catalog.get_by_key_or_raise(session, tenant_id=tenant_id, key=redemption_in.reward_key or "")
+    accounts = ledger.member_accounts(session, tenant_id=tenant_id, member_id=member_id)
+    ledger.lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"], accounts["pending"]])
+    source_key = f"points:{key}"
+    earlier = _by_source_key(session, tenant_id=tenant_id, source_key=source_key)
+    if earlier is not None:
+        if earlier.member_id != member_id or earlier.reward_id != reward.id:
+            raise Conflict("this key was used for another redemption", field="Idempotency-Key")
+        return earlier, True
+    points = _points_to_spend(reward, redemption_in, program)
+    summary = ledger.summary(session, tenant_id=tenant_id, member_id=member_id, now=now) or {"available": 0}
+    locked = catalog.locks(
+        session, reward=reward, member=member, available_points=summary["available"], program=program, now=now, points=points,
+    )
+    if locked:
+        raise RewardLocked(
+            f"{reward.name_en}: " + "; ".join(lock["message"] for lock in locked), field="reward_id", locked=locked,
+        )
+    redemption = _issue(
+        session, reward=reward, member_id=member_id, source="points", source_key=source_key, points=points, now=now,
+        program=program, note=redemption_in.note,
+    )
+    if points:
+        debit = ledger.debit(
+            session, tenant_id=tenant_id, member_id=member_id, points=points, kind="redeem", destination="redeemed",
+            idempotency_key=f"reward:{redemption.id}", reason=f"reward: {reward.name_en}", now=now,
+            block_in_debt=program.block_redemptions_in_debt,
+            details={"reward_id": reward.id, "reward_key": reward.key, "reward_kind": reward.kind, "redemption_id": redemption.id},
+        )
+        redemption.points_entry_id = debit.entry_id
+    if reward.money and redemption_in.pay_money_from_wallet:
+        redemption.wallet_entry_id, _ = wallet.debit(
+            session, tenant_id=tenant_id, member_id=member_id, amount=reward.money, currency=program.base_currency,
+            idempotency_key=f"reward-money:{redemption.id}", reason=f"reward: {reward.name_en}", now=now,
+            details={"reward_id": reward.id, "redemption_id": redemption.id},
+        )
+    if reward.kind == "cashback":
+        amount = cashback_amount(points, rate=reward.config["rate"], currency=program.base_currency)
+        if amount <= 0:
+            raise InvalidInput(f"{points} points come to less than the smallest unit of {program.base_currency}", field="points")
+        wallet.credit_cashback(
+            session, tenant_id=tenant_id, member_id=member_id, amount=amount, currency=program.base_currency, pending=False,
+            idempotency_key=f"reward-cashback:{redemption.id}", reason=f"reward: {reward.name_en} ({points} points)", now=now,
+            details={"reward_id": reward.id, "redemption_id": redemption.id, "points": points},
+        )
+        redemption.wallet_amount = amount
+    session.flush()
+    return redemption, False
+
+
+def _points_to_spend(reward: Reward, redemption_in: RedemptionIn, program: ProgramConfig) -> int:
+    """The reward's price in points; a cashback reward converts what the member asks, within the
+    program's minimum and step."""
+    if redemption_in.points is None:
+        return reward.points
+    if reward.kind != "cashback":
+        raise InvalidInput(f"{reward.name_en} costs {reward.points} points; only cashback rewards take a number of points", field="points")
+    points = redemption_in.points
+    least = max(reward.points, program.min_redemption)
+    if points < least:
+        raise InvalidInput(f"convert at least {least} points", field="points")
+    if points % program.redemption_step:
+        raise InvalidInput(
+            f"the program redeems points in steps of {program.redemption_step}: {points} is not a multiple", field="points"
+        )
+    return points
+
+
+def _by_source_key(session: Session, *, tenant_id: int, source_key: str) -> RewardRedemption | None:
+    return session.execute(
+        select(RewardRedemption).where(RewardRedemption.tenant_id == tenant_id, RewardRedemption.source_key == source_key)
+    ).scalar_one_or_none()
+
+
+def _issue(
+    session: Session, *, reward: Reward, member_id: int, source: str, source_key: str, points: int, now: datetime,
+    program: ProgramConfig, note: str | None = None, event_id: int | None = None, card_id: int | None = None,
+) -> RewardRedemption:
+    """Record a redemption and give what the reward gives (but for cashback money: the caller pays it)."""
+    counted = reward.kind != "voucher" and reward.stock_left is not None
+    if source == "points" and counted and not catalog.take_stock(session, tenant_id=reward.tenant_id, reward_id=reward.id):
+        raise OutOfStock(f"{reward.name_en} is out of stock", field="reward_id")
+    redemption = RewardRedemption(
+        tenant_id=reward.tenant_id, member_id=member_id, reward_id=reward.id, kind=reward.kind, source=source,
+        source_key=source_key, points=points, money=reward.money, currency=program.base_currency if reward.money else None,
+        status="issued", fulfilment="requested" if reward.kind == "gift" else None, note=note, event_id=event_id,
+        card_id=card_id, wallet_amount=0, created_at=now, updated_at=now,
+    )
+    session.add(redemption)
+    session.flush()
+    config = reward.config
+    if reward.kind in ("coupon", "free_product"):
+        coupon = coupons.issue(
+            session, tenant_id=reward.tenant_id, discount=Discount.from_json(config["discount"]),
+            max_uses=config.get("uses", 1), valid_days=config.get("valid_days"), now=now, member_id=member_id,
+            redemption_id=redemption.id,
+        )
+        redemption.coupon_id = coupon.id
+        redemption.expires_at = coupon.valid_until
+    elif reward.kind == "voucher":
+        try:
+            redemption.voucher_code = vouchers.hand_out(session, reward=reward, redemption_id=redemption.id)
+        except OutOfStock:
+            if source == "points":
+                raise
+            # A free grant waits for the partner's next upload rather than being lost.
+            redemption.note = "awaiting a partner code"
+    elif reward.kind == "privilege" and config.get("valid_days"):
+        redemption.expires_at = now + timedelta(days=config["valid_days"])
+    session.flush()
+    return redemption
+
+
+def grant(
+    session: Session, *, tenant_id: int, member_id: int, reward: Reward, source: str, source_key: str, now: datetime,
+    event_id: int | None = None, card_id: int | None = None,
+) -> RewardRedemption:
+    """Give a member a reward for free (a rule, a full stamp card); once per source key."""
+    earlier = _by_source_key(session, tenant_id=tenant_id, source_key=source_key)
+    if earlier is not None:
+        return earlier
+    program = programs.get(session, tenant_id=tenant_id)
+    redemption = _issue(
+        session, reward=reward, member_id=member_id, source=source, source_key=source_key, points=0, now=now,
+        program=program, event_id=event_id, card_id=card_id,
+    )
+    if reward.kind == "cashback":
+        # A free cashback reward pays what its points are worth.
+        amount = cashback_amount(reward.points, rate=reward.config["rate"], currency=program.base_currency)
+        if amount > 0:
+            wallet.credit_cashback(
+                session, tenant_id=tenant_id, member_id=member_id, amount=amount, currency=program.base_currency,
+                pending=False, idempotency_key=f"reward-cashback:{redemption.id}", reason=f"reward: {reward.name_en}",
+                now=now, event_id=event_id, details={"reward_id": reward.id, "redemption_id": redemption.id},
+            )
+            redemption.wallet_amount = amount
+    session.flush()
+    return redemption
+
+
+def cancel(session: Session, *, tenant_id: int, redemption_id: int, now: datetime, reason: str | None = None) -> RewardRedemption:
+    """Undo a redemption not yet used: points, wallet money and stock go back, the coupon or code is void."""
+    redemption = get_or_raise(session, tenant_id=tenant_id, redemption_id=redemption_id, lock=True)
+    if redemption.status != "issued":
+        raise Conflict(f"redemption {redemption_id} is {redemption.status}", redemption_status=redemption.status)
+    if redemption.fulfilment in ("shipped", "delivered"):
+        raise Conflict(f"the gift is already {redemption.fulfilment}", redemption_status=redemption.status)
+    reward = catalog.get_or_raise(session, tenant_id=tenant_id, reward_id=redemption.reward_id)
+    label = f"reward cancelled: {reward.name_en}" + (f" ({reason})" if reason else "")
+    if redemption.coupon_id is not None:
+        coupon = session.execute(select(Coupon).where(Coupon.id == redemption.coupon_id).with_for_update()).scalar_one()
+        if coupon.uses > 0:
+            raise Conflict("the coupon has been used", redemption_status="used")
+        coupon.status = "cancelled"
+    if redemption.wallet_amount:
+        try:
+            wallet.debit(
+                session, tenant_id=tenant_id, member_id=redemption.member_id, amount=redemption.wallet_amount,
+                currency=programs.get(session, tenant_id=tenant_id).base_currency, idempotency_key=f"reward-cashback-back:{redemption.id}",
+                reason=label, now=now, to="cashback", kind="reverse", details={"redemption_id": redemption.id},
+            )
+        except InsufficientFunds:
+            raise Conflict("the cashback has already been spent from the wallet", redemption_status="used") from None
+    if redemption.voucher_code is not None:
+        vouchers.revoke(session, tenant_id=tenant_id, redemption_id=redemption.id)
+    if redemption.points_entry_id is not None and redemption.points:
+        redemption.refund_entry_id = ledger.refund(
+            session, tenant_id=tenant_id, member_id=redemption.member_id, debit_entry_id=redemption.points_entry_id,
+            points=redemption.points, source="redeemed", idempotency_key=f"reward-refund:{redemption.id}", reason=label,
+            now=now, details={"reward_id": reward.id, "reward_kind": reward.kind, "redemption_id": redemption.id},
+        )
+    if redemption.wallet_entry_id is not None:
+        wallet.refund(
+            session, tenant_id=tenant_id, member_id=redemption.member_id, amount=redemption.money,
+            currency=redemption.currency or "", idempotency_key=f"reward-money-back:{redemption.id}", reason=label, now=now,
+            details={"redemption_id": redemption.id},
+        )
+    if redemption.source == "points" and reward.kind != "voucher":
+        catalog.put_back_stock(session, tenant_id=tenant_id, reward_id=reward.id)
+    redemption.status = "cancelled"
+    if redemption.fulfilment is not None:
+        redemption.fulfilment = "cancelled"
+    redemption.updated_at = now
+    session.flush()
+    return redemption
+
+
+def revoke_grant(session: Session, *, tenant_id: int, source_key: str, now: datetime, reason: str) -> bool:
+    """Cancel a free grant a return took away, if it is still unused; False if it was used (it stays)."""
+    redemption = _by_source_key(session, tenant_id=tenant_id, source_key=source_key)
+    if redemption is None or redemption.status != "issued":
+        return False
+    try:
+        cancel(session, tenant_id=tenant_id, redemption_id=redemption.id, now=now, reason=reason)
+    except Conflict:
+        return False
+    return True
+
+
+def fulfil(session: Session, *, tenant_id: int, redemption_id: int, status: str, note: str | None, now: datetime) -> RewardRedemption:
+    """Move a gift along: requested → shipped → delivered; cancelled before shipping gives everything back."""
+    redemption = get_or_raise(session, tenant_id=tenant_id, redemption_id=redemption_id, lock=True)
+    if redemption.kind != "gift":
+        raise InvalidInput(f"redemption {redemption_id} is a {redemption.kind}, not a gift", field="status")
+    if status == "cancelled":
+        return cancel(session, tenant_id=tenant_id, redemption_id=redemption_id, now=now, reason=note)
+    allowed = {"shipped": ("requested",), "delivered": ("requested", "shipped")}[status]
+    if redemption.status != "issued" or redemption.fulfilment not in allowed:
+        raise Conflict(f"a gift that is {redemption.fulfilment} cannot become {status}", fulfilment=redemption.fulfilment)
+    redemption.fulfilment = status
+    if status == "delivered":
+        redemption.status = "used"
+    if note:
+        redemption.note = note
+    redemption.updated_at = now
+    session.flush()
+    return redemption
+
+
+def use(session: Session, *, tenant_id: int, redemption_id: int, now: datetime) -> RewardRedemption:
+    """Mark a privilege (or a voucher handed over in person) used, once."""
+    redemption = get_or_raise(session, tenant_id=tenant_id, redemption_id=redemption_id, lock=True)
+    if redemption.kind not in ("privilege", "voucher"):
+        raise InvalidInput(
+            f"a {redemption.kind} is used at the till (coupons) or by fulfilment (gifts), not marked by hand", field="redemption_id"
+        )
+    if redemption.status != "issued":
+        raise Conflict(f"redemption {redemption_id} is {redemption.status}", redemption_status=redemption.status)
+    if redemption.expires_at is not None and now >= redemption.expires_at:
+        raise Conflict(f"redemption {redemption_id} expired at {redemption.expires_at.isoformat()}", redemption_status="expired")
+    redemption.status = "used"
+    redemption.updated_at = now
+    session.flush()
+    return redemption
+
+
+def money_of(redemption: RewardRedemption) -> str | None:
+    return to_major(redemption.money, redemption.currency) if redemption.money and redemption.currency else None
+
+
+def expire_unused(session: Session, *, tenant_id: int, now: datetime) -> int:
+    """Mark issued privileges past their end expired (coupons expire by their own dates); return how many."""
+    done = session.execute(
+        update(RewardRedemption)
+        .where(
+            RewardRedemption.tenant_id == tenant_id, RewardRedemption.status == "issued",
+            RewardRedemption.kind.in_(("privilege", "coupon", "free_product")),
+            RewardRedemption.expires_at.is_not(None), RewardRedemption.expires_at <= now,
+        )
+        .values(status="expired", updated_at=now)
+    )
+    return done.rowcount or 0
+
+
+def fill_waiting(session: Session, *, reward: Reward, now: datetime) -> int:
+    """Hand freshly uploaded partner codes to free grants that were waiting for one; return how many got one."""
+    if reward.kind != "voucher":
+        return 0
+    waiting = session.execute(
+        select(RewardRedemption).where(
+            RewardRedemption.tenant_id == reward.tenant_id, RewardRedemption.reward_id == reward.id,
+            RewardRedemption.status == "issued", RewardRedemption.voucher_code.is_(None),
+        ).order_by(RewardRedemption.id).with_for_update()
+    ).scalars().all()
+    filled = 0
+    for redemption in waiting:
+        try:
+            redemption.voucher_code = vouchers.hand_out(session, reward=reward, redemption_id=redemption.id)
+        except OutOfStock:
+            break
+        redemption.note = None
+        redemption.updated_at = now
+        filled += 1
+    session.flush()
+    return filled

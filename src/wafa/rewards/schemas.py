@@ -1,0 +1,349 @@
+"""API shapes of rewards: the catalog, redemptions, coupons and campaigns, vouchers, stamp cards."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from wafa.events.schemas import Decimal_, Item
+
+Key = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
+Label = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DiscountIn(_Strict):
+    """What a coupon takes off: a fixed amount, a percentage, or one product free. Money in major units."""
+
+    type: Literal["fixed", "percent", "free_product"]
+    amount: Decimal_ | None = Field(None, description="fixed: the amount off")
+    percent: Decimal_ | None = Field(None, description="percent: the share off, 0 to 100")
+    currency: str | None = Field(None, min_length=3, max_length=3, description="defaults to the program's base currency")
+    min_order: Decimal_ | None = Field(None, description="the basket must come to at least this")
+    max_discount: Decimal_ | None = Field(None, description="never more off than this")
+    categories: list[Label] = Field(default_factory=list, max_length=100, description="only these categories are discounted")
+    skus: list[Label] = Field(default_factory=list, max_length=1000, description="only these SKUs are discounted")
+    sku: Label | None = Field(None, description="free_product: the product given")
+    quantity: int = Field(1, ge=1, le=100, description="free_product: how many units go free")
+
+    @model_validator(mode="after")
+    def _terms(self) -> DiscountIn:
+        if self.type == "fixed" and self.amount is None:
+            raise ValueError("a fixed discount needs an amount")
+        if self.type == "percent":
+            if self.percent is None:
+                raise ValueError("a percent discount needs a percent")
+            if not 0 < Decimal(self.percent) <= 100:
+                raise ValueError("percent is more than 0 and at most 100")
+        if self.type == "free_product" and self.sku is None:
+            raise ValueError("a free_product discount needs the sku given")
+        return self
+
+
+class CouponGives(_Strict):
+    """A discount coupon (fixed, percent, or a free product), usable `uses` times within `valid_days`."""
+
+    type: Literal["coupon"]
+    discount: DiscountIn
+    uses: int = Field(1, ge=1, le=10_000)
+    valid_days: int | None = Field(30, ge=1, le=3650, description="how long an issued coupon is valid (null: no end)")
+
+
+class FreeProductGives(_Strict):
+    """A coupon for a free product at the till."""
+
+    type: Literal["free_product"]
+    sku: Label
+    quantity: int = Field(1, ge=1, le=100)
+    valid_days: int | None = Field(30, ge=1, le=3650)
+
+
+class CashbackGives(_Strict):
+    """Points converted into wallet money."""
+
+    type: Literal["cashback"]
+    rate: Decimal_ | None = Field(
+        None, description="money (major units of the base currency) per point; defaults to the program's point cost"
+    )
+
+
+class GiftGives(_Strict):
+    """A physical gift shipped to the member (requested → shipped → delivered)."""
+
+    type: Literal["gift"]
+    sku: Label | None = None
+
+
+class VoucherGives(_Strict):
+    """A partner's code, one per redemption, from codes uploaded in bulk."""
+
+    type: Literal["voucher"]
+    partner: str = Field(min_length=1, max_length=200)
+
+
+class PrivilegeGives(_Strict):
+    """A privilege or experience (lounge access, early access to a sale), valid for `valid_days`."""
+
+    type: Literal["privilege"]
+    valid_days: int | None = Field(None, ge=1, le=3650)
+
+
+Gives = Annotated[
+    CouponGives | FreeProductGives | CashbackGives | GiftGives | VoucherGives | PrivilegeGives, Field(discriminator="type")
+]
+
+
+class Limit(_Strict):
+    count: int = Field(ge=1, le=1_000_000)
+    period: Literal["day", "week", "month", "year", "lifetime"]
+
+
+class RewardIn(_Strict):
+    key: Key = Field(description="the reward's name to rules and stamp cards, unique in the program")
+    name_en: str = Field(min_length=1, max_length=200)
+    name_ar: str = Field(min_length=1, max_length=200)
+    description_en: str | None = Field(None, max_length=5000)
+    description_ar: str | None = Field(None, max_length=5000)
+    image_url: str | None = Field(None, max_length=1000, pattern=r"^https?://")
+    points: int = Field(ge=0, le=10**12, description="the cost in points (for cashback: the least a member converts)")
+    money: Decimal_ | None = Field(None, description="money paid on top of the points, in the base currency")
+    stock: int | None = Field(None, ge=0, le=10**12, description="null: unlimited (vouchers: the codes uploaded)")
+    limit: Limit | None = Field(None, description="per member")
+    valid_from: AwareDatetime | None = None
+    valid_until: AwareDatetime | None = None
+    tiers: list[Label] = Field(default_factory=list, max_length=50, description="only members of these tiers (empty: all)")
+    segments: list[Label] = Field(default_factory=list, max_length=50, description="only members of these segments")
+    status: Literal["draft", "active", "paused", "archived"] = "active"
+    gives: Gives
+
+    @model_validator(mode="after")
+    def _window(self) -> RewardIn:
+        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
+            raise ValueError("valid_until must be after valid_from")
+        if self.gives.type == "voucher" and self.stock is not None:
+            raise ValueError("a voucher reward's stock is the codes uploaded to it")
+        return self
+
+
+class RewardUpdate(_Strict):
+    name_en: str | None = Field(None, min_length=1, max_length=200)
+    name_ar: str | None = Field(None, min_length=1, max_length=200)
+    description_en: str | None = Field(None, max_length=5000)
+    description_ar: str | None = Field(None, max_length=5000)
+    image_url: str | None = Field(None, max_length=1000, pattern=r"^https?://")
+    points: int | None = Field(None, ge=0, le=10**12)
+    money: Decimal_ | None = None
+    stock: int | None = Field(None, ge=0, le=10**12, description="the new stock left (send `unlimited_stock` to lift it)")
+    unlimited_stock: bool | None = None
+    limit: Limit | None = None
+    valid_from: AwareDatetime | None = None
+    valid_until: AwareDatetime | None = None
+    tiers: list[Label] | None = Field(None, max_length=50)
+    segments: list[Label] | None = Field(None, max_length=50)
+    status: Literal["draft", "active", "paused", "archived"] | None = None
+    gives: Gives | None = None
+
+
+class Lock(BaseModel):
+    code: Literal["status", "not_yet", "ended", "tier", "segment", "points", "stock", "limit", "member", "debt"]
+    message: str
+
+
+class RewardRead(BaseModel):
+    id: int
+    key: str
+    kind: str
+    name: dict[str, str]
+    description: dict[str, str | None]
+    image_url: str | None
+    points: int
+    money: str | None = Field(description="money on top of the points, in the base currency")
+    currency: str
+    stock: int | None = Field(description="left to redeem (null: unlimited)")
+    limit: Limit | None
+    valid_from: datetime | None
+    valid_until: datetime | None
+    tiers: list[str]
+    segments: list[str]
+    status: str
+    gives: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    available: bool | None = Field(None, description="with member_id: whether the member may redeem it now")
+    locked: list[Lock] | None = Field(None, description="with member_id: why the member may not redeem it now")
+
+
+class RewardPage(BaseModel):
+    items: list[RewardRead]
+    next_cursor: str | None
+
+
+class RedemptionIn(_Strict):
+    reward_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    reward_key: Key | None = None
+    points: int | None = Field(
+        None, ge=1, le=10**12, description="cashback rewards: the points to convert (at least the reward's points)"
+    )
+    pay_money_from_wallet: bool = Field(False, description="pay the reward's money part from the member's wallet")
+    note: str | None = Field(None, max_length=500, description="e.g. a gift's delivery address")
+
+    @model_validator(mode="after")
+    def _one(self) -> RedemptionIn:
+        if (self.reward_id is None) == (self.reward_key is None):
+            raise ValueError("give exactly one of reward_id or reward_key")
+        return self
+
+
+class CouponRead(BaseModel):
+    code: str
+    discount: dict[str, Any] = Field(description="the coupon's terms, money in major units")
+    max_uses: int
+    uses: int
+    valid_from: datetime | None
+    valid_until: datetime | None
+    status: str = Field(description="active, used (no uses left), expired or cancelled")
+    member_id: int | None
+    campaign_id: int | None
+
+
+class RedemptionRead(BaseModel):
+    id: int
+    member_id: int
+    reward: dict[str, Any] = Field(description="id, key, kind and names of the reward")
+    source: str = Field(description="points (bought), rule or stamp_card (issued)")
+    points: int
+    money: str | None
+    currency: str | None
+    status: str = Field(description="issued, used, cancelled or expired")
+    fulfilment: str | None = Field(description="gifts: requested, shipped, delivered or cancelled")
+    coupon: CouponRead | None
+    voucher_code: str | None
+    wallet_amount: str | None = Field(description="cashback: the money paid into the wallet")
+    note: str | None
+    expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    balance: int | None = Field(None, description="the member's available points after this")
+
+
+class RedemptionPage(BaseModel):
+    items: list[RedemptionRead]
+    next_cursor: str | None
+
+
+class FulfilmentIn(_Strict):
+    status: Literal["shipped", "delivered", "cancelled"]
+    note: str | None = Field(None, max_length=500, description="e.g. a tracking number")
+
+
+class BasketIn(_Strict):
+    amount: Decimal_ = Field(description="the order total before this coupon")
+    currency: str = Field(min_length=3, max_length=3)
+    items: list[Item] = Field(default_factory=list, max_length=500)
+    member_id: int | None = Field(None, ge=1, le=2**63 - 1, description="needed for a coupon issued to a member")
+
+
+class CouponRedeemIn(BasketIn):
+    order_id: str | None = Field(None, min_length=1, max_length=128, description="links the use to the order, for returns")
+
+
+class CouponCheck(BaseModel):
+    code: str
+    valid: bool
+    discount: str = Field(description="what the coupon takes off this basket, in major units")
+    currency: str
+    reason: str | None = Field(description="why it gives nothing, when it does not")
+    coupon: CouponRead
+
+
+class CouponUseRead(BaseModel):
+    use_id: int
+    code: str
+    discount: str
+    currency: str
+    order_id: str | None
+    uses_left: int
+    used_at: datetime
+
+
+class CampaignIn(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    discount: DiscountIn
+    count: int = Field(ge=1, le=1_000_000)
+    max_uses: int = Field(1, ge=1, le=1_000_000, description="uses per code")
+    prefix: str = Field("", max_length=8, pattern=r"^[A-Z0-9]*$")
+    length: int = Field(12, ge=10, le=32, description="random characters per code")
+    valid_from: AwareDatetime | None = None
+    valid_until: AwareDatetime | None = None
+
+
+class CampaignRead(BaseModel):
+    id: int
+    name: str
+    discount: dict[str, Any]
+    max_uses: int
+    codes: int
+    prefix: str
+    valid_from: datetime | None
+    valid_until: datetime | None
+    used: int = Field(description="uses so far, over all codes")
+    created_at: datetime
+
+
+class VouchersIn(_Strict):
+    codes: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(min_length=1, max_length=10_000)
+
+    @field_validator("codes")
+    @classmethod
+    def _strip(cls, codes: list[str]) -> list[str]:
+        stripped = [code.strip() for code in codes]
+        if any(not code for code in stripped):
+            raise ValueError("a voucher code must not be blank")
+        return stripped
+
+
+class VouchersRead(BaseModel):
+    imported: int
+    duplicates: int
+    available: int
+
+
+class StampCardIn(_Strict):
+    key: Key = Field(description="the card rules give stamps to (the `card` of a stamps action)")
+    name_en: str = Field(min_length=1, max_length=200)
+    name_ar: str = Field(min_length=1, max_length=200)
+    stamps_needed: int = Field(ge=1, le=1000)
+    reward_id: int = Field(ge=1, le=2**63 - 1, description="the reward a full card issues")
+    status: Literal["active", "paused"] = "active"
+
+
+class StampCardRead(BaseModel):
+    id: int
+    key: str
+    name: dict[str, str]
+    stamps_needed: int
+    reward_id: int
+    status: str
+    created_at: datetime
+
+
+class StampCardPage(BaseModel):
+    items: list[StampCardRead]
+
+
+class MemberStampCardRead(BaseModel):
+    card: StampCardRead
+    stamps: int = Field(description="stamps on the current card")
+    completed: int = Field(description="full cards rewarded so far")
+    total_stamps: int = Field(description="all stamps ever kept, net of returns")
+
+
+class MemberStampCards(BaseModel):
+    member_id: int
+    cards: list[MemberStampCardRead]
