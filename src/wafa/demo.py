@@ -23,6 +23,9 @@ from wafa.jobs.service import run_due
 from wafa.ledger import service as ledger
 from wafa.members import service as members
 from wafa.members.schemas import Consent, MemberCreate
+from wafa.programs import service as programs
+from wafa.rewards import catalog, redemptions, stamp_cards, vouchers
+from wafa.rewards.schemas import RedemptionIn, RewardIn, StampCardIn
 from wafa.rules import service as rules
 from wafa.rules.schemas import RuleDefinition
 from wafa.tenants import service as tenants
@@ -66,6 +69,41 @@ RULES: list[dict[str, Any]] = [
     {"name_en": "Birthday bonus", "name_ar": "مكافأة عيد الميلاد", "trigger": "birthday",
      "actions": [{"type": "fixed_points", "points": 200}]},
 ]
+
+
+# The reward catalog: one of each kind the program offers.
+REWARDS: list[dict[str, Any]] = [
+    {"key": "ten-off", "name_en": "10 SAR off your next order", "name_ar": "خصم ١٠ ريال على طلبك القادم", "points": 500,
+     "gives": {"type": "coupon", "discount": {"type": "fixed", "amount": "10.00", "min_order": "50.00"}}},
+    {"key": "dates-15", "name_en": "15% off dates", "name_ar": "خصم ١٥٪ على التمور", "points": 300,
+     "gives": {"type": "coupon", "discount": {"type": "percent", "percent": "15", "categories": ["dates"], "max_discount": "30.00"}}},
+    {"key": "free-latte", "name_en": "A free latte", "name_ar": "لاتيه مجاني", "points": 250,
+     "gives": {"type": "free_product", "sku": "COF-LAT"}},
+    {"key": "wallet-cash", "name_en": "Points to wallet cash", "name_ar": "حوّل نقاطك إلى رصيد", "points": 200,
+     "gives": {"type": "cashback"}},
+    {"key": "tote-bag", "name_en": "Al Noor tote bag", "name_ar": "حقيبة النور", "points": 800, "stock": 40,
+     "limit": {"count": 1, "period": "lifetime"}, "gives": {"type": "gift", "sku": "GFT-TOTE"}},
+    {"key": "cinema", "name_en": "Cinema ticket (partner)", "name_ar": "تذكرة سينما (شريك)", "points": 1200,
+     "limit": {"count": 2, "period": "month"}, "gives": {"type": "voucher", "partner": "Riyadh Cinemas"}},
+    {"key": "lounge", "name_en": "Airport lounge access", "name_ar": "دخول صالة المطار", "points": 3000, "tiers": ["Gold"],
+     "gives": {"type": "privilege", "valid_days": 90}},
+]
+
+
+def _program_rewards(session: Session, *, tenant_id: int, now: datetime, rng: random.Random) -> None:
+    program = programs.get(session, tenant_id=tenant_id)
+    made = {
+        spec["key"]: catalog.create(session, tenant_id=tenant_id, reward_in=RewardIn.model_validate(spec), program=program, now=now)
+        for spec in REWARDS
+    }
+    vouchers.import_codes(
+        session, reward=made["cinema"], codes=[f"RC-{rng.randrange(10**9, 10**10)}" for _ in range(60)], now=now
+    )
+    stamp_cards.create(
+        session, tenant_id=tenant_id, now=now,
+        card_in=StampCardIn(key="coffee", name_en="Coffee card", name_ar="بطاقة القهوة", stamps_needed=6,
+                            reward_id=made["free-latte"].id),
+    )
 
 
 def _program_rules(session: Session, *, tenant_id: int, now: datetime) -> None:
@@ -117,8 +155,10 @@ def seed(
                 timezone="Asia/Riyadh",
                 default_region="SA",
                 min_redemption=100,
+                point_cost="0.05",
             )
             _program_rules(session, tenant_id=tenant.id, now=now - timedelta(days=31 * months + 1))
+            _program_rewards(session, tenant_id=tenant.id, now=now - timedelta(days=31 * months + 1), rng=rng)
         key = tenants.create_key(session, tenant_id=tenant.id, name=f"demo admin {now:%Y-%m-%d %H:%M}", scopes=["admin"], now=now)
         tenant_id = tenant.id
     result = DemoResult(slug, key.secret, 0, 0, 0, 0)
@@ -194,7 +234,19 @@ def seed(
             with unit_of_work(factory) as session:
                 for member_id in rng.sample(ids, min(6, len(ids))):
                     available = ledger.balances(session, tenant_id=tenant_id, member_id=member_id)["available"]
-                    if available >= 300:
+                    if available >= 300 and rng.random() < 0.5:
+                        # Spend on the catalog: the dearest reward the member can afford.
+                        affordable = [spec for spec in REWARDS if spec["points"] <= available and not spec.get("tiers")]
+                        spec = max(affordable, key=lambda s: s["points"])
+                        try:
+                            redemptions.redeem(
+                                session, tenant_id=tenant_id, member_id=member_id,
+                                redemption_in=RedemptionIn(reward_key=spec["key"]), key=f"demo:{day}:{member_id}", now=today,
+                            )
+                            result.redemptions += 1
+                        except WafaError:
+                            pass
+                    elif available >= 300:
                         try:
                             ledger.debit(
                                 session, tenant_id=tenant_id, member_id=member_id, points=(available // 200) * 100,

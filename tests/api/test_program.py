@@ -21,6 +21,7 @@ DEFAULTS = {
     "hold_ttl_seconds": 900,
     "redemption_step": 1,
     "point_cost": "0",
+    "return_restores": "proportional",
 }
 
 
@@ -50,6 +51,7 @@ def test_patch_program_every_setting(client: TestClient) -> None:
         "hold_ttl_seconds": 600,
         "redemption_step": 50,
         "point_cost": "0.04",
+        "return_restores": "none",
     }
     response = client.patch("/v1/program", json=change)
     assert response.status_code == 200

@@ -287,7 +287,8 @@ def jobs_run_due(
         emit(as_json, report.__dict__, lambda: out.print(
             f"released {report.released_points} points in {report.released_lots} lots, "
             f"expired {report.expired_points} points in {report.expired_lots} lots, lapsed {report.lapsed_holds} holds, "
-            f"released {report.released_cashback} (minor units) of cashback, recorded {report.birthday_events} birthdays"
+            f"released {report.released_cashback} (minor units) of cashback, recorded {report.birthday_events} birthdays, "
+            f"expired {report.expired_rewards} unused rewards"
         ))
 
 
@@ -451,6 +452,11 @@ def serve(
     uvicorn.run("wafa.api.main:app", host=host, port=port, workers=workers, log_level=settings.log_level,
                 access_log=False, proxy_headers=True)
 
+
+# Last: the rewards commands use the helpers above.
+from wafa.cli.rewards import rewards_app  # noqa: E402
+
+app.add_typer(rewards_app, name="rewards")
 
 if __name__ == "__main__":
     app()

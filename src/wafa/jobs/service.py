@@ -1,4 +1,5 @@
-"""One pass of due work: releases, expiries, hold lapses, pending cashback, birthday rules. Each
+"""One pass of due work: releases, expiries, hold lapses, pending cashback, birthday rules, unused
+rewards past their end. Each
 row is handled in its own short transaction, so a pass can run beside live traffic and two passes
 at once do each thing once."""
 
@@ -19,6 +20,7 @@ from wafa.events import member_events
 from wafa.ledger import service as ledger
 from wafa.members import service as members
 from wafa.programs import service as programs
+from wafa.rewards import redemptions
 from wafa.rules import service as rules
 from wafa.tenants import service as tenants
 
@@ -32,6 +34,7 @@ class PassReport:
     lapsed_holds: int = 0
     released_cashback: int = 0  # minor units, all currencies together
     birthday_events: int = 0
+    expired_rewards: int = 0
 
 
 def _sweep(
@@ -82,6 +85,8 @@ def run_due(
         work=lambda s, t, i: awards.release_cashback(s, tenant_id=t, award_id=i, now=now),
     )
     birthday_events = birthdays(factory, now=now, tenant_id=tenant_id)
+    with unit_of_work(factory) as session:
+        expired_rewards = redemptions.expire_unused(session, now=now, tenant_id=tenant_id)
     # Count only what this pass did: a lot another pass got to first moved nothing here.
     return PassReport(
         released_lots=sum(1 for points in released if points),
@@ -91,6 +96,7 @@ def run_due(
         lapsed_holds=sum(lapsed),
         released_cashback=sum(cashback),
         birthday_events=birthday_events,
+        expired_rewards=expired_rewards,
     )
 
 

@@ -25,7 +25,7 @@ from wafa.money import precision, to_major, to_minor
 from wafa.members import service as members
 from wafa.programs import earning
 from wafa.programs import service as programs
-from wafa.rewards import payments
+from wafa.rewards import payments, redemptions
 from wafa.tenants.service import Principal
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
@@ -312,6 +312,16 @@ def get_liability(
     with ctx.transaction() as session:
         program = programs.get(session, tenant_id=principal.tenant_id)
         found = liability.report(session, tenant_id=principal.tenant_id, start=start, end=end)
+        on_rewards = redemptions.points_by_kind(session, tenant_id=principal.tenant_id, start=start, end=end)
+    by_type = dict(found.redeemed_by_type)
+    # The ledger sees reward redemptions as redemptions and their cancellations as reversals; the
+    # reward records say which kind of reward each was.
+    if on_rewards:
+        by_type["points redemption"] = by_type.get("points redemption", 0) - sum(spent for spent, _ in on_rewards.values())
+        by_type["reverse"] = by_type.get("reverse", 0) + sum(back for _, back in on_rewards.values())
+        for kind, (spent, back) in on_rewards.items():
+            by_type[f"reward: {kind}"] = spent - back
+    by_type = {name: points for name, points in sorted(by_type.items()) if points}
     currency = program.base_currency
     cost = Decimal(program.point_cost)
 
@@ -327,5 +337,5 @@ def get_liability(
         breakage_rate=f"{float(found.breakage_rate):.4f}" if found.breakage_rate is not None else None,
         expected_breakage=worth(found.expected_breakage) if found.expected_breakage is not None else None,
         issued=found.issued, reversed=found.reversed, expired=found.expired, adjusted=found.adjusted,
-        redeemed_by_type={name: worth(points) for name, points in found.redeemed_by_type.items()},
+        redeemed_by_type={name: worth(points) for name, points in by_type.items()},
     )

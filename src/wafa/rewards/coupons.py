@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -201,25 +202,22 @@ def create_campaign(
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    statement = dialect_insert(table).on_conflict_do_nothing(index_elements=["tenant_id", "code"])
+    statement = dialect_insert(table).on_conflict_do_nothing(index_elements=["tenant_id", "code"]).returning(table.c.id)
     terms = discount.to_json()
     made = 0
     while made < count:
         want = min(_BATCH, count - made)
         batch = {codes.generate(length, prefix) for _ in range(want)}
-        session.execute(statement, [
+        inserted = len(session.execute(statement, [
             dict(tenant_id=tenant_id, code=code, campaign_id=campaign.id, redemption_id=None, member_id=None,
                  discount=terms, max_uses=max_uses, uses=0, valid_from=valid_from, valid_until=valid_until,
                  status="active", created_at=now)
             for code in batch
-        ])
+        ]).all())
         # Codes that collided (within the batch, or with a code issued before) are drawn again.
-        now_made = session.execute(
-            select(func.count()).where(Coupon.tenant_id == tenant_id, Coupon.campaign_id == campaign.id)
-        ).scalar_one()
         if progress is not None:
-            progress(now_made - made)
-        made = now_made
+            progress(inserted)
+        made += inserted
     campaign.codes = made
     session.flush()
     return campaign
@@ -242,16 +240,17 @@ def campaign_uses(session: Session, *, tenant_id: int, campaign_id: int) -> int:
     ).scalar_one()
 
 
-def campaign_codes(session: Session, *, tenant_id: int, campaign_id: int, batch: int = 10_000) -> Iterator[Coupon]:
-    """A campaign's coupons in id order, read in batches (an export of a million codes stays small in memory)."""
+def campaign_codes(session: Session, *, tenant_id: int, campaign_id: int, batch: int = 10_000) -> Iterator[Any]:
+    """A campaign's coupons in id order, as rows of what an export shows (code, status, uses, max_uses,
+    valid_from, valid_until), read in batches: an export of a million codes stays small in memory."""
     after = 0
     while True:
         rows = session.execute(
-            select(Coupon).where(Coupon.tenant_id == tenant_id, Coupon.campaign_id == campaign_id, Coupon.id > after)
+            select(Coupon.id, Coupon.code, Coupon.status, Coupon.uses, Coupon.max_uses, Coupon.valid_from, Coupon.valid_until)
+            .where(Coupon.tenant_id == tenant_id, Coupon.campaign_id == campaign_id, Coupon.id > after)
             .order_by(Coupon.id).limit(batch)
-        ).scalars().all()
+        ).all()
         if not rows:
             return
         yield from rows
         after = rows[-1].id
-        session.expunge_all()

@@ -81,7 +81,10 @@ def apply(discount: Discount, *, amount: int, lines: tuple[Line, ...]) -> Applie
             left -= take
             if left == 0:
                 break
-        return Applied(min(value, amount), value)
+        value = min(value, amount)
+        if discount.max_discount is not None:
+            value = min(value, discount.max_discount)
+        return Applied(value, value)
     if discount.categories or discount.skus:
         eligible = sum(
             line.quantity * line.unit_price

@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from wafa.errors import Conflict, InsufficientFunds, InvalidInput, NotFound, OutOfStock, RewardLocked
@@ -207,7 +207,19 @@ def grant(
 
 
 def cancel(session: Session, *, tenant_id: int, redemption_id: int, now: datetime, reason: str | None = None) -> RewardRedemption:
-    """Undo a redemption not yet used: points, wallet money and stock go back, the coupon or code is void."""
+    """Undo a redemption not yet used: points, wallet money and stock go back, the coupon or code is void.
+
+    Locks in the order every path takes them: the member's points accounts, the coupon, the redemption
+    (a till using the coupon locks the coupon then the redemption; a redemption locks the accounts first).
+    """
+    found = get_or_raise(session, tenant_id=tenant_id, redemption_id=redemption_id)
+    accounts = ledger.member_accounts(session, tenant_id=tenant_id, member_id=found.member_id)
+    ledger.lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"], accounts["pending"]])
+    coupon = None
+    if found.coupon_id is not None:
+        coupon = session.execute(
+            select(Coupon).where(Coupon.id == found.coupon_id).with_for_update().execution_options(populate_existing=True)
+        ).scalar_one()
     redemption = get_or_raise(session, tenant_id=tenant_id, redemption_id=redemption_id, lock=True)
     if redemption.status != "issued":
         raise Conflict(f"redemption {redemption_id} is {redemption.status}", redemption_status=redemption.status)
@@ -215,8 +227,7 @@ def cancel(session: Session, *, tenant_id: int, redemption_id: int, now: datetim
         raise Conflict(f"the gift is already {redemption.fulfilment}", redemption_status=redemption.status)
     reward = catalog.get_or_raise(session, tenant_id=tenant_id, reward_id=redemption.reward_id)
     label = f"reward cancelled: {reward.name_en}" + (f" ({reason})" if reason else "")
-    if redemption.coupon_id is not None:
-        coupon = session.execute(select(Coupon).where(Coupon.id == redemption.coupon_id).with_for_update()).scalar_one()
+    if coupon is not None:
         if coupon.uses > 0:
             raise Conflict("the coupon has been used", redemption_status="used")
         coupon.status = "cancelled"
@@ -246,6 +257,7 @@ def cancel(session: Session, *, tenant_id: int, redemption_id: int, now: datetim
     if redemption.source == "points" and reward.kind != "voucher":
         catalog.put_back_stock(session, tenant_id=tenant_id, reward_id=reward.id)
     redemption.status = "cancelled"
+    redemption.cancelled_at = now
     if redemption.fulfilment is not None:
         redemption.fulfilment = "cancelled"
     redemption.updated_at = now
@@ -267,11 +279,11 @@ def revoke_grant(session: Session, *, tenant_id: int, source_key: str, now: date
 
 def fulfil(session: Session, *, tenant_id: int, redemption_id: int, status: str, note: str | None, now: datetime) -> RewardRedemption:
     """Move a gift along: requested → shipped → delivered; cancelled before shipping gives everything back."""
-    redemption = get_or_raise(session, tenant_id=tenant_id, redemption_id=redemption_id, lock=True)
-    if redemption.kind != "gift":
-        raise InvalidInput(f"redemption {redemption_id} is a {redemption.kind}, not a gift", field="status")
+    if get_or_raise(session, tenant_id=tenant_id, redemption_id=redemption_id).kind != "gift":
+        raise InvalidInput(f"redemption {redemption_id} is not a gift", field="status")
     if status == "cancelled":
         return cancel(session, tenant_id=tenant_id, redemption_id=redemption_id, now=now, reason=note)
+    redemption = get_or_raise(session, tenant_id=tenant_id, redemption_id=redemption_id, lock=True)
     allowed = {"shipped": ("requested",), "delivered": ("requested", "shipped")}[status]
     if redemption.status != "issued" or redemption.fulfilment not in allowed:
         raise Conflict(f"a gift that is {redemption.fulfilment} cannot become {status}", fulfilment=redemption.fulfilment)
@@ -302,16 +314,34 @@ def use(session: Session, *, tenant_id: int, redemption_id: int, now: datetime) 
     return redemption
 
 
+def points_by_kind(session: Session, *, tenant_id: int, start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
+    """Points spent on rewards in [start, end) by reward kind: (spent, given back by cancellations)."""
+    out: dict[str, list[int]] = {}
+    for column, slot in ((RewardRedemption.created_at, 0), (RewardRedemption.cancelled_at, 1)):
+        rows = session.execute(
+            select(RewardRedemption.kind, func.coalesce(func.sum(RewardRedemption.points), 0))
+            .where(
+                RewardRedemption.tenant_id == tenant_id, RewardRedemption.source == "points",
+                RewardRedemption.points_entry_id.is_not(None), column >= start, column < end,
+            )
+            .group_by(RewardRedemption.kind)
+        ).all()
+        for kind, points in rows:
+            out.setdefault(kind, [0, 0])[slot] += int(points)
+    return {kind: (spent, back) for kind, (spent, back) in sorted(out.items())}
+
+
 def money_of(redemption: RewardRedemption) -> str | None:
     return to_major(redemption.money, redemption.currency) if redemption.money and redemption.currency else None
 
 
-def expire_unused(session: Session, *, tenant_id: int, now: datetime) -> int:
-    """Mark issued privileges past their end expired (coupons expire by their own dates); return how many."""
+def expire_unused(session: Session, *, now: datetime, tenant_id: int | None = None) -> int:
+    """Mark issued privileges and coupons past their end expired; return how many."""
     done = session.execute(
         update(RewardRedemption)
         .where(
-            RewardRedemption.tenant_id == tenant_id, RewardRedemption.status == "issued",
+            *([RewardRedemption.tenant_id == tenant_id] if tenant_id is not None else []),
+            RewardRedemption.status == "issued",
             RewardRedemption.kind.in_(("privilege", "coupon", "free_product")),
             RewardRedemption.expires_at.is_not(None), RewardRedemption.expires_at <= now,
         )

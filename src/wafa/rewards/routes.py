@@ -7,9 +7,10 @@ import csv
 import io
 import uuid
 from collections.abc import Iterator
+from typing import Annotated
 from datetime import datetime
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from wafa.api.deps import Context, IdPath, decode_cursor, encode_cursor, paginate, require, run_idempotent
@@ -30,6 +31,7 @@ from wafa.tenants.service import Principal
 
 router = APIRouter(prefix="/v1", tags=["rewards"])
 IdempotencyKey = Header(None, alias="Idempotency-Key", description="repeats with the same key return the first result")
+CodePath = Annotated[str, Path(min_length=1, max_length=64, description="the coupon code, in any case, with or without dashes")]
 
 
 def reward_read(session, reward: Reward, *, currency: str, locked: list[dict[str, str]] | None = None) -> RewardRead:  # type: ignore[no-untyped-def]
@@ -216,68 +218,79 @@ def get_redemption(request: Request, redemption_id: IdPath, principal: Principal
         return redemption_read(session, redemption, now=ctx.now())
 
 
-def _redemption_action(path: str, summary: str, scope: str, act, body_model=None):  # type: ignore[no-untyped-def]
-    def action(
-        request: Request,
-        redemption_id: IdPath,
-        body: body_model | None = Body(None) if body_model else None,  # type: ignore[valid-type]
-        principal: Principal = Depends(require(scope)),
-        idempotency_key: str | None = IdempotencyKey,
-    ) -> Response:
-        ctx = Context(request)
+def _act_on_redemption(request: Request, principal: Principal, redemption_id: int, key: str | None, body, act) -> Response:  # type: ignore[no-untyped-def]
+    """Run a change to a redemption in one transaction, idempotently, and answer the redemption."""
+    ctx = Context(request)
 
-        def work(session):  # type: ignore[no-untyped-def]
-            redemption = act(session, principal.tenant_id, redemption_id, body, ctx.now())
-            balance = ledger.balances(session, tenant_id=principal.tenant_id, member_id=redemption.member_id).get("available")
-            return redemption_read(session, redemption, now=ctx.now(), balance=balance)
+    def work(session):  # type: ignore[no-untyped-def]
+        redemption = act(session, ctx.now())
+        balance = ledger.balances(session, tenant_id=principal.tenant_id, member_id=redemption.member_id).get("available")
+        return redemption_read(session, redemption, now=ctx.now(), balance=balance)
 
-        fingerprint = request_hash("POST", request.url.path, body.model_dump(mode="json") if body is not None else None)
-        return run_idempotent(ctx, principal=principal, key=idempotency_key, fingerprint=fingerprint, status_code=200, work=work)
+    fingerprint = request_hash("POST", request.url.path, body.model_dump(mode="json") if body is not None else None)
+    return run_idempotent(ctx, principal=principal, key=key, fingerprint=fingerprint, status_code=200, work=work)
 
-    action.__name__ = path.replace("-", "_") + "_redemption"
-    router.add_api_route(
-        f"/reward-redemptions/{{redemption_id}}/{path}", action, methods=["POST"], response_model=RedemptionRead,
-        summary=summary, responses={409: {"description": "the redemption is used, cancelled, shipped or expired"}},
+
+_CONFLICT = {409: {"description": "the redemption is used, cancelled, shipped or expired"}}
+
+
+@router.post(
+    "/reward-redemptions/{redemption_id}/cancel", response_model=RedemptionRead, responses=_CONFLICT,
+    summary="Cancel a redemption not yet used: points, money and stock come back",
+)
+def cancel_redemption(
+    request: Request, redemption_id: IdPath, principal: Principal = Depends(require("redeem")),
+    idempotency_key: str | None = IdempotencyKey,
+) -> Response:
+    return _act_on_redemption(
+        request, principal, redemption_id, idempotency_key, None,
+        lambda s, now: redemptions.cancel(s, tenant_id=principal.tenant_id, redemption_id=redemption_id, now=now),
     )
 
 
-_redemption_action(
-    "cancel", "Cancel a redemption not yet used: points, money and stock come back", "redeem",
-    lambda s, t, r, _body, now: redemptions.cancel(s, tenant_id=t, redemption_id=r, now=now),
+@router.post(
+    "/reward-redemptions/{redemption_id}/use", response_model=RedemptionRead, responses=_CONFLICT,
+    summary="Mark a privilege or a voucher used, once",
 )
-_redemption_action(
-    "use", "Mark a privilege or a voucher used", "redeem",
-    lambda s, t, r, _body, now: redemptions.use(s, tenant_id=t, redemption_id=r, now=now),
-)
-_redemption_action(
-    "fulfilment", "Move a gift along: shipped, delivered, or cancelled before shipping (admin)", "admin",
-    lambda s, t, r, body, now: redemptions.fulfil(
-        s, tenant_id=t, redemption_id=r, status=_required(body).status, note=_required(body).note, now=now
-    ),
-    FulfilmentIn,
-)
+def use_redemption(
+    request: Request, redemption_id: IdPath, principal: Principal = Depends(require("redeem")),
+    idempotency_key: str | None = IdempotencyKey,
+) -> Response:
+    return _act_on_redemption(
+        request, principal, redemption_id, idempotency_key, None,
+        lambda s, now: redemptions.use(s, tenant_id=principal.tenant_id, redemption_id=redemption_id, now=now),
+    )
 
 
-def _required(body):  # type: ignore[no-untyped-def]
-    from wafa.errors import InvalidInput
-
-    if body is None:
-        raise InvalidInput("send the new fulfilment status", field="status")
-    return body
+@router.post(
+    "/reward-redemptions/{redemption_id}/fulfilment", response_model=RedemptionRead, responses=_CONFLICT,
+    summary="Move a gift along: shipped, delivered, or cancelled before shipping (admin)",
+)
+def fulfil_redemption(
+    request: Request, redemption_id: IdPath, fulfilment_in: FulfilmentIn, principal: Principal = Depends(require("admin")),
+    idempotency_key: str | None = IdempotencyKey,
+) -> Response:
+    return _act_on_redemption(
+        request, principal, redemption_id, idempotency_key, fulfilment_in,
+        lambda s, now: redemptions.fulfil(
+            s, tenant_id=principal.tenant_id, redemption_id=redemption_id, status=fulfilment_in.status,
+            note=fulfilment_in.note, now=now,
+        ),
+    )
 
 
 # --- coupons ----------------------------------------------------------------------------------
 
 
 @router.get("/coupons/{code}", response_model=CouponRead, summary="Read a coupon by its code")
-def get_coupon(request: Request, code: str, principal: Principal = Depends(require("read"))) -> CouponRead:
+def get_coupon(request: Request, code: CodePath, principal: Principal = Depends(require("read"))) -> CouponRead:
     ctx = Context(request)
     with ctx.transaction() as session:
         return coupon_read(coupons.get_by_code_or_raise(session, tenant_id=principal.tenant_id, code=code), ctx.now())
 
 
 @router.post("/coupons/{code}:validate", response_model=CouponCheck, summary="What a coupon takes off a basket (uses nothing)")
-def validate_coupon(request: Request, code: str, basket_in: BasketIn, principal: Principal = Depends(require("read"))) -> CouponCheck:
+def validate_coupon(request: Request, code: CodePath, basket_in: BasketIn, principal: Principal = Depends(require("read"))) -> CouponCheck:
     ctx = Context(request)
     now = ctx.now()
     with ctx.transaction() as session:
@@ -293,7 +306,7 @@ def validate_coupon(request: Request, code: str, basket_in: BasketIn, principal:
 @router.post("/coupons/{code}:redeem", status_code=201, response_model=CouponUseRead, summary="Use a coupon at a till, exactly once")
 def redeem_coupon(
     request: Request,
-    code: str,
+    code: CodePath,
     redeem_in: CouponRedeemIn,
     principal: Principal = Depends(require("redeem")),
     idempotency_key: str | None = IdempotencyKey,

@@ -31,22 +31,19 @@ def import_codes(
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    statement = dialect_insert(Voucher.__table__).on_conflict_do_nothing(index_elements=["tenant_id", "reward_id", "code"])
-
-    def held() -> int:
-        return session.execute(
-            select(func.count()).where(Voucher.tenant_id == reward.tenant_id, Voucher.reward_id == reward.id)
-        ).scalar_one()
+    table = Voucher.__table__
+    statement = (
+        dialect_insert(table).on_conflict_do_nothing(index_elements=["tenant_id", "reward_id", "code"]).returning(table.c.id)
+    )
 
     def flush() -> None:
         nonlocal imported, duplicates
         if batch:
-            before = held()
-            session.execute(statement, [
+            # RETURNING counts the rows this import inserted, whatever another import does meanwhile.
+            added = len(session.execute(statement, [
                 dict(tenant_id=reward.tenant_id, reward_id=reward.id, code=code, status="available", imported_at=now)
                 for code in dict.fromkeys(batch)
-            ])
-            added = held() - before
+            ]).all())
             imported += added
             duplicates += len(batch) - added
         if progress is not None:

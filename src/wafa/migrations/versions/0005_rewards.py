@@ -140,6 +140,7 @@ def upgrade() -> None:
     sa.Column('card_id', sa.BigInteger(), nullable=True),
     sa.Column('note', sa.String(length=500), nullable=True),
     sa.Column('expires_at', wafa.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('cancelled_at', wafa.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', wafa.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', wafa.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], ),
