@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import problem
+from tests.conftest import make_tenant, problem
 
 CODE = re.compile(r"^[ABCDEFGHJKMNPQRSTVWXYZ23456789]{10,}$")
 GIFT = {"type": "gift", "sku": "MUG"}
@@ -324,9 +324,7 @@ def test_list_member_redemptions_newest_first_with_a_cursor(client: TestClient) 
     problem(client.get("/v1/members/999999/reward-redemptions"), 404, "/problems/not-found")
 
 
-def test_another_tenants_rewards_redemptions_and_coupons_are_not_found(client: TestClient, factory, clock) -> None:  # type: ignore[no-untyped-def] # noqa: E501
-    from tests.conftest import make_tenant
-
+def test_redeem_and_read_from_another_tenant_is_404(client: TestClient, factory, clock) -> None:  # type: ignore[no-untyped-def]
     member_id = enrol(client)
     reward = add(client, "off", {"type": "coupon", "discount": {"type": "fixed", "amount": "10.00"}})
     body = redeem(client, member_id, reward).json()

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import START, problem
+from tests.conftest import START, make_key, problem
 
 
 def reward_body(key: str, gives: dict, points: int = 100, **fields: object) -> dict:  # type: ignore[type-arg]
@@ -142,8 +142,6 @@ def test_create_reward_with_inconsistent_fields_names_them(client: TestClient) -
 
 
 def test_create_reward_needs_an_admin_key(client: TestClient, factory, tenant, clock) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import make_key
-
     reader = make_key(factory, tenant.id, ["read"], clock.now())
     refused = client.post("/v1/rewards", json=reward_body("mug", GIFT), headers={"Authorization": f"Bearer {reader}"})
     problem(refused, 403, "/problems/forbidden")
