@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 import uuid
+from typing import Any
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -139,10 +140,18 @@ def make_key(factory: sessionmaker[Session], tenant_id: int, scopes: list[str], 
         return tenants.create_key(session, tenant_id=tenant_id, name="test", scopes=scopes, now=now).secret
 
 
+_apps: dict[int, Any] = {}
+
+
 @pytest.fixture
 def client(factory: sessionmaker[Session], clock: FrozenClock, tenant: TenantCtx) -> Iterator[TestClient]:
     """An API client authenticated with the test tenant's admin key."""
-    app = create_app(factory=factory, clock=clock)
+    # One app per database, given this test's clock: building an app (and its routes' first-request
+    # setup) costs more than most tests do.
+    app = _apps.get(id(factory))
+    if app is None:
+        app = _apps[id(factory)] = create_app(factory=factory, clock=clock)
+    app.state.clock = clock
     with TestClient(app, raise_server_exceptions=False) as test_client:
         test_client.headers["Authorization"] = f"Bearer {tenant.admin_key}"
         yield test_client

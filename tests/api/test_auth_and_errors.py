@@ -177,7 +177,7 @@ def test_query_and_path_errors_name_the_parameter(client: TestClient) -> None:
 
 
 def test_unknown_route_is_404_problem(client: TestClient) -> None:
-    problem = assert_problem(client.get("/v1/rewards"), 404, "/problems/not-found")
+    problem = assert_problem(client.get("/v1/no-such-thing"), 404, "/problems/not-found")
     assert problem["title"] == "Not found"
 
 

@@ -449,12 +449,12 @@ def test_post_event_return_takes_from_pending_first(client: TestClient) -> None:
     buy(client, "R-14", "100.00")  # pending
     body = give_back(client, "R-14", amount="40.00").json()
     assert body["reversal"] | {"entry_id": None} == {
-        "points": 40, "from_pending": 40, "from_available": 0, "entry_id": None, "rules": [], "total_points": 40,
+        "points": 40, "from_pending": 40, "from_available": 0, "entry_id": None, "rules": [], "total_points": 40, "payments_restored": [],
     }
     assert body["balance"] == {"available": 100, "pending": 60, "held": 0}
     other = give_back(client, "R-13", amount="40.00").json()
     assert other["reversal"] | {"entry_id": None} == {
-        "points": 40, "from_pending": 0, "from_available": 40, "entry_id": None, "rules": [], "total_points": 40,
+        "points": 40, "from_pending": 0, "from_available": 40, "entry_id": None, "rules": [], "total_points": 40, "payments_restored": [],
     }
     assert balance(client, member_id) == (60, 60, 0)
 
@@ -482,7 +482,8 @@ def test_post_event_return_of_order_that_earned_nothing_reverses_zero(client: Te
     client.post(f"/v1/members/{member_id}/suspend", json={"reason": "x"})
     buy(client, "R-18", "40.00")
     body = give_back(client, "R-18").json()
-    assert body["reversal"] == {"points": 0, "from_pending": 0, "from_available": 0, "entry_id": None, "rules": [], "total_points": 0}
+    assert body["reversal"] == {"points": 0, "from_pending": 0, "from_available": 0, "entry_id": None, "rules": [], "total_points": 0,
+                                "payments_restored": []}
     assert entry_count(client, member_id) == 0
 
 

@@ -73,10 +73,25 @@ def problem_response(status: int, slug: str, title: str, detail: str, **extra: A
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
-def _field(loc: tuple[Any, ...], prefix: tuple[Any, ...] = ()) -> str:
-    parts = [str(part) for part in loc if part not in ("body",)]
-    # Discriminated unions add the tag to the path ("purchase.amount"); the client wrote "amount".
-    if parts and parts[0] in ("purchase", "return", "custom"):
+def _field(loc: tuple[Any, ...], prefix: tuple[Any, ...] = (), body: Any = None) -> str:
+    raw = [part for part in loc if part != "body"]
+    # Discriminated unions add the tag to the path ("purchase.amount", "gives.coupon.discount"); the
+    # client wrote "amount" and "gives.discount". A step that names the `type` of the object it is in,
+    # and no key of it, is such a tag.
+    kept: list[Any] = []
+    node = body
+    for part in raw:
+        if isinstance(node, dict) and isinstance(part, str) and part not in node and node.get("type") == part:
+            continue
+        kept.append(part)
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+    parts = [str(part) for part in kept]
+    if parts and parts[0] in ("purchase", "return", "custom"):  # events: a callable discriminator's tag
         parts = parts[1:]
     parts = [str(part) for part in prefix] + parts
     out = ""
@@ -106,9 +121,9 @@ def _allowed_methods(request: Request) -> list[str]:
     return allowed
 
 
-def invalid_input(errors: Sequence[Any], prefix: tuple[Any, ...] = ()) -> dict[str, Any]:
+def invalid_input(errors: Sequence[Any], prefix: tuple[Any, ...] = (), body: Any = None) -> dict[str, Any]:
     """The 422 problem body for Pydantic validation errors, naming each field as the client wrote it."""
-    listed = [{"field": _field(_loc(err), prefix), "reason": err.get("msg", "invalid")} for err in errors]
+    listed = [{"field": _field(_loc(err), prefix, body), "reason": err.get("msg", "invalid")} for err in errors]
     detail = "; ".join(f"{e['field']}: {e['reason']}" for e in listed[:5])
     return {"type": "/problems/invalid-input", "title": "Invalid input", "status": 422, "detail": detail, "errors": listed}
 
@@ -141,7 +156,7 @@ def install(app: FastAPI) -> None:
                 400, "malformed-request", "Malformed request", "the request body is not valid JSON",
                 errors=[{"field": "body", "reason": "JSON decode error"}],
             )
-        body = invalid_input(exc.errors())
+        body = invalid_input(exc.errors(), body=exc.body)
         return JSONResponse(body, status_code=422, media_type=PROBLEM)
 
     @app.exception_handler(StarletteHTTPException)

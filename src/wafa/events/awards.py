@@ -178,8 +178,8 @@ def give_rewards(
             stamp_cards.add(session, tenant_id=tenant_id, member_id=member_id, card_key=card, count=count, event_id=event_id, now=now)
         for key in award.rewards:
             reward = catalog.get_by_key(session, tenant_id=tenant_id, key=key)
-            if reward is None:
-                # Counted on the member's stamps-and-rewards tally all the same; nothing to issue.
+            if reward is None or reward.status != "active":
+                # Counted on the member's stamps-and-rewards tally all the same; nothing in the catalog to issue.
                 continue
             redemptions.grant(
                 session, tenant_id=tenant_id, member_id=member_id, reward=reward, source="rule",

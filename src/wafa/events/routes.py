@@ -165,7 +165,7 @@ def _batch_item(ctx: Context, principal: Principal, index: int, raw: dict[str, A
         event_in = _one_event.validate_python(raw)
     except ValidationError as exc:
         # The problem POST /v1/events would answer: fields named within the event, its place given by `index`.
-        problem = invalid_input(exc.errors())
+        problem = invalid_input(exc.errors(), body=raw)
         return BatchItem(index=index, status=422, problem=problem)
     fingerprint = request_hash("POST", "/v1/events", event_in.model_dump(mode="json"))
     key = f"{item_key}:{index}" if item_key else None

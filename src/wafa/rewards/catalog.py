@@ -83,6 +83,10 @@ def create(session: Session, *, tenant_id: int, reward_in: RewardIn, program: Pr
     """Add a reward to the catalog."""
     if get_by_key(session, tenant_id=tenant_id, key=reward_in.key) is not None:
         raise Conflict(f"a reward with key {reward_in.key!r} exists", field="key")
+    if reward_in.valid_from and reward_in.valid_until and reward_in.valid_until <= reward_in.valid_from:
+        raise InvalidInput("valid_until must be after valid_from", field="valid_until")
+    if reward_in.gives.type == "voucher" and reward_in.stock is not None:
+        raise InvalidInput("a voucher reward's stock is the codes uploaded to it", field="stock")
     reward = Reward(
         tenant_id=tenant_id, key=reward_in.key, kind=reward_in.gives.type, name_en=reward_in.name_en, name_ar=reward_in.name_ar,
         description_en=reward_in.description_en, description_ar=reward_in.description_ar, image_url=reward_in.image_url,

@@ -80,6 +80,8 @@ def redeem(
     locked = catalog.locks(
         session, reward=reward, member=member, available_points=summary["available"], program=program, now=now, points=points,
     )
+    if locked and all(lock["code"] == "stock" for lock in locked):
+        raise OutOfStock(f"{reward.name_en} is out of stock", field="reward_id")
     if locked:
         raise RewardLocked(
             f"{reward.name_en}: " + "; ".join(lock["message"] for lock in locked), field="reward_id", locked=locked,
@@ -225,6 +227,8 @@ def cancel(session: Session, *, tenant_id: int, redemption_id: int, now: datetim
         raise Conflict(f"redemption {redemption_id} is {redemption.status}", redemption_status=redemption.status)
     if redemption.fulfilment in ("shipped", "delivered"):
         raise Conflict(f"the gift is already {redemption.fulfilment}", redemption_status=redemption.status)
+    if redemption.expires_at is not None and now >= redemption.expires_at:
+        raise Conflict(f"redemption {redemption_id} expired at {redemption.expires_at.isoformat()}", redemption_status="expired")
     reward = catalog.get_or_raise(session, tenant_id=tenant_id, reward_id=redemption.reward_id)
     label = f"reward cancelled: {reward.name_en}" + (f" ({reason})" if reason else "")
     if coupon is not None:

@@ -122,14 +122,6 @@ class RewardIn(_Strict):
     status: Literal["draft", "active", "paused", "archived"] = "active"
     gives: Gives
 
-    @model_validator(mode="after")
-    def _window(self) -> RewardIn:
-        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
-            raise ValueError("valid_until must be after valid_from")
-        if self.gives.type == "voucher" and self.stock is not None:
-            raise ValueError("a voucher reward's stock is the codes uploaded to it")
-        return self
-
 
 class RewardUpdate(_Strict):
     name_en: str | None = Field(None, min_length=1, max_length=200)
