@@ -20,6 +20,7 @@ from wafa.db import insert_unless_exists
 from wafa.errors import Conflict, CouponNotUsable, CouponUsed, InvalidInput, NotFound
 from wafa.events.schemas import Item
 from wafa.money import to_minor
+from wafa.members.models import Member
 from wafa.rewards import codes, discounts
 from wafa.rewards.discounts import Discount
 from wafa.rewards.models import Coupon, CouponCampaign, CouponUse, OrderPayment, RewardRedemption
@@ -130,6 +131,10 @@ def redeem(
         if earlier.request_hash != request_hash:
             raise Conflict("this use of the coupon was recorded with other details", field="Idempotency-Key")
         return Used(earlier, coupon, True)
+    if basket.member_id is not None and session.execute(
+        select(Member.id).where(Member.tenant_id == tenant_id, Member.id == basket.member_id)
+    ).first() is None:
+        raise NotFound(f"member {basket.member_id} not found", field="member_id")
     applied = check(coupon, basket, now=now)
     if applied.discount <= 0:
         raise CouponNotUsable(applied.reason or "the coupon gives nothing on this basket", field="items")

@@ -23,6 +23,15 @@ from wafa.rewards import coupons
 from wafa.rewards.models import Coupon, CouponUse, OrderPayment
 
 
+def _share(amount: int, returned: int, total: int, whole: bool) -> int:
+    """The part of a payment a return of `returned` of `total` (cumulative) gives back."""
+    if whole:
+        return amount
+    if total <= 0:
+        return 0  # a free order gives wallet money back only when all of it comes back
+    return earning.proportional_share(amount, min(returned, total), total)
+
+
 def record_wallet(
     session: Session, *, tenant_id: int, member_id: int, order_id: str, amount: int, currency: str, entry_id: int, now: datetime
 ) -> None:
@@ -39,16 +48,22 @@ def restore_for_return(
     return_event_id: int, now: datetime,
 ) -> list[dict[str, Any]]:
     """Give back what the order's payments are owed after a return of `returned` of `total` (cumulative)."""
-    if policy == "none":
-        return []
     payments = session.execute(
         select(OrderPayment).where(OrderPayment.tenant_id == tenant_id, OrderPayment.order_id == order_id)
         .order_by(OrderPayment.id).with_for_update()
     ).scalars().all()
     done: list[dict[str, Any]] = []
     for payment in payments:
+        if policy == "none":
+            # The merchant settles this share in cash: recorded as settled, so a later return under
+            # another policy gives back only what is left.
+            if payment.method == "wallet":
+                payment.restored = max(payment.restored, _share(payment.amount, returned, total, whole))
+            elif whole:
+                payment.restored = payment.amount
+            continue
         if payment.method == "wallet" and payment.member_id is not None:
-            target = payment.amount if whole else earning.proportional_share(payment.amount, min(returned, total), total)
+            target = _share(payment.amount, returned, total, whole)
             give = target - payment.restored
             if give <= 0:
                 continue

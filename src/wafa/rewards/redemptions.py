@@ -50,7 +50,10 @@ def list_for_member(session: Session, *, tenant_id: int, member_id: int, before_
 
 def cashback_amount(points: int, *, rate: str, currency: str) -> int:
     """Wallet money (minor units) for points at a rate in major units per point, rounded down."""
-    return int((Decimal(points) * Decimal(rate)).scaleb(precision(currency)).to_integral_value(rounding=ROUND_FLOOR))
+    amount = int((Decimal(points) * Decimal(rate)).scaleb(precision(currency)).to_integral_value(rounding=ROUND_FLOOR))
+    if amount > 10**15:
+        raise InvalidInput(f"{points} points at {rate} a point come to more than a wallet holds", field="points")
+    return amount
 
 
 def redeem(
@@ -275,7 +278,9 @@ def revoke_grant(session: Session, *, tenant_id: int, source_key: str, now: date
     if redemption is None or redemption.status != "issued":
         return False
     try:
-        cancel(session, tenant_id=tenant_id, redemption_id=redemption.id, now=now, reason=reason)
+        # A savepoint: a cancel that fails half-way (the cashback is spent) must leave nothing behind.
+        with session.begin_nested():
+            cancel(session, tenant_id=tenant_id, redemption_id=redemption.id, now=now, reason=reason)
     except Conflict:
         return False
     return True
