@@ -1,5 +1,5 @@
-"""Returns meeting rewards: a free cashback grant whose money is spent, a policy changed between
-returns, and a coupon basket naming a member of another tenant."""
+"""Rewards at the edges: a return meeting a free cashback grant whose money is spent, a policy changed
+between returns, a coupon basket naming a member of another tenant, a voucher granted with no code left."""
 
 from __future__ import annotations
 
@@ -64,3 +64,19 @@ def test_post_coupon_redeem_for_a_member_of_another_tenant_is_404(client: TestCl
     code = client.get(f"/v1/coupon-campaigns/{made.json()['id']}/codes").text.splitlines()[1].split(",")[0]
     answer = client.post(f"/v1/coupons/{code}:redeem", json={"amount": "50.00", "currency": "SAR", "member_id": 987654})
     problem(answer, 404, "/problems/not-found", "member_id")
+
+
+def test_voucher_granted_with_no_code_left_waits_for_the_next_upload(client: TestClient) -> None:
+    reward = client.post("/v1/rewards", json={"key": "cinema", "name_en": "Cinema", "name_ar": "سينما", "points": 100,
+                                              "gives": {"type": "voucher", "partner": "Riyadh Cinemas"}}).json()
+    client.post("/v1/rules", json={"name_en": "Movie night", "name_ar": "ليلة سينما", "trigger": "purchase", "status": "active",
+                                   "actions": [{"type": "issue_reward", "reward": "cinema"}]})
+    member_id = _member(client)
+    _buy(client, member_id, "V-1")
+    grant = client.get(f"/v1/members/{member_id}/reward-redemptions").json()["items"][0]
+    assert (grant["voucher_code"], grant["note"]) == (None, "awaiting a partner code")
+    problem(client.post(f"/v1/reward-redemptions/{grant['id']}/use"), 409, "/problems/conflict")
+    uploaded = client.post(f"/v1/rewards/{reward['id']}/vouchers", json={"codes": ["RC-1", "RC-2"]}).json()
+    assert uploaded == {"imported": 2, "duplicates": 0, "available": 1}
+    assert client.get(f"/v1/reward-redemptions/{grant['id']}").json()["voucher_code"] == "RC-1"
+    assert client.post(f"/v1/reward-redemptions/{grant['id']}/use").json()["status"] == "used"

@@ -317,6 +317,8 @@ def use(session: Session, *, tenant_id: int, redemption_id: int, now: datetime) 
         raise Conflict(f"redemption {redemption_id} is {redemption.status}", redemption_status=redemption.status)
     if redemption.expires_at is not None and now >= redemption.expires_at:
         raise Conflict(f"redemption {redemption_id} expired at {redemption.expires_at.isoformat()}", redemption_status="expired")
+    if redemption.kind == "voucher" and redemption.voucher_code is None:
+        raise Conflict(f"redemption {redemption_id} is still waiting for a partner code", redemption_status="issued")
     redemption.status = "used"
     redemption.updated_at = now
     session.flush()
@@ -367,7 +369,8 @@ def fill_waiting(session: Session, *, reward: Reward, now: datetime) -> int:
         select(RewardRedemption).where(
             RewardRedemption.tenant_id == reward.tenant_id, RewardRedemption.reward_id == reward.id,
             RewardRedemption.status == "issued", RewardRedemption.voucher_code.is_(None),
-        ).order_by(RewardRedemption.id).with_for_update()
+        # A return may be cancelling one of these grants now: skip it rather than wait on (or deadlock with) it.
+        ).order_by(RewardRedemption.id).with_for_update(skip_locked=True)
     ).scalars().all()
     filled = 0
     for redemption in waiting:
