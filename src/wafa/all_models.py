@@ -5,7 +5,8 @@ from wafa.ledger.models import Account, Entry, Hold, Lot, LotMovement, Posting
 from wafa.members.models import Member
 from wafa.programs.models import Program
 from wafa.rewards.models import (
-    Coupon, CouponCampaign, CouponUse, MemberStampCard, OrderPayment, Reward, RewardRedemption, StampCard, Voucher,
+    Coupon, CouponCampaign, CouponUse, MemberStampCard, OrderPayment, Reward, RewardRedemption, StampCard, StampCardEvent,
+    Voucher,
 )
 from wafa.rules.models import Rule, RuleAward, RuleBudget, RuleVersion
 from wafa.tenants.models import ApiKey, Tenant
@@ -13,5 +14,6 @@ from wafa.tenants.models import ApiKey, Tenant
 __all__ = [
     "Account", "ApiKey", "Coupon", "CouponCampaign", "CouponUse", "Entry", "Event", "EventType", "Hold",
     "IdempotencyRecord", "Lot", "LotMovement", "Member", "MemberStampCard", "OrderPayment", "Posting", "Program",
-    "Reward", "RewardRedemption", "Rule", "RuleAward", "RuleBudget", "RuleVersion", "StampCard", "Tenant", "Voucher",
+    "Reward", "RewardRedemption", "Rule", "RuleAward", "RuleBudget", "RuleVersion", "StampCard", "StampCardEvent", "Tenant",
+    "Voucher",
 ]

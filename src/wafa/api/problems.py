@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -128,6 +128,9 @@ def invalid_input(errors: Sequence[Any], prefix: tuple[Any, ...] = (), body: Any
     return {"type": "/problems/invalid-input", "title": "Invalid input", "status": 422, "detail": detail, "errors": listed}
 
 
+_DATA_ERROR = "a value cannot be stored: text with a NUL character, or a number out of range"
+
+
 def problem_of(exc: Exception) -> dict[str, Any] | None:
     """The problem body the handlers below would answer for an expected error (None: unexpected)."""
     if isinstance(exc, WafaError):
@@ -135,6 +138,8 @@ def problem_of(exc: Exception) -> dict[str, Any] | None:
     if isinstance(exc, IntegrityError):
         return {"type": "/problems/conflict", "title": "Conflict", "status": 409,
                 "detail": "a concurrent request changed the same data; retry"}
+    if isinstance(exc, DataError):
+        return {"type": "/problems/invalid-input", "title": "Invalid input", "status": 422, "detail": _DATA_ERROR}
     if isinstance(exc, OperationalError):
         return {"type": "/problems/database-busy", "title": "Service unavailable", "status": 503,
                 "detail": "the database is busy or unreachable; retry"}
@@ -175,6 +180,12 @@ def install(app: FastAPI) -> None:
         # A race lost against a concurrent request that wrote the same unique thing first.
         log.info("integrity conflict: %s", exc.orig)
         return problem_response(409, "conflict", "Conflict", "a concurrent request changed the same data; retry")
+
+    @app.exception_handler(DataError)
+    async def _data(_request: Request, exc: DataError) -> JSONResponse:
+        # PostgreSQL refuses what no field check caught, e.g. a NUL character in a text; nothing was written.
+        log.info("value refused by the database: %s", exc.orig)
+        return problem_response(422, "invalid-input", "Invalid input", _DATA_ERROR)
 
     @app.exception_handler(OperationalError)
     async def _operational(_request: Request, exc: OperationalError) -> JSONResponse:

@@ -28,6 +28,9 @@ from wafa.rules import service as rules
 # The most points one event may earn, base and rules together (as for a redemption or an
 # adjustment): more would overflow the 64-bit points columns.
 MAX_EVENT_POINTS = 10**12
+# A stamp stands for a coffee or a car wash: a thousand on one order is a mistake, and each full card
+# issues a reward in the same transaction.
+MAX_EVENT_STAMPS = 1000
 
 
 def lines_of(items: Sequence[dict[str, Any]] | None) -> tuple[engine.Line, ...]:
@@ -100,6 +103,9 @@ def evaluate(
     total = base_points + sum(award.points for award in awards)
     if total > MAX_EVENT_POINTS:
         raise InvalidInput(f"this event would earn {total} points; one event earns at most {MAX_EVENT_POINTS}", field="amount")
+    stamps = sum(count for award in awards for _, count in award.stamps)
+    if stamps > MAX_EVENT_STAMPS:
+        raise InvalidInput(f"this event would earn {stamps} stamps; one event earns at most {MAX_EVENT_STAMPS}", field="items")
     return awards
 
 
@@ -193,7 +199,10 @@ def take_rewards_back(
     """Take a return's stamps off the member's cards and cancel rule rewards it took away (if unused)."""
     for award in given.rules:
         for card, count in award.stamps:
-            stamp_cards.remove(session, tenant_id=tenant_id, member_id=member_id, card_key=card, count=count, now=now, reason=reason)
+            stamp_cards.remove(
+                session, tenant_id=tenant_id, member_id=member_id, card_key=card, count=count, event_id=purchase_event_id,
+                now=now, reason=reason,
+            )
         for key in award.rewards:
             redemptions.revoke_grant(
                 session, tenant_id=tenant_id, source_key=f"rule:{purchase_event_id}:{award.rule_id}:{key}", now=now, reason=reason,

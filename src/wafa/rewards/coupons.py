@@ -159,7 +159,8 @@ def redeem(
     if coupon.redemption_id is not None and coupon.uses >= coupon.max_uses:
         session.execute(
             update(RewardRedemption)
-            .where(RewardRedemption.id == coupon.redemption_id, RewardRedemption.status == "issued")
+            .where(RewardRedemption.tenant_id == tenant_id, RewardRedemption.id == coupon.redemption_id,
+                   RewardRedemption.status == "issued")
             .values(status="used", updated_at=now)
         )
     session.flush()
@@ -171,18 +172,23 @@ def restore_use(session: Session, *, tenant_id: int, use_id: int, now: datetime)
     use = session.execute(
         select(CouponUse).where(CouponUse.tenant_id == tenant_id, CouponUse.id == use_id)
     ).scalar_one()
-    coupon = session.execute(select(Coupon).where(Coupon.id == use.coupon_id).with_for_update()).scalar_one()
+    coupon = session.execute(
+        select(Coupon).where(Coupon.tenant_id == tenant_id, Coupon.id == use.coupon_id).with_for_update()
+    ).scalar_one()
     won = session.execute(
-        update(CouponUse).where(CouponUse.id == use_id, CouponUse.restored == False).values(restored=True)  # noqa: E712
+        update(CouponUse)
+        .where(CouponUse.tenant_id == tenant_id, CouponUse.id == use_id, CouponUse.restored == False)  # noqa: E712
+        .values(restored=True)
         .returning(CouponUse.id)
     ).first()
     if won is None:
         return False
-    session.execute(update(Coupon).where(Coupon.id == coupon.id).values(uses=Coupon.uses - 1))
+    session.execute(update(Coupon).where(Coupon.tenant_id == tenant_id, Coupon.id == coupon.id).values(uses=Coupon.uses - 1))
     if coupon.redemption_id is not None:
         session.execute(
             update(RewardRedemption)
-            .where(RewardRedemption.id == coupon.redemption_id, RewardRedemption.status == "used")
+            .where(RewardRedemption.tenant_id == tenant_id, RewardRedemption.id == coupon.redemption_id,
+                   RewardRedemption.status == "used")
             .values(status="issued", updated_at=now)
         )
     return True

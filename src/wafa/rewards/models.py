@@ -190,7 +190,8 @@ class StampCard(Base):
 
 
 class MemberStampCard(Base):
-    """A member's stamps on a card, net of returns, and how many full cards were rewarded."""
+    """A member's stamps on a card, net of returns; full cards rewarded, and full cards whose reward
+    was cancelled by hand (forfeited: those stamps are spent, and a return takes them back first)."""
 
     __tablename__ = "member_stamp_cards"
     __table_args__ = (UniqueConstraint("tenant_id", "member_id", "card_id", name="uq_member_stamp_cards"),)
@@ -201,7 +202,24 @@ class MemberStampCard(Base):
     card_id: Mapped[int] = mapped_column(ForeignKey("stamp_cards.id"))
     stamps: Mapped[int] = mapped_column(BigInteger, default=0)
     rewarded: Mapped[int] = mapped_column(BigInteger, default=0)
+    forfeited: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StampCardEvent(Base):
+    """The stamps one event put on one member's card, and how many of them returns took back: a return
+    takes back only stamps its order really put on the card (not those earned while it was paused)."""
+
+    __tablename__ = "stamp_card_events"
+    __table_args__ = (UniqueConstraint("tenant_id", "card_id", "member_id", "event_id", name="uq_stamp_card_events"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(Id)
+    card_id: Mapped[int] = mapped_column(ForeignKey("stamp_cards.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    event_id: Mapped[int] = mapped_column(BigInteger)
+    stamps: Mapped[int] = mapped_column(BigInteger)
+    taken_back: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class OrderPayment(Base):

@@ -79,7 +79,8 @@ def restore_for_return(
             if coupons.restore_use(session, tenant_id=tenant_id, use_id=payment.coupon_use_id, now=now):
                 payment.restored = payment.amount
                 code = session.execute(
-                    select(Coupon.code).join(CouponUse, CouponUse.coupon_id == Coupon.id).where(CouponUse.id == payment.coupon_use_id)
+                    select(Coupon.code).join(CouponUse, CouponUse.coupon_id == Coupon.id)
+                    .where(CouponUse.tenant_id == tenant_id, CouponUse.id == payment.coupon_use_id)
                 ).scalar_one()
                 done.append({"method": "coupon", "code": code, "amount": to_major(payment.amount, payment.currency),
                              "currency": payment.currency})

@@ -23,7 +23,7 @@ from wafa.programs import service as programs
 from wafa.programs.service import ProgramConfig
 from wafa.rewards import catalog, coupons, vouchers
 from wafa.rewards.discounts import Discount
-from wafa.rewards.models import Coupon, Reward, RewardRedemption
+from wafa.rewards.models import Coupon, MemberStampCard, Reward, RewardRedemption
 from wafa.rewards.schemas import RedemptionIn
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,7 @@ def _issue(
 ) -> RewardRedemption:
     """Record a redemption and give what the reward gives (but for cashback money: the caller pays it)."""
     counted = reward.kind != "voucher" and reward.stock_left is not None
-    if source == "points" and counted and not catalog.take_stock(session, tenant_id=reward.tenant_id, reward_id=reward.id):
+    if counted and not catalog.take_stock(session, tenant_id=reward.tenant_id, reward_id=reward.id):
         raise OutOfStock(f"{reward.name_en} is out of stock", field="reward_id")
     redemption = RewardRedemption(
         tenant_id=reward.tenant_id, member_id=member_id, reward_id=reward.id, kind=reward.kind, source=source,
@@ -187,16 +187,24 @@ def _issue(
 def grant(
     session: Session, *, tenant_id: int, member_id: int, reward: Reward, source: str, source_key: str, now: datetime,
     event_id: int | None = None, card_id: int | None = None,
-) -> RewardRedemption:
-    """Give a member a reward for free (a rule, a full stamp card); once per source key."""
+) -> RewardRedemption | None:
+    """Give a member a reward for free (a rule, a full stamp card), once per source key; None when the
+    reward cannot be given now (not active, outside its dates, out of stock)."""
     earlier = _by_source_key(session, tenant_id=tenant_id, source_key=source_key)
     if earlier is not None:
         return earlier
+    if reward.status != "active" or (reward.valid_from is not None and now < reward.valid_from) or (
+        reward.valid_until is not None and now >= reward.valid_until
+    ):
+        return None
     program = programs.get(session, tenant_id=tenant_id)
-    redemption = _issue(
-        session, reward=reward, member_id=member_id, source=source, source_key=source_key, points=0, now=now,
-        program=program, event_id=event_id, card_id=card_id,
-    )
+    try:
+        redemption = _issue(
+            session, reward=reward, member_id=member_id, source=source, source_key=source_key, points=0, now=now,
+            program=program, event_id=event_id, card_id=card_id,
+        )
+    except OutOfStock:
+        return None
     if reward.kind == "cashback":
         # A free cashback reward pays what its points are worth.
         amount = cashback_amount(reward.points, rate=reward.config["rate"], currency=program.base_currency)
@@ -211,7 +219,9 @@ def grant(
     return redemption
 
 
-def cancel(session: Session, *, tenant_id: int, redemption_id: int, now: datetime, reason: str | None = None) -> RewardRedemption:
+def cancel(
+    session: Session, *, tenant_id: int, redemption_id: int, now: datetime, reason: str | None = None, by_card: bool = False
+) -> RewardRedemption:
     """Undo a redemption not yet used: points, wallet money and stock go back, the coupon or code is void.
 
     Locks in the order every path takes them: the member's points accounts, the coupon, the redemption
@@ -223,7 +233,8 @@ def cancel(session: Session, *, tenant_id: int, redemption_id: int, now: datetim
     coupon = None
     if found.coupon_id is not None:
         coupon = session.execute(
-            select(Coupon).where(Coupon.id == found.coupon_id).with_for_update().execution_options(populate_existing=True)
+            select(Coupon).where(Coupon.tenant_id == tenant_id, Coupon.id == found.coupon_id)
+            .with_for_update().execution_options(populate_existing=True)
         ).scalar_one()
     redemption = get_or_raise(session, tenant_id=tenant_id, redemption_id=redemption_id, lock=True)
     if redemption.status != "issued":
@@ -261,8 +272,16 @@ def cancel(session: Session, *, tenant_id: int, redemption_id: int, now: datetim
             currency=redemption.currency or "", idempotency_key=f"reward-money-back:{redemption.id}", reason=label, now=now,
             details={"redemption_id": redemption.id},
         )
-    if redemption.source == "points" and reward.kind != "voucher":
+    if reward.kind != "voucher":
         catalog.put_back_stock(session, tenant_id=tenant_id, reward_id=reward.id)
+    if redemption.source == "stamp_card" and redemption.card_id is not None and not by_card:
+        # Cancelled by hand: that full card is forfeited, not owed again (a return takes it back first).
+        session.execute(
+            update(MemberStampCard)
+            .where(MemberStampCard.tenant_id == tenant_id, MemberStampCard.member_id == redemption.member_id,
+                   MemberStampCard.card_id == redemption.card_id)
+            .values(rewarded=MemberStampCard.rewarded - 1, forfeited=MemberStampCard.forfeited + 1)
+        )
     redemption.status = "cancelled"
     redemption.cancelled_at = now
     if redemption.fulfilment is not None:
@@ -272,7 +291,9 @@ def cancel(session: Session, *, tenant_id: int, redemption_id: int, now: datetim
     return redemption
 
 
-def revoke_grant(session: Session, *, tenant_id: int, source_key: str, now: datetime, reason: str) -> bool:
+def revoke_grant(
+    session: Session, *, tenant_id: int, source_key: str, now: datetime, reason: str, by_card: bool = False
+) -> bool:
     """Cancel a free grant a return took away, if it is still unused; False if it was used (it stays)."""
     redemption = _by_source_key(session, tenant_id=tenant_id, source_key=source_key)
     if redemption is None or redemption.status != "issued":
@@ -280,7 +301,7 @@ def revoke_grant(session: Session, *, tenant_id: int, source_key: str, now: date
     try:
         # A savepoint: a cancel that fails half-way (the cashback is spent) must leave nothing behind.
         with session.begin_nested():
-            cancel(session, tenant_id=tenant_id, redemption_id=redemption.id, now=now, reason=reason)
+            cancel(session, tenant_id=tenant_id, redemption_id=redemption.id, now=now, reason=reason, by_card=by_card)
     except Conflict:
         return False
     return True

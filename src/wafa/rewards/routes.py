@@ -12,8 +12,10 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from sqlalchemy import select
 
 from wafa.api.deps import Context, IdPath, decode_cursor, encode_cursor, paginate, require, run_idempotent
+from wafa.errors import InvalidInput
 from wafa.events.idempotency import check_key, request_hash
 from wafa.ledger import service as ledger
 from wafa.members import service as members
@@ -25,7 +27,7 @@ from wafa.rewards.models import Coupon, Reward, RewardRedemption, StampCard
 from wafa.rewards.schemas import (
     BasketIn, CampaignIn, CampaignRead, CouponCheck, CouponRead, CouponRedeemIn, CouponUseRead, FulfilmentIn, Limit,
     Lock, MemberStampCardRead, MemberStampCards, RedemptionIn, RedemptionPage, RedemptionRead, RewardIn, RewardPage,
-    RewardRead, RewardUpdate, StampCardIn, StampCardPage, StampCardRead, VouchersIn, VouchersRead,
+    RewardRead, RewardUpdate, StampCardIn, StampCardPage, StampCardRead, StampCardUpdate, VouchersIn, VouchersRead,
 )
 from wafa.tenants.service import Principal
 
@@ -61,7 +63,10 @@ def coupon_read(coupon: Coupon, now: datetime) -> CouponRead:
 
 def redemption_read(session, redemption: RewardRedemption, *, now: datetime, balance: int | None = None) -> RedemptionRead:  # type: ignore[no-untyped-def]
     reward = catalog.get_or_raise(session, tenant_id=redemption.tenant_id, reward_id=redemption.reward_id)
-    coupon = session.get(Coupon, redemption.coupon_id, populate_existing=True) if redemption.coupon_id else None
+    coupon = session.execute(
+        select(Coupon).where(Coupon.tenant_id == redemption.tenant_id, Coupon.id == redemption.coupon_id)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none() if redemption.coupon_id else None
     currency = programs.get(session, tenant_id=redemption.tenant_id).base_currency
     return RedemptionRead(
         id=redemption.id, member_id=redemption.member_id,
@@ -109,6 +114,8 @@ def list_rewards(
             rows = catalog.list_(session, tenant_id=principal.tenant_id, statuses=(status,) if status else None, after_id=after, limit=limit)
             items, next_cursor = paginate(rows, limit, lambda r: reward_read(session, r, currency=program.base_currency))
             return RewardPage(items=items, next_cursor=next_cursor)
+        if status is not None:
+            raise InvalidInput("a member sees the active catalog; status applies without member_id", field="status")
         member = members.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id)
         available = (ledger.summary(session, tenant_id=principal.tenant_id, member_id=member_id, now=now) or {}).get("available", 0)
         out: list[RewardRead] = []
@@ -429,6 +436,16 @@ def create_stamp_card(request: Request, card_in: StampCardIn, principal: Princip
     ctx = Context(request)
     with ctx.transaction() as session:
         return _card_read(stamp_cards.create(session, tenant_id=principal.tenant_id, card_in=card_in, now=ctx.now()))
+
+
+@router.patch("/stamp-cards/{card_id}", response_model=StampCardRead, summary="Rename, pause or activate a stamp card (admin)")
+def update_stamp_card(
+    request: Request, card_id: IdPath, card_in: StampCardUpdate, principal: Principal = Depends(require("admin"))
+) -> StampCardRead:
+    """A paused card takes no stamps; a return never takes back stamps a card did not get."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        return _card_read(stamp_cards.update(session, tenant_id=principal.tenant_id, card_id=card_id, card_in=card_in))
 
 
 @router.get("/stamp-cards", response_model=StampCardPage, summary="The program's stamp cards")

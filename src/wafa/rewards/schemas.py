@@ -315,6 +315,12 @@ class StampCardIn(_Strict):
     status: Literal["active", "paused"] = "active"
 
 
+class StampCardUpdate(_Strict):
+    name_en: str | None = Field(None, min_length=1, max_length=200)
+    name_ar: str | None = Field(None, min_length=1, max_length=200)
+    status: Literal["active", "paused"] | None = Field(None, description="a paused card takes no stamps")
+
+
 class StampCardRead(BaseModel):
     id: int
     key: str

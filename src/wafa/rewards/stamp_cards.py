@@ -2,9 +2,11 @@
 its reward at once, and the overflow starts the next card. A return takes its stamps back and
 cancels the unused rewards of cards that are no longer full.
 
-A member's progress is one row per card: the stamps kept (net of returns) and the cards rewarded.
-A full card whose reward was already used when a return emptied it keeps that reward; the cards
-rewarded stay ahead of the stamps, so the next full card is not rewarded twice.
+A member's progress is one row per card: the stamps kept (net of returns), the cards rewarded, and
+the cards whose reward was cancelled by hand (forfeited). Each event's stamps are recorded, so a
+return takes back only what its order put on the card. A full card whose reward was already used
+when a return emptied it keeps that reward; the cards rewarded stay ahead of the stamps, so the next
+full card is not rewarded twice.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wafa.db import insert_unless_exists
-from wafa.errors import Conflict, InvalidInput, NotFound
+from wafa.errors import Conflict, NotFound
 from wafa.rewards import catalog, redemptions
-from wafa.rewards.models import MemberStampCard, RewardRedemption, StampCard
-from wafa.rewards.schemas import StampCardIn
+from wafa.rewards.models import MemberStampCard, RewardRedemption, StampCard, StampCardEvent
+from wafa.rewards.schemas import StampCardIn, StampCardUpdate
 
 
 def create(session: Session, *, tenant_id: int, card_in: StampCardIn, now: datetime) -> StampCard:
@@ -52,12 +54,13 @@ def get_or_raise(session: Session, *, tenant_id: int, card_id: int) -> StampCard
     return card
 
 
-def set_status(session: Session, *, tenant_id: int, card_id: int, status: str) -> StampCard:
-    """Pause a card (it stops taking stamps) or activate it again."""
-    if status not in ("active", "paused"):
-        raise InvalidInput("a stamp card is active or paused", field="status")
+def update(session: Session, *, tenant_id: int, card_id: int, card_in: StampCardUpdate) -> StampCard:
+    """Rename a card, pause it (it takes no stamps) or activate it again; its size and reward stay."""
     card = get_or_raise(session, tenant_id=tenant_id, card_id=card_id)
-    card.status = status
+    for name in ("name_en", "name_ar", "status"):
+        value = getattr(card_in, name)
+        if value is not None:
+            setattr(card, name, value)
     session.flush()
     return card
 
@@ -80,39 +83,68 @@ def _progress(session: Session, *, tenant_id: int, member_id: int, card: StampCa
 def add(
     session: Session, *, tenant_id: int, member_id: int, card_key: str, count: int, event_id: int, now: datetime
 ) -> list[RewardRedemption]:
-    """Put stamps on a member's card; return the rewards of the cards this completes."""
+    """Put an event's stamps on a member's card; return the rewards of the cards this completes.
+
+    A full card whose reward cannot be given now (paused, out of its dates, out of stock) stays owed:
+    the next stamp on the card issues it once the reward can be given again.
+    """
     card = get_by_key(session, tenant_id=tenant_id, key=card_key)
     if card is None or card.status != "active" or count <= 0:
         return []
     row = _progress(session, tenant_id=tenant_id, member_id=member_id, card=card, now=now)
+    recorded = insert_unless_exists(
+        session, StampCardEvent,
+        dict(tenant_id=tenant_id, card_id=card.id, member_id=member_id, event_id=event_id, stamps=count, taken_back=0),
+        conflict=["tenant_id", "card_id", "member_id", "event_id"], returning=[StampCardEvent.id],
+    ).first()
+    if recorded is None:
+        return []  # this event's stamps are on the card already
     row.stamps += count
     row.updated_at = now
     issued = []
     reward = catalog.get_or_raise(session, tenant_id=tenant_id, reward_id=card.reward_id)
-    while row.rewarded < row.stamps // card.stamps_needed:
-        row.rewarded += 1
-        issued.append(redemptions.grant(
+    while row.rewarded + row.forfeited < row.stamps // card.stamps_needed:
+        granted = redemptions.grant(
             session, tenant_id=tenant_id, member_id=member_id, reward=reward, source="stamp_card",
-            source_key=f"card:{card.id}:member:{member_id}:event:{event_id}:{row.rewarded}", now=now,
+            source_key=f"card:{card.id}:member:{member_id}:event:{event_id}:{row.rewarded + row.forfeited + 1}", now=now,
             event_id=event_id, card_id=card.id,
-        ))
+        )
+        if granted is None:
+            break
+        row.rewarded += 1
+        issued.append(granted)
     session.flush()
     return issued
 
 
 def remove(
-    session: Session, *, tenant_id: int, member_id: int, card_key: str, count: int, now: datetime, reason: str
+    session: Session, *, tenant_id: int, member_id: int, card_key: str, count: int, event_id: int, now: datetime, reason: str
 ) -> int:
-    """Take stamps back (a return); cancel unused rewards of cards no longer full. Return how many were cancelled."""
+    """Take back stamps a returned order put on the card (only those it really put there); cancel the
+    unused rewards of cards no longer full. Return how many rewards were cancelled."""
     card = get_by_key(session, tenant_id=tenant_id, key=card_key)
     if card is None or count <= 0:
         return 0
     row = _progress(session, tenant_id=tenant_id, member_id=member_id, card=card, now=now)
-    # Stamps given before the card was defined were never on it.
-    row.stamps = max(0, row.stamps - count)
+    record = session.execute(
+        select(StampCardEvent).where(
+            StampCardEvent.tenant_id == tenant_id, StampCardEvent.card_id == card.id, StampCardEvent.member_id == member_id,
+            StampCardEvent.event_id == event_id,
+        ).with_for_update()
+    ).scalar_one_or_none()
+    take = min(count, record.stamps - record.taken_back) if record is not None else 0
+    if take <= 0:
+        return 0
+    record.taken_back += take
+    row.stamps = max(0, row.stamps - take)
     row.updated_at = now
+    excess = row.rewarded + row.forfeited - row.stamps // card.stamps_needed
+    # A card whose reward was cancelled by hand absorbs the loss first: no other reward goes for it.
+    absorbed = min(max(excess, 0), row.forfeited)
+    row.forfeited -= absorbed
+    excess -= absorbed
     cancelled = 0
-    if row.rewarded > row.stamps // card.stamps_needed:
+    if excess > 0:
         unused = session.execute(
             select(RewardRedemption.source_key).where(
                 RewardRedemption.tenant_id == tenant_id, RewardRedemption.member_id == member_id,
@@ -120,10 +152,11 @@ def remove(
             ).order_by(RewardRedemption.id.desc())
         ).scalars().all()
         for source_key in unused:
-            if row.rewarded <= row.stamps // card.stamps_needed:
+            if excess <= 0:
                 break
-            if redemptions.revoke_grant(session, tenant_id=tenant_id, source_key=source_key, now=now, reason=reason):
+            if redemptions.revoke_grant(session, tenant_id=tenant_id, source_key=source_key, now=now, reason=reason, by_card=True):
                 row.rewarded -= 1
+                excess -= 1
                 cancelled += 1
     session.flush()
     return cancelled

@@ -75,7 +75,10 @@ def hand_out(session: Session, *, reward: Reward, redemption_id: int) -> str:
     if voucher_id is None:
         raise OutOfStock(f"{reward.name_en}: no partner codes left", field="reward_id")
     return session.execute(
-        update(Voucher).where(Voucher.id == voucher_id).values(status="issued", redemption_id=redemption_id).returning(Voucher.code)
+        update(Voucher)
+        .where(Voucher.tenant_id == reward.tenant_id, Voucher.id == voucher_id)
+        .values(status="issued", redemption_id=redemption_id)
+        .returning(Voucher.code)
     ).scalar_one()
 
 

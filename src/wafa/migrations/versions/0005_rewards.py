@@ -189,11 +189,25 @@ def upgrade() -> None:
     sa.Column('card_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('stamps', sa.BigInteger(), nullable=False),
     sa.Column('rewarded', sa.BigInteger(), nullable=False),
+    sa.Column('forfeited', sa.BigInteger(), nullable=False),
     sa.Column('updated_at', wafa.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['card_id'], ['stamp_cards.id'], ),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('tenant_id', 'member_id', 'card_id', name='uq_member_stamp_cards')
+    )
+    op.create_table('stamp_card_events',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('tenant_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('card_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('member_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('event_id', sa.BigInteger(), nullable=False),
+    sa.Column('stamps', sa.BigInteger(), nullable=False),
+    sa.Column('taken_back', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['card_id'], ['stamp_cards.id'], ),
+    sa.ForeignKeyConstraint(['member_id'], ['members.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('tenant_id', 'card_id', 'member_id', 'event_id', name='uq_stamp_card_events')
     )
     with op.batch_alter_table('programs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('return_restores', sa.String(length=16), server_default='proportional', nullable=False))
@@ -204,6 +218,7 @@ def downgrade() -> None:
     with op.batch_alter_table('programs', schema=None) as batch_op:
         batch_op.drop_column('return_restores')
 
+    op.drop_table('stamp_card_events')
     op.drop_table('member_stamp_cards')
     with op.batch_alter_table('vouchers', schema=None) as batch_op:
         batch_op.drop_index('ix_vouchers_available')
