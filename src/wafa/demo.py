@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from wafa.db import unit_of_work
@@ -24,7 +25,8 @@ from wafa.ledger import service as ledger
 from wafa.members import service as members
 from wafa.members.schemas import Consent, MemberCreate
 from wafa.programs import service as programs
-from wafa.rewards import catalog, redemptions, stamp_cards, vouchers
+from wafa.rewards import catalog, coupons, redemptions, stamp_cards, vouchers
+from wafa.rewards.models import Coupon, RewardRedemption
 from wafa.rewards.schemas import RedemptionIn, RewardIn, StampCardIn
 from wafa.rules import service as rules
 from wafa.rules.schemas import RuleDefinition
@@ -106,6 +108,27 @@ def _program_rewards(session: Session, *, tenant_id: int, now: datetime, rng: ra
     )
 
 
+def _use_a_coupon(session: Session, *, tenant_id: int, member_id: int, purchase: PurchaseIn, now: datetime) -> int:
+    """Redeem one of the member's coupons on this order if one gives something on it (1 if used)."""
+    held = session.execute(
+        select(Coupon).join(RewardRedemption, RewardRedemption.coupon_id == Coupon.id).where(
+            RewardRedemption.tenant_id == tenant_id, RewardRedemption.member_id == member_id, RewardRedemption.status == "issued",
+        )
+    ).scalars().all()
+    basket = coupons.basket_of(amount=purchase.amount, currency="SAR", items=purchase.items or [], member_id=member_id)
+    for coupon in held:
+        try:
+            if coupons.check(coupon, basket, now=now).discount > 0:
+                coupons.redeem(
+                    session, tenant_id=tenant_id, code=coupon.code, basket=basket, order_id=purchase.order_id,
+                    key=f"demo:{purchase.order_id}", request_hash=purchase.order_id, now=now,
+                )
+                return 1
+        except WafaError:
+            continue
+    return 0
+
+
 def _program_rules(session: Session, *, tenant_id: int, now: datetime) -> None:
     event_types.create(
         session, tenant_id=tenant_id, name="review_written", description="a product review in the app",
@@ -124,6 +147,7 @@ class DemoResult:
     returns: int
     redemptions: int
     reviews: int = 0
+    coupons_used: int = 0
 
 
 def seed(
@@ -217,6 +241,8 @@ def seed(
                 )
                 events.record_purchase(session, tenant_id=tenant_id, event_in=purchase, request_hash=request_hash("POST", "/v1/events", purchase.model_dump(mode="json")), now=at)
                 result.purchases += 1
+                if member_id and rng.random() < 0.5:
+                    result.coupons_used += _use_a_coupon(session, tenant_id=tenant_id, member_id=member_id, purchase=purchase, now=at)
                 if member_id and rng.random() < 0.08 and at + timedelta(days=1) < now:
                     # Some members review what they bought in the app the next day.
                     review = CustomEventIn(
