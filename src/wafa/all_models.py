@@ -10,10 +10,11 @@ from wafa.rewards.models import (
 )
 from wafa.rules.models import Rule, RuleAward, RuleBudget, RuleVersion
 from wafa.tenants.models import ApiKey, Tenant
+from wafa.tiers.models import MemberTier, Tier, TierChange, TierPolicy
 
 __all__ = [
     "Account", "ApiKey", "Coupon", "CouponCampaign", "CouponUse", "Entry", "Event", "EventType", "Hold",
     "IdempotencyRecord", "Lot", "LotMovement", "Member", "MemberStampCard", "OrderPayment", "Posting", "Program",
     "Reward", "RewardRedemption", "Rule", "RuleAward", "RuleBudget", "RuleVersion", "StampCard", "StampCardEvent", "Tenant",
-    "Voucher",
+    "Voucher", "Tier", "TierPolicy", "MemberTier", "TierChange",
 ]

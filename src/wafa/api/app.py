@@ -22,6 +22,7 @@ from wafa.rewards.routes import router as rewards_router
 from wafa.rules.routes import member_router as rule_awards_router
 from wafa.rules.routes import router as rules_router
 from wafa.tenants.routes import router as tenants_router
+from wafa.tiers.routes import router as tiers_router
 
 
 def create_app(*, factory: sessionmaker[Session] | None = None, clock: Clock | None = None) -> FastAPI:
@@ -39,7 +40,7 @@ def create_app(*, factory: sessionmaker[Session] | None = None, clock: Clock | N
     problems.install(app)
     for router in (
         members_router, events_router, event_types_router, ledger_router, programs_router, rewards_router, rules_router,
-        rule_awards_router, tenants_router,
+        rule_awards_router, tenants_router, tiers_router,
     ):
         app.include_router(router, responses=problems.PROBLEM_RESPONSES)
     problems.document(app)

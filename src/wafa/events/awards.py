@@ -22,6 +22,7 @@ from wafa.money import precision, to_major
 from wafa.programs import earning
 from wafa.programs import service as programs
 from wafa.rewards import catalog, redemptions, stamp_cards
+from wafa.tiers import service as tiers
 from wafa.rules import engine
 from wafa.rules import service as rules
 
@@ -47,7 +48,7 @@ def member_facts(
 ) -> engine.MemberFacts:
     """What the rules may ask of a member; the purchase count only when some rule asks for it.
 
-    Tier and segments come with the tiers and analytics domains; until a member has them they are empty.
+    Segments come with the analytics domain; until then they are empty.
     """
     number = 0
     if engine.needs_purchase_number(rules_):
@@ -57,6 +58,7 @@ def member_facts(
         number = session.execute(query).scalar_one() + (0 if event_id is not None else 1)
     return engine.MemberFacts(
         locale=member.locale, city=member.city, birth_date=member.birth_date, purchase_number=number,
+        tier=tiers.standing(session, tenant_id=tenant_id, member_id=member.id).key,
     )
 
 

@@ -19,6 +19,7 @@ from wafa.members import service as members
 from wafa.members.models import Member
 from wafa.rules import engine
 from wafa.rules import service as rules
+from wafa.tiers import service as tiers
 
 
 def record_custom(
@@ -73,6 +74,8 @@ def record_trigger(
         applied = awards.award_now(
             session, tenant_id=tenant_id, event_id=event_id, member=member, rules_=trigger_rules, facts=facts, now=now
         )
+        if any(a.points for a in applied) and member.status == "active":
+            tiers.on_event(session, tenant_id=tenant_id, member_id=member.id, now=now)
     event = service.get_or_raise(session, tenant_id=tenant_id, event_id=event_id)
     return member_event_result(session, event=event, applied=applied), False
 

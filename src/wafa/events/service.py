@@ -4,8 +4,9 @@ simulation. Returns live in returns.py, custom and built-in member events in mem
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from wafa.db import insert_unless_exists
@@ -23,6 +24,7 @@ from wafa.programs import earning
 from wafa.programs import service as programs
 from wafa.rules import engine
 from wafa.rules import service as rules
+from wafa.tiers import service as tiers
 
 # A till's clock may run a little fast; beyond this an event "from the future" is refused.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -40,6 +42,7 @@ def can_go_fast(session: Session, *, tenant_id: int, event_in: PurchaseIn) -> bo
         event_in.member is not None
         and session.get_bind().dialect.name == "postgresql"
         and not rules.for_trigger(session, tenant_id=tenant_id, trigger="purchase")
+        and not tiers.tiers_of(session, tenant_id=tenant_id)
     )
 
 
@@ -138,6 +141,11 @@ def record_purchase(
         reason = f"member is {member.status}"
     else:
         points = earned
+        multiplier = tiers.standing(session, tenant_id=tenant_id, member_id=member.id).multiplier
+        if multiplier != 1:
+            # The tier's earn multiplier applies to the base points (rules have their own multipliers).
+            points = int((Decimal(earned) * multiplier).to_integral_value(rounding=ROUND_FLOOR))
+            details = {**details, "tier_multiplier": str(multiplier)}
     purchase_rules = rules.for_trigger(session, tenant_id=tenant_id, trigger="purchase") if reason is None else []
     member_facts = None
     if purchase_rules and member is not None:
@@ -195,6 +203,8 @@ def record_purchase(
                 points=credit.points, status=credit.status,  # type: ignore[arg-type]
                 available_at=credit.available_at, expires_at=credit.expires_at, entry_id=credit.entry_id,
             )
+    if member is not None and member.status == "active":
+        tiers.on_event(session, tenant_id=tenant_id, member_id=member.id, now=now)
     total = award.points if award else 0
     if reason is None and total == 0 and not applied:
         reason = "amount earns less than one point"
@@ -368,3 +378,18 @@ def simulate(session: Session, *, tenant_id: int, event_in: PurchaseIn | CustomE
         note="simulation only: nothing is written"
         + ("; the member's caps and the rules' budgets are read as they stand" if member is not None else "; no member: caps read as unused"),
     )
+
+
+def purchases_since(session: Session, *, tenant_id: int, member_id: int, since: datetime) -> list[tuple[str, int, int]]:
+    """A member's purchases since a moment, by currency: (currency, money kept after returns in minor
+    units, orders not wholly returned)."""
+    kept = Event.amount - Event.returned_amount
+    rows = session.execute(
+        select(Event.currency, func.coalesce(func.sum(kept), 0), func.count())
+        .where(
+            Event.tenant_id == tenant_id, Event.member_id == member_id, Event.type == "purchase", Event.occurred_at >= since,
+            (kept > 0) | (Event.amount == 0),
+        )
+        .group_by(Event.currency)
+    ).all()
+    return [(currency or "", int(money), int(count)) for currency, money, count in rows]

@@ -1,5 +1,5 @@
 """One pass of due work: releases, expiries, hold lapses, pending cashback, birthday rules, unused
-rewards past their end. Each
+rewards past their end, tier reviews. Each
 row is handled in its own short transaction, so a pass can run beside live traffic and two passes
 at once do each thing once."""
 
@@ -23,6 +23,7 @@ from wafa.programs import service as programs
 from wafa.rewards import redemptions
 from wafa.rules import service as rules
 from wafa.tenants import service as tenants
+from wafa.tiers import service as tiers
 
 
 @dataclass
@@ -35,6 +36,7 @@ class PassReport:
     released_cashback: int = 0  # minor units, all currencies together
     birthday_events: int = 0
     expired_rewards: int = 0
+    tier_reviews: int = 0
 
 
 def _sweep(
@@ -87,6 +89,7 @@ def run_due(
     birthday_events = birthdays(factory, now=now, tenant_id=tenant_id)
     with unit_of_work(factory) as session:
         expired_rewards = redemptions.expire_unused(session, now=now, tenant_id=tenant_id)
+    reviews = tier_reviews(factory, now=now, tenant_id=tenant_id, batch=batch)
     # Count only what this pass did: a lot another pass got to first moved nothing here.
     return PassReport(
         released_lots=sum(1 for points in released if points),
@@ -97,7 +100,27 @@ def run_due(
         released_cashback=sum(cashback),
         birthday_events=birthday_events,
         expired_rewards=expired_rewards,
+        tier_reviews=reviews,
     )
+
+
+def tier_reviews(factory: sessionmaker[Session], *, now: datetime, tenant_id: int | None, batch: int) -> int:
+    """Review every member whose tier's secured period (or grace) is over, one transaction each; return
+    how many this pass reviewed."""
+    done = 0
+    last_id = 0
+    while True:
+        with factory() as session:
+            rows = tiers.due_reviews(session, now=now, after_id=last_id, limit=batch, tenant_id=tenant_id)
+        if not rows:
+            return done
+        last_id = rows[-1][2]
+        for row_tenant, member_id, _ in rows:
+            try:
+                with unit_of_work(factory) as session:
+                    done += tiers.review(session, tenant_id=row_tenant, member_id=member_id, now=now) != "none"
+            except (IntegrityError, Conflict):
+                pass  # another pass reviewed it first
 
 
 def birthdays(factory: sessionmaker[Session], *, now: datetime, tenant_id: int | None = None) -> int:

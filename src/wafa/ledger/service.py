@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from wafa.db import UTCDateTime
 from wafa.errors import Conflict, InsufficientPoints, InvalidInput, MemberInDebt, NotFound
-from wafa.ledger.models import MEMBER_KINDS, PROGRAM_KINDS, Account, Entry, Hold, Lot, LotMovement
+from wafa.ledger.models import MEMBER_KINDS, PROGRAM_KINDS, Account, Entry, Hold, Lot, LotMovement, Posting
 from wafa.ledger.postings import Leg, post_entry
 
 # Account ids never change once created, so they are cached for the life of the process, per
@@ -744,3 +744,23 @@ def due(session: Session, *, what: str, now: datetime, after_id: int, limit: int
         select(model.tenant_id, model.id).where(*conditions, model.id > after_id).order_by(model.id).limit(limit)
     ).all()
     return [(row[0], row[1]) for row in rows]
+
+
+def issued_since(session: Session, *, tenant_id: int, member_id: int, since: datetime) -> int:
+    """Points the program issued to a member since a moment, net of what returns took back: what the
+    member earned, whatever they have spent since (tiers qualify on it)."""
+    issued = program_accounts(session, tenant_id=tenant_id)["issued"]
+    total = session.execute(
+        select(func.coalesce(func.sum(Posting.amount), 0))
+        .select_from(Entry)
+        .join(Posting, Posting.entry_id == Entry.id)
+        .where(Entry.tenant_id == tenant_id, Entry.member_id == member_id, Entry.created_at >= since, Posting.account_id == issued)
+    ).scalar_one()
+    return -int(total)
+
+
+def has_entry(session: Session, *, tenant_id: int, idempotency_key: str) -> bool:
+    """Whether an entry with this idempotency key was posted (a once-only credit checks before posting)."""
+    return session.execute(
+        select(Entry.id).where(Entry.tenant_id == tenant_id, Entry.idempotency_key == idempotency_key)
+    ).first() is not None

@@ -19,6 +19,7 @@ from wafa.rewards.discounts import Discount
 from wafa.rewards.models import Reward, RewardRedemption, Voucher
 from wafa.rewards.schemas import DiscountIn, RewardIn, RewardUpdate
 from wafa.rules import service as rules
+from wafa.tiers import service as tiers
 
 
 def discount_of(discount_in: DiscountIn, *, base_currency: str, field: str = "discount") -> Discount:
@@ -233,16 +234,16 @@ def redeemed_count(session: Session, *, reward: Reward, member_id: int, now: dat
 
 @dataclass(frozen=True, slots=True)
 class Standing:
-    """What eligibility asks of a member besides points: their tier and segments."""
+    """What eligibility asks of a member besides points: their tier (its key and name, lower-cased) and segments."""
 
-    tier: str | None
+    tiers: frozenset[str]
     segments: frozenset[str]
 
 
 def standing(session: Session, *, member: Member) -> Standing:
-    """A member's tier and segments. They come with the tiers and analytics domains; until a member
-    has them, a reward limited to tiers or segments stays locked for them, saying which it needs."""
-    return Standing(tier=None, segments=frozenset())
+    """A member's tier and segments. Segments come with the analytics domain; until then a reward
+    limited to segments stays locked, saying which it needs."""
+    return Standing(tiers=tiers.standing(session, tenant_id=member.tenant_id, member_id=member.id).names, segments=frozenset())
 
 
 _LIMIT_WORDS = {"day": "a day", "week": "a week", "month": "a month", "year": "a year", "lifetime": "in all"}
@@ -263,7 +264,7 @@ def locks(
     if member.status != "active":
         out.append({"code": "member", "message": f"the member is {member.status}"})
     who = standing(session, member=member)
-    if reward.tiers and who.tier not in reward.tiers:
+    if reward.tiers and not who.tiers.intersection(tier.lower() for tier in reward.tiers):
         out.append({"code": "tier", "message": f"needs {' or '.join(reward.tiers)} tier"})
     if reward.segments and not who.segments.intersection(reward.segments):
         out.append({"code": "segment", "message": f"for members in {' or '.join(reward.segments)}"})

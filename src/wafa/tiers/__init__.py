@@ -1,0 +1,1 @@
+"""Tiers: ordered tiers, qualification on a metric over a window, upgrades at once, reviewed downgrades."""

@@ -1,0 +1,107 @@
+"""Tier arithmetic without a database: qualification windows, the tier a value earns, and what a
+review decides. Thresholds and values are integers in the policy's metric."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """A tier as qualification sees it."""
+
+    id: int
+    rank: int
+    threshold: int
+
+
+def _local_midnight(year: int, month: int, zone: ZoneInfo) -> datetime:
+    return datetime(year, month, 1, tzinfo=zone).astimezone(UTC)
+
+
+def add_months(moment: datetime, months: int, timezone: str) -> datetime:
+    """The same local day and time `months` later (the last day of a shorter month)."""
+    zone = ZoneInfo(timezone)
+    local = moment.astimezone(zone)
+    month = local.month - 1 + months
+    year, month = local.year + month // 12, month % 12 + 1
+    for day in (local.day, 30, 29, 28):
+        try:
+            return local.replace(year=year, month=month, day=day).replace(tzinfo=zone).astimezone(UTC)
+        except ValueError:
+            continue
+    raise AssertionError("every month has 28 days")
+
+
+def window_start(now: datetime, *, window: str, months: int, timezone: str) -> datetime:
+    """Where the qualification window that ends now begins: `months` back, or the local year's start."""
+    if window == "calendar_year":
+        return _local_midnight(now.astimezone(ZoneInfo(timezone)).year, 1, ZoneInfo(timezone))
+    return add_months(now, -months, timezone)
+
+
+def window_end(now: datetime, *, window: str, months: int, timezone: str) -> datetime | None:
+    """When the current calendar-year window closes (None for a rolling window: it never closes)."""
+    if window == "calendar_year":
+        return _local_midnight(now.astimezone(ZoneInfo(timezone)).year + 1, 1, ZoneInfo(timezone))
+    return None
+
+
+def secured_until(moment: datetime, *, window: str, months: int, timezone: str) -> datetime:
+    """How long a tier reached (or kept at a review) at `moment` is secured: to the end of the next
+    calendar year, or for `months` (a rolling window)."""
+    if window == "calendar_year":
+        return _local_midnight(moment.astimezone(ZoneInfo(timezone)).year + 2, 1, ZoneInfo(timezone))
+    return add_months(moment, months, timezone)
+
+
+def qualified(levels: list[Level], value: int) -> Level | None:
+    """The best tier whose threshold the value reaches (None: below every tier)."""
+    best = None
+    for level in sorted(levels, key=lambda level: level.rank):
+        if value >= level.threshold:
+            best = level
+    return best
+
+
+def rank_of(levels: list[Level], tier_id: int | None) -> int:
+    """A tier's rank (-1 for no tier, or a tier that no longer exists)."""
+    return next((level.rank for level in levels if level.id == tier_id), -1)
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """What a review decides: keep the tier (re-secured), start a grace period, or move to `tier_id`."""
+
+    action: str  # keep, grace, drop
+    tier_id: int | None = None
+    grace_until: datetime | None = None
+
+
+def review(
+    levels: list[Level], *, current: int | None, value: int, now: datetime, in_grace: bool, grace_days: int, max_drop: int,
+    floor: int | None,
+) -> Review:
+    """The outcome of a review of a member in tier `current` whose metric is `value` now.
+
+    A member who still qualifies keeps the tier. One who does not first gets the grace period (if
+    any, once), then drops to the tier they qualify for, but at most `max_drop` tiers down and never
+    below a manual floor that is still in force.
+    """
+    ordered = sorted(levels, key=lambda level: level.rank)
+    have = rank_of(ordered, current)
+    earned = qualified(ordered, value)
+    earned_rank = earned.rank if earned else -1
+    if earned_rank >= have:
+        return Review("keep", current)
+    if grace_days > 0 and not in_grace:
+        return Review("grace", current, now + timedelta(days=grace_days))
+    ranks = [level.rank for level in ordered]
+    position = ranks.index(have) if have in ranks else -1
+    # A drop of `max_drop` from the lowest tiers may leave the member in no tier at all.
+    lowest_rank = ordered[position - max_drop].rank if position - max_drop >= 0 else -1
+    target_rank = max(earned_rank, lowest_rank, rank_of(ordered, floor))
+    target = next((level for level in ordered if level.rank == target_rank), None)
+    return Review("drop", target.id if target else None)

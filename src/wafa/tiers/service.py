@@ -1,0 +1,337 @@
+"""Tiers: the policy and the tiers, a member's metric over the window, upgrades as soon as an event
+crosses a threshold, reviews that demote (after a grace period, at most `max_drop` tiers, never below
+a manual floor), tiers set by hand, and the history of every change.
+
+Returns never demote at once: a member below a threshold after a return is handled by the next review.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from wafa.db import insert_unless_exists, on_commit
+from wafa.errors import Conflict, InvalidInput, NotFound
+from wafa.ledger import service as ledger
+from wafa.money import precision, to_major, to_minor
+from wafa.programs import earning
+from wafa.programs import service as programs
+from wafa.tiers import qualification
+from wafa.tiers.models import MemberTier, Tier, TierChange, TierPolicy
+from wafa.tiers.schemas import TierIn, TierPolicyIn, TierUpdate
+
+DEFAULT_POLICY = TierPolicyIn()
+
+# The tiers of a tenant, per database, for up to 30 s (a change through this process clears it at commit).
+_levels: dict[tuple[object, int], tuple[float, list[Tier]]] = {}
+
+
+def _forget(session: Session, tenant_id: int) -> None:
+    key = (session.get_bind().engine, tenant_id)
+    _levels.pop(key, None)
+    on_commit(session, lambda: _levels.pop(key, None))
+
+
+def tiers_of(session: Session, *, tenant_id: int) -> list[Tier]:
+    """The program's tiers, lowest first (cached: every purchase asks)."""
+    key = (session.get_bind().engine, tenant_id)
+    hit = _levels.get(key)
+    if hit is not None and time.monotonic() - hit[0] < 30:
+        return hit[1]
+    found = list(session.execute(select(Tier).where(Tier.tenant_id == tenant_id).order_by(Tier.rank)).scalars())
+    for tier in found:
+        session.expunge(tier)
+    _levels[key] = (time.monotonic(), found)
+    return found
+
+
+def policy(session: Session, *, tenant_id: int) -> TierPolicy:
+    """The program's tier policy (the defaults until one is set)."""
+    found = session.get(TierPolicy, tenant_id)
+    if found is not None:
+        return found
+    return TierPolicy(tenant_id=tenant_id, **DEFAULT_POLICY.model_dump(), updated_at=None)
+
+
+def set_policy(session: Session, *, tenant_id: int, policy_in: TierPolicyIn, now: datetime) -> TierPolicy:
+    """Set how members qualify. Thresholds are in the metric's unit: changing the metric needs new thresholds."""
+    values = dict(policy_in.model_dump(), updated_at=now)
+    insert_unless_exists(session, TierPolicy, dict(tenant_id=tenant_id, **values), conflict=["tenant_id"])
+    found = session.get_one(TierPolicy, tenant_id)
+    for name, value in values.items():
+        setattr(found, name, value)
+    session.flush()
+    _forget(session, tenant_id)
+    return found
+
+
+def _threshold(value: str, *, metric: str, base_currency: str, field: str) -> int:
+    if metric == "money_spent":
+        return to_minor(value, base_currency, field=field)
+    number = Decimal(value)
+    if number != number.to_integral_value():
+        raise InvalidInput(f"a {metric} threshold is a whole number", field=field)
+    return int(number)
+
+
+def create(session: Session, *, tenant_id: int, tier_in: TierIn, now: datetime) -> Tier:
+    """Add a tier to the ladder."""
+    rules = policy(session, tenant_id=tenant_id)
+    program = programs.get(session, tenant_id=tenant_id)
+    existing = session.execute(select(Tier).where(Tier.tenant_id == tenant_id)).scalars().all()
+    if any(tier.key == tier_in.key for tier in existing):
+        raise Conflict(f"a tier with key {tier_in.key!r} exists", field="key")
+    if any(tier.rank == tier_in.rank for tier in existing):
+        raise Conflict(f"a tier with rank {tier_in.rank} exists", field="rank")
+    threshold = _threshold(tier_in.threshold, metric=rules.metric, base_currency=program.base_currency, field="threshold")
+    _check_ladder([*((t.rank, t.threshold) for t in existing), (tier_in.rank, threshold)])
+    tier = Tier(
+        tenant_id=tenant_id, key=tier_in.key, name_en=tier_in.name_en, name_ar=tier_in.name_ar, rank=tier_in.rank,
+        threshold=threshold, benefits=tier_in.benefits.model_dump(), created_at=now, updated_at=now,
+    )
+    session.add(tier)
+    session.flush()
+    _forget(session, tenant_id)
+    return tier
+
+
+def _check_ladder(pairs: list[tuple[int, int]]) -> None:
+    """Better tiers need more: a ladder whose thresholds do not rise with the rank would place members wrongly."""
+    ordered = sorted(pairs)
+    for (_, low), (_, high) in zip(ordered, ordered[1:], strict=False):
+        if high <= low:
+            raise InvalidInput("each tier's threshold must be above the threshold of the tier below it", field="threshold")
+
+
+def update(session: Session, *, tenant_id: int, tier_id: int, tier_in: TierUpdate, now: datetime) -> Tier:
+    """Rename a tier, change its threshold or benefits (members move at their next event or review)."""
+    tier = get_or_raise(session, tenant_id=tenant_id, tier_id=tier_id)
+    if tier_in.name_en is not None:
+        tier.name_en = tier_in.name_en
+    if tier_in.name_ar is not None:
+        tier.name_ar = tier_in.name_ar
+    if tier_in.benefits is not None:
+        tier.benefits = tier_in.benefits.model_dump()
+    if tier_in.threshold is not None:
+        program = programs.get(session, tenant_id=tenant_id)
+        tier.threshold = _threshold(
+            tier_in.threshold, metric=policy(session, tenant_id=tenant_id).metric, base_currency=program.base_currency,
+            field="threshold",
+        )
+        others = session.execute(select(Tier.rank, Tier.threshold).where(Tier.tenant_id == tenant_id, Tier.id != tier.id)).all()
+        _check_ladder([*((rank, threshold) for rank, threshold in others), (tier.rank, tier.threshold)])
+    tier.updated_at = now
+    session.flush()
+    _forget(session, tenant_id)
+    return tier
+
+
+def get_or_raise(session: Session, *, tenant_id: int, tier_id: int) -> Tier:
+    tier = session.execute(select(Tier).where(Tier.tenant_id == tenant_id, Tier.id == tier_id)).scalar_one_or_none()
+    if tier is None:
+        raise NotFound(f"tier {tier_id} not found", field="tier_id")
+    return tier
+
+
+def _by_key_or_raise(session: Session, *, tenant_id: int, key: str) -> Tier:
+    tier = session.execute(select(Tier).where(Tier.tenant_id == tenant_id, Tier.key == key)).scalar_one_or_none()
+    if tier is None:
+        raise NotFound(f"tier {key!r} not found", field="tier")
+    return tier
+
+
+def metric_value(session: Session, *, tenant_id: int, member_id: int, now: datetime, rules: TierPolicy) -> int:
+    """The member's metric over the qualification window that ends now."""
+    from wafa.events import service as events  # events call tiers after each event
+
+    program = programs.get(session, tenant_id=tenant_id)
+    since = qualification.window_start(now, window=rules.window, months=rules.months, timezone=program.timezone)
+    if rules.metric == "points_earned":
+        return ledger.issued_since(session, tenant_id=tenant_id, member_id=member_id, since=since)
+    bought = events.purchases_since(session, tenant_id=tenant_id, member_id=member_id, since=since)
+    if rules.metric == "purchases":
+        return sum(count for _, _, count in bought)
+    # Money in other currencies counts at the ratio of the earn rates (what a point is worth in each).
+    base = program.base_currency
+    total = Decimal(0)
+    for currency, money, _ in bought:
+        if currency == base or currency not in program.earn_rates:
+            total += money if currency == base else 0
+            continue
+        major = Decimal(money).scaleb(-precision(currency))
+        total += (major * Decimal(program.earn_rates[currency]) / Decimal(program.earn_rates[base])).scaleb(precision(base))
+    return int(total.to_integral_value(rounding=ROUND_FLOOR))
+
+
+def _levels_of(tiers: list[Tier]) -> list[qualification.Level]:
+    return [qualification.Level(tier.id, tier.rank, tier.threshold) for tier in tiers]
+
+
+def _row(session: Session, *, tenant_id: int, member_id: int, now: datetime) -> MemberTier:
+    """The member's tier row, created on first use and locked for this transaction."""
+    insert_unless_exists(
+        session, MemberTier, dict(tenant_id=tenant_id, member_id=member_id, updated_at=now), conflict=["tenant_id", "member_id"]
+    )
+    return session.execute(
+        select(MemberTier).where(MemberTier.tenant_id == tenant_id, MemberTier.member_id == member_id)
+        .with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _move(
+    session: Session, *, row: MemberTier, to: Tier | None, cause: str, value: int | None, now: datetime, rules: TierPolicy,
+    reason: str | None = None,
+) -> None:
+    """Put a member in a tier (secured from now), record the change, give the tier's welcome points once."""
+    timezone = programs.get(session, tenant_id=row.tenant_id).timezone
+    before = row.tier_id
+    row.tier_id = to.id if to else None
+    row.since = now
+    row.secured_until = qualification.secured_until(now, window=rules.window, months=rules.months, timezone=timezone) if to else None
+    row.grace_until = None
+    row.review_at = row.secured_until
+    row.updated_at = now
+    session.add(TierChange(
+        tenant_id=row.tenant_id, member_id=row.member_id, from_tier_id=before, to_tier_id=row.tier_id, cause=cause,
+        metric_value=value, reason=reason, at=now,
+    ))
+    welcome = int((to.benefits or {}).get("welcome_points") or 0) if to else 0
+    key = f"tier-welcome:{row.member_id}:{to.id}" if to else ""
+    # Once per member and tier: a member who drops and climbs back is not welcomed twice.
+    if welcome and cause in ("qualified", "manual") and not ledger.has_entry(session, tenant_id=row.tenant_id, idempotency_key=key):
+        program = programs.get(session, tenant_id=row.tenant_id)
+        ledger.credit(
+            session, tenant_id=row.tenant_id, member_id=row.member_id, points=welcome, kind="earn", source="issued",
+            idempotency_key=key, reason=f"welcome to {to.name_en}", now=now, available_at=now, details={"tier": to.key},
+            expires_at=earning.expires_at(now, policy=program.expiry_policy, periods=program.expiry_periods, timezone=timezone),
+        )
+    session.flush()
+
+
+def on_event(session: Session, *, tenant_id: int, member_id: int, now: datetime) -> None:
+    """Upgrade a member whose metric now reaches a better tier (at once); a member in grace who
+    qualifies again keeps the tier, secured anew. Never demotes."""
+    tiers = tiers_of(session, tenant_id=tenant_id)
+    if not tiers:
+        return
+    rules = policy(session, tenant_id=tenant_id)
+    row = _row(session, tenant_id=tenant_id, member_id=member_id, now=now)
+    levels = _levels_of(tiers)
+    value = metric_value(session, tenant_id=tenant_id, member_id=member_id, now=now, rules=rules)
+    earned = qualification.qualified(levels, value)
+    have = qualification.rank_of(levels, row.tier_id)
+    if earned is not None and earned.rank > have:
+        target = next(tier for tier in tiers if tier.id == earned.id)
+        _move(session, row=row, to=session.merge(target, load=False), cause="qualified", value=value, now=now, rules=rules)
+    elif earned is not None and earned.rank == have and row.grace_until is not None:
+        timezone = programs.get(session, tenant_id=tenant_id).timezone
+        row.grace_until = None
+        row.secured_until = qualification.secured_until(now, window=rules.window, months=rules.months, timezone=timezone)
+        row.review_at = row.secured_until
+        row.updated_at = now
+        session.flush()
+
+
+def review(session: Session, *, tenant_id: int, member_id: int, now: datetime) -> str:
+    """Review a member whose tier is due (secured period or grace over): keep, grace, or drop. Return the action."""
+    row = _row(session, tenant_id=tenant_id, member_id=member_id, now=now)
+    if row.review_at is None or row.review_at > now:
+        return "none"  # another pass got here first
+    tiers = tiers_of(session, tenant_id=tenant_id)
+    rules = policy(session, tenant_id=tenant_id)
+    timezone = programs.get(session, tenant_id=tenant_id).timezone
+    floor = row.floor_tier_id if row.floor_tier_id is not None and (row.floor_until is None or row.floor_until > now) else None
+    value = metric_value(session, tenant_id=tenant_id, member_id=member_id, now=now, rules=rules)
+    decided = qualification.review(
+        _levels_of(tiers), current=row.tier_id, value=value, now=now, in_grace=row.grace_until is not None,
+        grace_days=rules.grace_days, max_drop=rules.max_drop, floor=floor,
+    )
+    if decided.action == "keep" or (decided.action == "drop" and decided.tier_id == row.tier_id):
+        row.grace_until = None
+        row.secured_until = qualification.secured_until(now, window=rules.window, months=rules.months, timezone=timezone)
+        row.review_at = row.secured_until
+        row.updated_at = now
+    elif decided.action == "grace":
+        row.grace_until = decided.grace_until
+        row.review_at = decided.grace_until
+        row.updated_at = now
+        session.add(TierChange(
+            tenant_id=tenant_id, member_id=member_id, from_tier_id=row.tier_id, to_tier_id=row.tier_id, cause="grace",
+            metric_value=value, reason=f"below the threshold at review; kept until {decided.grace_until.isoformat()}", at=now,
+        ))
+    else:
+        target = next((tier for tier in tiers if tier.id == decided.tier_id), None)
+        _move(session, row=row, to=session.merge(target, load=False) if target else None, cause="review", value=value,
+              now=now, rules=rules)
+    session.flush()
+    return decided.action
+
+
+def due_reviews(session: Session, *, now: datetime, after_id: int, limit: int, tenant_id: int | None = None) -> list[tuple[int, int, int]]:
+    """(tenant, member, row id) of members whose tier is due for review, in row id order after a cursor."""
+    query = select(MemberTier.tenant_id, MemberTier.member_id, MemberTier.id).where(
+        MemberTier.review_at <= now, MemberTier.id > after_id
+    )
+    if tenant_id is not None:
+        query = query.where(MemberTier.tenant_id == tenant_id)
+    return [(t, m, i) for t, m, i in session.execute(query.order_by(MemberTier.id).limit(limit)).all()]
+
+
+def set_by_hand(
+    session: Session, *, tenant_id: int, member_id: int, tier_key: str | None, reason: str, until: datetime | None,
+    now: datetime, actor: str | None = None,
+) -> MemberTier:
+    """Put a member in a tier by hand, as a floor reviews respect until `until`; None lifts the floor."""
+    rules = policy(session, tenant_id=tenant_id)
+    row = _row(session, tenant_id=tenant_id, member_id=member_id, now=now)
+    if until is not None and until <= now:
+        raise InvalidInput("until must be in the future", field="until")
+    if tier_key is None:
+        row.floor_tier_id = row.floor_until = row.floor_reason = None
+        row.updated_at = now
+        session.add(TierChange(tenant_id=tenant_id, member_id=member_id, from_tier_id=row.tier_id, to_tier_id=row.tier_id,
+                               cause="floor_lifted", reason=reason, at=now))
+        session.flush()
+        return row
+    tier = _by_key_or_raise(session, tenant_id=tenant_id, key=tier_key)
+    row.floor_tier_id, row.floor_until, row.floor_reason = tier.id, until, reason
+    if row.tier_id != tier.id:
+        _move(session, row=row, to=tier, cause="manual", value=None, now=now, rules=rules,
+              reason=f"{reason} (by {actor})" if actor else reason)
+    session.flush()
+    return row
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """A member's tier as rules and rewards read it."""
+
+    key: str | None
+    names: frozenset[str]  # key and English name, lower-cased, for matching what a reward lists
+    multiplier: Decimal
+
+
+def standing(session: Session, *, tenant_id: int, member_id: int) -> Standing:
+    """The member's tier key, names and earn multiplier (none and 1 without a tier)."""
+    tiers = tiers_of(session, tenant_id=tenant_id)
+    if not tiers:
+        return Standing(None, frozenset(), Decimal(1))
+    tier_id = session.execute(
+        select(MemberTier.tier_id).where(MemberTier.tenant_id == tenant_id, MemberTier.member_id == member_id)
+    ).scalar_one_or_none()
+    tier = next((t for t in tiers if t.id == tier_id), None)
+    if tier is None:
+        return Standing(None, frozenset(), Decimal(1))
+    return Standing(
+        tier.key, frozenset({tier.key.lower(), tier.name_en.lower()}), Decimal((tier.benefits or {}).get("earn_multiplier") or "1")
+    )
+
+
+def format_value(value: int, *, metric: str, currency: str) -> str:
+    """A metric value as the API shows it (money in major units)."""
+    return to_major(value, currency) if metric == "money_spent" else str(value)
