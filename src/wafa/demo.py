@@ -29,6 +29,8 @@ from wafa.rewards import catalog, coupons, redemptions, stamp_cards, vouchers
 from wafa.rewards.models import Coupon, RewardRedemption
 from wafa.rewards.schemas import RedemptionIn, RewardIn, StampCardIn
 from wafa.rules import service as rules
+from wafa.tiers import service as tiers
+from wafa.tiers.schemas import TierIn, TierPolicyIn
 from wafa.rules.schemas import RuleDefinition
 from wafa.tenants import service as tenants
 
@@ -87,9 +89,26 @@ REWARDS: list[dict[str, Any]] = [
      "limit": {"count": 1, "period": "lifetime"}, "gives": {"type": "gift", "sku": "GFT-TOTE"}},
     {"key": "cinema", "name_en": "Cinema ticket (partner)", "name_ar": "تذكرة سينما (شريك)", "points": 1200,
      "limit": {"count": 2, "period": "month"}, "gives": {"type": "voucher", "partner": "Riyadh Cinemas"}},
-    {"key": "lounge", "name_en": "Airport lounge access", "name_ar": "دخول صالة المطار", "points": 3000, "tiers": ["Gold"],
+    {"key": "lounge", "name_en": "Airport lounge access", "name_ar": "دخول صالة المطار", "points": 3000, "tiers": ["Gold", "Platinum"],
      "gives": {"type": "privilege", "valid_days": 90}},
 ]
+
+
+# Three tiers on points earned over the last 12 months.
+TIERS: list[dict[str, Any]] = [
+    {"key": "silver", "name_en": "Silver", "name_ar": "فضي", "rank": 1, "threshold": "1000"},
+    {"key": "gold", "name_en": "Gold", "name_ar": "ذهبي", "rank": 2, "threshold": "5000",
+     "benefits": {"earn_multiplier": "1.25", "welcome_points": 200, "flags": ["free_delivery"]}},
+    {"key": "platinum", "name_en": "Platinum", "name_ar": "بلاتيني", "rank": 3, "threshold": "15000",
+     "benefits": {"earn_multiplier": "1.5", "welcome_points": 500, "flags": ["free_delivery", "priority_service"]}},
+]
+
+
+def _program_tiers(session: Session, *, tenant_id: int, now: datetime) -> None:
+    tiers.set_policy(session, tenant_id=tenant_id, now=now,
+                     policy_in=TierPolicyIn(metric="points_earned", window="rolling", months=12, grace_days=30, max_drop=1))
+    for spec in TIERS:
+        tiers.create(session, tenant_id=tenant_id, tier_in=TierIn.model_validate(spec), now=now)
 
 
 def _program_rewards(session: Session, *, tenant_id: int, now: datetime, rng: random.Random) -> None:
@@ -183,6 +202,7 @@ def seed(
             )
             _program_rules(session, tenant_id=tenant.id, now=now - timedelta(days=31 * months + 1))
             _program_rewards(session, tenant_id=tenant.id, now=now - timedelta(days=31 * months + 1), rng=rng)
+            _program_tiers(session, tenant_id=tenant.id, now=now - timedelta(days=31 * months + 1))
         key = tenants.create_key(session, tenant_id=tenant.id, name=f"demo admin {now:%Y-%m-%d %H:%M}", scopes=["admin"], now=now)
         tenant_id = tenant.id
     result = DemoResult(slug, key.secret, 0, 0, 0, 0)

@@ -46,6 +46,14 @@ def can_go_fast(session: Session, *, tenant_id: int, event_in: PurchaseIn) -> bo
     )
 
 
+def tier_points(session: Session, *, tenant_id: int, member_id: int, points: int) -> int:
+    """Base points times the member's tier earn multiplier, rounded down (rules have multipliers of their own)."""
+    multiplier = tiers.standing(session, tenant_id=tenant_id, member_id=member_id).multiplier
+    if multiplier == 1:
+        return points
+    return int((Decimal(points) * multiplier).to_integral_value(rounding=ROUND_FLOOR))
+
+
 def member_by_ref(session: Session, *, tenant_id: int, ref: MemberRef) -> Member:
     if ref.id is not None:
         member = members.get(session, tenant_id=tenant_id, member_id=ref.id)
@@ -140,12 +148,9 @@ def record_purchase(
     elif member.status != "active":
         reason = f"member is {member.status}"
     else:
-        points = earned
-        multiplier = tiers.standing(session, tenant_id=tenant_id, member_id=member.id).multiplier
-        if multiplier != 1:
-            # The tier's earn multiplier applies to the base points (rules have their own multipliers).
-            points = int((Decimal(earned) * multiplier).to_integral_value(rounding=ROUND_FLOOR))
-            details = {**details, "tier_multiplier": str(multiplier)}
+        points = tier_points(session, tenant_id=tenant_id, member_id=member.id, points=earned)
+        if points != earned:
+            details = {**details, "tier_multiplier": str(tiers.standing(session, tenant_id=tenant_id, member_id=member.id).multiplier)}
     purchase_rules = rules.for_trigger(session, tenant_id=tenant_id, trigger="purchase") if reason is None else []
     member_facts = None
     if purchase_rules and member is not None:
@@ -364,6 +369,8 @@ def simulate(session: Session, *, tenant_id: int, event_in: PurchaseIn | CustomE
         member_facts = awards.member_facts(session, tenant_id=tenant_id, member=member, rules_=trigger_rules)
     if member is not None and member.status != "active":
         return Simulation(base_points=0, awards=[], total_points=0, note=f"member is {member.status}: nothing would be awarded")
+    if member is not None and base:
+        base = tier_points(session, tenant_id=tenant_id, member_id=member.id, points=base)
     usage = None
     if member is not None:
         usage = rules.usage(
