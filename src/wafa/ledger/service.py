@@ -746,16 +746,19 @@ def due(session: Session, *, what: str, now: datetime, after_id: int, limit: int
     return [(row[0], row[1]) for row in rows]
 
 
-def issued_since(session: Session, *, tenant_id: int, member_id: int, since: datetime) -> int:
-    """Points the program issued to a member since a moment, net of what returns took back: what the
+def issued_since(session: Session, *, tenant_id: int, member_id: int, since: datetime, until: datetime | None = None) -> int:
+    """Points the program issued to a member in [since, until), net of what returns took back: what the
     member earned, whatever they have spent since (tiers qualify on it)."""
     issued = program_accounts(session, tenant_id=tenant_id)["issued"]
-    total = session.execute(
+    query = (
         select(func.coalesce(func.sum(Posting.amount), 0))
         .select_from(Entry)
         .join(Posting, Posting.entry_id == Entry.id)
         .where(Entry.tenant_id == tenant_id, Entry.member_id == member_id, Entry.created_at >= since, Posting.account_id == issued)
-    ).scalar_one()
+    )
+    if until is not None:
+        query = query.where(Entry.created_at < until)
+    total = session.execute(query).scalar_one()
     return -int(total)
 
 

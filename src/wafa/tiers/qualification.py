@@ -42,6 +42,13 @@ def window_start(now: datetime, *, window: str, months: int, timezone: str) -> d
     return add_months(now, -months, timezone)
 
 
+def previous_window(now: datetime, *, timezone: str) -> tuple[datetime, datetime]:
+    """The calendar year that closed before the local year of `now`, as UTC bounds."""
+    zone = ZoneInfo(timezone)
+    year = now.astimezone(zone).year
+    return _local_midnight(year - 1, 1, zone), _local_midnight(year, 1, zone)
+
+
 def window_end(now: datetime, *, window: str, months: int, timezone: str) -> datetime | None:
     """When the current calendar-year window closes (None for a rolling window: it never closes)."""
     if window == "calendar_year":
@@ -94,8 +101,11 @@ def review(
     have = rank_of(ordered, current)
     earned = qualified(ordered, value)
     earned_rank = earned.rank if earned else -1
-    if earned_rank >= have:
-        return Review("keep", current)
+    floor_rank = rank_of(ordered, floor)
+    if floor_rank > have:
+        return Review("drop", floor)  # below a floor in force (a floor set above the tier): up to it
+    if earned_rank >= have or (floor_rank >= 0 and floor_rank == have):
+        return Review("keep", current)  # qualifies, or a floor in force holds the member here
     if grace_days > 0 and not in_grace:
         return Review("grace", current, now + timedelta(days=grace_days))
     ranks = [level.rank for level in ordered]

@@ -147,20 +147,38 @@ def _by_key_or_raise(session: Session, *, tenant_id: int, key: str) -> Tier:
 
 def metric_value(session: Session, *, tenant_id: int, member_id: int, now: datetime, rules: TierPolicy) -> int:
     """The member's metric over the qualification window that ends now."""
+    program = programs.get(session, tenant_id=tenant_id)
+    since = qualification.window_start(now, window=rules.window, months=rules.months, timezone=program.timezone)
+    return _metric(session, tenant_id=tenant_id, member_id=member_id, since=since, until=None, rules=rules)
+
+
+def review_value(session: Session, *, tenant_id: int, member_id: int, now: datetime, rules: TierPolicy) -> int:
+    """What a review judges: the window ending now; with calendar years, the better of the year that
+    just closed and the one under way (a review on 1 January judges the year that ended)."""
+    value = metric_value(session, tenant_id=tenant_id, member_id=member_id, now=now, rules=rules)
+    if rules.window == "calendar_year":
+        start, end = qualification.previous_window(now, timezone=programs.get(session, tenant_id=tenant_id).timezone)
+        value = max(value, _metric(session, tenant_id=tenant_id, member_id=member_id, since=start, until=end, rules=rules))
+    return value
+
+
+def _metric(
+    session: Session, *, tenant_id: int, member_id: int, since: datetime, until: datetime | None, rules: TierPolicy
+) -> int:
     from wafa.events import service as events  # events call tiers after each event
 
     program = programs.get(session, tenant_id=tenant_id)
-    since = qualification.window_start(now, window=rules.window, months=rules.months, timezone=program.timezone)
     if rules.metric == "points_earned":
-        return ledger.issued_since(session, tenant_id=tenant_id, member_id=member_id, since=since)
-    bought = events.purchases_since(session, tenant_id=tenant_id, member_id=member_id, since=since)
+        return ledger.issued_since(session, tenant_id=tenant_id, member_id=member_id, since=since, until=until)
+    bought = events.purchases_since(session, tenant_id=tenant_id, member_id=member_id, since=since, until=until)
     if rules.metric == "purchases":
         return sum(count for _, _, count in bought)
     # Money in other currencies counts at the ratio of the earn rates (what a point is worth in each).
     base = program.base_currency
     total = Decimal(0)
     for currency, money, _ in bought:
-        if currency == base or currency not in program.earn_rates:
+        if currency == base or currency not in program.earn_rates or Decimal(program.earn_rates[base]) == 0:
+            # Without a base rate to compare with, only base-currency money can be counted.
             total += money if currency == base else 0
             continue
         major = Decimal(money).scaleb(-precision(currency))
@@ -228,13 +246,16 @@ def on_event(session: Session, *, tenant_id: int, member_id: int, now: datetime)
     if earned is not None and earned.rank > have:
         target = next(tier for tier in tiers if tier.id == earned.id)
         _move(session, row=row, to=session.merge(target, load=False), cause="qualified", value=value, now=now, rules=rules)
-    elif earned is not None and earned.rank == have and row.grace_until is not None:
+    elif earned is not None and earned.rank == have:
+        # Qualifying again for the tier held secures it anew (and ends a grace period).
         timezone = programs.get(session, tenant_id=tenant_id).timezone
-        row.grace_until = None
-        row.secured_until = qualification.secured_until(now, window=rules.window, months=rules.months, timezone=timezone)
-        row.review_at = row.secured_until
-        row.updated_at = now
-        session.flush()
+        secured = qualification.secured_until(now, window=rules.window, months=rules.months, timezone=timezone)
+        if row.grace_until is not None or row.secured_until is None or secured > row.secured_until:
+            row.grace_until = None
+            row.secured_until = secured
+            row.review_at = secured
+            row.updated_at = now
+            session.flush()
 
 
 def review(session: Session, *, tenant_id: int, member_id: int, now: datetime) -> str:
@@ -246,7 +267,7 @@ def review(session: Session, *, tenant_id: int, member_id: int, now: datetime) -
     rules = policy(session, tenant_id=tenant_id)
     timezone = programs.get(session, tenant_id=tenant_id).timezone
     floor = row.floor_tier_id if row.floor_tier_id is not None and (row.floor_until is None or row.floor_until > now) else None
-    value = metric_value(session, tenant_id=tenant_id, member_id=member_id, now=now, rules=rules)
+    value = review_value(session, tenant_id=tenant_id, member_id=member_id, now=now, rules=rules)
     decided = qualification.review(
         _levels_of(tiers), current=row.tier_id, value=value, now=now, in_grace=row.grace_until is not None,
         grace_days=rules.grace_days, max_drop=rules.max_drop, floor=floor,
@@ -292,6 +313,8 @@ def set_by_hand(
     if until is not None and until <= now:
         raise InvalidInput("until must be in the future", field="until")
     if tier_key is None:
+        if row.floor_tier_id is None:
+            return row  # no floor to lift
         row.floor_tier_id = row.floor_until = row.floor_reason = None
         row.updated_at = now
         session.add(TierChange(tenant_id=tenant_id, member_id=member_id, from_tier_id=row.tier_id, to_tier_id=row.tier_id,
