@@ -1,5 +1,6 @@
 """Imports every domain's tables so Base.metadata (and Alembic) sees the whole schema."""
 
+from wafa.engagement.models import Referral, ReferralPolicy
 from wafa.events.models import Event, EventType, IdempotencyRecord
 from wafa.ledger.models import Account, Entry, Hold, Lot, LotMovement, Posting
 from wafa.members.models import Member
@@ -16,5 +17,5 @@ __all__ = [
     "Account", "ApiKey", "Coupon", "CouponCampaign", "CouponUse", "Entry", "Event", "EventType", "Hold",
     "IdempotencyRecord", "Lot", "LotMovement", "Member", "MemberStampCard", "OrderPayment", "Posting", "Program",
     "Reward", "RewardRedemption", "Rule", "RuleAward", "RuleBudget", "RuleVersion", "StampCard", "StampCardEvent", "Tenant",
-    "Voucher", "Tier", "TierPolicy", "MemberTier", "TierChange",
+    "Voucher", "Tier", "TierPolicy", "MemberTier", "TierChange", "Referral", "ReferralPolicy",
 ]

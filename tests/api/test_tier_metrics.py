@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import START, TenantCtx, problem
+from tests.conftest import TenantCtx, problem
 from wafa.clock import FrozenClock
 from wafa.jobs.service import run_due
 

@@ -288,7 +288,8 @@ def jobs_run_due(
             f"released {report.released_points} points in {report.released_lots} lots, "
             f"expired {report.expired_points} points in {report.expired_lots} lots, lapsed {report.lapsed_holds} holds, "
             f"released {report.released_cashback} (minor units) of cashback, recorded {report.birthday_events} birthdays, "
-            f"expired {report.expired_rewards} unused rewards, reviewed {report.tier_reviews} tiers"
+            f"expired {report.expired_rewards} unused rewards, reviewed {report.tier_reviews} tiers, "
+            f"completed {report.referrals_completed} referrals"
         ))
 
 

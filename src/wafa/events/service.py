@@ -405,3 +405,20 @@ def purchases_since(
         query = query.where(Event.occurred_at < until)
     rows = session.execute(query).all()
     return [(currency or "", int(money), int(count)) for currency, money, count in rows]
+
+
+def first_purchase_kept(
+    session: Session, *, tenant_id: int, member_id: int, currency: str, at_least: int, occurred_before: datetime
+) -> Event | None:
+    """A member's first purchase in `currency` that happened before a moment and of which at least
+    `at_least` (minor units) was kept after returns (referrals complete on it)."""
+    return session.execute(
+        select(Event)
+        .where(
+            Event.tenant_id == tenant_id, Event.member_id == member_id, Event.type == "purchase", Event.currency == currency,
+            Event.occurred_at <= occurred_before, Event.amount - Event.returned_amount >= at_least,
+            Event.amount > Event.returned_amount,
+        )
+        .order_by(Event.occurred_at, Event.id)
+        .limit(1)
+    ).scalar_one_or_none()

@@ -1,5 +1,5 @@
 """One pass of due work: releases, expiries, hold lapses, pending cashback, birthday rules, unused
-rewards past their end, tier reviews. Each
+rewards past their end, tier reviews, referrals. Each
 row is handled in its own short transaction, so a pass can run beside live traffic and two passes
 at once do each thing once."""
 
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from wafa.db import unit_of_work
 from wafa.errors import Conflict
+from wafa.engagement import referrals
 from wafa.events import awards
 from wafa.events import member_events
 from wafa.ledger import service as ledger
@@ -37,6 +38,7 @@ class PassReport:
     birthday_events: int = 0
     expired_rewards: int = 0
     tier_reviews: int = 0
+    referrals_completed: int = 0
 
 
 def _sweep(
@@ -90,6 +92,7 @@ def run_due(
     with unit_of_work(factory) as session:
         expired_rewards = redemptions.expire_unused(session, now=now, tenant_id=tenant_id)
     reviews = tier_reviews(factory, now=now, tenant_id=tenant_id, batch=batch)
+    settled = _sweep_referrals(factory, now=now, tenant_id=tenant_id, batch=batch)
     # Count only what this pass did: a lot another pass got to first moved nothing here.
     return PassReport(
         released_lots=sum(1 for points in released if points),
@@ -101,6 +104,7 @@ def run_due(
         birthday_events=birthday_events,
         expired_rewards=expired_rewards,
         tier_reviews=reviews,
+        referrals_completed=settled,
     )
 
 
@@ -121,6 +125,24 @@ def tier_reviews(factory: sessionmaker[Session], *, now: datetime, tenant_id: in
                     done += tiers.review(session, tenant_id=row_tenant, member_id=member_id, now=now) != "none"
             except (IntegrityError, Conflict):
                 pass  # another pass reviewed it first
+
+
+def _sweep_referrals(factory: sessionmaker[Session], *, now: datetime, tenant_id: int | None, batch: int) -> int:
+    """Complete (or expire) pending referrals, one transaction each; return how many this pass completed."""
+    completed = 0
+    last_id = 0
+    while True:
+        with factory() as session:
+            rows = referrals.due(session, after_id=last_id, limit=batch, tenant_id=tenant_id)
+        if not rows:
+            return completed
+        last_id = rows[-1][1]
+        for row_tenant, referral_id in rows:
+            try:
+                with unit_of_work(factory) as session:
+                    completed += referrals.settle(session, tenant_id=row_tenant, referral_id=referral_id, now=now) == "completed"
+            except (IntegrityError, Conflict):
+                pass  # another pass settled it first
 
 
 def birthdays(factory: sessionmaker[Session], *, now: datetime, tenant_id: int | None = None) -> int:

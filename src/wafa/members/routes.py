@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from wafa.api.deps import Context, IdPath, decode_cursor, paginate, require
 from wafa.errors import NotFound
 from wafa.events import member_events
+from wafa.engagement import referrals
 from wafa.members import service
 from wafa.members.schemas import MemberCreate, MemberPage, MemberRead, MemberUpdate, StatusChange
 from wafa.programs import service as programs
@@ -26,6 +27,8 @@ def create_member(
         # Welcome and profile bonuses, in the same transaction: enrolled means rewarded.
         member_events.member_enrolled(session, tenant_id=principal.tenant_id, member=member, now=ctx.now())
         member_events.profile_changed(session, tenant_id=principal.tenant_id, member=member, now=ctx.now())
+        if member_in.referral_code is not None:
+            referrals.on_enrolment(session, tenant_id=principal.tenant_id, member=member, code=member_in.referral_code, now=ctx.now())
         return service.to_read(member)
 
 

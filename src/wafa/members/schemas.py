@@ -25,6 +25,9 @@ class MemberCreate(BaseModel):
     birth_date: date | None = None
     city: str | None = Field(None, min_length=1, max_length=100)
     consent: Consent = Consent()
+    referral_code: str | None = Field(
+        None, min_length=1, max_length=32, description="the referral code of the member who brought this one (refused ones are recorded)"
+    )
 
 
 class MemberUpdate(BaseModel):

@@ -233,3 +233,26 @@ def to_read(member: Member) -> MemberRead:
         enrolled_at=member.enrolled_at,
         updated_at=member.updated_at,
     )
+
+
+def get_by_referral_code(session: Session, *, tenant_id: int, code: str) -> Member | None:
+    """The member whose referral code this is (as typed: case and spaces ignored), or None."""
+    cleaned = "".join(code.split()).upper()
+    return session.execute(
+        select(Member).where(Member.tenant_id == tenant_id, Member.referral_code == cleaned)
+    ).scalar_one_or_none()
+
+
+def known_contact(session: Session, *, tenant_id: int, member: Member, exclude: int | None = None) -> bool:
+    """Whether another member already has this member's e-mail or phone (both stored normalised)."""
+    contacts = []
+    if member.email:
+        contacts.append(Member.email == member.email)
+    if member.phone:
+        contacts.append(Member.phone == member.phone)
+    if not contacts:
+        return False
+    query = select(Member.id).where(Member.tenant_id == tenant_id, Member.id != member.id, or_(*contacts))
+    if exclude is not None:
+        query = query.where(Member.id != exclude)
+    return session.execute(query.limit(1)).first() is not None

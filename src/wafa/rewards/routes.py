@@ -461,9 +461,10 @@ def member_stamp_cards(request: Request, member_id: IdPath, principal: Principal
     with ctx.transaction() as session:
         members.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id)
         cards = []
-        for card, stamps, rewarded in stamp_cards.of_member(session, tenant_id=principal.tenant_id, member_id=member_id):
+        for card, stamps, rewarded, forfeited in stamp_cards.of_member(session, tenant_id=principal.tenant_id, member_id=member_id):
+            # Full cards, rewarded or forfeited by hand, have spent their stamps.
             cards.append(MemberStampCardRead(
-                card=_card_read(card), stamps=max(0, stamps - rewarded * card.stamps_needed), completed=rewarded,
+                card=_card_read(card), stamps=max(0, stamps - (rewarded + forfeited) * card.stamps_needed), completed=rewarded,
                 total_stamps=stamps,
             ))
         return MemberStampCards(member_id=member_id, cards=cards)

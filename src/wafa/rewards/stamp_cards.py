@@ -162,8 +162,8 @@ def remove(
     return cancelled
 
 
-def of_member(session: Session, *, tenant_id: int, member_id: int) -> list[tuple[StampCard, int, int]]:
-    """Every card of the program with the member's (stamps kept, cards rewarded) on it."""
+def of_member(session: Session, *, tenant_id: int, member_id: int) -> list[tuple[StampCard, int, int, int]]:
+    """Every card of the program with the member's (stamps kept, cards rewarded, cards forfeited) on it."""
     rows = {
         row.card_id: row
         for row in session.execute(
@@ -173,5 +173,5 @@ def of_member(session: Session, *, tenant_id: int, member_id: int) -> list[tuple
     out = []
     for card in list_(session, tenant_id=tenant_id):
         row = rows.get(card.id)
-        out.append((card, row.stamps if row else 0, row.rewarded if row else 0))
+        out.append((card, row.stamps if row else 0, row.rewarded if row else 0, row.forfeited if row else 0))
     return out

@@ -1,0 +1,1 @@
+"""Engagement: referrals (and, next, badges, challenges, streaks and surveys)."""

@@ -1,0 +1,146 @@
+"""Referrals over HTTP: a new member enrolling with a code is linked to the referrer; the first
+qualifying purchase that clears the return window completes it and rewards both; abuse is refused
+and recorded with the reason; a referral with no qualifying purchase expires."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.conftest import TenantCtx, problem
+from wafa.clock import FrozenClock
+from wafa.jobs.service import run_due
+
+
+def setup(client: TestClient, **policy: object) -> tuple[int, str]:
+    client.patch("/v1/program", json={"pending_days": 14})
+    answer = client.put("/v1/referral-policy", json={"referrer_points": 500, "referee_points": 200, "min_purchase": "50.00",
+                                                     "max_per_month": 2, "expire_days": 60, **policy})
+    assert answer.status_code == 200, answer.text
+    referrer = client.post("/v1/members", json={"external_id": "ref-1", "email": "Sara@Example.com", "phone": "+966551234567"}).json()
+    return referrer["id"], referrer["referral_code"]
+
+
+def enrol(client: TestClient, external_id: str, code: str, **fields: object) -> int:
+    made = client.post("/v1/members", json={"external_id": external_id, "referral_code": code, **fields})
+    assert made.status_code == 201, made.text
+    return made.json()["id"]
+
+
+def referral_of(client: TestClient, member_id: int) -> dict:  # type: ignore[type-arg]
+    return client.get(f"/v1/members/{member_id}/referrals").json()["referred_by"]
+
+
+def buy(client: TestClient, member_id: int, order_id: str, amount: str) -> None:
+    made = client.post("/v1/events", json={"type": "purchase", "member": {"id": member_id}, "order_id": order_id,
+                                           "amount": amount, "currency": "SAR"})
+    assert made.status_code == 201, made.text
+
+
+def points(client: TestClient, member_id: int) -> int:
+    balance = client.get(f"/v1/members/{member_id}/balance").json()
+    return balance["available"] + balance["pending"]
+
+
+def test_referral_completes_when_the_first_qualifying_purchase_clears_the_return_window(
+    client: TestClient, clock: FrozenClock, factory: sessionmaker[Session], tenant: TenantCtx,
+) -> None:
+    referrer_id, code = setup(client)
+    new_id = enrol(client, "new-1", code.lower(), email="omar@example.com")
+    assert referral_of(client, new_id)["status"] == "pending"
+    buy(client, new_id, "A", "49.99")  # below the minimum
+    buy(client, new_id, "B", "80.00")
+    clock.advance(timedelta(days=13))
+    run_due(factory, now=clock.now(), tenant_id=tenant.id)
+    assert referral_of(client, new_id)["status"] == "pending"  # the return window is still open
+    clock.advance(timedelta(days=2))
+    report = run_due(factory, now=clock.now(), tenant_id=tenant.id)
+    assert report.referrals_completed == 1
+    done = referral_of(client, new_id)
+    assert done["status"] == "completed" and done["referrer_id"] == referrer_id
+    assert points(client, referrer_id) == 500
+    assert points(client, new_id) == 49 + 80 + 200
+    assert run_due(factory, now=clock.now(), tenant_id=tenant.id).referrals_completed == 0  # once
+    mine = client.get(f"/v1/members/{referrer_id}/referrals").json()
+    assert mine["referral_code"] == code and [r["status"] for r in mine["referrals"]] == ["completed"]
+
+
+def test_a_purchase_returned_in_the_window_does_not_complete_the_referral(
+    client: TestClient, clock: FrozenClock, factory: sessionmaker[Session], tenant: TenantCtx,
+) -> None:
+    _, code = setup(client)
+    new_id = enrol(client, "new-1", code)
+    buy(client, new_id, "A", "100.00")
+    client.post("/v1/events", json={"type": "return", "order_id": "A", "amount": "60.00"})  # 40 kept: below 50
+    clock.advance(timedelta(days=15))
+    run_due(factory, now=clock.now(), tenant_id=tenant.id)
+    assert referral_of(client, new_id)["status"] == "pending"
+
+
+def test_referral_without_a_qualifying_purchase_expires(
+    client: TestClient, clock: FrozenClock, factory: sessionmaker[Session], tenant: TenantCtx,
+) -> None:
+    _, code = setup(client)
+    new_id = enrol(client, "new-1", code)
+    clock.advance(timedelta(days=61))
+    run_due(factory, now=clock.now(), tenant_id=tenant.id)
+    found = referral_of(client, new_id)
+    assert (found["status"], found["reason"]) == ("expired", "no qualifying purchase within 60 days")
+
+
+def test_self_referral_is_refused_with_the_reason(client: TestClient) -> None:
+    _, code = setup(client)
+    new_id = enrol(client, "new-1", code, email="sara@EXAMPLE.com")
+    found = referral_of(client, new_id)
+    assert found["status"] == "refused" and found["reason"].startswith("self-referral")
+
+
+def test_referee_who_is_not_new_is_refused_phone_formats_normalised(client: TestClient) -> None:
+    _, code = setup(client)
+    client.post("/v1/members", json={"external_id": "old-1", "phone": "+966 50 111 2222"})
+    new_id = enrol(client, "new-1", code, phone="0501112222")
+    found = referral_of(client, new_id)
+    assert found["status"] == "refused" and found["reason"].startswith("not a new customer")
+
+
+def test_unknown_code_and_limit_per_month_and_suspended_referrer_are_refused(client: TestClient) -> None:
+    referrer_id, code = setup(client)
+    assert referral_of(client, enrol(client, "n-0", "NOPE1234"))["reason"] == "unknown referral code"
+    assert referral_of(client, enrol(client, "n-1", code))["status"] == "pending"
+    assert referral_of(client, enrol(client, "n-2", code))["status"] == "pending"
+    third = referral_of(client, enrol(client, "n-3", code))
+    assert third["status"] == "refused" and "most allowed" in third["reason"]
+    client.post(f"/v1/members/{referrer_id}/suspend", json={"reason": "fraud review"})
+    client.put("/v1/referral-policy", json={"referrer_points": 500, "max_per_month": 10})
+    assert referral_of(client, enrol(client, "n-4", code))["reason"] == "the referrer is suspended"
+
+
+def test_referrals_off_are_recorded_as_refused(client: TestClient) -> None:
+    referrer = client.post("/v1/members", json={"external_id": "ref-1"}).json()
+    new_id = enrol(client, "new-1", referrer["referral_code"])
+    assert referral_of(client, new_id)["reason"] == "the program takes no referrals"
+
+
+def test_referral_policy_names_a_reward_that_exists(client: TestClient) -> None:
+    problem(client.put("/v1/referral-policy", json={"referrer_reward": "nope"}), 422, "/problems/invalid-input", "referrer_reward")
+    client.post("/v1/rewards", json={"key": "ten-off", "name_en": "10 off", "name_ar": "خصم", "points": 0,
+                                     "gives": {"type": "coupon", "discount": {"type": "fixed", "amount": "10.00"}}})
+    body = client.put("/v1/referral-policy", json={"referee_reward": "ten-off", "min_purchase": "20.00"}).json()
+    assert (body["referee_reward"], body["min_purchase"], body["enabled"]) == ("ten-off", "20.00", True)
+
+
+def test_referral_rewards_come_from_the_catalog(
+    client: TestClient, clock: FrozenClock, factory: sessionmaker[Session], tenant: TenantCtx,
+) -> None:
+    client.post("/v1/rewards", json={"key": "ten-off", "name_en": "10 off", "name_ar": "خصم", "points": 0,
+                                     "gives": {"type": "coupon", "discount": {"type": "fixed", "amount": "10.00"}}})
+    referrer_id, code = setup(client, referee_reward="ten-off", referrer_points=0)
+    new_id = enrol(client, "new-1", code)
+    buy(client, new_id, "A", "60.00")
+    clock.advance(timedelta(days=15))
+    run_due(factory, now=clock.now(), tenant_id=tenant.id)
+    granted = client.get(f"/v1/members/{new_id}/reward-redemptions").json()["items"]
+    assert [(g["reward"]["key"], g["source"], g["status"]) for g in granted] == [("ten-off", "referral", "issued")]
+    assert points(client, referrer_id) == 0
