@@ -29,6 +29,9 @@ from wafa.rewards import catalog, coupons, redemptions, stamp_cards, vouchers
 from wafa.rewards.models import Coupon, RewardRedemption
 from wafa.rewards.schemas import RedemptionIn, RewardIn, StampCardIn
 from wafa.rules import service as rules
+from wafa.engagement import referrals
+from wafa.engagement.schemas import ReferralPolicyIn
+from wafa.members.models import Member
 from wafa.tiers import service as tiers
 from wafa.tiers.schemas import TierIn, TierPolicyIn
 from wafa.rules.schemas import RuleDefinition
@@ -109,6 +112,9 @@ def _program_tiers(session: Session, *, tenant_id: int, now: datetime) -> None:
                      policy_in=TierPolicyIn(metric="points_earned", window="rolling", months=12, grace_days=30, max_drop=1))
     for spec in TIERS:
         tiers.create(session, tenant_id=tenant_id, tier_in=TierIn.model_validate(spec), now=now)
+    referrals.set_policy(session, tenant_id=tenant_id, now=now, policy_in=ReferralPolicyIn(
+        referrer_points=500, referee_points=200, referee_reward="ten-off", min_purchase="50.00", max_per_month=5, expire_days=90,
+    ))
 
 
 def _program_rewards(session: Session, *, tenant_id: int, now: datetime, rng: random.Random) -> None:
@@ -233,6 +239,10 @@ def seed(
                 now=start + timedelta(days=rng.random() * 31 * months * 0.7),
             )
             ids.append(member.id)
+            if ids[:-1] and rng.random() < 0.15:
+                # Some members came through a friend's code.
+                referrer = session.get_one(Member, rng.choice(ids[:-1]))
+                referrals.on_enrolment(session, tenant_id=tenant_id, member=member, code=referrer.referral_code, now=member.enrolled_at)
     result.members = len(ids)
     # Some members shop weekly, most now and then: a skewed activity weight each.
     weight = {mid: rng.paretovariate(1.5) for mid in ids}
