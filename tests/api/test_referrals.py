@@ -144,3 +144,31 @@ def test_referral_rewards_come_from_the_catalog(
     granted = client.get(f"/v1/members/{new_id}/reward-redemptions").json()["items"]
     assert [(g["reward"]["key"], g["source"], g["status"]) for g in granted] == [("ten-off", "referral", "issued")]
     assert points(client, referrer_id) == 0
+
+
+def test_backdated_purchase_does_not_skip_the_return_window(
+    client: TestClient, clock: FrozenClock, factory: sessionmaker[Session], tenant: TenantCtx,
+) -> None:
+    _, code = setup(client)
+    new_id = enrol(client, "new-1", code)
+    backdated = (clock.now() - timedelta(days=30)).isoformat()
+    made = client.post("/v1/events", json={"type": "purchase", "member": {"id": new_id}, "order_id": "OLD", "amount": "100.00",
+                                           "currency": "SAR", "occurred_at": backdated})
+    assert made.status_code == 201
+    run_due(factory, now=clock.now(), tenant_id=tenant.id)
+    assert referral_of(client, new_id)["status"] == "pending"  # made before the referral: it does not count
+
+
+def test_purchase_made_in_time_keeps_the_referral_pending_through_its_window(
+    client: TestClient, clock: FrozenClock, factory: sessionmaker[Session], tenant: TenantCtx,
+) -> None:
+    _, code = setup(client)  # expire_days 60, pending_days 14
+    new_id = enrol(client, "new-1", code)
+    clock.advance(timedelta(days=55))
+    buy(client, new_id, "LATE", "100.00")
+    clock.advance(timedelta(days=6))
+    run_due(factory, now=clock.now(), tenant_id=tenant.id)
+    assert referral_of(client, new_id)["status"] == "pending"
+    clock.advance(timedelta(days=9))
+    run_due(factory, now=clock.now(), tenant_id=tenant.id)
+    assert referral_of(client, new_id)["status"] == "completed"

@@ -78,7 +78,7 @@ def test_spending_points_never_demotes(client: TestClient, clock: FrozenClock) -
     spent = client.post(f"/v1/members/{member_id}/redemptions", json={"points": 3000, "reason": "all of it"})
     assert spent.status_code == 201
     body = client.get(f"/v1/members/{member_id}/tier").json()
-    assert body["tier"]["key"] == "gold" and body["value"] == "3100"  # earned, welcome included; spending is not counted
+    assert body["tier"]["key"] == "gold" and body["value"] == "3000"  # earned (not the welcome gift); spending is not counted
 
 
 def test_gold_multiplies_base_points_and_welcomes_once(client: TestClient) -> None:
@@ -168,3 +168,42 @@ def test_reward_for_gold_unlocks_when_the_member_reaches_gold(client: TestClient
     assert {"code": "tier", "message": "needs Gold tier"} in locked
     buy(client, "B", "2000.00")
     assert client.get(f"/v1/rewards?member_id={member_id}").json()["items"][0]["available"] is True
+
+
+def test_welcome_points_do_not_count_towards_the_next_tier(client: TestClient) -> None:
+    ladder(client)
+    client.patch("/v1/tiers/1", json={"benefits": {"welcome_points": 2000}})  # silver's welcome is generous
+    member_id = member(client)
+    buy(client, "A", "1000.00")
+    buy(client, "B", "1.00")
+    body = client.get(f"/v1/members/{member_id}/tier").json()
+    assert (body["tier"]["key"], body["value"]) == ("silver", "1001")
+
+
+def test_suspended_member_set_in_a_tier_by_hand_gets_no_welcome_points(client: TestClient) -> None:
+    ladder(client)
+    member_id = member(client)
+    client.post(f"/v1/members/{member_id}/suspend", json={"reason": "review"})
+    assert client.post(f"/v1/members/{member_id}/tier", json={"tier": "gold", "reason": "VIP"}).status_code == 200
+    assert client.get(f"/v1/members/{member_id}/balance").json()["available"] == 0
+
+
+def test_tier_until_beyond_year_9999_is_422_not_500(client: TestClient) -> None:
+    ladder(client)
+    member_id = member(client)
+    answer = client.post(f"/v1/members/{member_id}/tier", json={"tier": "gold", "reason": "x", "until": "9999-12-31T23:59:59-05:00"})
+    problem(answer, 422, "/problems/invalid-input")
+
+
+def test_calendar_year_review_that_keeps_a_member_secures_this_year_only(
+    client: TestClient, clock: FrozenClock, factory: sessionmaker[Session], tenant: TenantCtx,
+) -> None:
+    ladder(client, window="calendar_year")
+    member_id = member(client)
+    buy(client, "A", "1000.00")  # 2026-03-01: silver, secured to the end of 2027
+    assert client.get(f"/v1/members/{member_id}/tier").json()["secured_until"].startswith("2028-01-01")
+    clock.advance(timedelta(days=600))  # late 2027
+    buy(client, "B", "1000.00")  # qualifies again in 2027: secured to the end of 2028
+    clock.advance(timedelta(days=440))  # early 2029: 2028 saw nothing
+    run_due(factory, now=clock.now(), tenant_id=tenant.id)
+    assert client.get(f"/v1/members/{member_id}/tier").json()["grace_until"] is not None

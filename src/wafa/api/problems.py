@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -186,6 +186,14 @@ def install(app: FastAPI) -> None:
         # PostgreSQL refuses what no field check caught, e.g. a NUL character in a text; nothing was written.
         log.info("value refused by the database: %s", exc.orig)
         return problem_response(422, "invalid-input", "Invalid input", _DATA_ERROR)
+
+    @app.exception_handler(StatementError)
+    async def _statement(_request: Request, exc: StatementError) -> JSONResponse:
+        # A value that cannot be bound at all (a date beyond year 9999 once in UTC): the client's, not ours.
+        if isinstance(exc.orig, OverflowError):
+            return problem_response(422, "invalid-input", "Invalid input", "a date or number is out of range")
+        log.exception("unexpected database error", exc_info=exc)
+        return problem_response(500, "internal-error", "Internal error", "an unexpected error occurred; it has been logged")
 
     @app.exception_handler(OperationalError)
     async def _operational(_request: Request, exc: OperationalError) -> JSONResponse:

@@ -113,16 +113,25 @@ def settle(session: Session, *, tenant_id: int, referral_id: int, now: datetime)
         return referral.status
     rules_ = policy(session, tenant_id=tenant_id)
     program = programs.get(session, tenant_id=tenant_id)
+    window = timedelta(days=program.pending_days)
+    deadline = referral.created_at + timedelta(days=rules_.expire_days)
+    # A purchase made after the referral (a day's leeway for a till's clock), before the deadline, whose
+    # return window has closed since Wafa heard of it: a backdated purchase does not skip the window.
     purchase = events.first_purchase_kept(
         session, tenant_id=tenant_id, member_id=referral.referee_id, currency=program.base_currency,
-        at_least=max(rules_.min_purchase, 0), occurred_before=now - timedelta(days=program.pending_days),
+        at_least=max(rules_.min_purchase, 0), occurred_from=referral.created_at - timedelta(days=1),
+        occurred_before=min(deadline, now - window + timedelta(microseconds=1)), received_before=now - window,
     )
     if purchase is None:
-        if now >= referral.created_at + timedelta(days=rules_.expire_days):
+        in_window = events.first_purchase_kept(
+            session, tenant_id=tenant_id, member_id=referral.referee_id, currency=program.base_currency,
+            at_least=max(rules_.min_purchase, 0), occurred_from=referral.created_at - timedelta(days=1), occurred_before=deadline,
+        )
+        if now >= deadline and in_window is None:
             referral.status, referral.reason = "expired", f"no qualifying purchase within {rules_.expire_days} days"
             session.flush()
             return "expired"
-        return "pending"
+        return "pending"  # no purchase yet, or one made in time still in its return window
     referral.status, referral.purchase_event_id, referral.completed_at = "completed", purchase.id, now
     expires_at = earning.expires_at(now, policy=program.expiry_policy, periods=program.expiry_periods, timezone=program.timezone)
     for who, member_id, points, reward_key in (

@@ -46,9 +46,10 @@ def can_go_fast(session: Session, *, tenant_id: int, event_in: PurchaseIn) -> bo
     )
 
 
-def tier_points(session: Session, *, tenant_id: int, member_id: int, points: int) -> int:
+def tier_points(session: Session, *, tenant_id: int, member_id: int, points: int, multiplier: Decimal | None = None) -> int:
     """Base points times the member's tier earn multiplier, rounded down (rules have multipliers of their own)."""
-    multiplier = tiers.standing(session, tenant_id=tenant_id, member_id=member_id).multiplier
+    if multiplier is None:
+        multiplier = tiers.standing(session, tenant_id=tenant_id, member_id=member_id).multiplier
     if multiplier == 1:
         return points
     return int((Decimal(points) * multiplier).to_integral_value(rounding=ROUND_FLOOR))
@@ -148,16 +149,19 @@ def record_purchase(
     elif member.status != "active":
         reason = f"member is {member.status}"
     else:
-        points = tier_points(session, tenant_id=tenant_id, member_id=member.id, points=earned)
+        multiplier = tiers.standing(session, tenant_id=tenant_id, member_id=member.id).multiplier
+        points = tier_points(session, tenant_id=tenant_id, member_id=member.id, points=earned, multiplier=multiplier)
         if points != earned:
-            details = {**details, "tier_multiplier": str(tiers.standing(session, tenant_id=tenant_id, member_id=member.id).multiplier)}
+            details = {**details, "tier_multiplier": str(multiplier)}
     purchase_rules = rules.for_trigger(session, tenant_id=tenant_id, trigger="purchase") if reason is None else []
     member_facts = None
-    if purchase_rules and member is not None:
-        # One member's events take turns from here on, so per-member caps are read and used atomically.
+    if (purchase_rules or tiers.tiers_of(session, tenant_id=tenant_id)) and member is not None:
+        # One member's events take turns from here on, so per-member caps are read and used atomically
+        # (and a tier upgrade, which locks the tier row after the accounts, sees every earlier purchase).
         accounts = ledger.member_accounts(session, tenant_id=tenant_id, member_id=member.id)
         ledger.lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"], accounts["pending"]])
-        member_facts = awards.member_facts(session, tenant_id=tenant_id, member=member, rules_=purchase_rules)
+        if purchase_rules:
+            member_facts = awards.member_facts(session, tenant_id=tenant_id, member=member, rules_=purchase_rules)
 
     inserted = insert_unless_exists(
         session,
@@ -408,17 +412,22 @@ def purchases_since(
 
 
 def first_purchase_kept(
-    session: Session, *, tenant_id: int, member_id: int, currency: str, at_least: int, occurred_before: datetime
+    session: Session, *, tenant_id: int, member_id: int, currency: str, at_least: int, occurred_from: datetime,
+    occurred_before: datetime, received_before: datetime | None = None,
 ) -> Event | None:
-    """A member's first purchase in `currency` that happened before a moment and of which at least
-    `at_least` (minor units) was kept after returns (referrals complete on it)."""
+    """A member's first purchase in `currency` that happened in [occurred_from, occurred_before), was
+    received before `received_before` if given, and of which at least `at_least` (minor units) was kept
+    after returns (referrals complete on it)."""
+    conditions = [
+        Event.tenant_id == tenant_id, Event.member_id == member_id, Event.type == "purchase", Event.currency == currency,
+        Event.occurred_at >= occurred_from, Event.occurred_at < occurred_before,
+        Event.amount - Event.returned_amount >= at_least, Event.amount > Event.returned_amount,
+    ]
+    if received_before is not None:
+        conditions.append(Event.received_at <= received_before)
     return session.execute(
         select(Event)
-        .where(
-            Event.tenant_id == tenant_id, Event.member_id == member_id, Event.type == "purchase", Event.currency == currency,
-            Event.occurred_at <= occurred_before, Event.amount - Event.returned_amount >= at_least,
-            Event.amount > Event.returned_amount,
-        )
+        .where(*conditions)
         .order_by(Event.occurred_at, Event.id)
         .limit(1)
     ).scalar_one_or_none()

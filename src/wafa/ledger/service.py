@@ -754,7 +754,9 @@ def issued_since(session: Session, *, tenant_id: int, member_id: int, since: dat
         select(func.coalesce(func.sum(Posting.amount), 0))
         .select_from(Entry)
         .join(Posting, Posting.entry_id == Entry.id)
-        .where(Entry.tenant_id == tenant_id, Entry.member_id == member_id, Entry.created_at >= since, Posting.account_id == issued)
+        .where(Entry.tenant_id == tenant_id, Entry.member_id == member_id, Entry.created_at >= since, Posting.account_id == issued,
+               # A tier's welcome points are the tier's gift, not points earned towards the next one.
+               ~Entry.idempotency_key.startswith("tier-welcome:"))
     )
     if until is not None:
         query = query.where(Entry.created_at < until)

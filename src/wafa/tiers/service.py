@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from wafa.db import insert_unless_exists, on_commit
 from wafa.errors import Conflict, InvalidInput, NotFound
 from wafa.ledger import service as ledger
+from wafa.members import service as members
 from wafa.money import precision, to_major, to_minor
 from wafa.programs import earning
 from wafa.programs import service as programs
@@ -190,6 +191,13 @@ def _levels_of(tiers: list[Tier]) -> list[qualification.Level]:
     return [qualification.Level(tier.id, tier.rank, tier.threshold) for tier in tiers]
 
 
+def _lock_member(session: Session, *, tenant_id: int, member_id: int) -> None:
+    """Lock the member's points accounts before their tier row: the order purchases take (accounts,
+    then tier), so a welcome credit here never waits on a purchase that waits on us."""
+    accounts = ledger.member_accounts(session, tenant_id=tenant_id, member_id=member_id)
+    ledger.lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"], accounts["pending"]])
+
+
 def _row(session: Session, *, tenant_id: int, member_id: int, now: datetime) -> MemberTier:
     """The member's tier row, created on first use and locked for this transaction."""
     insert_unless_exists(
@@ -219,6 +227,9 @@ def _move(
         metric_value=value, reason=reason, at=now,
     ))
     welcome = int((to.benefits or {}).get("welcome_points") or 0) if to else 0
+    member = members.get(session, tenant_id=row.tenant_id, member_id=row.member_id)
+    if member is None or member.status != "active":
+        welcome = 0  # suspended and closed members earn nothing
     key = f"tier-welcome:{row.member_id}:{to.id}" if to else ""
     # Once per member and tier: a member who drops and climbs back is not welcomed twice.
     if welcome and cause in ("qualified", "manual") and not ledger.has_entry(session, tenant_id=row.tenant_id, idempotency_key=key):
@@ -238,6 +249,7 @@ def on_event(session: Session, *, tenant_id: int, member_id: int, now: datetime)
     if not tiers:
         return
     rules = policy(session, tenant_id=tenant_id)
+    _lock_member(session, tenant_id=tenant_id, member_id=member_id)
     row = _row(session, tenant_id=tenant_id, member_id=member_id, now=now)
     levels = _levels_of(tiers)
     value = metric_value(session, tenant_id=tenant_id, member_id=member_id, now=now, rules=rules)
@@ -274,7 +286,13 @@ def review(session: Session, *, tenant_id: int, member_id: int, now: datetime) -
     )
     if decided.action == "keep" or (decided.action == "drop" and decided.tier_id == row.tier_id):
         row.grace_until = None
-        row.secured_until = qualification.secured_until(now, window=rules.window, months=rules.months, timezone=timezone)
+        # Kept on the year that just closed: secured to the end of this year (an event this year that
+        # qualifies secures the next one too).
+        row.secured_until = (
+            qualification.window_end(now, window=rules.window, months=rules.months, timezone=timezone)
+            if rules.window == "calendar_year"
+            else qualification.secured_until(now, window=rules.window, months=rules.months, timezone=timezone)
+        )
         row.review_at = row.secured_until
         row.updated_at = now
     elif decided.action == "grace":
@@ -309,6 +327,7 @@ def set_by_hand(
 ) -> MemberTier:
     """Put a member in a tier by hand, as a floor reviews respect until `until`; None lifts the floor."""
     rules = policy(session, tenant_id=tenant_id)
+    _lock_member(session, tenant_id=tenant_id, member_id=member_id)
     row = _row(session, tenant_id=tenant_id, member_id=member_id, now=now)
     if until is not None and until <= now:
         raise InvalidInput("until must be in the future", field="until")
