@@ -4,6 +4,7 @@ from wafa.engagement.models import Referral, ReferralPolicy
 from wafa.events.models import Event, EventType, IdempotencyRecord
 from wafa.ledger.models import Account, Entry, Hold, Lot, LotMovement, Posting
 from wafa.members.models import Member
+from wafa.memberships.models import Membership, MembershipLog, MembershipPayment, Plan
 from wafa.programs.models import Program
 from wafa.rewards.models import (
     Coupon, CouponCampaign, CouponUse, MemberStampCard, OrderPayment, Reward, RewardRedemption, StampCard, StampCardEvent,
@@ -18,4 +19,5 @@ __all__ = [
     "IdempotencyRecord", "Lot", "LotMovement", "Member", "MemberStampCard", "OrderPayment", "Posting", "Program",
     "Reward", "RewardRedemption", "Rule", "RuleAward", "RuleBudget", "RuleVersion", "StampCard", "StampCardEvent", "Tenant",
     "Voucher", "Tier", "TierPolicy", "MemberTier", "TierChange", "Referral", "ReferralPolicy",
+    "Plan", "Membership", "MembershipPayment", "MembershipLog",
 ]

@@ -18,6 +18,7 @@ from wafa.events.routes import router as events_router
 from wafa.events.routes import types_router as event_types_router
 from wafa.ledger.routes import router as ledger_router
 from wafa.members.routes import router as members_router
+from wafa.memberships.routes import router as memberships_router
 from wafa.programs.routes import router as programs_router
 from wafa.rewards.routes import router as rewards_router
 from wafa.rules.routes import member_router as rule_awards_router
@@ -41,7 +42,7 @@ def create_app(*, factory: sessionmaker[Session] | None = None, clock: Clock | N
     problems.install(app)
     for router in (
         members_router, events_router, event_types_router, ledger_router, programs_router, rewards_router, rules_router,
-        rule_awards_router, tenants_router, tiers_router, engagement_router,
+        rule_awards_router, tenants_router, tiers_router, engagement_router, memberships_router,
     ):
         app.include_router(router, responses=problems.PROBLEM_RESPONSES)
     problems.document(app)

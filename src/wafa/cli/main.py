@@ -289,7 +289,7 @@ def jobs_run_due(
             f"expired {report.expired_points} points in {report.expired_lots} lots, lapsed {report.lapsed_holds} holds, "
             f"released {report.released_cashback} (minor units) of cashback, recorded {report.birthday_events} birthdays, "
             f"expired {report.expired_rewards} unused rewards, reviewed {report.tier_reviews} tiers, "
-            f"completed {report.referrals_completed} referrals"
+            f"completed {report.referrals_completed} referrals, moved {report.memberships_due} memberships on"
         ))
 
 

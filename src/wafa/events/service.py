@@ -24,6 +24,7 @@ from wafa.programs import earning
 from wafa.programs import service as programs
 from wafa.rules import engine
 from wafa.rules import service as rules
+from wafa.memberships import service as memberships
 from wafa.tiers import service as tiers
 
 # A till's clock may run a little fast; beyond this an event "from the future" is refused.
@@ -43,13 +44,21 @@ def can_go_fast(session: Session, *, tenant_id: int, event_in: PurchaseIn) -> bo
         and session.get_bind().dialect.name == "postgresql"
         and not rules.for_trigger(session, tenant_id=tenant_id, trigger="purchase")
         and not tiers.tiers_of(session, tenant_id=tenant_id)
+        and not memberships.has_plans(session, tenant_id=tenant_id)
+    )
+
+
+def earn_multiplier(session: Session, *, tenant_id: int, member_id: int) -> Decimal:
+    """The member's tier multiplier times their membership plan's (1 without either)."""
+    return tiers.standing(session, tenant_id=tenant_id, member_id=member_id).multiplier * memberships.multiplier(
+        session, tenant_id=tenant_id, member_id=member_id
     )
 
 
 def tier_points(session: Session, *, tenant_id: int, member_id: int, points: int, multiplier: Decimal | None = None) -> int:
-    """Base points times the member's tier earn multiplier, rounded down (rules have multipliers of their own)."""
+    """Base points times the member's tier and plan earn multipliers, rounded down (rules have multipliers of their own)."""
     if multiplier is None:
-        multiplier = tiers.standing(session, tenant_id=tenant_id, member_id=member_id).multiplier
+        multiplier = earn_multiplier(session, tenant_id=tenant_id, member_id=member_id)
     if multiplier == 1:
         return points
     return int((Decimal(points) * multiplier).to_integral_value(rounding=ROUND_FLOOR))
@@ -149,10 +158,10 @@ def record_purchase(
     elif member.status != "active":
         reason = f"member is {member.status}"
     else:
-        multiplier = tiers.standing(session, tenant_id=tenant_id, member_id=member.id).multiplier
+        multiplier = earn_multiplier(session, tenant_id=tenant_id, member_id=member.id)
         points = tier_points(session, tenant_id=tenant_id, member_id=member.id, points=earned, multiplier=multiplier)
         if points != earned:
-            details = {**details, "tier_multiplier": str(multiplier)}
+            details = {**details, "earn_multiplier": str(multiplier)}
     purchase_rules = rules.for_trigger(session, tenant_id=tenant_id, trigger="purchase") if reason is None else []
     member_facts = None
     if (purchase_rules or tiers.tiers_of(session, tenant_id=tenant_id)) and member is not None:

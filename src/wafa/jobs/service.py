@@ -1,5 +1,5 @@
 """One pass of due work: releases, expiries, hold lapses, pending cashback, birthday rules, unused
-rewards past their end, tier reviews, referrals. Each
+rewards past their end, tier reviews, referrals, membership renewals and monthly points. Each
 row is handled in its own short transaction, so a pass can run beside live traffic and two passes
 at once do each thing once."""
 
@@ -18,6 +18,7 @@ from wafa.errors import Conflict
 from wafa.engagement import referrals
 from wafa.events import awards
 from wafa.events import member_events
+from wafa.memberships import service as memberships
 from wafa.ledger import service as ledger
 from wafa.members import service as members
 from wafa.programs import service as programs
@@ -39,6 +40,7 @@ class PassReport:
     expired_rewards: int = 0
     tier_reviews: int = 0
     referrals_completed: int = 0
+    memberships_due: int = 0
 
 
 def _sweep(
@@ -93,6 +95,7 @@ def run_due(
         expired_rewards = redemptions.expire_unused(session, now=now, tenant_id=tenant_id)
     reviews = tier_reviews(factory, now=now, tenant_id=tenant_id, batch=batch)
     settled = _sweep_referrals(factory, now=now, tenant_id=tenant_id, batch=batch)
+    renewals = _sweep_memberships(factory, now=now, tenant_id=tenant_id, batch=batch)
     # Count only what this pass did: a lot another pass got to first moved nothing here.
     return PassReport(
         released_lots=sum(1 for points in released if points),
@@ -105,6 +108,7 @@ def run_due(
         expired_rewards=expired_rewards,
         tier_reviews=reviews,
         referrals_completed=settled,
+        memberships_due=renewals,
     )
 
 
@@ -143,6 +147,47 @@ def _sweep_referrals(factory: sessionmaker[Session], *, now: datetime, tenant_id
                     completed += referrals.settle(session, tenant_id=row_tenant, referral_id=referral_id, now=now) == "completed"
             except (IntegrityError, Conflict):
                 pass  # another pass settled it first
+
+
+def _sweep_memberships(factory: sessionmaker[Session], *, now: datetime, tenant_id: int | None, batch: int) -> int:
+    """End membership periods that are due (renewal due, cancelled, lapsed) and grant this month's plan
+    points to memberships in force; return how many memberships changed state."""
+    changed = 0
+    last_id = 0
+    while True:
+        with factory() as session:
+            rows = memberships.due(session, now=now, after_id=last_id, limit=batch, tenant_id=tenant_id)
+        if not rows:
+            break
+        last_id = rows[-1][1]
+        for row_tenant, membership_id in rows:
+            try:
+                with unit_of_work(factory) as session:
+                    changed += memberships.run_due(session, tenant_id=row_tenant, membership_id=membership_id, now=now) != "none"
+            except (IntegrityError, Conflict):
+                pass
+    hour = (factory.kw["bind"], tenant_id, now.replace(minute=0, second=0, microsecond=0))
+    if _grants_done.get(hour[:2]) == hour[2]:
+        return changed  # this process granted this hour (granting is idempotent anyway)
+    _grants_done[hour[:2]] = hour[2]
+    last_id = 0
+    while True:
+        with factory() as session:
+            rows = memberships.in_force_after(session, after_id=last_id, limit=batch, tenant_id=tenant_id)
+        if not rows:
+            return changed
+        last_id = rows[-1][1]
+        for row_tenant, membership_id in rows:
+            try:
+                with unit_of_work(factory) as session:
+                    found = memberships.get_or_raise(session, tenant_id=row_tenant, membership_id=membership_id)
+                    memberships.grant_monthly_points(session, membership=found, now=now)
+            except (IntegrityError, Conflict):
+                pass  # another pass granted this month's points first
+
+
+# (database, tenant or None) -> the hour whose monthly plan points this process has granted.
+_grants_done: dict[tuple[object, int | None], datetime] = {}
 
 
 def birthdays(factory: sessionmaker[Session], *, now: datetime, tenant_id: int | None = None) -> int:

@@ -1,0 +1,104 @@
+"""API shapes of paid memberships."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from wafa.events.schemas import Decimal_
+
+Key = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PlanBenefits(_Strict):
+    earn_multiplier: Decimal_ = Field("1", description="base points of purchases are multiplied by this (with the tier's)")
+    monthly_points: int = Field(0, ge=0, le=10**9, description="points granted each month the membership is in force")
+    flags: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list, max_length=50)
+
+    @field_validator("earn_multiplier")
+    @classmethod
+    def _multiplier(cls, value: str) -> str:
+        if not 1 <= Decimal(value) <= 10:
+            raise ValueError("earn_multiplier is between 1 and 10")
+        return str(Decimal(value).normalize())
+
+
+class PlanIn(_Strict):
+    key: Key
+    name_en: str = Field(min_length=1, max_length=200)
+    name_ar: str = Field(min_length=1, max_length=200)
+    interval: Literal["month", "year"]
+    price: Decimal_
+    currency: str | None = Field(None, min_length=3, max_length=3, description="defaults to the program's base currency")
+    trial_days: int = Field(0, ge=0, le=365)
+    grace_days: int = Field(7, ge=0, le=90, description="an unpaid renewal keeps the membership this long, then it lapses")
+    benefits: PlanBenefits = Field(default_factory=PlanBenefits)
+
+
+class PlanRead(BaseModel):
+    id: int
+    key: str
+    name: dict[str, str]
+    interval: str
+    price: str
+    currency: str
+    trial_days: int
+    grace_days: int
+    benefits: dict[str, Any]
+    status: str
+    created_at: datetime
+
+
+class PlanPage(BaseModel):
+    items: list[PlanRead]
+
+
+class SubscribeIn(_Strict):
+    plan: Key
+
+
+class CancelIn(_Strict):
+    at_period_end: bool = Field(True, description="keep the benefits to the end of the paid period (false: end now)")
+
+
+class PaymentIn(_Strict):
+    status: Literal["paid", "failed"]
+    amount: Decimal_
+    currency: str = Field(min_length=3, max_length=3)
+    provider_ref: str | None = Field(None, max_length=200, description="the payment provider's id for it (no card data)")
+
+
+class MembershipRead(BaseModel):
+    id: int
+    member_id: int
+    plan: PlanRead
+    status: str = Field(description="incomplete, trialing, active, past_due, cancelled or lapsed")
+    period_start: datetime | None
+    period_end: datetime | None
+    grace_until: datetime | None
+    cancel_at_period_end: bool
+    ended_at: datetime | None
+    created_at: datetime
+
+
+class MembershipPage(BaseModel):
+    items: list[MembershipRead]
+
+
+class PaymentRead(BaseModel):
+    id: int
+    membership: MembershipRead
+    status: str
+    amount: str
+    currency: str
+    provider_ref: str | None
+    period_start: datetime | None
+    period_end: datetime | None
+    created_at: datetime

@@ -1,0 +1,286 @@
+"""Paid memberships: plans on sale, subscriptions, payments the shop's provider reports (Wafa never sees
+card data), renewals falling due, grace, lapses and cancellations, and the plan's benefits.
+
+A membership without a trial is `incomplete` until its first payment. At the end of a period the
+worker makes it `past_due` (the shop charges and reports the payment) and, if nothing is paid within
+the plan's grace days, `lapsed`. Benefits (an earn multiplier, monthly points, flags) apply while a
+membership is trialing, active or past due.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from wafa.db import on_commit
+from wafa.errors import Conflict, InvalidInput, NotFound
+from wafa.ledger import service as ledger
+from wafa.members import service as members
+from wafa.memberships.models import Membership, MembershipLog, MembershipPayment, Plan
+from wafa.memberships.schemas import PaymentIn, PlanIn
+from wafa.money import to_major, to_minor
+from wafa.programs import earning
+from wafa.programs import service as programs
+from wafa.tiers.qualification import add_months
+
+LIVE = ("incomplete", "trialing", "active", "past_due")
+IN_FORCE = ("trialing", "active", "past_due")
+
+_plans: dict[tuple[object, int], tuple[float, bool]] = {}
+
+
+def has_plans(session: Session, *, tenant_id: int) -> bool:
+    """Whether the program sells memberships (cached: every purchase asks)."""
+    key = (session.get_bind().engine, tenant_id)
+    hit = _plans.get(key)
+    if hit is not None and time.monotonic() - hit[0] < 30:
+        return hit[1]
+    found = session.execute(select(Plan.id).where(Plan.tenant_id == tenant_id).limit(1)).first() is not None
+    _plans[key] = (time.monotonic(), found)
+    return found
+
+
+def _log(session: Session, membership: Membership, type_: str, now: datetime, **details: object) -> None:
+    session.add(MembershipLog(
+        tenant_id=membership.tenant_id, membership_id=membership.id, member_id=membership.member_id, type=type_,
+        details=details or None, at=now,
+    ))
+
+
+def create_plan(session: Session, *, tenant_id: int, plan_in: PlanIn, now: datetime) -> Plan:
+    """Put a plan on sale."""
+    if session.execute(select(Plan.id).where(Plan.tenant_id == tenant_id, Plan.key == plan_in.key)).first():
+        raise Conflict(f"a plan with key {plan_in.key!r} exists", field="key")
+    currency = (plan_in.currency or programs.get(session, tenant_id=tenant_id).base_currency).upper()
+    plan = Plan(
+        tenant_id=tenant_id, key=plan_in.key, name_en=plan_in.name_en, name_ar=plan_in.name_ar, interval=plan_in.interval,
+        price=to_minor(plan_in.price, currency, field="price", allow_zero=False), currency=currency,
+        trial_days=plan_in.trial_days, grace_days=plan_in.grace_days, benefits=plan_in.benefits.model_dump(), status="active",
+        created_at=now,
+    )
+    session.add(plan)
+    session.flush()
+    key = (session.get_bind().engine, tenant_id)
+    _plans.pop(key, None)
+    on_commit(session, lambda: _plans.pop(key, None))
+    return plan
+
+
+def list_plans(session: Session, *, tenant_id: int) -> list[Plan]:
+    return list(session.execute(select(Plan).where(Plan.tenant_id == tenant_id).order_by(Plan.id)).scalars())
+
+
+def plan_of(session: Session, membership: Membership) -> Plan:
+    return session.execute(select(Plan).where(Plan.tenant_id == membership.tenant_id, Plan.id == membership.plan_id)).scalar_one()
+
+
+def get_or_raise(session: Session, *, tenant_id: int, membership_id: int, lock: bool = False) -> Membership:
+    query = select(Membership).where(Membership.tenant_id == tenant_id, Membership.id == membership_id)
+    if lock:
+        query = query.with_for_update()
+    found = session.execute(query.execution_options(populate_existing=True)).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"membership {membership_id} not found", field="membership_id")
+    return found
+
+
+def _next_end(start: datetime, plan: Plan, timezone: str) -> datetime:
+    return add_months(start, 1 if plan.interval == "month" else 12, timezone)
+
+
+def subscribe(session: Session, *, tenant_id: int, member_id: int, plan_key: str, now: datetime) -> Membership:
+    """Start a membership: trialing if the plan has a trial, else incomplete until its first payment."""
+    member = members.get_or_raise(session, tenant_id=tenant_id, member_id=member_id)
+    members.require_active(member)
+    plan = session.execute(select(Plan).where(Plan.tenant_id == tenant_id, Plan.key == plan_key)).scalar_one_or_none()
+    if plan is None or plan.status != "active":
+        raise NotFound(f"no plan {plan_key!r} on sale", field="plan")
+    accounts = ledger.member_accounts(session, tenant_id=tenant_id, member_id=member_id)
+    ledger.lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"]])  # one subscription at a time
+    live = session.execute(
+        select(Membership.id).where(Membership.tenant_id == tenant_id, Membership.member_id == member_id, Membership.status.in_(LIVE))
+    ).first()
+    if live is not None:
+        raise Conflict(f"member {member_id} already has membership {live[0]}", field="plan")
+    trial = plan.trial_days > 0
+    membership = Membership(
+        tenant_id=tenant_id, member_id=member_id, plan_id=plan.id, status="trialing" if trial else "incomplete",
+        period_start=now if trial else None, period_end=now + timedelta(days=plan.trial_days) if trial else None,
+        cancel_at_period_end=False, created_at=now, updated_at=now,
+    )
+    membership.due_at = membership.period_end
+    session.add(membership)
+    session.flush()
+    _log(session, membership, "subscribed", now, plan=plan.key, trial_days=plan.trial_days)
+    if trial:
+        grant_monthly_points(session, membership=membership, now=now)
+    session.flush()
+    return membership
+
+
+def record_payment(
+    session: Session, *, tenant_id: int, membership_id: int, key: str, payment_in: PaymentIn, now: datetime
+) -> tuple[MembershipPayment, bool]:
+    """Record what the payment provider reported; a paid one starts or renews the period. (payment, replayed)"""
+    membership = get_or_raise(session, tenant_id=tenant_id, membership_id=membership_id, lock=True)
+    earlier = session.execute(
+        select(MembershipPayment).where(
+            MembershipPayment.tenant_id == tenant_id, MembershipPayment.membership_id == membership_id, MembershipPayment.key == key
+        )
+    ).scalar_one_or_none()
+    plan = plan_of(session, membership)
+    currency = payment_in.currency.upper()
+    amount = to_minor(payment_in.amount, currency)
+    if earlier is not None:
+        if (earlier.status, earlier.amount, earlier.currency) != (payment_in.status, amount, currency):
+            raise Conflict("this payment was recorded with other details", field="Idempotency-Key")
+        return earlier, True
+    if membership.status not in LIVE:
+        raise Conflict(f"membership {membership_id} is {membership.status}", membership_status=membership.status)
+    if (amount, currency) != (plan.price, plan.currency):
+        raise InvalidInput(f"the {plan.name_en} plan costs {to_major(plan.price, plan.currency)} {plan.currency}", field="amount")
+    payment = MembershipPayment(
+        tenant_id=tenant_id, membership_id=membership_id, key=key, status=payment_in.status, amount=amount, currency=currency,
+        provider_ref=payment_in.provider_ref, created_at=now,
+    )
+    if payment_in.status == "failed":
+        session.add(payment)
+        _log(session, membership, "payment_failed", now, provider_ref=payment_in.provider_ref)
+        session.flush()
+        return payment, False
+    timezone = programs.get(session, tenant_id=tenant_id).timezone
+    # A first payment starts now (or when the trial ends); a renewal continues the period that fell due.
+    # (paid during a trial: from the trial's end).
+    if membership.status == "incomplete" or membership.period_end is None:
+        start = now
+    elif membership.status == "trialing" and membership.period_end <= now:
+        start = now
+    else:
+        start = membership.period_end
+    end = _next_end(start, plan, timezone)
+    payment.period_start, payment.period_end = start, end
+    session.add(payment)
+    first = membership.status == "incomplete"
+    membership.status = "active"
+    membership.period_start, membership.period_end = start, end
+    membership.grace_until = None
+    membership.due_at = end
+    membership.updated_at = now
+    _log(session, membership, "subscribed" if first else "renewed", now, period_end=end.isoformat())
+    session.flush()
+    grant_monthly_points(session, membership=membership, now=now)
+    return payment, False
+
+
+def cancel(session: Session, *, tenant_id: int, membership_id: int, at_period_end: bool, now: datetime) -> Membership:
+    """Cancel at the end of the paid period (benefits to the end), or now."""
+    membership = get_or_raise(session, tenant_id=tenant_id, membership_id=membership_id, lock=True)
+    if membership.status not in LIVE:
+        raise Conflict(f"membership {membership_id} is {membership.status}", membership_status=membership.status)
+    if at_period_end and membership.status in ("active", "trialing"):
+        membership.cancel_at_period_end = True
+        _log(session, membership, "cancel_scheduled", now, at=membership.period_end.isoformat() if membership.period_end else None)
+    else:
+        membership.status, membership.ended_at, membership.due_at = "cancelled", now, None
+        _log(session, membership, "cancelled", now)
+    membership.updated_at = now
+    session.flush()
+    return membership
+
+
+def due(session: Session, *, now: datetime, after_id: int, limit: int, tenant_id: int | None = None) -> list[tuple[int, int]]:
+    query = select(Membership.tenant_id, Membership.id).where(
+        Membership.status.in_(IN_FORCE), Membership.due_at <= now, Membership.id > after_id
+    )
+    if tenant_id is not None:
+        query = query.where(Membership.tenant_id == tenant_id)
+    return [(t, i) for t, i in session.execute(query.order_by(Membership.id).limit(limit)).all()]
+
+
+def run_due(session: Session, *, tenant_id: int, membership_id: int, now: datetime) -> str:
+    """End a period: cancel what was to end, put the rest past due (the renewal falls due), lapse what
+    stayed unpaid through the grace. Return what happened."""
+    membership = get_or_raise(session, tenant_id=tenant_id, membership_id=membership_id, lock=True)
+    if membership.due_at is None or membership.due_at > now or membership.status not in IN_FORCE:
+        return "none"
+    plan = plan_of(session, membership)
+    if membership.status in ("active", "trialing"):
+        if membership.cancel_at_period_end:
+            membership.status, membership.ended_at, membership.due_at = "cancelled", membership.period_end, None
+            _log(session, membership, "cancelled", now)
+            outcome = "cancelled"
+        else:
+            grace = (membership.period_end or now) + timedelta(days=plan.grace_days)
+            membership.status, membership.grace_until, membership.due_at = "past_due", grace, grace
+            _log(session, membership, "renewal_due", now, amount=plan.price, currency=plan.currency, grace_until=grace.isoformat())
+            outcome = "past_due"
+    else:
+        membership.status, membership.ended_at, membership.due_at = "lapsed", now, None
+        _log(session, membership, "lapsed", now)
+        outcome = "lapsed"
+    membership.updated_at = now
+    session.flush()
+    return outcome
+
+
+def grant_monthly_points(session: Session, *, membership: Membership, now: datetime) -> int:
+    """Credit the plan's monthly points for the current local month, once; return the points given."""
+    plan = plan_of(session, membership)
+    points = int((plan.benefits or {}).get("monthly_points") or 0)
+    if not points or membership.status not in IN_FORCE:
+        return 0
+    program = programs.get(session, tenant_id=membership.tenant_id)
+    month = now.astimezone(ZoneInfo(program.timezone)).strftime("%Y-%m")
+    key = f"membership:{membership.id}:points:{month}"
+    member = members.get(session, tenant_id=membership.tenant_id, member_id=membership.member_id)
+    if member is None or member.status != "active" or ledger.has_entry(session, tenant_id=membership.tenant_id, idempotency_key=key):
+        return 0
+    ledger.credit(
+        session, tenant_id=membership.tenant_id, member_id=membership.member_id, points=points, kind="earn", source="issued",
+        idempotency_key=key, reason=f"{plan.name_en}: points for {month}", now=now, available_at=now,
+        expires_at=earning.expires_at(now, policy=program.expiry_policy, periods=program.expiry_periods, timezone=program.timezone),
+        details={"membership_id": membership.id, "month": month},
+    )
+    _log(session, membership, "points_granted", now, points=points, month=month)
+    return points
+
+
+def in_force(session: Session, *, tenant_id: int, member_id: int) -> tuple[Membership, Plan] | None:
+    """The member's membership whose benefits apply now, with its plan (None without one)."""
+    if not has_plans(session, tenant_id=tenant_id):
+        return None
+    row = session.execute(
+        select(Membership, Plan).join(Plan, Plan.id == Membership.plan_id).where(
+            Membership.tenant_id == tenant_id, Membership.member_id == member_id, Membership.status.in_(IN_FORCE)
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def multiplier(session: Session, *, tenant_id: int, member_id: int) -> Decimal:
+    """The earn multiplier of the member's plan (1 without one)."""
+    found = in_force(session, tenant_id=tenant_id, member_id=member_id)
+    return Decimal((found[1].benefits or {}).get("earn_multiplier") or "1") if found else Decimal(1)
+
+
+def of_member(session: Session, *, tenant_id: int, member_id: int) -> list[Membership]:
+    return list(session.execute(
+        select(Membership).where(Membership.tenant_id == tenant_id, Membership.member_id == member_id).order_by(Membership.id.desc())
+    ).scalars())
+
+
+def in_force_after(session: Session, *, after_id: int, limit: int, tenant_id: int | None = None) -> list[tuple[int, int]]:
+    """(tenant, membership) of memberships in force whose plan grants monthly points, in id order after a cursor."""
+    query = (
+        select(Membership.tenant_id, Membership.id)
+        .join(Plan, Plan.id == Membership.plan_id)
+        .where(Membership.status.in_(IN_FORCE), Membership.id > after_id)
+    )
+    if tenant_id is not None:
+        query = query.where(Membership.tenant_id == tenant_id)
+    return [(t, i) for t, i in session.execute(query.order_by(Membership.id).limit(limit)).all()]
