@@ -30,6 +30,9 @@ from wafa.rewards.models import Coupon, RewardRedemption
 from wafa.rewards.schemas import RedemptionIn, RewardIn, StampCardIn
 from wafa.rules import service as rules
 from wafa.engagement import referrals
+from wafa.memberships import service as memberships
+from wafa.memberships.models import Membership
+from wafa.memberships.schemas import PaymentIn, PlanIn
 from wafa.engagement.schemas import ReferralPolicyIn
 from wafa.members.models import Member
 from wafa.tiers import service as tiers
@@ -112,6 +115,10 @@ def _program_tiers(session: Session, *, tenant_id: int, now: datetime) -> None:
                      policy_in=TierPolicyIn(metric="points_earned", window="rolling", months=12, grace_days=30, max_drop=1))
     for spec in TIERS:
         tiers.create(session, tenant_id=tenant_id, tier_in=TierIn.model_validate(spec), now=now)
+    memberships.create_plan(session, tenant_id=tenant_id, now=now, plan_in=PlanIn(
+        key="plus", name_en="Noor Plus", name_ar="نور بلس", interval="month", price="29.00", trial_days=14, grace_days=5,
+        benefits={"earn_multiplier": "2", "monthly_points": 100, "flags": ["free_delivery"]},
+    ))
     referrals.set_policy(session, tenant_id=tenant_id, now=now, policy_in=ReferralPolicyIn(
         referrer_points=500, referee_points=200, referee_reward="ten-off", min_purchase="50.00", max_per_month=5, expire_days=90,
     ))
@@ -239,6 +246,13 @@ def seed(
                 now=start + timedelta(days=rng.random() * 31 * months * 0.7),
             )
             ids.append(member.id)
+            if rng.random() < 0.08:
+                # A few members pay for Noor Plus: subscribed, trial, then paid monthly by the shop.
+                plus = memberships.subscribe(session, tenant_id=tenant_id, member_id=member.id, plan_key="plus", now=member.enrolled_at)
+                memberships.record_payment(
+                    session, tenant_id=tenant_id, membership_id=plus.id, key=f"demo:{plus.id}:1", now=member.enrolled_at,
+                    payment_in=PaymentIn(status="paid", amount="29.00", currency="SAR", provider_ref=f"pi_demo_{plus.id}"),
+                )
             if ids[:-1] and rng.random() < 0.15:
                 # Some members came through a friend's code.
                 referrer = session.get_one(Member, rng.choice(ids[:-1]))
@@ -287,6 +301,15 @@ def seed(
                     result.returns += 1
         if day % 7 == 6:
             run_due(factory, now=today, tenant_id=tenant_id)
+            with unit_of_work(factory) as session:
+                # Most renewals falling due are paid by the shop's provider; a few members let theirs lapse.
+                due = session.execute(select(Membership).where(Membership.tenant_id == tenant_id, Membership.status == "past_due")).scalars().all()
+                for plus in due:
+                    if rng.random() < 0.85:
+                        memberships.record_payment(
+                            session, tenant_id=tenant_id, membership_id=plus.id, key=f"demo:{plus.id}:{day}", now=today,
+                            payment_in=PaymentIn(status="paid", amount="29.00", currency="SAR", provider_ref=f"pi_demo_{plus.id}_{day}"),
+                        )
             with unit_of_work(factory) as session:
                 for member_id in rng.sample(ids, min(6, len(ids))):
                     available = ledger.balances(session, tenant_id=tenant_id, member_id=member_id)["available"]
