@@ -75,6 +75,9 @@ def on_enrolment(session: Session, *, tenant_id: int, member: Member, code: str,
     elif referrer.status != "active":
         reason = f"the referrer is {referrer.status}"
     else:
+        # One referral of this referrer at a time from here: the month's count and the new row agree.
+        accounts = ledger.member_accounts(session, tenant_id=tenant_id, member_id=referrer.id)
+        ledger.lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"]])
         start, end = rules.periods(now, programs.get(session, tenant_id=tenant_id).timezone)["month"]
         made = session.execute(
             select(func.count()).where(
