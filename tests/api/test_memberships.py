@@ -113,7 +113,7 @@ def test_trial_then_cancel_at_period_end(
     run_due(factory, now=clock.now(), tenant_id=tenant.id)
     ended = client.get(f"/v1/memberships/{membership['id']}").json()
     assert ended["status"] == "cancelled" and ended["ended_at"] == "2026-03-15T09:00:00Z"
-    assert subscribe(client, member_id)["status"] == "trialing"  # a new membership may start
+    assert subscribe(client, member_id)["status"] == "incomplete"  # a new membership may start, without a second trial
 
 
 def test_paying_during_a_trial_starts_the_paid_period_when_the_trial_ends(client: TestClient) -> None:
@@ -148,3 +148,97 @@ def test_memberships_bad_input(client: TestClient) -> None:
     pay(client, membership_id, "evt-2")
     problem(pay(client, membership_id, "evt-2", status="failed"), 409, "/problems/idempotency-key-reused")
     assert client.get(f"/v1/members/{member_id}/memberships").json()["items"][0]["status"] == "active"
+
+
+def test_trials_give_no_plan_points_and_only_one_trial_per_plan(client: TestClient) -> None:
+    plan(client, trial_days=14)
+    member_id = member(client)
+    for _ in range(3):
+        membership = subscribe(client, member_id)
+        client.post(f"/v1/memberships/{membership['id']}/cancel", json={"at_period_end": False})
+    assert points(client, member_id) == 0
+
+
+def test_the_same_charge_reported_under_two_keys_renews_once(client: TestClient) -> None:
+    plan(client)
+    member_id = member(client)
+    membership_id = subscribe(client, member_id)["id"]
+    first = pay(client, membership_id, "evt-1").json()
+    again = client.post(f"/v1/memberships/{membership_id}/payments",
+                        json={"status": "paid", "amount": "29.00", "currency": "SAR", "provider_ref": "pi_evt-1"})
+    assert again.status_code == 200 and again.json()["id"] == first["id"]
+    assert client.get(f"/v1/memberships/{membership_id}").json()["period_end"] == "2026-04-01T09:00:00Z"
+    problem(client.post(f"/v1/memberships/{membership_id}/payments", json={"status": "paid", "amount": "29.00", "currency": "SAR"}),
+            422, "/problems/invalid-input", "provider_ref")
+
+
+def test_a_paid_retry_after_a_failed_attempt_with_the_same_reference_counts(client: TestClient) -> None:
+    plan(client)
+    member_id = member(client)
+    membership_id = subscribe(client, member_id)["id"]
+    body = {"amount": "29.00", "currency": "SAR", "provider_ref": "pi_9"}
+    assert client.post(f"/v1/memberships/{membership_id}/payments", json={"status": "failed", **body}).status_code == 201
+    paid = client.post(f"/v1/memberships/{membership_id}/payments", json={"status": "paid", **body})
+    assert paid.status_code == 201 and paid.json()["membership"]["status"] == "active"
+
+
+def test_billing_day_never_drifts_after_a_short_month(
+    client: TestClient, clock: FrozenClock, factory: sessionmaker[Session], tenant: TenantCtx,
+) -> None:
+    plan(client)
+    member_id = member(client)
+    clock.advance(timedelta(days=30))  # 31 March
+    membership_id = subscribe(client, member_id)["id"]
+    assert pay(client, membership_id, "evt-1").json()["period_end"] == "2026-04-30T09:00:00Z"
+    assert pay(client, membership_id, "evt-2").json()["period_end"] == "2026-05-31T09:00:00Z"
+
+
+def test_paying_resumes_a_membership_set_to_end(client: TestClient) -> None:
+    plan(client)
+    member_id = member(client)
+    membership_id = subscribe(client, member_id)["id"]
+    pay(client, membership_id, "evt-1")
+    client.post(f"/v1/memberships/{membership_id}/cancel", json={"at_period_end": True})
+    resumed = pay(client, membership_id, "evt-2").json()["membership"]
+    assert resumed["cancel_at_period_end"] is False and resumed["period_end"] == "2026-05-01T09:00:00Z"
+
+
+def test_closing_a_member_ends_their_membership(client: TestClient) -> None:
+    plan(client)
+    member_id = member(client)
+    membership_id = subscribe(client, member_id)["id"]
+    pay(client, membership_id, "evt-1")
+    client.post(f"/v1/members/{member_id}/close", json={"reason": "asked to leave"})
+    assert client.get(f"/v1/memberships/{membership_id}").json()["status"] == "cancelled"
+    problem(pay(client, membership_id, "evt-2"), 409, "/problems/conflict")
+
+
+def test_unpaid_subscription_ends_after_a_week_and_frees_the_member(
+    client: TestClient, clock: FrozenClock, factory: sessionmaker[Session], tenant: TenantCtx,
+) -> None:
+    plan(client)
+    member_id = member(client)
+    membership_id = subscribe(client, member_id)["id"]
+    clock.advance(timedelta(days=8))
+    run_due(factory, now=clock.now(), tenant_id=tenant.id)
+    assert client.get(f"/v1/memberships/{membership_id}").json()["status"] == "cancelled"
+    assert subscribe(client, member_id)["status"] == "incomplete"
+
+
+def test_no_plan_points_for_a_month_left_unpaid(
+    client: TestClient, clock: FrozenClock, factory: sessionmaker[Session], tenant: TenantCtx,
+) -> None:
+    plan(client)
+    member_id = member(client)
+    membership_id = subscribe(client, member_id)["id"]
+    pay(client, membership_id, "evt-1")
+    clock.advance(timedelta(days=31, hours=1))
+    run_due(factory, now=clock.now(), tenant_id=tenant.id)  # past due: April is not paid
+    clock.advance(timedelta(days=6))
+    run_due(factory, now=clock.now(), tenant_id=tenant.id)
+    assert client.get(f"/v1/memberships/{membership_id}").json()["status"] == "lapsed"
+    assert points(client, member_id) == 100
+
+
+def test_plan_multiplier_ten_reads_as_ten(client: TestClient) -> None:
+    assert plan(client, benefits={"earn_multiplier": "10"})["benefits"]["earn_multiplier"] == "10"

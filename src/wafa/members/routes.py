@@ -9,6 +9,7 @@ from wafa.errors import NotFound
 from wafa.events import member_events
 from wafa.engagement import referrals
 from wafa.members import service
+from wafa.memberships import service as memberships
 from wafa.members.schemas import MemberCreate, MemberPage, MemberRead, MemberUpdate, StatusChange
 from wafa.programs import service as programs
 from wafa.tenants.service import Principal
@@ -83,6 +84,9 @@ def _status_route(action: str, summary: str):  # type: ignore[no-untyped-def]
             member = service.change_status(
                 session, tenant_id=principal.tenant_id, member_id=member_id, action=action, reason=change_in.reason, now=ctx.now()
             )
+            if action == "close":
+                # A closed member pays for nothing more.
+                memberships.end_for_member(session, tenant_id=principal.tenant_id, member_id=member_id, now=ctx.now())
             return service.to_read(member)
 
     change.__name__ = f"{action}_member"

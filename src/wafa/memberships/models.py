@@ -32,8 +32,8 @@ class Plan(Base):
 
 
 class Membership(Base):
-    """A member's subscription to a plan: incomplete (waiting for the first payment), trialing, active,
-    past_due (renewal unpaid, in grace), then cancelled or lapsed for good."""
+    """A member's subscription to a plan: incomplete (waiting for the first payment, for 7 days), trialing,
+    active, past_due (renewal unpaid, in grace), then cancelled or lapsed for good."""
 
     __tablename__ = "memberships"
     __table_args__ = (
@@ -50,6 +50,8 @@ class Membership(Base):
     period_end: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     grace_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The first paid period's start: later periods end on the same day of the month (31 March, 30 April, 31 May).
+    billing_anchor: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # When the worker next has something to do with it (the period's end, or the grace's).
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -66,7 +68,7 @@ class MembershipPayment(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(Id)
     membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id"))
-    key: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(8))  # paid or failed
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import Response
 
 from wafa.api.deps import Context, IdPath, require, run_idempotent
+from wafa.errors import InvalidInput
 from wafa.events.idempotency import check_key, request_hash
 from wafa.members import service as members
 from wafa.memberships import service
@@ -88,9 +87,10 @@ def report_payment(
     if idempotency_key is not None:
         key = f"key:{check_key(idempotency_key)}"
     elif payment_in.provider_ref:
-        key = f"ref:{payment_in.provider_ref}"
+        # A failed attempt and its paid retry may share the provider's reference: they are two reports.
+        key = f"ref:{payment_in.status}:{payment_in.provider_ref}"
     else:
-        key = f"once:{uuid.uuid4().hex}"
+        raise InvalidInput("send an Idempotency-Key or the provider's reference, so a retry is not paid twice", field="provider_ref")
     replayed = False
 
     def work(session):  # type: ignore[no-untyped-def]

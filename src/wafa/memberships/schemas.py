@@ -27,7 +27,7 @@ class PlanBenefits(_Strict):
     def _multiplier(cls, value: str) -> str:
         if not 1 <= Decimal(value) <= 10:
             raise ValueError("earn_multiplier is between 1 and 10")
-        return str(Decimal(value).normalize())
+        return format(Decimal(value).normalize(), "f")
 
 
 class PlanIn(_Strict):

@@ -30,6 +30,8 @@ from wafa.tiers.qualification import add_months
 
 LIVE = ("incomplete", "trialing", "active", "past_due")
 IN_FORCE = ("trialing", "active", "past_due")
+# An unpaid subscription waits this long for its first payment, then ends.
+INCOMPLETE_DAYS = 7
 
 _plans: dict[tuple[object, int], tuple[float, bool]] = {}
 
@@ -89,8 +91,18 @@ def get_or_raise(session: Session, *, tenant_id: int, membership_id: int, lock: 
     return found
 
 
-def _next_end(start: datetime, plan: Plan, timezone: str) -> datetime:
-    return add_months(start, 1 if plan.interval == "month" else 12, timezone)
+def _next_end(start: datetime, anchor: datetime, plan: Plan, timezone: str) -> datetime:
+    """The end of the period that starts at `start`: the anchor's day of the month, one interval on (a
+    member who first paid on 31 March renews on 30 April, then 31 May: the day never drifts)."""
+    step = 1 if plan.interval == "month" else 12
+    zone = ZoneInfo(timezone)
+    a, s = anchor.astimezone(zone), start.astimezone(zone)
+    k = max(1, ((s.year - a.year) * 12 + s.month - a.month) // step + 1)
+    end = add_months(anchor, k * step, timezone)
+    while end <= start:
+        k += 1
+        end = add_months(anchor, k * step, timezone)
+    return end
 
 
 def subscribe(session: Session, *, tenant_id: int, member_id: int, plan_key: str, now: datetime) -> Membership:
@@ -107,18 +119,20 @@ def subscribe(session: Session, *, tenant_id: int, member_id: int, plan_key: str
     ).first()
     if live is not None:
         raise Conflict(f"member {member_id} already has membership {live[0]}", field="plan")
-    trial = plan.trial_days > 0
+    # One trial per member and plan: a member who had this plan before starts unpaid.
+    had_it = session.execute(
+        select(Membership.id).where(Membership.tenant_id == tenant_id, Membership.member_id == member_id, Membership.plan_id == plan.id)
+    ).first() is not None
+    trial = plan.trial_days > 0 and not had_it
     membership = Membership(
         tenant_id=tenant_id, member_id=member_id, plan_id=plan.id, status="trialing" if trial else "incomplete",
         period_start=now if trial else None, period_end=now + timedelta(days=plan.trial_days) if trial else None,
         cancel_at_period_end=False, created_at=now, updated_at=now,
     )
-    membership.due_at = membership.period_end
+    membership.due_at = membership.period_end if trial else now + timedelta(days=INCOMPLETE_DAYS)
     session.add(membership)
     session.flush()
-    _log(session, membership, "subscribed", now, plan=plan.key, trial_days=plan.trial_days)
-    if trial:
-        grant_monthly_points(session, membership=membership, now=now)
+    _log(session, membership, "subscribed", now, plan=plan.key, trial_days=plan.trial_days if trial else 0)
     session.flush()
     return membership
 
@@ -133,6 +147,14 @@ def record_payment(
             MembershipPayment.tenant_id == tenant_id, MembershipPayment.membership_id == membership_id, MembershipPayment.key == key
         )
     ).scalar_one_or_none()
+    if earlier is None and payment_in.provider_ref and payment_in.status == "paid":
+        # The provider's reference names one charge: reported again under another key, it is the same payment.
+        earlier = session.execute(
+            select(MembershipPayment).where(
+                MembershipPayment.tenant_id == tenant_id, MembershipPayment.membership_id == membership_id,
+                MembershipPayment.provider_ref == payment_in.provider_ref, MembershipPayment.status == "paid",
+            )
+        ).scalars().first()
     plan = plan_of(session, membership)
     currency = payment_in.currency.upper()
     amount = to_minor(payment_in.amount, currency)
@@ -142,6 +164,9 @@ def record_payment(
         return earlier, True
     if membership.status not in LIVE:
         raise Conflict(f"membership {membership_id} is {membership.status}", membership_status=membership.status)
+    member = members.get(session, tenant_id=tenant_id, member_id=membership.member_id)
+    if member is None or member.status != "active":
+        raise Conflict(f"member {membership.member_id} is {member.status if member else 'gone'}", membership_status=membership.status)
     if (amount, currency) != (plan.price, plan.currency):
         raise InvalidInput(f"the {plan.name_en} plan costs {to_major(plan.price, plan.currency)} {plan.currency}", field="amount")
     payment = MembershipPayment(
@@ -162,16 +187,21 @@ def record_payment(
         start = now
     else:
         start = membership.period_end
-    end = _next_end(start, plan, timezone)
+    if membership.billing_anchor is None:
+        membership.billing_anchor = start
+    end = _next_end(start, membership.billing_anchor, plan, timezone)
     payment.period_start, payment.period_end = start, end
     session.add(payment)
-    first = membership.status == "incomplete"
+    event = {"incomplete": "subscribed", "trialing": "converted"}.get(membership.status, "renewed")
+    if membership.cancel_at_period_end:
+        membership.cancel_at_period_end = False  # paying again resumes a membership set to end
+        event = "resumed"
     membership.status = "active"
     membership.period_start, membership.period_end = start, end
     membership.grace_until = None
     membership.due_at = end
     membership.updated_at = now
-    _log(session, membership, "subscribed" if first else "renewed", now, period_end=end.isoformat())
+    _log(session, membership, event, now, period_end=end.isoformat())
     session.flush()
     grant_monthly_points(session, membership=membership, now=now)
     return payment, False
@@ -195,7 +225,7 @@ def cancel(session: Session, *, tenant_id: int, membership_id: int, at_period_en
 
 def due(session: Session, *, now: datetime, after_id: int, limit: int, tenant_id: int | None = None) -> list[tuple[int, int]]:
     query = select(Membership.tenant_id, Membership.id).where(
-        Membership.status.in_(IN_FORCE), Membership.due_at <= now, Membership.id > after_id
+        Membership.status.in_(LIVE), Membership.due_at <= now, Membership.id > after_id
     )
     if tenant_id is not None:
         query = query.where(Membership.tenant_id == tenant_id)
@@ -206,10 +236,14 @@ def run_due(session: Session, *, tenant_id: int, membership_id: int, now: dateti
     """End a period: cancel what was to end, put the rest past due (the renewal falls due), lapse what
     stayed unpaid through the grace. Return what happened."""
     membership = get_or_raise(session, tenant_id=tenant_id, membership_id=membership_id, lock=True)
-    if membership.due_at is None or membership.due_at > now or membership.status not in IN_FORCE:
+    if membership.due_at is None or membership.due_at > now or membership.status not in LIVE:
         return "none"
     plan = plan_of(session, membership)
-    if membership.status in ("active", "trialing"):
+    if membership.status == "incomplete":
+        membership.status, membership.ended_at, membership.due_at = "cancelled", now, None
+        _log(session, membership, "expired_unpaid", now)
+        outcome = "cancelled"
+    elif membership.status in ("active", "trialing"):
         if membership.cancel_at_period_end:
             membership.status, membership.ended_at, membership.due_at = "cancelled", membership.period_end, None
             _log(session, membership, "cancelled", now)
@@ -220,7 +254,7 @@ def run_due(session: Session, *, tenant_id: int, membership_id: int, now: dateti
             _log(session, membership, "renewal_due", now, amount=plan.price, currency=plan.currency, grace_until=grace.isoformat())
             outcome = "past_due"
     else:
-        membership.status, membership.ended_at, membership.due_at = "lapsed", now, None
+        membership.status, membership.ended_at, membership.due_at = "lapsed", membership.grace_until or now, None
         _log(session, membership, "lapsed", now)
         outcome = "lapsed"
     membership.updated_at = now
@@ -229,10 +263,11 @@ def run_due(session: Session, *, tenant_id: int, membership_id: int, now: dateti
 
 
 def grant_monthly_points(session: Session, *, membership: Membership, now: datetime) -> int:
-    """Credit the plan's monthly points for the current local month, once; return the points given."""
+    """Credit the plan's monthly points for the current local month, once, to a paid-up membership
+    (not during a trial, nor a grace period: the points come when the renewal is paid); return them."""
     plan = plan_of(session, membership)
     points = int((plan.benefits or {}).get("monthly_points") or 0)
-    if not points or membership.status not in IN_FORCE:
+    if not points or membership.status != "active":
         return 0
     program = programs.get(session, tenant_id=membership.tenant_id)
     month = now.astimezone(ZoneInfo(program.timezone)).strftime("%Y-%m")
@@ -275,12 +310,21 @@ def of_member(session: Session, *, tenant_id: int, member_id: int) -> list[Membe
 
 
 def in_force_after(session: Session, *, after_id: int, limit: int, tenant_id: int | None = None) -> list[tuple[int, int]]:
-    """(tenant, membership) of memberships in force whose plan grants monthly points, in id order after a cursor."""
+    """(tenant, membership) of paid-up memberships, in id order after a cursor (the monthly points sweep)."""
     query = (
         select(Membership.tenant_id, Membership.id)
-        .join(Plan, Plan.id == Membership.plan_id)
-        .where(Membership.status.in_(IN_FORCE), Membership.id > after_id)
+        .where(Membership.status == "active", Membership.id > after_id)
     )
     if tenant_id is not None:
         query = query.where(Membership.tenant_id == tenant_id)
     return [(t, i) for t, i in session.execute(query.order_by(Membership.id).limit(limit)).all()]
+
+
+def end_for_member(session: Session, *, tenant_id: int, member_id: int, now: datetime) -> int:
+    """Cancel a closed member's live memberships now; return how many."""
+    ended = 0
+    for membership in of_member(session, tenant_id=tenant_id, member_id=member_id):
+        if membership.status in LIVE:
+            cancel(session, tenant_id=tenant_id, membership_id=membership.id, at_period_end=False, now=now)
+            ended += 1
+    return ended
