@@ -242,3 +242,29 @@ def test_no_plan_points_for_a_month_left_unpaid(
 
 def test_plan_multiplier_ten_reads_as_ten(client: TestClient) -> None:
     assert plan(client, benefits={"earn_multiplier": "10"})["benefits"]["earn_multiplier"] == "10"
+
+
+def test_archived_plan_takes_no_new_members_but_its_members_renew(client: TestClient) -> None:
+    made = plan(client)
+    member_id = member(client)
+    membership_id = subscribe(client, member_id)["id"]
+    archived = client.patch(f"/v1/membership-plans/{made['id']}", json={"status": "archived", "name_en": "Noor Plus (old)"})
+    assert archived.status_code == 200 and archived.json()["status"] == "archived"
+    other = client.post("/v1/members", json={"external_id": "m-2"}).json()["id"]
+    problem(client.post(f"/v1/members/{other}/memberships", json={"plan": "plus"}), 404, "/problems/not-found", "plan")
+    assert pay(client, membership_id, "evt-1").json()["membership"]["status"] == "active"
+    problem(client.patch("/v1/membership-plans/999999", json={"status": "archived"}), 404, "/problems/not-found")
+
+
+def test_membership_history_lists_payments_and_what_happened(client: TestClient) -> None:
+    plan(client)
+    member_id = member(client)
+    membership_id = subscribe(client, member_id)["id"]
+    pay(client, membership_id, "evt-1", status="failed")
+    pay(client, membership_id, "evt-2")
+    history = client.get(f"/v1/memberships/{membership_id}/history").json()
+    assert [(p["status"], p["amount"], p["provider_ref"]) for p in history["payments"]] == [
+        ("paid", "29.00", "pi_evt-2"), ("failed", "29.00", "pi_evt-1"),
+    ]
+    assert [entry["type"] for entry in history["log"]] == ["points_granted", "activated", "payment_failed", "subscribed"]
+    problem(client.get("/v1/memberships/999999/history"), 404, "/problems/not-found")

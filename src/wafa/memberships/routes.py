@@ -12,7 +12,8 @@ from wafa.members import service as members
 from wafa.memberships import service
 from wafa.memberships.models import Membership, Plan
 from wafa.memberships.schemas import (
-    CancelIn, MembershipPage, MembershipRead, PaymentIn, PaymentRead, PlanIn, PlanPage, PlanRead, SubscribeIn,
+    CancelIn, LogRead, MembershipHistory, MembershipPage, MembershipRead, PaymentIn, PaymentRead, PlanIn, PlanPage, PlanRead,
+    PlanUpdate, SubscribeIn,
 )
 from wafa.money import to_major
 from wafa.tenants.service import Principal
@@ -50,6 +51,29 @@ def list_plans(request: Request, principal: Principal = Depends(require("read"))
     ctx = Context(request)
     with ctx.transaction() as session:
         return PlanPage(items=[_plan_read(plan) for plan in service.list_plans(session, tenant_id=principal.tenant_id)])
+
+
+@router.patch("/membership-plans/{plan_id}", response_model=PlanRead, summary="Rename a plan, change its benefits or archive it (admin)")
+def update_plan(request: Request, plan_id: IdPath, plan_in: PlanUpdate, principal: Principal = Depends(require("admin"))) -> PlanRead:
+    """Price and interval stay: members agreed to them (put a new plan on sale instead)."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        return _plan_read(service.update_plan(session, tenant_id=principal.tenant_id, plan_id=plan_id, plan_in=plan_in))
+
+
+@router.get("/memberships/{membership_id}/history", response_model=MembershipHistory, summary="A membership's payments and log")
+def membership_history(request: Request, membership_id: IdPath, principal: Principal = Depends(require("read"))) -> MembershipHistory:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        payments, log = service.history(session, tenant_id=principal.tenant_id, membership_id=membership_id)
+        return MembershipHistory(
+            membership_id=membership_id,
+            payments=[{
+                "id": p.id, "status": p.status, "amount": to_major(p.amount, p.currency), "currency": p.currency,
+                "provider_ref": p.provider_ref, "period_start": p.period_start, "period_end": p.period_end, "created_at": p.created_at,
+            } for p in payments],
+            log=[LogRead(id=entry.id, type=entry.type, details=entry.details, at=entry.at) for entry in log],
+        )
 
 
 @router.post("/members/{member_id}/memberships", status_code=201, response_model=MembershipRead, summary="Subscribe a member to a plan")

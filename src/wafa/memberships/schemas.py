@@ -92,6 +92,26 @@ class MembershipPage(BaseModel):
     items: list[MembershipRead]
 
 
+class PlanUpdate(_Strict):
+    name_en: str | None = Field(None, min_length=1, max_length=200)
+    name_ar: str | None = Field(None, min_length=1, max_length=200)
+    status: Literal["active", "archived"] | None = Field(None, description="an archived plan takes no new members; its members renew")
+    benefits: PlanBenefits | None = None
+
+
+class LogRead(BaseModel):
+    id: int
+    type: str
+    details: dict[str, Any] | None
+    at: datetime
+
+
+class MembershipHistory(BaseModel):
+    membership_id: int
+    payments: list[dict[str, Any]] = Field(description="every payment reported, newest first")
+    log: list[LogRead] = Field(description="what happened, newest first")
+
+
 class PaymentRead(BaseModel):
     id: int
     membership: MembershipRead

@@ -22,7 +22,7 @@ from wafa.errors import Conflict, InvalidInput, NotFound
 from wafa.ledger import service as ledger
 from wafa.members import service as members
 from wafa.memberships.models import Membership, MembershipLog, MembershipPayment, Plan
-from wafa.memberships.schemas import PaymentIn, PlanIn
+from wafa.memberships.schemas import PaymentIn, PlanIn, PlanUpdate
 from wafa.money import to_major, to_minor
 from wafa.programs import earning
 from wafa.programs import service as programs
@@ -192,7 +192,7 @@ def record_payment(
     end = _next_end(start, membership.billing_anchor, plan, timezone)
     payment.period_start, payment.period_end = start, end
     session.add(payment)
-    event = {"incomplete": "subscribed", "trialing": "converted"}.get(membership.status, "renewed")
+    event = {"incomplete": "activated", "trialing": "converted"}.get(membership.status, "renewed")
     if membership.cancel_at_period_end:
         membership.cancel_at_period_end = False  # paying again resumes a membership set to end
         event = "resumed"
@@ -328,3 +328,33 @@ def end_for_member(session: Session, *, tenant_id: int, member_id: int, now: dat
             cancel(session, tenant_id=tenant_id, membership_id=membership.id, at_period_end=False, now=now)
             ended += 1
     return ended
+
+
+def update_plan(session: Session, *, tenant_id: int, plan_id: int, plan_in: PlanUpdate) -> Plan:
+    """Rename a plan, change its benefits, or archive it (no new members; its members renew as before).
+    Its price and interval stay: members agreed to them."""
+    plan = session.execute(select(Plan).where(Plan.tenant_id == tenant_id, Plan.id == plan_id)).scalar_one_or_none()
+    if plan is None:
+        raise NotFound(f"plan {plan_id} not found", field="plan_id")
+    for name in ("name_en", "name_ar", "status"):
+        value = getattr(plan_in, name)
+        if value is not None:
+            setattr(plan, name, value)
+    if plan_in.benefits is not None:
+        plan.benefits = plan_in.benefits.model_dump()
+    session.flush()
+    return plan
+
+
+def history(session: Session, *, tenant_id: int, membership_id: int) -> tuple[list[MembershipPayment], list[MembershipLog]]:
+    """A membership's payments and log, newest first."""
+    get_or_raise(session, tenant_id=tenant_id, membership_id=membership_id)
+    payments = session.execute(
+        select(MembershipPayment).where(MembershipPayment.tenant_id == tenant_id, MembershipPayment.membership_id == membership_id)
+        .order_by(MembershipPayment.id.desc())
+    ).scalars().all()
+    log = session.execute(
+        select(MembershipLog).where(MembershipLog.tenant_id == tenant_id, MembershipLog.membership_id == membership_id)
+        .order_by(MembershipLog.id.desc())
+    ).scalars().all()
+    return list(payments), list(log)
