@@ -160,15 +160,22 @@ def _drop_on_commit(session: Session) -> None:
     session.info.pop("opened_wallets", None)
 
 
-def insert_unless_exists(session: Session, model, values: dict, *, conflict: list[str], where=None, returning=()):  # type: ignore[no-untyped-def]
-    """INSERT ... ON CONFLICT DO NOTHING on either database; returns the result (no row on conflict)."""
+def insert_or_skip(session: Session, model, *, conflict: list[str], where=None):  # type: ignore[no-untyped-def]
+    """INSERT ... ON CONFLICT DO NOTHING on the model's table, in the session's database dialect (values
+    come with the statement or, for many rows at once, with `session.execute(statement, rows)`)."""
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     # On the table, not the mapped class: Core DML skips the ORM's per-statement bookkeeping.
     table = getattr(model, "__table__", model)
-    stmt = dialect_insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict, index_where=where)
+    return dialect_insert(table).on_conflict_do_nothing(index_elements=conflict, index_where=where)
+
+
+def insert_unless_exists(session: Session, model, values: dict, *, conflict: list[str], where=None, returning=()):  # type: ignore[no-untyped-def]
+    """INSERT ... ON CONFLICT DO NOTHING on either database; returns the result (no row on conflict)."""
+    table = getattr(model, "__table__", model)
+    stmt = insert_or_skip(session, model, conflict=conflict, where=where).values(**values)
     if returning:
         stmt = stmt.returning(*(table.c[column.key] for column in returning))
     return session.execute(stmt)

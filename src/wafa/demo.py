@@ -10,7 +10,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from wafa.db import unit_of_work
@@ -26,15 +25,12 @@ from wafa.members import service as members
 from wafa.members.schemas import Consent, MemberCreate
 from wafa.programs import service as programs
 from wafa.rewards import catalog, coupons, redemptions, stamp_cards, vouchers
-from wafa.rewards.models import Coupon, RewardRedemption
 from wafa.rewards.schemas import RedemptionIn, RewardIn, StampCardIn
 from wafa.rules import service as rules
 from wafa.engagement import referrals
 from wafa.memberships import service as memberships
-from wafa.memberships.models import Membership
 from wafa.memberships.schemas import PaymentIn, PlanIn
 from wafa.engagement.schemas import ReferralPolicyIn
-from wafa.members.models import Member
 from wafa.tiers import service as tiers
 from wafa.tiers.schemas import TierIn, TierPolicyIn
 from wafa.rules.schemas import RuleDefinition
@@ -142,11 +138,7 @@ def _program_rewards(session: Session, *, tenant_id: int, now: datetime, rng: ra
 
 def _use_a_coupon(session: Session, *, tenant_id: int, member_id: int, purchase: PurchaseIn, now: datetime) -> int:
     """Redeem one of the member's coupons on this order if one gives something on it (1 if used)."""
-    held = session.execute(
-        select(Coupon).join(RewardRedemption, RewardRedemption.coupon_id == Coupon.id).where(
-            RewardRedemption.tenant_id == tenant_id, RewardRedemption.member_id == member_id, RewardRedemption.status == "issued",
-        )
-    ).scalars().all()
+    held = coupons.held_by(session, tenant_id=tenant_id, member_id=member_id)
     basket = coupons.basket_of(amount=purchase.amount, currency="SAR", items=purchase.items or [], member_id=member_id)
     for coupon in held:
         try:
@@ -255,7 +247,7 @@ def seed(
                 )
             if ids[:-1] and rng.random() < 0.15:
                 # Some members came through a friend's code.
-                referrer = session.get_one(Member, rng.choice(ids[:-1]))
+                referrer = members.get_or_raise(session, tenant_id=tenant_id, member_id=rng.choice(ids[:-1]))
                 referrals.on_enrolment(session, tenant_id=tenant_id, member=member, code=referrer.referral_code, now=member.enrolled_at)
     result.members = len(ids)
     # Some members shop weekly, most now and then: a skewed activity weight each.
@@ -303,8 +295,7 @@ def seed(
             run_due(factory, now=today, tenant_id=tenant_id)
             with unit_of_work(factory) as session:
                 # Most renewals falling due are paid by the shop's provider; a few members let theirs lapse.
-                due = session.execute(select(Membership).where(Membership.tenant_id == tenant_id, Membership.status == "past_due")).scalars().all()
-                for plus in due:
+                for plus in memberships.past_due(session, tenant_id=tenant_id):
                     if rng.random() < 0.85:
                         memberships.record_payment(
                             session, tenant_id=tenant_id, membership_id=plus.id, key=f"demo:{plus.id}:{day}", now=today,

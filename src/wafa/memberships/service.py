@@ -358,3 +358,10 @@ def history(session: Session, *, tenant_id: int, membership_id: int) -> tuple[li
         .order_by(MembershipLog.id.desc())
     ).scalars().all()
     return list(payments), list(log)
+
+
+def past_due(session: Session, *, tenant_id: int) -> list[Membership]:
+    """The program's memberships whose renewal is due and unpaid."""
+    return list(session.execute(
+        select(Membership).where(Membership.tenant_id == tenant_id, Membership.status == "past_due").order_by(Membership.id)
+    ).scalars())

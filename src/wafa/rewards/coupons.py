@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from wafa.db import insert_unless_exists
+from wafa.db import insert_or_skip, insert_unless_exists
 from wafa.errors import Conflict, CouponNotUsable, CouponUsed, InvalidInput, NotFound
 from wafa.events.schemas import Item
 from wafa.money import to_minor
-from wafa.members.models import Member
+from wafa.members import service as members
 from wafa.rewards import codes, discounts
 from wafa.rewards.discounts import Discount
 from wafa.rewards.models import Coupon, CouponCampaign, CouponUse, OrderPayment, RewardRedemption
@@ -131,10 +131,8 @@ def redeem(
         if earlier.request_hash != request_hash:
             raise Conflict("this use of the coupon was recorded with other details", field="Idempotency-Key")
         return Used(earlier, coupon, True)
-    if basket.member_id is not None and session.execute(
-        select(Member.id).where(Member.tenant_id == tenant_id, Member.id == basket.member_id)
-    ).first() is None:
-        raise NotFound(f"member {basket.member_id} not found", field="member_id")
+    if basket.member_id is not None:
+        members.get_or_raise(session, tenant_id=tenant_id, member_id=basket.member_id)
     applied = check(coupon, basket, now=now)
     if applied.discount <= 0:
         raise CouponNotUsable(applied.reason or "the coupon gives nothing on this basket", field="items")
@@ -208,12 +206,7 @@ def create_campaign(
     )
     session.add(campaign)
     session.flush()
-    table = Coupon.__table__
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    statement = dialect_insert(table).on_conflict_do_nothing(index_elements=["tenant_id", "code"]).returning(table.c.id)
+    statement = insert_or_skip(session, Coupon, conflict=["tenant_id", "code"]).returning(Coupon.__table__.c.id)
     terms = discount.to_json()
     made = 0
     while made < count:
@@ -265,3 +258,12 @@ def campaign_codes(session: Session, *, tenant_id: int, campaign_id: int, batch:
             return
         yield from rows
         after = rows[-1].id
+
+
+def held_by(session: Session, *, tenant_id: int, member_id: int) -> list[Coupon]:
+    """The coupons a member's redemptions issued that are still theirs to use (redemption issued)."""
+    return list(session.execute(
+        select(Coupon).join(RewardRedemption, RewardRedemption.coupon_id == Coupon.id).where(
+            RewardRedemption.tenant_id == tenant_id, RewardRedemption.member_id == member_id, RewardRedemption.status == "issued",
+        )
+    ).scalars())

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from wafa.db import insert_or_skip
 from wafa.errors import InvalidInput, OutOfStock
 from wafa.rewards.models import Reward, Voucher
 
@@ -27,14 +28,7 @@ def import_codes(
     imported = duplicates = 0
     batch: list[str] = []
 
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    table = Voucher.__table__
-    statement = (
-        dialect_insert(table).on_conflict_do_nothing(index_elements=["tenant_id", "reward_id", "code"]).returning(table.c.id)
-    )
+    statement = insert_or_skip(session, Voucher, conflict=["tenant_id", "reward_id", "code"]).returning(Voucher.__table__.c.id)
 
     def flush() -> None:
         nonlocal imported, duplicates
