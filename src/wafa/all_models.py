@@ -1,6 +1,8 @@
 """Imports every domain's tables so Base.metadata (and Alembic) sees the whole schema."""
 
-from wafa.engagement.models import Referral, ReferralPolicy
+from wafa.engagement.models import (
+    AchievementAward, Badge, Challenge, ChallengeProgress, LeaderboardProfile, MemberStreak, Referral, ReferralPolicy, Streak,
+)
 from wafa.events.models import Event, EventType, IdempotencyRecord
 from wafa.ledger.models import Account, Entry, Hold, Lot, LotMovement, Posting
 from wafa.members.models import Member
@@ -19,5 +21,6 @@ __all__ = [
     "IdempotencyRecord", "Lot", "LotMovement", "Member", "MemberStampCard", "OrderPayment", "Posting", "Program",
     "Reward", "RewardRedemption", "Rule", "RuleAward", "RuleBudget", "RuleVersion", "StampCard", "StampCardEvent", "Tenant",
     "Voucher", "Tier", "TierPolicy", "MemberTier", "TierChange", "Referral", "ReferralPolicy",
-    "Plan", "Membership", "MembershipPayment", "MembershipLog",
+    "Plan", "Membership", "MembershipPayment", "MembershipLog", "Badge", "Challenge", "ChallengeProgress", "Streak",
+    "MemberStreak", "AchievementAward", "LeaderboardProfile",
 ]

@@ -1,10 +1,11 @@
-"""Referral tables: the program's referral policy and each referral with its state."""
+"""Engagement tables: referrals and their policy; badges, challenges and streaks, what members hold of
+them, and leaderboard nicknames."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wafa.db import Base, Id, UTCDateTime
@@ -50,3 +51,160 @@ class Referral(Base):
     purchase_event_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Badge(Base):
+    """A badge a member earns once when a criterion over their history is met, optionally with points or a reward."""
+
+    __tablename__ = "badges"
+    __table_args__ = (UniqueConstraint("tenant_id", "key", name="uq_badges_key"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    key: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(200))
+    name_ar: Mapped[str] = mapped_column(String(200))
+    description_en: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    description_ar: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    image_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # A goal (see engagement.goals): metric, target in its unit (minor units for money), filters.
+    criterion: Mapped[dict] = mapped_column(JSON)
+    points: Mapped[int] = mapped_column(BigInteger)
+    reward_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # active, archived
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Challenge(Base):
+    """A time-boxed goal ("3 purchases in March") with per-member progress and a completion reward."""
+
+    __tablename__ = "challenges"
+    __table_args__ = (UniqueConstraint("tenant_id", "key", name="uq_challenges_key"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    key: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(200))
+    name_ar: Mapped[str] = mapped_column(String(200))
+    description_en: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    description_ar: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    image_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    goal: Mapped[dict] = mapped_column(JSON)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # With opt-in, only what a member does after joining counts.
+    opt_in: Mapped[bool] = mapped_column(Boolean)
+    points: Mapped[int] = mapped_column(BigInteger)
+    reward_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # active, archived
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChallengeProgress(Base):
+    """How far one member has come in one challenge (kept so a leaderboard is one indexed query)."""
+
+    __tablename__ = "challenge_progress"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "challenge_id", "member_id", name="uq_challenge_progress_member"),
+        Index("ix_challenge_progress_rank", "tenant_id", "challenge_id", "progress"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(Id)
+    challenge_id: Mapped[int] = mapped_column(BigInteger)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    progress: Mapped[int] = mapped_column(BigInteger)
+    joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When the target was first reached (and still holds); None while short of it.
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Streak(Base):
+    """Consecutive weeks or months with a qualifying purchase, with rewards at milestones."""
+
+    __tablename__ = "streaks"
+    __table_args__ = (UniqueConstraint("tenant_id", "key", name="uq_streaks_key"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    key: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(200))
+    name_ar: Mapped[str] = mapped_column(String(200))
+    period: Mapped[str] = mapped_column(String(8))  # week (Monday to Sunday), month
+    # A purchase of at least this much (base currency, minor units, kept after returns) qualifies.
+    min_amount: Mapped[int] = mapped_column(BigInteger)
+    # Only purchases from here count: a streak launched today does not pay for last year.
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # [{"length": 4, "points": 100, "reward_key": null}, ...], by length.
+    milestones: Mapped[list] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))  # active, archived
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MemberStreak(Base):
+    """A member's run in one streak as last computed: current length, its first and last periods, the longest."""
+
+    __tablename__ = "member_streaks"
+    __table_args__ = (UniqueConstraint("tenant_id", "streak_id", "member_id", name="uq_member_streaks_member"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(Id)
+    streak_id: Mapped[int] = mapped_column(BigInteger)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    current: Mapped[int] = mapped_column(Integer)
+    run_start: Mapped[date | None] = mapped_column(Date, nullable=True)
+    last_period: Mapped[date | None] = mapped_column(Date, nullable=True)
+    longest: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AchievementAward(Base):
+    """One badge, challenge completion or streak milestone a member holds, with what it gave.
+
+    A return that makes it no longer true revokes it (points clawed back, an unused reward cancelled);
+    it may be earned again later, as a new row. At most one row per achievement is not revoked.
+    """
+
+    __tablename__ = "achievement_awards"
+    __table_args__ = (
+        Index(
+            "uq_achievement_awards_held", "tenant_id", "kind", "definition_id", "member_id", "run", "milestone",
+            unique=True, sqlite_where=text("revoked_at IS NULL"), postgresql_where=text("revoked_at IS NULL"),
+        ),
+        Index("ix_achievement_awards_member", "tenant_id", "member_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(Id)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # badge, challenge, streak
+    definition_id: Mapped[int] = mapped_column(BigInteger)
+    # Streaks: the first period of the run (ISO date) and the milestone's length; '' and 0 otherwise.
+    run: Mapped[str] = mapped_column(String(10))
+    milestone: Mapped[int] = mapped_column(Integer)
+    points: Mapped[int] = mapped_column(BigInteger)
+    entry_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    lot_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    redemption_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    earned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class LeaderboardProfile(Base):
+    """A member's choice to appear on challenge leaderboards, and the nickname shown there."""
+
+    __tablename__ = "leaderboard_profiles"
+    __table_args__ = (UniqueConstraint("tenant_id", "nickname_key", name="uq_leaderboard_profiles_nickname"),)
+
+    tenant_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    nickname: Mapped[str] = mapped_column(String(32))
+    # The nickname case-folded with spaces squeezed: two members cannot pass for each other.
+    nickname_key: Mapped[str] = mapped_column(String(32))
+    opt_in: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from wafa.db import insert_unless_exists
+from wafa.engagement import achievements
 from wafa.engagement.models import Referral, ReferralPolicy
 from wafa.engagement.schemas import ReferralPolicyIn
 from wafa.errors import InvalidInput
@@ -156,6 +157,8 @@ def settle(session: Session, *, tenant_id: int, referral_id: int, now: datetime)
                 session, tenant_id=tenant_id, member_id=member.id, reward=reward, source="referral",
                 source_key=f"referral:{referral.id}:{who}", now=now,
             )
+    if referral.referrer_id is not None:
+        achievements.on_activity(session, tenant_id=tenant_id, member_id=referral.referrer_id, cause="referral", now=now)
     session.flush()
     return "completed"
 

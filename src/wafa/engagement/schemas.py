@@ -1,10 +1,12 @@
-"""API shapes of referrals."""
+"""API shapes of engagement: referrals, badges, challenges, streaks, achievements and leaderboards."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from wafa.events.schemas import Decimal_
 
@@ -42,3 +44,281 @@ class MemberReferrals(BaseModel):
     referral_code: str
     referred_by: ReferralRead | None
     referrals: list[ReferralRead]
+
+
+# Badges, challenges and streaks ------------------------------------------------------------------
+
+Key = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+Long = Annotated[str, Field(min_length=1, max_length=1000)]
+
+METRICS = ("purchases", "spend", "categories", "events", "referrals", "tier")
+
+
+class GoalIn(BaseModel):
+    """What a member must do: a metric over their history (a badge) or over a challenge's window."""
+
+    model_config = ConfigDict(extra="forbid")
+    metric: Literal["purchases", "spend", "categories", "events", "referrals", "tier"] = Field(
+        description="purchases (orders kept after returns), spend (money kept, base currency), categories "
+        "(different categories bought), events (custom events of `event_type`), referrals (completed), "
+        "tier (reached `tier` or above; badges only)"
+    )
+    at_least: Decimal_ | None = Field(
+        None, description="the target: a count, or for spend an amount in the base currency; not for tier"
+    )
+    category: str | None = Field(None, min_length=1, max_length=64, description="purchases and spend: only lines of this category")
+    min_amount: Decimal_ | None = Field(None, description="purchases: only orders of at least this (base currency)")
+    event_type: str | None = Field(None, min_length=1, max_length=64, description="events: the custom event's type")
+    tier: Key | None = Field(None, description="tier: the tier's key")
+
+    @model_validator(mode="after")
+    def _fits_metric(self) -> GoalIn:
+        if self.metric == "tier":
+            if self.tier is None:
+                raise ValueError("a tier goal names the tier")
+            if self.at_least is not None:
+                raise ValueError("a tier goal has no at_least")
+        else:
+            if self.at_least is None:
+                raise ValueError("at_least is required")
+            if Decimal(self.at_least) <= 0:
+                raise ValueError("at_least must be greater than zero")
+            if self.metric != "spend" and (Decimal(self.at_least) != Decimal(self.at_least).to_integral_value() or Decimal(self.at_least) > 1_000_000):
+                raise ValueError(f"a {self.metric} goal counts: at_least is a whole number up to 1000000")
+        if self.metric == "events" and self.event_type is None:
+            raise ValueError("an events goal names event_type")
+        if self.category is not None and self.metric not in ("purchases", "spend"):
+            raise ValueError("category applies to purchases and spend goals")
+        if self.min_amount is not None and self.metric != "purchases":
+            raise ValueError("min_amount applies to purchases goals")
+        if self.event_type is not None and self.metric != "events":
+            raise ValueError("event_type applies to events goals")
+        if self.tier is not None and self.metric != "tier":
+            raise ValueError("tier applies to tier goals")
+        return self
+
+
+class _Definition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Key
+    name_en: Text
+    name_ar: Text
+    description_en: Long | None = None
+    description_ar: Long | None = None
+    image_url: str | None = Field(None, max_length=500, pattern=r"^https?://")
+    points: int = Field(0, ge=0, le=10**9, description="points given when earned")
+    reward_key: Key | None = Field(None, description="a catalog reward granted when earned")
+
+
+class _DefinitionUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name_en: Text | None = None
+    name_ar: Text | None = None
+    description_en: Long | None = None
+    description_ar: Long | None = None
+    image_url: str | None = Field(None, max_length=500, pattern=r"^https?://")
+    status: Literal["active", "archived"] | None = Field(None, description="an archived one is no longer earned; what was earned stays")
+
+
+class BadgeIn(_Definition):
+    criterion: GoalIn
+
+
+class BadgeUpdate(_DefinitionUpdate):
+    pass
+
+
+class BadgeRead(BaseModel):
+    id: int
+    key: str
+    name: dict[str, str]
+    description: dict[str, str | None]
+    image_url: str | None
+    criterion: GoalIn
+    points: int
+    reward_key: str | None
+    status: str
+    holders: int = Field(description="members who hold it now")
+    created_at: datetime
+
+
+class ChallengeIn(_Definition):
+    goal: GoalIn
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    opt_in: bool = Field(False, description="members join first; only what they do after joining counts")
+
+    @model_validator(mode="after")
+    def _window(self) -> ChallengeIn:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        if self.goal.metric == "tier":
+            raise ValueError("a challenge cannot have a tier goal: tiers are reached, not done within a window")
+        return self
+
+
+class ChallengeUpdate(_DefinitionUpdate):
+    ends_at: AwareDatetime | None = Field(None, description="extend or shorten; not before it starts")
+
+
+class ChallengeRead(BaseModel):
+    id: int
+    key: str
+    name: dict[str, str]
+    description: dict[str, str | None]
+    image_url: str | None
+    goal: GoalIn
+    starts_at: datetime
+    ends_at: datetime
+    opt_in: bool
+    points: int
+    reward_key: str | None
+    status: str
+    state: str = Field(description="upcoming, open or closed, by the clock")
+    completed: int = Field(description="members who have completed it")
+    created_at: datetime
+
+
+class Milestone(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    length: int = Field(ge=1, le=1000, description="periods in a row")
+    points: int = Field(0, ge=0, le=10**9)
+    reward_key: Key | None = None
+
+
+class StreakIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Key
+    name_en: Text
+    name_ar: Text
+    period: Literal["week", "month"] = Field(description="week: Monday to Sunday; both in the program's time zone")
+    min_amount: Decimal_ = Field("0", description="a purchase of at least this (base currency, kept after returns) qualifies")
+    starts_at: AwareDatetime | None = Field(None, description="purchases from here count (default: now)")
+    milestones: list[Milestone] = Field(min_length=1, max_length=20)
+
+    @field_validator("milestones")
+    @classmethod
+    def _distinct(cls, value: list[Milestone]) -> list[Milestone]:
+        lengths = [m.length for m in value]
+        if len(set(lengths)) != len(lengths):
+            raise ValueError("milestone lengths must differ")
+        return sorted(value, key=lambda m: m.length)
+
+
+class StreakUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name_en: Text | None = None
+    name_ar: Text | None = None
+    status: Literal["active", "archived"] | None = None
+
+
+class StreakRead(BaseModel):
+    id: int
+    key: str
+    name: dict[str, str]
+    period: str
+    min_amount: str
+    starts_at: datetime
+    milestones: list[Milestone]
+    status: str
+    created_at: datetime
+
+
+class BadgePage(BaseModel):
+    items: list[BadgeRead]
+
+
+class ChallengePage(BaseModel):
+    items: list[ChallengeRead]
+
+
+class StreakPage(BaseModel):
+    items: list[StreakRead]
+
+
+class EarnedBadge(BaseModel):
+    key: str
+    name: dict[str, str]
+    description: dict[str, str | None]
+    image_url: str | None
+    earned_at: datetime
+    points: int
+
+
+class BadgeProgress(BaseModel):
+    key: str
+    name: dict[str, str]
+    image_url: str | None
+    progress: str = Field(description="in the criterion's unit (money as a decimal string)")
+    target: str
+
+
+class MemberChallenge(BaseModel):
+    key: str
+    name: dict[str, str]
+    state: str = Field(description="upcoming, open or closed")
+    starts_at: datetime
+    ends_at: datetime
+    opt_in: bool
+    joined: bool
+    progress: str
+    target: str
+    completed_at: datetime | None
+    points: int
+    reward_key: str | None
+
+
+class MemberStreakRead(BaseModel):
+    key: str
+    name: dict[str, str]
+    period: str
+    current: int = Field(description="periods in a row up to this one or the last; 0 once a period is missed")
+    at_risk: bool = Field(description="the run counts the last period but not yet this one: buy before it ends")
+    longest: int
+    run_start: date | None
+    last_period: date | None
+    next_milestone: int | None
+
+
+class Achievements(BaseModel):
+    member_id: int
+    badges: list[EarnedBadge]
+    badges_in_progress: list[BadgeProgress]
+    challenges: list[MemberChallenge]
+    streaks: list[MemberStreakRead]
+
+
+class LeaderboardProfileIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    nickname: str = Field(min_length=2, max_length=32, description="shown instead of the member's name")
+    opt_in: bool = True
+
+    @field_validator("nickname")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if len(value) < 2 or not all(ch.isprintable() for ch in value):
+            raise ValueError("a nickname is at least 2 printable characters")
+        return value
+
+
+class LeaderboardProfileRead(BaseModel):
+    member_id: int
+    nickname: str
+    opt_in: bool
+
+
+class LeaderboardRow(BaseModel):
+    rank: int
+    nickname: str
+    progress: str
+    completed_at: datetime | None
+    you: bool = False
+
+
+class Leaderboard(BaseModel):
+    challenge: str
+    target: str
+    rows: list[LeaderboardRow]
+    you: LeaderboardRow | None = Field(None, description="the member asked about (member_id=), ranked, even if not opted in")

@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from wafa.db import insert_unless_exists
+from wafa.engagement import achievements
 from wafa.errors import Conflict
 from wafa.events import awards, service
 from wafa.events import types as event_types
@@ -76,6 +77,7 @@ def record_trigger(
         )
         if any(a.points for a in applied) and member.status == "active":
             tiers.on_event(session, tenant_id=tenant_id, member_id=member.id, now=now)
+    achievements.on_activity(session, tenant_id=tenant_id, member_id=member.id, cause=f"event:{type_}", now=now)
     event = service.get_or_raise(session, tenant_id=tenant_id, event_id=event_id)
     return member_event_result(session, event=event, applied=applied), False
 

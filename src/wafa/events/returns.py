@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from wafa.engagement import achievements
 from wafa.errors import Conflict, InvalidInput
 from wafa.events import awards
 from wafa.events import service
@@ -98,7 +99,7 @@ def record_return(
     # the earning money that came back, so many small returns never take more (or less) than one big
     # one. Lines that earned nothing (discounted, rewards) take nothing back when they are returned.
     earned_on = service.earning_amount(purchase.amount, purchase.items)
-    still_earning = service.earning_amount(purchase.amount - cumulative_amount, _kept_lines(purchase, returned_items))
+    still_earning = service.earning_amount(purchase.amount - cumulative_amount, service.kept_lines(purchase, returned_items))
     returned_earning = min(earned_on, max(0, earned_on - still_earning))
     target_reversed = max(purchase.points_reversed, earning.proportional_share(purchase.points, returned_earning, earned_on))
     if cumulative_amount >= purchase.amount and not _items_left(purchase, returned_items):
@@ -153,6 +154,7 @@ def record_return(
             session, tenant_id=tenant_id, member_id=purchase.member_id, purchase_event_id=purchase.id, given=given, now=now,
             reason=f"return on order {purchase.order_id}",
         )
+        achievements.on_activity(session, tenant_id=tenant_id, member_id=purchase.member_id, cause="return", now=now)
     restored = payments.restore_for_return(
         session, tenant_id=tenant_id, order_id=purchase.order_id or "", returned=cumulative_amount, total=purchase.amount,
         whole=whole, policy=program.return_restores, return_event_id=event_id, now=now,
@@ -238,22 +240,9 @@ def _return_rules(
     return awards.award_now(session, tenant_id=tenant_id, event_id=event_id, member=member, rules_=return_rules, facts=facts, now=now)
 
 
-def _kept_lines(purchase: Event, returned_items: dict[str, int]) -> list[dict] | None:
-    """The order's lines less what came back (None for an order recorded without lines)."""
-    if not purchase.items:
-        return None
-    kept_lines = []
-    left = dict(returned_items)
-    for line in purchase.items:
-        back = min(left.get(line["sku"], 0), line["quantity"])
-        left[line["sku"]] = left.get(line["sku"], 0) - back
-        kept_lines.append({**line, "quantity": line["quantity"] - back})
-    return kept_lines
-
-
 def _kept_facts(purchase: Event, returned_items: dict[str, int], returned_amount: int) -> engine.EventFacts:
     """The part of an order the customer kept, as the rules engine reads a purchase."""
-    kept_lines = _kept_lines(purchase, returned_items)
+    kept_lines = service.kept_lines(purchase, returned_items)
     currency = purchase.currency or "XXX"
     return engine.EventFacts(
         type="purchase", occurred_at=purchase.occurred_at, currency=purchase.currency, precision=precision(currency),

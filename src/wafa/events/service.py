@@ -3,6 +3,7 @@ simulation. Returns live in returns.py, custom and built-in member events in mem
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
@@ -10,6 +11,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from wafa.db import insert_unless_exists
+from wafa.engagement import achievements
 from wafa.errors import Conflict, InvalidInput, LedgerCorrupt, NotFound
 from wafa.events import awards, hotpath
 from wafa.events import types as event_types
@@ -45,6 +47,7 @@ def can_go_fast(session: Session, *, tenant_id: int, event_in: PurchaseIn) -> bo
         and not rules.for_trigger(session, tenant_id=tenant_id, trigger="purchase")
         and not tiers.tiers_of(session, tenant_id=tenant_id)
         and not memberships.has_plans(session, tenant_id=tenant_id)
+        and not achievements.definitions(session, tenant_id=tenant_id)
     )
 
 
@@ -223,6 +226,8 @@ def record_purchase(
             )
     if member is not None and member.status == "active":
         tiers.on_event(session, tenant_id=tenant_id, member_id=member.id, now=now)
+    if member is not None:
+        achievements.on_activity(session, tenant_id=tenant_id, member_id=member.id, cause="purchase", now=now)
     total = award.points if award else 0
     if reason is None and total == 0 and not applied:
         reason = "amount earns less than one point"
@@ -440,3 +445,86 @@ def first_purchase_kept(
         .order_by(Event.occurred_at, Event.id)
         .limit(1)
     ).scalar_one_or_none()
+
+
+def kept_lines(purchase: Event, returned_items: dict[str, int]) -> list[dict] | None:
+    """The order's lines less what came back (None for an order recorded without lines)."""
+    if not purchase.items:
+        return None
+    kept = []
+    left = dict(returned_items)
+    for line in purchase.items:
+        back = min(left.get(line["sku"], 0), line["quantity"])
+        left[line["sku"]] = left.get(line["sku"], 0) - back
+        kept.append({**line, "quantity": line["quantity"] - back})
+    return kept
+
+
+@dataclass(frozen=True, slots=True)
+class KeptPurchase:
+    """A member's purchase as it stands after returns: what was kept, in money and in lines."""
+
+    event_id: int
+    occurred_at: datetime
+    currency: str
+    amount: int  # kept, minor units
+    paid: int  # the whole order, before returns
+    list_total: int  # of all the order's lines at list price (0 without lines)
+    lines: tuple[dict, ...]  # kept lines (quantity > 0)
+
+    def in_category(self, category: str) -> int:
+        """The money kept on lines of `category`: the order's paid amount shared by list price."""
+        if not self.list_total or not self.amount:
+            return 0
+        listed = sum(line["quantity"] * line["unit_price"] for line in self.lines if line.get("category") == category)
+        return min(self.amount, earning.proportional_share(self.paid, listed, self.list_total))
+
+
+def kept_purchases(
+    session: Session, *, tenant_id: int, member_id: int, since: datetime | None = None, until: datetime | None = None
+) -> list[KeptPurchase]:
+    """A member's purchases in [since, until) not wholly returned, oldest first, with their kept lines."""
+    conditions = [
+        Event.tenant_id == tenant_id, Event.member_id == member_id, Event.type == "purchase",
+        (Event.amount > Event.returned_amount) | (Event.amount == 0),
+    ]
+    if since is not None:
+        conditions.append(Event.occurred_at >= since)
+    if until is not None:
+        conditions.append(Event.occurred_at < until)
+    out = []
+    for event in session.execute(select(Event).where(*conditions).order_by(Event.occurred_at, Event.id)).scalars():
+        lines = kept_lines(event, event.returned_items or {}) or []
+        if event.items and not any(line["quantity"] > 0 for line in lines) and event.amount:
+            continue  # every line came back
+        out.append(KeptPurchase(
+            event.id, event.occurred_at, event.currency or "", event.amount - event.returned_amount, event.amount,
+            sum(line["quantity"] * line["unit_price"] for line in event.items or ()),
+            tuple(line for line in lines if line["quantity"] > 0),
+        ))
+    return out
+
+
+def count_events(
+    session: Session, *, tenant_id: int, member_id: int, type_: str, since: datetime | None = None, until: datetime | None = None
+) -> int:
+    """How many events of a type a member has (custom events, or built-in ones by name)."""
+    query = select(func.count()).where(Event.tenant_id == tenant_id, Event.member_id == member_id, Event.type == type_)
+    if since is not None:
+        query = query.where(Event.occurred_at >= since)
+    if until is not None:
+        query = query.where(Event.occurred_at < until)
+    return session.execute(query).scalar_one()
+
+
+def kept_amounts(
+    session: Session, *, tenant_id: int, member_id: int, since: datetime | None = None
+) -> list[tuple[datetime, str, int]]:
+    """(occurred at, currency, money kept after returns) of a member's purchases not wholly returned, since a moment."""
+    kept = Event.amount - Event.returned_amount
+    query = select(Event.occurred_at, Event.currency, kept).where(
+        Event.tenant_id == tenant_id, Event.member_id == member_id, Event.type == "purchase", (kept > 0) | (Event.amount == 0),
+    )
+    if since is not None:
+        query = query.where(Event.occurred_at >= since)
+    return [(at, currency or "", int(money)) for at, currency, money in session.execute(query.order_by(Event.occurred_at))]

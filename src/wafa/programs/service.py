@@ -49,6 +49,17 @@ class ProgramConfig:
             raise InvalidInput(f"this program does not accept {currency.upper()} (accepted: {accepted})", field="currency")
         return rate
 
+    def in_base(self, money: int, currency: str) -> Decimal:
+        """Money in `currency` (minor units) as base-currency minor units, at the ratio of the earn rates
+        (what a point is worth in each); money in a currency without a rate to compare with counts 0."""
+        base = self.base_currency
+        if currency == base:
+            return Decimal(money)
+        if currency not in self.earn_rates or base not in self.earn_rates or Decimal(self.earn_rates[base]) == 0:
+            return Decimal(0)
+        major = Decimal(money).scaleb(-precision(currency))
+        return (major * Decimal(self.earn_rates[currency]) / Decimal(self.earn_rates[base])).scaleb(precision(base))
+
 
 # Keyed by database too: one process may serve two databases (the tests do).
 _cache: dict[tuple[object, int], tuple[float, ProgramConfig]] = {}

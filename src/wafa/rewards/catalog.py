@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from wafa.errors import Conflict, InvalidInput, NotFound
 from wafa.members.models import Member
+from wafa.memberships import service as memberships
 from wafa.money import to_major, to_minor
 from wafa.programs.service import ProgramConfig
 from wafa.rewards.discounts import Discount
@@ -80,6 +81,13 @@ def _config(gives: Any, *, program: ProgramConfig) -> dict[str, Any]:
     return config
 
 
+def _check_plans(session: Session, *, tenant_id: int, keys: list[str]) -> None:
+    known = {plan.key for plan in memberships.list_plans(session, tenant_id=tenant_id)}
+    for index, key in enumerate(keys):
+        if key not in known:
+            raise InvalidInput(f"no membership plan with key {key!r}", field=f"plans[{index}]")
+
+
 def create(session: Session, *, tenant_id: int, reward_in: RewardIn, program: ProgramConfig, now: datetime) -> Reward:
     """Add a reward to the catalog."""
     if get_by_key(session, tenant_id=tenant_id, key=reward_in.key) is not None:
@@ -88,6 +96,7 @@ def create(session: Session, *, tenant_id: int, reward_in: RewardIn, program: Pr
         raise InvalidInput("valid_until must be after valid_from", field="valid_until")
     if reward_in.gives.type == "voucher" and reward_in.stock is not None:
         raise InvalidInput("a voucher reward's stock is the codes uploaded to it", field="stock")
+    _check_plans(session, tenant_id=tenant_id, keys=reward_in.plans)
     reward = Reward(
         tenant_id=tenant_id, key=reward_in.key, kind=reward_in.gives.type, name_en=reward_in.name_en, name_ar=reward_in.name_ar,
         description_en=reward_in.description_en, description_ar=reward_in.description_ar, image_url=reward_in.image_url,
@@ -95,7 +104,7 @@ def create(session: Session, *, tenant_id: int, reward_in: RewardIn, program: Pr
         money=to_minor(reward_in.money, program.base_currency, field="money") if reward_in.money else 0,
         stock_left=reward_in.stock, limit_count=reward_in.limit.count if reward_in.limit else None,
         limit_period=reward_in.limit.period if reward_in.limit else None, valid_from=reward_in.valid_from,
-        valid_until=reward_in.valid_until, tiers=list(reward_in.tiers), segments=list(reward_in.segments),
+        valid_until=reward_in.valid_until, tiers=list(reward_in.tiers), segments=list(reward_in.segments), plans=list(reward_in.plans),
         status=reward_in.status, config=_config(reward_in.gives, program=program), created_at=now, updated_at=now,
     )
     if reward.kind == "cashback" and reward.points == 0:
@@ -112,7 +121,8 @@ def update_(session: Session, *, tenant_id: int, reward_id: int, reward_in: Rewa
     for name in ("name_en", "name_ar", "description_en", "description_ar", "image_url", "valid_from", "valid_until"):
         if name in changes:
             setattr(reward, name, changes[name])
-    for name in ("points", "status", "tiers", "segments"):
+    _check_plans(session, tenant_id=reward.tenant_id, keys=changes.get("plans") or [])
+    for name in ("points", "status", "tiers", "segments", "plans"):
         if changes.get(name) is not None:
             setattr(reward, name, changes[name])
     if "money" in changes:
@@ -234,16 +244,22 @@ def redeemed_count(session: Session, *, reward: Reward, member_id: int, now: dat
 
 @dataclass(frozen=True, slots=True)
 class Standing:
-    """What eligibility asks of a member besides points: their tier (its key and name, lower-cased) and segments."""
+    """What eligibility asks of a member besides points: their tier (its key and name, lower-cased),
+    segments, and the key of the paid plan in force."""
 
     tiers: frozenset[str]
     segments: frozenset[str]
+    plan: str | None = None
 
 
 def standing(session: Session, *, member: Member) -> Standing:
     """A member's tier and segments. Segments come with the analytics domain; until then a reward
     limited to segments stays locked, saying which it needs."""
-    return Standing(tiers=tiers.standing(session, tenant_id=member.tenant_id, member_id=member.id).names, segments=frozenset())
+    in_force = memberships.in_force(session, tenant_id=member.tenant_id, member_id=member.id)
+    return Standing(
+        tiers=tiers.standing(session, tenant_id=member.tenant_id, member_id=member.id).names, segments=frozenset(),
+        plan=in_force[1].key if in_force else None,
+    )
 
 
 _LIMIT_WORDS = {"day": "a day", "week": "a week", "month": "a month", "year": "a year", "lifetime": "in all"}
@@ -268,6 +284,8 @@ def locks(
         out.append({"code": "tier", "message": f"needs {' or '.join(reward.tiers)} tier"})
     if reward.segments and not who.segments.intersection(reward.segments):
         out.append({"code": "segment", "message": f"for members in {' or '.join(reward.segments)}"})
+    if reward.plans and who.plan not in reward.plans:
+        out.append({"code": "plan", "message": f"for {' or '.join(reward.plans)} members"})
     cost = max(points or 0, reward.points)
     if available_points < 0 and program.block_redemptions_in_debt:
         out.append({"code": "debt", "message": f"the member owes {-available_points} points"})

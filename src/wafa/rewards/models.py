@@ -42,6 +42,8 @@ class Reward(Base):
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     tiers: Mapped[list] = mapped_column(JSON, default=list)
     segments: Mapped[list] = mapped_column(JSON, default=list)
+    # Plan-only rewards: keys of the paid membership plans whose members may redeem it.
+    plans: Mapped[list] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(16))
     # What the kind gives: the coupon's discount, the gift's SKU, the voucher's partner, the privilege's days.
     config: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -46,7 +46,7 @@ def reward_read(session, reward: Reward, *, currency: str, locked: list[dict[str
         points=reward.points, money=to_major(reward.money, currency) if reward.money else None, currency=currency,
         stock=catalog.stock_of(session, reward=reward),
         limit=Limit(count=reward.limit_count, period=reward.limit_period) if reward.limit_count else None,  # type: ignore[arg-type]
-        valid_from=reward.valid_from, valid_until=reward.valid_until, tiers=list(reward.tiers), segments=list(reward.segments),
+        valid_from=reward.valid_from, valid_until=reward.valid_until, tiers=list(reward.tiers), segments=list(reward.segments), plans=list(reward.plans or []),
         status=reward.status, gives=gives, created_at=reward.created_at, updated_at=reward.updated_at,
         available=None if locked is None else not locked,
         locked=None if locked is None else [Lock(**lock) for lock in locked],  # type: ignore[arg-type]

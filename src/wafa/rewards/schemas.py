@@ -119,6 +119,7 @@ class RewardIn(_Strict):
     valid_until: AwareDatetime | None = None
     tiers: list[Label] = Field(default_factory=list, max_length=50, description="only members of these tiers (empty: all)")
     segments: list[Label] = Field(default_factory=list, max_length=50, description="only members of these segments")
+    plans: list[Label] = Field(default_factory=list, max_length=50, description="only members of these paid plans (keys; empty: all)")
     status: Literal["draft", "active", "paused", "archived"] = "active"
     gives: Gives
 
@@ -138,6 +139,7 @@ class RewardUpdate(_Strict):
     valid_until: AwareDatetime | None = None
     tiers: list[Label] | None = Field(None, max_length=50)
     segments: list[Label] | None = Field(None, max_length=50)
+    plans: list[Label] | None = Field(None, max_length=50)
     status: Literal["draft", "active", "paused", "archived"] | None = None
     gives: Gives | None = None
 
@@ -163,6 +165,7 @@ class RewardRead(BaseModel):
     valid_until: datetime | None
     tiers: list[str]
     segments: list[str]
+    plans: list[str]
     status: str
     gives: dict[str, Any]
     created_at: datetime

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 
 from wafa.api.deps import Context, IdPath, decode_cursor, paginate, require
+from wafa.engagement import achievements
 from wafa.members import service as members
 from wafa.programs import service as programs
 from wafa.tiers import qualification
@@ -140,6 +141,8 @@ def set_member_tier(request: Request, member_id: IdPath, set_in: TierSetIn, prin
             session, tenant_id=principal.tenant_id, member_id=member_id, tier_key=set_in.tier, reason=set_in.reason,
             until=set_in.until, now=ctx.now(), actor=f"API key {principal.key_id}",
         )
+        # A tier set by hand counts as reached for badges.
+        achievements.on_activity(session, tenant_id=principal.tenant_id, member_id=member_id, cause="tier", now=ctx.now())
         return _member_tier(session, principal.tenant_id, member_id, ctx.now())
 
 

@@ -19,7 +19,7 @@ from wafa.db import insert_unless_exists, on_commit
 from wafa.errors import Conflict, InvalidInput, NotFound
 from wafa.ledger import service as ledger
 from wafa.members import service as members
-from wafa.money import precision, to_major, to_minor
+from wafa.money import to_major, to_minor
 from wafa.programs import earning
 from wafa.programs import service as programs
 from wafa.tiers import qualification
@@ -175,15 +175,7 @@ def _metric(
     if rules.metric == "purchases":
         return sum(count for _, _, count in bought)
     # Money in other currencies counts at the ratio of the earn rates (what a point is worth in each).
-    base = program.base_currency
-    total = Decimal(0)
-    for currency, money, _ in bought:
-        if currency == base or currency not in program.earn_rates or Decimal(program.earn_rates[base]) == 0:
-            # Without a base rate to compare with, only base-currency money can be counted.
-            total += money if currency == base else 0
-            continue
-        major = Decimal(money).scaleb(-precision(currency))
-        total += (major * Decimal(program.earn_rates[currency]) / Decimal(program.earn_rates[base])).scaleb(precision(base))
+    total = sum((program.in_base(money, currency) for currency, money, _ in bought), Decimal(0))
     return int(total.to_integral_value(rounding=ROUND_FLOOR))
 
 
@@ -377,3 +369,27 @@ def standing(session: Session, *, tenant_id: int, member_id: int) -> Standing:
 def format_value(value: int, *, metric: str, currency: str) -> str:
     """A metric value as the API shows it (money in major units)."""
     return to_major(value, currency) if metric == "money_spent" else str(value)
+
+
+def reached(session: Session, *, tenant_id: int, member_id: int, key: str) -> bool:
+    """Whether a member holds, or has ever held, the tier `key` or a better one (badges ask)."""
+    tiers = tiers_of(session, tenant_id=tenant_id)
+    wanted = next((tier for tier in tiers if tier.key == key), None)
+    if wanted is None:
+        return False
+    better = [tier.id for tier in tiers if tier.rank >= wanted.rank]
+    held = session.execute(
+        select(MemberTier.tier_id).where(MemberTier.tenant_id == tenant_id, MemberTier.member_id == member_id)
+    ).scalar_one_or_none()
+    if held in better:
+        return True
+    return session.execute(
+        select(TierChange.id).where(
+            TierChange.tenant_id == tenant_id, TierChange.member_id == member_id, TierChange.to_tier_id.in_(better)
+        ).limit(1)
+    ).first() is not None
+
+
+def exists(session: Session, *, tenant_id: int, key: str) -> bool:
+    """Whether the program has a tier with this key."""
+    return any(tier.key == key for tier in tiers_of(session, tenant_id=tenant_id))

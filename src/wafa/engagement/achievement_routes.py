@@ -1,0 +1,256 @@
+"""HTTP: badges, challenges and streaks (admin), a member's achievements, joining a challenge, the
+leaderboard and the nickname a member shows on it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.orm import Session
+
+from wafa.api.deps import Context, IdPath, require
+from wafa.engagement import achievements, goals, leaderboard
+from wafa.engagement.models import Badge, Challenge, Streak
+from wafa.engagement.schemas import (
+    Achievements, BadgeIn, BadgePage, BadgeProgress, BadgeRead, BadgeUpdate, ChallengeIn, ChallengePage, ChallengeRead,
+    ChallengeUpdate, EarnedBadge, Leaderboard, LeaderboardProfileIn, LeaderboardProfileRead, MemberChallenge,
+    MemberStreakRead, Milestone, StreakIn, StreakPage, StreakRead, StreakUpdate,
+)
+from wafa.members import service as members
+from wafa.money import to_major
+from wafa.programs import service as programs
+from wafa.tenants.service import Principal
+
+router = APIRouter(prefix="/v1", tags=["achievements"])
+
+
+def _names(row) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {"en": row.name_en, "ar": row.name_ar}
+
+
+def _descriptions(row) -> dict[str, str | None]:  # type: ignore[no-untyped-def]
+    return {"en": row.description_en, "ar": row.description_ar}
+
+
+def _badge_read(session: Session, badge: Badge, currency: str) -> BadgeRead:
+    return BadgeRead(
+        id=badge.id, key=badge.key, name=_names(badge), description=_descriptions(badge), image_url=badge.image_url,
+        criterion=goals.to_read(badge.criterion, base_currency=currency), points=badge.points, reward_key=badge.reward_key,
+        status=badge.status, holders=achievements.holders(session, tenant_id=badge.tenant_id, kind="badge", definition_id=badge.id),
+        created_at=badge.created_at,
+    )
+
+
+def _challenge_read(session: Session, challenge: Challenge, currency: str, now: datetime) -> ChallengeRead:
+    return ChallengeRead(
+        id=challenge.id, key=challenge.key, name=_names(challenge), description=_descriptions(challenge),
+        image_url=challenge.image_url, goal=goals.to_read(challenge.goal, base_currency=currency), starts_at=challenge.starts_at,
+        ends_at=challenge.ends_at, opt_in=challenge.opt_in, points=challenge.points, reward_key=challenge.reward_key,
+        status=challenge.status, state=achievements.state_of(challenge, now),
+        completed=achievements.holders(session, tenant_id=challenge.tenant_id, kind="challenge", definition_id=challenge.id),
+        created_at=challenge.created_at,
+    )
+
+
+def _streak_read(streak: Streak, currency: str) -> StreakRead:
+    return StreakRead(
+        id=streak.id, key=streak.key, name=_names(streak), period=streak.period, min_amount=to_major(streak.min_amount, currency),
+        starts_at=streak.starts_at, milestones=[Milestone(**m) for m in streak.milestones], status=streak.status,
+        created_at=streak.created_at,
+    )
+
+
+def _currency(session: Session, tenant_id: int) -> str:
+    return programs.get(session, tenant_id=tenant_id).base_currency
+
+
+@router.post("/badges", status_code=201, response_model=BadgeRead, summary="Add a badge (admin)")
+def create_badge(request: Request, badge_in: BadgeIn, principal: Principal = Depends(require("admin"))) -> BadgeRead:
+    """A badge is earned once, when its criterion over the member's whole history holds: purchases,
+    spend (optionally in one category), different categories, custom events such as reviews, completed
+    referrals, or a tier reached."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        badge = achievements.create_badge(session, tenant_id=principal.tenant_id, badge_in=badge_in, now=ctx.now())
+        return _badge_read(session, badge, _currency(session, principal.tenant_id))
+
+
+@router.get("/badges", response_model=BadgePage, summary="The badges, archived ones too")
+def list_badges(request: Request, principal: Principal = Depends(require("read"))) -> BadgePage:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        currency = _currency(session, principal.tenant_id)
+        return BadgePage(items=[_badge_read(session, b, currency) for b in achievements.list_(session, Badge, tenant_id=principal.tenant_id)])
+
+
+@router.patch("/badges/{badge_id}", response_model=BadgeRead, summary="Rename, describe or archive a badge (admin)")
+def update_badge(request: Request, badge_id: IdPath, changes: BadgeUpdate, principal: Principal = Depends(require("admin"))) -> BadgeRead:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        badge = achievements.update(session, Badge, tenant_id=principal.tenant_id, definition_id=badge_id, changes=changes, now=ctx.now())
+        return _badge_read(session, badge, _currency(session, principal.tenant_id))
+
+
+@router.post("/challenges", status_code=201, response_model=ChallengeRead, summary="Add a challenge (admin)")
+def create_challenge(request: Request, challenge_in: ChallengeIn, principal: Principal = Depends(require("admin"))) -> ChallengeRead:
+    """A time-boxed goal: what members do between `starts_at` and `ends_at` counts (from joining, when
+    `opt_in`); reaching the target while it is open completes it once."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        challenge = achievements.create_challenge(session, tenant_id=principal.tenant_id, challenge_in=challenge_in, now=ctx.now())
+        return _challenge_read(session, challenge, _currency(session, principal.tenant_id), ctx.now())
+
+
+@router.get("/challenges", response_model=ChallengePage, summary="The challenges, archived ones too")
+def list_challenges(request: Request, principal: Principal = Depends(require("read"))) -> ChallengePage:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        currency, now = _currency(session, principal.tenant_id), ctx.now()
+        found = achievements.list_(session, Challenge, tenant_id=principal.tenant_id)
+        return ChallengePage(items=[_challenge_read(session, c, currency, now) for c in found])
+
+
+@router.patch("/challenges/{challenge_id}", response_model=ChallengeRead, summary="Rename, move the end of, or archive a challenge (admin)")
+def update_challenge(
+    request: Request, challenge_id: IdPath, changes: ChallengeUpdate, principal: Principal = Depends(require("admin"))
+) -> ChallengeRead:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        challenge = achievements.update(
+            session, Challenge, tenant_id=principal.tenant_id, definition_id=challenge_id, changes=changes, now=ctx.now()
+        )
+        return _challenge_read(session, challenge, _currency(session, principal.tenant_id), ctx.now())
+
+
+@router.get("/challenges/{challenge_id}/leaderboard", response_model=Leaderboard, summary="A challenge's leaderboard (members who opted in, by nickname)")
+def get_leaderboard(
+    request: Request, challenge_id: IdPath, limit: int = Query(10, ge=1, le=100),
+    member_id: int | None = Query(None, ge=1, le=2**63 - 1, description="also rank this member, even if not shown"),
+    principal: Principal = Depends(require("read")),
+) -> Leaderboard:
+    """Best progress first; among equals, who completed first. Only members who chose a nickname and
+    opted in are listed; nothing else about them is shown."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        return leaderboard.board(session, tenant_id=principal.tenant_id, challenge_id=challenge_id, limit=limit, member_id=member_id)
+
+
+@router.post("/streaks", status_code=201, response_model=StreakRead, summary="Add a streak (admin)")
+def create_streak(request: Request, streak_in: StreakIn, principal: Principal = Depends(require("admin"))) -> StreakRead:
+    """Consecutive weeks (Monday to Sunday) or months, in the program's time zone, each with a
+    qualifying purchase; a milestone pays once per run; a missed period starts a new run."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        streak = achievements.create_streak(session, tenant_id=principal.tenant_id, streak_in=streak_in, now=ctx.now())
+        return _streak_read(streak, _currency(session, principal.tenant_id))
+
+
+@router.get("/streaks", response_model=StreakPage, summary="The streaks, archived ones too")
+def list_streaks(request: Request, principal: Principal = Depends(require("read"))) -> StreakPage:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        currency = _currency(session, principal.tenant_id)
+        return StreakPage(items=[_streak_read(s, currency) for s in achievements.list_(session, Streak, tenant_id=principal.tenant_id)])
+
+
+@router.patch("/streaks/{streak_id}", response_model=StreakRead, summary="Rename or archive a streak (admin)")
+def update_streak(request: Request, streak_id: IdPath, changes: StreakUpdate, principal: Principal = Depends(require("admin"))) -> StreakRead:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        streak = achievements.update(session, Streak, tenant_id=principal.tenant_id, definition_id=streak_id, changes=changes, now=ctx.now())
+        return _streak_read(streak, _currency(session, principal.tenant_id))
+
+
+@router.get("/members/{member_id}/achievements", response_model=Achievements, summary="A member's badges, challenges and streaks")
+def member_achievements(request: Request, member_id: IdPath, principal: Principal = Depends(require("read"))) -> Achievements:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        return achievements_of(session, tenant_id=principal.tenant_id, member_id=member_id, now=ctx.now())
+
+
+def achievements_of(session: Session, *, tenant_id: int, member_id: int, now: datetime) -> Achievements:
+    """Earned badges and progress towards the others, challenges (not archived) with progress, streaks."""
+    members.get_or_raise(session, tenant_id=tenant_id, member_id=member_id)
+    program = programs.get(session, tenant_id=tenant_id)
+    currency = program.base_currency
+    held = achievements.awards_of(session, tenant_id=tenant_id, member_id=member_id)
+    badges = {b.id: b for b in achievements.list_(session, Badge, tenant_id=tenant_id)}
+    earned_ids = {a.definition_id for a in held if a.kind == "badge"}
+    earned = [
+        EarnedBadge(key=badges[a.definition_id].key, name=_names(badges[a.definition_id]),
+                    description=_descriptions(badges[a.definition_id]), image_url=badges[a.definition_id].image_url,
+                    earned_at=a.earned_at, points=a.points)
+        for a in held if a.kind == "badge"
+    ]
+    in_progress = []
+    for badge in badges.values():
+        if badge.status != "active" or badge.id in earned_ids:
+            continue
+        value = goals.measure(session, tenant_id=tenant_id, member_id=member_id, goal=badge.criterion, program=program)
+        in_progress.append(BadgeProgress(
+            key=badge.key, name=_names(badge), image_url=badge.image_url,
+            progress=goals.show(badge.criterion, min(value, badge.criterion["target"]), base_currency=currency),
+            target=goals.show(badge.criterion, badge.criterion["target"], base_currency=currency),
+        ))
+    progress = achievements.progress_of(session, tenant_id=tenant_id, member_id=member_id)
+    completed = {a.definition_id: a for a in held if a.kind == "challenge"}
+    challenges = []
+    for challenge in achievements.list_(session, Challenge, tenant_id=tenant_id):
+        if challenge.status != "active":
+            continue
+        row = progress.get(challenge.id)
+        value = row.progress if row is not None else 0
+        challenges.append(MemberChallenge(
+            key=challenge.key, name=_names(challenge), state=achievements.state_of(challenge, now), starts_at=challenge.starts_at,
+            ends_at=challenge.ends_at, opt_in=challenge.opt_in, joined=row is not None and row.joined_at is not None,
+            progress=goals.show(challenge.goal, value, base_currency=currency),
+            target=goals.show(challenge.goal, challenge.goal["target"], base_currency=currency),
+            completed_at=completed[challenge.id].earned_at if challenge.id in completed else None,
+            points=challenge.points, reward_key=challenge.reward_key,
+        ))
+    rows = achievements.streaks_of(session, tenant_id=tenant_id, member_id=member_id)
+    streaks = []
+    for streak in achievements.list_(session, Streak, tenant_id=tenant_id):
+        if streak.status != "active":
+            continue
+        row = rows.get(streak.id)
+        current, at_risk = achievements.streak_now(streak, row, now=now, timezone=program.timezone)
+        streaks.append(MemberStreakRead(
+            key=streak.key, name=_names(streak), period=streak.period, current=current, at_risk=at_risk,
+            longest=row.longest if row is not None else 0, run_start=row.run_start if row is not None and current else None,
+            last_period=row.last_period if row is not None else None,
+            next_milestone=next((m["length"] for m in streak.milestones if m["length"] > current), None),
+        ))
+    return Achievements(member_id=member_id, badges=earned, badges_in_progress=in_progress, challenges=challenges, streaks=streaks)
+
+
+@router.post("/members/{member_id}/challenges/{challenge_id}/join", response_model=MemberChallenge, summary="Join a challenge")
+def join_challenge(
+    request: Request, member_id: IdPath, challenge_id: IdPath, principal: Principal = Depends(require("members:write"))
+) -> MemberChallenge:
+    """Needed for opt-in challenges (only what the member does after joining counts); joining twice is joining once."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        achievements.join(session, tenant_id=principal.tenant_id, member_id=member_id, challenge_id=challenge_id, now=ctx.now())
+        found = achievements_of(session, tenant_id=principal.tenant_id, member_id=member_id, now=ctx.now())
+        challenge = achievements.get_or_raise(session, Challenge, tenant_id=principal.tenant_id, definition_id=challenge_id)
+        return next(c for c in found.challenges if c.key == challenge.key)
+
+
+@router.get("/members/{member_id}/leaderboard-profile", response_model=LeaderboardProfileRead, summary="A member's leaderboard nickname and choice")
+def get_profile(request: Request, member_id: IdPath, principal: Principal = Depends(require("read"))) -> LeaderboardProfileRead:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        members.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id)
+        return leaderboard.profile_read(session, tenant_id=principal.tenant_id, member_id=member_id)
+
+
+@router.put("/members/{member_id}/leaderboard-profile", response_model=LeaderboardProfileRead, summary="Choose a nickname and opt in or out of leaderboards")
+def put_profile(
+    request: Request, member_id: IdPath, profile_in: LeaderboardProfileIn, principal: Principal = Depends(require("members:write"))
+) -> LeaderboardProfileRead:
+    """A nickname is unique in the program regardless of case and spacing; opting out hides the member from every leaderboard at once."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        leaderboard.set_profile(session, tenant_id=principal.tenant_id, member_id=member_id, profile_in=profile_in, now=ctx.now())
+        return leaderboard.profile_read(session, tenant_id=principal.tenant_id, member_id=member_id)

@@ -1,0 +1,444 @@
+"""Badges, challenges and streaks: their definitions, measuring a member after each event, awarding
+(points into a lot, a catalog reward) and, when a return makes an achievement untrue, revoking it
+(points clawed back, an unused reward cancelled). What a member holds is one `AchievementAward` row.
+
+Badges count a member's whole history; challenges count their window (from joining, when members opt
+in) and complete only while open; streaks count consecutive weeks or months with a qualifying purchase
+from the streak's start. Goals over purchases count what was kept after returns; points they give are
+held for the program's return window, like the purchase points they follow.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from wafa.db import insert_unless_exists, on_commit
+from wafa.engagement import goals, periods
+from wafa.engagement.models import AchievementAward, Badge, Challenge, ChallengeProgress, MemberStreak, Streak
+from wafa.engagement.schemas import BadgeIn, BadgeUpdate, ChallengeIn, ChallengeUpdate, StreakIn, StreakUpdate
+from wafa.errors import Conflict, InvalidInput, NotFound
+from wafa.ledger import service as ledger
+from wafa.members import service as members
+from wafa.money import to_minor
+from wafa.programs import earning
+from wafa.programs import service as programs
+from wafa.programs.service import ProgramConfig
+from wafa.rewards import catalog, redemptions
+
+
+@dataclass(frozen=True, slots=True)
+class Definitions:
+    """A program's active badges, challenges and streaks (detached rows)."""
+
+    badges: list[Badge]
+    challenges: list[Challenge]
+    streaks: list[Streak]
+
+    def __bool__(self) -> bool:
+        return bool(self.badges or self.challenges or self.streaks)
+
+
+# Per database and tenant, for up to 30 s; a change through this process clears it at commit.
+_cache: dict[tuple[object, int], tuple[float, Definitions]] = {}
+
+
+def _forget(session: Session, tenant_id: int) -> None:
+    key = (session.get_bind().engine, tenant_id)
+    _cache.pop(key, None)
+    on_commit(session, lambda: _cache.pop(key, None))
+
+
+def definitions(session: Session, *, tenant_id: int) -> Definitions:
+    """The active badges, challenges and streaks (cached: every event asks)."""
+    key = (session.get_bind().engine, tenant_id)
+    hit = _cache.get(key)
+    if hit is not None and time.monotonic() - hit[0] < 30:
+        return hit[1]
+    found = []
+    for model in (Badge, Challenge, Streak):
+        rows = list(session.execute(
+            select(model).where(model.tenant_id == tenant_id, model.status == "active").order_by(model.id)
+        ).scalars())
+        for row in rows:
+            session.expunge(row)
+        found.append(rows)
+    result = Definitions(*found)
+    _cache[key] = (time.monotonic(), result)
+    return result
+
+
+# Definitions ---------------------------------------------------------------------------------------
+
+def _check_reward(session: Session, *, tenant_id: int, key: str | None, field: str) -> None:
+    if key is not None and catalog.get_by_key(session, tenant_id=tenant_id, key=key) is None:
+        raise InvalidInput(f"no reward with key {key!r} in the catalog", field=field)
+
+
+def _insert(session: Session, row: Any, *, what: str, key: str) -> None:
+    model = type(row)
+    taken = session.execute(select(model.id).where(model.tenant_id == row.tenant_id, model.key == key)).first()
+    if taken is not None:
+        raise Conflict(f"a {what} with key {key!r} already exists")
+    session.add(row)
+    session.flush()
+    _forget(session, row.tenant_id)
+
+
+def _texts(definition_in: Any) -> dict[str, Any]:
+    return {
+        name: getattr(definition_in, name)
+        for name in ("key", "name_en", "name_ar", "description_en", "description_ar", "image_url", "points", "reward_key")
+    }
+
+
+def create_badge(session: Session, *, tenant_id: int, badge_in: BadgeIn, now: datetime) -> Badge:
+    """Add a badge."""
+    program = programs.get(session, tenant_id=tenant_id)
+    _check_reward(session, tenant_id=tenant_id, key=badge_in.reward_key, field="reward_key")
+    criterion = goals.to_stored(session, tenant_id=tenant_id, goal=badge_in.criterion, base_currency=program.base_currency, field="criterion")
+    badge = Badge(tenant_id=tenant_id, **_texts(badge_in), criterion=criterion, status="active", created_at=now, updated_at=now)
+    _insert(session, badge, what="badge", key=badge_in.key)
+    return badge
+
+
+def create_challenge(session: Session, *, tenant_id: int, challenge_in: ChallengeIn, now: datetime) -> Challenge:
+    """Add a challenge."""
+    program = programs.get(session, tenant_id=tenant_id)
+    _check_reward(session, tenant_id=tenant_id, key=challenge_in.reward_key, field="reward_key")
+    goal = goals.to_stored(session, tenant_id=tenant_id, goal=challenge_in.goal, base_currency=program.base_currency, field="goal")
+    challenge = Challenge(
+        tenant_id=tenant_id, **_texts(challenge_in), goal=goal, starts_at=challenge_in.starts_at, ends_at=challenge_in.ends_at,
+        opt_in=challenge_in.opt_in, status="active", created_at=now, updated_at=now,
+    )
+    _insert(session, challenge, what="challenge", key=challenge_in.key)
+    return challenge
+
+
+def create_streak(session: Session, *, tenant_id: int, streak_in: StreakIn, now: datetime) -> Streak:
+    """Add a streak."""
+    program = programs.get(session, tenant_id=tenant_id)
+    for index, milestone in enumerate(streak_in.milestones):
+        _check_reward(session, tenant_id=tenant_id, key=milestone.reward_key, field=f"milestones[{index}].reward_key")
+    streak = Streak(
+        tenant_id=tenant_id, key=streak_in.key, name_en=streak_in.name_en, name_ar=streak_in.name_ar, period=streak_in.period,
+        min_amount=to_minor(streak_in.min_amount, program.base_currency, field="min_amount"),
+        starts_at=streak_in.starts_at or now, milestones=[m.model_dump() for m in streak_in.milestones],
+        status="active", created_at=now, updated_at=now,
+    )
+    _insert(session, streak, what="streak", key=streak_in.key)
+    return streak
+
+
+def get_or_raise(session: Session, model: type, *, tenant_id: int, definition_id: int) -> Any:
+    """A badge, challenge or streak of the tenant by id, or NotFound."""
+    found = session.execute(select(model).where(model.tenant_id == tenant_id, model.id == definition_id)).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"{model.__tablename__[:-1]} {definition_id} not found")
+    return found
+
+
+def update(session: Session, model: type, *, tenant_id: int, definition_id: int, changes: BadgeUpdate | ChallengeUpdate | StreakUpdate, now: datetime) -> Any:
+    """Rename, describe, archive (or for a challenge move its end) a badge, challenge or streak."""
+    found = get_or_raise(session, model, tenant_id=tenant_id, definition_id=definition_id)
+    values = changes.model_dump(exclude_unset=True)
+    ends_at = values.get("ends_at")
+    if ends_at is not None and ends_at <= found.starts_at:
+        raise InvalidInput("ends_at must be after starts_at", field="ends_at")
+    for name, value in values.items():
+        if value is None and name in ("name_en", "name_ar", "status", "ends_at"):
+            raise InvalidInput(f"{name} cannot be empty", field=name)
+        setattr(found, name, value)
+    found.updated_at = now
+    session.flush()
+    _forget(session, tenant_id)
+    return found
+
+
+def list_(session: Session, model: type, *, tenant_id: int) -> list[Any]:
+    """All badges, challenges or streaks of the tenant, archived ones too, oldest first."""
+    return list(session.execute(select(model).where(model.tenant_id == tenant_id).order_by(model.id)).scalars())
+
+
+def holders(session: Session, *, tenant_id: int, kind: str, definition_id: int) -> int:
+    """How many members hold a badge or have completed a challenge now."""
+    return session.execute(
+        select(func.count()).where(
+            AchievementAward.tenant_id == tenant_id, AchievementAward.kind == kind,
+            AchievementAward.definition_id == definition_id, AchievementAward.revoked_at.is_(None),
+        )
+    ).scalar_one()
+
+
+def state_of(challenge: Challenge, now: datetime) -> str:
+    """upcoming, open or closed, by the clock."""
+    if now < challenge.starts_at:
+        return "upcoming"
+    return "open" if now < challenge.ends_at else "closed"
+
+
+# Measuring and awarding ---------------------------------------------------------------------------
+
+def on_activity(session: Session, *, tenant_id: int, member_id: int, cause: str, now: datetime) -> list[AchievementAward]:
+    """Re-measure what `cause` (purchase, return, event:<type>, referral, tier) can move for a member:
+    award what is newly true, revoke what a return made untrue. Return the awards made."""
+    found = definitions(session, tenant_id=tenant_id)
+    if not found:
+        return []
+    badges = [b for b in found.badges if goals.moved_by(b.criterion, cause)]
+    challenges = [
+        c for c in found.challenges
+        if goals.moved_by(c.goal, cause) and now >= c.starts_at and (now < c.ends_at or cause == "return")
+    ]
+    streaks = found.streaks if cause in ("purchase", "return") else []
+    if not (badges or challenges or streaks):
+        return []
+    member = members.get(session, tenant_id=tenant_id, member_id=member_id)
+    if member is None:
+        return []
+    # The member's points accounts first, the order every purchase takes: one member's events are
+    # measured one at a time, and an award never waits on a purchase that waits on it.
+    accounts = ledger.member_accounts(session, tenant_id=tenant_id, member_id=member_id)
+    ledger.lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"], accounts["pending"]])
+    program = programs.get(session, tenant_id=tenant_id)
+    held = _held(session, tenant_id=tenant_id, member_id=member_id)
+    made: list[AchievementAward] = []
+    can_earn = member.status == "active"
+    for badge in badges:
+        value = goals.measure(session, tenant_id=tenant_id, member_id=member_id, goal=badge.criterion, program=program)
+        award = held.get(("badge", badge.id, "", 0))
+        if value >= badge.criterion["target"] and award is None and can_earn:
+            made += _award(session, kind="badge", definition=badge, member_id=member_id, run="", milestone=0,
+                           points=badge.points, reward_key=badge.reward_key, goal=badge.criterion, program=program, now=now)
+        elif value < badge.criterion["target"] and award is not None and goals.revocable(badge.criterion):
+            _revoke(session, award, reason=f"no longer true after a return ({value} of {badge.criterion['target']})", now=now)
+    for challenge in challenges:
+        made += _measure_challenge(session, challenge=challenge, member_id=member_id, held=held, can_earn=can_earn,
+                                   program=program, now=now)
+    for streak in streaks:
+        made += _measure_streak(session, streak=streak, member_id=member_id, held=held, can_earn=can_earn,
+                                program=program, now=now)
+    session.flush()
+    return made
+
+
+def _held(session: Session, *, tenant_id: int, member_id: int) -> dict[tuple[str, int, str, int], AchievementAward]:
+    rows = session.execute(
+        select(AchievementAward).where(
+            AchievementAward.tenant_id == tenant_id, AchievementAward.member_id == member_id, AchievementAward.revoked_at.is_(None)
+        )
+    ).scalars()
+    return {(row.kind, row.definition_id, row.run, row.milestone): row for row in rows}
+
+
+def _progress_row(session: Session, *, tenant_id: int, challenge_id: int, member_id: int, now: datetime) -> ChallengeProgress:
+    insert_unless_exists(
+        session, ChallengeProgress,
+        dict(tenant_id=tenant_id, challenge_id=challenge_id, member_id=member_id, progress=0, updated_at=now),
+        conflict=["tenant_id", "challenge_id", "member_id"],
+    )
+    return session.execute(
+        select(ChallengeProgress).where(
+            ChallengeProgress.tenant_id == tenant_id, ChallengeProgress.challenge_id == challenge_id,
+            ChallengeProgress.member_id == member_id,
+        )
+    ).scalar_one()
+
+
+def _measure_challenge(
+    session: Session, *, challenge: Challenge, member_id: int, held: dict, can_earn: bool, program: ProgramConfig, now: datetime,
+) -> list[AchievementAward]:
+    tenant_id = challenge.tenant_id
+    row = session.execute(
+        select(ChallengeProgress).where(
+            ChallengeProgress.tenant_id == tenant_id, ChallengeProgress.challenge_id == challenge.id,
+            ChallengeProgress.member_id == member_id,
+        )
+    ).scalar_one_or_none()
+    if challenge.opt_in and (row is None or row.joined_at is None):
+        return []  # not joined: nothing counts
+    since, until = window_of(challenge, row)
+    value = goals.measure(session, tenant_id=tenant_id, member_id=member_id, goal=challenge.goal, program=program, since=since, until=until)
+    if row is None:
+        if value == 0:
+            return []  # no row for members who have done nothing towards it
+        row = _progress_row(session, tenant_id=tenant_id, challenge_id=challenge.id, member_id=member_id, now=now)
+    if row.progress != value:  # updated_at says when the progress last moved: leaderboard ties go to who got there first
+        row.progress, row.updated_at = value, now
+    award = held.get(("challenge", challenge.id, "", 0))
+    target = challenge.goal["target"]
+    if value >= target and award is None and can_earn and now < challenge.ends_at:
+        row.completed_at = now
+        return _award(session, kind="challenge", definition=challenge, member_id=member_id, run="", milestone=0,
+                      points=challenge.points, reward_key=challenge.reward_key, goal=challenge.goal, program=program, now=now)
+    if value < target and award is not None and goals.revocable(challenge.goal):
+        row.completed_at = None
+        _revoke(session, award, reason=f"no longer complete after a return ({value} of {target})", now=now)
+    return []
+
+
+def _measure_streak(
+    session: Session, *, streak: Streak, member_id: int, held: dict, can_earn: bool, program: ProgramConfig, now: datetime,
+) -> list[AchievementAward]:
+    from wafa.events import service as events  # events call engagement after each event
+
+    tenant_id = streak.tenant_id
+    bought = events.kept_amounts(session, tenant_id=tenant_id, member_id=member_id, since=streak.starts_at)
+    found = periods.runs(
+        (
+            periods.period_of(at, period=streak.period, timezone=program.timezone)
+            for at, currency, money in bought
+            if program.in_base(money, currency) >= streak.min_amount and (money > 0 or streak.min_amount == 0)
+        ),
+        period=streak.period,
+    )
+    wanted = {(run.first.isoformat(), m["length"]): m for run in found for m in streak.milestones if run.length >= m["length"]}
+    made: list[AchievementAward] = []
+    for (kind, definition_id, run, length), award in held.items():
+        if kind == "streak" and definition_id == streak.id and (run, length) not in wanted:
+            _revoke(session, award, reason="the run no longer reaches this milestone", now=now)
+    if can_earn:
+        for (run, length), milestone in sorted(wanted.items()):
+            if ("streak", streak.id, run, length) not in held:
+                made += _award(session, kind="streak", definition=streak, member_id=member_id, run=run, milestone=length,
+                               points=milestone["points"], reward_key=milestone.get("reward_key"), goal={"metric": "purchases"},
+                               program=program, now=now)
+    last = found[-1] if found else None
+    values = dict(
+        current=last.length if last else 0, run_start=last.first if last else None, last_period=last.last if last else None,
+        longest=max((run.length for run in found), default=0), updated_at=now,
+    )
+    insert_unless_exists(
+        session, MemberStreak, dict(tenant_id=tenant_id, streak_id=streak.id, member_id=member_id, **values),
+        conflict=["tenant_id", "streak_id", "member_id"],
+    )
+    row = session.execute(
+        select(MemberStreak).where(
+            MemberStreak.tenant_id == tenant_id, MemberStreak.streak_id == streak.id, MemberStreak.member_id == member_id
+        )
+    ).scalar_one()
+    for name, value in values.items():
+        setattr(row, name, value)
+    return made
+
+
+def _award(
+    session: Session, *, kind: str, definition: Any, member_id: int, run: str, milestone: int, points: int,
+    reward_key: str | None, goal: dict[str, Any], program: ProgramConfig, now: datetime,
+) -> list[AchievementAward]:
+    """Record that a member holds an achievement and give what it gives; nothing if another holds it already."""
+    tenant_id = definition.tenant_id
+    inserted = insert_unless_exists(
+        session, AchievementAward,
+        dict(tenant_id=tenant_id, member_id=member_id, kind=kind, definition_id=definition.id, run=run, milestone=milestone,
+             points=points, earned_at=now),
+        conflict=["tenant_id", "kind", "definition_id", "member_id", "run", "milestone"],
+        where=AchievementAward.revoked_at.is_(None), returning=[AchievementAward.id],
+    ).first()
+    if inserted is None:
+        return []
+    award = session.get_one(AchievementAward, inserted[0])
+    label = {"badge": "badge earned", "challenge": "challenge completed", "streak": f"{milestone} in a row"}[kind]
+    if points:
+        # Points for what purchases did wait out the return window, as the purchases' own points do.
+        hold = goal["metric"] in goals.PURCHASE_METRICS
+        available_at = earning.available_at(now, pending_days=program.pending_days) if hold else now
+        credit = ledger.credit(
+            session, tenant_id=tenant_id, member_id=member_id, points=points, kind="earn", source="issued",
+            idempotency_key=f"achievement:{award.id}", reason=f"{label}: {definition.name_en}", now=now,
+            available_at=available_at,
+            expires_at=earning.expires_at(available_at, policy=program.expiry_policy, periods=program.expiry_periods, timezone=program.timezone),
+            details={"achievement_id": award.id, kind: definition.key},
+        )
+        award.entry_id, award.lot_id = credit.entry_id, credit.lot_id
+    reward = catalog.get_by_key(session, tenant_id=tenant_id, key=reward_key) if reward_key else None
+    if reward is not None:
+        granted = redemptions.grant(
+            session, tenant_id=tenant_id, member_id=member_id, reward=reward, source="achievement",
+            source_key=f"achievement:{award.id}", now=now,
+        )
+        award.redemption_id = granted.id if granted is not None else None
+    return [award]
+
+
+def _revoke(session: Session, award: AchievementAward, *, reason: str, now: datetime) -> None:
+    """Take an achievement back: its points clawed back (its own lot first), its reward cancelled if unused."""
+    award.revoked_at, award.revoked_reason = now, reason[:200]
+    session.flush()
+    if award.points and award.entry_id is not None:
+        ledger.claw_back(
+            session, tenant_id=award.tenant_id, member_id=award.member_id, points=award.points, lot_id=award.lot_id,
+            idempotency_key=f"achievement:{award.id}:revoked", reason=f"achievement taken back: {reason}"[:500], now=now,
+            details={"achievement_id": award.id},
+        )
+    if award.redemption_id is not None:
+        redemptions.revoke_grant(
+            session, tenant_id=award.tenant_id, source_key=f"achievement:{award.id}", now=now, reason="achievement taken back"
+        )
+
+
+# Members --------------------------------------------------------------------------------------------
+
+def join(session: Session, *, tenant_id: int, member_id: int, challenge_id: int, now: datetime) -> ChallengeProgress:
+    """Join a challenge (needed where it is opt-in); joining twice is joining once."""
+    member = members.get_or_raise(session, tenant_id=tenant_id, member_id=member_id)
+    members.require_active(member)
+    challenge = get_or_raise(session, Challenge, tenant_id=tenant_id, definition_id=challenge_id)
+    if challenge.status != "active" or now >= challenge.ends_at:
+        raise Conflict("this challenge is over" if now >= challenge.ends_at else "this challenge is archived")
+    row = _progress_row(session, tenant_id=tenant_id, challenge_id=challenge.id, member_id=member_id, now=now)
+    if row.joined_at is None:
+        row.joined_at = now
+        row.updated_at = now
+        session.flush()
+    return row
+
+
+def awards_of(session: Session, *, tenant_id: int, member_id: int) -> list[AchievementAward]:
+    """What a member holds now, oldest first."""
+    return list(session.execute(
+        select(AchievementAward).where(
+            AchievementAward.tenant_id == tenant_id, AchievementAward.member_id == member_id, AchievementAward.revoked_at.is_(None)
+        ).order_by(AchievementAward.id)
+    ).scalars())
+
+
+def progress_of(session: Session, *, tenant_id: int, member_id: int) -> dict[int, ChallengeProgress]:
+    """A member's progress rows by challenge id."""
+    rows = session.execute(
+        select(ChallengeProgress).where(ChallengeProgress.tenant_id == tenant_id, ChallengeProgress.member_id == member_id)
+    ).scalars()
+    return {row.challenge_id: row for row in rows}
+
+
+def streaks_of(session: Session, *, tenant_id: int, member_id: int) -> dict[int, MemberStreak]:
+    """A member's streak rows by streak id."""
+    rows = session.execute(
+        select(MemberStreak).where(MemberStreak.tenant_id == tenant_id, MemberStreak.member_id == member_id)
+    ).scalars()
+    return {row.streak_id: row for row in rows}
+
+
+def streak_now(streak: Streak, row: MemberStreak | None, *, now: datetime, timezone: str) -> tuple[int, bool]:
+    """The member's current run in a streak as of now (0 once a period is missed) and whether it is at risk."""
+    if row is None or row.last_period is None:
+        return 0, False
+    today = periods.period_of(now, period=streak.period, timezone=timezone)
+    run, at_risk = periods.current(
+        [periods.Run(row.run_start or row.last_period, row.last_period, row.current)], today=today, period=streak.period
+    )
+    return (run.length if run else 0), at_risk
+
+
+def window_of(challenge: Challenge, row: ChallengeProgress | None) -> tuple[datetime, datetime]:
+    """What a challenge counts for a member: its window, from joining when it is opt-in."""
+    since = challenge.starts_at
+    if row is not None and row.joined_at is not None and row.joined_at > since:
+        since = row.joined_at
+    return since, challenge.ends_at
+
