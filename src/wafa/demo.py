@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,7 +28,8 @@ from wafa.programs import service as programs
 from wafa.rewards import catalog, coupons, redemptions, stamp_cards, vouchers
 from wafa.rewards.schemas import RedemptionIn, RewardIn, StampCardIn
 from wafa.rules import service as rules
-from wafa.engagement import referrals
+from wafa.engagement import achievements, leaderboard, referrals
+from wafa.engagement.schemas import BadgeIn, ChallengeIn, LeaderboardProfileIn, StreakIn
 from wafa.memberships import service as memberships
 from wafa.memberships.schemas import PaymentIn, PlanIn
 from wafa.engagement.schemas import ReferralPolicyIn
@@ -117,6 +119,49 @@ def _program_tiers(session: Session, *, tenant_id: int, now: datetime) -> None:
     ))
     referrals.set_policy(session, tenant_id=tenant_id, now=now, policy_in=ReferralPolicyIn(
         referrer_points=500, referee_points=200, referee_reward="ten-off", min_purchase="50.00", max_per_month=5, expire_days=90,
+    ))
+    # A plan-only reward: a free latte a month for Noor Plus members.
+    catalog.create(session, tenant_id=tenant_id, program=programs.get(session, tenant_id=tenant_id), now=now, reward_in=RewardIn(
+        key="plus-latte", name_en="Noor Plus: a free latte a month", name_ar="نور بلس: لاتيه مجاني كل شهر", points=0,
+        plans=["plus"], limit={"count": 1, "period": "month"}, gives={"type": "free_product", "sku": "COF-LAT"},
+    ))
+
+
+BADGES: list[dict[str, Any]] = [
+    {"key": "regular", "name_en": "Regular", "name_ar": "زبون دائم", "points": 100,
+     "criterion": {"metric": "purchases", "at_least": "5"}},
+    {"key": "coffee-lover", "name_en": "Coffee lover", "name_ar": "عاشق القهوة", "points": 150,
+     "criterion": {"metric": "spend", "at_least": "150.00", "category": "coffee"}},
+    {"key": "explorer", "name_en": "Explorer", "name_ar": "مستكشف", "criterion": {"metric": "categories", "at_least": "5"}},
+    {"key": "critic", "name_en": "Critic", "name_ar": "ناقد", "points": 50,
+     "criterion": {"metric": "events", "event_type": "review_written", "at_least": "3"}},
+    {"key": "ambassador", "name_en": "Ambassador", "name_ar": "سفير", "points": 200, "criterion": {"metric": "referrals", "at_least": "1"}},
+    {"key": "golden", "name_en": "Gold member", "name_ar": "عضو ذهبي", "criterion": {"metric": "tier", "tier": "gold"}},
+]
+
+
+def _program_achievements(session: Session, *, tenant_id: int, since: datetime, now: datetime) -> None:
+    for spec in BADGES:
+        achievements.create_badge(session, tenant_id=tenant_id, badge_in=BadgeIn.model_validate(spec), now=since)
+    # Challenges: last month's (closed) and this month's, in the program's time zone.
+    local = now.astimezone(ZoneInfo("Asia/Riyadh"))
+    this_month = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    next_month = (this_month + timedelta(days=32)).replace(day=1)
+    for key, name_en, name_ar, goal, start, end, points in (
+        ("three-last-month", "3 purchases last month", "٣ مشتريات الشهر الماضي", {"metric": "purchases", "at_least": "3"},
+         last_month, this_month, 150),
+        ("three-this-month", "3 purchases this month", "٣ مشتريات هذا الشهر", {"metric": "purchases", "at_least": "3"},
+         this_month, next_month, 150),
+        ("try-three", "Try 3 categories this month", "جرّب ٣ أقسام هذا الشهر", {"metric": "categories", "at_least": "3"},
+         this_month, next_month, 100),
+    ):
+        achievements.create_challenge(session, tenant_id=tenant_id, now=since, challenge_in=ChallengeIn(
+            key=key, name_en=name_en, name_ar=name_ar, goal=goal, starts_at=start, ends_at=end, points=points,
+        ))
+    achievements.create_streak(session, tenant_id=tenant_id, now=since, streak_in=StreakIn(
+        key="weekly", name_en="Shop every week", name_ar="تسوّق كل أسبوع", period="week", min_amount="20.00", starts_at=since,
+        milestones=[{"length": 3, "points": 60}, {"length": 6, "points": 150, "reward_key": "free-latte"}],
     ))
 
 
@@ -208,6 +253,7 @@ def seed(
             _program_rules(session, tenant_id=tenant.id, now=now - timedelta(days=31 * months + 1))
             _program_rewards(session, tenant_id=tenant.id, now=now - timedelta(days=31 * months + 1), rng=rng)
             _program_tiers(session, tenant_id=tenant.id, now=now - timedelta(days=31 * months + 1))
+            _program_achievements(session, tenant_id=tenant.id, since=now - timedelta(days=31 * months + 1), now=now)
         key = tenants.create_key(session, tenant_id=tenant.id, name=f"demo admin {now:%Y-%m-%d %H:%M}", scopes=["admin"], now=now)
         tenant_id = tenant.id
     result = DemoResult(slug, key.secret, 0, 0, 0, 0)
@@ -238,6 +284,10 @@ def seed(
                 now=start + timedelta(days=rng.random() * 31 * months * 0.7),
             )
             ids.append(member.id)
+            if rng.random() < 0.2:
+                # Some members show on leaderboards under a nickname.
+                leaderboard.set_profile(session, tenant_id=tenant_id, member_id=member.id, now=member.enrolled_at,
+                                        profile_in=LeaderboardProfileIn(nickname=f"{name.split()[0]} {n}"))
             if rng.random() < 0.08:
                 # A few members pay for Noor Plus: subscribed, trial, then paid monthly by the shop.
                 plus = memberships.subscribe(session, tenant_id=tenant_id, member_id=member.id, plan_key="plus", now=member.enrolled_at)

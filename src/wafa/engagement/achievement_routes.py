@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from wafa.api.deps import Context, IdPath, require
-from wafa.engagement import achievements, goals, leaderboard
+from wafa.engagement import achievements, goals, leaderboard, member_achievements
 from wafa.engagement.models import Badge, Challenge, Streak
 from wafa.engagement.schemas import (
-    Achievements, BadgeIn, BadgePage, BadgeProgress, BadgeRead, BadgeUpdate, ChallengeIn, ChallengePage, ChallengeRead,
-    ChallengeUpdate, EarnedBadge, Leaderboard, LeaderboardProfileIn, LeaderboardProfileRead, MemberChallenge,
-    MemberStreakRead, Milestone, StreakIn, StreakPage, StreakRead, StreakUpdate,
+    Achievements, BadgeIn, BadgePage, BadgeRead, BadgeUpdate, ChallengeIn, ChallengePage, ChallengeRead, ChallengeUpdate,
+    Leaderboard, LeaderboardProfileIn, LeaderboardProfileRead, MemberChallenge, Milestone, StreakIn, StreakPage, StreakRead,
+    StreakUpdate,
 )
+from wafa.engagement.member_achievements import descriptions, names
 from wafa.members import service as members
 from wafa.money import to_major
 from wafa.programs import service as programs
@@ -24,17 +25,9 @@ from wafa.tenants.service import Principal
 router = APIRouter(prefix="/v1", tags=["achievements"])
 
 
-def _names(row) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {"en": row.name_en, "ar": row.name_ar}
-
-
-def _descriptions(row) -> dict[str, str | None]:  # type: ignore[no-untyped-def]
-    return {"en": row.description_en, "ar": row.description_ar}
-
-
 def _badge_read(session: Session, badge: Badge, currency: str) -> BadgeRead:
     return BadgeRead(
-        id=badge.id, key=badge.key, name=_names(badge), description=_descriptions(badge), image_url=badge.image_url,
+        id=badge.id, key=badge.key, name=names(badge), description=descriptions(badge), image_url=badge.image_url,
         criterion=goals.to_read(badge.criterion, base_currency=currency), points=badge.points, reward_key=badge.reward_key,
         status=badge.status, holders=achievements.holders(session, tenant_id=badge.tenant_id, kind="badge", definition_id=badge.id),
         created_at=badge.created_at,
@@ -43,7 +36,7 @@ def _badge_read(session: Session, badge: Badge, currency: str) -> BadgeRead:
 
 def _challenge_read(session: Session, challenge: Challenge, currency: str, now: datetime) -> ChallengeRead:
     return ChallengeRead(
-        id=challenge.id, key=challenge.key, name=_names(challenge), description=_descriptions(challenge),
+        id=challenge.id, key=challenge.key, name=names(challenge), description=descriptions(challenge),
         image_url=challenge.image_url, goal=goals.to_read(challenge.goal, base_currency=currency), starts_at=challenge.starts_at,
         ends_at=challenge.ends_at, opt_in=challenge.opt_in, points=challenge.points, reward_key=challenge.reward_key,
         status=challenge.status, state=achievements.state_of(challenge, now),
@@ -54,7 +47,7 @@ def _challenge_read(session: Session, challenge: Challenge, currency: str, now: 
 
 def _streak_read(streak: Streak, currency: str) -> StreakRead:
     return StreakRead(
-        id=streak.id, key=streak.key, name=_names(streak), period=streak.period, min_amount=to_major(streak.min_amount, currency),
+        id=streak.id, key=streak.key, name=names(streak), period=streak.period, min_amount=to_major(streak.min_amount, currency),
         starts_at=streak.starts_at, milestones=[Milestone(**m) for m in streak.milestones], status=streak.status,
         created_at=streak.created_at,
     )
@@ -162,66 +155,10 @@ def update_streak(request: Request, streak_id: IdPath, changes: StreakUpdate, pr
 
 
 @router.get("/members/{member_id}/achievements", response_model=Achievements, summary="A member's badges, challenges and streaks")
-def member_achievements(request: Request, member_id: IdPath, principal: Principal = Depends(require("read"))) -> Achievements:
+def get_member_achievements(request: Request, member_id: IdPath, principal: Principal = Depends(require("read"))) -> Achievements:
     ctx = Context(request)
     with ctx.transaction() as session:
-        return achievements_of(session, tenant_id=principal.tenant_id, member_id=member_id, now=ctx.now())
-
-
-def achievements_of(session: Session, *, tenant_id: int, member_id: int, now: datetime) -> Achievements:
-    """Earned badges and progress towards the others, challenges (not archived) with progress, streaks."""
-    members.get_or_raise(session, tenant_id=tenant_id, member_id=member_id)
-    program = programs.get(session, tenant_id=tenant_id)
-    currency = program.base_currency
-    held = achievements.awards_of(session, tenant_id=tenant_id, member_id=member_id)
-    badges = {b.id: b for b in achievements.list_(session, Badge, tenant_id=tenant_id)}
-    earned_ids = {a.definition_id for a in held if a.kind == "badge"}
-    earned = [
-        EarnedBadge(key=badges[a.definition_id].key, name=_names(badges[a.definition_id]),
-                    description=_descriptions(badges[a.definition_id]), image_url=badges[a.definition_id].image_url,
-                    earned_at=a.earned_at, points=a.points)
-        for a in held if a.kind == "badge"
-    ]
-    in_progress = []
-    for badge in badges.values():
-        if badge.status != "active" or badge.id in earned_ids:
-            continue
-        value = goals.measure(session, tenant_id=tenant_id, member_id=member_id, goal=badge.criterion, program=program)
-        in_progress.append(BadgeProgress(
-            key=badge.key, name=_names(badge), image_url=badge.image_url,
-            progress=goals.show(badge.criterion, min(value, badge.criterion["target"]), base_currency=currency),
-            target=goals.show(badge.criterion, badge.criterion["target"], base_currency=currency),
-        ))
-    progress = achievements.progress_of(session, tenant_id=tenant_id, member_id=member_id)
-    completed = {a.definition_id: a for a in held if a.kind == "challenge"}
-    challenges = []
-    for challenge in achievements.list_(session, Challenge, tenant_id=tenant_id):
-        if challenge.status != "active":
-            continue
-        row = progress.get(challenge.id)
-        value = row.progress if row is not None else 0
-        challenges.append(MemberChallenge(
-            key=challenge.key, name=_names(challenge), state=achievements.state_of(challenge, now), starts_at=challenge.starts_at,
-            ends_at=challenge.ends_at, opt_in=challenge.opt_in, joined=row is not None and row.joined_at is not None,
-            progress=goals.show(challenge.goal, value, base_currency=currency),
-            target=goals.show(challenge.goal, challenge.goal["target"], base_currency=currency),
-            completed_at=completed[challenge.id].earned_at if challenge.id in completed else None,
-            points=challenge.points, reward_key=challenge.reward_key,
-        ))
-    rows = achievements.streaks_of(session, tenant_id=tenant_id, member_id=member_id)
-    streaks = []
-    for streak in achievements.list_(session, Streak, tenant_id=tenant_id):
-        if streak.status != "active":
-            continue
-        row = rows.get(streak.id)
-        current, at_risk = achievements.streak_now(streak, row, now=now, timezone=program.timezone)
-        streaks.append(MemberStreakRead(
-            key=streak.key, name=_names(streak), period=streak.period, current=current, at_risk=at_risk,
-            longest=row.longest if row is not None else 0, run_start=row.run_start if row is not None and current else None,
-            last_period=row.last_period if row is not None else None,
-            next_milestone=next((m["length"] for m in streak.milestones if m["length"] > current), None),
-        ))
-    return Achievements(member_id=member_id, badges=earned, badges_in_progress=in_progress, challenges=challenges, streaks=streaks)
+        return member_achievements.of_member(session, tenant_id=principal.tenant_id, member_id=member_id, now=ctx.now())
 
 
 @router.post("/members/{member_id}/challenges/{challenge_id}/join", response_model=MemberChallenge, summary="Join a challenge")
@@ -232,7 +169,7 @@ def join_challenge(
     ctx = Context(request)
     with ctx.transaction() as session:
         achievements.join(session, tenant_id=principal.tenant_id, member_id=member_id, challenge_id=challenge_id, now=ctx.now())
-        found = achievements_of(session, tenant_id=principal.tenant_id, member_id=member_id, now=ctx.now())
+        found = member_achievements.of_member(session, tenant_id=principal.tenant_id, member_id=member_id, now=ctx.now())
         challenge = achievements.get_or_raise(session, Challenge, tenant_id=principal.tenant_id, definition_id=challenge_id)
         return next(c for c in found.challenges if c.key == challenge.key)
 

@@ -210,9 +210,11 @@ def on_activity(session: Session, *, tenant_id: int, member_id: int, cause: str,
     made: list[AchievementAward] = []
     can_earn = member.status == "active"
     for badge in badges:
-        value = goals.measure(session, tenant_id=tenant_id, member_id=member_id, goal=badge.criterion, program=program)
         award = held.get(("badge", badge.id, "", 0))
-        if value >= badge.criterion["target"] and award is None and can_earn:
+        if (award is not None and cause != "return") or (award is None and cause == "return") or (award is None and not can_earn):
+            continue  # only a return can undo a badge, and a return never earns one
+        value = goals.measure(session, tenant_id=tenant_id, member_id=member_id, goal=badge.criterion, program=program)
+        if value >= badge.criterion["target"] and award is None:
             made += _award(session, kind="badge", definition=badge, member_id=member_id, run="", milestone=0,
                            points=badge.points, reward_key=badge.reward_key, goal=badge.criterion, program=program, now=now)
         elif value < badge.criterion["target"] and award is not None and goals.revocable(badge.criterion):

@@ -406,7 +406,7 @@ def simulate(session: Session, *, tenant_id: int, event_in: PurchaseIn | CustomE
 
 
 def purchases_since(
-    session: Session, *, tenant_id: int, member_id: int, since: datetime, until: datetime | None = None
+    session: Session, *, tenant_id: int, member_id: int, since: datetime | None, until: datetime | None = None
 ) -> list[tuple[str, int, int]]:
     """A member's purchases in [since, until), by currency: (currency, money kept after returns in minor
     units, orders not wholly returned)."""
@@ -414,11 +414,13 @@ def purchases_since(
     query = (
         select(Event.currency, func.coalesce(func.sum(kept), 0), func.count())
         .where(
-            Event.tenant_id == tenant_id, Event.member_id == member_id, Event.type == "purchase", Event.occurred_at >= since,
+            Event.tenant_id == tenant_id, Event.member_id == member_id, Event.type == "purchase",
             (kept > 0) | (Event.amount == 0),
         )
         .group_by(Event.currency)
     )
+    if since is not None:
+        query = query.where(Event.occurred_at >= since)
     if until is not None:
         query = query.where(Event.occurred_at < until)
     rows = session.execute(query).all()
