@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -299,17 +299,38 @@ def _measure_streak(
         ),
         period=streak.period,
     )
-    wanted = {(run.first.isoformat(), m["length"]): m for run in found for m in streak.milestones if run.length >= m["length"]}
-    made: list[AchievementAward] = []
-    for (kind, definition_id, run, length), award in held.items():
-        if kind == "streak" and definition_id == streak.id and (run, length) not in wanted:
+    # A held milestone belongs to a run that now overlaps the periods it was earned over (its run's
+    # first period to the one that reached it): a run that grew backwards (a backdated purchase) or
+    # lost its first period (a return) is still the same run. Each run keeps one award per milestone
+    # it reaches; the rest are revoked, and what is missing is paid.
+    mine = sorted(
+        (award for (kind, definition_id, _, _), award in held.items() if kind == "streak" and definition_id == streak.id),
+        key=lambda award: award.id,
+    )
+    kept: set[tuple[date, int]] = set()
+    for award in mine:
+        started = reached = date.fromisoformat(award.run)
+        for _ in range(award.milestone - 1):
+            reached = periods.next_period(reached, period=streak.period)
+        run = next(
+            (r for r in found if r.first <= reached and r.last >= started and r.length >= award.milestone
+             and (r.first, award.milestone) not in kept),
+            None,
+        )
+        if run is None:
             _revoke(session, award, reason="the run no longer reaches this milestone", now=now)
+        else:
+            kept.add((run.first, award.milestone))
+    made: list[AchievementAward] = []
     if can_earn:
-        for (run, length), milestone in sorted(wanted.items()):
-            if ("streak", streak.id, run, length) not in held:
-                made += _award(session, kind="streak", definition=streak, member_id=member_id, run=run, milestone=length,
-                               points=milestone["points"], reward_key=milestone.get("reward_key"), goal={"metric": "purchases"},
-                               program=program, now=now)
+        for run in found:
+            for milestone in streak.milestones:
+                if run.length >= milestone["length"] and (run.first, milestone["length"]) not in kept:
+                    made += _award(
+                        session, kind="streak", definition=streak, member_id=member_id, run=run.first.isoformat(),
+                        milestone=milestone["length"], points=milestone["points"], reward_key=milestone.get("reward_key"),
+                        goal={"metric": "purchases"}, program=program, now=now,
+                    )
     last = found[-1] if found else None
     values = dict(
         current=last.length if last else 0, run_start=last.first if last else None, last_period=last.last if last else None,
@@ -440,7 +461,7 @@ def streak_now(streak: Streak, row: MemberStreak | None, *, now: datetime, timez
 def window_of(challenge: Challenge, row: ChallengeProgress | None) -> tuple[datetime, datetime]:
     """What a challenge counts for a member: its window, from joining when it is opt-in."""
     since = challenge.starts_at
-    if row is not None and row.joined_at is not None and row.joined_at > since:
+    if challenge.opt_in and row is not None and row.joined_at is not None and row.joined_at > since:
         since = row.joined_at
     return since, challenge.ends_at
 

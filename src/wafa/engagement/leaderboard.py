@@ -19,7 +19,7 @@ from wafa.programs import service as programs
 
 def nickname_key(nickname: str) -> str:
     """The form two nicknames are compared in: case-folded, spaces squeezed."""
-    return " ".join(nickname.casefold().split())[:32]
+    return " ".join(nickname.casefold().split())
 
 
 def set_profile(session: Session, *, tenant_id: int, member_id: int, profile_in: LeaderboardProfileIn, now: datetime) -> LeaderboardProfile:

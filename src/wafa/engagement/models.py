@@ -204,7 +204,8 @@ class LeaderboardProfile(Base):
     tenant_id: Mapped[int] = mapped_column(Id, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
     nickname: Mapped[str] = mapped_column(String(32))
-    # The nickname case-folded with spaces squeezed: two members cannot pass for each other.
-    nickname_key: Mapped[str] = mapped_column(String(32))
+    # The nickname case-folded with spaces squeezed: two members cannot pass for each other (case
+    # folding may lengthen a name: ß becomes ss, hence the room).
+    nickname_key: Mapped[str] = mapped_column(String(128))
     opt_in: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -145,7 +145,7 @@ class RewardUpdate(_Strict):
 
 
 class Lock(BaseModel):
-    code: Literal["status", "not_yet", "ended", "tier", "segment", "points", "stock", "limit", "member", "debt"]
+    code: Literal["status", "not_yet", "ended", "tier", "segment", "points", "stock", "limit", "member", "debt", "plan"]
     message: str
 
 

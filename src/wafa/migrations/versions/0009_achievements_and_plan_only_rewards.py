@@ -116,7 +116,7 @@ def upgrade() -> None:
     sa.Column('tenant_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('member_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('nickname', sa.String(length=32), nullable=False),
-    sa.Column('nickname_key', sa.String(length=32), nullable=False),
+    sa.Column('nickname_key', sa.String(length=128), nullable=False),
     sa.Column('opt_in', sa.Boolean(), nullable=False),
     sa.Column('updated_at', wafa.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], ),
