@@ -181,3 +181,39 @@ def test_streak_milestones_and_a_missed_week_resets(client: TestClient, clock: F
     clock.advance(timedelta(days=7))  # a whole week without a purchase
     streak = achievements(client, who)["streaks"][0]
     assert streak["current"] == 0 and streak["longest"] == 3 and streak["next_milestone"] == 2
+
+
+def test_badge_archived_is_still_taken_back_by_a_return(client: TestClient) -> None:
+    made = badge(client, "pair", {"metric": "purchases", "at_least": "2"}, points=100)
+    who = member(client)
+    buy(client, who, "A", "10.00")
+    buy(client, who, "B", "10.00")
+    assert client.patch(f"/v1/badges/{made['id']}", json={"status": "archived"}).status_code == 200
+    assert [b["key"] for b in achievements(client, who)["badges"]] == ["pair"]  # what was earned stays...
+    client.post("/v1/events", json={"type": "return", "order_id": "B", "amount": "10.00"})
+    assert achievements(client, who)["badges"] == []  # ...until a return makes it untrue
+    assert points(client, who) == 10
+
+
+def test_badge_earned_again_does_not_give_a_used_reward_twice(client: TestClient) -> None:
+    client.post("/v1/rewards", json={"key": "lounge", "name_en": "Lounge", "name_ar": "صالة", "points": 100,
+                                     "gives": {"type": "privilege", "valid_days": 30}})
+    badge(client, "pair", {"metric": "purchases", "at_least": "2"}, reward_key="lounge")
+    who = member(client)
+    buy(client, who, "A", "10.00")
+    buy(client, who, "B", "10.00")
+    grant = client.get(f"/v1/members/{who}/reward-redemptions").json()["items"][0]
+    assert client.post(f"/v1/reward-redemptions/{grant['id']}/use").json()["status"] == "used"
+    client.post("/v1/events", json={"type": "return", "order_id": "B", "amount": "10.00"})
+    assert achievements(client, who)["badges"] == []
+    buy(client, who, "C", "10.00")  # earned again: the used lounge pass counts, no second one
+    assert [b["key"] for b in achievements(client, who)["badges"]] == ["pair"]
+    found = client.get(f"/v1/members/{who}/reward-redemptions").json()["items"]
+    assert [(r["id"], r["status"]) for r in found] == [(grant["id"], "used")]
+
+
+def test_leaderboard_opt_in_needs_an_active_member(client: TestClient) -> None:
+    who = member(client)
+    client.post(f"/v1/members/{who}/suspend", json={"reason": "fraud check"})
+    problem(client.put(f"/v1/members/{who}/leaderboard-profile", json={"nickname": "Hidden"}), 422, "/problems/member-not-active")
+    assert client.put(f"/v1/members/{who}/leaderboard-profile", json={"nickname": "Hidden", "opt_in": False}).status_code == 200

@@ -34,13 +34,19 @@ from wafa.rewards import catalog, redemptions
 
 @dataclass(frozen=True, slots=True)
 class Definitions:
-    """A program's active badges, challenges and streaks (detached rows)."""
+    """A program's badges, challenges and streaks, archived ones too (detached rows): archived ones are
+    no longer earned, but a return still revokes what they gave."""
 
     badges: list[Badge]
     challenges: list[Challenge]
     streaks: list[Streak]
 
     def __bool__(self) -> bool:
+        """Whether any is active (something can be earned)."""
+        return any(row.status == "active" for rows in (self.badges, self.challenges, self.streaks) for row in rows)
+
+    def any(self) -> bool:
+        """Whether any exists, archived or not (something may have to be revoked)."""
         return bool(self.badges or self.challenges or self.streaks)
 
 
@@ -55,7 +61,7 @@ def _forget(session: Session, tenant_id: int) -> None:
 
 
 def definitions(session: Session, *, tenant_id: int) -> Definitions:
-    """The active badges, challenges and streaks (cached: every event asks)."""
+    """The program's badges, challenges and streaks (cached: every event asks)."""
     key = (session.get_bind().engine, tenant_id)
     hit = _cache.get(key)
     if hit is not None and time.monotonic() - hit[0] < 30:
@@ -63,7 +69,7 @@ def definitions(session: Session, *, tenant_id: int) -> Definitions:
     found = []
     for model in (Badge, Challenge, Streak):
         rows = list(session.execute(
-            select(model).where(model.tenant_id == tenant_id, model.status == "active").order_by(model.id)
+            select(model).where(model.tenant_id == tenant_id).order_by(model.id)
         ).scalars())
         for row in rows:
             session.expunge(row)
@@ -188,21 +194,27 @@ def on_activity(session: Session, *, tenant_id: int, member_id: int, cause: str,
     """Re-measure what `cause` (purchase, return, event:<type>, referral, tier) can move for a member:
     award what is newly true, revoke what a return made untrue. Return the awards made."""
     found = definitions(session, tenant_id=tenant_id)
-    if not found:
+    # Archived definitions only matter to returns: what they gave can still be made untrue.
+    if not (found if cause != "return" else found.any()):
         return []
-    badges = [b for b in found.badges if goals.moved_by(b.criterion, cause)]
+
+    def in_play(row: Any) -> bool:
+        return row.status == "active" or cause == "return"
+
+    badges = [b for b in found.badges if in_play(b) and goals.moved_by(b.criterion, cause)]
     challenges = [
         c for c in found.challenges
-        if goals.moved_by(c.goal, cause) and now >= c.starts_at and (now < c.ends_at or cause == "return")
+        if in_play(c) and goals.moved_by(c.goal, cause) and now >= c.starts_at and (now < c.ends_at or cause == "return")
     ]
-    streaks = found.streaks if cause in ("purchase", "return") else []
+    streaks = [s for s in found.streaks if in_play(s)] if cause in ("purchase", "return") else []
     if not (badges or challenges or streaks):
         return []
     member = members.get(session, tenant_id=tenant_id, member_id=member_id)
     if member is None:
         return []
-    # The member's points accounts first, the order every purchase takes: one member's events are
-    # measured one at a time, and an award never waits on a purchase that waits on it.
+    # The member's points accounts, available then pending (the order purchases, returns, releases and
+    # redemptions take; a purchase has locked both already): one member's events are measured one at a
+    # time, and an award never waits on an event that waits on it.
     accounts = ledger.member_accounts(session, tenant_id=tenant_id, member_id=member_id)
     ledger.lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"], accounts["pending"]])
     program = programs.get(session, tenant_id=tenant_id)
@@ -211,7 +223,7 @@ def on_activity(session: Session, *, tenant_id: int, member_id: int, cause: str,
     can_earn = member.status == "active"
     for badge in badges:
         award = held.get(("badge", badge.id, "", 0))
-        if (award is not None and cause != "return") or (award is None and cause == "return") or (award is None and not can_earn):
+        if (award is not None and cause != "return") or (award is None and (cause == "return" or not can_earn or badge.status != "active")):
             continue  # only a return can undo a badge, and a return never earns one
         value = goals.measure(session, tenant_id=tenant_id, member_id=member_id, goal=badge.criterion, program=program)
         if value >= badge.criterion["target"] and award is None:
@@ -220,11 +232,11 @@ def on_activity(session: Session, *, tenant_id: int, member_id: int, cause: str,
         elif value < badge.criterion["target"] and award is not None and goals.revocable(badge.criterion):
             _revoke(session, award, reason=f"no longer true after a return ({value} of {badge.criterion['target']})", now=now)
     for challenge in challenges:
-        made += _measure_challenge(session, challenge=challenge, member_id=member_id, held=held, can_earn=can_earn,
-                                   program=program, now=now)
+        made += _measure_challenge(session, challenge=challenge, member_id=member_id, held=held,
+                                   can_earn=can_earn and challenge.status == "active", program=program, now=now)
     for streak in streaks:
-        made += _measure_streak(session, streak=streak, member_id=member_id, held=held, can_earn=can_earn,
-                                program=program, now=now)
+        made += _measure_streak(session, streak=streak, member_id=member_id, held=held,
+                                can_earn=can_earn and streak.status == "active", program=program, now=now)
     session.flush()
     return made
 
@@ -336,17 +348,17 @@ def _measure_streak(
         current=last.length if last else 0, run_start=last.first if last else None, last_period=last.last if last else None,
         longest=max((run.length for run in found), default=0), updated_at=now,
     )
-    insert_unless_exists(
-        session, MemberStreak, dict(tenant_id=tenant_id, streak_id=streak.id, member_id=member_id, **values),
-        conflict=["tenant_id", "streak_id", "member_id"],
-    )
     row = session.execute(
         select(MemberStreak).where(
             MemberStreak.tenant_id == tenant_id, MemberStreak.streak_id == streak.id, MemberStreak.member_id == member_id
         )
-    ).scalar_one()
-    for name, value in values.items():
-        setattr(row, name, value)
+    ).scalar_one_or_none()
+    if row is None:
+        # The member's accounts are locked: no other transaction inserts this row meanwhile.
+        session.add(MemberStreak(tenant_id=tenant_id, streak_id=streak.id, member_id=member_id, **values))
+    elif any(getattr(row, name) != value for name, value in values.items() if name != "updated_at"):
+        for name, value in values.items():
+            setattr(row, name, value)
     return made
 
 
@@ -380,13 +392,34 @@ def _award(
         )
         award.entry_id, award.lot_id = credit.entry_id, credit.lot_id
     reward = catalog.get_by_key(session, tenant_id=tenant_id, key=reward_key) if reward_key else None
-    if reward is not None:
+    kept = _reward_kept(session, award=award) if reward is not None else None
+    if kept is not None:
+        # Earned again after a return took it back, but its reward was used and stayed: not a second one.
+        award.redemption_id = kept
+    elif reward is not None:
         granted = redemptions.grant(
             session, tenant_id=tenant_id, member_id=member_id, reward=reward, source="achievement",
             source_key=f"achievement:{award.id}", now=now,
         )
         award.redemption_id = granted.id if granted is not None else None
     return [award]
+
+
+def _reward_kept(session: Session, *, award: AchievementAward) -> int | None:
+    """The reward an earlier, revoked holding of the same achievement gave and the member kept (used), if any."""
+    earlier = session.execute(
+        select(AchievementAward.redemption_id).where(
+            AchievementAward.tenant_id == award.tenant_id, AchievementAward.member_id == award.member_id,
+            AchievementAward.kind == award.kind, AchievementAward.definition_id == award.definition_id,
+            AchievementAward.run == award.run, AchievementAward.milestone == award.milestone,
+            AchievementAward.revoked_at.is_not(None), AchievementAward.redemption_id.is_not(None),
+        )
+    ).scalars().all()
+    for redemption_id in earlier:
+        found = redemptions.get_or_raise(session, tenant_id=award.tenant_id, redemption_id=redemption_id)
+        if found.status != "cancelled":
+            return redemption_id
+    return None
 
 
 def _revoke(session: Session, award: AchievementAward, *, reason: str, now: datetime) -> None:

@@ -23,8 +23,10 @@ def nickname_key(nickname: str) -> str:
 
 
 def set_profile(session: Session, *, tenant_id: int, member_id: int, profile_in: LeaderboardProfileIn, now: datetime) -> LeaderboardProfile:
-    """Set a member's nickname and whether they appear on leaderboards."""
-    members.get_or_raise(session, tenant_id=tenant_id, member_id=member_id)
+    """Set a member's nickname and whether they appear on leaderboards (opting in takes an active member)."""
+    member = members.get_or_raise(session, tenant_id=tenant_id, member_id=member_id)
+    if profile_in.opt_in:
+        members.require_active(member)
     key = nickname_key(profile_in.nickname)
     taken = session.execute(
         select(LeaderboardProfile.member_id).where(

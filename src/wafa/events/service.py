@@ -167,9 +167,13 @@ def record_purchase(
             details = {**details, "earn_multiplier": str(multiplier)}
     purchase_rules = rules.for_trigger(session, tenant_id=tenant_id, trigger="purchase") if reason is None else []
     member_facts = None
-    if (purchase_rules or tiers.tiers_of(session, tenant_id=tenant_id)) and member is not None:
+    if (
+        purchase_rules or tiers.tiers_of(session, tenant_id=tenant_id) or achievements.definitions(session, tenant_id=tenant_id)
+    ) and member is not None:
         # One member's events take turns from here on, so per-member caps are read and used atomically
         # (and a tier upgrade, which locks the tier row after the accounts, sees every earlier purchase).
+        # Both accounts, available first, before the credit touches either: the order returns, releases
+        # and redemptions take, so a purchase that then measures achievements never deadlocks with them.
         accounts = ledger.member_accounts(session, tenant_id=tenant_id, member_id=member.id)
         ledger.lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"], accounts["pending"]])
         if purchase_rules:

@@ -180,7 +180,8 @@ def _sweep_memberships(factory: sessionmaker[Session], *, now: datetime, tenant_
         for row_tenant, membership_id in rows:
             try:
                 with unit_of_work(factory) as session:
-                    found = memberships.get_or_raise(session, tenant_id=row_tenant, membership_id=membership_id)
+                    # Locked: a payment renewing it at this moment grants the same month and must not collide.
+                    found = memberships.get_or_raise(session, tenant_id=row_tenant, membership_id=membership_id, lock=True)
                     memberships.grant_monthly_points(session, membership=found, now=now)
             except (IntegrityError, Conflict):
                 pass  # another pass granted this month's points first
