@@ -54,9 +54,54 @@ def show(stored: dict[str, Any], value: int, *, base_currency: str) -> str:
     return to_major(value, base_currency) if stored["metric"] == "spend" else str(value)
 
 
+class History:
+    """A member's kept purchases, read at most once for all the goals one event re-measures."""
+
+    def __init__(self, session: Session, *, tenant_id: int, member_id: int) -> None:
+        self._session, self._tenant_id, self._member_id = session, tenant_id, member_id
+        self._all: list[Any] | None = None
+        self._totals: dict[tuple[datetime | None, datetime | None], list[tuple[str, int, int]]] = {}
+
+    def totals(self, since: datetime | None, until: datetime | None) -> list[tuple[str, int, int]]:
+        """(currency, money kept, orders) of the kept purchases in [since, until), by currency."""
+        from wafa.events import service as events
+
+        key = (since, until)
+        if key not in self._totals:
+            if self._all is not None:
+                sums: dict[str, list[int]] = {}
+                for p in self.purchases(since, until):
+                    found = sums.setdefault(p.currency, [0, 0])
+                    found[0] += p.amount
+                    found[1] += 1
+                self._totals[key] = [(currency, money, count) for currency, (money, count) in sums.items()]
+            else:
+                self._totals[key] = events.purchases_since(
+                    self._session, tenant_id=self._tenant_id, member_id=self._member_id, since=since, until=until
+                )
+        return self._totals[key]
+
+    def purchases(self, since: datetime | None, until: datetime | None) -> list[Any]:
+        """The kept purchases in [since, until)."""
+        from wafa.events import service as events  # events call engagement after each event
+
+        if self._all is None:
+            self._all = events.kept_purchases(self._session, tenant_id=self._tenant_id, member_id=self._member_id)
+        return [p for p in self._all if (since is None or p.occurred_at >= since) and (until is None or p.occurred_at < until)]
+
+    def amounts(self, since: datetime | None) -> list[tuple[datetime, str, int]]:
+        """(occurred at, currency, money kept) of the kept purchases since a moment: from what was read
+        already, or by a query that leaves the orders' lines alone."""
+        from wafa.events import service as events
+
+        if self._all is None:
+            return events.kept_amounts(self._session, tenant_id=self._tenant_id, member_id=self._member_id, since=since)
+        return [(p.occurred_at, p.currency, p.amount) for p in self._all if since is None or p.occurred_at >= since]
+
+
 def measure(
     session: Session, *, tenant_id: int, member_id: int, goal: dict[str, Any], program: ProgramConfig,
-    since: datetime | None = None, until: datetime | None = None,
+    since: datetime | None = None, until: datetime | None = None, history: History | None = None,
 ) -> int:
     """The member's value of the goal's metric over [since, until), counting only what was kept after returns."""
     from wafa.events import service as events  # events call engagement after each event
@@ -78,14 +123,16 @@ def measure(
             query = query.where(Referral.completed_at < until)
         return session.execute(query).scalar_one()
     category = goal.get("category")
+    if history is None:
+        history = History(session, tenant_id=tenant_id, member_id=member_id)
     if metric in ("purchases", "spend") and category is None and not goal.get("min_amount"):
-        # Totals by currency in SQL: no need to read the orders' lines.
-        by_currency = events.purchases_since(session, tenant_id=tenant_id, member_id=member_id, since=since, until=until)
+        # Totals by currency (in SQL unless the orders were read already): no need for their lines.
+        by_currency = history.totals(since, until)
         if metric == "purchases":
             return sum(count for _, _, count in by_currency)
         money = sum((program.in_base(kept, currency) for currency, kept, _ in by_currency), Decimal(0))
         return int(money.to_integral_value(rounding=ROUND_FLOOR))
-    bought = events.kept_purchases(session, tenant_id=tenant_id, member_id=member_id, since=since, until=until)
+    bought = history.purchases(since, until)
     if metric == "categories":
         return len({line.get("category") for purchase in bought for line in purchase.lines if line.get("category")})
     if metric == "purchases":

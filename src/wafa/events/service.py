@@ -231,7 +231,10 @@ def record_purchase(
     if member is not None and member.status == "active":
         tiers.on_event(session, tenant_id=tenant_id, member_id=member.id, now=now)
     if member is not None:
-        achievements.on_activity(session, tenant_id=tenant_id, member_id=member.id, cause="purchase", now=now)
+        # The accounts were locked above whenever the program has achievements.
+        achievements.on_activity(
+            session, tenant_id=tenant_id, member_id=member.id, cause="purchase", now=now, member=member, locked=True
+        )
     total = award.points if award else 0
     if reason is None and total == 0 and not applied:
         reason = "amount earns less than one point"
@@ -455,11 +458,15 @@ def first_purchase_kept(
 
 def kept_lines(purchase: Event, returned_items: dict[str, int]) -> list[dict] | None:
     """The order's lines less what came back (None for an order recorded without lines)."""
-    if not purchase.items:
+    return _kept_lines(purchase.items, returned_items)
+
+
+def _kept_lines(items: list[dict] | None, returned_items: dict[str, int]) -> list[dict] | None:
+    if not items:
         return None
     kept = []
     left = dict(returned_items)
-    for line in purchase.items:
+    for line in items:
         back = min(left.get(line["sku"], 0), line["quantity"])
         left[line["sku"]] = left.get(line["sku"], 0) - back
         kept.append({**line, "quantity": line["quantity"] - back})
@@ -499,13 +506,17 @@ def kept_purchases(
     if until is not None:
         conditions.append(Event.occurred_at < until)
     out = []
-    for event in session.execute(select(Event).where(*conditions).order_by(Event.occurred_at, Event.id)).scalars():
-        lines = kept_lines(event, event.returned_items or {}) or []
-        if event.items and not any(line["quantity"] > 0 for line in lines) and event.amount:
+    columns = (Event.id, Event.occurred_at, Event.currency, Event.amount, Event.returned_amount, Event.items, Event.returned_items)
+    # Columns, not ORM objects: members with long histories are read on every purchase some goals see.
+    for event_id, at, currency, amount, returned, items, returned_items in session.execute(
+        select(*columns).where(*conditions).order_by(Event.occurred_at, Event.id)
+    ):
+        lines = _kept_lines(items, returned_items or {}) or []
+        if items and not any(line["quantity"] > 0 for line in lines) and amount:
             continue  # every line came back
         out.append(KeptPurchase(
-            event.id, event.occurred_at, event.currency or "", event.amount - event.returned_amount, event.amount,
-            sum(line["quantity"] * line["unit_price"] for line in event.items or ()),
+            event_id, at, currency or "", amount - returned, amount,
+            sum(line["quantity"] * line["unit_price"] for line in items or ()),
             tuple(line for line in lines if line["quantity"] > 0),
         ))
     return out
