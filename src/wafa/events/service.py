@@ -511,13 +511,15 @@ def kept_purchases(
     for event_id, at, currency, amount, returned, items, returned_items in session.execute(
         select(*columns).where(*conditions).order_by(Event.occurred_at, Event.id)
     ):
-        lines = _kept_lines(items, returned_items or {}) or []
-        if items and not any(line["quantity"] > 0 for line in lines) and amount:
-            continue  # every line came back
+        if returned_items:
+            lines = [line for line in _kept_lines(items, returned_items) or () if line["quantity"] > 0]
+            if items and not lines and amount:
+                continue  # every line came back
+        else:
+            lines = items or []
         out.append(KeptPurchase(
             event_id, at, currency or "", amount - returned, amount,
-            sum(line["quantity"] * line["unit_price"] for line in items or ()),
-            tuple(line for line in lines if line["quantity"] > 0),
+            sum(line["quantity"] * line["unit_price"] for line in items or ()), tuple(lines),
         ))
     return out
 

@@ -66,7 +66,9 @@ class Entry(Base):
 class Posting(Base):
     __tablename__ = "postings"
     __table_args__ = (
-        Index("ix_postings_entry", "entry_id"),
+        # By entry, then account: "what did these entries post to the issued account" (a member's points
+        # earned, which tiers qualify on) reads only its own postings, never the program account's.
+        Index("ix_postings_entry_account", "entry_id", "account_id"),
         Index("ix_postings_account_seq", "account_id", "seq"),
     )
 
