@@ -12,7 +12,7 @@ from wafa.members import service as members
 from wafa.memberships import service
 from wafa.memberships.models import Membership, Plan
 from wafa.memberships.schemas import (
-    CancelIn, LogRead, MembershipHistory, MembershipPage, MembershipRead, PaymentIn, PaymentRead, PlanIn, PlanPage, PlanRead,
+    CancelIn, ChangePlanIn, LogRead, MembershipHistory, MembershipPage, MembershipRead, PaymentIn, PaymentRead, PlanIn, PlanPage, PlanRead,
     PlanUpdate, SubscribeIn,
 )
 from wafa.money import to_major
@@ -35,7 +35,7 @@ def _read(session, membership: Membership) -> MembershipRead:  # type: ignore[no
         id=membership.id, member_id=membership.member_id, plan=_plan_read(service.plan_of(session, membership)),
         status=membership.status, period_start=membership.period_start, period_end=membership.period_end,
         grace_until=membership.grace_until, cancel_at_period_end=membership.cancel_at_period_end,
-        ended_at=membership.ended_at, created_at=membership.created_at,
+        next_plan=service.next_plan_key(session, membership), ended_at=membership.ended_at, created_at=membership.created_at,
     )
 
 
@@ -142,4 +142,19 @@ def cancel(request: Request, membership_id: IdPath, cancel_in: CancelIn, princip
     with ctx.transaction() as session:
         return _read(session, service.cancel(
             session, tenant_id=principal.tenant_id, membership_id=membership_id, at_period_end=cancel_in.at_period_end, now=ctx.now(),
+        ))
+
+
+@router.post("/memberships/{membership_id}/change-plan", response_model=MembershipRead, summary="Move a membership to another plan")
+def change_plan(
+    request: Request, membership_id: IdPath, change_in: ChangePlanIn, principal: Principal = Depends(require("members:write"))
+) -> MembershipRead:
+    """From the next paid period (the renewal is charged at the new plan's price and interval), or now
+    (the new plan's benefits at once; the paid period stays as it is). Wafa never charges: a price
+    difference for the rest of the period is the shop's to settle."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        return _read(session, service.change_plan(
+            session, tenant_id=principal.tenant_id, membership_id=membership_id, plan_key=change_in.plan, when=change_in.when,
+            now=ctx.now(),
         ))

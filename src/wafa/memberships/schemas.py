@@ -68,6 +68,14 @@ class CancelIn(_Strict):
     at_period_end: bool = Field(True, description="keep the benefits to the end of the paid period (false: end now)")
 
 
+class ChangePlanIn(_Strict):
+    plan: Key = Field(description="the plan to move to (the current plan's key drops a scheduled change)")
+    when: Literal["period_end", "now"] = Field(
+        "period_end", description="period_end: from the next paid period, charged at the new price; now: its benefits at once, "
+        "the paid period unchanged (any price difference is settled by the shop)"
+    )
+
+
 class PaymentIn(_Strict):
     status: Literal["paid", "failed"]
     amount: Decimal_
@@ -84,6 +92,7 @@ class MembershipRead(BaseModel):
     period_end: datetime | None
     grace_until: datetime | None
     cancel_at_period_end: bool
+    next_plan: str | None = Field(description="the plan the next paid period moves to, if a change is scheduled")
     ended_at: datetime | None
     created_at: datetime
 

@@ -156,6 +156,9 @@ def record_payment(
             )
         ).scalars().first()
     plan = plan_of(session, membership)
+    if payment_in.status == "paid" and membership.next_plan_id is not None:
+        # A change of plan scheduled for this period: the payment is for the new plan.
+        plan = session.get_one(Plan, membership.next_plan_id)
     currency = payment_in.currency.upper()
     amount = to_minor(payment_in.amount, currency)
     if earlier is not None:
@@ -187,6 +190,12 @@ def record_payment(
         start = now
     else:
         start = membership.period_end
+    if membership.next_plan_id is not None:
+        previous = plan_of(session, membership)
+        _log(session, membership, "plan_changed", now, plan=plan.key, previous=previous.key, when="period_end")
+        if previous.interval != plan.interval:
+            membership.billing_anchor = None  # a year bought on 1 April runs to 1 April, whatever the months did
+        membership.plan_id, membership.next_plan_id = plan.id, None
     if membership.billing_anchor is None:
         membership.billing_anchor = start
     end = _next_end(start, membership.billing_anchor, plan, timezone)
@@ -205,6 +214,43 @@ def record_payment(
     session.flush()
     grant_monthly_points(session, membership=membership, now=now)
     return payment, False
+
+
+def next_plan_key(session: Session, membership: Membership) -> str | None:
+    """The key of the plan a scheduled change moves the membership to (None without one)."""
+    return session.get_one(Plan, membership.next_plan_id).key if membership.next_plan_id is not None else None
+
+
+def change_plan(session: Session, *, tenant_id: int, membership_id: int, plan_key: str, when: str, now: datetime) -> Membership:
+    """Move a live membership to another plan on sale: from the next paid period (`period_end`), or now.
+    Naming the current plan drops a scheduled change."""
+    membership = get_or_raise(session, tenant_id=tenant_id, membership_id=membership_id, lock=True)
+    if membership.status not in LIVE:
+        raise Conflict(f"membership {membership_id} is {membership.status}", membership_status=membership.status)
+    current = plan_of(session, membership)
+    target = session.execute(select(Plan).where(Plan.tenant_id == tenant_id, Plan.key == plan_key)).scalar_one_or_none()
+    if target is None:
+        raise NotFound(f"no plan {plan_key!r}", field="plan")
+    if target.id == current.id:
+        if membership.next_plan_id is not None:
+            _log(session, membership, "plan_change_dropped", now, plan=next_plan_key(session, membership))
+            membership.next_plan_id, membership.updated_at = None, now
+            session.flush()
+        return membership
+    if target.status != "active":
+        raise NotFound(f"no plan {plan_key!r} on sale", field="plan")
+    if when == "now" or membership.status == "incomplete":
+        # Nothing paid yet, or the new plan's benefits at once: the period stays, the next payment is at its price.
+        _log(session, membership, "plan_changed", now, plan=target.key, previous=current.key, when="now")
+        if target.interval != current.interval:
+            membership.billing_anchor = None  # the next paid period anchors the new interval's billing day
+        membership.plan_id, membership.next_plan_id = target.id, None
+    else:
+        membership.next_plan_id = target.id
+        _log(session, membership, "plan_change_scheduled", now, plan=target.key, at=membership.period_end.isoformat() if membership.period_end else None)
+    membership.updated_at = now
+    session.flush()
+    return membership
 
 
 def cancel(session: Session, *, tenant_id: int, membership_id: int, at_period_end: bool, now: datetime) -> Membership:

@@ -1,0 +1,24 @@
+"""membership plan changes
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-11-26 00:00:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0011'
+down_revision = '0010'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('memberships', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('next_plan_id', sa.BigInteger(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('memberships', schema=None) as batch_op:
+        batch_op.drop_column('next_plan_id')
