@@ -193,3 +193,17 @@ def test_changing_ones_own_nickname_keeps_it(client: TestClient) -> None:
     assert renamed.json()["nickname"] == "Sand Cat"
     nickname(client, b, "desert rose")  # free again once its holder moved on
     assert client.get(f"/v1/members/{b}/leaderboard-profile").json()["nickname"] == "desert rose"
+
+
+def test_suspending_a_member_takes_them_off_the_leaderboards(client: TestClient, clock: FrozenClock) -> None:
+    made = challenge(client, "first", TWO_PURCHASES, clock.now(), clock.now() + 7 * DAY)
+    who = member(client, "who")
+    nickname(client, who, "Falcon")
+    buy(client, who, "A")
+    assert [r["nickname"] for r in board(client, made["id"])["rows"]] == ["Falcon"]
+    client.post(f"/v1/members/{who}/suspend", json={"reason": "fraud check"})
+    assert board(client, made["id"])["rows"] == []
+    assert client.get(f"/v1/members/{who}/leaderboard-profile").json() == {"member_id": who, "nickname": "Falcon", "opt_in": False}
+    client.post(f"/v1/members/{who}/reactivate", json={"reason": "cleared"})
+    nickname(client, who, "Falcon")  # opts in again by choice
+    assert [r["nickname"] for r in board(client, made["id"])["rows"]] == ["Falcon"]

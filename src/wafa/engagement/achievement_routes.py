@@ -25,22 +25,22 @@ from wafa.tenants.service import Principal
 router = APIRouter(prefix="/v1", tags=["achievements"])
 
 
-def _badge_read(session: Session, badge: Badge, currency: str) -> BadgeRead:
+def _badge_read(badge: Badge, currency: str, holders: dict[int, int]) -> BadgeRead:
     return BadgeRead(
         id=badge.id, key=badge.key, name=names(badge), description=descriptions(badge), image_url=badge.image_url,
         criterion=goals.to_read(badge.criterion, base_currency=currency), points=badge.points, reward_key=badge.reward_key,
-        status=badge.status, holders=achievements.holders(session, tenant_id=badge.tenant_id, kind="badge", definition_id=badge.id),
+        status=badge.status, holders=holders.get(badge.id, 0),
         created_at=badge.created_at,
     )
 
 
-def _challenge_read(session: Session, challenge: Challenge, currency: str, now: datetime) -> ChallengeRead:
+def _challenge_read(challenge: Challenge, currency: str, now: datetime, completed: dict[int, int]) -> ChallengeRead:
     return ChallengeRead(
         id=challenge.id, key=challenge.key, name=names(challenge), description=descriptions(challenge),
         image_url=challenge.image_url, goal=goals.to_read(challenge.goal, base_currency=currency), starts_at=challenge.starts_at,
         ends_at=challenge.ends_at, opt_in=challenge.opt_in, points=challenge.points, reward_key=challenge.reward_key,
         status=challenge.status, state=achievements.state_of(challenge, now),
-        completed=achievements.holders(session, tenant_id=challenge.tenant_id, kind="challenge", definition_id=challenge.id),
+        completed=completed.get(challenge.id, 0),
         created_at=challenge.created_at,
     )
 
@@ -51,6 +51,10 @@ def _streak_read(streak: Streak, currency: str) -> StreakRead:
         starts_at=streak.starts_at, milestones=[Milestone(**m) for m in streak.milestones], status=streak.status,
         created_at=streak.created_at,
     )
+
+
+def _holders(session: Session, tenant_id: int, kind: str) -> dict[int, int]:
+    return achievements.holders(session, tenant_id=tenant_id, kind=kind)
 
 
 def _currency(session: Session, tenant_id: int) -> str:
@@ -65,7 +69,7 @@ def create_badge(request: Request, badge_in: BadgeIn, principal: Principal = Dep
     ctx = Context(request)
     with ctx.transaction() as session:
         badge = achievements.create_badge(session, tenant_id=principal.tenant_id, badge_in=badge_in, now=ctx.now())
-        return _badge_read(session, badge, _currency(session, principal.tenant_id))
+        return _badge_read(badge, _currency(session, principal.tenant_id), _holders(session, principal.tenant_id, "badge"))
 
 
 @router.get("/badges", response_model=BadgePage, summary="The badges, archived ones too")
@@ -73,7 +77,8 @@ def list_badges(request: Request, principal: Principal = Depends(require("read")
     ctx = Context(request)
     with ctx.transaction() as session:
         currency = _currency(session, principal.tenant_id)
-        return BadgePage(items=[_badge_read(session, b, currency) for b in achievements.list_(session, Badge, tenant_id=principal.tenant_id)])
+        holders = _holders(session, principal.tenant_id, "badge")
+        return BadgePage(items=[_badge_read(b, currency, holders) for b in achievements.list_(session, Badge, tenant_id=principal.tenant_id)])
 
 
 @router.patch("/badges/{badge_id}", response_model=BadgeRead, summary="Rename, describe or archive a badge (admin)")
@@ -81,7 +86,7 @@ def update_badge(request: Request, badge_id: IdPath, changes: BadgeUpdate, princ
     ctx = Context(request)
     with ctx.transaction() as session:
         badge = achievements.update(session, Badge, tenant_id=principal.tenant_id, definition_id=badge_id, changes=changes, now=ctx.now())
-        return _badge_read(session, badge, _currency(session, principal.tenant_id))
+        return _badge_read(badge, _currency(session, principal.tenant_id), _holders(session, principal.tenant_id, "badge"))
 
 
 @router.post("/challenges", status_code=201, response_model=ChallengeRead, summary="Add a challenge (admin)")
@@ -91,7 +96,7 @@ def create_challenge(request: Request, challenge_in: ChallengeIn, principal: Pri
     ctx = Context(request)
     with ctx.transaction() as session:
         challenge = achievements.create_challenge(session, tenant_id=principal.tenant_id, challenge_in=challenge_in, now=ctx.now())
-        return _challenge_read(session, challenge, _currency(session, principal.tenant_id), ctx.now())
+        return _challenge_read(challenge, _currency(session, principal.tenant_id), ctx.now(), _holders(session, principal.tenant_id, "challenge"))
 
 
 @router.get("/challenges", response_model=ChallengePage, summary="The challenges, archived ones too")
@@ -100,7 +105,8 @@ def list_challenges(request: Request, principal: Principal = Depends(require("re
     with ctx.transaction() as session:
         currency, now = _currency(session, principal.tenant_id), ctx.now()
         found = achievements.list_(session, Challenge, tenant_id=principal.tenant_id)
-        return ChallengePage(items=[_challenge_read(session, c, currency, now) for c in found])
+        completed = _holders(session, principal.tenant_id, "challenge")
+        return ChallengePage(items=[_challenge_read(c, currency, now, completed) for c in found])
 
 
 @router.patch("/challenges/{challenge_id}", response_model=ChallengeRead, summary="Rename, move the end of, or archive a challenge (admin)")
@@ -112,7 +118,7 @@ def update_challenge(
         challenge = achievements.update(
             session, Challenge, tenant_id=principal.tenant_id, definition_id=challenge_id, changes=changes, now=ctx.now()
         )
-        return _challenge_read(session, challenge, _currency(session, principal.tenant_id), ctx.now())
+        return _challenge_read(challenge, _currency(session, principal.tenant_id), ctx.now(), _holders(session, principal.tenant_id, "challenge"))
 
 
 @router.get("/challenges/{challenge_id}/leaderboard", response_model=Leaderboard, summary="A challenge's leaderboard (members who opted in, by nickname)")

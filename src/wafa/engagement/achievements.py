@@ -172,14 +172,14 @@ def list_(session: Session, model: type, *, tenant_id: int) -> list[Any]:
     return list(session.execute(select(model).where(model.tenant_id == tenant_id).order_by(model.id)).scalars())
 
 
-def holders(session: Session, *, tenant_id: int, kind: str, definition_id: int) -> int:
-    """How many members hold a badge or have completed a challenge now."""
-    return session.execute(
-        select(func.count()).where(
-            AchievementAward.tenant_id == tenant_id, AchievementAward.kind == kind,
-            AchievementAward.definition_id == definition_id, AchievementAward.revoked_at.is_(None),
-        )
-    ).scalar_one()
+def holders(session: Session, *, tenant_id: int, kind: str) -> dict[int, int]:
+    """How many members hold each badge (or have completed each challenge) now, by its id."""
+    rows = session.execute(
+        select(AchievementAward.definition_id, func.count())
+        .where(AchievementAward.tenant_id == tenant_id, AchievementAward.kind == kind, AchievementAward.revoked_at.is_(None))
+        .group_by(AchievementAward.definition_id)
+    ).all()
+    return {definition_id: count for definition_id, count in rows}
 
 
 def state_of(challenge: Challenge, now: datetime) -> str:

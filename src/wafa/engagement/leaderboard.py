@@ -49,6 +49,14 @@ def set_profile(session: Session, *, tenant_id: int, member_id: int, profile_in:
     return found
 
 
+def withdraw(session: Session, *, tenant_id: int, member_id: int, now: datetime) -> None:
+    """Take a member off every leaderboard (suspended or closed); the nickname stays theirs."""
+    found = session.get(LeaderboardProfile, (tenant_id, member_id))
+    if found is not None and found.opt_in:
+        found.opt_in, found.updated_at = False, now
+        session.flush()
+
+
 def profile_read(session: Session, *, tenant_id: int, member_id: int) -> LeaderboardProfileRead:
     """A member's leaderboard profile (no nickname and not shown until one is set)."""
     found = session.get(LeaderboardProfile, (tenant_id, member_id))

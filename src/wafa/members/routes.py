@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from wafa.api.deps import Context, IdPath, decode_cursor, paginate, require
 from wafa.errors import NotFound
 from wafa.events import member_events
-from wafa.engagement import referrals
+from wafa.engagement import leaderboard, referrals
 from wafa.members import service
 from wafa.memberships import service as memberships
 from wafa.members.schemas import MemberCreate, MemberPage, MemberRead, MemberUpdate, StatusChange
@@ -87,6 +87,9 @@ def _status_route(action: str, summary: str):  # type: ignore[no-untyped-def]
             if action == "close":
                 # A closed member pays for nothing more.
                 memberships.end_for_member(session, tenant_id=principal.tenant_id, member_id=member_id, now=ctx.now())
+            if action in ("close", "suspend"):
+                # Off the leaderboards; a member reactivated may opt in again.
+                leaderboard.withdraw(session, tenant_id=principal.tenant_id, member_id=member_id, now=ctx.now())
             return service.to_read(member)
 
     change.__name__ = f"{action}_member"
