@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     # Pool sized for one app process; several processes each get their own pool.
     db_pool_size: int = 10
     worker_interval_seconds: float = 30.0
+    # Where members reach this Wafa (links in referral invitations and, later, e-mails).
+    public_url: str = "http://127.0.0.1:8000"
 
 
 @lru_cache

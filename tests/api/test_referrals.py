@@ -172,3 +172,17 @@ def test_purchase_made_in_time_keeps_the_referral_pending_through_its_window(
     clock.advance(timedelta(days=9))
     run_due(factory, now=clock.now(), tenant_id=tenant.id)
     assert referral_of(client, new_id)["status"] == "completed"
+
+
+def test_referral_link_is_the_portal_join_page_or_the_shops_own(client: TestClient, tenant: TenantCtx) -> None:
+    referrer_id, code = setup(client)
+    mine = client.get(f"/v1/members/{referrer_id}/referrals").json()
+    assert mine["referral_link"] == f"http://127.0.0.1:8000/m/{tenant.slug}/join?ref={code}"
+    client.put("/v1/referral-policy", json={"referrer_points": 500, "link_template": "https://noor.example/join?ref={code}&src=app"})
+    assert client.get(f"/v1/members/{referrer_id}/referrals").json()["referral_link"] == f"https://noor.example/join?ref={code}&src=app"
+    assert client.get("/v1/referral-policy").json()["link_template"] == "https://noor.example/join?ref={code}&src=app"
+
+
+def test_referral_link_template_without_the_code_is_refused(client: TestClient) -> None:
+    problem(client.put("/v1/referral-policy", json={"link_template": "https://noor.example/join"}), 422, "/problems/invalid-input",
+            "link_template")

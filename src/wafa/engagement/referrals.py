@@ -11,10 +11,12 @@ within `expire_days` expires. The worker completes and expires referrals.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from wafa.config import get_settings
 from wafa.db import insert_unless_exists
 from wafa.engagement import achievements
 from wafa.engagement.models import Referral, ReferralPolicy
@@ -28,6 +30,7 @@ from wafa.programs import earning
 from wafa.programs import service as programs
 from wafa.rewards import catalog, redemptions
 from wafa.rules import service as rules
+from wafa.tenants import service as tenants
 
 DEFAULTS = ReferralPolicyIn(enabled=False)
 
@@ -58,6 +61,16 @@ def set_policy(session: Session, *, tenant_id: int, policy_in: ReferralPolicyIn,
         setattr(found, name, value)
     session.flush()
     return found
+
+
+def link(session: Session, *, tenant_id: int, code: str) -> str:
+    """A member's referral link: the program's sign-up page with the code, or the member portal's join page."""
+    template = policy(session, tenant_id=tenant_id).link_template
+    if template:
+        return template.replace("{code}", quote(code))
+    tenant = tenants.get(session, tenant_id=tenant_id)
+    base = get_settings().public_url.rstrip("/")
+    return f"{base}/m/{quote(tenant.slug if tenant else str(tenant_id))}/join?ref={quote(code)}"
 
 
 def on_enrolment(session: Session, *, tenant_id: int, member: Member, code: str, now: datetime) -> Referral:

@@ -23,7 +23,7 @@ def _policy_read(session, tenant_id: int) -> ReferralPolicyRead:  # type: ignore
         enabled=found.enabled, referrer_points=found.referrer_points, referee_points=found.referee_points,
         referrer_reward=found.referrer_reward, referee_reward=found.referee_reward,
         min_purchase=to_major(found.min_purchase, currency), max_per_month=found.max_per_month, expire_days=found.expire_days,
-        updated_at=found.updated_at,
+        link_template=found.link_template, updated_at=found.updated_at,
     )
 
 
@@ -57,6 +57,8 @@ def member_referrals(request: Request, member_id: IdPath, principal: Principal =
         member = members.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id)
         referred_by, made = referrals.of_member(session, tenant_id=principal.tenant_id, member_id=member_id)
         return MemberReferrals(
-            member_id=member_id, referral_code=member.referral_code, referred_by=_read(referred_by) if referred_by else None,
+            member_id=member_id, referral_code=member.referral_code,
+            referral_link=referrals.link(session, tenant_id=principal.tenant_id, code=member.referral_code),
+            referred_by=_read(referred_by) if referred_by else None,
             referrals=[_read(r) for r in made],
         )

@@ -56,6 +56,11 @@ def hash_key(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def get(session: Session, *, tenant_id: int) -> Tenant | None:
+    """A tenant by id, or None."""
+    return session.get(Tenant, tenant_id)
+
+
 def get_by_slug(session: Session, *, slug: str) -> Tenant | None:
     """Return the tenant with this slug, or None."""
     return session.execute(select(Tenant).where(Tenant.slug == slug)).scalar_one_or_none()

@@ -1,4 +1,4 @@
-"""membership plan changes
+"""membership plan changes, referral links
 
 Revision ID: 0011
 Revises: 0010
@@ -17,8 +17,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('memberships', schema=None) as batch_op:
         batch_op.add_column(sa.Column('next_plan_id', sa.BigInteger(), nullable=True))
+    with op.batch_alter_table('referral_policies', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('link_template', sa.String(length=500), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('referral_policies', schema=None) as batch_op:
+        batch_op.drop_column('link_template')
     with op.batch_alter_table('memberships', schema=None) as batch_op:
         batch_op.drop_column('next_plan_id')
