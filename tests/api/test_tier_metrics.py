@@ -179,19 +179,19 @@ def test_calendar_year_runs_in_the_programs_time_zone(client: TestClient, clock:
     # Reached in 2026: secured to the end of 2027, Riyadh time (UTC+3).
     assert at(body["secured_until"]) == datetime(2027, 12, 31, 21, tzinfo=UTC)
     assert at(body["next"]["by"]) == datetime(2026, 12, 31, 21, tzinfo=UTC)
-    assert body["progress"] == "1000 of 3000 points, 2000 to go by 2026-12-31"
+    assert body["progress"] == "1,000 of 3,000 points, 2,000 to go by 2026-12-31"
 
     # 23:59:59 on 31 December in Riyadh: still 2026 there.
     clock.set(datetime(2026, 12, 31, 20, 59, 59, tzinfo=UTC))
     buy(client, "B", "1500.00")
     body = standing(client, member_id)
-    assert (body["value"], body["progress"]) == ("2500", "2500 of 3000 points, 500 to go by 2026-12-31")
+    assert (body["value"], body["progress"]) == ("2500", "2,500 of 3,000 points, 500 to go by 2026-12-31")
 
     # Local midnight: a new year and a new window, though it is still 31 December in UTC.
     clock.set(datetime(2026, 12, 31, 21, tzinfo=UTC))
     body = standing(client, member_id)
     assert (body["tier"]["key"], body["value"]) == ("silver", "0")
-    assert body["progress"] == "0 of 3000 points, 3000 to go by 2027-12-31"
+    assert body["progress"] == "0 of 3,000 points, 3,000 to go by 2027-12-31"
     assert at(body["next"]["by"]) == datetime(2027, 12, 31, 21, tzinfo=UTC)
 
     clock.set(datetime(2026, 12, 31, 21, 30, tzinfo=UTC))
@@ -199,7 +199,7 @@ def test_calendar_year_runs_in_the_programs_time_zone(client: TestClient, clock:
     body = standing(client, member_id)
     assert (body["tier"]["key"], body["value"]) == ("gold", "3000")
     assert at(body["secured_until"]) == datetime(2028, 12, 31, 21, tzinfo=UTC)  # reached in 2027 locally
-    assert body["progress"] == "3000 points: the top tier"
+    assert body["progress"] == "3,000 points: the top tier"
 
 
 def test_calendar_year_member_who_qualified_again_in_the_secured_year_keeps_the_tier(
@@ -349,7 +349,7 @@ def test_changing_a_threshold_moves_members_at_their_next_event(client: TestClie
     assert (changed.json()["threshold"], changed.json()["name"]) == ("2000", {"en": "Gold", "ar": "gold"})
     body = standing(client, member_id)
     assert body["tier"]["key"] == "silver"  # not moved by the edit itself
-    assert (body["next"]["to_go"], body["progress"]) == ("0", "2500 of 2000 points: Gold at the next purchase")
+    assert (body["next"]["to_go"], body["progress"]) == ("0", "2,500 of 2,000 points: Gold at the next purchase")
     buy(client, "B", "1.00")
     assert tier(client, member_id) == "gold"
     assert history(client, member_id)[0] == ("silver", "gold", "qualified", "2501")
@@ -394,3 +394,18 @@ def test_thresholds_must_rise_with_rank(client: TestClient) -> None:
     assert [(t["key"], t["rank"], t["threshold"]) for t in listed] == [
         ("silver", 0, "0"), ("silver_plus", 5, "1001"), ("gold", 10, "3000"), ("platinum", 20, "3001"),
     ]
+
+
+def test_a_return_counts_on_the_date_of_the_purchase_it_undoes(client: TestClient, clock: FrozenClock) -> None:
+    """Bought in December, returned in January: December's points drop, January's do not."""
+    ladder(client, POINTS[:2], window="calendar_year")
+    member_id = member(client)
+    clock.set(datetime(2026, 12, 30, 12, tzinfo=UTC))
+    buy(client, "DEC", "3000.00")
+    assert tier(client, member_id) == "gold"
+    clock.set(datetime(2027, 1, 3, 12, tzinfo=UTC))
+    give_back(client, "DEC", amount="3000.00")
+    buy(client, "JAN", "3000.00")
+    body = standing(client, member_id)
+    assert (body["tier"]["key"], body["value"]) == ("gold", "3000")  # 2027 counts January's purchase whole
+    assert at(body["secured_until"]) == datetime(2029, 1, 1, tzinfo=UTC)  # qualified again in 2027

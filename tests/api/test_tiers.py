@@ -47,7 +47,7 @@ def test_member_below_every_threshold_has_no_tier_and_sees_the_way_to_the_first(
     body = client.get(f"/v1/members/{member_id}/tier").json()
     assert body["tier"] is None and body["value"] == "999"
     assert body["next"]["tier"]["key"] == "silver" and body["next"]["to_go"] == "1"
-    assert body["progress"] == "999 of 1000 points, 1 to go"
+    assert body["progress"] == "999 of 1,000 points, 1 to go"
 
 
 def test_reaching_a_threshold_exactly_upgrades_at_once(client: TestClient) -> None:

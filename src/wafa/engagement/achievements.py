@@ -443,7 +443,7 @@ def _revoke(session: Session, award: AchievementAward, *, reason: str, now: date
         ledger.claw_back(
             session, tenant_id=award.tenant_id, member_id=award.member_id, points=award.points, lot_id=award.lot_id,
             idempotency_key=f"achievement:{award.id}:revoked", reason=f"achievement taken back: {reason}"[:500], now=now,
-            details={"achievement_id": award.id},
+            details={"achievement_id": award.id}, reverses_entry_id=award.entry_id,
         )
     if award.redemption_id is not None:
         redemptions.revoke_grant(

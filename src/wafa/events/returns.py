@@ -204,7 +204,7 @@ def _take_back(
             session, tenant_id=tenant_id, member_id=member_id, points=total, lot_id=lot.id if lot is not None else None,
             idempotency_key=f"return:event:{return_event_id}",
             reason=awards.fit(f"{reason} ({'; '.join(given.lines)})" if given.lines else reason),
-            now=now, event_id=return_event_id, details=details,
+            now=now, event_id=return_event_id, details=details, reverses_entry_id=lot.entry_id if lot is not None else None,
         ).entry_id
         from_pending = before["pending"] - ledger.balances(session, tenant_id=tenant_id, member_id=member_id)["pending"]
     if given.cashback_pending or given.cashback_available:

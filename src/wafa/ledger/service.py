@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BigInteger, bindparam, func, insert, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from wafa.db import UTCDateTime
 from wafa.errors import Conflict, InsufficientPoints, InvalidInput, MemberInDebt, NotFound
@@ -528,8 +528,10 @@ def claw_back(
     now: datetime,
     event_id: int | None = None,
     details: dict[str, Any] | None = None,
+    reverses_entry_id: int | None = None,
 ) -> Debit:
-    """Take back points an award credited: its own lot first (while pending), then available points, then debt."""
+    """Take back points an award credited: its own lot first (while pending), then available points, then
+    debt. `reverses_entry_id` names the credit taken back (points earned count on that credit's date)."""
     accounts = member_accounts(session, tenant_id=tenant_id, member_id=member_id)
     lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"], accounts["pending"]])
     expire_due_for_member(session, tenant_id=tenant_id, member_id=member_id, now=now)
@@ -559,6 +561,7 @@ def claw_back(
         event_id=event_id,
         points=-points,
         details=details,
+        reverses_entry_id=reverses_entry_id,
     )
     moves: list[tuple[int, int]] = []
     if from_pending and own is not None:
@@ -750,16 +753,21 @@ def issued_since(session: Session, *, tenant_id: int, member_id: int, since: dat
     """Points the program issued to a member in [since, until), net of what returns took back: what the
     member earned, whatever they have spent since (tiers qualify on it)."""
     issued = program_accounts(session, tenant_id=tenant_id)["issued"]
+    # A claw-back counts on the date of the credit it takes back: a return in January of a December
+    # purchase lowers December's points, not January's.
+    credited = aliased(Entry)
+    when = func.coalesce(credited.created_at, Entry.created_at)
     query = (
         select(func.coalesce(func.sum(Posting.amount), 0))
         .select_from(Entry)
         .join(Posting, Posting.entry_id == Entry.id)
-        .where(Entry.tenant_id == tenant_id, Entry.member_id == member_id, Entry.created_at >= since, Posting.account_id == issued,
+        .outerjoin(credited, credited.id == Entry.reverses_entry_id)
+        .where(Entry.tenant_id == tenant_id, Entry.member_id == member_id, when >= since, Posting.account_id == issued,
                # A tier's welcome points are the tier's gift, not points earned towards the next one.
                ~Entry.idempotency_key.startswith("tier-welcome:"))
     )
     if until is not None:
-        query = query.where(Entry.created_at < until)
+        query = query.where(when < until)
     total = session.execute(query).scalar_one()
     return -int(total)
 

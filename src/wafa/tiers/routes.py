@@ -33,6 +33,12 @@ def _tier_read(tier: Tier, *, metric: str, currency: str) -> TierRead:
     )
 
 
+def _grouped(number: str) -> str:
+    """A plain decimal string with its thousands grouped: 1240.50 -> 1,240.50."""
+    whole, _, fraction = number.partition(".")
+    return f"{int(whole):,}" + (f".{fraction}" if fraction else "")
+
+
 def _policy_read(found) -> TierPolicyRead:  # type: ignore[no-untyped-def]
     return TierPolicyRead(
         metric=found.metric, window=found.window, months=found.months, grace_days=found.grace_days, max_drop=found.max_drop,
@@ -97,7 +103,9 @@ def _member_tier(session, tenant_id: int, member_id: int, now) -> MemberTierRead
     above = [t for t in tiers if current is None or t.rank > current.rank]
     nxt = above[0] if above else None
     by = qualification.window_end(now, window=rules.window, months=rules.months, timezone=program.timezone)
-    show = lambda amount: service.format_value(amount, metric=rules.metric, currency=currency)  # noqa: E731
+    # The sentence groups thousands ("1,240 of 3,000 points"); the numeric fields stay plain.
+    plain = lambda amount: service.format_value(amount, metric=rules.metric, currency=currency)  # noqa: E731
+    show = lambda amount: _grouped(plain(amount))  # noqa: E731
     unit = _UNITS[rules.metric] or currency
     if nxt is not None:
         to_go = max(0, nxt.threshold - value)
@@ -116,8 +124,8 @@ def _member_tier(session, tenant_id: int, member_id: int, now) -> MemberTierRead
     return MemberTierRead(
         member_id=member_id, tier=_tier_read(current, metric=rules.metric, currency=currency) if current else None,
         since=row.since if row and current else None, secured_until=row.secured_until if row and current else None,
-        grace_until=row.grace_until if row else None, floor=floor, metric=rules.metric, value=show(value),
-        next=NextTier(tier=_tier_read(nxt, metric=rules.metric, currency=currency), to_go=show(max(0, nxt.threshold - value)), by=by)
+        grace_until=row.grace_until if row else None, floor=floor, metric=rules.metric, value=plain(value),
+        next=NextTier(tier=_tier_read(nxt, metric=rules.metric, currency=currency), to_go=plain(max(0, nxt.threshold - value)), by=by)
         if nxt else None,
         progress=progress, benefits=dict(current.benefits or {}) if current else {},
     )
