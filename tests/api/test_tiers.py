@@ -148,6 +148,38 @@ def test_manual_tier_is_a_floor_until_its_date(
     assert tier(client, member_id) is None  # floor over, nothing earned, max_drop 3
 
 
+def test_manual_tier_for_a_week_is_reviewed_when_the_week_is_over(
+    client: TestClient, clock: FrozenClock, factory: sessionmaker[Session], tenant: TenantCtx,
+) -> None:
+    ladder(client, grace_days=0, max_drop=3)
+    member_id = member(client)
+    until = clock.now() + timedelta(days=7)
+    made = client.post(f"/v1/members/{member_id}/tier", json={"tier": "platinum", "reason": "launch guest", "until": until.isoformat()})
+    assert made.json()["secured_until"] == until.isoformat().replace("+00:00", "Z")
+    clock.advance(timedelta(days=6))
+    run_due(factory, now=clock.now(), tenant_id=tenant.id)
+    assert tier(client, member_id) == "platinum"
+    clock.advance(timedelta(days=2))
+    run_due(factory, now=clock.now(), tenant_id=tenant.id)
+    assert tier(client, member_id) is None  # the week is over and nothing was earned
+
+
+def test_floor_keeps_a_member_only_until_its_date_at_a_review(
+    client: TestClient, clock: FrozenClock, factory: sessionmaker[Session], tenant: TenantCtx,
+) -> None:
+    ladder(client, grace_days=0, max_drop=3)
+    member_id = member(client)
+    buy(client, "A", "3000.00")  # gold, secured for a year
+    until = clock.now() + timedelta(days=400)
+    client.post(f"/v1/members/{member_id}/tier", json={"tier": "gold", "reason": "keep gold", "until": until.isoformat()})
+    clock.advance(timedelta(days=366))
+    run_due(factory, now=clock.now(), tenant_id=tenant.id)
+    assert tier(client, member_id) == "gold"  # nothing earned this year, but the floor holds
+    clock.advance(timedelta(days=35))
+    run_due(factory, now=clock.now(), tenant_id=tenant.id)
+    assert tier(client, member_id) is None  # looked at again when the floor ended
+
+
 def test_tiers_bad_input(client: TestClient) -> None:
     ladder(client)
     problem(client.post("/v1/tiers", json={"key": "gold", "name_en": "G", "name_ar": "G", "rank": 5, "threshold": "9"}), 409, "/problems/conflict", "key")

@@ -277,6 +277,8 @@ def review(session: Session, *, tenant_id: int, member_id: int, now: datetime) -
         grace_days=rules.grace_days, max_drop=rules.max_drop, floor=floor,
     )
     if decided.action == "keep" or (decided.action == "drop" and decided.tier_id == row.tier_id):
+        earned = qualification.qualified(_levels_of(tiers), value)
+        held_by_floor = floor is not None and (earned is None or earned.rank < qualification.rank_of(_levels_of(tiers), row.tier_id))
         row.grace_until = None
         # Kept on the year that just closed: secured to the end of this year (an event this year that
         # qualifies secures the next one too).
@@ -286,6 +288,8 @@ def review(session: Session, *, tenant_id: int, member_id: int, now: datetime) -
             else qualification.secured_until(now, window=rules.window, months=rules.months, timezone=timezone)
         )
         row.review_at = row.secured_until
+        if held_by_floor and row.floor_until is not None:
+            row.secured_until = row.review_at = row.floor_until  # only the floor keeps it: look again when it ends
         row.updated_at = now
     elif decided.action == "grace":
         row.grace_until = decided.grace_until
@@ -337,6 +341,9 @@ def set_by_hand(
     if row.tier_id != tier.id:
         _move(session, row=row, to=tier, cause="manual", value=None, now=now, rules=rules,
               reason=f"{reason} (by {actor})" if actor else reason)
+        if until is not None:
+            # Given by hand until a date: reviewed then, on what the member did (not secured for a window).
+            row.secured_until = row.review_at = until
     session.flush()
     return row
 
