@@ -217,3 +217,13 @@ def test_leaderboard_opt_in_needs_an_active_member(client: TestClient) -> None:
     client.post(f"/v1/members/{who}/suspend", json={"reason": "fraud check"})
     problem(client.put(f"/v1/members/{who}/leaderboard-profile", json={"nickname": "Hidden"}), 422, "/problems/member-not-active")
     assert client.put(f"/v1/members/{who}/leaderboard-profile", json={"nickname": "Hidden", "opt_in": False}).status_code == 200
+
+
+def test_badge_points_that_cross_a_tier_threshold_upgrade_and_earn_the_tier_badge(client: TestClient) -> None:
+    client.post("/v1/tiers", json={"key": "gold", "name_en": "Gold", "name_ar": "ذهبي", "rank": 1, "threshold": "500"})
+    badge(client, "first", {"metric": "purchases", "at_least": "1"}, points=450)
+    badge(client, "golden", {"metric": "tier", "tier": "gold"})
+    who = member(client)
+    buy(client, who, "A", "60.00")  # 60 + 450 badge points: 510 earned
+    assert client.get(f"/v1/members/{who}/tier").json()["tier"]["key"] == "gold"
+    assert sorted(b["key"] for b in achievements(client, who)["badges"]) == ["first", "golden"]

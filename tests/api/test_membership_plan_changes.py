@@ -113,3 +113,48 @@ def test_change_plan_now_to_another_interval_bills_the_next_period_in_full(
     run_due(factory, now=clock.now(), tenant_id=tenant.id)
     renewed = pay(client, membership["id"], "y1", amount="290.00").json()["membership"]
     assert (renewed["period_start"], renewed["period_end"]) == ("2026-04-01T09:00:00Z", "2027-04-01T09:00:00Z")
+
+
+def test_one_trial_per_plan_even_after_changing_plan(client: TestClient) -> None:
+    plan(client, trial_days=14)
+    plan(client, key="basic", name_en="Basic", price="9.00")
+    who = member(client)
+    first = subscribe(client, who)
+    assert first["status"] == "trialing"
+    changed = change(client, first["id"], "basic", when="now").json()
+    assert changed["plan"]["key"] == "plus" and changed["next_plan"] == "basic"  # a trial is of its own plan
+    client.post(f"/v1/memberships/{first['id']}/cancel", json={"at_period_end": False})
+    again = subscribe(client, who)
+    assert again["status"] == "incomplete"  # plus's trial was taken
+
+
+def test_a_failed_charge_at_the_scheduled_plans_price_is_recorded(
+    client: TestClient, clock: FrozenClock, factory: sessionmaker[Session], tenant: TenantCtx,
+) -> None:
+    plan(client)
+    plan(client, **YEARLY)
+    membership = subscribe(client, member(client))
+    pay(client, membership["id"], "m1")
+    change(client, membership["id"], "plus-year")
+    clock.advance(timedelta(days=31))
+    run_due(factory, now=clock.now(), tenant_id=tenant.id)
+    log = client.get(f"/v1/memberships/{membership['id']}/history").json()["log"]
+    due = next(e for e in log if e["type"] == "renewal_due")
+    assert (due["details"]["plan"], due["details"]["amount"], due["details"]["currency"]) == ("plus-year", "290.00", "SAR")
+    failed = pay(client, membership["id"], "y0", status="failed", amount="290.00")
+    assert failed.status_code == 201, failed.text
+
+
+def test_a_suspended_members_renewal_is_still_recorded(
+    client: TestClient, clock: FrozenClock, factory: sessionmaker[Session], tenant: TenantCtx,
+) -> None:
+    plan(client)
+    who = member(client)
+    membership = subscribe(client, who)
+    pay(client, membership["id"], "m1")
+    client.post(f"/v1/members/{who}/suspend", json={"reason": "fraud check"})
+    clock.advance(timedelta(days=31))
+    run_due(factory, now=clock.now(), tenant_id=tenant.id)
+    renewed = pay(client, membership["id"], "m2")
+    assert renewed.status_code == 201, renewed.text
+    assert renewed.json()["membership"]["status"] == "active"

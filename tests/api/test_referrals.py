@@ -186,3 +186,16 @@ def test_referral_link_is_the_portal_join_page_or_the_shops_own(client: TestClie
 def test_referral_link_template_without_the_code_is_refused(client: TestClient) -> None:
     problem(client.put("/v1/referral-policy", json={"link_template": "https://noor.example/join"}), 422, "/problems/invalid-input",
             "link_template")
+
+
+def test_referral_points_that_cross_a_threshold_upgrade_at_once(
+    client: TestClient, clock: FrozenClock, factory: sessionmaker[Session], tenant: TenantCtx,
+) -> None:
+    client.post("/v1/tiers", json={"key": "gold", "name_en": "Gold", "name_ar": "ذهبي", "rank": 1, "threshold": "1000"})
+    referrer_id, code = setup(client)
+    buy(client, referrer_id, "R", "600.00")
+    new_id = enrol(client, "new-1", code)
+    buy(client, new_id, "A", "80.00")
+    clock.advance(timedelta(days=15))
+    run_due(factory, now=clock.now(), tenant_id=tenant.id)
+    assert client.get(f"/v1/members/{referrer_id}/tier").json()["tier"]["key"] == "gold"  # 600 + 500 referral points

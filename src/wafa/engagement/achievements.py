@@ -31,6 +31,7 @@ from wafa.programs import earning
 from wafa.programs import service as programs
 from wafa.programs.service import ProgramConfig
 from wafa.rewards import catalog, redemptions
+from wafa.tiers import service as tiers
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +249,10 @@ def on_activity(
         made += _measure_streak(session, streak=streak, member_id=member_id, held=held, history=history,
                                 can_earn=can_earn and streak.status == "active", program=program, now=now)
     session.flush()
+    if cause != "tier" and any(award.points for award in made):
+        # Points earned count towards tiers: an upgrade now, and the badges for the tier reached.
+        tiers.on_event(session, tenant_id=tenant_id, member_id=member_id, now=now)
+        made += on_activity(session, tenant_id=tenant_id, member_id=member_id, cause="tier", now=now, member=member, locked=True)
     return made
 
 

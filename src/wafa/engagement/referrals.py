@@ -31,6 +31,7 @@ from wafa.programs import service as programs
 from wafa.rewards import catalog, redemptions
 from wafa.rules import service as rules
 from wafa.tenants import service as tenants
+from wafa.tiers import service as tiers
 
 DEFAULTS = ReferralPolicyIn(enabled=False)
 
@@ -170,8 +171,14 @@ def settle(session: Session, *, tenant_id: int, referral_id: int, now: datetime)
                 session, tenant_id=tenant_id, member_id=member.id, reward=reward, source="referral",
                 source_key=f"referral:{referral.id}:{who}", now=now,
             )
+    for member_id in (referral.referrer_id, referral.referee_id):
+        member = members.get(session, tenant_id=tenant_id, member_id=member_id or 0)
+        if member is not None and member.status == "active":
+            # Their referral points count towards tiers: an upgrade now, not at their next purchase.
+            tiers.on_event(session, tenant_id=tenant_id, member_id=member.id, now=now)
     if referral.referrer_id is not None:
         achievements.on_activity(session, tenant_id=tenant_id, member_id=referral.referrer_id, cause="referral", now=now)
+    achievements.on_activity(session, tenant_id=tenant_id, member_id=referral.referee_id, cause="tier", now=now)
     session.flush()
     return "completed"
 

@@ -47,6 +47,9 @@ class Membership(Base):
     plan_id: Mapped[int] = mapped_column(ForeignKey("membership_plans.id"))
     # A change of plan scheduled for the next paid period (the renewal is charged at its price).
     next_plan_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # The plan whose free trial this membership began with: one trial per member and plan, whatever
+    # plan the membership moves to later.
+    trial_plan_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     status: Mapped[str] = mapped_column(String(16))
     period_start: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     period_end: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -26,6 +26,7 @@ from wafa.memberships.schemas import PaymentIn, PlanIn, PlanUpdate
 from wafa.money import to_major, to_minor
 from wafa.programs import earning
 from wafa.programs import service as programs
+from wafa.tiers import service as tiers
 from wafa.tiers.qualification import add_months
 
 LIVE = ("incomplete", "trialing", "active", "past_due")
@@ -121,11 +122,15 @@ def subscribe(session: Session, *, tenant_id: int, member_id: int, plan_key: str
         raise Conflict(f"member {member_id} already has membership {live[0]}", field="plan")
     # One trial per member and plan: a member who had this plan before starts unpaid.
     had_it = session.execute(
-        select(Membership.id).where(Membership.tenant_id == tenant_id, Membership.member_id == member_id, Membership.plan_id == plan.id)
+        select(Membership.id).where(
+            Membership.tenant_id == tenant_id, Membership.member_id == member_id,
+            (Membership.plan_id == plan.id) | (Membership.trial_plan_id == plan.id),
+        )
     ).first() is not None
     trial = plan.trial_days > 0 and not had_it
     membership = Membership(
         tenant_id=tenant_id, member_id=member_id, plan_id=plan.id, status="trialing" if trial else "incomplete",
+        trial_plan_id=plan.id if trial else None,
         period_start=now if trial else None, period_end=now + timedelta(days=plan.trial_days) if trial else None,
         cancel_at_period_end=False, created_at=now, updated_at=now,
     )
@@ -156,8 +161,8 @@ def record_payment(
             )
         ).scalars().first()
     plan = plan_of(session, membership)
-    if payment_in.status == "paid" and membership.next_plan_id is not None:
-        # A change of plan scheduled for this period: the payment is for the new plan.
+    if membership.next_plan_id is not None:
+        # A change of plan scheduled for the next period: its charge (paid or failed) is at the new plan's price.
         plan = session.get_one(Plan, membership.next_plan_id)
     currency = payment_in.currency.upper()
     amount = to_minor(payment_in.amount, currency)
@@ -168,7 +173,8 @@ def record_payment(
     if membership.status not in LIVE:
         raise Conflict(f"membership {membership_id} is {membership.status}", membership_status=membership.status)
     member = members.get(session, tenant_id=tenant_id, member_id=membership.member_id)
-    if member is None or member.status != "active":
+    if member is None or member.status == "closed":
+        # A suspended member's charge is still recorded (the provider has taken the money); a closed one has no membership.
         raise Conflict(f"member {membership.member_id} is {member.status if member else 'gone'}", membership_status=membership.status)
     if (amount, currency) != (plan.price, plan.currency):
         raise InvalidInput(f"the {plan.name_en} plan costs {to_major(plan.price, plan.currency)} {plan.currency}", field="amount")
@@ -239,6 +245,8 @@ def change_plan(session: Session, *, tenant_id: int, membership_id: int, plan_ke
         return membership
     if target.status != "active":
         raise NotFound(f"no plan {plan_key!r} on sale", field="plan")
+    if membership.status == "trialing":
+        when = "period_end"  # a trial is of its own plan: the change applies when it converts to paid
     if when == "now" or membership.status == "incomplete":
         # Nothing paid yet, or the new plan's benefits at once: the period stays, the next payment is at its price.
         _log(session, membership, "plan_changed", now, plan=target.key, previous=current.key, when="now")
@@ -297,7 +305,9 @@ def run_due(session: Session, *, tenant_id: int, membership_id: int, now: dateti
         else:
             grace = (membership.period_end or now) + timedelta(days=plan.grace_days)
             membership.status, membership.grace_until, membership.due_at = "past_due", grace, grace
-            _log(session, membership, "renewal_due", now, amount=plan.price, currency=plan.currency, grace_until=grace.isoformat())
+            due_plan = session.get_one(Plan, membership.next_plan_id) if membership.next_plan_id is not None else plan
+            _log(session, membership, "renewal_due", now, plan=due_plan.key, amount=to_major(due_plan.price, due_plan.currency),
+                 currency=due_plan.currency, grace_until=grace.isoformat())
             outcome = "past_due"
     else:
         membership.status, membership.ended_at, membership.due_at = "lapsed", membership.grace_until or now, None
@@ -328,6 +338,8 @@ def grant_monthly_points(session: Session, *, membership: Membership, now: datet
         details={"membership_id": membership.id, "month": month},
     )
     _log(session, membership, "points_granted", now, points=points, month=month)
+    # Plan points count towards tiers like any points earned: an upgrade now, not at the next purchase.
+    tiers.on_event(session, tenant_id=membership.tenant_id, member_id=membership.member_id, now=now)
     return points
 
 

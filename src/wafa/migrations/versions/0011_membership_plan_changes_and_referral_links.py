@@ -15,8 +15,10 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Trials taken before this revision are known by the membership's plan (and its subscribed log).
     with op.batch_alter_table('memberships', schema=None) as batch_op:
         batch_op.add_column(sa.Column('next_plan_id', sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column('trial_plan_id', sa.BigInteger(), nullable=True))
     with op.batch_alter_table('referral_policies', schema=None) as batch_op:
         batch_op.add_column(sa.Column('link_template', sa.String(length=500), nullable=True))
 
@@ -25,4 +27,5 @@ def downgrade() -> None:
     with op.batch_alter_table('referral_policies', schema=None) as batch_op:
         batch_op.drop_column('link_template')
     with op.batch_alter_table('memberships', schema=None) as batch_op:
+        batch_op.drop_column('trial_plan_id')
         batch_op.drop_column('next_plan_id')
