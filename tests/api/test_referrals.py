@@ -199,3 +199,11 @@ def test_referral_points_that_cross_a_threshold_upgrade_at_once(
     clock.advance(timedelta(days=15))
     run_due(factory, now=clock.now(), tenant_id=tenant.id)
     assert client.get(f"/v1/members/{referrer_id}/tier").json()["tier"]["key"] == "gold"  # 600 + 500 referral points
+
+
+def test_a_referred_member_without_contact_is_refused_when_the_policy_requires_one(client: TestClient) -> None:
+    _, code = setup(client, require_contact=True)
+    bare = enrol(client, "new-1", code)
+    found = referral_of(client, bare)
+    assert (found["status"], found["reason"]) == ("refused", "a referred member needs an e-mail or phone, to tell whether they are new")
+    assert referral_of(client, enrol(client, "new-2", code, email="omar@example.com"))["status"] == "pending"

@@ -28,6 +28,8 @@ class ReferralPolicy(Base):
     max_per_month: Mapped[int] = mapped_column(Integer)
     # A referral with no qualifying purchase after this many days expires.
     expire_days: Mapped[int] = mapped_column(Integer)
+    # Refuse referred members with neither e-mail nor phone (nothing to tell a new customer by).
+    require_contact: Mapped[bool] = mapped_column(Boolean, default=False)
     # The shop's sign-up page with {code} where the code goes; None: the member portal's join page.
     link_template: Mapped[str | None] = mapped_column(String(500), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -83,6 +83,8 @@ def on_enrolment(session: Session, *, tenant_id: int, member: Member, code: str,
         reason = "the program takes no referrals"
     elif referrer is None or referrer.id == member.id:
         reason = "unknown referral code"
+    elif rules_.require_contact and not member.email and not member.phone:
+        reason = "a referred member needs an e-mail or phone, to tell whether they are new"
     elif (member.email and member.email == referrer.email) or (member.phone and member.phone == referrer.phone):
         reason = "self-referral: the new member has the referrer's e-mail or phone"
     elif members.known_contact(session, tenant_id=tenant_id, member=member, exclude=referrer.id):

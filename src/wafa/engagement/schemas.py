@@ -21,6 +21,9 @@ class ReferralPolicyIn(BaseModel):
     min_purchase: Decimal_ = Field("0", description="the first purchase of at least this (base currency, kept after returns) completes it")
     max_per_month: int = Field(10, ge=1, le=10_000, description="referrals a member may make per month; more are refused")
     expire_days: int = Field(90, ge=1, le=3650, description="a referral with no qualifying purchase by then expires")
+    require_contact: bool = Field(
+        False, description="refuse a referred member with neither e-mail nor phone: nothing tells whether they are new"
+    )
     link_template: str | None = Field(
         None, max_length=500, pattern=r"^https?://[^\s]*\{code\}[^\s]*$",
         description="the shop's sign-up page, with {code} where the referral code goes "

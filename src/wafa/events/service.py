@@ -512,9 +512,8 @@ def kept_purchases(
         select(*columns).where(*conditions).order_by(Event.occurred_at, Event.id)
     ):
         if returned_items:
+            # Every line back but not all the money refunded still counts, as the totals by currency do.
             lines = [line for line in _kept_lines(items, returned_items) or () if line["quantity"] > 0]
-            if items and not lines and amount:
-                continue  # every line came back
         else:
             lines = items or []
         out.append(KeptPurchase(

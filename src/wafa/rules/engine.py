@@ -296,7 +296,8 @@ def holds(condition: s.Condition, event: EventFacts, member: MemberFacts, memo: 
                 return age_band(member.birth_date, event.occurred_at.date()) in names
             return getattr(member, attribute) in names
         case s.Tier(any_of=names):
-            return member.tier in names
+            # Tier keys are lower-case; "Gold" written by hand means the same tier.
+            return member.tier is not None and member.tier.lower() in {name.lower() for name in names}
         case s.Segment(any_of=names):
             return bool(member.segments & set(names))
         case s.EventAttribute(path=path, op=op, value=wanted):

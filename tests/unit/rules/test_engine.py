@@ -100,6 +100,13 @@ def test_all_any_not_compose() -> None:
     assert not run([r], member=MemberFacts(segments=frozenset({"champions"}), locale="en"))
 
 
+def test_tier_condition_ignores_case() -> None:
+    r = rule(conditions=[{"type": "tier", "any_of": ["Gold"]}], actions=[{"type": "fixed_points", "points": 1}])
+    assert run([r], member=MemberFacts(tier="gold"))
+    assert not run([r], member=MemberFacts(tier="silver"))
+    assert not run([r], member=MemberFacts())
+
+
 def test_age_band_condition() -> None:
     assert age_band(date(2000, 3, 7), date(2026, 3, 7)) == "25_34"  # 26 today
     assert age_band(date(2001, 3, 8), date(2026, 3, 7)) == "18_24"  # 24 until tomorrow

@@ -21,10 +21,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('trial_plan_id', sa.BigInteger(), nullable=True))
     with op.batch_alter_table('referral_policies', schema=None) as batch_op:
         batch_op.add_column(sa.Column('link_template', sa.String(length=500), nullable=True))
+        batch_op.add_column(sa.Column('require_contact', sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('referral_policies', schema=None) as batch_op:
+        batch_op.drop_column('require_contact')
         batch_op.drop_column('link_template')
     with op.batch_alter_table('memberships', schema=None) as batch_op:
         batch_op.drop_column('trial_plan_id')
