@@ -409,3 +409,19 @@ def test_a_return_counts_on_the_date_of_the_purchase_it_undoes(client: TestClien
     body = standing(client, member_id)
     assert (body["tier"]["key"], body["value"]) == ("gold", "3000")  # 2027 counts January's purchase whole
     assert at(body["secured_until"]) == datetime(2029, 1, 1, tzinfo=UTC)  # qualified again in 2027
+
+
+def test_changing_the_metric_needs_every_tiers_new_threshold(client: TestClient) -> None:
+    ladder(client, POINTS[:2])
+    problem(client.put("/v1/tier-policy", json={"metric": "money_spent"}), 422, "/problems/invalid-input", "thresholds")
+    problem(client.put("/v1/tier-policy", json={"metric": "money_spent", "thresholds": {"silver": "500.00"}}), 422,
+            "/problems/invalid-input", "thresholds")
+    problem(client.put("/v1/tier-policy", json={"metric": "money_spent", "thresholds": {"silver": "900.00", "gold": "800.00"}}),
+            422, "/problems/invalid-input", "threshold")
+    changed = client.put("/v1/tier-policy", json={"metric": "money_spent", "thresholds": {"silver": "500.00", "gold": "2000.00"}})
+    assert changed.status_code == 200, changed.text
+    assert [(t["key"], t["threshold"]) for t in client.get("/v1/tiers").json()["items"]] == [("silver", "500.00"), ("gold", "2000.00")]
+    member_id = member(client)
+    buy(client, "A", "10.00")
+    assert tier(client, member_id) is None  # 10 SAR is not the 1,000 points silver used to need
+    assert client.put("/v1/tier-policy", json={"metric": "money_spent", "grace_days": 10}).status_code == 200  # same metric

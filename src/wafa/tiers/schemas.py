@@ -25,9 +25,17 @@ class TierPolicyIn(_Strict):
     months: int = Field(12, ge=1, le=60)
     grace_days: int = Field(30, ge=0, le=365, description="a member who no longer qualifies at a review keeps the tier this long")
     max_drop: int = Field(1, ge=1, le=20, description="at most this many tiers down per review")
+    thresholds: dict[Key, Decimal_] | None = Field(
+        None, description="with a change of metric, every tier's new threshold in the new unit, by key (tier key -> value)"
+    )
 
 
-class TierPolicyRead(TierPolicyIn):
+class TierPolicyRead(BaseModel):
+    metric: str
+    window: str
+    months: int
+    grace_days: int
+    max_drop: int
     updated_at: datetime | None
 
 

@@ -56,12 +56,34 @@ def policy(session: Session, *, tenant_id: int) -> TierPolicy:
     found = session.get(TierPolicy, tenant_id)
     if found is not None:
         return found
-    return TierPolicy(tenant_id=tenant_id, **DEFAULT_POLICY.model_dump(), updated_at=None)
+    return TierPolicy(tenant_id=tenant_id, **DEFAULT_POLICY.model_dump(exclude={"thresholds"}), updated_at=None)
 
 
 def set_policy(session: Session, *, tenant_id: int, policy_in: TierPolicyIn, now: datetime) -> TierPolicy:
-    """Set how members qualify. Thresholds are in the metric's unit: changing the metric needs new thresholds."""
-    values = dict(policy_in.model_dump(), updated_at=now)
+    """Set how members qualify. Thresholds are in the metric's unit: changing the metric with tiers in
+    place needs every tier's new threshold in the same call (1,000 points must not become 10.00 SAR)."""
+    ladder = list(session.execute(select(Tier).where(Tier.tenant_id == tenant_id).with_for_update()).scalars())
+    current = policy(session, tenant_id=tenant_id)
+    new = policy_in.thresholds or {}
+    if ladder and (policy_in.metric != current.metric or new):
+        missing = sorted(tier.key for tier in ladder if tier.key not in new)
+        unknown = sorted(set(new) - {tier.key for tier in ladder})
+        if unknown:
+            raise InvalidInput(f"no tier with key {unknown[0]!r}", field=f"thresholds.{unknown[0]}")
+        if missing:
+            raise InvalidInput(
+                f"changing the metric to {policy_in.metric} needs every tier's threshold in it: missing {', '.join(missing)}",
+                field="thresholds",
+            )
+        base_currency = programs.get(session, tenant_id=tenant_id).base_currency
+        values_by_key = {
+            key: _threshold(value, metric=policy_in.metric, base_currency=base_currency, field=f"thresholds.{key}")
+            for key, value in new.items()
+        }
+        _check_ladder([(tier.rank, values_by_key[tier.key]) for tier in ladder])
+        for tier in ladder:
+            tier.threshold, tier.updated_at = values_by_key[tier.key], now
+    values = dict(policy_in.model_dump(exclude={"thresholds"}), updated_at=now)
     insert_unless_exists(session, TierPolicy, dict(tenant_id=tenant_id, **values), conflict=["tenant_id"])
     found = session.get_one(TierPolicy, tenant_id)
     for name, value in values.items():
@@ -331,6 +353,12 @@ def set_by_hand(
         if row.floor_tier_id is None:
             return row  # no floor to lift
         row.floor_tier_id = row.floor_until = row.floor_reason = None
+        if row.tier_id is not None:
+            # The tier now stands on what the member did: reviewed when the window from reaching it ends.
+            timezone = programs.get(session, tenant_id=tenant_id).timezone
+            normal = qualification.secured_until(row.since or now, window=rules.window, months=rules.months, timezone=timezone)
+            if row.review_at is None or normal < row.review_at:
+                row.secured_until = row.review_at = max(normal, now)
         row.updated_at = now
         session.add(TierChange(tenant_id=tenant_id, member_id=member_id, from_tier_id=row.tier_id, to_tier_id=row.tier_id,
                                cause="floor_lifted", reason=reason, at=now))
