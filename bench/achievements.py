@@ -30,6 +30,7 @@ from wafa.db import make_engine, unit_of_work
 from wafa.engagement import achievements
 from wafa.engagement.schemas import BadgeIn, ChallengeIn, StreakIn
 from wafa.events import service as events
+from wafa.events import types as event_types
 from wafa.events.idempotency import request_hash
 from wafa.events.schemas import Item, MemberRef, PurchaseIn
 from wafa.members import service as members
@@ -44,6 +45,7 @@ CATALOG = [("COF", "coffee", "12.00"), ("BAK", "bakery", "9.00"), ("DAT", "dates
 
 
 def with_achievements(session: Session, tenant_id: int) -> None:
+    event_types.create(session, tenant_id=tenant_id, name="review_written", description=None, schema={"type": "object"}, now=START)
     for key, criterion in (
         ("regular", {"metric": "purchases", "at_least": "20"}),
         ("big", {"metric": "spend", "at_least": "2000.00"}),
