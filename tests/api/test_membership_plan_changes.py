@@ -158,3 +158,14 @@ def test_a_suspended_members_renewal_is_still_recorded(
     renewed = pay(client, membership["id"], "m2")
     assert renewed.status_code == 201, renewed.text
     assert renewed.json()["membership"]["status"] == "active"
+
+
+def test_plan_points_that_reach_a_tier_upgrade_and_earn_its_badge(client: TestClient) -> None:
+    client.post("/v1/tiers", json={"key": "gold", "name_en": "Gold", "name_ar": "ذهبي", "rank": 1, "threshold": "100"})
+    client.post("/v1/badges", json={"key": "golden", "name_en": "Golden", "name_ar": "ذهبي", "criterion": {"metric": "tier", "tier": "gold"}})
+    plan(client)  # 100 points a month
+    who = member(client)
+    membership = subscribe(client, who)
+    pay(client, membership["id"], "m1")
+    assert client.get(f"/v1/members/{who}/tier").json()["tier"]["key"] == "gold"
+    assert [b["key"] for b in client.get(f"/v1/members/{who}/achievements").json()["badges"]] == ["golden"]

@@ -239,3 +239,21 @@ def test_calendar_year_review_that_keeps_a_member_secures_this_year_only(
     clock.advance(timedelta(days=440))  # early 2029: 2028 saw nothing
     run_due(factory, now=clock.now(), tenant_id=tenant.id)
     assert client.get(f"/v1/members/{member_id}/tier").json()["grace_until"] is not None
+
+
+def test_lifting_a_floor_keeps_a_tier_the_member_secured_again_themselves(
+    client: TestClient, clock: FrozenClock, factory: sessionmaker[Session], tenant: TenantCtx,
+) -> None:
+    ladder(client, grace_days=0, max_drop=3)
+    member_id = member(client)
+    buy(client, "A", "3000.00")  # gold
+    clock.advance(timedelta(days=30))
+    client.post(f"/v1/members/{member_id}/tier", json={"tier": "gold", "reason": "keep gold"})
+    clock.advance(timedelta(days=330))
+    buy(client, "B", "3000.00")  # qualifies again: secured for another year
+    secured = client.get(f"/v1/members/{member_id}/tier").json()["secured_until"]
+    clock.advance(timedelta(days=10))
+    lifted = client.post(f"/v1/members/{member_id}/tier", json={"tier": None, "reason": "policy change"}).json()
+    assert lifted["secured_until"] == secured
+    run_due(factory, now=clock.now(), tenant_id=tenant.id)
+    assert tier(client, member_id) == "gold"

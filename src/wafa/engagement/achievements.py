@@ -249,10 +249,22 @@ def on_activity(
         made += _measure_streak(session, streak=streak, member_id=member_id, held=held, history=history,
                                 can_earn=can_earn and streak.status == "active", program=program, now=now)
     session.flush()
-    if cause != "tier" and any(award.points for award in made):
-        # Points earned count towards tiers: an upgrade now, and the badges for the tier reached.
+    if cause != "tier":
+        made += after_points(session, tenant_id=tenant_id, member_id=member_id, awarded=made, now=now, member=member)
+    return made
+
+
+def after_points(
+    session: Session, *, tenant_id: int, member_id: int, awarded: list[AchievementAward], now: datetime,
+    member: Member | None = None,
+) -> list[AchievementAward]:
+    """Points earned count towards tiers: upgrade now and award the badges for the tier reached, whose
+    points may reach the next tier (each badge is earned once, so this ends)."""
+    made: list[AchievementAward] = []
+    while any(award.points for award in awarded):
         tiers.on_event(session, tenant_id=tenant_id, member_id=member_id, now=now)
-        made += on_activity(session, tenant_id=tenant_id, member_id=member_id, cause="tier", now=now, member=member, locked=True)
+        awarded = on_activity(session, tenant_id=tenant_id, member_id=member_id, cause="tier", now=now, member=member, locked=True)
+        made += awarded
     return made
 
 

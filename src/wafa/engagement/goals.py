@@ -29,7 +29,10 @@ def to_stored(session: Session, *, tenant_id: int, goal: GoalIn, base_currency: 
         raise InvalidInput(f"no tier with key {goal.tier!r}", field=f"{field}.tier")
     if goal.metric == "events" and event_types.get_by_name(session, tenant_id=tenant_id, name=goal.event_type or "") is None:
         # Only declared custom events are always recorded: a typo would make a goal no one can reach.
-        raise InvalidInput(f"no custom event type {goal.event_type!r}; declare it with POST /v1/event-types", field=f"{field}.event_type")
+        raise InvalidInput(
+            f"no custom event type {goal.event_type!r}: goals count declared custom events (POST /v1/event-types); "
+            "purchases, referrals and tiers have metrics of their own", field=f"{field}.event_type",
+        )
     if goal.metric == "spend":
         target = to_minor(goal.at_least or "0", base_currency, field=f"{field}.at_least", allow_zero=False)
     elif goal.metric == "tier":

@@ -180,7 +180,10 @@ def settle(session: Session, *, tenant_id: int, referral_id: int, now: datetime)
             tiers.on_event(session, tenant_id=tenant_id, member_id=member.id, now=now)
     if referral.referrer_id is not None:
         achievements.on_activity(session, tenant_id=tenant_id, member_id=referral.referrer_id, cause="referral", now=now)
-    achievements.on_activity(session, tenant_id=tenant_id, member_id=referral.referee_id, cause="tier", now=now)
+    achievements.after_points(
+        session, tenant_id=tenant_id, member_id=referral.referee_id, now=now,
+        awarded=achievements.on_activity(session, tenant_id=tenant_id, member_id=referral.referee_id, cause="tier", now=now),
+    )
     session.flush()
     return "completed"
 

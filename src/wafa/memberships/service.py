@@ -338,8 +338,16 @@ def grant_monthly_points(session: Session, *, membership: Membership, now: datet
         details={"membership_id": membership.id, "month": month},
     )
     _log(session, membership, "points_granted", now, points=points, month=month)
-    # Plan points count towards tiers like any points earned: an upgrade now, not at the next purchase.
+    # Plan points count towards tiers like any points earned: an upgrade now, not at the next purchase,
+    # and the badges for the tier reached.
+    from wafa.engagement import achievements  # engagement reads plans through rewards
+
     tiers.on_event(session, tenant_id=membership.tenant_id, member_id=membership.member_id, now=now)
+    achievements.after_points(
+        session, tenant_id=membership.tenant_id, member_id=membership.member_id,
+        awarded=achievements.on_activity(session, tenant_id=membership.tenant_id, member_id=membership.member_id, cause="tier", now=now),
+        now=now,
+    )
     return points
 
 

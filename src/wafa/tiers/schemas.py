@@ -31,8 +31,8 @@ class TierPolicyIn(_Strict):
 
 
 class TierPolicyRead(BaseModel):
-    metric: str
-    window: str
+    metric: Literal["points_earned", "money_spent", "purchases"]
+    window: Literal["rolling", "calendar_year"]
     months: int
     grace_days: int
     max_drop: int

@@ -28,8 +28,10 @@ from wafa.tiers.schemas import TierIn, TierPolicyIn, TierUpdate
 
 DEFAULT_POLICY = TierPolicyIn()
 
-# The tiers of a tenant, per database, for up to 30 s (a change through this process clears it at commit).
-_levels: dict[tuple[object, int], tuple[float, list[Tier]]] = {}
+# The tiers and the policy of a tenant, per database, for up to 30 s (a change through this process clears
+# it at commit). One snapshot: another process never judges the new metric against the old thresholds.
+_levels: dict[tuple[object, int], tuple[float, list[Tier], TierPolicy]] = {}
+_POLICY_FIELDS = ("metric", "window", "months", "grace_days", "max_drop", "updated_at")
 
 
 def _forget(session: Session, tenant_id: int) -> None:
@@ -38,21 +40,32 @@ def _forget(session: Session, tenant_id: int) -> None:
     on_commit(session, lambda: _levels.pop(key, None))
 
 
-def tiers_of(session: Session, *, tenant_id: int) -> list[Tier]:
-    """The program's tiers, lowest first (cached: every purchase asks)."""
+def _snapshot(session: Session, tenant_id: int) -> tuple[list[Tier], TierPolicy]:
     key = (session.get_bind().engine, tenant_id)
     hit = _levels.get(key)
     if hit is not None and time.monotonic() - hit[0] < 30:
-        return hit[1]
+        return hit[1], hit[2]
     found = list(session.execute(select(Tier).where(Tier.tenant_id == tenant_id).order_by(Tier.rank)).scalars())
     for tier in found:
         session.expunge(tier)
-    _levels[key] = (time.monotonic(), found)
-    return found
+    rules = _stored_policy(session, tenant_id=tenant_id)
+    # A detached copy: readers share it across requests.
+    copy = TierPolicy(tenant_id=tenant_id, **{name: getattr(rules, name) for name in _POLICY_FIELDS})
+    _levels[key] = (time.monotonic(), found, copy)
+    return found, copy
+
+
+def tiers_of(session: Session, *, tenant_id: int) -> list[Tier]:
+    """The program's tiers, lowest first (cached with the policy: every purchase asks)."""
+    return _snapshot(session, tenant_id)[0]
 
 
 def policy(session: Session, *, tenant_id: int) -> TierPolicy:
-    """The program's tier policy (the defaults until one is set)."""
+    """The program's tier policy, the defaults until one is set (cached with the tiers; read only)."""
+    return _snapshot(session, tenant_id)[1]
+
+
+def _stored_policy(session: Session, *, tenant_id: int) -> TierPolicy:
     found = session.get(TierPolicy, tenant_id)
     if found is not None:
         return found
@@ -63,7 +76,7 @@ def set_policy(session: Session, *, tenant_id: int, policy_in: TierPolicyIn, now
     """Set how members qualify. Thresholds are in the metric's unit: changing the metric with tiers in
     place needs every tier's new threshold in the same call (1,000 points must not become 10.00 SAR)."""
     ladder = list(session.execute(select(Tier).where(Tier.tenant_id == tenant_id).with_for_update()).scalars())
-    current = policy(session, tenant_id=tenant_id)
+    current = _stored_policy(session, tenant_id=tenant_id)
     new = policy_in.thresholds or {}
     if ladder and (policy_in.metric != current.metric or new):
         missing = sorted(tier.key for tier in ladder if tier.key not in new)
@@ -104,7 +117,7 @@ def _threshold(value: str, *, metric: str, base_currency: str, field: str) -> in
 
 def create(session: Session, *, tenant_id: int, tier_in: TierIn, now: datetime) -> Tier:
     """Add a tier to the ladder."""
-    rules = policy(session, tenant_id=tenant_id)
+    rules = _stored_policy(session, tenant_id=tenant_id)  # the unit thresholds are in now, not a cached one
     program = programs.get(session, tenant_id=tenant_id)
     existing = session.execute(select(Tier).where(Tier.tenant_id == tenant_id)).scalars().all()
     if any(tier.key == tier_in.key for tier in existing):
@@ -143,7 +156,7 @@ def update(session: Session, *, tenant_id: int, tier_id: int, tier_in: TierUpdat
     if tier_in.threshold is not None:
         program = programs.get(session, tenant_id=tenant_id)
         tier.threshold = _threshold(
-            tier_in.threshold, metric=policy(session, tenant_id=tenant_id).metric, base_currency=program.base_currency,
+            tier_in.threshold, metric=_stored_policy(session, tenant_id=tenant_id).metric, base_currency=program.base_currency,
             field="threshold",
         )
         others = session.execute(select(Tier.rank, Tier.threshold).where(Tier.tenant_id == tenant_id, Tier.id != tier.id)).all()
@@ -352,12 +365,14 @@ def set_by_hand(
     if tier_key is None:
         if row.floor_tier_id is None:
             return row  # no floor to lift
+        ended = row.floor_until
         row.floor_tier_id = row.floor_until = row.floor_reason = None
-        if row.tier_id is not None:
-            # The tier now stands on what the member did: reviewed when the window from reaching it ends.
+        if row.tier_id is not None and ended is not None and row.grace_until is None and row.review_at == ended:
+            # Only the floor's date set the review (the member has not qualified again since): the tier
+            # now stands on what the member did, reviewed when the window from reaching it ends.
             timezone = programs.get(session, tenant_id=tenant_id).timezone
             normal = qualification.secured_until(row.since or now, window=rules.window, months=rules.months, timezone=timezone)
-            if row.review_at is None or normal < row.review_at:
+            if normal < row.review_at:
                 row.secured_until = row.review_at = max(normal, now)
         row.updated_at = now
         session.add(TierChange(tenant_id=tenant_id, member_id=member_id, from_tier_id=row.tier_id, to_tier_id=row.tier_id,
