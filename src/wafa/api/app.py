@@ -13,6 +13,7 @@ from wafa.api import problems
 from wafa.api.metrics import MetricsMiddleware, render
 from wafa.clock import Clock, SystemClock
 from wafa.db import session_factory
+from wafa.analytics.routes import router as analytics_router
 from wafa.engagement.achievement_routes import router as achievements_router
 from wafa.engagement.routes import router as engagement_router
 from wafa.events.routes import router as events_router
@@ -43,7 +44,7 @@ def create_app(*, factory: sessionmaker[Session] | None = None, clock: Clock | N
     problems.install(app)
     for router in (
         members_router, events_router, event_types_router, ledger_router, programs_router, rewards_router, rules_router,
-        rule_awards_router, tenants_router, tiers_router, engagement_router, achievements_router, memberships_router,
+        rule_awards_router, tenants_router, tiers_router, engagement_router, achievements_router, memberships_router, analytics_router,
     ):
         app.include_router(router, responses=problems.PROBLEM_RESPONSES)
     problems.document(app)

@@ -1,4 +1,4 @@
-"""The `wafa` command: serve, worker, jobs, db, tenant, apikey, program, demo, ledger."""
+"""The `wafa` command: serve, worker, jobs, db, tenant, apikey, program, demo, ledger, rules, clv."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ program_app = typer.Typer(help="A tenant's program settings.", no_args_is_help=T
 jobs_app = typer.Typer(help="Scheduled work, one pass at a time (for cron).", no_args_is_help=True)
 ledger_app = typer.Typer(help="The points ledger.", no_args_is_help=True)
 rules_app = typer.Typer(help="Earning rules and promotions.", no_args_is_help=True)
-for sub, name in ((db_app, "db"), (tenant_app, "tenant"), (key_app, "apikey"), (program_app, "program"), (jobs_app, "jobs"), (ledger_app, "ledger"), (rules_app, "rules")):
+clv_app = typer.Typer(help="Customer lifetime value (BG/NBD and Gamma-Gamma).", no_args_is_help=True)
+for sub, name in ((db_app, "db"), (tenant_app, "tenant"), (key_app, "apikey"), (program_app, "program"), (jobs_app, "jobs"), (ledger_app, "ledger"), (rules_app, "rules"), (clv_app, "clv")):
     app.add_typer(sub, name=name)
 
 out = Console(soft_wrap=True)
@@ -336,6 +337,40 @@ def ledger_verify(
         ))
         if not report.ok:
             raise typer.Exit(1)
+
+
+@clv_app.command("fit")
+def clv_fit(
+    tenant: str = TenantOption,
+    calibration_end: str = typer.Option(..., "--calibration-end", help="the last local day the models learn from (YYYY-MM-DD)"),
+    unit: str = typer.Option("week", "--unit", help="day or week"),
+    holdout_end: str | None = typer.Option(None, "--holdout-end", help="compare predicted and actual purchases up to this day"),
+) -> None:
+    """Fit the lifetime-value models to the purchase history, keep the fit, print its parameters and diagnostics as JSON."""
+    from datetime import date
+
+    from wafa.analytics import lifetime_value
+
+    try:
+        calibration = date.fromisoformat(calibration_end)
+        holdout = date.fromisoformat(holdout_end) if holdout_end else None
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] dates are YYYY-MM-DD: {exc}")
+        raise typer.Exit(2) from None
+    if unit not in ("day", "week"):
+        err.print("[red]error:[/red] --unit: use day or week")
+        raise typer.Exit(2)
+    with failures(), unit_of_work(_factory()) as session, Progress(console=err, transient=True) as bar:
+        task = bar.add_task("reading purchases", total=None)
+        model = lifetime_value.fit(
+            session, tenant_id=_tenant_id(session, tenant), calibration_end=calibration, unit=unit, holdout_end=holdout,
+            now=SystemClock().now(), progress=lambda seen: bar.update(task, completed=seen),
+        )
+        data = {
+            "model_id": model.id, "calibration_end": str(model.calibration_end), "holdout_end": str(holdout) if holdout else None,
+            "unit": model.unit, "bgnbd": model.bgnbd, "gamma_gamma": model.gamma_gamma, "diagnostics": model.diagnostics,
+        }
+    out.print_json(json.dumps(data))
 
 
 @rules_app.command("list")

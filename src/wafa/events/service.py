@@ -3,6 +3,7 @@ simulation. Returns live in returns.py, custom and built-in member events in mem
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
@@ -546,3 +547,20 @@ def kept_amounts(
     if since is not None:
         query = query.where(Event.occurred_at >= since)
     return [(at, currency or "", int(money)) for at, currency, money in session.execute(query.order_by(Event.occurred_at))]
+
+
+def member_purchases(
+    session: Session, *, tenant_id: int, until: datetime | None = None, member_id: int | None = None
+) -> Iterator[tuple[int, datetime, str, int]]:
+    """(member, occurred at, currency, money kept) of members' purchases not wholly returned, oldest first,
+    streamed: the whole history of a program, for lifetime-value models."""
+    kept = Event.amount - Event.returned_amount
+    query = select(Event.member_id, Event.occurred_at, Event.currency, kept).where(
+        Event.tenant_id == tenant_id, Event.type == "purchase", Event.member_id.is_not(None), kept > 0,
+    )
+    if until is not None:
+        query = query.where(Event.occurred_at < until)
+    if member_id is not None:
+        query = query.where(Event.member_id == member_id)
+    for row in session.execute(query.order_by(Event.occurred_at, Event.id).execution_options(yield_per=5000)):
+        yield int(row[0]), row[1], row[2] or "", int(row[3])

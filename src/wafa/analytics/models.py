@@ -1,0 +1,27 @@
+"""Analytics tables: fitted lifetime-value models."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from wafa.db import Base, Id, UTCDateTime
+
+
+class ClvModel(Base):
+    """A BG/NBD + Gamma-Gamma fit of a program's purchase history; the newest serves predictions."""
+
+    __tablename__ = "clv_models"
+    __table_args__ = (Index("ix_clv_models_tenant", "tenant_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    calibration_end: Mapped[date] = mapped_column(Date)
+    holdout_end: Mapped[date | None] = mapped_column(Date, nullable=True)
+    unit: Mapped[str] = mapped_column(String(8))  # day, week
+    bgnbd: Mapped[dict] = mapped_column(JSON)  # r, alpha, a, b, log_likelihood
+    gamma_gamma: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # p, q, gamma, log_likelihood
+    diagnostics: Mapped[dict] = mapped_column(JSON)
+    fitted_at: Mapped[datetime] = mapped_column(UTCDateTime)

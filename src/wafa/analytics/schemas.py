@@ -1,0 +1,40 @@
+"""API shapes of analytics: lifetime-value fits and predictions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ClvFitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    calibration_end: date = Field(description="the last local day of the purchases the models learn from")
+    unit: Literal["day", "week"] = "week"
+    holdout_end: date | None = Field(None, description="with it, predicted and actual repeat purchases after calibration_end are compared")
+
+
+class ClvModelRead(BaseModel):
+    id: int
+    calibration_end: date
+    holdout_end: date | None
+    unit: str
+    bgnbd: dict[str, float] = Field(description="r, alpha (purchase rates), a, b (dropping out), log_likelihood")
+    gamma_gamma: dict[str, float] | None = Field(description="p, q, gamma (spend per purchase), log_likelihood")
+    diagnostics: dict[str, Any]
+    fitted_at: datetime
+
+
+class MemberClv(BaseModel):
+    member_id: int
+    model_id: int
+    unit: str
+    horizon: int
+    discount_rate: str
+    purchases: dict[str, float] | None = Field(description="repeat purchases, recency and age in units (null: none yet)")
+    probability_alive: float | None
+    churn_risk: float | None = Field(description="1 - probability_alive")
+    expected_purchases: float = Field(description="in the next `horizon` units")
+    lifetime_value: str | None = Field(description="discounted spend over the horizon, base currency (null without a spend model)")
+    currency: str
