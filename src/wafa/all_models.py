@@ -4,6 +4,7 @@ from wafa.analytics.models import ClvModel
 
 from wafa.engagement.models import (
     AchievementAward, Badge, Challenge, ChallengeProgress, LeaderboardProfile, MemberStreak, Referral, ReferralPolicy, Streak,
+    Survey, SurveyInvitation, SurveyResponse,
 )
 from wafa.events.models import Event, EventType, IdempotencyRecord
 from wafa.ledger.models import Account, Entry, Hold, Lot, LotMovement, Posting
@@ -24,5 +25,5 @@ __all__ = [
     "Reward", "RewardRedemption", "Rule", "RuleAward", "RuleBudget", "RuleVersion", "StampCard", "StampCardEvent", "Tenant",
     "Voucher", "Tier", "TierPolicy", "MemberTier", "TierChange", "Referral", "ReferralPolicy",
     "Plan", "Membership", "MembershipPayment", "MembershipLog", "Badge", "Challenge", "ChallengeProgress", "Streak",
-    "MemberStreak", "AchievementAward", "LeaderboardProfile", "ClvModel",
+    "MemberStreak", "AchievementAward", "LeaderboardProfile", "ClvModel", "Survey", "SurveyInvitation", "SurveyResponse",
 ]

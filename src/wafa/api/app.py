@@ -16,6 +16,7 @@ from wafa.db import session_factory
 from wafa.analytics.routes import router as analytics_router
 from wafa.engagement.achievement_routes import router as achievements_router
 from wafa.engagement.routes import router as engagement_router
+from wafa.engagement.survey_routes import router as surveys_router
 from wafa.events.routes import router as events_router
 from wafa.events.routes import types_router as event_types_router
 from wafa.ledger.routes import router as ledger_router
@@ -44,7 +45,7 @@ def create_app(*, factory: sessionmaker[Session] | None = None, clock: Clock | N
     problems.install(app)
     for router in (
         members_router, events_router, event_types_router, ledger_router, programs_router, rewards_router, rules_router,
-        rule_awards_router, tenants_router, tiers_router, engagement_router, achievements_router, memberships_router, analytics_router,
+        rule_awards_router, tenants_router, tiers_router, engagement_router, achievements_router, memberships_router, analytics_router, surveys_router,
     ):
         app.include_router(router, responses=problems.PROBLEM_RESPONSES)
     problems.document(app)

@@ -213,3 +213,57 @@ class LeaderboardProfile(Base):
     nickname_key: Mapped[str] = mapped_column(String(128))
     opt_in: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Survey(Base):
+    """An NPS or satisfaction survey: questions in Arabic and English, open for a time."""
+
+    __tablename__ = "surveys"
+    __table_args__ = (UniqueConstraint("tenant_id", "key", name="uq_surveys_key"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    key: Mapped[str] = mapped_column(String(64))
+    title_en: Mapped[str] = mapped_column(String(200))
+    title_ar: Mapped[str] = mapped_column(String(200))
+    # [{"key": "nps", "type": "nps" | "rating" | "text", "text_en": ..., "text_ar": ..., "required": bool}]
+    questions: Mapped[list] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))  # open, closed
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SurveyInvitation(Base):
+    """A member asked to answer a survey, with the unguessable token of their link."""
+
+    __tablename__ = "survey_invitations"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "survey_id", "member_id", name="uq_survey_invitations_member"),
+        UniqueConstraint("token", name="uq_survey_invitations_token"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(Id)
+    survey_id: Mapped[int] = mapped_column(BigInteger)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    token: Mapped[str] = mapped_column(String(64))
+    invited_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SurveyResponse(Base):
+    """A member's answers to a survey: once per member and survey."""
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "survey_id", "member_id", name="uq_survey_responses_member"),
+        Index("ix_survey_responses_time", "tenant_id", "survey_id", "answered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(Id)
+    survey_id: Mapped[int] = mapped_column(BigInteger)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    answers: Mapped[dict] = mapped_column(JSON)
+    # The first NPS question's 0-10 answer, kept apart so NPS is one aggregate query.
+    score: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)

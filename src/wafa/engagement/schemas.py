@@ -331,3 +331,118 @@ class Leaderboard(BaseModel):
     target: str
     rows: list[LeaderboardRow]
     you: LeaderboardRow | None = Field(None, description="the member asked about (member_id=), ranked, even if not opted in")
+
+
+# Surveys -------------------------------------------------------------------------------------------
+
+class Question(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Key
+    type: Literal["nps", "rating", "text"] = Field(description="nps: 0 to 10; rating: 1 to 5; text: a comment")
+    text_en: Long
+    text_ar: Long
+    required: bool = True
+
+
+class SurveyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Key
+    title_en: Text
+    title_ar: Text
+    questions: list[Question] = Field(min_length=1, max_length=30)
+    closes_at: AwareDatetime | None = None
+
+    @field_validator("questions")
+    @classmethod
+    def _distinct(cls, value: list[Question]) -> list[Question]:
+        keys = [q.key for q in value]
+        if len(set(keys)) != len(keys):
+            raise ValueError("question keys must differ")
+        return value
+
+
+class SurveyUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["open", "closed"] | None = None
+    closes_at: AwareDatetime | None = None
+
+
+class SurveyRead(BaseModel):
+    id: int
+    key: str
+    title: dict[str, str]
+    questions: list[Question]
+    status: str
+    closes_at: datetime | None
+    invited: int
+    responses: int
+    created_at: datetime
+
+
+class SurveyPage(BaseModel):
+    items: list[SurveyRead]
+
+
+class InviteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    member_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(None, max_length=10_000)
+    tier: Key | None = Field(None, description="every active member of this tier")
+    all_members: bool = Field(False, description="every active member")
+
+    @model_validator(mode="after")
+    def _one(self) -> InviteIn:
+        if sum((self.member_ids is not None, self.tier is not None, self.all_members)) != 1:
+            raise ValueError("give exactly one of member_ids, tier or all_members")
+        return self
+
+
+class Invitation(BaseModel):
+    member_id: int
+    link: str
+
+
+class Invitations(BaseModel):
+    survey: str
+    invited: int = Field(description="members invited by this call (those invited before keep their link)")
+    items: list[Invitation]
+
+
+class ResponseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    member_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    token: str | None = Field(None, min_length=10, max_length=64, description="the invitation link's token, instead of member_id")
+    answers: dict[str, int | str] = Field(description="question key -> answer")
+
+    @model_validator(mode="after")
+    def _who(self) -> ResponseIn:
+        if (self.member_id is None) == (self.token is None):
+            raise ValueError("give member_id or token")
+        return self
+
+
+class ResponseRead(BaseModel):
+    id: int
+    survey: str
+    member_id: int
+    answers: dict[str, int | str]
+    score: int | None
+    answered_at: datetime
+
+
+class NpsPeriod(BaseModel):
+    period: str
+    responses: int
+    promoters: int
+    passives: int
+    detractors: int
+    nps: float | None
+
+
+class NpsReport(BaseModel):
+    survey: str
+    responses: int
+    promoters: int
+    passives: int
+    detractors: int
+    nps: float | None = Field(description="% promoters (9-10) - % detractors (0-6), -100 to 100; null without answers")
+    by_month: list[NpsPeriod]

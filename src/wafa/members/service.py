@@ -256,3 +256,11 @@ def known_contact(session: Session, *, tenant_id: int, member: Member, exclude: 
     if exclude is not None:
         query = query.where(Member.id != exclude)
     return session.execute(query.limit(1)).first() is not None
+
+
+def active_ids(session: Session, *, tenant_id: int, among: list[int] | None = None) -> list[int]:
+    """Ids of the tenant's active members (only those `among` the given ids, when given), in id order."""
+    query = select(Member.id).where(Member.tenant_id == tenant_id, Member.status == "active")
+    if among is not None:
+        query = query.where(Member.id.in_(among))
+    return list(session.execute(query.order_by(Member.id)).scalars())

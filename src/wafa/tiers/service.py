@@ -443,3 +443,11 @@ def reached(session: Session, *, tenant_id: int, member_id: int, key: str) -> bo
 def exists(session: Session, *, tenant_id: int, key: str) -> bool:
     """Whether the program has a tier with this key."""
     return any(tier.key == key for tier in tiers_of(session, tenant_id=tenant_id))
+
+
+def members_in(session: Session, *, tenant_id: int, key: str) -> list[int]:
+    """Ids of the members in the tier `key` now."""
+    tier = _by_key_or_raise(session, tenant_id=tenant_id, key=key)
+    return list(session.execute(
+        select(MemberTier.member_id).where(MemberTier.tenant_id == tenant_id, MemberTier.tier_id == tier.id).order_by(MemberTier.member_id)
+    ).scalars())
