@@ -28,8 +28,9 @@ from wafa.programs import service as programs
 from wafa.rewards import catalog, coupons, redemptions, stamp_cards, vouchers
 from wafa.rewards.schemas import RedemptionIn, RewardIn, StampCardIn
 from wafa.rules import service as rules
-from wafa.engagement import achievements, leaderboard, referrals
-from wafa.engagement.schemas import BadgeIn, ChallengeIn, LeaderboardProfileIn, StreakIn
+from wafa.analytics import lifetime_value
+from wafa.engagement import achievements, leaderboard, referrals, surveys
+from wafa.engagement.schemas import BadgeIn, ChallengeIn, LeaderboardProfileIn, ResponseIn, StreakIn, SurveyIn
 from wafa.memberships import service as memberships
 from wafa.memberships.schemas import PaymentIn, PlanIn
 from wafa.engagement.schemas import ReferralPolicyIn
@@ -379,4 +380,34 @@ def seed(
         if progress:
             progress(day + 1, days)
     run_due(factory, now=now, tenant_id=tenant_id)
+    _survey_and_clv(factory, tenant_id=tenant_id, ids=ids, now=now, rng=rng)
     return result
+
+
+def _survey_and_clv(factory: sessionmaker[Session], *, tenant_id: int, ids: list[int], now: datetime, rng: random.Random) -> None:
+    """An NPS survey answered by some members over the last two months, and a lifetime-value fit."""
+    with unit_of_work(factory) as session:
+        made = surveys.create(session, tenant_id=tenant_id, now=now - timedelta(days=61), survey_in=SurveyIn(
+            key="nps", title_en="How are we doing?", title_ar="كيف حالنا؟", questions=[
+                {"key": "recommend", "type": "nps", "text_en": "Would you recommend Al Noor to a friend?",
+                 "text_ar": "هل تنصح بمتاجر النور صديقاً؟"},
+                {"key": "comment", "type": "text", "text_en": "Anything else?", "text_ar": "شيء آخر؟", "required": False},
+            ],
+        ))
+        survey_id = made.id
+    answering = sorted(rng.sample(ids, len(ids) * 2 // 5), key=lambda _: rng.random())
+    for member_id in answering:
+        at = now - timedelta(days=rng.uniform(0.5, 60))
+        score = rng.choices(range(11), weights=[1, 1, 1, 1, 2, 2, 4, 8, 14, 16, 14])[0]
+        with unit_of_work(factory) as session:
+            if members.get_or_raise(session, tenant_id=tenant_id, member_id=member_id).status != "active":
+                continue
+            surveys.respond(session, tenant_id=tenant_id, survey_id=survey_id, now=at,
+                            response_in=ResponseIn(member_id=member_id, answers={"recommend": score}))
+    try:
+        with unit_of_work(factory) as session:
+            local = now.astimezone(ZoneInfo("Asia/Riyadh")).date()
+            lifetime_value.fit(session, tenant_id=tenant_id, calibration_end=local - timedelta(days=31), unit="week",
+                               holdout_end=local - timedelta(days=1), now=now)
+    except WafaError:
+        pass  # a demo too small to fit: the API says so when asked
