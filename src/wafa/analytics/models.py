@@ -1,10 +1,10 @@
-"""Analytics tables: fitted lifetime-value models."""
+"""Analytics tables: fitted lifetime-value models, RFM scores."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wafa.db import Base, Id, UTCDateTime
@@ -25,3 +25,21 @@ class ClvModel(Base):
     gamma_gamma: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # p, q, gamma, log_likelihood
     diagnostics: Mapped[dict] = mapped_column(JSON)
     fitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RfmScore(Base):
+    """A member's recency, frequency and monetary scores and segment, as last computed."""
+
+    __tablename__ = "rfm_scores"
+    __table_args__ = (Index("ix_rfm_scores_segment", "tenant_id", "segment", "member_id"),)
+
+    tenant_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    recency_days: Mapped[int] = mapped_column(Integer)
+    frequency: Mapped[int] = mapped_column(Integer)
+    monetary: Mapped[int] = mapped_column(BigInteger)  # base currency, minor units, kept after returns
+    r: Mapped[int] = mapped_column(Integer)
+    f: Mapped[int] = mapped_column(Integer)
+    m: Mapped[int] = mapped_column(Integer)
+    segment: Mapped[str] = mapped_column(String(24))
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)

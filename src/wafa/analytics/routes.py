@@ -1,15 +1,19 @@
-"""HTTP: fitting the lifetime-value models (admin), the newest fit, and a member's prediction."""
+"""HTTP: lifetime-value fits and predictions; RFM scores and segments."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
-from wafa.analytics import lifetime_value
-from wafa.analytics.models import ClvModel
-from wafa.analytics.schemas import ClvFitIn, ClvModelRead, MemberClv
-from wafa.api.deps import Context, IdPath, require
+from wafa.analytics import lifetime_value, segments
+from wafa.analytics.models import ClvModel, RfmScore
+from wafa.analytics.schemas import ClvFitIn, ClvModelRead, MemberClv, RfmPage, RfmRead, RfmSummary
+from wafa.api.deps import Context, IdPath, decode_cursor, paginate, require
+from wafa.errors import NotFound
+from wafa.members import service as members
+from wafa.money import to_major
+from wafa.programs import service as programs
 from wafa.tenants.service import Principal
 
 router = APIRouter(prefix="/v1", tags=["analytics"])
@@ -53,3 +57,52 @@ def member_clv(
         return MemberClv(**lifetime_value.predict(
             session, tenant_id=principal.tenant_id, member_id=member_id, horizon=horizon, discount_rate=discount_rate, now=ctx.now(),
         ))
+
+
+def _rfm_read(score: RfmScore, currency: str) -> RfmRead:
+    return RfmRead(
+        id=score.member_id, recency_days=score.recency_days, frequency=score.frequency, monetary=to_major(score.monetary, currency),
+        r=score.r, f=score.f, m=score.m, segment=score.segment, computed_at=score.computed_at,
+    )
+
+
+@router.post("/segments/rfm/recompute", response_model=RfmSummary, summary="Recompute every member's RFM scores now (admin)")
+def recompute_rfm(request: Request, principal: Principal = Depends(require("admin"))) -> RfmSummary:
+    """The worker recomputes them once a day; this is for now."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        segments.recompute(session, tenant_id=principal.tenant_id, now=ctx.now())
+        return RfmSummary(**segments.summary(session, tenant_id=principal.tenant_id))
+
+
+@router.get("/segments/rfm", response_model=RfmSummary, summary="Members per RFM segment and the recency-frequency grid")
+def rfm_summary(request: Request, principal: Principal = Depends(require("read"))) -> RfmSummary:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        return RfmSummary(**segments.summary(session, tenant_id=principal.tenant_id))
+
+
+@router.get("/segments/rfm/{segment}/members", response_model=RfmPage, summary="An RFM segment's members with their scores")
+def rfm_members(
+    request: Request, segment: str = Path(max_length=32), cursor: str | None = Query(None, max_length=200),
+    limit: int = Query(50, ge=1, le=500), principal: Principal = Depends(require("read")),
+) -> RfmPage:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        currency = programs.get(session, tenant_id=principal.tenant_id).base_currency
+        rows = segments.members_of(
+            session, tenant_id=principal.tenant_id, segment=segment, after_member_id=decode_cursor(cursor), limit=limit + 1
+        )
+        items, next_cursor = paginate(rows, limit, lambda row: _rfm_read(row, currency))
+        return RfmPage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/members/{member_id}/rfm", response_model=RfmRead, summary="A member's RFM scores and segment")
+def member_rfm(request: Request, member_id: IdPath, principal: Principal = Depends(require("read"))) -> RfmRead:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        members.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id)
+        found = segments.of_member(session, tenant_id=principal.tenant_id, member_id=member_id)
+        if found is None:
+            raise NotFound(f"member {member_id} has no RFM score: no kept purchase when they were last computed")
+        return _rfm_read(found, programs.get(session, tenant_id=principal.tenant_id).base_currency)

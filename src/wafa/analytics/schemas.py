@@ -38,3 +38,33 @@ class MemberClv(BaseModel):
     expected_purchases: float = Field(description="in the next `horizon` units")
     lifetime_value: str | None = Field(description="discounted spend over the horizon, base currency (null without a spend model)")
     currency: str
+
+
+class RfmRead(BaseModel):
+    id: int = Field(description="the member's id")
+    recency_days: int
+    frequency: int
+    monetary: str = Field(description="money kept, base currency")
+    r: int
+    f: int
+    m: int
+    segment: str
+    computed_at: datetime
+
+
+class SegmentCount(BaseModel):
+    key: str
+    name: str
+    members: int
+
+
+class RfmSummary(BaseModel):
+    computed_at: datetime | None
+    members: int
+    segments: list[SegmentCount]
+    grid: list[list[int]] = Field(description="members by recency score (rows, 1 to 5) and frequency score (columns, 1 to 5)")
+
+
+class RfmPage(BaseModel):
+    items: list[RfmRead]
+    next_cursor: str | None

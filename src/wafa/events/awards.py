@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from wafa.analytics import segments as analytics_segments
 from wafa.errors import InvalidInput
 from wafa.events.models import Event
 from wafa.events.schemas import RuleAwarded
@@ -46,19 +47,19 @@ def lines_of(items: Sequence[dict[str, Any]] | None) -> tuple[engine.Line, ...]:
 def member_facts(
     session: Session, *, tenant_id: int, member: Member, rules_: Sequence[engine.Rule], event_id: int | None = None
 ) -> engine.MemberFacts:
-    """What the rules may ask of a member; the purchase count only when some rule asks for it.
-
-    Segments come with the analytics domain; until then they are empty.
-    """
+    """What the rules may ask of a member; the purchase count and the segments only when some rule asks."""
     number = 0
     if engine.needs_purchase_number(rules_):
         query = select(func.count()).where(Event.tenant_id == tenant_id, Event.type == "purchase", Event.member_id == member.id)
         if event_id is not None:
             query = query.where(Event.id <= event_id)
         number = session.execute(query).scalar_one() + (0 if event_id is not None else 1)
+    segments = frozenset()
+    if engine.needs_segments(rules_):
+        segments = analytics_segments.segments_of(session, tenant_id=tenant_id, member_id=member.id)
     return engine.MemberFacts(
         locale=member.locale, city=member.city, birth_date=member.birth_date, purchase_number=number,
-        tier=tiers.standing(session, tenant_id=tenant_id, member_id=member.id).key,
+        tier=tiers.standing(session, tenant_id=tenant_id, member_id=member.id).key, segments=segments,
     )
 
 

@@ -564,3 +564,17 @@ def member_purchases(
         query = query.where(Event.member_id == member_id)
     for row in session.execute(query.order_by(Event.occurred_at, Event.id).execution_options(yield_per=5000)):
         yield int(row[0]), row[1], row[2] or "", int(row[3])
+
+
+def member_totals(session: Session, *, tenant_id: int, until: datetime | None = None) -> list[tuple[int, str, datetime, int, int]]:
+    """(member, currency, last purchase, purchases, money kept) per member and currency, over members'
+    purchases not wholly returned: one aggregate query (RFM scores read it)."""
+    kept = Event.amount - Event.returned_amount
+    query = (
+        select(Event.member_id, Event.currency, func.max(Event.occurred_at), func.count(), func.coalesce(func.sum(kept), 0))
+        .where(Event.tenant_id == tenant_id, Event.type == "purchase", Event.member_id.is_not(None), (kept > 0) | (Event.amount == 0))
+        .group_by(Event.member_id, Event.currency)
+    )
+    if until is not None:
+        query = query.where(Event.occurred_at < until)
+    return [(int(m), c or "", at, int(n), int(money)) for m, c, at, n, money in session.execute(query)]

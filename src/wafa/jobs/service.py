@@ -1,5 +1,6 @@
 """One pass of due work: releases, expiries, hold lapses, pending cashback, birthday rules, unused
-rewards past their end, tier reviews, referrals, membership renewals and monthly points. Each
+rewards past their end, tier reviews, referrals, membership renewals and monthly points, and the daily
+RFM scores. Each
 row is handled in its own short transaction, so a pass can run beside live traffic and two passes
 at once do each thing once."""
 
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from wafa.analytics import segments
 from wafa.db import unit_of_work
 from wafa.errors import Conflict
 from wafa.engagement import referrals
@@ -41,6 +43,7 @@ class PassReport:
     tier_reviews: int = 0
     referrals_completed: int = 0
     memberships_due: int = 0
+    rfm_recomputed: int = 0  # programs whose RFM scores were a day old or missing
 
 
 def _sweep(
@@ -96,6 +99,7 @@ def run_due(
     reviews = tier_reviews(factory, now=now, tenant_id=tenant_id, batch=batch)
     settled = _sweep_referrals(factory, now=now, tenant_id=tenant_id, batch=batch)
     renewals = _sweep_memberships(factory, now=now, tenant_id=tenant_id, batch=batch)
+    rfm_done = _recompute_rfm(factory, now=now, tenant_id=tenant_id)
     # Count only what this pass did: a lot another pass got to first moved nothing here.
     return PassReport(
         released_lots=sum(1 for points in released if points),
@@ -109,7 +113,22 @@ def run_due(
         tier_reviews=reviews,
         referrals_completed=settled,
         memberships_due=renewals,
+        rfm_recomputed=rfm_done,
     )
+
+
+def _recompute_rfm(factory: sessionmaker[Session], *, now: datetime, tenant_id: int | None) -> int:
+    """Recompute the RFM scores of programs whose scores are a day old (or missing), one transaction each."""
+    with factory() as session:
+        ids = [tenant_id] if tenant_id is not None else [t.id for t in tenants.list_(session)]
+    done = 0
+    for one in ids:
+        with unit_of_work(factory) as session:
+            last = segments.computed_at(session, tenant_id=one)
+            if last is not None and now - last < segments.RECOMPUTE_EVERY:
+                continue
+            done += segments.recompute(session, tenant_id=one, now=now) > 0
+    return done
 
 
 def tier_reviews(factory: sessionmaker[Session], *, now: datetime, tenant_id: int | None, batch: int) -> int:

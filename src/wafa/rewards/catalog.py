@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from wafa.errors import Conflict, InvalidInput, NotFound
+from wafa.analytics import segments as analytics_segments
 from wafa.members.models import Member
 from wafa.memberships import service as memberships
 from wafa.money import to_major, to_minor
@@ -253,11 +254,11 @@ class Standing:
 
 
 def standing(session: Session, *, member: Member) -> Standing:
-    """A member's tier and segments. Segments come with the analytics domain; until then a reward
-    limited to segments stays locked, saying which it needs."""
+    """A member's tier, RFM segment and paid plan."""
     in_force = memberships.in_force(session, tenant_id=member.tenant_id, member_id=member.id)
     return Standing(
-        tiers=tiers.standing(session, tenant_id=member.tenant_id, member_id=member.id).names, segments=frozenset(),
+        tiers=tiers.standing(session, tenant_id=member.tenant_id, member_id=member.id).names,
+        segments=analytics_segments.segments_of(session, tenant_id=member.tenant_id, member_id=member.id),
         plan=in_force[1].key if in_force else None,
     )
 

@@ -400,3 +400,19 @@ def needs_purchase_number(rules: Iterable[Rule]) -> bool:
         return False
 
     return any(walk(condition) for rule in rules for condition in rule.definition.conditions)
+
+
+def needs_segments(rules: Iterable[Rule]) -> bool:
+    """Whether any rule asks for the member's segments (reading them costs a query)."""
+
+    def walk(condition: s.Condition) -> bool:
+        match condition:
+            case s.Segment():
+                return True
+            case s.AllOf(conditions=parts) | s.AnyOf(conditions=parts):
+                return any(walk(part) for part in parts)
+            case s.Not(condition=part):
+                return walk(part)
+        return False
+
+    return any(walk(condition) for rule in rules for condition in rule.definition.conditions)

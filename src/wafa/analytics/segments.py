@@ -1,0 +1,93 @@
+"""RFM segments: each member's recency, frequency and monetary scores (quintiles within the program)
+and named segment, recomputed by the worker once a day and on demand; read by rules and rewards as the
+member's segments."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from wafa.analytics import rfm
+from wafa.analytics.models import RfmScore
+from wafa.errors import NotFound
+from wafa.programs import service as programs
+
+RECOMPUTE_EVERY = timedelta(hours=24)
+
+
+def recompute(session: Session, *, tenant_id: int, now: datetime) -> int:
+    """Score every member with a kept purchase and replace the program's scores; return how many."""
+    from wafa.events import service as events  # events call engagement, which reads segments
+
+    program = programs.get(session, tenant_id=tenant_id)
+    last: dict[int, datetime] = {}
+    count: dict[int, int] = defaultdict(int)
+    money: dict[int, Decimal] = defaultdict(Decimal)
+    for member_id, currency, at, purchases, kept in events.member_totals(session, tenant_id=tenant_id):
+        last[member_id] = max(last.get(member_id, at), at)
+        count[member_id] += purchases
+        money[member_id] += program.in_base(kept, currency)
+    ids = sorted(last)
+    recency = [max(0, (now - last[m]).days) for m in ids]  # a till's clock may run a little fast
+    r = rfm.quintiles(recency, higher_is_better=False)
+    f = rfm.quintiles([count[m] for m in ids])
+    m = rfm.quintiles([float(money[i]) for i in ids])
+    session.execute(delete(RfmScore).where(RfmScore.tenant_id == tenant_id))
+    rows = [
+        dict(tenant_id=tenant_id, member_id=member_id, recency_days=recency[k], frequency=count[member_id],
+             monetary=int(money[member_id].to_integral_value(rounding=ROUND_FLOOR)), r=r[k], f=f[k], m=m[k],
+             segment=rfm.segment(r[k], f[k]), computed_at=now)
+        for k, member_id in enumerate(ids)
+    ]
+    for start in range(0, len(rows), 1000):
+        session.execute(insert(RfmScore), rows[start:start + 1000])
+    session.flush()
+    return len(rows)
+
+
+def computed_at(session: Session, *, tenant_id: int) -> datetime | None:
+    """When the program's scores were last computed (None: never)."""
+    return session.execute(select(func.max(RfmScore.computed_at)).where(RfmScore.tenant_id == tenant_id)).scalar_one()
+
+
+def summary(session: Session, *, tenant_id: int) -> dict:
+    """Members per segment and the recency-by-frequency grid of counts."""
+    per_segment = dict(session.execute(
+        select(RfmScore.segment, func.count()).where(RfmScore.tenant_id == tenant_id).group_by(RfmScore.segment)
+    ).all())
+    grid = [[0] * 5 for _ in range(5)]
+    for r, f, n in session.execute(
+        select(RfmScore.r, RfmScore.f, func.count()).where(RfmScore.tenant_id == tenant_id).group_by(RfmScore.r, RfmScore.f)
+    ):
+        grid[r - 1][f - 1] = n
+    return {
+        "computed_at": computed_at(session, tenant_id=tenant_id),
+        "members": sum(per_segment.values()),
+        "segments": [{"key": key, "name": name, "members": per_segment.get(key, 0)} for key, name in rfm.SEGMENTS.items()],
+        "grid": grid,
+    }
+
+
+def members_of(session: Session, *, tenant_id: int, segment: str, after_member_id: int | None, limit: int) -> list[RfmScore]:
+    """A segment's members with their scores, by member id after a cursor."""
+    if segment not in rfm.SEGMENTS:
+        raise NotFound(f"no segment {segment!r}; the RFM segments are {', '.join(rfm.SEGMENTS)}")
+    query = select(RfmScore).where(RfmScore.tenant_id == tenant_id, RfmScore.segment == segment)
+    if after_member_id is not None:
+        query = query.where(RfmScore.member_id > after_member_id)
+    return list(session.execute(query.order_by(RfmScore.member_id).limit(limit)).scalars())
+
+
+def of_member(session: Session, *, tenant_id: int, member_id: int) -> RfmScore | None:
+    """A member's scores, or None (no kept purchase when last computed)."""
+    return session.get(RfmScore, (tenant_id, member_id))
+
+
+def segments_of(session: Session, *, tenant_id: int, member_id: int) -> frozenset[str]:
+    """The segments a member is in, as rules' segment conditions and rewards' segment lists name them."""
+    found = of_member(session, tenant_id=tenant_id, member_id=member_id)
+    return frozenset({found.segment}) if found is not None else frozenset()
