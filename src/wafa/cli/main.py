@@ -491,8 +491,11 @@ def serve(
 
 # Last: the rewards commands use the helpers above.
 from wafa.cli.rewards import rewards_app  # noqa: E402
+from wafa.cli.imports import export_app, import_app  # noqa: E402
 
 app.add_typer(rewards_app, name="rewards")
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
 
 if __name__ == "__main__":
     app()

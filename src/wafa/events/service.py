@@ -578,3 +578,17 @@ def member_totals(session: Session, *, tenant_id: int, until: datetime | None = 
     if until is not None:
         query = query.where(Event.occurred_at < until)
     return [(int(m), c or "", at, int(n), int(money)) for m, c, at, n, money in session.execute(query)]
+
+
+def export_rows(session: Session, *, tenant_id: int) -> Iterator[dict]:
+    """Every purchase of the tenant as a flat record (money in major units), in id order, streamed."""
+    columns = (Event.id, Event.order_id, Event.member_id, Event.occurred_at, Event.currency, Event.amount, Event.returned_amount,
+               Event.points, Event.points_reversed, Event.channel, Event.store, Event.received_at)
+    query = (select(*columns).where(Event.tenant_id == tenant_id, Event.type == "purchase").order_by(Event.id)
+             .execution_options(yield_per=5000))
+    for row in session.execute(query):
+        record = dict(row._mapping)
+        currency = record["currency"] or "XXX"
+        record["amount"] = to_major(record["amount"], currency)
+        record["returned_amount"] = to_major(record["returned_amount"], currency)
+        yield record

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 from sqlalchemy import BigInteger, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session, aliased
 
-from wafa.db import UTCDateTime
+from wafa.db import UTCDateTime, bulk_insert
 from wafa.errors import Conflict, InsufficientPoints, InvalidInput, MemberInDebt, NotFound
 from wafa.ledger.models import MEMBER_KINDS, PROGRAM_KINDS, Account, Entry, Hold, Lot, LotMovement, Posting
 from wafa.ledger.postings import Leg, post_entry
@@ -777,3 +779,24 @@ def has_entry(session: Session, *, tenant_id: int, idempotency_key: str) -> bool
     return session.execute(
         select(Entry.id).where(Entry.tenant_id == tenant_id, Entry.idempotency_key == idempotency_key)
     ).first() is not None
+
+
+def open_member_accounts_many(session: Session, *, tenant_id: int, member_ids: list[int]) -> None:
+    """Open the points accounts of many new members in one statement per batch (bulk imports)."""
+    rows = [
+        dict(tenant_id=tenant_id, owner=f"member:{member_id}", member_id=member_id, kind=kind, unit="PTS", balance=0, seq=0)
+        for member_id in member_ids
+        for kind in MEMBER_KINDS
+    ]
+    bulk_insert(session, Account, rows)
+
+
+def export_rows(session: Session, *, tenant_id: int) -> Iterator[dict]:
+    """Every journal entry of the tenant as a flat record, in id order, streamed (details as JSON text)."""
+    columns = (Entry.id, Entry.created_at, Entry.kind, Entry.member_id, Entry.points, Entry.reason, Entry.idempotency_key,
+               Entry.event_id, Entry.reverses_entry_id, Entry.details)
+    query = select(*columns).where(Entry.tenant_id == tenant_id).order_by(Entry.id).execution_options(yield_per=5000)
+    for row in session.execute(query):
+        record = dict(row._mapping)
+        record["details"] = json.dumps(record["details"], ensure_ascii=False) if record["details"] is not None else None
+        yield record

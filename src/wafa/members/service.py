@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterator
 
 import secrets
 from datetime import date, datetime
@@ -12,6 +13,7 @@ from sqlalchemy import extract, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from wafa.db import bulk_insert
 from wafa.errors import Conflict, InvalidInput, MemberNotActive, NotFound
 from wafa.ledger import service as ledger
 from wafa.members.models import Member
@@ -264,3 +266,46 @@ def active_ids(session: Session, *, tenant_id: int, among: list[int] | None = No
     if among is not None:
         query = query.where(Member.id.in_(among))
     return list(session.execute(query.order_by(Member.id)).scalars())
+
+
+def ensure_many(
+    session: Session, *, tenant_id: int, external_ids: list[str], now: datetime, since: dict[str, datetime] | None = None,
+) -> tuple[dict[str, int], int]:
+    """The member id of each external id, enrolling (with their accounts) those not yet members, set-based
+    for bulk imports, enrolled at `since[external_id]` (their first purchase) or now; return the ids and
+    how many were enrolled."""
+    wanted = sorted(set(external_ids))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 5000):
+        chunk = wanted[start:start + 5000]
+        found.update(dict(session.execute(
+            select(Member.external_id, Member.id).where(Member.tenant_id == tenant_id, Member.external_id.in_(chunk))
+        ).all()))
+    missing = [external_id for external_id in wanted if external_id not in found]
+    made: list[int] = []
+    if missing:
+        rows = [
+            dict(tenant_id=tenant_id, external_id=external_id, locale="ar", consent_email=False, consent_sms=False, consent_push=False,
+                 status="active", referral_code=referral_code(), card_token=secrets.token_urlsafe(24),
+                 enrolled_at=min((since or {}).get(external_id, now), now), updated_at=now)
+            for external_id in missing
+        ]
+        for member_id, external_id in bulk_insert(
+            session, Member, rows, conflict=["tenant_id", "external_id"], returning=("id", "external_id")
+        ):
+            found[external_id] = member_id
+            made.append(member_id)
+        ledger.open_member_accounts_many(session, tenant_id=tenant_id, member_ids=made)
+        for external_id in missing:
+            if external_id not in found:  # enrolled meanwhile by someone else
+                found[external_id] = get_by_external_id(session, tenant_id=tenant_id, external_id=external_id).id  # type: ignore[union-attr]
+    return found, len(made)
+
+
+def export_rows(session: Session, *, tenant_id: int) -> Iterator[dict]:
+    """Every member of the tenant as a flat record, in id order, streamed."""
+    columns = (Member.id, Member.external_id, Member.name, Member.email, Member.phone, Member.locale, Member.birth_date, Member.city,
+               Member.status, Member.referral_code, Member.enrolled_at)
+    query = select(*columns).where(Member.tenant_id == tenant_id).order_by(Member.id).execution_options(yield_per=5000)
+    for row in session.execute(query):
+        yield dict(row._mapping)

@@ -1,0 +1,108 @@
+"""`wafa import purchases` and `wafa export`: other systems' files through a column mapping, bad rows
+reported by line while good rows load, importing twice changes nothing, Parquet as well as CSV, points
+only when asked; exports that read back."""
+
+from __future__ import annotations
+
+import csv
+import json
+import uuid
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tests.integration.test_cli import wafa  # noqa: F401  (the fixture)
+
+MAP = ["--map", "customer_id=CustomerID", "--map", "date=InvoiceDate", "--map", "amount=Total", "--map", "currency=Currency",
+       "--map", "order_id=Invoice", "--map", "items=Items"]
+
+
+def tenant(wafa) -> str:  # type: ignore[no-untyped-def]  # noqa: F811
+    name = f"imp-{uuid.uuid4().hex[:8]}"
+    code, _, _ = wafa("tenant", "create", "Imports", "--currency", "SAR", "--slug", name, "--json")
+    assert code == 0
+    return name
+
+
+def write_csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["CustomerID", "InvoiceDate", "Total", "Currency", "Invoice", "Items"])
+        writer.writerows(rows)
+    return path
+
+
+ROWS = [
+    ["C1", "2025-01-05", "120.50", "SAR", "INV-1", ""],
+    ["C1", "2025-02-05T10:00:00+03:00", "80.00", "", "INV-2", json.dumps([{"sku": "COF", "category": "coffee", "quantity": 2, "unit_price": "40.00"}])],
+    ["C2", "2025-02-07", "abc", "SAR", "INV-3", ""],
+    ["", "2025-02-07", "10.00", "SAR", "INV-4", ""],
+    ["C3", "2025-03-01", "15.00", "SAR", "", ""],
+    ["C3", "2025-03-01", "15.00", "SAR", "", ""],  # the same again: a second purchase, not a duplicate
+    ["C4", "2099-01-01", "5.00", "SAR", "INV-5", ""],
+    ["C5", "2025-03-02", "5.00", "EUR", "INV-6", ""],
+    ["C6", "2025-03-03", "5.00", "SAR", "INV-7", "not json"],
+]
+
+
+def test_import_reports_bad_rows_by_line_and_loads_the_good_ones_once(wafa, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    name = tenant(wafa)
+    path = write_csv(tmp_path / "history.csv", ROWS)
+    code, out, _ = wafa("import", "purchases", str(path), "--tenant", name, *MAP, "--json")
+    assert code == 0, out
+    first = json.loads(out)
+    assert (first["rows"], first["imported"], first["already_there"], first["bad_rows"], first["members_enrolled"]) == (9, 4, 0, 5, 2)
+    assert [b["line"] for b in first["bad"]] == [4, 5, 8, 9, 10]
+    assert "not a decimal" in first["bad"][0]["reason"] and "CustomerID is empty" in first["bad"][1]["reason"]
+    assert "future" in first["bad"][2]["reason"] and "EUR" in first["bad"][3]["reason"] and "items" in first["bad"][4]["reason"]
+    code, out, _ = wafa("import", "purchases", str(path), "--tenant", name, *MAP, "--json")
+    again = json.loads(out)
+    assert (again["imported"], again["already_there"], again["members_enrolled"]) == (0, 4, 0)  # nothing changed
+
+    exported = tmp_path / "purchases.csv"
+    code, _, _ = wafa("export", "purchases", "--tenant", name, "--output", str(exported))
+    assert code == 0
+    purchases = list(csv.DictReader(exported.open()))
+    assert sorted(p["amount"] for p in purchases) == ["120.50", "15.00", "15.00", "80.00"]
+    assert {p["points"] for p in purchases} == {"0"}  # no --award: history for analytics only
+    members = tmp_path / "members.parquet"
+    code, _, _ = wafa("export", "members", "--tenant", name, "--output", str(members))
+    table = pq.read_table(members).to_pylist()
+    assert sorted(m["external_id"] for m in table) == ["C1", "C3"]
+    c1 = next(m for m in table if m["external_id"] == "C1")
+    assert c1["enrolled_at"].isoformat().startswith("2025-01-05")  # enrolled at their first purchase
+
+
+def test_import_parquet_with_award_gives_points_through_the_live_path(wafa, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    name = tenant(wafa)
+    path = tmp_path / "history.parquet"
+    pq.write_table(pa.table({
+        "customer_id": ["A", "A", "B"], "date": ["2025-05-01", "2025-05-02", "2025-05-03"], "amount": [100.0, 50.25, 10.0],
+        "order_id": ["P-1", "P-2", "P-3"],
+    }), path)
+    code, out, _ = wafa("import", "purchases", str(path), "--tenant", name, "--award", "--json")
+    assert code == 0, out
+    body = json.loads(out)
+    assert (body["imported"], body["awarded_points"], body["members_enrolled"]) == (3, 160, 2)
+    code, out, _ = wafa("import", "purchases", str(path), "--tenant", name, "--award", "--json")
+    assert (json.loads(out)["imported"], json.loads(out)["already_there"], json.loads(out)["awarded_points"]) == (0, 3, 0)
+    entries = tmp_path / "entries.csv"
+    assert wafa("export", "entries", "--tenant", name, "-o", str(entries))[0] == 0
+    rows = list(csv.DictReader(entries.open()))
+    assert sorted(int(r["points"]) for r in rows) == [10, 50, 100]
+    code, out, _ = wafa("ledger", "verify", "--tenant", name, "--json")
+    assert code == 0 and json.loads(out)["ok"] is True
+
+
+def test_import_bad_usage(wafa, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    name = tenant(wafa)
+    path = write_csv(tmp_path / "h.csv", ROWS[:1])
+    code, _, err = wafa("import", "purchases", str(path), "--tenant", name, "--map", "customer=CustomerID")
+    assert code == 2 and "the fields are" in err
+    code, _, err = wafa("import", "purchases", str(path), "--tenant", name, "--map", "customer_id")
+    assert code == 2 and "FIELD=COLUMN" in err
+    code, _, err = wafa("export", "purchases", "--tenant", name, "-o", str(tmp_path / "x.xlsx"), "--format", "xlsx")
+    assert code == 2 and "csv or parquet" in err
+    code, _, err = wafa("import", "purchases", str(path), "--tenant", "nobody", *MAP)
+    assert code == 1 and "Traceback" not in err
