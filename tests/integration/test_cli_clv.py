@@ -31,3 +31,16 @@ def test_clv_fit_bad_usage_and_too_little_history(wafa) -> None:  # type: ignore
     wafa("tenant", "create", "Empty", "--currency", "SAR", "--slug", name, "--json")
     code, _, err = wafa("clv", "fit", "--tenant", name, "--calibration-end", "2025-12-31")
     assert code == 1 and "too few to fit" in err and "Traceback" not in err
+
+
+def test_kpi_prints_the_period_and_the_change(wafa) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    name = f"kpi-{uuid.uuid4().hex[:8]}"
+    assert wafa("demo", "--members", "20", "--months", "2", "--slug", name, "--json")[0] == 0
+    today = date.today()
+    code, out, _ = wafa("kpi", "--tenant", name, "--from", str(today - timedelta(days=30)), "--to", str(today), "--json")
+    assert code == 0, out
+    body = json.loads(out)
+    assert body["period"]["orders"] > 0 and body["period"]["active_members"] > 0 and "change" in body
+    code, out, _ = wafa("kpi", "--tenant", name, "--from", str(today - timedelta(days=30)), "--to", str(today))
+    assert code == 0 and "participation_rate_revenue" in out
+    assert wafa("kpi", "--tenant", name, "--from", "yesterday", "--to", str(today))[0] == 2

@@ -43,3 +43,14 @@ class RfmScore(Base):
     m: Mapped[int] = mapped_column(Integer)
     segment: Mapped[str] = mapped_column(String(24))
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AcquisitionSpend(Base):
+    """What the program spent on acquiring members in a month (entered by the team), for CAC."""
+
+    __tablename__ = "acquisition_spend"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM, local
+    amount: Mapped[int] = mapped_column(BigInteger)  # base currency, minor units
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,14 +1,18 @@
-"""HTTP: lifetime-value fits and predictions; RFM scores and segments."""
+"""HTTP: program KPIs and cohorts, acquisition spend; lifetime-value fits and predictions; RFM scores and segments."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from wafa.analytics import lifetime_value, segments
+from wafa.analytics import kpis, lifetime_value, segments
 from wafa.analytics.models import ClvModel, RfmScore
-from wafa.analytics.schemas import ClvFitIn, ClvModelRead, MemberClv, RfmPage, RfmRead, RfmSummary
+from wafa.analytics.schemas import (
+    AcquisitionSpendIn, AcquisitionSpendRead, ClvFitIn, ClvModelRead, MemberClv, RfmPage, RfmRead, RfmSummary,
+)
 from wafa.api.deps import Context, IdPath, decode_cursor, paginate, require
 from wafa.errors import NotFound
 from wafa.members import service as members
@@ -106,3 +110,38 @@ def member_rfm(request: Request, member_id: IdPath, principal: Principal = Depen
         if found is None:
             raise NotFound(f"member {member_id} has no RFM score: no kept purchase when they were last computed")
         return _rfm_read(found, programs.get(session, tenant_id=principal.tenant_id).base_currency)
+
+
+@router.get("/analytics/kpis", summary="Program KPIs for a period, and against the period before")
+def get_kpis(
+    request: Request, from_: date = Query(..., alias="from", description="first local day"),
+    to: date = Query(..., description="last local day (inclusive)"),
+    compare: Literal["previous", "none"] = Query("previous", description="previous: also the period of as many days before, and the change"),
+    principal: Principal = Depends(require("read")),
+) -> dict:
+    """Definitions in the README's KPI section. Money in major units of the base currency; rates from 0 to 1."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        return kpis.report(session, tenant_id=principal.tenant_id, first=from_, last=to, compare=compare == "previous")
+
+
+@router.get("/analytics/cohorts", summary="Retention by month of enrolment")
+def get_cohorts(
+    request: Request, from_: date = Query(..., alias="from"), to: date = Query(...), principal: Principal = Depends(require("read")),
+) -> dict:
+    """For members enrolled in each month of the period: how many bought in that month and each month after."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        return kpis.cohorts(session, tenant_id=principal.tenant_id, first=from_, last=to)
+
+
+@router.put("/analytics/acquisition-spend/{month}", response_model=AcquisitionSpendRead, summary="Enter a month's acquisition spend (admin)")
+def put_acquisition_spend(
+    request: Request, spend_in: AcquisitionSpendIn, month: str = Path(pattern=r"^\d{4}-\d{2}$"), principal: Principal = Depends(require("admin")),
+) -> AcquisitionSpendRead:
+    """What acquiring members cost in a local month (campaigns, sign-up gifts): the KPIs' acquisition cost per member and CLV:CAC."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        found = kpis.set_acquisition_spend(session, tenant_id=principal.tenant_id, month=month, amount=spend_in.amount, now=ctx.now())
+        currency = programs.get(session, tenant_id=principal.tenant_id).base_currency
+        return AcquisitionSpendRead(month=found.month, amount=to_major(found.amount, currency), currency=currency)

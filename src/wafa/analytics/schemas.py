@@ -68,3 +68,14 @@ class RfmSummary(BaseModel):
 class RfmPage(BaseModel):
     items: list[RfmRead]
     next_cursor: str | None
+
+
+class AcquisitionSpendIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: str = Field(pattern=r"^\s*\d{1,15}(\.\d{1,6})?\s*$", description="base currency, major units")
+
+
+class AcquisitionSpendRead(BaseModel):
+    month: str
+    amount: str
+    currency: str

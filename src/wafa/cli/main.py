@@ -373,6 +373,40 @@ def clv_fit(
     out.print_json(json.dumps(data))
 
 
+@app.command("kpi")
+def kpi(
+    tenant: str = TenantOption,
+    from_: str = typer.Option(..., "--from", help="first local day (YYYY-MM-DD)"),
+    to: str = typer.Option(..., "--to", help="last local day, inclusive"),
+    compare: bool = typer.Option(True, "--compare/--no-compare", help="also the period before, and the change"),
+    as_json: bool = JsonOption,
+) -> None:
+    """The program's KPIs for a period (definitions in the README)."""
+    from datetime import date
+
+    from wafa.analytics import kpis
+
+    try:
+        first, last = date.fromisoformat(from_), date.fromisoformat(to)
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] dates are YYYY-MM-DD: {exc}")
+        raise typer.Exit(2) from None
+    with failures(), _factory()() as session:
+        data = kpis.report(session, tenant_id=_tenant_id(session, tenant), first=first, last=last, compare=compare)
+
+    def human() -> None:
+        table = Table("KPI", "this period", *(("previous", "change") if compare else ()))
+        for key, value in data["period"].items():
+            row = [key, "" if value is None else str(value)]
+            if compare:
+                before, change = data["previous"].get(key), data["change"].get(key)
+                row += ["" if before is None else str(before), "" if change is None else f"{change:+.1%}"]
+            table.add_row(*row)
+        out.print(table)
+
+    emit(as_json, data, human)
+
+
 @rules_app.command("list")
 def rules_list(
     tenant: str = TenantOption,

@@ -218,3 +218,20 @@ def nps(session: Session, *, tenant_id: int, survey_id: int) -> dict:
             for month, b in sorted(months.items())
         ],
     }
+
+
+def nps_between(session: Session, *, tenant_id: int, start: datetime, end: datetime) -> tuple[int, int, int]:
+    """(promoters, passives, detractors) among the NPS answers to any survey given in [start, end)."""
+    from sqlalchemy import case
+
+    row = session.execute(
+        select(
+            func.coalesce(func.sum(case((SurveyResponse.score >= 9, 1), else_=0)), 0),
+            func.coalesce(func.sum(case(((SurveyResponse.score >= 7) & (SurveyResponse.score <= 8), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((SurveyResponse.score <= 6, 1), else_=0)), 0),
+        ).where(
+            SurveyResponse.tenant_id == tenant_id, SurveyResponse.score.is_not(None), SurveyResponse.answered_at >= start,
+            SurveyResponse.answered_at < end,
+        )
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2])

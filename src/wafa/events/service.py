@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -592,3 +593,42 @@ def export_rows(session: Session, *, tenant_id: int) -> Iterator[dict]:
         record["amount"] = to_major(record["amount"], currency)
         record["returned_amount"] = to_major(record["returned_amount"], currency)
         yield record
+
+
+def orders_by_member(session: Session, *, tenant_id: int, start: datetime, end: datetime) -> list[tuple[int | None, str, int, int]]:
+    """(member or None for non-members, currency, orders, money kept) of the purchases in [start, end)
+    not wholly returned: the one scan most program KPIs read."""
+    kept = Event.amount - Event.returned_amount
+    query = (
+        select(Event.member_id, Event.currency, func.count(), func.coalesce(func.sum(kept), 0))
+        .where(Event.tenant_id == tenant_id, Event.type == "purchase", Event.occurred_at >= start, Event.occurred_at < end,
+               (kept > 0) | (Event.amount == 0))
+        .group_by(Event.member_id, Event.currency)
+    )
+    return [(m, c or "", int(n), int(money)) for m, c, n, money in session.execute(query)]
+
+
+def orders_around_enrolment(session: Session, *, tenant_id: int, until: datetime) -> list[tuple[int, str, bool, int, int]]:
+    """(member, currency, before enrolment?, orders, money kept) of members' purchases before `until`:
+    what a member spent per order before joining and after (imported history holds the before)."""
+    kept = Event.amount - Event.returned_amount
+    before = (Event.occurred_at < Member.enrolled_at).label("before")
+    query = (
+        select(Event.member_id, Event.currency, before, func.count(), func.coalesce(func.sum(kept), 0))
+        .join(Member, Member.id == Event.member_id)
+        .where(Event.tenant_id == tenant_id, Event.type == "purchase", Event.occurred_at < until, kept > 0)
+        .group_by(Event.member_id, Event.currency, before)
+    )
+    return [(int(m), c or "", bool(b), int(n), int(money)) for m, c, b, n, money in session.execute(query)]
+
+
+def purchase_months(session: Session, *, tenant_id: int, start: datetime, end: datetime, timezone: str) -> set[tuple[int, str]]:
+    """(member, local month "YYYY-MM") pairs with a kept purchase in [start, end): for cohort retention."""
+    kept = Event.amount - Event.returned_amount
+    where = (Event.tenant_id == tenant_id, Event.type == "purchase", Event.member_id.is_not(None), Event.occurred_at >= start,
+             Event.occurred_at < end, kept > 0)
+    if session.get_bind().dialect.name == "postgresql":
+        month = func.to_char(func.timezone(timezone, Event.occurred_at), "YYYY-MM")
+        return {(int(m), str(mo)) for m, mo in session.execute(select(Event.member_id, month).where(*where).distinct())}
+    zone = ZoneInfo(timezone)
+    return {(int(m), at.astimezone(zone).strftime("%Y-%m")) for m, at in session.execute(select(Event.member_id, Event.occurred_at).where(*where))}

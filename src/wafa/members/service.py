@@ -7,9 +7,10 @@ from collections.abc import Iterator
 
 import secrets
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import phonenumbers
-from sqlalchemy import extract, insert, or_, select, update
+from sqlalchemy import extract, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -309,3 +310,19 @@ def export_rows(session: Session, *, tenant_id: int) -> Iterator[dict]:
     query = select(*columns).where(Member.tenant_id == tenant_id).order_by(Member.id).execution_options(yield_per=5000)
     for row in session.execute(query):
         yield dict(row._mapping)
+
+
+def enrolled_between(session: Session, *, tenant_id: int, start: datetime, end: datetime) -> int:
+    """How many members enrolled in [start, end)."""
+    return session.execute(
+        select(func.count()).where(Member.tenant_id == tenant_id, Member.enrolled_at >= start, Member.enrolled_at < end)
+    ).scalar_one()
+
+
+def enrolment_months(session: Session, *, tenant_id: int, start: datetime, end: datetime, timezone: str) -> dict[int, str]:
+    """Member id -> local month of enrolment ("YYYY-MM") of the members enrolled in [start, end)."""
+    zone = ZoneInfo(timezone)
+    rows = session.execute(
+        select(Member.id, Member.enrolled_at).where(Member.tenant_id == tenant_id, Member.enrolled_at >= start, Member.enrolled_at < end)
+    )
+    return {int(m): at.astimezone(zone).strftime("%Y-%m") for m, at in rows}
