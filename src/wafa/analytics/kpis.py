@@ -1,6 +1,6 @@
 """Program KPIs for a period of local days, each beside its value for the period just before: computed
-by aggregate queries in the database (one scan of the period's purchases grouped by member, one of the
-period before, a few small ones), the rest in Python over their results. Definitions are in the README;
+by aggregate queries in the database (one scan of the period's and the previous period's purchases
+grouped by member, one of members' history around enrolment, a few small ones). Definitions are in the README;
 in short:
 
 - revenue and orders are purchases not wholly returned, money kept after returns, in the base currency;
@@ -70,45 +70,31 @@ def _money(value: Decimal, program: ProgramConfig) -> str:
     return format(round(value.scaleb(-digits), digits), "f")
 
 
-def compute(session: Session, *, tenant_id: int, p: Period) -> dict:
+def compute(session: Session, *, tenant_id: int, p: Period, history: dict[str, float] | None = None) -> dict:
     """Every KPI of one period, money in major units of the base currency."""
     from wafa.engagement import surveys  # engagement reads analytics for segments
     from wafa.events import service as events
 
     program = programs.get(session, tenant_id=tenant_id)
-    base = lambda money, currency: program.in_base(money, currency)  # noqa: E731
-    by_member: dict[int, list] = defaultdict(lambda: [0, Decimal(0)])
-    guest_orders, guest_revenue = 0, Decimal(0)
-    for member_id, currency, orders, money in events.orders_by_member(session, tenant_id=tenant_id, start=p.start, end=p.end):
-        if member_id is None:
-            guest_orders += orders
-            guest_revenue += base(money, currency)
-        else:
-            by_member[member_id][0] += orders
-            by_member[member_id][1] += base(money, currency)
-    member_orders = sum(v[0] for v in by_member.values())
-    member_revenue = sum((v[1] for v in by_member.values()), Decimal(0))
-    active = len(by_member)
-    all_orders, all_revenue = member_orders + guest_orders, member_revenue + guest_revenue
+    base_currency = program.base_currency
+    factors = {currency: program.in_base(1, currency) for currency in program.earn_rates}
     before = previous(p, program.timezone)
-    previously_active = {m for m, _, _, _ in events.orders_by_member(session, tenant_id=tenant_id, start=before.start, end=before.end)
-                         if m is not None}
-    retained = len(previously_active & set(by_member))
-    # The top fifth of this period's customers (members) by revenue, rounded up.
-    ranked = sorted((v[1] for v in by_member.values()), reverse=True)
-    top = ranked[: -(-len(ranked) // 5)] if ranked else []
+    figures = events.period_figures(
+        session, tenant_id=tenant_id, start=p.start, end=p.end, previous_start=before.start, factors=factors, base_currency=base_currency,
+    )
+    active, member_orders = int(figures["active"]), int(figures["member_orders"])
+    guest_orders = int(figures["guest_orders"])
+    member_revenue, guest_revenue = Decimal(figures["member_revenue"]), Decimal(figures["guest_revenue"])
+    all_orders, all_revenue = member_orders + guest_orders, member_revenue + guest_revenue
+    previously_active, retained = int(figures["previously_active"]), int(figures["retained"])
     enrolled = members.enrolled_between(session, tenant_id=tenant_id, start=p.start, end=p.end)
-    # Historic CLV: what members who have bought spent, on average, over all time up to the period's end.
-    lifetime: dict[int, Decimal] = defaultdict(Decimal)
-    sides: dict[int, dict[bool, list]] = defaultdict(lambda: {True: [0, Decimal(0)], False: [0, Decimal(0)]})
-    for member_id, currency, is_before, orders, money in events.orders_around_enrolment(session, tenant_id=tenant_id, until=p.end):
-        lifetime[member_id] += base(money, currency)
-        sides[member_id][is_before][0] += orders
-        sides[member_id][is_before][1] += base(money, currency)
-    both = [s for s in sides.values() if s[True][0] and s[False][0]]
-    aov_before = _ratio(float(sum((s[True][1] for s in both), Decimal(0))), sum(s[True][0] for s in both))
-    aov_after = _ratio(float(sum((s[False][1] for s in both), Decimal(0))), sum(s[False][0] for s in both))
-    historic_clv = sum(lifetime.values(), Decimal(0)) / len(lifetime) if lifetime else None
+    if history is None:
+        history = events.enrolment_figures(
+            session, tenant_id=tenant_id, cutoffs=[p.end], factors=factors, base_currency=base_currency,
+        )[p.end]
+    aov_before = _ratio(history["revenue_before"], history["orders_before"])
+    aov_after = _ratio(history["revenue_after"], history["orders_after"])
+    historic_clv = Decimal(history["lifetime_revenue"]) / Decimal(history["buyers"]) if history["buyers"] else None
     spend = _acquisition_spend(session, tenant_id=tenant_id, p=p, timezone=program.timezone)
     cac = Decimal(spend) / enrolled if spend is not None and enrolled else None
     flows = liability.report(session, tenant_id=tenant_id, start=p.start, end=p.end)
@@ -123,9 +109,9 @@ def compute(session: Session, *, tenant_id: int, p: Period) -> dict:
         "active_members": active,
         "participation_rate_orders": _ratio(member_orders, all_orders),
         "participation_rate_revenue": _ratio(float(member_revenue), float(all_revenue)),
-        "retention_rate": _ratio(retained, len(previously_active)),
-        "churn_rate": None if not previously_active else round(1 - retained / len(previously_active), 6),
-        "repeat_purchase_rate": _ratio(sum(1 for v in by_member.values() if v[0] >= 2), active),
+        "retention_rate": _ratio(retained, previously_active),
+        "churn_rate": None if not previously_active else round(1 - retained / previously_active, 6),
+        "repeat_purchase_rate": _ratio(figures["repeaters"], active),
         "purchase_frequency": _ratio(member_orders, active),
         "orders": all_orders, "member_orders": member_orders,
         "revenue": money(all_revenue), "member_revenue": money(member_revenue),
@@ -134,8 +120,8 @@ def compute(session: Session, *, tenant_id: int, p: Period) -> dict:
         "aov_before_enrolment": money(Decimal(str(aov_before))) if aov_before is not None else None,
         "aov_after_enrolment": money(Decimal(str(aov_after))) if aov_after is not None else None,
         "aov_lift": round(aov_after / aov_before - 1, 6) if aov_before and aov_after is not None else None,
-        "members_with_orders_before_and_after_enrolment": len(both),
-        "top20_revenue_share": _ratio(float(sum(top, Decimal(0))), float(member_revenue)),
+        "members_with_orders_before_and_after_enrolment": int(history["both"]),
+        "top20_revenue_share": _ratio(figures["top_revenue"], float(member_revenue)),
         "historic_clv": money(historic_clv),
         "acquisition_spend": money(spend),
         "acquisition_cost_per_member": money(cac),
@@ -169,10 +155,19 @@ def report(session: Session, *, tenant_id: int, first: date, last: date, compare
     """The KPIs of the period and, with `compare`, of the period before and the change."""
     timezone = programs.get(session, tenant_id=tenant_id).timezone
     p = period(first, last, timezone)
-    current = compute(session, tenant_id=tenant_id, p=p)
+    before = previous(p, timezone)
+    program = programs.get(session, tenant_id=tenant_id)
+    from wafa.events import service as events
+
+    # Members' history around enrolment, to both periods' ends, in one scan.
+    histories = events.enrolment_figures(
+        session, tenant_id=tenant_id, cutoffs=[p.end, before.end] if compare else [p.end],
+        factors={c: program.in_base(1, c) for c in program.earn_rates}, base_currency=program.base_currency,
+    )
+    current = compute(session, tenant_id=tenant_id, p=p, history=histories[p.end])
     out: dict = {"period": current}
     if compare:
-        prior = compute(session, tenant_id=tenant_id, p=previous(p, timezone))
+        prior = compute(session, tenant_id=tenant_id, p=before, history=histories[before.end])
         out["previous"] = prior
         out["change"] = {key: _change(current[key], prior[key]) for key in current if key not in ("from", "to", "currency")}
     return out

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text
+from sqlalchemy import case, func, literal, select, text
 from sqlalchemy.orm import Session
 
 from wafa.db import insert_unless_exists
@@ -608,18 +608,22 @@ def orders_by_member(session: Session, *, tenant_id: int, start: datetime, end: 
     return [(m, c or "", int(n), int(money)) for m, c, n, money in session.execute(query)]
 
 
-def orders_around_enrolment(session: Session, *, tenant_id: int, until: datetime) -> list[tuple[int, str, bool, int, int]]:
-    """(member, currency, before enrolment?, orders, money kept) of members' purchases before `until`:
-    what a member spent per order before joining and after (imported history holds the before)."""
+def orders_around_enrolment(
+    session: Session, *, tenant_id: int, until: datetime, split: datetime | None = None,
+) -> list[tuple[int, str, bool, bool, int, int]]:
+    """(member, currency, before enrolment?, before `split`?, orders, money kept) of members' purchases
+    before `until`: what a member spent per order before joining and after (imported history holds the
+    before); `split` lets one scan answer for an earlier cut-off too."""
     kept = Event.amount - Event.returned_amount
     before = (Event.occurred_at < Member.enrolled_at).label("before")
+    early = (Event.occurred_at < (split or until)).label("early")
     query = (
-        select(Event.member_id, Event.currency, before, func.count(), func.coalesce(func.sum(kept), 0))
+        select(Event.member_id, Event.currency, before, early, func.count(), func.coalesce(func.sum(kept), 0))
         .join(Member, Member.id == Event.member_id)
         .where(Event.tenant_id == tenant_id, Event.type == "purchase", Event.occurred_at < until, kept > 0)
-        .group_by(Event.member_id, Event.currency, before)
+        .group_by(Event.member_id, Event.currency, before, early)
     )
-    return [(int(m), c or "", bool(b), int(n), int(money)) for m, c, b, n, money in session.execute(query)]
+    return [(int(m), c or "", bool(b), bool(e), int(n), int(money)) for m, c, b, e, n, money in session.execute(query)]
 
 
 def purchase_months(session: Session, *, tenant_id: int, start: datetime, end: datetime, timezone: str) -> set[tuple[int, str]]:
@@ -632,3 +636,107 @@ def purchase_months(session: Session, *, tenant_id: int, start: datetime, end: d
         return {(int(m), str(mo)) for m, mo in session.execute(select(Event.member_id, month).where(*where).distinct())}
     zone = ZoneInfo(timezone)
     return {(int(m), at.astimezone(zone).strftime("%Y-%m")) for m, at in session.execute(select(Event.member_id, Event.occurred_at).where(*where))}
+
+
+def _in_base(money, factors: dict[str, Decimal], base_currency: str):  # type: ignore[no-untyped-def]
+    """SQL: money in the base currency's minor units (factors: minor units of base per minor unit of each currency)."""
+    others = [(Event.currency == currency, money * literal(float(factor))) for currency, factor in factors.items() if currency != base_currency]
+    if not others:
+        return case((Event.currency == base_currency, money), else_=0)
+    return case((Event.currency == base_currency, money), *others, else_=0)
+
+
+def period_figures(
+    session: Session, *, tenant_id: int, start: datetime, end: datetime, previous_start: datetime, factors: dict[str, Decimal],
+    base_currency: str,
+) -> dict[str, float]:
+    """A period's purchase figures in one scan of it and the period before (`previous_start` to `start`),
+    aggregated in the database: members' and non-members' orders and revenue (kept, base currency), active
+    and repeat members, the revenue of the top fifth of members, and the previous period's active members
+    and how many of them bought again."""
+    kept = Event.amount - Event.returned_amount
+    value = _in_base(kept, factors, base_currency)
+    now_ = Event.occurred_at >= start
+    per = (
+        select(
+            Event.member_id.label("member_id"),
+            func.sum(case((now_, 1), else_=0)).label("orders"),
+            func.sum(case((now_, value), else_=0)).label("revenue"),
+            func.max(case((now_, 0), else_=1)).label("before"),
+        )
+        .where(Event.tenant_id == tenant_id, Event.type == "purchase", Event.occurred_at >= previous_start, Event.occurred_at < end,
+               (kept > 0) | (Event.amount == 0))
+        .group_by(Event.member_id)
+        .subquery()
+    )
+    member = per.c.member_id.is_not(None)
+    active = member & (per.c.orders > 0)
+    ranked = select(
+        per.c.member_id, per.c.orders, per.c.revenue, per.c.before,
+        func.row_number().over(partition_by=active, order_by=per.c.revenue.desc()).label("rank"),
+        func.count().over(partition_by=active).label("ranked"),
+    ).subquery()
+    r = ranked.c
+    r_active = r.member_id.is_not(None) & (r.orders > 0)
+    row = session.execute(select(
+        func.coalesce(func.sum(case((r_active, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((r_active & (r.orders >= 2), 1), else_=0)), 0),
+        func.coalesce(func.sum(case((r_active, r.orders), else_=0)), 0),
+        func.coalesce(func.sum(case((r_active, r.revenue), else_=0)), 0),
+        func.coalesce(func.sum(case((r.member_id.is_(None), r.orders), else_=0)), 0),
+        func.coalesce(func.sum(case((r.member_id.is_(None), r.revenue), else_=0)), 0),
+        # The top fifth, rounded up: rank <= ceil(n / 5), i.e. 5 * rank <= n + 4.
+        func.coalesce(func.sum(case((r_active & (r.rank * 5 <= r.ranked + 4), r.revenue), else_=0)), 0),
+        func.coalesce(func.sum(case((r.member_id.is_not(None) & (r.before == 1), 1), else_=0)), 0),
+        func.coalesce(func.sum(case((r_active & (r.before == 1), 1), else_=0)), 0),
+    )).one()
+    names = ("active", "repeaters", "member_orders", "member_revenue", "guest_orders", "guest_revenue", "top_revenue",
+             "previously_active", "retained")
+    return {name: float(v) for name, v in zip(names, row, strict=True)}
+
+
+def enrolment_figures(
+    session: Session, *, tenant_id: int, cutoffs: list[datetime], factors: dict[str, Decimal], base_currency: str,
+) -> dict[datetime, dict[str, float]]:
+    """Members' purchases up to each cut-off, in one scan: their revenue and how many bought (historic CLV),
+    and, among members with orders both before enrolment and after, orders and revenue on each side."""
+    kept = Event.amount - Event.returned_amount
+    value = _in_base(kept, factors, base_currency)
+    before = Event.occurred_at < Member.enrolled_at
+    columns = []
+    for k, cutoff in enumerate(cutoffs):
+        upto = Event.occurred_at < cutoff
+        columns += [
+            func.sum(case((upto, value), else_=0)).label(f"revenue_{k}"),
+            func.sum(case((upto & before, 1), else_=0)).label(f"orders_before_{k}"),
+            func.sum(case((upto & before, value), else_=0)).label(f"revenue_before_{k}"),
+            func.sum(case((upto & ~before, 1), else_=0)).label(f"orders_after_{k}"),
+            func.sum(case((upto & ~before, value), else_=0)).label(f"revenue_after_{k}"),
+            func.sum(case((upto, 1), else_=0)).label(f"orders_{k}"),
+        ]
+    per = (
+        select(*columns)
+        .join(Member, Member.id == Event.member_id)
+        .where(Event.tenant_id == tenant_id, Event.type == "purchase", Event.member_id.is_not(None), Event.occurred_at < max(cutoffs),
+               kept > 0)
+        .group_by(Event.member_id)
+        .subquery()
+    )
+    outer = []
+    for k in range(len(cutoffs)):
+        c = per.c
+        both = (c[f"orders_before_{k}"] > 0) & (c[f"orders_after_{k}"] > 0)
+        outer += [
+            func.coalesce(func.sum(c[f"revenue_{k}"]), 0), func.coalesce(func.sum(case((c[f"orders_{k}"] > 0, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((both, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((both, c[f"orders_before_{k}"]), else_=0)), 0),
+            func.coalesce(func.sum(case((both, c[f"revenue_before_{k}"]), else_=0)), 0),
+            func.coalesce(func.sum(case((both, c[f"orders_after_{k}"]), else_=0)), 0),
+            func.coalesce(func.sum(case((both, c[f"revenue_after_{k}"]), else_=0)), 0),
+        ]
+    row = session.execute(select(*outer)).one()
+    names = ("lifetime_revenue", "buyers", "both", "orders_before", "revenue_before", "orders_after", "revenue_after")
+    return {
+        cutoff: {name: float(v) for name, v in zip(names, row[k * len(names):(k + 1) * len(names)], strict=True)}
+        for k, cutoff in enumerate(cutoffs)
+    }
