@@ -101,3 +101,17 @@ def test_another_tenants_model_is_not_seen(client: TestClient, factory: sessionm
     other = make_tenant(factory, clock.now())
     client.headers["Authorization"] = f"Bearer {other.admin_key}"
     problem(client.get("/v1/analytics/clv/model"), 404, "/problems/not-found")
+
+
+def test_a_segment_on_churn_risk_reads_the_newest_fit(
+    client: TestClient, factory: sessionmaker[Session], tenant: TenantCtx, clock: FrozenClock,
+) -> None:
+    bought = shop(factory, tenant, clock.now())
+    client.post("/v1/analytics/clv/fit", json={"calibration_end": str(HOLDOUT_END), "unit": "week"})
+    risky = client.post("/v1/segments", json={"key": "slipping", "name_en": "Slipping", "name_ar": "ينزلق",
+                                              "conditions": [{"type": "churn_risk", "at_least": 0.5}]}).json()
+    chosen = set(client.get(f"/v1/segments/{risky['id']}/members", params={"limit": 1000}).json()["items"])
+    for member_id in bought:
+        risk = client.get(f"/v1/members/{member_id}/clv").json()["churn_risk"]
+        assert (member_id in chosen) == (risk is not None and risk >= 0.5)
+    assert chosen  # some of a year's customers have stopped buying

@@ -25,7 +25,7 @@ from wafa.programs import service as programs
 FREQUENCY_BINS = 8
 
 
-def _history(
+def history_rows(
     session: Session, *, tenant_id: int, until: datetime | None, member_id: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[tuple[str, date, float]]:
@@ -63,7 +63,7 @@ def fit(
         raise InvalidInput("the periods must have ended", field="holdout_end" if holdout_end else "calibration_end")
     until = _local_midnight_after(last_day, program.timezone)
     summaries = clv.summarise(
-        _history(session, tenant_id=tenant_id, until=until, progress=progress), calibration_end=calibration_end, unit=unit,
+        history_rows(session, tenant_id=tenant_id, until=until, progress=progress), calibration_end=calibration_end, unit=unit,
         holdout_end=holdout_end,
     )
     repeat = [s for s in summaries if s.x > 0]
@@ -137,7 +137,7 @@ def predict(
     program = programs.get(session, tenant_id=tenant_id)
     today = now.astimezone(ZoneInfo(program.timezone)).date()
     found = clv.summarise(
-        _history(session, tenant_id=tenant_id, until=now, member_id=member_id), calibration_end=today, unit=model.unit
+        history_rows(session, tenant_id=tenant_id, until=now, member_id=member_id), calibration_end=today, unit=model.unit
     )
     bgnbd = clv.BgNbd(**model.bgnbd)
     summary = found[0] if found else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wafa.db import Base, Id, UTCDateTime
@@ -54,3 +54,43 @@ class AcquisitionSpend(Base):
     month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM, local
     amount: Mapped[int] = mapped_column(BigInteger)  # base currency, minor units
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CustomSegment(Base):
+    """A segment the team defines with conditions; its members are recomputed daily and on demand."""
+
+    __tablename__ = "custom_segments"
+    __table_args__ = (UniqueConstraint("tenant_id", "key", name="uq_custom_segments_key"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    key: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(200))
+    name_ar: Mapped[str] = mapped_column(String(200))
+    conditions: Mapped[list] = mapped_column(JSON)
+    computed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SegmentMember(Base):
+    """A member in a custom segment as last computed."""
+
+    __tablename__ = "segment_members"
+    __table_args__ = (Index("ix_segment_members_member", "tenant_id", "member_id"),)
+
+    tenant_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    segment_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+
+
+class SegmentCount(Base):
+    """How many members a segment had at each computation: its size over time."""
+
+    __tablename__ = "segment_counts"
+    __table_args__ = (Index("ix_segment_counts_segment", "tenant_id", "segment_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(Id)
+    segment_id: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    members: Mapped[int] = mapped_column(Integer)

@@ -8,12 +8,13 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from wafa.analytics import kpis, lifetime_value, segments
+from wafa.analytics import custom_segments, kpis, lifetime_value, segments
 from wafa.analytics.models import ClvModel, RfmScore
 from wafa.analytics.schemas import (
-    AcquisitionSpendIn, AcquisitionSpendRead, ClvFitIn, ClvModelRead, MemberClv, RfmPage, RfmRead, RfmSummary,
+    AcquisitionSpendIn, AcquisitionSpendRead, ClvFitIn, ClvModelRead, MemberClv, RfmPage, RfmRead, RfmSummary, SegmentIn,
+    SegmentMembersPage, SegmentPage, SegmentRead, SegmentSize, SegmentUpdate,
 )
-from wafa.api.deps import Context, IdPath, decode_cursor, paginate, require
+from wafa.api.deps import Context, IdPath, decode_cursor, encode_cursor, paginate, require
 from wafa.errors import NotFound
 from wafa.members import service as members
 from wafa.money import to_major
@@ -145,3 +146,78 @@ def put_acquisition_spend(
         found = kpis.set_acquisition_spend(session, tenant_id=principal.tenant_id, month=month, amount=spend_in.amount, now=ctx.now())
         currency = programs.get(session, tenant_id=principal.tenant_id).base_currency
         return AcquisitionSpendRead(month=found.month, amount=to_major(found.amount, currency), currency=currency)
+
+
+def _segment_read(session, segment) -> SegmentRead:  # type: ignore[no-untyped-def]
+    return SegmentRead(
+        id=segment.id, key=segment.key, name={"en": segment.name_en, "ar": segment.name_ar},
+        conditions=custom_segments.conditions_of(segment),
+        members=custom_segments.size(session, tenant_id=segment.tenant_id, segment_id=segment.id),
+        computed_at=segment.computed_at, created_at=segment.created_at,
+    )
+
+
+@router.post("/segments", status_code=201, response_model=SegmentRead, summary="Define a custom segment (admin)")
+def create_segment(request: Request, segment_in: SegmentIn, principal: Principal = Depends(require("admin"))) -> SegmentRead:
+    """Conditions over members: `rfm_segment`, `tier`, `last_purchase` (before, after, within_days), `total_spend`
+    (at_least, at_most, base currency), `churn_risk` (at_least, from the newest lifetime-value fit),
+    `member_attribute` (locale, city, age_band), combined with `all`, `any` and `not`. Rules' segment
+    conditions and rewards' segment lists name it by key."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        segment = custom_segments.create(
+            session, tenant_id=principal.tenant_id, key=segment_in.key, name_en=segment_in.name_en, name_ar=segment_in.name_ar,
+            conditions=segment_in.conditions, now=ctx.now(),
+        )
+        return _segment_read(session, segment)
+
+
+@router.get("/segments", response_model=SegmentPage, summary="The custom segments")
+def list_segments(request: Request, principal: Principal = Depends(require("read"))) -> SegmentPage:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        return SegmentPage(items=[_segment_read(session, s) for s in custom_segments.list_(session, tenant_id=principal.tenant_id)])
+
+
+@router.patch("/segments/{segment_id}", response_model=SegmentRead, summary="Rename a custom segment or change its conditions (admin)")
+def update_segment(request: Request, segment_id: IdPath, changes: SegmentUpdate, principal: Principal = Depends(require("admin"))) -> SegmentRead:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        segment = custom_segments.update(
+            session, tenant_id=principal.tenant_id, segment_id=segment_id, name_en=changes.name_en, name_ar=changes.name_ar,
+            conditions=changes.conditions, now=ctx.now(),
+        )
+        return _segment_read(session, segment)
+
+
+@router.post("/segments/{segment_id}/recompute", response_model=SegmentRead, summary="Recompute a custom segment's members now (admin)")
+def recompute_segment(request: Request, segment_id: IdPath, principal: Principal = Depends(require("admin"))) -> SegmentRead:
+    """The worker recomputes every segment once a day, after the RFM scores."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        segment = custom_segments.get_or_raise(session, tenant_id=principal.tenant_id, segment_id=segment_id)
+        custom_segments.recompute(session, segment=segment, now=ctx.now())
+        return _segment_read(session, segment)
+
+
+@router.get("/segments/{segment_id}/members", response_model=SegmentMembersPage, summary="A custom segment's members")
+def segment_members(
+    request: Request, segment_id: IdPath, cursor: str | None = Query(None, max_length=200), limit: int = Query(100, ge=1, le=1000),
+    principal: Principal = Depends(require("read")),
+) -> SegmentMembersPage:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        custom_segments.get_or_raise(session, tenant_id=principal.tenant_id, segment_id=segment_id)
+        ids = custom_segments.member_ids(
+            session, tenant_id=principal.tenant_id, segment_id=segment_id, after_member_id=decode_cursor(cursor), limit=limit + 1
+        )
+        page = ids[:limit]
+        return SegmentMembersPage(items=page, next_cursor=encode_cursor(page[-1]) if len(ids) > limit else None)
+
+
+@router.get("/segments/{segment_id}/counts", response_model=list[SegmentSize], summary="A custom segment's size over time")
+def segment_counts(request: Request, segment_id: IdPath, principal: Principal = Depends(require("read"))) -> list[SegmentSize]:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        custom_segments.get_or_raise(session, tenant_id=principal.tenant_id, segment_id=segment_id)
+        return [SegmentSize(at=c.at, members=c.members) for c in custom_segments.counts(session, tenant_id=principal.tenant_id, segment_id=segment_id)]

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from wafa.analytics.segment_rules import SegmentCondition
+
 
 class ClvFitIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -79,3 +81,42 @@ class AcquisitionSpendRead(BaseModel):
     month: str
     amount: str
     currency: str
+
+
+class SegmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$", description="how rules and rewards name it")
+    name_en: str = Field(min_length=1, max_length=200)
+    name_ar: str = Field(min_length=1, max_length=200)
+    conditions: list[SegmentCondition] = Field(min_length=1, max_length=50, description="all must hold")
+
+
+class SegmentUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name_en: str | None = Field(None, min_length=1, max_length=200)
+    name_ar: str | None = Field(None, min_length=1, max_length=200)
+    conditions: list[SegmentCondition] | None = Field(None, min_length=1, max_length=50)
+
+
+class SegmentRead(BaseModel):
+    id: int
+    key: str
+    name: dict[str, str]
+    conditions: list[SegmentCondition]
+    members: int
+    computed_at: datetime | None
+    created_at: datetime
+
+
+class SegmentPage(BaseModel):
+    items: list[SegmentRead]
+
+
+class SegmentMembersPage(BaseModel):
+    items: list[int] = Field(description="member ids")
+    next_cursor: str | None
+
+
+class SegmentSize(BaseModel):
+    at: datetime
+    members: int

@@ -88,6 +88,10 @@ def of_member(session: Session, *, tenant_id: int, member_id: int) -> RfmScore |
 
 
 def segments_of(session: Session, *, tenant_id: int, member_id: int) -> frozenset[str]:
-    """The segments a member is in, as rules' segment conditions and rewards' segment lists name them."""
+    """The segments a member is in (their RFM segment and custom ones), as rules' segment conditions and
+    rewards' segment lists name them."""
+    from wafa.analytics import custom_segments
+
     found = of_member(session, tenant_id=tenant_id, member_id=member_id)
-    return frozenset({found.segment}) if found is not None else frozenset()
+    rfm_segment = frozenset({found.segment}) if found is not None else frozenset()
+    return rfm_segment | custom_segments.keys_of(session, tenant_id=tenant_id, member_id=member_id)

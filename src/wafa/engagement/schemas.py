@@ -387,12 +387,13 @@ class InviteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     member_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(None, max_length=10_000)
     tier: Key | None = Field(None, description="every active member of this tier")
+    segment: Key | None = Field(None, description="every active member of this segment (an RFM segment or a custom one)")
     all_members: bool = Field(False, description="every active member")
 
     @model_validator(mode="after")
     def _one(self) -> InviteIn:
-        if sum((self.member_ids is not None, self.tier is not None, self.all_members)) != 1:
-            raise ValueError("give exactly one of member_ids, tier or all_members")
+        if sum((self.member_ids is not None, self.tier is not None, self.segment is not None, self.all_members)) != 1:
+            raise ValueError("give exactly one of member_ids, tier, segment or all_members")
         return self
 
 

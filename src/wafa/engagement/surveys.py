@@ -112,6 +112,12 @@ def invite(session: Session, *, tenant_id: int, survey_id: int, invite_in: Invit
             raise InvalidInput(f"member {missing[0]} is not an active member of this program", field="member_ids")
     elif invite_in.tier is not None:
         found = members.active_ids(session, tenant_id=tenant_id, among=tiers.members_in(session, tenant_id=tenant_id, key=invite_in.tier))
+    elif invite_in.segment is not None:
+        from wafa.analytics import custom_segments  # analytics reads engagement's answers for NPS
+
+        found = members.active_ids(
+            session, tenant_id=tenant_id, among=custom_segments.members_of_key(session, tenant_id=tenant_id, key=invite_in.segment)
+        )
     else:
         found = members.active_ids(session, tenant_id=tenant_id)
     before = counts(session, tenant_id=tenant_id, survey_id=survey.id)[0]

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from wafa.analytics import segments
+from wafa.analytics import custom_segments, segments
 from wafa.db import unit_of_work
 from wafa.errors import Conflict
 from wafa.engagement import referrals
@@ -43,7 +43,7 @@ class PassReport:
     tier_reviews: int = 0
     referrals_completed: int = 0
     memberships_due: int = 0
-    rfm_recomputed: int = 0  # programs whose RFM scores were a day old or missing
+    rfm_recomputed: int = 0  # programs whose RFM scores (and custom segments) were a day old or missing
 
 
 def _sweep(
@@ -127,7 +127,9 @@ def _recompute_rfm(factory: sessionmaker[Session], *, now: datetime, tenant_id: 
             last = segments.computed_at(session, tenant_id=one)
             if last is not None and now - last < segments.RECOMPUTE_EVERY:
                 continue
-            done += segments.recompute(session, tenant_id=one, now=now) > 0
+            scored = segments.recompute(session, tenant_id=one, now=now)
+            custom_segments.recompute_all(session, tenant_id=one, now=now)  # they may read the RFM segments
+            done += scored > 0
     return done
 
 

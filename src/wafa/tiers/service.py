@@ -451,3 +451,12 @@ def members_in(session: Session, *, tenant_id: int, key: str) -> list[int]:
     return list(session.execute(
         select(MemberTier.member_id).where(MemberTier.tenant_id == tenant_id, MemberTier.tier_id == tier.id).order_by(MemberTier.member_id)
     ).scalars())
+
+
+def keys_by_member(session: Session, *, tenant_id: int) -> dict[int, str]:
+    """Member id -> the key of the tier they are in now (members without a tier left out)."""
+    keys = {tier.id: tier.key for tier in tiers_of(session, tenant_id=tenant_id)}
+    rows = session.execute(
+        select(MemberTier.member_id, MemberTier.tier_id).where(MemberTier.tenant_id == tenant_id, MemberTier.tier_id.is_not(None))
+    )
+    return {int(m): keys[t] for m, t in rows if t in keys}
