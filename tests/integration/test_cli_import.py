@@ -106,3 +106,13 @@ def test_import_bad_usage(wafa, tmp_path: Path) -> None:  # type: ignore[no-unty
     assert code == 2 and "csv or parquet" in err
     code, _, err = wafa("import", "purchases", str(path), "--tenant", "nobody", *MAP)
     assert code == 1 and "Traceback" not in err
+
+
+def test_import_keeps_margins_and_payment_dates_for_abc(wafa, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    name = tenant(wafa)
+    path = tmp_path / "invoices.csv"
+    path.write_text("customer_id,date,amount,order_id,margin,paid_at\nB1,2025-06-01,1000.00,I-1,-50.00,2025-06-21\n"
+                    "B1,2025-06-02,100.00,I-2,abc,\n")
+    code, out, _ = wafa("import", "purchases", str(path), "--tenant", name, "--json")
+    body = json.loads(out)
+    assert (body["imported"], body["bad_rows"]) == (1, 1) and "margin" in body["bad"][0]["reason"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wafa.db import Base, Id, UTCDateTime
@@ -94,3 +94,30 @@ class SegmentCount(Base):
     segment_id: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     members: Mapped[int] = mapped_column(Integer)
+
+
+class AbcPolicy(Base):
+    """How the program ranks its business customers A, B and C: the weight of each factor and the shares."""
+
+    __tablename__ = "abc_policies"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    weights: Mapped[dict] = mapped_column(JSON)  # volume, growth, margin, payment_speed, tenure
+    a_share: Mapped[float] = mapped_column(Float)
+    b_share: Mapped[float] = mapped_column(Float)
+    months: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AbcScore(Base):
+    """A member's A/B/C class as last computed, with its score and each factor's percentile."""
+
+    __tablename__ = "abc_scores"
+    __table_args__ = (Index("ix_abc_scores_class", "tenant_id", "abc_class", "member_id"),)
+
+    tenant_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+    abc_class: Mapped[str] = mapped_column(String(1))
+    factors: Mapped[dict] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)

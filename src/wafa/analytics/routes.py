@@ -8,10 +8,10 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from wafa.analytics import custom_segments, kpis, lifetime_value, segments
+from wafa.analytics import abc, custom_segments, kpis, lifetime_value, segments
 from wafa.analytics.models import ClvModel, RfmScore
 from wafa.analytics.schemas import (
-    AcquisitionSpendIn, AcquisitionSpendRead, ClvFitIn, ClvModelRead, MemberClv, RfmPage, RfmRead, RfmSummary, SegmentIn,
+    AbcPolicyIn, AbcRead, AbcSummary, AcquisitionSpendIn, AcquisitionSpendRead, ClvFitIn, ClvModelRead, MemberClv, RfmPage, RfmRead, RfmSummary, SegmentIn,
     SegmentMembersPage, SegmentPage, SegmentRead, SegmentSize, SegmentUpdate,
 )
 from wafa.api.deps import Context, IdPath, decode_cursor, encode_cursor, paginate, require
@@ -146,6 +146,44 @@ def put_acquisition_spend(
         found = kpis.set_acquisition_spend(session, tenant_id=principal.tenant_id, month=month, amount=spend_in.amount, now=ctx.now())
         currency = programs.get(session, tenant_id=principal.tenant_id).base_currency
         return AcquisitionSpendRead(month=found.month, amount=to_major(found.amount, currency), currency=currency)
+
+
+@router.put("/segments/abc/policy", response_model=AbcSummary, summary="Set the A/B/C weights and shares (admin)")
+def put_abc_policy(request: Request, policy_in: AbcPolicyIn, principal: Principal = Depends(require("admin"))) -> AbcSummary:
+    """Weights of volume, growth, margin, payment speed and tenure (normalised), A's and B's shares of members."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        abc.set_policy(session, tenant_id=principal.tenant_id, weights=policy_in.weights, a_share=policy_in.a_share,
+                       b_share=policy_in.b_share, months=policy_in.months, now=ctx.now())
+        return AbcSummary(**abc.summary(session, tenant_id=principal.tenant_id))
+
+
+@router.post("/segments/abc/recompute", response_model=AbcSummary, summary="Rank every member A, B or C now (admin)")
+def recompute_abc(request: Request, principal: Principal = Depends(require("admin"))) -> AbcSummary:
+    """The worker ranks them once a day, with the RFM scores."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        abc.recompute(session, tenant_id=principal.tenant_id, now=ctx.now())
+        return AbcSummary(**abc.summary(session, tenant_id=principal.tenant_id))
+
+
+@router.get("/segments/abc", response_model=AbcSummary, summary="Members per A/B/C class, and the policy")
+def get_abc(request: Request, principal: Principal = Depends(require("read"))) -> AbcSummary:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        return AbcSummary(**abc.summary(session, tenant_id=principal.tenant_id))
+
+
+@router.get("/members/{member_id}/abc", response_model=AbcRead, summary="A member's A/B/C class, score and factor percentiles")
+def member_abc(request: Request, member_id: IdPath, principal: Principal = Depends(require("read"))) -> AbcRead:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        members.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id)
+        found = abc.of_member(session, tenant_id=principal.tenant_id, member_id=member_id)
+        if found is None:
+            raise NotFound(f"member {member_id} has no A/B/C class: no purchase when the classes were last computed")
+        return AbcRead(member_id=member_id, abc_class=found.abc_class, score=found.score, factors=found.factors,
+                       computed_at=found.computed_at)
 
 
 def _segment_read(session, segment) -> SegmentRead:  # type: ignore[no-untyped-def]

@@ -120,3 +120,30 @@ class SegmentMembersPage(BaseModel):
 class SegmentSize(BaseModel):
     at: datetime
     members: int
+
+
+class AbcPolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    weights: dict[str, float] = Field(description="volume, growth, margin, payment_speed, tenure: non-negative, normalised")
+    a_share: float = Field(0.2, gt=0, lt=1, description="share of members ranked A")
+    b_share: float = Field(0.3, ge=0, lt=1, description="share ranked B after them")
+    months: int = Field(12, ge=1, le=60, description="the window of volume, margin and payment speed; growth compares it with the one before")
+
+
+class AbcSummary(BaseModel):
+    computed_at: datetime | None
+    A: int
+    B: int
+    C: int
+    weights: dict[str, float]
+    a_share: float
+    b_share: float
+    months: int
+
+
+class AbcRead(BaseModel):
+    member_id: int
+    abc_class: str
+    score: float = Field(description="weighted mean of the factor percentiles, 0 to 1")
+    factors: dict[str, float] = Field(description="each factor's percentile among members who have it")
+    computed_at: datetime

@@ -90,8 +90,13 @@ def of_member(session: Session, *, tenant_id: int, member_id: int) -> RfmScore |
 def segments_of(session: Session, *, tenant_id: int, member_id: int) -> frozenset[str]:
     """The segments a member is in (their RFM segment and custom ones), as rules' segment conditions and
     rewards' segment lists name them."""
-    from wafa.analytics import custom_segments
+    from wafa.analytics import abc, custom_segments
 
     found = of_member(session, tenant_id=tenant_id, member_id=member_id)
-    rfm_segment = frozenset({found.segment}) if found is not None else frozenset()
-    return rfm_segment | custom_segments.keys_of(session, tenant_id=tenant_id, member_id=member_id)
+    ranked = abc.of_member(session, tenant_id=tenant_id, member_id=member_id)
+    out = set(custom_segments.keys_of(session, tenant_id=tenant_id, member_id=member_id))
+    if found is not None:
+        out.add(found.segment)
+    if ranked is not None:
+        out.add(f"abc_{ranked.abc_class.lower()}")
+    return frozenset(out)

@@ -25,7 +25,7 @@ from wafa.money import to_minor
 from wafa.programs.service import ProgramConfig
 
 # The fields a row may carry; a mapping names the file's column for each.
-FIELDS = ("customer_id", "date", "amount", "currency", "order_id", "quantity", "items", "store")
+FIELDS = ("customer_id", "date", "amount", "currency", "order_id", "quantity", "items", "store", "margin", "paid_at")
 REQUIRED = ("customer_id", "date", "amount")
 CLOCK_SKEW_SECONDS = 300
 
@@ -60,6 +60,8 @@ class Row:
     order_id: str | None
     items: list[dict] | None
     store: str | None
+    margin: int | None = None  # the order's margin, same currency, minor units (A/B/C ranking reads it)
+    paid_at: datetime | None = None  # when a business customer paid the invoice (A/B/C: payment speed)
 
 
 def parse(raw: dict[str, Any], *, line: int, mapping: dict[str, str], program: ProgramConfig, now: datetime) -> Row:
@@ -93,8 +95,17 @@ def parse(raw: dict[str, Any], *, line: int, mapping: dict[str, str], program: P
     if order_id is not None and len(str(order_id)) > 128:
         raise BadRow("order id longer than 128 characters")
     store = value("store")
+    margin = None
+    if value("margin") is not None:
+        raw_margin = value("margin")
+        written = repr(raw_margin) if isinstance(raw_margin, float) else str(raw_margin)
+        try:
+            margin = to_minor(written.lstrip("-"), currency) * (-1 if written.startswith("-") else 1)
+        except WafaError as exc:
+            raise BadRow(f"margin {raw_margin!r}: {exc.detail}") from None
+    paid_at = _when(value("paid_at"), program.timezone) if value("paid_at") is not None else None
     return Row(line, customer, occurred_at, amount, currency, str(order_id) if order_id is not None else None,
-               _items(value("items"), currency), str(store)[:64] if store is not None else None)
+               _items(value("items"), currency), str(store)[:64] if store is not None else None, margin, paid_at)
 
 
 def _when(raw: Any, timezone: str) -> datetime:
@@ -154,6 +165,13 @@ def order_ids(rows: list[Row], *, seen: Counter[str]) -> list[str]:
     return out
 
 
+def _business(row: Row) -> dict | None:
+    """What a business customer's invoice adds (margin, payment date), kept with the purchase."""
+    if row.margin is None and row.paid_at is None:
+        return None
+    return {"margin": row.margin, "paid_at": row.paid_at.isoformat() if row.paid_at else None}
+
+
 def first_seen(rows: list[Row]) -> dict[str, datetime]:
     """Each customer's earliest purchase in the rows: a member enrolled by an import joined then."""
     out: dict[str, datetime] = {}
@@ -172,7 +190,8 @@ def write(session: Session, *, tenant_id: int, rows: list[Row], ids: list[str], 
     values = [
         dict(tenant_id=tenant_id, type="purchase", member_id=member_ids[row.customer_id], order_id=order_id, currency=row.currency,
              amount=row.amount, returned_amount=0, points=0, points_reversed=0, items=row.items, store=row.store,
-             channel="import", occurred_at=row.occurred_at, received_at=now)
+             channel="import", occurred_at=row.occurred_at, received_at=now,
+             attributes=_business(row))
         for row, order_id in zip(rows, ids, strict=True)
     ]
     inserted = len(bulk_insert(

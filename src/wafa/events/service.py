@@ -740,3 +740,16 @@ def enrolment_figures(
         cutoff: {name: float(v) for name, v in zip(names, row[k * len(names):(k + 1) * len(names)], strict=True)}
         for k, cutoff in enumerate(cutoffs)
     }
+
+
+def business_rows(session: Session, *, tenant_id: int, until: datetime) -> Iterator[tuple[int, datetime, str, int, dict | None]]:
+    """(member, occurred at, currency, money kept, attributes) of members' kept purchases before `until`,
+    streamed: what the A/B/C ranking reads (imports keep margins and payment dates in the attributes)."""
+    kept = Event.amount - Event.returned_amount
+    query = (
+        select(Event.member_id, Event.occurred_at, Event.currency, kept, Event.attributes)
+        .where(Event.tenant_id == tenant_id, Event.type == "purchase", Event.member_id.is_not(None), Event.occurred_at < until, kept > 0)
+        .execution_options(yield_per=5000)
+    )
+    for member_id, at, currency, money, attributes in session.execute(query):
+        yield int(member_id), at, currency or "", int(money), attributes
