@@ -28,7 +28,10 @@ from wafa.programs import service as programs
 from wafa.rewards import catalog, coupons, redemptions, stamp_cards, vouchers
 from wafa.rewards.schemas import RedemptionIn, RewardIn, StampCardIn
 from wafa.rules import service as rules
-from wafa.analytics import lifetime_value
+from pydantic import TypeAdapter
+
+from wafa.analytics import custom_segments, lifetime_value, segments
+from wafa.analytics.segment_rules import SegmentCondition
 from wafa.engagement import achievements, leaderboard, referrals, surveys
 from wafa.engagement.schemas import BadgeIn, ChallengeIn, LeaderboardProfileIn, ResponseIn, StreakIn, SurveyIn
 from wafa.memberships import service as memberships
@@ -385,7 +388,8 @@ def seed(
 
 
 def _survey_and_clv(factory: sessionmaker[Session], *, tenant_id: int, ids: list[int], now: datetime, rng: random.Random) -> None:
-    """An NPS survey answered by some members over the last two months, and a lifetime-value fit."""
+    """An NPS survey answered by some members over the last two months, RFM scores and a custom segment,
+    and a lifetime-value fit."""
     with unit_of_work(factory) as session:
         made = surveys.create(session, tenant_id=tenant_id, now=now - timedelta(days=61), survey_in=SurveyIn(
             key="nps", title_en="How are we doing?", title_ar="كيف حالنا؟", questions=[
@@ -404,6 +408,15 @@ def _survey_and_clv(factory: sessionmaker[Session], *, tenant_id: int, ids: list
                 continue
             surveys.respond(session, tenant_id=tenant_id, survey_id=survey_id, now=at,
                             response_in=ResponseIn(member_id=member_id, answers={"recommend": score}))
+    with unit_of_work(factory) as session:
+        segments.recompute(session, tenant_id=tenant_id, now=now)
+        custom_segments.create(
+            session, tenant_id=tenant_id, key="riyadh-regulars", name_en="Riyadh regulars", name_ar="عملاء الرياض الدائمون", now=now,
+            conditions=TypeAdapter(list[SegmentCondition]).validate_python([
+                {"type": "member_attribute", "attribute": "city", "any_of": ["Riyadh"]},
+                {"type": "rfm_segment", "any_of": ["champions", "loyal", "potential_loyalists"]},
+            ]),
+        )
     try:
         with unit_of_work(factory) as session:
             local = now.astimezone(ZoneInfo("Asia/Riyadh")).date()
