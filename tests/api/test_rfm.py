@@ -86,3 +86,15 @@ def test_the_worker_recomputes_once_a_day(
     assert run_due(factory, now=clock.now(), tenant_id=tenant.id).rfm_recomputed == 1
     assert run_due(factory, now=clock.now() + timedelta(hours=23), tenant_id=tenant.id).rfm_recomputed == 0
     assert run_due(factory, now=clock.now() + timedelta(hours=25), tenant_id=tenant.id).rfm_recomputed == 1
+
+
+def test_segment_sizes_are_kept_at_each_computation(client: TestClient, clock: FrozenClock) -> None:
+    shop(client, clock)
+    client.post("/v1/segments/rfm/recompute")
+    clock.advance(timedelta(days=1))
+    client.post("/v1/segments/rfm/recompute")
+    history = client.get("/v1/segments/rfm/history").json()
+    assert len(history) == 2 and all(sum(h["segments"].values()) == 10 for h in history)
+    assert set(history[0]["segments"]) == {"champions", "loyal", "potential_loyalists", "new", "at_risk", "cant_lose_them",
+                                           "hibernating", "lost"}
+    assert len(client.get("/v1/segments/rfm/history", params={"limit": 1}).json()) == 1

@@ -121,3 +121,16 @@ class AbcScore(Base):
     abc_class: Mapped[str] = mapped_column(String(1))
     factors: Mapped[dict] = mapped_column(JSON)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RfmCount(Base):
+    """How many members each RFM segment had at each computation: the segments' sizes over time."""
+
+    __tablename__ = "rfm_counts"
+    __table_args__ = (Index("ix_rfm_counts_time", "tenant_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(Id)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    segment: Mapped[str] = mapped_column(String(24))
+    members: Mapped[int] = mapped_column(Integer)

@@ -12,7 +12,7 @@ from wafa.analytics import abc, custom_segments, kpis, lifetime_value, segments
 from wafa.analytics.models import ClvModel, RfmScore
 from wafa.analytics.schemas import (
     AbcPolicyIn, AbcRead, AbcSummary, AcquisitionSpendIn, AcquisitionSpendRead, ClvFitIn, ClvModelRead, MemberClv, RfmPage, RfmRead, RfmSummary, SegmentIn,
-    SegmentMembersPage, SegmentPage, SegmentRead, SegmentSize, SegmentUpdate,
+    RfmHistory, SegmentMembersPage, SegmentPage, SegmentRead, SegmentSize, SegmentUpdate,
 )
 from wafa.api.deps import Context, IdPath, decode_cursor, encode_cursor, paginate, require
 from wafa.errors import NotFound
@@ -85,6 +85,14 @@ def rfm_summary(request: Request, principal: Principal = Depends(require("read")
     ctx = Context(request)
     with ctx.transaction() as session:
         return RfmSummary(**segments.summary(session, tenant_id=principal.tenant_id))
+
+
+@router.get("/segments/rfm/history", response_model=list[RfmHistory], summary="The RFM segments' sizes over time")
+def rfm_history(request: Request, limit: int = Query(90, ge=1, le=1000), principal: Principal = Depends(require("read"))) -> list[RfmHistory]:
+    """Members per segment at each of the last `limit` computations (the worker's are daily), oldest first."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        return [RfmHistory(**row) for row in segments.history(session, tenant_id=principal.tenant_id, limit=limit)]
 
 
 @router.get("/segments/rfm/{segment}/members", response_model=RfmPage, summary="An RFM segment's members with their scores")

@@ -147,3 +147,8 @@ class AbcRead(BaseModel):
     score: float = Field(description="weighted mean of the factor percentiles, 0 to 1")
     factors: dict[str, float] = Field(description="each factor's percentile among members who have it")
     computed_at: datetime
+
+
+class RfmHistory(BaseModel):
+    at: datetime
+    segments: dict[str, int]

@@ -4,15 +4,16 @@ member's segments."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from wafa.analytics import rfm
-from wafa.analytics.models import RfmScore
+from wafa.analytics.models import RfmCount, RfmScore
+from wafa.db import bulk_insert
 from wafa.errors import NotFound
 from wafa.programs import service as programs
 
@@ -43,10 +44,27 @@ def recompute(session: Session, *, tenant_id: int, now: datetime) -> int:
              segment=rfm.segment(r[k], f[k]), computed_at=now)
         for k, member_id in enumerate(ids)
     ]
-    for start in range(0, len(rows), 1000):
-        session.execute(insert(RfmScore), rows[start:start + 1000])
+    bulk_insert(session, RfmScore, rows)
+    sizes = Counter(row["segment"] for row in rows)
+    if rows:
+        bulk_insert(session, RfmCount, [dict(tenant_id=tenant_id, at=now, segment=key, members=sizes.get(key, 0)) for key in rfm.SEGMENTS])
     session.flush()
     return len(rows)
+
+
+def history(session: Session, *, tenant_id: int, limit: int) -> list[dict]:
+    """The RFM segments' sizes at each of the last `limit` computations, oldest first."""
+    times = list(session.execute(
+        select(RfmCount.at).where(RfmCount.tenant_id == tenant_id).group_by(RfmCount.at).order_by(RfmCount.at.desc()).limit(limit)
+    ).scalars())
+    if not times:
+        return []
+    found: dict = {}
+    for at, segment, members in session.execute(
+        select(RfmCount.at, RfmCount.segment, RfmCount.members).where(RfmCount.tenant_id == tenant_id, RfmCount.at >= min(times))
+    ):
+        found.setdefault(at, {})[segment] = members
+    return [{"at": at, "segments": found[at]} for at in sorted(found)]
 
 
 def computed_at(session: Session, *, tenant_id: int) -> datetime | None:
