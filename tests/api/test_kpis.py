@@ -80,7 +80,7 @@ def test_kpis_of_february_match_the_hand_count(client: TestClient, history: tupl
     assert (previous["from"], previous["to"], previous["active_members"], previous["orders"]) == ("2026-01-04", "2026-01-31", 3, 3)
     assert body.json()["change"]["orders"] == round((5 - 3) / 3, 6)
     march = client.get("/v1/analytics/kpis", params={"from": "2026-03-01", "to": "2026-03-31", "compare": "none"}).json()
-    assert "previous" not in march and (march["period"]["nps"], march["period"]["nps_responses"]) == (100.0, 1)
+    assert march["previous"] is None and (march["period"]["nps"], march["period"]["nps_responses"]) == (100.0, 1)
     assert (march["period"]["active_members"], march["period"]["retention_rate"], march["period"]["aov_members"]) == (0, 0.0, None)
 
 

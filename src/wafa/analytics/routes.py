@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from wafa.analytics import abc, custom_segments, kpis, lifetime_value, segments
 from wafa.analytics.models import ClvModel, RfmScore
 from wafa.analytics.schemas import (
-    AbcPolicyIn, AbcRead, AbcSummary, AcquisitionSpendIn, AcquisitionSpendRead, ClvFitIn, ClvModelRead, MemberClv, RfmPage, RfmRead, RfmSummary, SegmentIn,
+    AbcPolicyIn, AbcRead, AbcSummary, Cohorts, KpiReport, AcquisitionSpendIn, AcquisitionSpendRead, ClvFitIn, ClvModelRead, MemberClv, RfmPage, RfmRead, RfmSummary, SegmentIn,
     RfmHistory, SegmentMembersPage, SegmentPage, SegmentRead, SegmentSize, SegmentUpdate,
 )
 from wafa.api.deps import Context, IdPath, decode_cursor, encode_cursor, paginate, require
@@ -121,27 +121,27 @@ def member_rfm(request: Request, member_id: IdPath, principal: Principal = Depen
         return _rfm_read(found, programs.get(session, tenant_id=principal.tenant_id).base_currency)
 
 
-@router.get("/analytics/kpis", summary="Program KPIs for a period, and against the period before")
+@router.get("/analytics/kpis", response_model=KpiReport, response_model_by_alias=True, summary="Program KPIs for a period, and against the period before")
 def get_kpis(
     request: Request, from_: date = Query(..., alias="from", description="first local day"),
     to: date = Query(..., description="last local day (inclusive)"),
     compare: Literal["previous", "none"] = Query("previous", description="previous: also the period of as many days before, and the change"),
     principal: Principal = Depends(require("read")),
-) -> dict:
+) -> KpiReport:
     """Definitions in the README's KPI section. Money in major units of the base currency; rates from 0 to 1."""
     ctx = Context(request)
     with ctx.transaction() as session:
-        return kpis.report(session, tenant_id=principal.tenant_id, first=from_, last=to, compare=compare == "previous")
+        return KpiReport.model_validate(kpis.report(session, tenant_id=principal.tenant_id, first=from_, last=to, compare=compare == "previous"))
 
 
-@router.get("/analytics/cohorts", summary="Retention by month of enrolment")
+@router.get("/analytics/cohorts", response_model=Cohorts, response_model_by_alias=True, summary="Retention by month of enrolment")
 def get_cohorts(
     request: Request, from_: date = Query(..., alias="from"), to: date = Query(...), principal: Principal = Depends(require("read")),
-) -> dict:
+) -> Cohorts:
     """For members enrolled in each month of the period: how many bought in that month and each month after."""
     ctx = Context(request)
     with ctx.transaction() as session:
-        return kpis.cohorts(session, tenant_id=principal.tenant_id, first=from_, last=to)
+        return Cohorts.model_validate(kpis.cohorts(session, tenant_id=principal.tenant_id, first=from_, last=to))
 
 
 @router.put("/analytics/acquisition-spend/{month}", response_model=AcquisitionSpendRead, summary="Enter a month's acquisition spend (admin)")

@@ -152,3 +152,66 @@ class AbcRead(BaseModel):
 class RfmHistory(BaseModel):
     at: datetime
     segments: dict[str, int]
+
+
+class KpiSet(BaseModel):
+    """One period's KPIs (definitions in the README). Money in major units of the base currency; rates 0 to 1."""
+
+    from_: date = Field(alias="from")
+    to: date
+    currency: str
+    members_enrolled: int
+    active_members: int
+    participation_rate_orders: float | None
+    participation_rate_revenue: float | None
+    retention_rate: float | None
+    churn_rate: float | None
+    repeat_purchase_rate: float | None
+    purchase_frequency: float | None
+    orders: int
+    member_orders: int
+    revenue: str
+    member_revenue: str
+    aov_members: str | None
+    aov_non_members: str | None
+    aov_before_enrolment: str | None
+    aov_after_enrolment: str | None
+    aov_lift: float | None
+    members_with_orders_before_and_after_enrolment: int
+    top20_revenue_share: float | None
+    historic_clv: str | None
+    acquisition_spend: str | None
+    acquisition_cost_per_member: str | None
+    clv_to_cac: float | None
+    points_issued: int
+    points_redeemed: int
+    points_expired: int
+    redemption_rate: float | None
+    breakage_rate: float | None
+    outstanding_points: int
+    outstanding_liability: str | None
+    nps: float | None
+    nps_responses: int
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class KpiReport(BaseModel):
+    period: KpiSet
+    previous: KpiSet | None = None
+    change: dict[str, float | None] | None = Field(None, description="relative change of each number against the previous period")
+
+
+class Cohort(BaseModel):
+    month: str
+    members: int
+    active: list[int] = Field(description="members of the cohort with a purchase in its month and each month after")
+    retention: list[float]
+
+
+class Cohorts(BaseModel):
+    from_: date = Field(alias="from")
+    to: date
+    cohorts: list[Cohort]
+
+    model_config = ConfigDict(populate_by_name=True)
