@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from decimal import InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -62,6 +62,7 @@ class Row:
     store: str | None
     margin: int | None = None  # the order's margin, same currency, minor units (A/B/C ranking reads it)
     paid_at: datetime | None = None  # when a business customer paid the invoice (A/B/C: payment speed)
+    quantity: int | None = None  # units bought, when the file says but gives no lines
 
 
 def parse(raw: dict[str, Any], *, line: int, mapping: dict[str, str], program: ProgramConfig, now: datetime) -> Row:
@@ -104,8 +105,16 @@ def parse(raw: dict[str, Any], *, line: int, mapping: dict[str, str], program: P
         except WafaError as exc:
             raise BadRow(f"margin {raw_margin!r}: {exc.detail}") from None
     paid_at = _when(value("paid_at"), program.timezone) if value("paid_at") is not None else None
+    quantity = None
+    if value("quantity") is not None:
+        try:
+            quantity = int(Decimal(str(value("quantity"))))
+        except (InvalidOperation, ValueError):
+            raise BadRow(f"quantity {value('quantity')!r} is not a whole number") from None
+        if quantity < 0 or quantity > 10**9:
+            raise BadRow(f"quantity {quantity} is out of range")
     return Row(line, customer, occurred_at, amount, currency, str(order_id) if order_id is not None else None,
-               _items(value("items"), currency), str(store)[:64] if store is not None else None, margin, paid_at)
+               _items(value("items"), currency), str(store)[:64] if store is not None else None, margin, paid_at, quantity)
 
 
 def _when(raw: Any, timezone: str) -> datetime:
@@ -166,10 +175,11 @@ def order_ids(rows: list[Row], *, seen: Counter[str]) -> list[str]:
 
 
 def _business(row: Row) -> dict | None:
-    """What a business customer's invoice adds (margin, payment date), kept with the purchase."""
-    if row.margin is None and row.paid_at is None:
+    """What a row adds beyond the purchase's columns (margin, payment date, quantity), kept with it."""
+    if row.margin is None and row.paid_at is None and row.quantity is None:
         return None
-    return {"margin": row.margin, "paid_at": row.paid_at.isoformat() if row.paid_at else None}
+    found = {"margin": row.margin, "paid_at": row.paid_at.isoformat() if row.paid_at else None, "quantity": row.quantity}
+    return {key: value for key, value in found.items() if value is not None}
 
 
 def first_seen(rows: list[Row]) -> dict[str, datetime]:
