@@ -106,3 +106,25 @@ def test_segment_refusals(client: TestClient) -> None:
     assert client.post("/v1/segments", json={"key": "x", "name_en": "x", "name_ar": "x",
                                               "conditions": [{"type": "last_purchase"}]}).status_code == 422
     problem(client.get("/v1/segments/99999/members"), 404, "/problems/not-found")
+
+
+def test_the_daily_run_happens_once_a_day_even_without_purchases(
+    client: TestClient, clock: FrozenClock, factory: sessionmaker[Session], tenant: TenantCtx,
+) -> None:
+    member(client, "no-purchases")
+    made = segment(client, "anyone", [{"type": "total_spend", "at_most": "0.00"}])
+    for minutes in (1, 2, 3):
+        run_due(factory, now=clock.now() + timedelta(minutes=minutes), tenant_id=tenant.id)
+    assert len(client.get(f"/v1/segments/{made['id']}/counts").json()) == 2  # at creation, and one daily run
+
+
+def test_last_purchase_reads_local_days(client: TestClient, clock: FrozenClock) -> None:
+    client.patch("/v1/program", json={"timezone": "Asia/Riyadh"})
+    who = member(client, "late")
+    # 22:00 UTC on 27 February is 01:00 on 28 February in Riyadh.
+    made = client.post("/v1/events", json={"type": "purchase", "member": {"id": who}, "order_id": "L1", "amount": "5.00",
+                                           "currency": "SAR", "occurred_at": "2026-02-27T22:00:00Z"})
+    assert made.status_code == 201, made.text
+    after = segment(client, "after-27th", [{"type": "last_purchase", "after": "2026-02-27"}])
+    before = segment(client, "before-28th", [{"type": "last_purchase", "before": "2026-02-28"}])
+    assert (members_of(client, after["id"]), members_of(client, before["id"])) == ([who], [])

@@ -116,3 +116,46 @@ def test_import_keeps_margins_and_payment_dates_for_abc(wafa, tmp_path: Path) ->
     code, out, _ = wafa("import", "purchases", str(path), "--tenant", name, "--json")
     body = json.loads(out)
     assert (body["imported"], body["bad_rows"]) == (1, 1) and "margin" in body["bad"][0]["reason"]
+
+
+def test_out_of_range_values_are_bad_rows_not_a_failed_import(wafa, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    name = tenant(wafa)
+    path = tmp_path / "odd.csv"
+    path.write_text(
+        "customer_id,date,amount,order_id,quantity,items\n"
+        "A,9999-12-31T23:00:00-05:00,5.00,X1,,\n"
+        "A,0001-01-01,5.00,X2,,\n"
+        "A,1900-01-01,5.00,X3,,\n"
+        "A,2025-01-01,5.00,X4,Infinity,\n"
+        'A,2025-01-01,5.00,X5,,"[{""sku"": ""a"", ""quantity"": 1e400}]"\n'
+        "A,2025-01-01,5.00,X6,2.5,\n"
+        "A,2025-01-02,5.00,X7,3,\n"
+    )
+    code, out, _ = wafa("import", "purchases", str(path), "--tenant", name, "--json")
+    assert code == 0, out
+    body = json.loads(out)
+    assert (body["imported"], body["bad_rows"]) == (1, 6) and [b["line"] for b in body["bad"]] == [2, 3, 4, 5, 6, 7]
+
+
+def test_members_join_at_their_first_purchase_in_the_file_whatever_its_order(wafa, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from wafa.cli import imports as cli_imports
+
+    monkeypatch.setattr(cli_imports, "BATCH", 1)  # one row per batch: the earlier purchase comes in a later one
+    name = tenant(wafa)
+    path = tmp_path / "unsorted.csv"
+    path.write_text("customer_id,date,amount,order_id\nC1,2025-06-01,10.00,J\nC1,2025-01-01,10.00,A\n")
+    assert wafa("import", "purchases", str(path), "--tenant", name, "--json")[0] == 0
+    members = tmp_path / "members.csv"
+    wafa("export", "members", "--tenant", name, "-o", str(members))
+    assert next(csv.DictReader(members.open()))["enrolled_at"].startswith("2025-01-01")
+
+
+def test_parquet_export_of_columns_empty_at_first(wafa, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from wafa.analytics import exports
+
+    monkeypatch.setattr(exports, "BATCH", 1)
+    name = tenant(wafa)
+    wafa("import", "purchases", str(write_csv(tmp_path / "h.csv", ROWS[:2])), "--tenant", name, *MAP)
+    code, _, _ = wafa("export", "purchases", "--tenant", name, "-o", str(tmp_path / "p.parquet"))
+    assert code == 0
+    assert pq.read_table(tmp_path / "p.parquet").num_rows == 2

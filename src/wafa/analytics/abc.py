@@ -76,6 +76,9 @@ def recompute(session: Session, *, tenant_id: int, now: datetime) -> int:
     """Score and class every member with a purchase; replace the program's scores; return how many."""
     from wafa.events import service as events
 
+    from wafa.analytics import segments
+
+    segments.lock_run(session, tenant_id=tenant_id)  # one computation of the program's segments at a time
     program = programs.get(session, tenant_id=tenant_id)
     rules = policy(session, tenant_id=tenant_id)
     window_start = add_months(now, -rules.months, program.timezone)
@@ -117,8 +120,9 @@ def recompute(session: Session, *, tenant_id: int, now: datetime) -> int:
         total = sum(have.values())
         scores[m] = sum(ranks[f][m] * w for f, w in have.items()) / total if total else 0.0
     ordered = sorted(members, key=lambda m: (-scores[m], m))
-    a_count = round(len(ordered) * rules.a_share)
-    b_count = round(len(ordered) * (rules.a_share + rules.b_share)) - a_count
+    # Half up, and at least one A among any members: "the top 20%" of three customers is one of them.
+    a_count = max(1, int(len(ordered) * rules.a_share + 0.5)) if ordered else 0
+    b_count = max(0, int(len(ordered) * (rules.a_share + rules.b_share) + 0.5) - a_count)
     session.execute(delete(AbcScore).where(AbcScore.tenant_id == tenant_id))
     rows = [
         dict(tenant_id=tenant_id, member_id=m, score=round(scores[m], 6),

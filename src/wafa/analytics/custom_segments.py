@@ -11,7 +11,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from wafa.analytics import clv, rfm, segment_rules
+from wafa.analytics import clv, rfm, segment_rules, segments
 from wafa.analytics.models import CustomSegment, RfmScore, SegmentCount, SegmentMember
 from wafa.db import bulk_insert
 from wafa.errors import Conflict, InvalidInput, NotFound
@@ -105,9 +105,11 @@ def _facts(session: Session, *, tenant_id: int, churn: bool, now: datetime) -> l
             history = lifetime_value.history_rows(session, tenant_id=tenant_id, until=now)
             for s in clv.summarise(history, calibration_end=today, unit=model.unit):
                 risk[int(s.customer)] = 1 - clv.probability_alive(params, s.x, s.t_x, s.T)
+    zone = ZoneInfo(program.timezone)
     return [
         (member_id, segment_rules.Facts(
-            rfm_segment=rfm_of.get(member_id), tier=tier_of.get(member_id), last_purchase=last.get(member_id),
+            rfm_segment=rfm_of.get(member_id), tier=tier_of.get(member_id),
+            last_purchase=last[member_id].astimezone(zone).date() if member_id in last else None,
             total_spend=spend.get(member_id, 0), churn_risk=risk.get(member_id), locale=locale, city=city, birth_date=birth,
         ))
         for member_id, locale, city, birth in members.facts_rows(session, tenant_id=tenant_id)
@@ -116,6 +118,7 @@ def _facts(session: Session, *, tenant_id: int, churn: bool, now: datetime) -> l
 
 def recompute(session: Session, *, segment: CustomSegment, now: datetime, facts: list | None = None) -> int:
     """Replace a segment's members with those meeting its conditions now; keep the count; return it."""
+    segments.lock_run(session, tenant_id=segment.tenant_id)  # one computation of the program's segments at a time
     program = programs.get(session, tenant_id=segment.tenant_id)
     conditions = conditions_of(segment)
     if facts is None:

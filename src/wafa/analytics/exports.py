@@ -49,7 +49,7 @@ def write(
         while batch := list(islice(rows, BATCH)):
             table = pa.Table.from_pylist(batch)
             if parquet is None:
-                parquet = pq.ParquetWriter(path, table.schema)
+                parquet = pq.ParquetWriter(path, _schema(table.schema))
             parquet.write_table(table.cast(parquet.schema))
             written += len(batch)
             if progress is not None:
@@ -60,3 +60,17 @@ def write(
     if parquet is None:  # nothing to write: an empty file with no columns would not read back
         pq.write_table(pa.table({}), path)
     return written
+
+
+def _schema(found):  # type: ignore[no-untyped-def]
+    """The first batch's schema with its all-empty columns given their real type (by name: times, days,
+    else text), so a value in a later batch fits."""
+    import pyarrow as pa
+
+    fields = []
+    for field in found:
+        if pa.types.is_null(field.type):
+            kind = pa.timestamp("us", tz="UTC") if field.name.endswith("_at") else pa.date32() if field.name.endswith("_date") else pa.string()
+            field = pa.field(field.name, kind)
+        fields.append(field)
+    return pa.schema(fields)

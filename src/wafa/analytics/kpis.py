@@ -51,6 +51,8 @@ def period(first: date, last: date, timezone: str) -> Period:
     if (last - first).days >= MAX_DAYS:
         raise InvalidInput(f"a period is at most {MAX_DAYS} days", field="to")
     zone = ZoneInfo(timezone)
+    if first.year < 1970 or last.year > 9000:
+        raise InvalidInput("a period lies between 1970 and 9000", field="from" if first.year < 1970 else "to")
     start = datetime.combine(first, time(0), tzinfo=zone).astimezone(UTC)
     end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
     return Period(first, last, start, end)
@@ -58,6 +60,8 @@ def period(first: date, last: date, timezone: str) -> Period:
 
 def previous(p: Period, timezone: str) -> Period:
     """The period of as many days just before."""
+    if (p.first - date(1970, 1, 1)).days < p.days:
+        raise InvalidInput("the period before this one would start before 1970; compare=none", field="from")
     return period(p.first - timedelta(days=p.days), p.first - timedelta(days=1), timezone)
 
 
@@ -78,9 +82,12 @@ def compute(session: Session, *, tenant_id: int, p: Period, history: dict[str, f
     program = programs.get(session, tenant_id=tenant_id)
     base_currency = program.base_currency
     factors = {currency: program.in_base(1, currency) for currency in program.earn_rates}
-    before = previous(p, program.timezone)
+    try:
+        previous_start = previous(p, program.timezone).start
+    except InvalidInput:
+        previous_start = p.start  # nothing before 1970: no retention to measure
     figures = events.period_figures(
-        session, tenant_id=tenant_id, start=p.start, end=p.end, previous_start=before.start, factors=factors, base_currency=base_currency,
+        session, tenant_id=tenant_id, start=p.start, end=p.end, previous_start=previous_start, factors=factors, base_currency=base_currency,
     )
     active, member_orders = int(figures["active"]), int(figures["member_orders"])
     guest_orders = int(figures["guest_orders"])

@@ -55,6 +55,9 @@ def fit(
     the predicted and actual repeat purchases of the days after it. Keep and return the fit."""
     if unit not in clv.UNITS:
         raise InvalidInput(f"unit is one of {', '.join(clv.UNITS)}", field="unit")
+    for name, day in (("calibration_end", calibration_end), ("holdout_end", holdout_end)):
+        if day is not None and not 1970 <= day.year <= 9000:
+            raise InvalidInput(f"{name} lies between 1970 and 9000", field=name)
     program = programs.get(session, tenant_id=tenant_id)
     if holdout_end is not None and holdout_end <= calibration_end:
         raise InvalidInput("holdout_end must be after calibration_end", field="holdout_end")

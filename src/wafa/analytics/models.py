@@ -134,3 +134,14 @@ class RfmCount(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     segment: Mapped[str] = mapped_column(String(24))
     members: Mapped[int] = mapped_column(Integer)
+
+
+class AnalyticsRun(Base):
+    """When a program's scheduled analytics (RFM, A/B/C, custom segments) last ran; its row is also the lock
+    two runs at once take, so each computation happens once and never collides with another."""
+
+    __tablename__ = "analytics_runs"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    job: Mapped[str] = mapped_column(String(16), primary_key=True)
+    ran_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

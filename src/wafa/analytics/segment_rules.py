@@ -5,7 +5,7 @@ and their evaluation against one member's facts."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -101,7 +101,7 @@ class Facts:
 
     rfm_segment: str | None
     tier: str | None
-    last_purchase: datetime | None
+    last_purchase: date | None  # the local day of the member's last kept purchase
     total_spend: int  # base currency, minor units
     churn_risk: float | None
     locale: str | None
@@ -138,7 +138,7 @@ def _one(c: SegmentCondition, f: Facts, today: date, to_minor: dict[str, int]) -
         case LastPurchase(before=before, after=after, within_days=days):
             if f.last_purchase is None:
                 return False
-            day = f.last_purchase.date()
+            day = f.last_purchase
             return (before is None or day < before) and (after is None or day > after) and (
                 days is None or day >= today - timedelta(days=days)
             )

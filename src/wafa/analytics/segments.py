@@ -12,18 +12,28 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from wafa.analytics import rfm
-from wafa.analytics.models import RfmCount, RfmScore
-from wafa.db import bulk_insert
+from wafa.analytics.models import AnalyticsRun, RfmCount, RfmScore
+from wafa.db import bulk_insert, insert_unless_exists
 from wafa.errors import NotFound
 from wafa.programs import service as programs
 
 RECOMPUTE_EVERY = timedelta(hours=24)
 
 
+def lock_run(session: Session, *, tenant_id: int, job: str = "segments") -> AnalyticsRun:
+    """The program's run row for `job`, locked: computations of a program's segments take turns."""
+    insert_unless_exists(session, AnalyticsRun, dict(tenant_id=tenant_id, job=job, ran_at=None), conflict=["tenant_id", "job"])
+    return session.execute(
+        select(AnalyticsRun).where(AnalyticsRun.tenant_id == tenant_id, AnalyticsRun.job == job)
+        .with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+
+
 def recompute(session: Session, *, tenant_id: int, now: datetime) -> int:
     """Score every member with a kept purchase and replace the program's scores; return how many."""
     from wafa.events import service as events  # events call engagement, which reads segments
 
+    lock_run(session, tenant_id=tenant_id)
     program = programs.get(session, tenant_id=tenant_id)
     last: dict[int, datetime] = {}
     count: dict[int, int] = defaultdict(int)

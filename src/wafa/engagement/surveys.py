@@ -124,11 +124,14 @@ def invite(session: Session, *, tenant_id: int, survey_id: int, invite_in: Invit
     rows = [dict(tenant_id=tenant_id, survey_id=survey.id, member_id=m, token=secrets.token_urlsafe(24), invited_at=now) for m in found]
     for start in range(0, len(rows), 1000):
         session.execute(insert_or_skip(session, SurveyInvitation, conflict=["tenant_id", "survey_id", "member_id"]), rows[start:start + 1000])
-    tokens = dict(session.execute(
-        select(SurveyInvitation.member_id, SurveyInvitation.token).where(
-            SurveyInvitation.tenant_id == tenant_id, SurveyInvitation.survey_id == survey.id, SurveyInvitation.member_id.in_(found),
-        )
-    ).all()) if found else {}
+    tokens: dict[int, str] = {}
+    for start in range(0, len(found), 5000):  # a bound parameter each: stay under the drivers' limits
+        tokens.update(session.execute(
+            select(SurveyInvitation.member_id, SurveyInvitation.token).where(
+                SurveyInvitation.tenant_id == tenant_id, SurveyInvitation.survey_id == survey.id,
+                SurveyInvitation.member_id.in_(found[start:start + 5000]),
+            )
+        ).all())
     added = counts(session, tenant_id=tenant_id, survey_id=survey.id)[0] - before
     return added, [(m, link(session, tenant_id=tenant_id, token=tokens[m])) for m in found]
 

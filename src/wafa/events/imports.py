@@ -43,6 +43,7 @@ class ImportReport:
     awarded_points: int = 0
     bad_rows: int = 0
     bad: list[tuple[int, str]] = field(default_factory=list)  # (line, reason), the first 1,000
+    enrolled_here: set[int] = field(default_factory=set)  # members this import enrolled
 
     def refuse(self, line: int, reason: str) -> None:
         self.bad_rows += 1
@@ -108,8 +109,11 @@ def parse(raw: dict[str, Any], *, line: int, mapping: dict[str, str], program: P
     quantity = None
     if value("quantity") is not None:
         try:
-            quantity = int(Decimal(str(value("quantity"))))
-        except (InvalidOperation, ValueError):
+            number = Decimal(str(value("quantity")))
+            if number != number.to_integral_value():
+                raise ValueError("fraction")
+            quantity = int(number)
+        except (InvalidOperation, ValueError, OverflowError):
             raise BadRow(f"quantity {value('quantity')!r} is not a whole number") from None
         if quantity < 0 or quantity > 10**9:
             raise BadRow(f"quantity {quantity} is out of range")
@@ -118,26 +122,29 @@ def parse(raw: dict[str, Any], *, line: int, mapping: dict[str, str], program: P
 
 
 def _when(raw: Any, timezone: str) -> datetime:
-    """A date (local midnight in the program's time zone) or a timestamp (UTC unless it says)."""
-    if isinstance(raw, datetime):
-        found = raw
-    elif isinstance(raw, date):
-        return datetime.combine(raw, time(0), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
-    else:
-        text_ = str(raw)
-        try:
-            if len(text_) == 10:
-                return datetime.combine(date.fromisoformat(text_), time(0), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+    """A date (local midnight in the program's time zone) or a timestamp (local time unless it gives an
+    offset, as ISO 8601 reads one), as UTC; dates before 1970 or too far out are bad rows."""
+    zone = ZoneInfo(timezone)
+    try:
+        if isinstance(raw, datetime):
+            found = raw
+        elif isinstance(raw, date):
+            found = datetime.combine(raw, time(0))
+        else:
+            text_ = str(raw)
             if len(text_) == 8 and text_.isdigit():
-                return datetime.combine(datetime.strptime(text_, "%Y%m%d").date(), time(0), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
-            found = datetime.fromisoformat(text_.replace("Z", "+00:00"))
-        except ValueError:
-            raise BadRow(f"date {text_!r} is not YYYY-MM-DD or an ISO 8601 timestamp") from None
-    if found.tzinfo is None:
-        found = found.replace(tzinfo=UTC)
-    if found.year < 1970:
-        raise BadRow(f"date {found.date()} is before 1970")
-    return found.astimezone(UTC)
+                found = datetime.combine(datetime.strptime(text_, "%Y%m%d").date(), time(0))
+            elif len(text_) == 10:
+                found = datetime.combine(date.fromisoformat(text_), time(0))
+            else:
+                found = datetime.fromisoformat(text_.replace("Z", "+00:00"))
+        if found.tzinfo is None:
+            found = found.replace(tzinfo=zone)
+        if found.year < 1970 or found.year > 9000:
+            raise BadRow(f"date {found.date()} is outside 1970 to 9000")
+        return found.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise BadRow(f"date {raw!r} is not YYYY-MM-DD or an ISO 8601 timestamp in range") from None
 
 
 def _items(raw: Any, currency: str) -> list[dict] | None:
@@ -155,7 +162,7 @@ def _items(raw: Any, currency: str) -> list[dict] | None:
                 "unit_price": to_minor(str(line.get("unit_price", "0")), currency), "earns": bool(line.get("earns", True)),
             })
         return out
-    except (ValueError, TypeError, KeyError, AttributeError, InvalidOperation, WafaError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError, InvalidOperation, OverflowError, WafaError) as exc:
         raise BadRow(f"items: not a JSON list of lines with sku, quantity and unit_price ({exc})") from None
 
 
@@ -193,10 +200,14 @@ def first_seen(rows: list[Row]) -> dict[str, datetime]:
 
 def write(session: Session, *, tenant_id: int, rows: list[Row], ids: list[str], now: datetime, report: ImportReport) -> None:
     """Record a batch of checked rows as purchases (no points), enrolling missing members; set-based."""
-    member_ids, enrolled = members.ensure_many(
-        session, tenant_id=tenant_id, external_ids=[r.customer_id for r in rows], now=now, since=first_seen(rows),
-    )
-    report.members_enrolled += enrolled
+    seen = first_seen(rows)
+    member_ids, made = members.ensure_many(session, tenant_id=tenant_id, external_ids=[r.customer_id for r in rows], now=now, since=seen)
+    report.members_enrolled += len(made)
+    report.enrolled_here.update(made)
+    # Members this import enrolled join at their first purchase in the file, whichever batch holds it.
+    earlier = {member_ids[c]: at for c, at in seen.items() if member_ids[c] in report.enrolled_here and member_ids[c] not in made}
+    if earlier:
+        members.enrol_earlier(session, tenant_id=tenant_id, since=earlier)
     values = [
         dict(tenant_id=tenant_id, type="purchase", member_id=member_ids[row.customer_id], order_id=order_id, currency=row.currency,
              amount=row.amount, returned_amount=0, points=0, points_reversed=0, items=row.items, store=row.store,

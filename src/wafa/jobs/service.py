@@ -124,9 +124,11 @@ def _recompute_rfm(factory: sessionmaker[Session], *, now: datetime, tenant_id: 
     done = 0
     for one in ids:
         with unit_of_work(factory) as session:
-            last = segments.computed_at(session, tenant_id=one)
-            if last is not None and now - last < segments.RECOMPUTE_EVERY:
+            # Locked: a second pass waits here, then sees this one's time and skips.
+            run = segments.lock_run(session, tenant_id=one, job="daily")
+            if run.ran_at is not None and now - run.ran_at < segments.RECOMPUTE_EVERY:
                 continue
+            run.ran_at = now
             scored = segments.recompute(session, tenant_id=one, now=now)
             abc.recompute(session, tenant_id=one, now=now)
             custom_segments.recompute_all(session, tenant_id=one, now=now)  # they may read the RFM segments

@@ -783,6 +783,8 @@ def has_entry(session: Session, *, tenant_id: int, idempotency_key: str) -> bool
 
 def open_member_accounts_many(session: Session, *, tenant_id: int, member_ids: list[int]) -> None:
     """Open the points accounts of many new members in one statement per batch (bulk imports)."""
+    for member_id in member_ids:
+        _mark_opened(session, f"member:{member_id}")  # not cached before commit, as for one member
     rows = [
         dict(tenant_id=tenant_id, owner=f"member:{member_id}", member_id=member_id, kind=kind, unit="PTS", balance=0, seq=0)
         for member_id in member_ids

@@ -273,12 +273,27 @@ def active_ids(session: Session, *, tenant_id: int, among: list[int] | None = No
     return sorted(found)
 
 
+def _free_codes(session: Session, *, tenant_id: int, count: int) -> list[str]:
+    """`count` distinct referral codes no member of the tenant has (a million members make a clash likely)."""
+    codes: set[str] = set()
+    while len(codes) < count:
+        fresh = {referral_code() for _ in range(count - len(codes))} - codes
+        taken: set[str] = set()
+        listed = sorted(fresh)
+        for start in range(0, len(listed), 5000):
+            taken.update(session.execute(
+                select(Member.referral_code).where(Member.tenant_id == tenant_id, Member.referral_code.in_(listed[start:start + 5000]))
+            ).scalars())
+        codes |= fresh - taken
+    return sorted(codes)
+
+
 def ensure_many(
     session: Session, *, tenant_id: int, external_ids: list[str], now: datetime, since: dict[str, datetime] | None = None,
 ) -> tuple[dict[str, int], int]:
     """The member id of each external id, enrolling (with their accounts) those not yet members, set-based
     for bulk imports, enrolled at `since[external_id]` (their first purchase) or now; return the ids and
-    how many were enrolled."""
+    the ids of those enrolled now."""
     wanted = sorted(set(external_ids))
     found: dict[str, int] = {}
     for start in range(0, len(wanted), 5000):
@@ -289,11 +304,12 @@ def ensure_many(
     missing = [external_id for external_id in wanted if external_id not in found]
     made: list[int] = []
     if missing:
+        codes = _free_codes(session, tenant_id=tenant_id, count=len(missing))
         rows = [
             dict(tenant_id=tenant_id, external_id=external_id, locale="ar", consent_email=False, consent_sms=False, consent_push=False,
-                 status="active", referral_code=referral_code(), card_token=secrets.token_urlsafe(24),
+                 status="active", referral_code=codes[k], card_token=secrets.token_urlsafe(24),
                  enrolled_at=min((since or {}).get(external_id, now), now), updated_at=now)
-            for external_id in missing
+            for k, external_id in enumerate(missing)
         ]
         for member_id, external_id in bulk_insert(
             session, Member, rows, conflict=["tenant_id", "external_id"], returning=("id", "external_id")
@@ -304,7 +320,7 @@ def ensure_many(
         for external_id in missing:
             if external_id not in found:  # enrolled meanwhile by someone else
                 found[external_id] = get_by_external_id(session, tenant_id=tenant_id, external_id=external_id).id  # type: ignore[union-attr]
-    return found, len(made)
+    return found, made
 
 
 def export_rows(session: Session, *, tenant_id: int) -> Iterator[dict]:
@@ -338,3 +354,11 @@ def facts_rows(session: Session, *, tenant_id: int) -> Iterator[tuple[int, str |
              .where(Member.tenant_id == tenant_id, Member.status == "active").order_by(Member.id).execution_options(yield_per=5000))
     for row in session.execute(query):
         yield int(row[0]), row[1], row[2], row[3]
+
+
+def enrol_earlier(session: Session, *, tenant_id: int, since: dict[int, datetime]) -> None:
+    """Move members' enrolment back to an earlier first purchase (an import whose file is not in date order)."""
+    for member_id, when in since.items():
+        session.execute(
+            update(Member).where(Member.tenant_id == tenant_id, Member.id == member_id, Member.enrolled_at > when).values(enrolled_at=when)
+        )

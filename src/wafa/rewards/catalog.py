@@ -254,7 +254,14 @@ class Standing:
 
 
 def standing(session: Session, *, member: Member) -> Standing:
-    """A member's tier, RFM segment and paid plan."""
+    """A member's tier, segments and paid plan (read once per transaction: a catalog asks per reward)."""
+    memo = session.info.setdefault("reward_standing", {})
+    if member.id not in memo:
+        memo[member.id] = _standing(session, member=member)
+    return memo[member.id]
+
+
+def _standing(session: Session, *, member: Member) -> Standing:
     in_force = memberships.in_force(session, tenant_id=member.tenant_id, member_id=member.id)
     return Standing(
         tiers=tiers.standing(session, tenant_id=member.tenant_id, member_id=member.id).names,
