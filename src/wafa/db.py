@@ -229,3 +229,9 @@ def bulk_insert(
             + (f" RETURNING {', '.join(returning)}" if returning else "")
         )
         return [tuple(row) for row in cursor.fetchall()] if returning else []
+
+
+def in_chunks(values: list, size: int = 5000) -> Iterator[list]:  # type: ignore[type-arg]
+    """`values` in slices for `IN (...)` lists: one bound parameter each, so stay under the drivers' limits."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from wafa.config import get_settings
-from wafa.db import insert_or_skip
+from wafa.db import in_chunks, insert_or_skip
 from wafa.engagement.models import Survey, SurveyInvitation, SurveyResponse
 from wafa.engagement.schemas import InviteIn, ResponseIn, SurveyIn, SurveyUpdate
 from wafa.errors import Conflict, InvalidInput, NotFound
@@ -125,11 +125,11 @@ def invite(session: Session, *, tenant_id: int, survey_id: int, invite_in: Invit
     for start in range(0, len(rows), 1000):
         session.execute(insert_or_skip(session, SurveyInvitation, conflict=["tenant_id", "survey_id", "member_id"]), rows[start:start + 1000])
     tokens: dict[int, str] = {}
-    for start in range(0, len(found), 5000):  # a bound parameter each: stay under the drivers' limits
+    for chunk in in_chunks(found):
         tokens.update(session.execute(
             select(SurveyInvitation.member_id, SurveyInvitation.token).where(
                 SurveyInvitation.tenant_id == tenant_id, SurveyInvitation.survey_id == survey.id,
-                SurveyInvitation.member_id.in_(found[start:start + 5000]),
+                SurveyInvitation.member_id.in_(chunk),
             )
         ).all())
     added = counts(session, tenant_id=tenant_id, survey_id=survey.id)[0] - before

@@ -226,8 +226,3 @@ def rows_of(records: Iterable[dict[str, Any]], *, first_line: int = 2) -> Iterat
     """(line number, record) of a file's records: CSV lines count from 2 (after the header)."""
     for offset, record in enumerate(records):
         yield first_line + offset, record
-
-
-def unused_mapping(mapping: dict[str, str]) -> list[str]:
-    """Names in a mapping that are not fields a row may carry."""
-    return [name for name in mapping if name not in FIELDS]

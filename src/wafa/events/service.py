@@ -595,37 +595,6 @@ def export_rows(session: Session, *, tenant_id: int) -> Iterator[dict]:
         yield record
 
 
-def orders_by_member(session: Session, *, tenant_id: int, start: datetime, end: datetime) -> list[tuple[int | None, str, int, int]]:
-    """(member or None for non-members, currency, orders, money kept) of the purchases in [start, end)
-    not wholly returned: the one scan most program KPIs read."""
-    kept = Event.amount - Event.returned_amount
-    query = (
-        select(Event.member_id, Event.currency, func.count(), func.coalesce(func.sum(kept), 0))
-        .where(Event.tenant_id == tenant_id, Event.type == "purchase", Event.occurred_at >= start, Event.occurred_at < end,
-               (kept > 0) | (Event.amount == 0))
-        .group_by(Event.member_id, Event.currency)
-    )
-    return [(m, c or "", int(n), int(money)) for m, c, n, money in session.execute(query)]
-
-
-def orders_around_enrolment(
-    session: Session, *, tenant_id: int, until: datetime, split: datetime | None = None,
-) -> list[tuple[int, str, bool, bool, int, int]]:
-    """(member, currency, before enrolment?, before `split`?, orders, money kept) of members' purchases
-    before `until`: what a member spent per order before joining and after (imported history holds the
-    before); `split` lets one scan answer for an earlier cut-off too."""
-    kept = Event.amount - Event.returned_amount
-    before = (Event.occurred_at < Member.enrolled_at).label("before")
-    early = (Event.occurred_at < (split or until)).label("early")
-    query = (
-        select(Event.member_id, Event.currency, before, early, func.count(), func.coalesce(func.sum(kept), 0))
-        .join(Member, Member.id == Event.member_id)
-        .where(Event.tenant_id == tenant_id, Event.type == "purchase", Event.occurred_at < until, kept > 0)
-        .group_by(Event.member_id, Event.currency, before, early)
-    )
-    return [(int(m), c or "", bool(b), bool(e), int(n), int(money)) for m, c, b, e, n, money in session.execute(query)]
-
-
 def purchase_months(session: Session, *, tenant_id: int, start: datetime, end: datetime, timezone: str) -> set[tuple[int, str]]:
     """(member, local month "YYYY-MM") pairs with a kept purchase in [start, end): for cohort retention."""
     kept = Event.amount - Event.returned_amount

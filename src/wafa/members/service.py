@@ -14,7 +14,7 @@ from sqlalchemy import extract, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from wafa.db import bulk_insert
+from wafa.db import bulk_insert, in_chunks
 from wafa.errors import Conflict, InvalidInput, MemberNotActive, NotFound
 from wafa.ledger import service as ledger
 from wafa.members.models import Member
@@ -268,8 +268,8 @@ def active_ids(session: Session, *, tenant_id: int, among: list[int] | None = No
         return list(session.execute(query.order_by(Member.id)).scalars())
     wanted = sorted(set(among))
     found: list[int] = []
-    for start in range(0, len(wanted), 5000):  # a bound parameter each: stay under the drivers' limits
-        found += session.execute(query.where(Member.id.in_(wanted[start:start + 5000]))).scalars()
+    for chunk in in_chunks(wanted):
+        found += session.execute(query.where(Member.id.in_(chunk))).scalars()
     return sorted(found)
 
 
@@ -280,9 +280,9 @@ def _free_codes(session: Session, *, tenant_id: int, count: int) -> list[str]:
         fresh = {referral_code() for _ in range(count - len(codes))} - codes
         taken: set[str] = set()
         listed = sorted(fresh)
-        for start in range(0, len(listed), 5000):
+        for chunk in in_chunks(listed):
             taken.update(session.execute(
-                select(Member.referral_code).where(Member.tenant_id == tenant_id, Member.referral_code.in_(listed[start:start + 5000]))
+                select(Member.referral_code).where(Member.tenant_id == tenant_id, Member.referral_code.in_(chunk))
             ).scalars())
         codes |= fresh - taken
     return sorted(codes)
@@ -296,8 +296,7 @@ def ensure_many(
     the ids of those enrolled now."""
     wanted = sorted(set(external_ids))
     found: dict[str, int] = {}
-    for start in range(0, len(wanted), 5000):
-        chunk = wanted[start:start + 5000]
+    for chunk in in_chunks(wanted):
         found.update(dict(session.execute(
             select(Member.external_id, Member.id).where(Member.tenant_id == tenant_id, Member.external_id.in_(chunk))
         ).all()))
