@@ -290,7 +290,7 @@ def _free_codes(session: Session, *, tenant_id: int, count: int) -> list[str]:
 
 def ensure_many(
     session: Session, *, tenant_id: int, external_ids: list[str], now: datetime, since: dict[str, datetime] | None = None,
-) -> tuple[dict[str, int], int]:
+) -> tuple[dict[str, int], list[int]]:
     """The member id of each external id, enrolling (with their accounts) those not yet members, set-based
     for bulk imports, enrolled at `since[external_id]` (their first purchase) or now; return the ids and
     the ids of those enrolled now."""
