@@ -18,7 +18,8 @@ from wafa.rewards.models import (
     Voucher,
 )
 from wafa.rules.models import Rule, RuleAward, RuleBudget, RuleVersion
-from wafa.tenants.models import ApiKey, Tenant
+from wafa.tenants.models import AdminUser, ApiKey, AuditEntry, Tenant
+from wafa.web.models import LoginCode, WebSession
 from wafa.tiers.models import MemberTier, Tier, TierChange, TierPolicy
 
 __all__ = [
@@ -28,4 +29,5 @@ __all__ = [
     "Voucher", "Tier", "TierPolicy", "MemberTier", "TierChange", "Referral", "ReferralPolicy",
     "Plan", "Membership", "MembershipPayment", "MembershipLog", "Badge", "Challenge", "ChallengeProgress", "Streak",
     "MemberStreak", "AchievementAward", "LeaderboardProfile", "ClvModel", "RfmScore", "AcquisitionSpend", "CustomSegment", "SegmentMember", "SegmentCount", "AbcPolicy", "AbcScore", "RfmCount", "AnalyticsRun", "Survey", "SurveyInvitation", "SurveyResponse",
+    "AdminUser", "AuditEntry", "WebSession", "LoginCode",
 ]

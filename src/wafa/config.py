@@ -20,6 +20,17 @@ class Settings(BaseSettings):
     worker_interval_seconds: float = 30.0
     # Where members reach this Wafa (links in referral invitations and, later, e-mails).
     public_url: str = "http://127.0.0.1:8000"
+    # E-mail (members' sign-in codes). With no host, messages go to the server log instead.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "Wafa <no-reply@localhost>"
+    smtp_starttls: bool = False
+    # Session cookies carry the Secure flag: "auto" sets it when public_url is https.
+    cookie_secure: str = "auto"
+    # Where the front-end libraries installed from npm live (default: node_modules beside the source).
+    assets_dir: str | None = None
 
 
 @lru_cache

@@ -40,6 +40,7 @@ from wafa.engagement.schemas import ReferralPolicyIn
 from wafa.tiers import service as tiers
 from wafa.tiers.schemas import TierIn, TierPolicyIn
 from wafa.rules.schemas import RuleDefinition
+from wafa.tenants import admin_users
 from wafa.tenants import service as tenants
 
 FIRST = ["Ahmed", "Fatima", "Omar", "Layla", "Yousef", "Noura", "Khalid", "Sara", "Ali", "Huda", "Faisal", "Reem", "Hassan", "Mona"]
@@ -211,6 +212,11 @@ def _program_rules(session: Session, *, tenant_id: int, now: datetime) -> None:
         rules.create(session, tenant_id=tenant_id, definition=RuleDefinition.model_validate(spec), status="active", now=now)
 
 
+# The demo's console sign-in, printed by `wafa demo` and given in the README: a demo on a laptop.
+DEMO_ADMIN_EMAIL = "admin@example.com"
+DEMO_ADMIN_PASSWORD = "wafa-demo-password"
+
+
 @dataclass
 class DemoResult:
     tenant_slug: str
@@ -221,6 +227,8 @@ class DemoResult:
     redemptions: int
     reviews: int = 0
     coupons_used: int = 0
+    admin_email: str = DEMO_ADMIN_EMAIL
+    admin_password: str = DEMO_ADMIN_PASSWORD
 
 
 def seed(
@@ -258,6 +266,9 @@ def seed(
             _program_rewards(session, tenant_id=tenant.id, now=now - timedelta(days=31 * months + 1), rng=rng)
             _program_tiers(session, tenant_id=tenant.id, now=now - timedelta(days=31 * months + 1))
             _program_achievements(session, tenant_id=tenant.id, since=now - timedelta(days=31 * months + 1), now=now)
+            admin_users.create(
+                session, tenant_id=tenant.id, email=DEMO_ADMIN_EMAIL, name="Demo admin", password=DEMO_ADMIN_PASSWORD, role="admin", now=now,
+            )
         key = tenants.create_key(session, tenant_id=tenant.id, name=f"demo admin {now:%Y-%m-%d %H:%M}", scopes=["admin"], now=now)
         tenant_id = tenant.id
     result = DemoResult(slug, key.secret, 0, 0, 0, 0)

@@ -12,6 +12,9 @@ from wafa import __version__
 from wafa.api import problems
 from wafa.api.metrics import MetricsMiddleware, render
 from wafa.clock import Clock, SystemClock
+from wafa.config import get_settings
+from wafa.notify.mail import Mailer
+from wafa.web import routes as web
 from wafa.db import session_factory
 from wafa.analytics.routes import router as analytics_router
 from wafa.engagement.achievement_routes import router as achievements_router
@@ -30,8 +33,11 @@ from wafa.tenants.routes import router as tenants_router
 from wafa.tiers.routes import router as tiers_router
 
 
-def create_app(*, factory: sessionmaker[Session] | None = None, clock: Clock | None = None) -> FastAPI:
-    """Build the app for a database (default: WAFA_DATABASE_URL) and a clock (default: the wall clock)."""
+def create_app(
+    *, factory: sessionmaker[Session] | None = None, clock: Clock | None = None, mailer: Mailer | None = None,
+) -> FastAPI:
+    """Build the app for a database (default: WAFA_DATABASE_URL), a clock (default: the wall clock) and a
+    mailer (default: the SMTP server of WAFA_SMTP_*, or the log)."""
     app = FastAPI(
         title="Wafa",
         version=__version__,
@@ -42,6 +48,7 @@ def create_app(*, factory: sessionmaker[Session] | None = None, clock: Clock | N
     )
     app.state.session_factory = factory or session_factory()
     app.state.clock = clock or SystemClock()
+    app.state.mailer = mailer or Mailer.from_settings(get_settings())
     problems.install(app)
     for router in (
         members_router, events_router, event_types_router, ledger_router, programs_router, rewards_router, rules_router,
@@ -49,6 +56,7 @@ def create_app(*, factory: sessionmaker[Session] | None = None, clock: Clock | N
     ):
         app.include_router(router, responses=problems.PROBLEM_RESPONSES)
     problems.document(app)
+    web.install(app)
 
     @app.get(
         "/healthz", tags=["operations"], summary="Liveness and database reachability",

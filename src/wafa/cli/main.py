@@ -491,7 +491,9 @@ def demo(
             )
         emit(as_json, result.__dict__, lambda: out.print(
             f"Demo tenant [bold]{result.tenant_slug}[/bold]: {result.members} new members, {result.purchases} purchases, "
-            f"{result.returns} returns, {result.reviews} reviews, {result.redemptions} redemptions.\nAdmin API key: {result.api_key}"
+            f"{result.returns} returns, {result.reviews} reviews, {result.redemptions} redemptions.\nAdmin API key: {result.api_key}\n"
+            f"Console: /admin, organisation {result.tenant_slug}, {result.admin_email} / {result.admin_password}\n"
+            f"Member portal: /m/{result.tenant_slug} (sign in as member0@example.com; with no SMTP server set, the code is in this log)"
         ))
 
 
@@ -526,10 +528,12 @@ def serve(
 # Last: the rewards commands use the helpers above.
 from wafa.cli.rewards import rewards_app  # noqa: E402
 from wafa.cli.imports import export_app, import_app  # noqa: E402
+from wafa.cli.admin import admin_app  # noqa: E402
 
 app.add_typer(rewards_app, name="rewards")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
+app.add_typer(admin_app, name="admin")
 
 if __name__ == "__main__":
     app()

@@ -97,3 +97,20 @@ def report(session: Session, *, tenant_id: int, start: datetime, end: datetime) 
         adjusted=-sum(a for (k, _, _), a in flows.items() if k == "adjustments"),
         breakage_rate=Fraction(expired_all, ended) if ended > 0 else None,
     )
+
+
+def outstanding_at(session: Session, *, tenant_id: int, moments: list[datetime]) -> list[int]:
+    """Points members held (available, pending and held, net of debt) just before each moment: the
+    liability's curve over time, summed from the postings of member accounts."""
+    member_accounts = select(Account.id).where(
+        Account.tenant_id == tenant_id, Account.member_id.is_not(None), Account.unit == "PTS",
+    ).scalar_subquery()
+    out = []
+    for moment in moments:
+        total = session.execute(
+            select(func.coalesce(func.sum(Posting.amount), 0))
+            .join(Entry, Entry.id == Posting.entry_id)
+            .where(Posting.tenant_id == tenant_id, Posting.account_id.in_(member_accounts), Entry.created_at < moment)
+        ).scalar_one()
+        out.append(int(total))
+    return out

@@ -98,7 +98,8 @@ def program_accounts(session: Session, *, tenant_id: int) -> dict[str, int]:
     cached = _program_accounts.get(key)
     if cached is None:
         rows = session.execute(
-            select(Account.kind, Account.id).where(Account.tenant_id == tenant_id, Account.owner == "program")
+            # Points accounts only: the program's wallet accounts (cashback, wallet_spent) are per currency.
+            select(Account.kind, Account.id).where(Account.tenant_id == tenant_id, Account.owner == "program", Account.unit == "PTS")
         ).all()
         cached = {kind: id_ for kind, id_ in rows}
         if set(cached) != set(PROGRAM_KINDS):
@@ -802,3 +803,11 @@ def export_rows(session: Session, *, tenant_id: int) -> Iterator[dict]:
         record = dict(row._mapping)
         record["details"] = json.dumps(record["details"], ensure_ascii=False) if record["details"] is not None else None
         yield record
+
+
+def open_lots(session: Session, *, tenant_id: int, member_id: int, limit: int = 100) -> list[Lot]:
+    """A member's lots with points left, soonest to expire first (what a redemption spends first)."""
+    return list(session.execute(
+        select(Lot).where(Lot.tenant_id == tenant_id, Lot.member_id == member_id, Lot.remaining > 0)
+        .order_by(Lot.expires_at.is_(None), Lot.expires_at, Lot.id).limit(limit)
+    ).scalars())

@@ -194,6 +194,34 @@ def search(
     return list(session.execute(query.order_by(Member.id).limit(limit)).scalars())
 
 
+def find(session: Session, *, tenant_id: int, text: str, region: str, limit: int = 50) -> list[Member]:
+    """Members a person typed: the exact external id, e-mail or phone, or a part of the name."""
+    text = text.strip()
+    if not text:
+        return []
+    exact = [Member.external_id == text]
+    if "@" in text:
+        exact.append(Member.email == normalize_email(text))
+    try:
+        phone = normalize_phone(text, region=region)
+    except InvalidInput:
+        phone = None
+    if phone:
+        exact.append(Member.phone == phone)
+    pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    query = select(Member).where(
+        Member.tenant_id == tenant_id, or_(*exact, func.lower(Member.name).like(pattern, escape="\\"))
+    )
+    return list(session.execute(query.order_by(Member.id.desc()).limit(limit)).scalars())
+
+
+def find_recent(session: Session, *, tenant_id: int, limit: int = 50) -> list[Member]:
+    """The members who joined last."""
+    return list(session.execute(
+        select(Member).where(Member.tenant_id == tenant_id).order_by(Member.id.desc()).limit(limit)
+    ).scalars())
+
+
 def born_on(session: Session, *, tenant_id: int, day: date) -> list[int]:
     """Ids of active members whose birthday is `day` (those born on 29 February count on the 28th in
     other years)."""

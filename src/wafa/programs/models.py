@@ -36,5 +36,7 @@ class Program(Base):
     # What a return gives back of the wallet money and coupons that paid the order: "proportional"
     # (the returned share of wallet money; a coupon's use once the whole order is back) or "none".
     return_restores: Mapped[str] = mapped_column(String(16), default="proportional", server_default="proportional")
+    # Digits the member portal and console show: "latn" (0-9) or "arab" (Arabic-Indic).
+    numerals: Mapped[str] = mapped_column(String(8), default="latn", server_default="latn")
     hold_ttl_seconds: Mapped[int] = mapped_column(Integer, default=900)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

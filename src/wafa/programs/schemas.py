@@ -68,6 +68,9 @@ class ProgramUpdate(BaseModel):
     return_restores: Literal["proportional", "none"] | None = Field(
         None, description="what a return gives back of the wallet money and coupons that paid the order"
     )
+    numerals: Literal["latn", "arab"] | None = Field(
+        None, description="digits the member portal and console show: latn (0-9) or arab (Arabic-Indic)"
+    )
 
     @field_validator("earn_rates")
     @classmethod
@@ -120,3 +123,4 @@ class ProgramRead(BaseModel):
     redemption_step: int
     point_cost: str
     return_restores: str
+    numerals: str = "latn"

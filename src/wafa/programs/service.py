@@ -39,6 +39,7 @@ class ProgramConfig:
     redemption_step: int = 1
     point_cost: str = "0"
     return_restores: str = "proportional"
+    numerals: str = "latn"
 
     def rate_for(self, currency: str) -> str:
         """Points per major unit of `currency`, or InvalidInput if the program does not take it."""
@@ -84,6 +85,7 @@ def _snapshot(row: Program) -> ProgramConfig:
         redemption_step=row.redemption_step,
         point_cost=row.point_cost,
         return_restores=row.return_restores,
+        numerals=row.numerals,
     )
 
 
@@ -109,6 +111,7 @@ def create(session: Session, *, tenant_id: int, currency: str, now: datetime, **
             redemption_step=1,
             point_cost="0",
             return_restores="proportional",
+            numerals="latn",
             hold_ttl_seconds=900,
             updated_at=now,
         )
@@ -149,7 +152,7 @@ def update_settings(session: Session, *, tenant_id: int, program_in: ProgramUpda
     for key in (
         "base_currency", "earn_rates", "rounding", "pending_days", "timezone", "default_region",
         "block_redemptions_in_debt", "min_redemption", "hold_ttl_seconds", "redemption_step",
-        "point_cost", "return_restores",
+        "point_cost", "return_restores", "numerals",
     ):
         if key in data:
             values[key] = data[key]
@@ -182,4 +185,5 @@ def to_read(config: ProgramConfig) -> ProgramRead:
         redemption_step=config.redemption_step,
         point_cost=config.point_cost,
         return_restores=config.return_restores,
+        numerals=config.numerals,
     )

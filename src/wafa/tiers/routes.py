@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
@@ -12,31 +10,18 @@ from wafa.api.deps import Context, IdPath, decode_cursor, paginate, require
 from wafa.engagement import achievements
 from wafa.members import service as members
 from wafa.programs import service as programs
-from wafa.tiers import qualification
 from wafa.tiers import service
-from wafa.tiers.models import MemberTier, Tier, TierChange
+from wafa.tiers.reads import member_tier, tier_read
+from wafa.tiers.models import Tier, TierChange
 from wafa.tiers.schemas import (
-    Floor, MemberTierRead, NextTier, TierChangeRead, TierHistoryPage, TierIn, TierPage, TierPolicyIn, TierPolicyRead,
+    MemberTierRead, TierChangeRead, TierHistoryPage, TierIn, TierPage, TierPolicyIn, TierPolicyRead,
     TierRead, TierSetIn, TierUpdate,
 )
 from wafa.tenants.service import Principal
 
 router = APIRouter(prefix="/v1", tags=["tiers"])
 
-_UNITS = {"points_earned": "points", "money_spent": "", "purchases": "purchases"}
 
-
-def _tier_read(tier: Tier, *, metric: str, currency: str) -> TierRead:
-    return TierRead(
-        id=tier.id, key=tier.key, name={"en": tier.name_en, "ar": tier.name_ar}, rank=tier.rank,
-        threshold=service.format_value(tier.threshold, metric=metric, currency=currency), benefits=dict(tier.benefits or {}),
-    )
-
-
-def _grouped(number: str) -> str:
-    """A plain decimal string with its thousands grouped: 1240.50 -> 1,240.50."""
-    whole, _, fraction = number.partition(".")
-    return f"{int(whole):,}" + (f".{fraction}" if fraction else "")
 
 
 def _policy_read(found) -> TierPolicyRead:  # type: ignore[no-untyped-def]
@@ -68,7 +53,7 @@ def create_tier(request: Request, tier_in: TierIn, principal: Principal = Depend
     with ctx.transaction() as session:
         tier = service.create(session, tenant_id=principal.tenant_id, tier_in=tier_in, now=ctx.now())
         metric = service.policy(session, tenant_id=principal.tenant_id).metric
-        return _tier_read(tier, metric=metric, currency=programs.get(session, tenant_id=principal.tenant_id).base_currency)
+        return tier_read(tier, metric=metric, currency=programs.get(session, tenant_id=principal.tenant_id).base_currency)
 
 
 @router.get("/tiers", response_model=TierPage, summary="The tiers, lowest first")
@@ -78,7 +63,7 @@ def list_tiers(request: Request, principal: Principal = Depends(require("read"))
         metric = service.policy(session, tenant_id=principal.tenant_id).metric
         currency = programs.get(session, tenant_id=principal.tenant_id).base_currency
         found = session.execute(select(Tier).where(Tier.tenant_id == principal.tenant_id).order_by(Tier.rank)).scalars()
-        return TierPage(items=[_tier_read(tier, metric=metric, currency=currency) for tier in found])
+        return TierPage(items=[tier_read(tier, metric=metric, currency=currency) for tier in found])
 
 
 @router.patch("/tiers/{tier_id}", response_model=TierRead, summary="Change a tier's names, threshold or benefits (admin)")
@@ -87,60 +72,19 @@ def update_tier(request: Request, tier_id: IdPath, tier_in: TierUpdate, principa
     with ctx.transaction() as session:
         tier = service.update(session, tenant_id=principal.tenant_id, tier_id=tier_id, tier_in=tier_in, now=ctx.now())
         metric = service.policy(session, tenant_id=principal.tenant_id).metric
-        return _tier_read(tier, metric=metric, currency=programs.get(session, tenant_id=principal.tenant_id).base_currency)
-
-
-def _member_tier(session, tenant_id: int, member_id: int, now) -> MemberTierRead:  # type: ignore[no-untyped-def]
-    rules = service.policy(session, tenant_id=tenant_id)
-    program = programs.get(session, tenant_id=tenant_id)
-    currency = program.base_currency
-    tiers = list(session.execute(select(Tier).where(Tier.tenant_id == tenant_id).order_by(Tier.rank)).scalars())
-    row = session.execute(
-        select(MemberTier).where(MemberTier.tenant_id == tenant_id, MemberTier.member_id == member_id)
-    ).scalar_one_or_none()
-    current = next((t for t in tiers if row is not None and t.id == row.tier_id), None)
-    value = service.metric_value(session, tenant_id=tenant_id, member_id=member_id, now=now, rules=rules)
-    above = [t for t in tiers if current is None or t.rank > current.rank]
-    nxt = above[0] if above else None
-    by = qualification.window_end(now, window=rules.window, months=rules.months, timezone=program.timezone)
-    # The sentence groups thousands ("1,240 of 3,000 points"); the numeric fields stay plain.
-    plain = lambda amount: service.format_value(amount, metric=rules.metric, currency=currency)  # noqa: E731
-    show = lambda amount: _grouped(plain(amount))  # noqa: E731
-    unit = _UNITS[rules.metric] or currency
-    if nxt is not None:
-        to_go = max(0, nxt.threshold - value)
-        # The window closes at local midnight on 1 January: the last day to qualify is the day before.
-        last_day = (by.astimezone(ZoneInfo(program.timezone)) - timedelta(days=1)).date().isoformat() if by else None
-        progress = f"{show(value)} of {show(nxt.threshold)} {unit}, {show(to_go)} to go" + (f" by {last_day}" if last_day else "")
-        if to_go == 0:
-            progress = f"{show(value)} of {show(nxt.threshold)} {unit}: {nxt.name_en} at the next purchase"
-    else:
-        progress = f"{show(value)} {unit}: the top tier" if current else f"{show(value)} {unit}"
-    floor = None
-    if row is not None and row.floor_tier_id is not None and (row.floor_until is None or row.floor_until > now):
-        floor_tier = next((t for t in tiers if t.id == row.floor_tier_id), None)
-        if floor_tier is not None:
-            floor = Floor(tier=_tier_read(floor_tier, metric=rules.metric, currency=currency), until=row.floor_until, reason=row.floor_reason)
-    return MemberTierRead(
-        member_id=member_id, tier=_tier_read(current, metric=rules.metric, currency=currency) if current else None,
-        since=row.since if row and current else None, secured_until=row.secured_until if row and current else None,
-        grace_until=row.grace_until if row else None, floor=floor, metric=rules.metric, value=plain(value),
-        next=NextTier(tier=_tier_read(nxt, metric=rules.metric, currency=currency), to_go=plain(max(0, nxt.threshold - value)), by=by)
-        if nxt else None,
-        progress=progress, benefits=dict(current.benefits or {}) if current else {},
-    )
+        return tier_read(tier, metric=metric, currency=programs.get(session, tenant_id=principal.tenant_id).base_currency)
 
 
 @router.get("/members/{member_id}/tier", response_model=MemberTierRead, summary="A member's tier, how long it is secured, and the way to the next")
-def get_member_tier(request: Request, member_id: IdPath, principal: Principal = Depends(require("read"))) -> MemberTierRead:
+def getmember_tier(request: Request, member_id: IdPath, principal: Principal = Depends(require("read"))) -> MemberTierRead:
     ctx = Context(request)
     with ctx.transaction() as session:
         members.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id)
-        return _member_tier(session, principal.tenant_id, member_id, ctx.now())
+        return member_tier(session, principal.tenant_id, member_id, ctx.now())
 
 
 @router.post("/members/{member_id}/tier", response_model=MemberTierRead, summary="Set a member's tier by hand, as a floor until a date (admin)")
-def set_member_tier(request: Request, member_id: IdPath, set_in: TierSetIn, principal: Principal = Depends(require("admin"))) -> MemberTierRead:
+def setmember_tier(request: Request, member_id: IdPath, set_in: TierSetIn, principal: Principal = Depends(require("admin"))) -> MemberTierRead:
     """Reviews never put the member below this tier before `until`; `{"tier": null}` lifts the floor."""
     ctx = Context(request)
     with ctx.transaction() as session:
@@ -151,7 +95,7 @@ def set_member_tier(request: Request, member_id: IdPath, set_in: TierSetIn, prin
         )
         # A tier set by hand counts as reached for badges.
         achievements.on_activity(session, tenant_id=principal.tenant_id, member_id=member_id, cause="tier", now=ctx.now())
-        return _member_tier(session, principal.tenant_id, member_id, ctx.now())
+        return member_tier(session, principal.tenant_id, member_id, ctx.now())
 
 
 @router.get("/members/{member_id}/tier-history", response_model=TierHistoryPage, summary="A member's tier changes, newest first")

@@ -1,0 +1,60 @@
+"""`wafa admin`: the people who sign in to the console."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from wafa.cli.main import JsonOption, TenantOption, _factory, _tenant_id, _upgrade, emit, err, failures, out
+from wafa.clock import SystemClock
+from wafa.db import unit_of_work
+
+admin_app = typer.Typer(help="Admin users of the console (/admin).", no_args_is_help=True)
+
+
+@admin_app.command("create-user")
+def create_user(
+    email: str = typer.Argument(..., help="the e-mail the person signs in with"),
+    tenant: str = TenantOption,
+    name: str = typer.Option(..., "--name", help="the person's name, as the audit trail shows it"),
+    role: str = typer.Option("admin", "--role", help="admin (changes anything) or viewer (reads only)"),
+    password: str = typer.Option(
+        ..., "--password", prompt=True, hide_input=True, confirmation_prompt=True, envvar="WAFA_ADMIN_PASSWORD",
+        help="at least 10 characters (asked for when not given; or WAFA_ADMIN_PASSWORD)",
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Add an admin user to a tenant; the password is stored as an argon2id hash."""
+    from wafa.tenants import admin_users, audit
+
+    with failures():
+        _upgrade()
+        now = SystemClock().now()
+        with unit_of_work(_factory()) as session:
+            tenant_id = _tenant_id(session, tenant)
+            user = admin_users.create(session, tenant_id=tenant_id, email=email, name=name, password=password, role=role, now=now)
+            audit.record(session, tenant_id=tenant_id, user_id=None, actor="cli", action="admin_user.created",
+                         target=f"admin_user:{user.id}", details={"email": user.email, "role": user.role}, now=now)
+            data = {"id": user.id, "email": user.email, "name": user.name, "role": user.role}
+        emit(as_json, data, lambda: err.print(f"admin user {data['email']} ({data['role']}) can now sign in at /admin"))
+
+
+@admin_app.command("list-users")
+def list_users(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
+    """List a tenant's admin users."""
+    from wafa.tenants import admin_users
+
+    with failures(), _factory()() as session:
+        rows = [
+            {"id": u.id, "email": u.email, "name": u.name, "role": u.role, "status": u.status,
+             "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None}
+            for u in admin_users.list_(session, tenant_id=_tenant_id(session, tenant))
+        ]
+
+        def human() -> None:
+            table = Table("id", "e-mail", "name", "role", "status", "last sign-in")
+            for row in rows:
+                table.add_row(str(row["id"]), row["email"], row["name"], row["role"], row["status"], row["last_login_at"] or "")
+            out.print(table)
+
+        emit(as_json, rows, human)

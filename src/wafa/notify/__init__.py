@@ -1,0 +1,1 @@
+"""Messages to people: e-mail through the configured SMTP server."""

@@ -1,0 +1,1 @@
+"""The admin console: a tenant's team runs its program from a browser."""

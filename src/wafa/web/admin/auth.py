@@ -1,0 +1,149 @@
+"""Console sign-in (argon2 passwords, lock-out), the signed-in admin of a request, sign-out, and the
+audit record every change leaves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+
+from wafa.api.deps import Context
+from wafa.errors import WafaError
+from wafa.programs import service as programs
+from wafa.tenants import admin_users, audit
+from wafa.tenants import service as tenants
+from wafa.web import sessions
+from wafa.web.i18n import Lang
+from wafa.web.pages import Redirect, check_csrf, language_of, pre_auth_token, redirect, render, set_cookie
+
+COOKIE = "wafa_admin"
+PATH = "/admin"
+
+router = APIRouter(prefix=PATH, include_in_schema=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Admin:
+    """The signed-in admin of a request, and the language the console speaks to them."""
+
+    tenant_id: int
+    tenant_name: str
+    user_id: int
+    email: str
+    name: str
+    role: str
+    csrf: str
+    lang: Lang
+
+    @property
+    def can_change(self) -> bool:
+        return self.role == "admin"
+
+    def record(self, session: Any, request: Request, *, action: str, target: str = "", details: dict | None = None, now: Any) -> None:
+        """Audit a change, in the same transaction as the change."""
+        audit.record(
+            session, tenant_id=self.tenant_id, user_id=self.user_id, actor=self.email, action=action, target=target,
+            details=details, ip=request.client.host if request.client else None, now=now,
+        )
+
+
+def _lang(session: Any, request: Request, tenant_id: int) -> Lang:
+    program = programs.get(session, tenant_id=tenant_id)
+    return Lang(language_of(request), program.numerals, program.timezone)
+
+
+def current_admin(request: Request) -> Admin:
+    """The admin this browser signed in as, or a redirect to the sign-in page."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        found = sessions.find(session, token=request.cookies.get(COOKIE), kind="admin", now=ctx.now())
+        user = admin_users.get(session, tenant_id=found.tenant_id, user_id=found.subject_id) if found else None
+        if found is None or user is None or user.status != "active":
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            raise Redirect(f"{PATH}/login?next={quote(target, safe='')}")
+        tenant = tenants.get(session, tenant_id=found.tenant_id)
+        return Admin(
+            tenant_id=found.tenant_id, tenant_name=tenant.name if tenant else "", user_id=user.id, email=user.email,
+            name=user.name, role=user.role, csrf=found.csrf_token, lang=_lang(session, request, found.tenant_id),
+        )
+
+
+def changing_admin(request: Request, admin: Admin = Depends(current_admin), csrf: str = Form("")) -> Admin:
+    """For form posts that change something: a signed-in admin (not a viewer) and a valid CSRF token."""
+    check_csrf(request, csrf, admin.csrf)
+    if not admin.can_change:
+        raise _ViewerRefused("your role lets you read the console, not change it")
+    return admin
+
+
+class _ViewerRefused(WafaError):
+    status = 403
+    slug = "read-only-role"
+    title = "Read-only role"
+
+
+def _safe_next(target: str | None) -> str:
+    # Only a path inside the console: never an open redirect to another site.
+    if target and target.startswith(PATH) and not target.startswith("//") and "\\" not in target:
+        return target
+    return PATH
+
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None) -> Response:
+    return render(
+        request, "admin/login.html", lang=Lang(language_of(request)), csrf=pre_auth_token(request), next=_safe_next(next),
+        error=None, tenant="", email="",
+    )
+
+
+@router.post("/login")
+def login(
+    request: Request, tenant: str = Form(..., max_length=64), email: str = Form(..., max_length=254),
+    password: str = Form(..., max_length=1024), csrf: str = Form(""), next: str = Form(PATH),
+) -> Response:
+    lang = Lang(language_of(request))
+    check_csrf(request, csrf, request.cookies.get("wafa_csrf"))
+    ctx = Context(request)
+    error = None
+    try:
+        # Failures must be counted even though sign-in fails: their own transaction commits them.
+        with ctx.transaction() as session:
+            found = tenants.get_by_slug(session, slug=tenant.strip().lower())
+            if found is None:
+                admin_users.authenticate(session, tenant_id=0, email=email, password=password, now=ctx.now())
+            user = admin_users.authenticate(session, tenant_id=found.id, email=email, password=password, now=ctx.now())  # type: ignore[union-attr]
+        with ctx.transaction() as session:
+            # A new token at every sign-in: one planted in the browser before cannot be signed in.
+            sessions.end(session, token=request.cookies.get(COOKIE))
+            token, _ = sessions.start(session, kind="admin", tenant_id=user.tenant_id, subject_id=user.id, now=ctx.now())
+            audit.record(
+                session, tenant_id=user.tenant_id, user_id=user.id, actor=user.email, action="admin.signed_in",
+                ip=request.client.host if request.client else None, now=ctx.now(),
+            )
+    except admin_users.AccountLocked:
+        error = "locked"
+    except admin_users.SignInRefused:
+        error = "refused"
+    if error:
+        return render(
+            request, "admin/login.html", lang=lang, status=401, csrf=pre_auth_token(request), next=_safe_next(next),
+            error=error, tenant=tenant, email=email,
+        )
+    response = redirect(_safe_next(next))
+    set_cookie(response, request, COOKIE, token, path=PATH)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, admin: Admin = Depends(current_admin), csrf: str = Form("")) -> Response:
+    check_csrf(request, csrf, admin.csrf)
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        sessions.end(session, token=request.cookies.get(COOKIE))
+    response = redirect(f"{PATH}/login")
+    response.delete_cookie(COOKIE, path=PATH)
+    return response

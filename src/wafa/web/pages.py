@@ -1,0 +1,168 @@
+"""Rendering pages: the Jinja2 environment, the language of a request, security headers, CSRF checks,
+cookies, and HTML error pages for the console and the portal."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from wafa.config import get_settings
+from wafa.errors import WafaError
+from wafa.web import i18n
+from wafa.web.i18n import Lang
+
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("wafa.web", "templates"),
+    autoescape=jinja2.select_autoescape(["html", "xml", "js", "webmanifest"], default=True),
+    extensions=["jinja2.ext.i18n"],
+    trim_blocks=True,
+    lstrip_blocks=True,
+    undefined=jinja2.StrictUndefined,
+)
+TEMPLATES.install_gettext_callables(i18n.gettext_, i18n.ngettext_, newstyle=True)  # type: ignore[attr-defined]
+
+CSRF_COOKIE = "wafa_csrf"
+LANG_COOKIE = "wafa_lang"
+# No inline scripts: chart data travels in <script type="application/json"> blocks read by our own files.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; manifest-src 'self'; worker-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+def _json_script(value: Any) -> Markup:
+    """JSON safe inside a <script type="application/json"> element."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+TEMPLATES.filters["json_script"] = _json_script
+
+
+class Redirect(Exception):
+    """Raised by a page's dependency to send the browser elsewhere (to sign in)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+
+class CsrfRefused(WafaError):
+    status = 403
+    slug = "csrf-refused"
+    title = "Request refused"
+
+
+def secure_cookies(request: Request) -> bool:
+    setting = get_settings().cookie_secure.lower()
+    if setting in ("1", "true", "yes"):
+        return True
+    if setting in ("0", "false", "no"):
+        return False
+    return get_settings().public_url.startswith("https://") or request.url.scheme == "https"
+
+
+def set_cookie(response: Response, request: Request, name: str, value: str, *, path: str, max_age: int | None = None) -> None:
+    response.set_cookie(
+        name, value, path=path, max_age=max_age, httponly=True, samesite="lax", secure=secure_cookies(request),
+    )
+
+
+def language_of(request: Request, preferred: str | None = None) -> str:
+    return i18n.pick_language(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE), preferred)
+
+
+def pre_auth_token(request: Request) -> str:
+    """The CSRF token of a form shown before sign-in (double-submit: the same value in a cookie)."""
+    return request.cookies.get(CSRF_COOKIE) or request.state.__dict__.setdefault("new_csrf", secrets.token_urlsafe(32))
+
+
+def check_origin(request: Request) -> None:
+    """Refuse a form posted from another site (the browser names the page's origin)."""
+    origin = request.headers.get("origin")
+    if origin and origin != "null":
+        if urlsplit(origin).netloc != request.headers.get("host", request.url.netloc):
+            raise CsrfRefused("this form was sent from another site")
+
+
+def check_csrf(request: Request, sent: str | None, expected: str | None) -> None:
+    from wafa.web.sessions import same
+
+    check_origin(request)
+    header = request.headers.get("x-csrf-token")
+    if not (same(sent, expected) or same(header, expected)):
+        raise CsrfRefused("the form has expired or did not come from this site: reload the page and try again")
+
+
+def render(
+    request: Request, template: str, *, lang: Lang, status: int = 200, headers: dict[str, str] | None = None, **context: Any,
+) -> HTMLResponse:
+    """A page in the request's language."""
+    i18n.use(lang)
+    context.setdefault("flash", None)
+    body = TEMPLATES.get_template(template).render(request=request, L=lang, **context)
+    response = HTMLResponse(body, status_code=status, headers=headers)
+    protect(response)
+    new_csrf = request.state.__dict__.get("new_csrf")
+    if new_csrf:
+        set_cookie(response, request, CSRF_COOKIE, new_csrf, path="/")
+    if request.query_params.get("lang") in i18n.LANGUAGES:
+        set_cookie(response, request, LANG_COOKIE, request.query_params["lang"], path="/", max_age=365 * 86400)
+    return response
+
+
+def protect(response: Response) -> None:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers.setdefault("Cache-Control", "no-store")
+
+
+def redirect(url: str, *, htmx: bool = False) -> Response:
+    """See Other after a form post; htmx requests get HX-Redirect so the whole page moves."""
+    if htmx:
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+def is_web(request: Request) -> bool:
+    path = request.url.path
+    return path == "/admin" or path.startswith("/admin/") or path.startswith("/m/")
+
+
+def install_error_pages(app: FastAPI) -> None:
+    """Console and portal paths answer errors with a page in the visitor's language; the API keeps its
+    problem bodies."""
+    originals: dict[type, Callable[..., Any]] = {
+        kind: app.exception_handlers[kind] for kind in (WafaError, RequestValidationError, StarletteHTTPException)
+    }
+
+    def wrap(kind: type) -> Callable[..., Any]:
+        original = originals[kind]
+
+        async def handler(request: Request, exc: Exception) -> Response:
+            if not is_web(request):
+                return await original(request, exc)
+            status = getattr(exc, "status", None) or getattr(exc, "status_code", None) or 422
+            detail = getattr(exc, "detail", None) if isinstance(exc, WafaError) else None
+            lang = Lang(language_of(request))
+            return render(request, "error.html", lang=lang, status=int(status), status_code=int(status), detail=detail)
+
+        return handler
+
+    for kind in originals:
+        app.add_exception_handler(kind, wrap(kind))
+
+    @app.exception_handler(Redirect)
+    async def _redirect(request: Request, exc: Redirect) -> Response:
+        return redirect(exc.url, htmx=request.headers.get("hx-request") == "true")

@@ -1,0 +1,61 @@
+// Progressive enhancement: charts from the JSON beside each canvas; pages work without this file.
+(function () {
+  "use strict";
+  var palette = ["#0b6e4f", "#e0a100", "#b42318", "#1a56db", "#7a3fbf", "#0f3d3e"];
+  var arabicDigits = function (s) { return String(s).replace(/[0-9]/g, function (d) { return "٠١٢٣٤٥٦٧٨٩"[d]; }); };
+
+  function drawCharts() {
+    if (!window.Chart) return;
+    document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+      if (canvas.dataset.drawn) return;
+      var source = document.querySelector('script[data-for="' + canvas.id + '"]');
+      if (!source) return;
+      var data = JSON.parse(source.textContent);
+      var kind = canvas.dataset.chart;
+      var format = function (v) {
+        var s = Number(v).toLocaleString(data.locale === "ar" ? "ar-u-nu-latn" : "en");
+        return data.numerals === "arab" ? arabicDigits(s) : s;
+      };
+      var datasets = data.datasets.map(function (pair, i) {
+        var color = kind === "doughnut" ? palette : palette[i % palette.length];
+        return { label: pair[0], data: pair[1], backgroundColor: color, borderColor: color, tension: 0.25, fill: false };
+      });
+      var options = {
+        responsive: true, maintainAspectRatio: false, animation: false, locale: data.locale,
+        plugins: { legend: { rtl: data.rtl, position: "bottom" }, tooltip: { rtl: data.rtl } },
+      };
+      if (kind !== "doughnut") {
+        var stacked = canvas.dataset.stacked === "true";
+        options.scales = {
+          // Time runs right to left in Arabic: the latest period sits at the reading end.
+          x: { reverse: data.rtl, stacked: stacked, ticks: { callback: function (v) { var l = this.getLabelForValue(v); return data.numerals === "arab" ? arabicDigits(l) : l; } } },
+          y: { position: data.rtl ? "right" : "left", stacked: stacked, beginAtZero: true, ticks: { callback: format } },
+        };
+      }
+      new window.Chart(canvas, { type: kind, data: { labels: data.labels, datasets: datasets }, options: options });
+      canvas.dataset.drawn = "1";
+    });
+  }
+
+  function confirmForms() {
+    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      if (form.dataset.bound) return;
+      form.dataset.bound = "1";
+      form.addEventListener("submit", function (e) { if (!window.confirm(form.dataset.confirm)) e.preventDefault(); });
+    });
+  }
+
+  function offline() { document.body.classList.toggle("offline", !navigator.onLine); }
+
+  function registerWorker() {
+    var sw = document.querySelector('link[rel="serviceworker"]');
+    if (sw && "serviceWorker" in navigator) {
+      navigator.serviceWorker.register(sw.getAttribute("href"), { scope: sw.dataset.scope }).catch(function () {});
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { drawCharts(); confirmForms(); offline(); registerWorker(); });
+  document.addEventListener("htmx:afterSettle", function () { drawCharts(); confirmForms(); });
+  window.addEventListener("online", offline);
+  window.addEventListener("offline", offline);
+})();
