@@ -11,6 +11,10 @@ install() {
   if [ ! -x .venv/bin/python ]; then "$PYTHON" -m venv .venv; fi
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >&2
   .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$1]" >&2
+  # The console's and portal's front-end libraries (htmx, Chart.js; axe-core for the tests), served by
+  # Wafa itself from node_modules.
+  if [ "$1" = test ]; then npm_flags=""; else npm_flags="--omit=dev"; fi
+  npm install --no-audit --no-fund --loglevel=error $npm_flags >&2
 }
 
 case "${1:-}" in

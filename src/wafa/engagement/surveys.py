@@ -244,3 +244,35 @@ def nps_between(session: Session, *, tenant_id: int, start: datetime, end: datet
         )
     ).one()
     return int(row[0]), int(row[1]), int(row[2])
+
+
+def invitation_by_token(session: Session, *, tenant_id: int, token: str) -> tuple[SurveyInvitation, Survey] | None:
+    """The invitation a survey link carries, and its survey (None: no such link in this program)."""
+    if not token or len(token) > 64:
+        return None
+    found = session.execute(
+        select(SurveyInvitation, Survey).join(Survey, Survey.id == SurveyInvitation.survey_id)
+        .where(SurveyInvitation.tenant_id == tenant_id, SurveyInvitation.token == token, Survey.tenant_id == tenant_id)
+    ).first()
+    return (found[0], found[1]) if found else None
+
+
+def answered(session: Session, *, tenant_id: int, survey_id: int, member_id: int) -> bool:
+    return session.execute(
+        select(SurveyResponse.id).where(
+            SurveyResponse.tenant_id == tenant_id, SurveyResponse.survey_id == survey_id, SurveyResponse.member_id == member_id,
+        )
+    ).first() is not None
+
+
+def open_for_member(session: Session, *, tenant_id: int, member_id: int, now: datetime) -> list[tuple[Survey, str]]:
+    """Open surveys the member was invited to and has not answered, each with the invitation's token."""
+    rows = session.execute(
+        select(Survey, SurveyInvitation.token).join(SurveyInvitation, SurveyInvitation.survey_id == Survey.id)
+        .where(SurveyInvitation.tenant_id == tenant_id, SurveyInvitation.member_id == member_id, Survey.tenant_id == tenant_id)
+        .order_by(Survey.id.desc())
+    ).all()
+    return [
+        (survey, token) for survey, token in rows
+        if _is_open(survey, now) and not answered(session, tenant_id=tenant_id, survey_id=survey.id, member_id=member_id)
+    ]

@@ -27,7 +27,8 @@ TEMPLATES = jinja2.Environment(
     extensions=["jinja2.ext.i18n"],
     trim_blocks=True,
     lstrip_blocks=True,
-    undefined=jinja2.StrictUndefined,
+    # Forms read optional fields of optional parts (c.match.skus): a missing one is empty, not an error.
+    undefined=jinja2.ChainableUndefined,
 )
 TEMPLATES.install_gettext_callables(i18n.gettext_, i18n.ngettext_, newstyle=True)  # type: ignore[attr-defined]
 
@@ -108,7 +109,8 @@ def render(
 ) -> HTMLResponse:
     """A page in the request's language."""
     i18n.use(lang)
-    context.setdefault("flash", None)
+    for name in ("flash", "me", "tab", "section"):
+        context.setdefault(name, None)
     body = TEMPLATES.get_template(template).render(request=request, L=lang, **context)
     response = HTMLResponse(body, status_code=status, headers=headers)
     protect(response)

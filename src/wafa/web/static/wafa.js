@@ -45,6 +45,21 @@
     });
   }
 
+  // Rule editor rows: show the fields of the chosen condition or action type only.
+  function ruleRows() {
+    document.querySelectorAll("[data-row]").forEach(function (row) {
+      var select = row.querySelector("select[data-kind]");
+      if (!select) return;
+      var sync = function () {
+        row.querySelectorAll("[data-for]").forEach(function (part) {
+          part.hidden = part.dataset.for.split(" ").indexOf(select.value) < 0;
+        });
+      };
+      if (!select.dataset.bound) { select.dataset.bound = "1"; select.addEventListener("change", sync); }
+      sync();
+    });
+  }
+
   function offline() { document.body.classList.toggle("offline", !navigator.onLine); }
 
   function registerWorker() {
@@ -54,8 +69,8 @@
     }
   }
 
-  document.addEventListener("DOMContentLoaded", function () { drawCharts(); confirmForms(); offline(); registerWorker(); });
-  document.addEventListener("htmx:afterSettle", function () { drawCharts(); confirmForms(); });
+  document.addEventListener("DOMContentLoaded", function () { drawCharts(); confirmForms(); ruleRows(); offline(); registerWorker(); });
+  document.addEventListener("htmx:afterSettle", function () { drawCharts(); confirmForms(); ruleRows(); });
   window.addEventListener("online", offline);
   window.addEventListener("offline", offline);
 })();

@@ -1,0 +1,1 @@
+"""The member portal: the card in a phone, balance, history, rewards, coupons, referrals, badges, surveys."""

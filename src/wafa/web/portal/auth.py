@@ -1,0 +1,260 @@
+"""Members sign in with a one-time code sent by e-mail (no password to forget); joining through a
+referral link is the same flow with a name. The signed-in member of a request, and sign-out."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from wafa.api.deps import Context
+from wafa.engagement import referrals
+from wafa.errors import NotFound, WafaError
+from wafa.events import member_events
+from wafa.members import service as members
+from wafa.members.models import Member
+from wafa.members.schemas import MemberCreate
+from wafa.notify.mail import Mail
+from wafa.programs import service as programs
+from wafa.tenants import service as tenants
+from wafa.web import login_codes, sessions
+from wafa.web.i18n import Lang, translations
+from wafa.web.pages import CSRF_COOKIE, Redirect, check_csrf, language_of, pre_auth_token, redirect, render, set_cookie
+
+log = logging.getLogger("wafa.portal")
+COOKIE = "wafa_member"
+Slug = Path(pattern=r"^[a-z0-9-]{1,64}$")
+
+router = APIRouter(prefix="/m/{slug}", include_in_schema=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Portal:
+    """A tenant's portal as one request sees it (no member yet)."""
+
+    tenant_id: int
+    slug: str
+    name: str
+    lang: Lang
+    points_name: dict[str, str]
+    currency: str
+
+    @property
+    def base(self) -> str:
+        return f"/m/{self.slug}"
+
+
+@dataclass(frozen=True, slots=True)
+class Me:
+    """The signed-in member of a request."""
+
+    portal: Portal
+    member: Member
+    csrf: str
+
+    @property
+    def tenant_id(self) -> int:
+        return self.portal.tenant_id
+
+    @property
+    def member_id(self) -> int:
+        return self.member.id
+
+    @property
+    def lang(self) -> Lang:
+        return self.portal.lang
+
+
+def _portal(session: Any, request: Request, slug: str, preferred: str | None = None) -> Portal:
+    tenant = tenants.get_by_slug(session, slug=slug)
+    if tenant is None or tenant.status != "active":
+        raise NotFound("no loyalty program here")
+    program = programs.get(session, tenant_id=tenant.id)
+    return Portal(
+        tenant_id=tenant.id, slug=tenant.slug, name=tenant.name,
+        lang=Lang(language_of(request, preferred), program.numerals, program.timezone),
+        points_name={"en": program.points_name_en, "ar": program.points_name_ar}, currency=program.base_currency,
+    )
+
+
+def portal_of(request: Request, slug: str = Slug) -> Portal:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        return _portal(session, request, slug)
+
+
+def current_member(request: Request, slug: str = Slug) -> Me:
+    """The member this browser signed in as, in this tenant's portal, or a redirect to sign in."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        portal = _portal(session, request, slug)
+        found = sessions.find(session, token=request.cookies.get(COOKIE), kind="member", now=ctx.now(), tenant_id=portal.tenant_id)
+        member = members.get(session, tenant_id=portal.tenant_id, member_id=found.subject_id) if found else None
+        if found is None or member is None or member.status == "closed":
+            raise Redirect(f"/m/{portal.slug}/login")
+        # The member's own language unless they chose another on this device.
+        portal = _portal(session, request, slug, preferred=member.locale)
+        return Me(portal=portal, member=member, csrf=found.csrf_token)
+
+
+def changing_member(request: Request, me: Me = Depends(current_member), csrf: str = Form("")) -> Me:
+    check_csrf(request, csrf, me.csrf)
+    return me
+
+
+def _send_code(request: Request, portal: Portal, email: str, code: str) -> None:
+    _ = translations(portal.lang.code).gettext
+    text = _("Your sign-in code for %(program)s is %(code)s. It expires in 10 minutes. If you did not ask for it, ignore this message.") % {
+        "program": portal.name, "code": code,
+    }
+    request.app.state.mailer.send(Mail(to=email, subject=_("Your sign-in code: %(code)s") % {"code": code}, text=text, language=portal.lang.code))
+
+
+@router.get("/login")
+def login_page(request: Request, portal: Portal = Depends(portal_of)) -> Response:
+    return render(request, "portal/login.html", lang=portal.lang, portal=portal, csrf=pre_auth_token(request), error=None, email="")
+
+
+@router.post("/login")
+async def ask_code(request: Request, portal: Portal = Depends(portal_of), email: str = Form(..., max_length=254), csrf: str = Form("")) -> Response:
+    """Send a code to a member's address. The answer is the same whether or not the address belongs to
+    a member, so the form tells nobody who is a member."""
+    check_csrf(request, csrf, request.cookies.get(CSRF_COOKIE))
+    address = members.normalize_email(email) or ""
+
+    def work() -> str | None:
+        ctx = Context(request)
+        with ctx.transaction() as session:
+            found = [m for m in members.search(session, tenant_id=portal.tenant_id, region="SA", email=address, limit=2) if m.status != "closed"]
+            if len(found) != 1:
+                return None
+            return login_codes.issue(session, tenant_id=portal.tenant_id, email=address, member_id=found[0].id, signup=None, now=ctx.now())
+
+    try:
+        code = await run_in_threadpool(work)
+    except login_codes.TooManyCodes:
+        return render(request, "portal/login.html", lang=portal.lang, portal=portal, csrf=pre_auth_token(request), error="too-many", email=address, status=429)
+    if code is not None:
+        await run_in_threadpool(_send_code, request, portal, address, code)
+    else:
+        log.info("sign-in code asked for %s, which is no member of %s", address, portal.slug)
+    return redirect(f"{portal.base}/verify?email={quote(address)}")
+
+
+@router.get("/verify")
+def verify_page(request: Request, email: str = Query("", max_length=254), portal: Portal = Depends(portal_of)) -> Response:
+    return render(request, "portal/verify.html", lang=portal.lang, portal=portal, csrf=pre_auth_token(request), email=email, error=None)
+
+
+@router.post("/verify")
+def verify(
+    request: Request, portal: Portal = Depends(portal_of), email: str = Form(..., max_length=254), code: str = Form(..., max_length=32),
+    csrf: str = Form(""),
+) -> Response:
+    check_csrf(request, csrf, request.cookies.get(CSRF_COOKIE))
+    ctx = Context(request)
+    address = members.normalize_email(email) or ""
+    try:
+        with ctx.transaction() as session:
+            used = login_codes.redeem(session, tenant_id=portal.tenant_id, email=address, code=code, now=ctx.now())
+        with ctx.transaction() as session:
+            member_id = used.member_id if used.member_id is not None else _enrol(session, request, portal, address, used.signup, ctx.now())
+            member = members.get_or_raise(session, tenant_id=portal.tenant_id, member_id=member_id)
+            if member.status == "closed":
+                raise login_codes.CodeRefused("this membership is closed")
+            # Always a new session token: one planted in the browser before never becomes signed in.
+            sessions.end(session, token=request.cookies.get(COOKIE))
+            token, _ = sessions.start(session, kind="member", tenant_id=portal.tenant_id, subject_id=member_id, now=ctx.now())
+    except login_codes.CodeRefused as exc:
+        left = exc.extra.get("attempts_left")
+        return render(
+            request, "portal/verify.html", lang=portal.lang, portal=portal, csrf=pre_auth_token(request), email=address,
+            error="wrong" if left else "expired", status=401,
+        )
+    response = redirect(portal.base)
+    set_cookie(response, request, COOKIE, token, path=portal.base, max_age=int(sessions.IDLE["member"].total_seconds()))
+    return response
+
+
+def _enrol(session: Any, request: Request, portal: Portal, email: str, signup: str | None, now: Any) -> int:
+    """Enrol the person who confirmed their address through the join form (and its referral code)."""
+    data = json.loads(signup or "{}")
+    existing = members.search(session, tenant_id=portal.tenant_id, region="SA", email=email, limit=1)
+    if existing:
+        return existing[0].id  # joined meanwhile (or twice): sign in as that member
+    region = programs.get(session, tenant_id=portal.tenant_id).default_region
+    member_in = MemberCreate(
+        external_id=f"web-{uuid.uuid4().hex}", name=data.get("name") or None, email=email, locale=data.get("locale") or portal.lang.code,
+        referral_code=data.get("ref") or None,
+    )
+    member = members.create(session, tenant_id=portal.tenant_id, member_in=member_in, region=region, now=now)
+    member_events.member_enrolled(session, tenant_id=portal.tenant_id, member=member, now=now)
+    member_events.profile_changed(session, tenant_id=portal.tenant_id, member=member, now=now)
+    if member_in.referral_code:
+        try:
+            with session.begin_nested():
+                referrals.on_enrolment(session, tenant_id=portal.tenant_id, member=member, code=member_in.referral_code, now=now)
+        except WafaError:
+            log.info("referral code %r not applied to new member %s", member_in.referral_code, member.id)
+    return member.id
+
+
+@router.get("/join")
+def join_page(request: Request, ref: str = Query("", max_length=32), portal: Portal = Depends(portal_of)) -> Response:
+    return render(request, "portal/join.html", lang=portal.lang, portal=portal, csrf=pre_auth_token(request), ref=ref, error=None, name="", email="")
+
+
+@router.post("/join")
+async def join(
+    request: Request, portal: Portal = Depends(portal_of), name: str = Form(..., min_length=1, max_length=200),
+    email: str = Form(..., max_length=254), ref: str = Form("", max_length=32), csrf: str = Form(""),
+) -> Response:
+    """Send a code to confirm the address; the member is enrolled when the code comes back."""
+    check_csrf(request, csrf, request.cookies.get(CSRF_COOKIE))
+    address = members.normalize_email(email) or ""
+    try:
+        MemberCreate(external_id="web", name=name.strip() or None, email=address)
+        valid = True
+    except ValidationError:
+        valid = False
+    if not valid:
+        return render(request, "portal/join.html", lang=portal.lang, portal=portal, csrf=pre_auth_token(request), ref=ref,
+                      error="email", name=name, email=email, status=422)
+    signup = json.dumps({"name": name.strip(), "ref": ref.strip().upper(), "locale": portal.lang.code}, ensure_ascii=False)[:500]
+
+    def work() -> str:
+        ctx = Context(request)
+        with ctx.transaction() as session:
+            existing = members.search(session, tenant_id=portal.tenant_id, region="SA", email=address, limit=1)
+            member_id = existing[0].id if existing else None
+            return login_codes.issue(session, tenant_id=portal.tenant_id, email=address, member_id=member_id,
+                                     signup=None if member_id else signup, now=ctx.now())
+
+    try:
+        code = await run_in_threadpool(work)
+    except login_codes.TooManyCodes:
+        return render(request, "portal/join.html", lang=portal.lang, portal=portal, csrf=pre_auth_token(request), ref=ref,
+                      error="too-many", name=name, email=email, status=429)
+    await run_in_threadpool(_send_code, request, portal, address, code)
+    return redirect(f"{portal.base}/verify?email={quote(address)}")
+
+
+@router.post("/logout")
+def logout(request: Request, me: Me = Depends(current_member), csrf: str = Form("")) -> Response:
+    check_csrf(request, csrf, me.csrf)
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        sessions.end(session, token=request.cookies.get(COOKIE))
+    response = redirect(f"{me.portal.base}/login")
+    response.delete_cookie(COOKIE, path=me.portal.base)
+    # The service worker's copy of the card goes too: the next person on this phone sees nothing.
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response

@@ -1,0 +1,272 @@
+"""The member's pages: the card with its QR code, balance and history, rewards to redeem (and why
+others are locked), coupons with QR codes, the referral link, badges and challenges, surveys; the web
+app manifest and the service worker that keep the card showing offline."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import segno
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import Response
+from markupsafe import Markup
+
+from wafa.api.deps import MAX_ID, Context, IdPath
+from wafa.engagement import achievements, member_achievements, referrals, surveys
+from wafa.engagement.models import Challenge
+from wafa.engagement.schemas import ResponseIn
+from wafa.errors import NotFound, WafaError
+from wafa.ledger import service as ledger
+from wafa.ledger import wallet
+from wafa.programs import service as programs
+from wafa.rewards import catalog, coupons, redemptions
+from wafa.rewards.schemas import RedemptionIn
+from wafa.tiers import service as tiers
+from wafa.tiers.reads import member_tier
+from wafa.web.history import explain
+from wafa.web.i18n import Lang
+from wafa.web.pages import protect, redirect, render
+from wafa.web.portal.auth import Me, Portal, changing_member, current_member, portal_of
+
+router = APIRouter(prefix="/m/{slug}", include_in_schema=False)
+
+
+def qr_svg(data: str) -> Markup:
+    """A QR code as inline SVG (sized by CSS), for the card and coupons."""
+    return Markup(segno.make(data, error="m").svg_inline(scale=1, border=2, omitsize=True, dark="#000", light="#fff"))
+
+
+def page(request: Request, template: str, me: Me, tab: str, **context: Any) -> Response:
+    return render(request, template, lang=me.lang, portal=me.portal, me=me, tab=tab, **context)
+
+
+@router.get("")
+@router.get("/")
+def card(request: Request, me: Me = Depends(current_member)) -> Response:
+    ctx = Context(request)
+    now = ctx.now()
+    with ctx.transaction() as session:
+        balance = ledger.summary(session, tenant_id=me.tenant_id, member_id=me.member_id, now=now)
+        tier = member_tier(session, me.tenant_id, me.member_id, now)
+        money = wallet.balances(session, tenant_id=me.tenant_id, member_id=me.member_id)
+    return page(request, "portal/card.html", me, "card", balance=balance, tier=tier, wallet=money, qr=qr_svg(me.member.card_token))
+
+
+@router.get("/history")
+def history(request: Request, before: int | None = Query(None, ge=1, le=MAX_ID), me: Me = Depends(current_member)) -> Response:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        entries = ledger.list_entries(session, tenant_id=me.tenant_id, member_id=me.member_id, before_id=before, limit=31)
+        lines = explain(session, tenant_id=me.tenant_id, entries=entries[:30], lang=me.lang)
+        balance = ledger.summary(session, tenant_id=me.tenant_id, member_id=me.member_id, now=ctx.now())
+        lots = ledger.open_lots(session, tenant_id=me.tenant_id, member_id=me.member_id, limit=20)
+    more = entries[29].id if len(entries) > 30 else None
+    return page(request, "portal/history.html", me, "history", lines=lines, more=more, balance=balance,
+                expiring=[lot for lot in lots if lot.expires_at is not None][:5])
+
+
+def lock_reasons(lang: Lang, locks: list[dict[str, str]], reward: Any, tier_names: dict[str, str], available: int) -> list[str]:
+    """Why a reward is locked, in the member's language (the catalog's codes, said for a person)."""
+    _ = lang.gettext
+    out = []
+    for lock in locks:
+        code = lock["code"]
+        if code == "points":
+            out.append(_("You have %(have)s of %(cost)s points") % {"have": lang.number(max(available, 0)), "cost": lang.number(reward.points)})
+        elif code == "tier":
+            names = [tier_names.get(t.lower(), t) for t in reward.tiers]
+            out.append(_("Needs the %(tier)s tier") % {"tier": _(" or ").join(names)})
+        elif code == "stock":
+            out.append(_("Out of stock"))
+        elif code == "limit":
+            out.append(_("You have reached this reward's limit"))
+        elif code == "debt":
+            out.append(_("Your balance is below zero after a return"))
+        elif code == "member":
+            out.append(_("Your membership is not active"))
+        elif code == "segment":
+            out.append(_("For selected members"))
+        elif code == "plan":
+            out.append(_("For paid plan members"))
+        elif code == "not_yet":
+            out.append(_("Available from %(day)s") % {"day": lang.date(reward.valid_from)})
+        else:
+            out.append(_("Not available now"))
+    return out
+
+
+def _rewards(session: Any, me: Me, now: Any) -> tuple[list[dict], int]:
+    program = programs.get(session, tenant_id=me.tenant_id)
+    available = (ledger.summary(session, tenant_id=me.tenant_id, member_id=me.member_id, now=now) or {}).get("available", 0)
+    tier_names = {t.key.lower(): me.lang.name(t) for t in tiers.tiers_of(session, tenant_id=me.tenant_id)}
+    tier_names.update({t.name_en.lower(): me.lang.name(t) for t in tiers.tiers_of(session, tenant_id=me.tenant_id)})
+    out: list[dict] = []
+    after = None
+    while True:
+        rows = catalog.list_(session, tenant_id=me.tenant_id, statuses=("active",), after_id=after, limit=100)
+        for reward in rows:
+            after = reward.id
+            if reward.valid_until is not None and now >= reward.valid_until:
+                continue
+            locks = catalog.locks(session, reward=reward, member=me.member, available_points=available, program=program, now=now)
+            out.append({"reward": reward, "locked": lock_reasons(me.lang, locks, reward, tier_names, available)})
+        if len(rows) < 100:
+            break
+    # What the member can redeem now first, then the cheapest.
+    out.sort(key=lambda r: (bool(r["locked"]), r["reward"].points))
+    return out, available
+
+
+@router.get("/rewards")
+def rewards(request: Request, done: str | None = Query(None, max_length=16), me: Me = Depends(current_member)) -> Response:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        found, available = _rewards(session, me, ctx.now())
+    return page(request, "portal/rewards.html", me, "rewards", rewards=found, available=available, done=done, error=None,
+                request_id=uuid.uuid4().hex)
+
+
+@router.post("/rewards/{reward_id}/redeem")
+def redeem(
+    request: Request, reward_id: IdPath, request_id: str = Form(..., min_length=8, max_length=64), note: str = Form("", max_length=500),
+    me: Me = Depends(changing_member),
+) -> Response:
+    """Redeem after the member confirmed; the form's request id makes a double tap redeem once."""
+    ctx = Context(request)
+    try:
+        with ctx.transaction() as session:
+            redemption, _ = redemptions.redeem(
+                session, tenant_id=me.tenant_id, member_id=me.member_id,
+                redemption_in=RedemptionIn(reward_id=reward_id, note=note.strip() or None), key=f"portal:{me.member_id}:{request_id}",
+                now=ctx.now(),
+            )
+    except WafaError as exc:
+        with ctx.transaction() as session:
+            found, available = _rewards(session, me, ctx.now())
+        return page(request, "portal/rewards.html", me, "rewards", rewards=found, available=available, done=None, error=exc,
+                    request_id=uuid.uuid4().hex, status=exc.status)
+    return redirect(f"{me.portal.base}/coupons?new={redemption.id}")
+
+
+@router.get("/coupons")
+def my_coupons(request: Request, new: int | None = Query(None, ge=1, le=MAX_ID), me: Me = Depends(current_member)) -> Response:
+    ctx = Context(request)
+    now = ctx.now()
+    with ctx.transaction() as session:
+        held = {c.id: c for c in coupons.held_by(session, tenant_id=me.tenant_id, member_id=me.member_id)}
+        rows = redemptions.list_for_member(session, tenant_id=me.tenant_id, member_id=me.member_id, before_id=None, limit=50)
+        items = []
+        for r in rows:
+            reward = catalog.get_or_raise(session, tenant_id=me.tenant_id, reward_id=r.reward_id)
+            coupon = held.get(r.coupon_id) if r.coupon_id else None
+            code = coupon.code if coupon is not None and coupons.status_of(coupon, now) == "active" else None
+            code = code or (r.voucher_code if r.status == "issued" else None)
+            items.append({"redemption": r, "reward": reward, "coupon": coupon, "code": code, "qr": qr_svg(code) if code else None,
+                          "coupon_status": coupons.status_of(coupon, now) if coupon is not None else None})
+    return page(request, "portal/coupons.html", me, "coupons", items=items, new=new)
+
+
+@router.get("/refer")
+def refer(request: Request, me: Me = Depends(current_member)) -> Response:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        link = referrals.link(session, tenant_id=me.tenant_id, code=me.member.referral_code)
+        _, made = referrals.of_member(session, tenant_id=me.tenant_id, member_id=me.member_id)
+        policy = referrals.policy(session, tenant_id=me.tenant_id)
+    return page(request, "portal/refer.html", me, "more", link=link, made=made, policy=policy, qr=qr_svg(link))
+
+
+@router.get("/achievements")
+def achievements_page(request: Request, me: Me = Depends(current_member)) -> Response:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        found = member_achievements.of_member(session, tenant_id=me.tenant_id, member_id=me.member_id, now=ctx.now())
+        ids = {c.key: c.id for c in achievements.list_(session, Challenge, tenant_id=me.tenant_id)}
+    return page(request, "portal/achievements.html", me, "more", found=found, challenge_ids=ids)
+
+
+@router.post("/challenges/{challenge_id}/join")
+def join_challenge(request: Request, challenge_id: IdPath, me: Me = Depends(changing_member)) -> Response:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        achievements.join(session, tenant_id=me.tenant_id, member_id=me.member_id, challenge_id=challenge_id, now=ctx.now())
+    return redirect(f"{me.portal.base}/achievements")
+
+
+@router.get("/surveys")
+def open_surveys(request: Request, me: Me = Depends(current_member)) -> Response:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        found = surveys.open_for_member(session, tenant_id=me.tenant_id, member_id=me.member_id, now=ctx.now())
+    return page(request, "portal/surveys.html", me, "more", found=found)
+
+
+def _invitation(session: Any, portal: Portal, token: str) -> tuple[Any, Any]:
+    found = surveys.invitation_by_token(session, tenant_id=portal.tenant_id, token=token)
+    if found is None:
+        raise NotFound("this survey link is not valid")
+    return found
+
+
+@router.get("/surveys/{token}")
+def survey(request: Request, token: str, portal: Portal = Depends(portal_of)) -> Response:
+    """The link an invitation carries: answering needs no sign-in, the token says who is answering."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        invitation, found = _invitation(session, portal, token)
+        done = surveys.answered(session, tenant_id=portal.tenant_id, survey_id=found.id, member_id=invitation.member_id)
+        is_open = found.status == "open" and (found.closes_at is None or ctx.now() < found.closes_at)
+    return render(request, "portal/survey.html", lang=portal.lang, portal=portal, survey=found, token=token, done=done,
+                  is_open=is_open, error=None, me=None, tab="more")
+
+
+@router.post("/surveys/{token}")
+async def answer_survey(request: Request, token: str, portal: Portal = Depends(portal_of)) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    from wafa.web.pages import check_origin
+
+    form = await request.form()
+    # The token in the URL is the credential, and a second answer is refused: a forged post gains nothing.
+    check_origin(request)
+
+    def work() -> Response:
+        ctx = Context(request)
+        with ctx.transaction() as session:
+            invitation, found = _invitation(session, portal, token)
+            answers: dict[str, int | str] = {}
+            for q in found.questions:
+                raw = str(form.get(q["key"], "")).strip()
+                if not raw:
+                    continue
+                answers[q["key"]] = int(raw) if q["type"] in ("nps", "rating") and raw.lstrip("-").isdigit() else raw
+            try:
+                with session.begin_nested():
+                    surveys.respond(session, tenant_id=portal.tenant_id, survey_id=found.id,
+                                    response_in=ResponseIn(token=token, answers=answers), now=ctx.now())
+            except WafaError as exc:
+                return render(request, "portal/survey.html", lang=portal.lang, portal=portal, survey=found, token=token, done=False,
+                              is_open=True, error=exc, me=None, tab="more", status=exc.status)
+        return redirect(f"{portal.base}/surveys/{token}")
+
+    return await run_in_threadpool(work)
+
+
+@router.get("/manifest.webmanifest")
+def manifest(request: Request, portal: Portal = Depends(portal_of)) -> Response:
+    response = render(request, "portal/manifest.webmanifest", lang=portal.lang, portal=portal)
+    response.media_type = "application/manifest+json"
+    response.headers["content-type"] = "application/manifest+json"
+    return response
+
+
+@router.get("/sw.js")
+def service_worker(request: Request, portal: Portal = Depends(portal_of)) -> Response:
+    from wafa import __version__
+
+    body = render(request, "portal/sw.js", lang=portal.lang, portal=portal, version=__version__).body
+    response = Response(body, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+    protect(response)
+    response.headers["Cache-Control"] = "no-cache"
+    return response

@@ -1,0 +1,81 @@
+"""Browsers for the console and the portal: each `browser()` is a TestClient with its own cookie jar on
+the test's app, so two people (or an attacker and a victim) can be played side by side. Helpers read
+the CSRF token out of a page the way a form would carry it, and sign an admin in through the form."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from datetime import datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from wafa.db import unit_of_work
+from wafa.tenants import admin_users
+
+PASSWORD = "correct horse battery"
+HOST = "testserver.local"  # the domain the test client's cookie jar files testserver's cookies under
+
+Browser = Callable[[], TestClient]
+
+
+@pytest.fixture
+def browser(client: TestClient) -> Iterator[Browser]:
+    """Opens a new browser (no cookies, no API key) on the same app as `client`, which stays the API."""
+    app = client.app
+    mailer = app.state.mailer  # type: ignore[attr-defined]
+    with ExitStack() as stack:
+        yield lambda: stack.enter_context(TestClient(app, raise_server_exceptions=False))
+    app.state.mailer = mailer  # type: ignore[attr-defined]
+
+
+def make_admin(factory: sessionmaker[Session], tenant_id: int, now: datetime, *, role: str = "admin", email: str | None = None) -> str:
+    """A console user of the tenant with PASSWORD; returns their e-mail."""
+    email = email or f"admin-{uuid.uuid4().hex[:8]}@example.com"
+    with unit_of_work(factory) as session:
+        admin_users.create(session, tenant_id=tenant_id, email=email, name="Layla Admin", password=PASSWORD, role=role, now=now)
+    return email
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token the page's (first) form carries."""
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "no CSRF field in the page"
+    return found.group(1)
+
+
+def field_of(html: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert found, f"no {name} field in the page"
+    return found.group(1)
+
+
+def sign_in(browser: TestClient, slug: str, email: str, password: str = PASSWORD, **form: str):  # type: ignore[no-untyped-def]
+    """Fill in and send the console's sign-in form; returns the answer to the post (not followed)."""
+    page = browser.get("/admin/login")
+    assert page.status_code == 200, page.text
+    data = {"tenant": slug, "email": email, "password": password, "csrf": csrf_of(page.text), **form}
+    return browser.post("/admin/login", data=data, follow_redirects=False)
+
+
+def signed_in(browser: TestClient, slug: str, email: str) -> TestClient:
+    answer = sign_in(browser, slug, email)
+    assert answer.status_code == 303, answer.text
+    return browser
+
+
+def cookie_from(response, name: str) -> str | None:  # type: ignore[no-untyped-def]
+    """The value this answer sets for cookie `name` (None if it sets none)."""
+    for header in response.headers.get_list("set-cookie"):
+        key, _, rest = header.partition("=")
+        if key.strip() == name:
+            return rest.split(";", 1)[0].strip().strip('"')
+    return None
+
+
+def set_cookie_header(response, name: str) -> str:  # type: ignore[no-untyped-def]
+    return next(h for h in response.headers.get_list("set-cookie") if h.startswith(f"{name}="))
