@@ -8,7 +8,7 @@ from wafa.engagement.models import (
     AchievementAward, Badge, Challenge, ChallengeProgress, LeaderboardProfile, MemberStreak, Referral, ReferralPolicy, Streak,
     Survey, SurveyInvitation, SurveyResponse,
 )
-from wafa.events.models import Event, EventType, IdempotencyRecord
+from wafa.events.models import Event, EventType, IdempotencyRecord, ImportJob
 from wafa.ledger.models import Account, Entry, Hold, Lot, LotMovement, Posting
 from wafa.members.models import Member
 from wafa.memberships.models import Membership, MembershipLog, MembershipPayment, Plan
@@ -29,5 +29,5 @@ __all__ = [
     "Voucher", "Tier", "TierPolicy", "MemberTier", "TierChange", "Referral", "ReferralPolicy",
     "Plan", "Membership", "MembershipPayment", "MembershipLog", "Badge", "Challenge", "ChallengeProgress", "Streak",
     "MemberStreak", "AchievementAward", "LeaderboardProfile", "ClvModel", "RfmScore", "AcquisitionSpend", "CustomSegment", "SegmentMember", "SegmentCount", "AbcPolicy", "AbcScore", "RfmCount", "AnalyticsRun", "Survey", "SurveyInvitation", "SurveyResponse",
-    "AdminUser", "AuditEntry", "WebSession", "LoginCode",
+    "AdminUser", "AuditEntry", "WebSession", "LoginCode", "ImportJob",
 ]

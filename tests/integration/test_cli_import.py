@@ -138,9 +138,9 @@ def test_out_of_range_values_are_bad_rows_not_a_failed_import(wafa, tmp_path: Pa
 
 
 def test_members_join_at_their_first_purchase_in_the_file_whatever_its_order(wafa, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
-    from wafa.cli import imports as cli_imports
+    from wafa.events import imports
 
-    monkeypatch.setattr(cli_imports, "BATCH", 1)  # one row per batch: the earlier purchase comes in a later one
+    monkeypatch.setattr(imports, "BATCH", 1)  # one row per batch: the earlier purchase comes in a later one
     name = tenant(wafa)
     path = tmp_path / "unsorted.csv"
     path.write_text("customer_id,date,amount,order_id\nC1,2025-06-01,10.00,J\nC1,2025-01-01,10.00,A\n")

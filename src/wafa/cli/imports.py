@@ -3,10 +3,7 @@ mapping for other systems' files), and members, purchases and ledger entries out
 
 from __future__ import annotations
 
-import csv
 import time
-from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +17,7 @@ from rich.progress import Progress, TextColumn  # noqa: E402
 
 from wafa.cli.main import JsonOption, TenantOption, _factory, _tenant_id, emit, err, failures, out  # noqa: E402
 from wafa.clock import SystemClock  # noqa: E402
-from wafa.db import unit_of_work  # noqa: E402
 
-BATCH = 10_000
 
 
 def _usage(message: str) -> typer.Exit:
@@ -35,18 +30,6 @@ def _format(path: Path, given: str | None) -> str:
     if found not in ("csv", "parquet"):
         raise _usage("--format: use csv or parquet")
     return found
-
-
-def _records(path: Path, kind: str) -> Iterator[dict[str, Any]]:
-    """The file's records as dicts of column -> value, streamed."""
-    if kind == "parquet":
-        import pyarrow.parquet as pq
-
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH):
-            yield from batch.to_pylist()
-        return
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        yield from csv.DictReader(handle)
 
 
 def _mapping(pairs: list[str]) -> dict[str, str]:
@@ -77,49 +60,28 @@ def import_purchases(
     reported by line number; good rows still load. Fields: customer_id, date (a day, or a timestamp),
     amount, and optionally currency, order_id, quantity, items (JSON lines), store."""
     from wafa.events import imports
-    from wafa.programs import service as programs
 
     kind = _format(file, file_format)
     mapping = _mapping(map_)
-    report = imports.ImportReport()
     now = SystemClock().now()
-    seen: Counter[str] = Counter()
     started = time.perf_counter()
     with failures():
         factory = _factory()
         with factory() as session:
             tenant_id = _tenant_id(session, tenant)
-            program = programs.get(session, tenant_id=tenant_id, fresh=True)
-
-        def flush(batch: list[imports.Row]) -> None:
-            if not batch:
-                return
-            ids = imports.order_ids(batch, seen=seen)
-            with unit_of_work(factory) as session:
-                if award:
-                    _award(session, tenant_id=tenant_id, rows=batch, ids=ids, now=now, report=report)
-                else:
-                    imports.write(session, tenant_id=tenant_id, rows=batch, ids=ids, now=now, report=report)
-
         with Progress(*Progress.get_default_columns(), TextColumn("{task.fields[rate]}"), console=err, transient=not as_json) as bar:
-            task = bar.add_task(f"importing {file.name}", total=None, rate="")
-            batch: list[imports.Row] = []
-            first_line = 2 if kind == "csv" else 1
-            for line, record in imports.rows_of(_records(file, kind), first_line=first_line):
-                report.rows += 1
-                try:
-                    batch.append(imports.parse(record, line=line, mapping=mapping, program=program, now=now))
-                except imports.BadRow as exc:
-                    report.refuse(line, str(exc))
-                except (ValueError, ArithmeticError, TypeError) as exc:  # a value no check foresaw: the row, not the file
-                    report.refuse(line, f"unreadable row: {exc}")
-                if len(batch) >= (500 if award else BATCH):
-                    flush(batch)
-                    batch = []
-                    rate = report.rows / (time.perf_counter() - started)
-                    bar.update(task, completed=report.rows, rate=f"{rate:,.0f} rows/s")
-            flush(batch)
-            bar.update(task, completed=report.rows)
+            task = bar.add_task(f"importing {file.name}", total=1000, rate="")
+
+            def batch_done(report: imports.ImportReport) -> None:
+                rate = report.rows / (time.perf_counter() - started)
+                bar.update(task, rate=f"{report.rows:,} rows, {rate:,.0f} rows/s")
+
+            report = imports.run(
+                factory, tenant_id=tenant_id, mapping=mapping, award=award, now=now, first_line=2 if kind == "csv" else 1,
+                records=imports.read_records(file, kind, on_progress=lambda permille: bar.update(task, completed=permille)),
+                on_batch=batch_done,
+            )
+            bar.update(task, completed=1000)
     seconds = time.perf_counter() - started
     data = {
         "rows": report.rows, "imported": report.imported, "already_there": report.already, "bad_rows": report.bad_rows,
@@ -137,46 +99,6 @@ def _print_report(data: dict[str, Any]) -> None:
     )
     for bad in data["bad"][:50]:
         err.print(f"line {bad['line']}: {escape(bad['reason'])}", highlight=False)
-
-
-def _award(session, *, tenant_id: int, rows: list, ids: list[str], now, report) -> None:  # type: ignore[no-untyped-def]
-    """Each row through the live purchase path (rules, tiers, achievements), one savepoint each."""
-    from wafa.errors import WafaError
-    from wafa.events import imports
-    from wafa.events import service as events
-    from wafa.events.idempotency import request_hash
-    from wafa.events.schemas import MemberRef, PurchaseIn
-    from wafa.members import service as members
-    from wafa.money import to_major
-
-    members_by_id, made = members.ensure_many(
-        session, tenant_id=tenant_id, external_ids=[r.customer_id for r in rows], now=now, since=imports.first_seen(rows),
-    )
-    report.members_enrolled += len(made)
-    for row, order_id in zip(rows, ids, strict=True):
-        purchase = PurchaseIn(
-            type="purchase", member=MemberRef(id=members_by_id[row.customer_id]), order_id=order_id,
-            amount=to_major(row.amount, row.currency), currency=row.currency, occurred_at=row.occurred_at,
-            items=[{**i, "unit_price": to_major(i["unit_price"], row.currency)} for i in row.items] if row.items else None,
-            store=row.store, channel="import",
-        )
-        try:
-            with session.begin_nested():
-                result, replayed = events.record_purchase(
-                    session, tenant_id=tenant_id, event_in=purchase,
-                    request_hash=request_hash("POST", "/v1/events", purchase.model_dump(mode="json")), now=now,
-                )
-        except WafaError as exc:
-            if getattr(exc, "field", None) == "order_id" and "already recorded" in exc.detail:
-                report.already += 1  # recorded before, by a plain import (which kept no request to compare)
-                continue
-            report.refuse(row.line, exc.detail)
-            continue
-        if replayed:
-            report.already += 1
-        else:
-            report.imported += 1
-            report.awarded_points += result.total_points
 
 
 export_app = typer.Typer(help="Exports: members, purchases and ledger entries to CSV or Parquet.", no_args_is_help=True)

@@ -228,7 +228,7 @@ def _generate(tenant: str, campaign_in, staged) -> dict:  # type: ignore[no-unty
     """Create the campaign (and write its codes to `staged`) in one transaction; the command's JSON answer."""
     from wafa.programs import service as programs
     from wafa.rewards import catalog, coupons
-    from wafa.rewards.routes import csv_lines
+    from wafa.rewards.coupons import csv_lines
 
     now = SystemClock().now()
     try:

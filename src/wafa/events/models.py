@@ -101,3 +101,30 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ImportJob(Base):
+    """A purchase file imported from the console: where it stands, for the progress bar, and its report."""
+
+    __tablename__ = "import_jobs"
+    __table_args__ = (Index("ix_import_jobs_tenant", "tenant_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    file_name: Mapped[str] = mapped_column(String(255))
+    award: Mapped[bool] = mapped_column(default=False)
+    # queued, running, done or failed.
+    status: Mapped[str] = mapped_column(String(16))
+    # How far through the file, in thousandths (bytes of a CSV, rows of a Parquet file).
+    permille: Mapped[int] = mapped_column(Integer, default=0)
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    imported: Mapped[int] = mapped_column(Integer, default=0)
+    already: Mapped[int] = mapped_column(Integer, default=0)
+    bad_rows: Mapped[int] = mapped_column(Integer, default=0)
+    members_enrolled: Mapped[int] = mapped_column(Integer, default=0)
+    awarded_points: Mapped[int] = mapped_column(BigInteger, default=0)
+    bad: Mapped[list] = mapped_column(JSON, default=list)  # the first 100 (line, reason)
+    error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

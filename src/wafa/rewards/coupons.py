@@ -8,6 +8,8 @@ the same use, finds that use and answers it again).
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -266,4 +268,28 @@ def held_by(session: Session, *, tenant_id: int, member_id: int) -> list[Coupon]
         select(Coupon).join(RewardRedemption, RewardRedemption.coupon_id == Coupon.id).where(
             RewardRedemption.tenant_id == tenant_id, RewardRedemption.member_id == member_id, RewardRedemption.status == "issued",
         )
+    ).scalars())
+
+
+def csv_lines(found, now: datetime) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """CSV text of coupons: code, status, uses, max uses, validity."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["code", "status", "uses", "max_uses", "valid_from", "valid_until"])
+    for count, coupon in enumerate(found, 1):
+        writer.writerow([
+            coupon.code, status_of(coupon, now), coupon.uses, coupon.max_uses,
+            coupon.valid_from.isoformat() if coupon.valid_from else "", coupon.valid_until.isoformat() if coupon.valid_until else "",
+        ])
+        if count % 1000 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def list_campaigns(session: Session, *, tenant_id: int, limit: int = 200) -> list[CouponCampaign]:
+    """A tenant's campaigns, newest first."""
+    return list(session.execute(
+        select(CouponCampaign).where(CouponCampaign.tenant_id == tenant_id).order_by(CouponCampaign.id.desc()).limit(limit)
     ).scalars())

@@ -48,6 +48,14 @@ def list_for_member(session: Session, *, tenant_id: int, member_id: int, before_
     return list(session.execute(query.order_by(RewardRedemption.id.desc()).limit(limit + 1)).scalars())
 
 
+def list_by_reward(session: Session, *, tenant_id: int, reward_id: int, limit: int = 50) -> list[RewardRedemption]:
+    """A reward's latest redemptions, newest first."""
+    return list(session.execute(
+        select(RewardRedemption).where(RewardRedemption.tenant_id == tenant_id, RewardRedemption.reward_id == reward_id)
+        .order_by(RewardRedemption.id.desc()).limit(limit)
+    ).scalars())
+
+
 def cashback_amount(points: int, *, rate: str, currency: str) -> int:
     """Wallet money (minor units) for points at a rate in major units per point, rounded down."""
     amount = int((Decimal(points) * Decimal(rate)).scaleb(precision(currency)).to_integral_value(rounding=ROUND_FLOOR))

@@ -3,8 +3,6 @@ campaigns (generate, export), partner vouchers, stamp cards."""
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from collections.abc import Iterator
 from typing import Annotated
@@ -395,29 +393,12 @@ def export_campaign(request: Request, campaign_id: IdPath, principal: Principal 
 
     def rows() -> Iterator[str]:
         with ctx.transaction() as session:
-            yield from csv_lines(coupons.campaign_codes(session, tenant_id=principal.tenant_id, campaign_id=campaign_id), now)
+            yield from coupons.csv_lines(coupons.campaign_codes(session, tenant_id=principal.tenant_id, campaign_id=campaign_id), now)
 
     return StreamingResponse(
         rows(), media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="campaign-{campaign_id}-codes.csv"'},
     )
-
-
-def csv_lines(found, now: datetime) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """CSV text of coupons: code, status, uses, max uses, validity."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["code", "status", "uses", "max_uses", "valid_from", "valid_until"])
-    for count, coupon in enumerate(found, 1):
-        writer.writerow([
-            coupon.code, coupons.status_of(coupon, now), coupon.uses, coupon.max_uses,
-            coupon.valid_from.isoformat() if coupon.valid_from else "", coupon.valid_until.isoformat() if coupon.valid_until else "",
-        ])
-        if count % 1000 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
 
 
 # --- stamp cards ------------------------------------------------------------------------------

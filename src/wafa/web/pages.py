@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wafa.config import get_settings
 from wafa.errors import WafaError
+from wafa.money import to_major
 from wafa.web import i18n
 from wafa.web.i18n import Lang
 
@@ -48,6 +49,7 @@ def _json_script(value: Any) -> Markup:
 
 
 TEMPLATES.filters["json_script"] = _json_script
+TEMPLATES.filters["major"] = lambda minor, currency: to_major(int(minor), currency)
 
 
 class Redirect(Exception):

@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from wafa.web import assets
-from wafa.web.admin import audit_trail, auth, dashboard, members, rules
+from wafa.web.admin import audit_trail, auth, catalog, dashboard, engagement, imports, members, program, rules
 from wafa.web.pages import install_error_pages
 from wafa.web.portal import auth as portal_auth
 from wafa.web.portal import pages as portal_pages
 
 
 def install(app: FastAPI) -> None:
-    for module in (assets, auth, dashboard, members, rules, audit_trail, portal_auth, portal_pages):
+    for module in (assets, auth, dashboard, members, rules, catalog, program, imports, engagement, audit_trail, portal_auth, portal_pages):
         app.include_router(module.router)
     install_error_pages(app)

@@ -5,16 +5,21 @@ the CSRF token out of a page the way a form would carry it, and sign an admin in
 from __future__ import annotations
 
 import re
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 import pytest
+from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from wafa.db import unit_of_work
+from wafa.notify.mail import Mailer
 from wafa.tenants import admin_users
 
 PASSWORD = "correct horse battery"
@@ -79,3 +84,54 @@ def cookie_from(response, name: str) -> str | None:  # type: ignore[no-untyped-d
 
 def set_cookie_header(response, name: str) -> str:  # type: ignore[no-untyped-def]
     return next(h for h in response.headers.get_list("set-cookie") if h.startswith(f"{name}="))
+
+
+# --- a real SMTP server for the portal's sign-in codes ---------------------------------------------
+
+
+class Inbox:
+    """What the SMTP server received: (recipients, parsed message), in order of arrival."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]  # noqa: N802 (aiosmtpd's name)
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append((list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [message for rcpt, message in self.messages if address in rcpt]
+
+    def codes_for(self, address: str) -> list[str]:
+        """The sign-in codes sent to an address, oldest first (read from the subject, as a person would)."""
+        return [re.search(r"\b(\d{6})\b", str(m["Subject"])).group(1) for m in self.to(address)]  # type: ignore[union-attr]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
+    port = _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+@pytest.fixture
+def inbox(smtp_server: tuple[Inbox, int], client: TestClient, browser: Browser) -> Inbox:
+    """This test's app sends mail to the real SMTP server; the inbox it lands in. (Addresses are unique per
+    test, so earlier tests' messages never match.)"""
+    inbox, port = smtp_server
+    client.app.state.mailer = Mailer(host="127.0.0.1", port=port)  # type: ignore[attr-defined]
+    return inbox
+
+
+def unique_email(name: str = "member") -> str:
+    return f"{name}-{uuid.uuid4().hex[:10]}@example.com"

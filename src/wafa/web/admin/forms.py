@@ -3,9 +3,20 @@ person can act on."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
+from fastapi import Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from wafa.api.deps import Context
+from wafa.errors import WafaError
+from wafa.web.pages import check_csrf, redirect
+
+if TYPE_CHECKING:
+    from wafa.web.admin.auth import Admin
 
 
 def text(form: Any, name: str) -> str:
@@ -57,3 +68,33 @@ def prune(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: prune(v) for k, v in value.items() if v not in (None, "", [], {})}
     return value
+
+
+def valid(model: type[BaseModel], data: dict) -> Any:
+    """`data` as the domain's input shape, or FormError naming what to fix."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise FormError(problems_of(exc)) from None
+
+
+async def apply_change(
+    request: Request, admin: Admin, work: Callable[[Any, Any, Context], str], page: Callable[[list[str]], Response],
+) -> Response:
+    """Run a form's change in one transaction (`work` audits it and returns where to go next); on bad
+    input, or for a read-only role, show the page again with what to fix."""
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf", "")), admin.csrf)
+
+    def run() -> Response:
+        ctx = Context(request)
+        try:
+            if not admin.can_change:
+                raise FormError(["your role lets you read the console, not change it"])
+            with ctx.transaction() as session:
+                target = work(session, form, ctx)
+            return redirect(target)
+        except (FormError, WafaError) as exc:
+            return page(exc.problems if isinstance(exc, FormError) else [exc.detail])
+
+    return await run_in_threadpool(run)

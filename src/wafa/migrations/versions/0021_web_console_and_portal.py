@@ -1,8 +1,8 @@
-"""web sessions admin users audit
+"""web console and portal
 
 Revision ID: 0021
 Revises: 0020
-Create Date: 2026-11-26 02:22:50.132279
+Create Date: 2026-11-26 02:33:19.557674
 """
 from alembic import op
 import sqlalchemy as sa
@@ -34,6 +34,30 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('admin_users', schema=None) as batch_op:
         batch_op.create_index('uq_admin_users_email', ['tenant_id', 'email'], unique=True)
+
+    op.create_table('import_jobs',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('tenant_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('file_name', sa.String(length=255), nullable=False),
+    sa.Column('award', sa.Boolean(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('permille', sa.Integer(), nullable=False),
+    sa.Column('rows', sa.Integer(), nullable=False),
+    sa.Column('imported', sa.Integer(), nullable=False),
+    sa.Column('already', sa.Integer(), nullable=False),
+    sa.Column('bad_rows', sa.Integer(), nullable=False),
+    sa.Column('members_enrolled', sa.Integer(), nullable=False),
+    sa.Column('awarded_points', sa.BigInteger(), nullable=False),
+    sa.Column('bad', sa.JSON(), nullable=False),
+    sa.Column('error', sa.String(length=500), nullable=True),
+    sa.Column('created_by', sa.String(length=254), nullable=False),
+    sa.Column('created_at', wafa.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', wafa.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('import_jobs', schema=None) as batch_op:
+        batch_op.create_index('ix_import_jobs_tenant', ['tenant_id', 'id'], unique=False)
 
     op.create_table('login_codes',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -110,6 +134,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_login_codes_email')
 
     op.drop_table('login_codes')
+    with op.batch_alter_table('import_jobs', schema=None) as batch_op:
+        batch_op.drop_index('ix_import_jobs_tenant')
+
+    op.drop_table('import_jobs')
     with op.batch_alter_table('admin_users', schema=None) as batch_op:
         batch_op.drop_index('uq_admin_users_email')
 
