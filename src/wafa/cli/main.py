@@ -228,6 +228,7 @@ def program_set(
     return_restores: str | None = typer.Option(
         None, "--return-restores", help="proportional (default): returns give back wallet money and coupons; none: they don't"
     ),
+    numerals: str | None = typer.Option(None, "--numerals", help="digits the console and portal show: latn (0-9) or arab (٠-٩)"),
     as_json: bool = JsonOption,
 ) -> None:
     """Change the program's settings."""
@@ -252,7 +253,7 @@ def program_set(
     for key, value in (("base_currency", base_currency), ("rounding", rounding), ("pending_days", pending_days),
                        ("timezone", timezone), ("default_region", region), ("min_redemption", min_redemption),
                        ("redemption_step", redemption_step), ("point_cost", point_cost),
-                       ("return_restores", return_restores)):
+                       ("return_restores", return_restores), ("numerals", numerals)):
         if value is not None:
             changes[key] = value
     with failures():
