@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -76,7 +77,7 @@ def _tiers_page(request: Request, admin: Admin, problems: list[str] | None = Non
         policy = tiers.policy(session, tenant_id=admin.tenant_id)
         counts = Counter(tiers.keys_by_member(session, tenant_id=admin.tenant_id).values())
         currency = programs.get(session, tenant_id=admin.tenant_id).base_currency
-        shown = {t.id: tiers.format_value(t.threshold, metric=policy.metric, currency=currency) for t in rows}
+        shown = {t.id: Decimal(tiers.format_value(t.threshold, metric=policy.metric, currency=currency)) for t in rows}
     return render(request, "admin/tiers.html", lang=admin.lang, me=admin, section="tiers", rows=rows, policy=policy, counts=counts,
                   thresholds=shown, currency=currency, problems=problems, done=done, status=422 if problems else 200)
 
