@@ -28,6 +28,8 @@ from wafa.rewards import redemptions
 from wafa.rules import service as rules
 from wafa.tenants import service as tenants
 from wafa.tiers import service as tiers
+from wafa.web import login_codes
+from wafa.web import sessions as web_sessions
 
 
 @dataclass
@@ -44,6 +46,7 @@ class PassReport:
     referrals_completed: int = 0
     memberships_due: int = 0
     rfm_recomputed: int = 0  # programs whose RFM scores (and custom segments) were a day old or missing
+    web_sessions_ended: int = 0  # console and portal sessions past their idle time, and spent sign-in codes
 
 
 def _sweep(
@@ -100,6 +103,8 @@ def run_due(
     settled = _sweep_referrals(factory, now=now, tenant_id=tenant_id, batch=batch)
     renewals = _sweep_memberships(factory, now=now, tenant_id=tenant_id, batch=batch)
     rfm_done = _recompute_rfm(factory, now=now, tenant_id=tenant_id)
+    with unit_of_work(factory) as session:
+        ended = web_sessions.purge_expired(session, now=now) + login_codes.purge(session, now=now)
     # Count only what this pass did: a lot another pass got to first moved nothing here.
     return PassReport(
         released_lots=sum(1 for points in released if points),
@@ -114,6 +119,7 @@ def run_due(
         referrals_completed=settled,
         memberships_due=renewals,
         rfm_recomputed=rfm_done,
+        web_sessions_ended=ended,
     )
 
 

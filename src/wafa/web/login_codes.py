@@ -8,7 +8,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from wafa.errors import WafaError
@@ -74,3 +74,8 @@ def redeem(session: Session, *, tenant_id: int, email: str, code: str, now: date
         raise CodeRefused("wrong code", attempts_left=max(0, MAX_ATTEMPTS - row.attempts - 1))
     session.execute(update(LoginCode).where(LoginCode.id == row.id).values(used_at=now))
     return row
+
+
+def purge(session: Session, *, now: datetime) -> int:
+    """Forget codes a day past their expiry (the rate limit only looks back WINDOW)."""
+    return session.execute(delete(LoginCode).where(LoginCode.expires_at < now - timedelta(days=1))).rowcount or 0

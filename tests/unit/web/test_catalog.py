@@ -38,6 +38,13 @@ def test_every_string_of_the_pages_has_an_arabic_translation() -> None:
     assert not missing, f"{len(missing)} strings lack an Arabic translation, e.g. {missing[:10]}"
 
 
+def test_no_arabic_translation_is_a_fuzzy_guess() -> None:
+    """pybabel update guesses fuzzy translations from similar strings; the pages never show those."""
+    with (WEB / "locale" / "ar" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        fuzzy = [m.id for m in read_po(handle, locale="ar") if m.id and "fuzzy" in m.flags]
+    assert not fuzzy, fuzzy
+
+
 def test_arabic_translations_keep_their_placeholders() -> None:
     """A translation that drops or renames %(name)s would fail when the page renders."""
     for message, translated in _arabic().items():

@@ -60,6 +60,22 @@
     });
   }
 
+  // Referral link: the phone's share sheet where there is one, copying otherwise.
+  function sharing() {
+    document.querySelectorAll("[data-share]").forEach(function (button) {
+      if (!navigator.share) return;
+      button.hidden = false;
+      button.onclick = function () { navigator.share({ title: button.dataset.title, url: button.dataset.share }).catch(function () {}); };
+    });
+    document.querySelectorAll("[data-copy]").forEach(function (button) {
+      if (!navigator.clipboard) return;
+      button.hidden = false;
+      button.onclick = function () {
+        navigator.clipboard.writeText(button.dataset.copy).then(function () { button.textContent = button.dataset.done; });
+      };
+    });
+  }
+
   function offline() { document.body.classList.toggle("offline", !navigator.onLine); }
 
   function registerWorker() {
@@ -69,7 +85,7 @@
     }
   }
 
-  document.addEventListener("DOMContentLoaded", function () { drawCharts(); confirmForms(); ruleRows(); offline(); registerWorker(); });
+  document.addEventListener("DOMContentLoaded", function () { drawCharts(); confirmForms(); ruleRows(); sharing(); offline(); registerWorker(); });
   document.addEventListener("htmx:afterSettle", function () { drawCharts(); confirmForms(); ruleRows(); });
   window.addEventListener("online", offline);
   window.addEventListener("offline", offline);
