@@ -235,3 +235,13 @@ def in_chunks(values: list, size: int = 5000) -> Iterator[list]:  # type: ignore
     """`values` in slices for `IN (...)` lists: one bound parameter each, so stay under the drivers' limits."""
     for start in range(0, len(values), size):
         yield values[start:start + size]
+
+
+def bucket_of(column, edges: list[datetime]):  # type: ignore[no-untyped-def]
+    """SQL: the index of the span [edges[i], edges[i+1]) that `column` falls in (NULL outside them all),
+    for charts over time in one scan. Group by it from a subquery: PostgreSQL will not match a GROUP BY
+    term holding bound parameters with the selected one."""
+    from sqlalchemy import case
+
+    whens = [(column < edge, index) for index, edge in enumerate(edges[1:])]
+    return case(*whens, else_=None) if whens else None

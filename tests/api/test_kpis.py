@@ -101,3 +101,29 @@ def test_kpis_of_an_empty_program_and_bad_periods(client: TestClient) -> None:
     problem(client.get("/v1/analytics/kpis", params={"from": "2026-02-28", "to": "2026-02-01"}), 422, "/problems/invalid-input", "to")
     assert client.get("/v1/analytics/kpis", params={"from": "2026-02-30", "to": "2026-03-01"}).status_code == 422
     problem(client.put("/v1/analytics/acquisition-spend/2026-13", json={"amount": "1.00"}), 422, "/problems/invalid-input", "month")
+
+
+def test_the_dashboards_figures_over_time_match_a_kpi_report_per_span(factory, history) -> None:  # type: ignore[no-untyped-def]
+    """kpis.series (a few scans in all) gives each span what a KPI report of that span alone gives, and the
+    members and points outstanding at its end."""
+    from datetime import date
+
+    from wafa.analytics import kpis
+    from wafa.ledger import liability
+    from wafa.members import service as members
+
+    tenant, _ = history
+    spans = [(date(2026, 1, 1), date(2026, 1, 31)), (date(2026, 2, 1), date(2026, 2, 14)), (date(2026, 2, 15), date(2026, 2, 28))]
+    with unit_of_work(factory) as session:
+        series = kpis.series(session, tenant_id=tenant.id, spans=spans)
+        for k, (first, last) in enumerate(spans):
+            p = kpis.period(first, last, "UTC")
+            report = kpis.compute(session, tenant_id=tenant.id, p=p)
+            assert series["active"][k] == report["active_members"]
+            assert series["member_revenue"][k] == float(report["member_revenue"])
+            assert round(series["other_revenue"][k], 2) == round(float(report["revenue"]) - float(report["member_revenue"]), 2)
+            assert (series["issued"][k], series["redeemed"][k], series["expired"][k]) == (
+                report["points_issued"], report["points_redeemed"], report["points_expired"])
+            assert series["members"][k] == members.enrolled_between(session, tenant_id=tenant.id, start=at(1, 1), end=p.end)
+            assert series["outstanding"][k] == liability.outstanding_at(session, tenant_id=tenant.id, moments=[p.end])[0]
+    assert series["active"] == [3, 2, 1] and series["other_revenue"] == [0.0, 100.0, 0.0] and series["redeemed"] == [0, 0, 30]

@@ -189,6 +189,31 @@ def _change(now: object, before: object) -> float | None:
     return round((a - b) / abs(b), 6) if b else None
 
 
+def series(session: Session, *, tenant_id: int, spans: list[tuple[date, date]]) -> dict[str, list]:
+    """The dashboard's figures over time, for consecutive local-day spans (a handful of scans in all,
+    not a KPI report per span): members and active members, members' and non-members' revenue (major
+    units of the base currency), points issued, redeemed and expired, and points outstanding at each end."""
+    from wafa.events import service as events
+
+    program = programs.get(session, tenant_id=tenant_id)
+    periods = [period(first, last, program.timezone) for first, last in spans]
+    edges = [periods[0].start] + [p.end for p in periods]
+    factors = {currency: program.in_base(1, currency) for currency in program.earn_rates}
+    sales = events.bucket_figures(session, tenant_id=tenant_id, edges=edges, factors=factors, base_currency=program.base_currency)
+    flows = liability.flows_by_bucket(session, tenant_id=tenant_id, edges=edges)
+    major = lambda minor: float(Decimal(str(minor)).scaleb(-precision(program.base_currency)))  # noqa: E731
+    return {
+        "members": members.enrolled_by_bucket(session, tenant_id=tenant_id, edges=edges),
+        "active": [int(row["active"]) for row in sales],
+        "member_revenue": [major(row["member_revenue"]) for row in sales],
+        "other_revenue": [major(row["guest_revenue"]) for row in sales],
+        "issued": [row["issued"] for row in flows],
+        "redeemed": [row["redeemed"] for row in flows],
+        "expired": [row["expired"] for row in flows],
+        "outstanding": [row["outstanding"] for row in flows],
+    }
+
+
 def cohorts(session: Session, *, tenant_id: int, first: date, last: date) -> dict:
     """Retention by month of enrolment: for members enrolled in each local month of the period, the share
     with a purchase in that month and each month after, up to the period's end."""

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, literal, select, text
 from sqlalchemy.orm import Session
 
-from wafa.db import insert_unless_exists
+from wafa.db import bucket_of, insert_unless_exists
 from wafa.engagement import achievements
 from wafa.errors import Conflict, InvalidInput, LedgerCorrupt, NotFound
 from wafa.events import awards, hotpath
@@ -662,6 +662,33 @@ def period_figures(
     names = ("active", "repeaters", "member_orders", "member_revenue", "guest_orders", "guest_revenue", "top_revenue",
              "previously_active", "retained")
     return {name: float(v) for name, v in zip(names, row, strict=True)}
+
+
+def bucket_figures(
+    session: Session, *, tenant_id: int, edges: list[datetime], factors: dict[str, Decimal], base_currency: str,
+) -> list[dict[str, float]]:
+    """Per span between consecutive `edges`, in one scan: active members, and members' and non-members'
+    kept revenue (base currency, minor units). The dashboard's charts over time."""
+    kept = Event.amount - Event.returned_amount
+    spans = (
+        select(
+            bucket_of(Event.occurred_at, edges).label("bucket"), Event.member_id.label("member_id"),
+            _in_base(kept, factors, base_currency).label("value"),
+        )
+        .where(Event.tenant_id == tenant_id, Event.type == "purchase", Event.occurred_at >= edges[0], Event.occurred_at < edges[-1],
+               (kept > 0) | (Event.amount == 0))
+        .subquery()
+    )
+    out = [{"active": 0.0, "member_revenue": 0.0, "guest_revenue": 0.0} for _ in edges[1:]]
+    for bucket, active, member_revenue, guest_revenue in session.execute(
+        select(
+            spans.c.bucket, func.count(func.distinct(spans.c.member_id)),
+            func.coalesce(func.sum(case((spans.c.member_id.is_not(None), spans.c.value), else_=0)), 0),
+            func.coalesce(func.sum(case((spans.c.member_id.is_(None), spans.c.value), else_=0)), 0),
+        ).where(spans.c.bucket.is_not(None)).group_by(spans.c.bucket)
+    ):
+        out[int(bucket)] = {"active": float(active), "member_revenue": float(member_revenue), "guest_revenue": float(guest_revenue)}
+    return out
 
 
 def enrolment_figures(

@@ -11,6 +11,7 @@ from fractions import Fraction
 from sqlalchemy import case, func, literal_column, select
 from sqlalchemy.orm import Session
 
+from wafa.db import bucket_of
 from wafa.ledger.models import Account, Entry, Posting
 
 # How the entries that land in the `redeemed` account are named in the report.
@@ -97,6 +98,45 @@ def report(session: Session, *, tenant_id: int, start: datetime, end: datetime) 
         adjusted=-sum(a for (k, _, _), a in flows.items() if k == "adjustments"),
         breakage_rate=Fraction(expired_all, ended) if ended > 0 else None,
     )
+
+
+def flows_by_bucket(session: Session, *, tenant_id: int, edges: list[datetime]) -> list[dict[str, int]]:
+    """Per span between consecutive `edges`, in one scan of the postings: points issued (net of returns),
+    redeemed and expired, and the net change of what members hold; with `outstanding`, what members held
+    at each span's end. The dashboard's charts over time."""
+    kinds = {
+        account_id: kind
+        for kind, account_id in session.execute(
+            select(Account.kind, Account.id).where(Account.tenant_id == tenant_id, Account.owner == "program", Account.unit == "PTS")
+        )
+    }
+    member_accounts = select(Account.id).where(
+        Account.tenant_id == tenant_id, Account.member_id.is_not(None), Account.unit == "PTS",
+    ).scalar_subquery()
+    out = [{"issued": 0, "redeemed": 0, "expired": 0, "held_change": 0} for _ in edges[1:]]
+    spans = (
+        select(bucket_of(Entry.created_at, edges).label("bucket"), Posting.account_id.label("account_id"), Posting.amount.label("amount"))
+        .join(Entry, Entry.id == Posting.entry_id)
+        .where(Posting.tenant_id == tenant_id, Entry.created_at >= edges[0], Entry.created_at < edges[-1],
+               Posting.account_id.in_(list(kinds)) | Posting.account_id.in_(member_accounts))
+        .subquery()
+    )
+    for bucket, account_id, amount in session.execute(
+        select(spans.c.bucket, spans.c.account_id, func.sum(spans.c.amount))
+        .where(spans.c.bucket.is_not(None)).group_by(spans.c.bucket, spans.c.account_id)
+    ):
+        kind, row = kinds.get(account_id), out[int(bucket)]
+        if kind == "issued":
+            row["issued"] -= int(amount)
+        elif kind in ("redeemed", "expired"):
+            row[kind] += int(amount)
+        elif kind is None:
+            row["held_change"] += int(amount)
+    held = outstanding_at(session, tenant_id=tenant_id, moments=[edges[0]])[0]
+    for row in out:
+        held += row["held_change"]
+        row["outstanding"] = held
+    return out
 
 
 def outstanding_at(session: Session, *, tenant_id: int, moments: list[datetime]) -> list[int]:

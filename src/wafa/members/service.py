@@ -14,7 +14,7 @@ from sqlalchemy import extract, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from wafa.db import bulk_insert, in_chunks
+from wafa.db import bucket_of, bulk_insert, in_chunks
 from wafa.errors import Conflict, InvalidInput, MemberNotActive, NotFound
 from wafa.ledger import service as ledger
 from wafa.members.models import Member
@@ -364,6 +364,24 @@ def enrolled_between(session: Session, *, tenant_id: int, start: datetime, end: 
     return session.execute(
         select(func.count()).where(Member.tenant_id == tenant_id, Member.enrolled_at >= start, Member.enrolled_at < end)
     ).scalar_one()
+
+
+def enrolled_by_bucket(session: Session, *, tenant_id: int, edges: list[datetime]) -> list[int]:
+    """How many members the program had at the end of each span between consecutive `edges`."""
+    before = session.execute(
+        select(func.count()).select_from(Member).where(Member.tenant_id == tenant_id, Member.enrolled_at < edges[0])
+    ).scalar_one()
+    spans = select(bucket_of(Member.enrolled_at, edges).label("bucket")).where(
+        Member.tenant_id == tenant_id, Member.enrolled_at >= edges[0], Member.enrolled_at < edges[-1],
+    ).subquery()
+    joined = [0] * (len(edges) - 1)
+    for bucket, count in session.execute(select(spans.c.bucket, func.count()).where(spans.c.bucket.is_not(None)).group_by(spans.c.bucket)):
+        joined[int(bucket)] = int(count)
+    out, total = [], int(before)
+    for count in joined:
+        total += count
+        out.append(total)
+    return out
 
 
 def enrolment_months(session: Session, *, tenant_id: int, start: datetime, end: datetime, timezone: str) -> dict[int, str]:

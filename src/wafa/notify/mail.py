@@ -47,8 +47,8 @@ class Mailer:
         message["To"] = formataddr(("", mail.to))
         message["Subject"] = mail.subject
         message["Message-ID"] = make_msgid(domain="wafa")
-        message["Content-Language"] = mail.language
         message.set_content(mail.text)
+        message["Content-Language"] = mail.language  # after set_content, which resets the Content-* headers
         if not self.host:
             log.warning("no SMTP server configured (WAFA_SMTP_HOST); e-mail to %s: %s\n%s", mail.to, mail.subject, mail.text)
             return

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
+from email_validator import EmailNotValidError, validate_email
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -42,9 +43,10 @@ def create(
     session: Session, *, tenant_id: int, email: str, name: str, password: str, role: str = "admin", now: datetime,
 ) -> AdminUser:
     """Add an admin user; the password is stored as an argon2id hash."""
-    address = normalize_email(email)
-    if not address or "@" not in address:
-        raise InvalidInput(f"{email!r} is not an e-mail address", field="email")
+    try:
+        address = validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise InvalidInput(f"{email!r} is not an e-mail address", field="email") from None
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
     if len(password) < MIN_PASSWORD:

@@ -8,7 +8,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from wafa.errors import WafaError
@@ -40,6 +40,7 @@ def issue(
     session: Session, *, tenant_id: int, email: str, member_id: int | None, signup: str | None, now: datetime,
 ) -> str:
     """A new code for this address (returned to be sent, stored only as a salted hash)."""
+    _serialise(session, tenant_id=tenant_id, email=email)
     recent = session.execute(
         select(func.count()).select_from(LoginCode).where(
             LoginCode.tenant_id == tenant_id, LoginCode.email == email, LoginCode.created_at > now - WINDOW,
@@ -57,6 +58,14 @@ def issue(
     return code
 
 
+def _serialise(session: Session, *, tenant_id: int, email: str) -> None:
+    """Asks for one address wait for each other (PostgreSQL: a transaction-scoped advisory lock), so
+    that simultaneous asks cannot all pass the count. SQLite runs one writer at a time anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"login-code:{tenant_id}:{email}".encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def redeem(session: Session, *, tenant_id: int, email: str, code: str, now: datetime) -> LoginCode:
     """Use the latest live code of this address; CodeRefused if it is wrong, used up, or expired. A
     wrong try counts against the code (the caller commits it even though sign-in fails)."""
@@ -70,8 +79,9 @@ def redeem(session: Session, *, tenant_id: int, email: str, code: str, now: date
     # Arabic-Indic digits typed on an Arabic keyboard count as the same code.
     candidate = candidate.translate(str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789"))
     if not hmac.compare_digest(row.code_hash, _digest(row.salt, candidate)):
+        left = max(0, MAX_ATTEMPTS - row.attempts - 1)  # read before the update refreshes row.attempts
         session.execute(update(LoginCode).where(LoginCode.id == row.id).values(attempts=LoginCode.attempts + 1))
-        raise CodeRefused("wrong code", attempts_left=max(0, MAX_ATTEMPTS - row.attempts - 1))
+        raise CodeRefused("wrong code", attempts_left=left)
     session.execute(update(LoginCode).where(LoginCode.id == row.id).values(used_at=now))
     return row
 

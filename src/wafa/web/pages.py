@@ -158,8 +158,9 @@ def install_error_pages(app: FastAPI) -> None:
             if not is_web(request):
                 return await original(request, exc)
             status = getattr(exc, "status", None) or getattr(exc, "status_code", None) or 422
-            detail = getattr(exc, "detail", None) if isinstance(exc, WafaError) else None
             lang = Lang(language_of(request))
+            # Plain text, escaped by the template (a detail may quote what someone typed).
+            detail = lang.gettext(exc.detail) if isinstance(exc, WafaError) else None
             return render(request, "error.html", lang=lang, status=int(status), status_code=int(status), detail=detail)
 
         return handler

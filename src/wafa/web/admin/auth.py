@@ -65,6 +65,8 @@ def current_admin(request: Request) -> Admin:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             raise Redirect(f"{PATH}/login?next={quote(target, safe='')}")
         tenant = tenants.get(session, tenant_id=found.tenant_id)
+        if tenant is None or tenant.status != "active":
+            raise Redirect(f"{PATH}/login")
         return Admin(
             tenant_id=found.tenant_id, tenant_name=tenant.name if tenant else "", user_id=user.id, email=user.email,
             name=user.name, role=user.role, csrf=found.csrf_token, lang=_lang(session, request, found.tenant_id),
@@ -108,30 +110,35 @@ def login(
     lang = Lang(language_of(request))
     check_csrf(request, csrf, request.cookies.get("wafa_csrf"))
     ctx = Context(request)
-    error = None
-    try:
-        # Failures must be counted even though sign-in fails: their own transaction commits them.
-        with ctx.transaction() as session:
-            found = tenants.get_by_slug(session, slug=tenant.strip().lower())
-            if found is None:
-                admin_users.authenticate(session, tenant_id=0, email=email, password=password, now=ctx.now())
-            user = admin_users.authenticate(session, tenant_id=found.id, email=email, password=password, now=ctx.now())  # type: ignore[union-attr]
-        with ctx.transaction() as session:
-            # A new token at every sign-in: one planted in the browser before cannot be signed in.
-            sessions.end(session, token=request.cookies.get(COOKIE))
-            token, _ = sessions.start(session, kind="admin", tenant_id=user.tenant_id, subject_id=user.id, now=ctx.now())
-            audit.record(
-                session, tenant_id=user.tenant_id, user_id=user.id, actor=user.email, action="admin.signed_in",
-                ip=request.client.host if request.client else None, now=ctx.now(),
+    user = None
+    # A refused sign-in still commits: the failure count (and the lock) must outlive the refusal.
+    with ctx.transaction() as session:
+        found = tenants.get_by_slug(session, slug=tenant.strip().lower())
+        try:
+            user = admin_users.authenticate(
+                session, tenant_id=found.id if found is not None and found.status == "active" else 0, email=email, password=password,
+                now=ctx.now(),
             )
-    except admin_users.AccountLocked:
-        error = "locked"
-    except admin_users.SignInRefused:
-        error = "refused"
-    if error:
+        except admin_users.SignInRefused as exc:
+            if found is not None:
+                audit.record(
+                    session, tenant_id=found.id, user_id=None, actor=email.strip().lower()[:254], action="admin.sign_in_refused",
+                    details={"reason": exc.slug}, ip=request.client.host if request.client else None, now=ctx.now(),
+                )
+    if user is None:
+        # One answer for a wrong e-mail, a wrong password and a locked account: the page tells nobody
+        # which e-mails have accounts.
         return render(
             request, "admin/login.html", lang=lang, status=401, csrf=pre_auth_token(request), next=_safe_next(next),
-            error=error, tenant=tenant, email=email,
+            error="refused", tenant=tenant, email=email,
+        )
+    with ctx.transaction() as session:
+        # A new token at every sign-in: one planted in the browser before cannot be signed in.
+        sessions.end(session, token=request.cookies.get(COOKIE))
+        token, _ = sessions.start(session, kind="admin", tenant_id=user.tenant_id, subject_id=user.id, now=ctx.now())
+        audit.record(
+            session, tenant_id=user.tenant_id, user_id=user.id, actor=user.email, action="admin.signed_in",
+            ip=request.client.host if request.client else None, now=ctx.now(),
         )
     response = redirect(_safe_next(next))
     set_cookie(response, request, COOKIE, token, path=PATH)

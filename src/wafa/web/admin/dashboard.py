@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -12,8 +12,6 @@ from fastapi.responses import Response
 from wafa.analytics import kpis, segments
 from wafa.analytics.rfm import SEGMENTS
 from wafa.api.deps import Context
-from wafa.ledger import liability
-from wafa.members import service as members
 from wafa.programs import service as programs
 from wafa.tiers import service as tiers
 from wafa.web.admin.auth import PATH, Admin, current_admin
@@ -65,23 +63,10 @@ def buckets(first: date, last: date) -> list[tuple[date, date]]:
 def build(session, *, tenant_id: int, first: date, last: date, lang) -> dict:  # type: ignore[no-untyped-def]
     """Everything the dashboard shows, read through the analytics, ledger, members and tiers services."""
     program = programs.get(session, tenant_id=tenant_id)
-    tz = program.timezone
     report = kpis.report(session, tenant_id=tenant_id, first=first, last=last, compare=True)
-    labels, members_total, active, member_revenue, other_revenue = [], [], [], [], []
-    issued, redeemed, expired, moments = [], [], [], []
-    for start, end in buckets(first, last):
-        p = kpis.period(start, end, tz)
-        figures = kpis.compute(session, tenant_id=tenant_id, p=p)
-        labels.append(lang.date(start, "d MMM") if start == end or (end - start).days < 27 else lang.date(start, "MMM y"))
-        members_total.append(members.enrolled_between(session, tenant_id=tenant_id, start=datetime(1970, 1, 1, tzinfo=ZoneInfo("UTC")), end=p.end))
-        active.append(figures["active_members"])
-        member_revenue.append(float(figures["member_revenue"] or 0))
-        other_revenue.append(float(figures["revenue"] or 0) - float(figures["member_revenue"] or 0))
-        issued.append(figures["points_issued"])
-        redeemed.append(figures["points_redeemed"])
-        expired.append(figures["points_expired"])
-        moments.append(p.end)
-    outstanding = liability.outstanding_at(session, tenant_id=tenant_id, moments=moments)
+    spans = buckets(first, last)
+    labels = [lang.date(start, "d MMM") if (end - start).days < 27 else lang.date(start, "MMM y") for start, end in spans]
+    over_time = kpis.series(session, tenant_id=tenant_id, spans=spans)
     by_tier = Counter(tiers.keys_by_member(session, tenant_id=tenant_id).values())
     tier_rows = tiers.tiers_of(session, tenant_id=tenant_id)
     rfm = segments.summary(session, tenant_id=tenant_id)
@@ -92,10 +77,7 @@ def build(session, *, tenant_id: int, first: date, last: date, lang) -> dict:  #
         "currency": program.base_currency,
         "series": {
             "labels": labels,
-            "members": members_total, "active": active,
-            "member_revenue": member_revenue, "other_revenue": other_revenue,
-            "issued": issued, "redeemed": redeemed, "expired": expired,
-            "outstanding": outstanding,
+            **over_time,
             "tiers": {"labels": [lang.name(t) for t in tier_rows], "values": [by_tier.get(t.key, 0) for t in tier_rows]},
         },
         "rfm": rfm,

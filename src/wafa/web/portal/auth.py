@@ -13,6 +13,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from wafa.api.deps import Context
@@ -98,7 +99,8 @@ def current_member(request: Request, slug: str = Slug) -> Me:
         portal = _portal(session, request, slug)
         found = sessions.find(session, token=request.cookies.get(COOKIE), kind="member", now=ctx.now(), tenant_id=portal.tenant_id)
         member = members.get(session, tenant_id=portal.tenant_id, member_id=found.subject_id) if found else None
-        if found is None or member is None or member.status == "closed":
+        if found is None or member is None or member.status != "active":
+            # A suspended or closed membership ends its sessions, however it was suspended.
             raise Redirect(f"/m/{portal.slug}/login")
         # The member's own language unless they chose another on this device.
         portal = _portal(session, request, slug, preferred=member.locale)
@@ -111,6 +113,13 @@ def changing_member(request: Request, me: Me = Depends(current_member), csrf: st
 
 
 def _send_code(request: Request, portal: Portal, email: str, code: str) -> None:
+    try:
+        _mail_code(request, portal, email, code)
+    except Exception:  # the answer is gone already: the log is where a dead SMTP server shows
+        log.exception("could not send the sign-in code to %s", email)
+
+
+def _mail_code(request: Request, portal: Portal, email: str, code: str) -> None:
     _ = translations(portal.lang.code).gettext
     text = _("Your sign-in code for %(program)s is %(code)s. It expires in 10 minutes. If you did not ask for it, ignore this message.") % {
         "program": portal.name, "code": code,
@@ -133,20 +142,24 @@ async def ask_code(request: Request, portal: Portal = Depends(portal_of), email:
     def work() -> str | None:
         ctx = Context(request)
         with ctx.transaction() as session:
-            found = [m for m in members.search(session, tenant_id=portal.tenant_id, region="SA", email=address, limit=2) if m.status != "closed"]
-            if len(found) != 1:
-                return None
-            return login_codes.issue(session, tenant_id=portal.tenant_id, email=address, member_id=found[0].id, signup=None, now=ctx.now())
+            found = [m for m in members.search(session, tenant_id=portal.tenant_id, region="SA", email=address, limit=2) if m.status == "active"]
+            member_id = found[0].id if len(found) == 1 else None
+            # A stranger's ask is counted like a member's (a code nobody receives and nothing accepts), so
+            # the rate limit tells nobody who is a member.
+            code = login_codes.issue(session, tenant_id=portal.tenant_id, email=address, member_id=member_id, signup=None, now=ctx.now())
+            return code if member_id is not None else None
 
     try:
         code = await run_in_threadpool(work)
     except login_codes.TooManyCodes:
         return render(request, "portal/login.html", lang=portal.lang, portal=portal, csrf=pre_auth_token(request), error="too-many", email=address, status=429)
+    response = redirect(f"{portal.base}/verify?email={quote(address)}")
     if code is not None:
-        await run_in_threadpool(_send_code, request, portal, address, code)
+        # Sent after the answer: the time to answer does not depend on whether the address is a member's.
+        response.background = BackgroundTask(_send_code, request, portal, address, code)
     else:
         log.info("sign-in code asked for %s, which is no member of %s", address, portal.slug)
-    return redirect(f"{portal.base}/verify?email={quote(address)}")
+    return response
 
 
 @router.get("/verify")
@@ -162,19 +175,29 @@ def verify(
     check_csrf(request, csrf, request.cookies.get(CSRF_COOKIE))
     ctx = Context(request)
     address = members.normalize_email(email) or ""
-    try:
-        with ctx.transaction() as session:
+    refused: login_codes.CodeRefused | None = None
+    # A wrong try must stay counted: the transaction commits even though sign-in fails.
+    with ctx.transaction() as session:
+        try:
             used = login_codes.redeem(session, tenant_id=portal.tenant_id, email=address, code=code, now=ctx.now())
-        with ctx.transaction() as session:
-            member_id = used.member_id if used.member_id is not None else _enrol(session, request, portal, address, used.signup, ctx.now())
-            member = members.get_or_raise(session, tenant_id=portal.tenant_id, member_id=member_id)
-            if member.status == "closed":
-                raise login_codes.CodeRefused("this membership is closed")
-            # Always a new session token: one planted in the browser before never becomes signed in.
-            sessions.end(session, token=request.cookies.get(COOKIE))
-            token, _ = sessions.start(session, kind="member", tenant_id=portal.tenant_id, subject_id=member_id, now=ctx.now())
-    except login_codes.CodeRefused as exc:
-        left = exc.extra.get("attempts_left")
+        except login_codes.CodeRefused as exc:
+            refused = exc
+    if refused is None:
+        try:
+            with ctx.transaction() as session:
+                if used.member_id is None and not used.signup:
+                    raise login_codes.CodeRefused("this code signs nobody in")  # a stranger's ask: nothing was sent
+                member_id = used.member_id if used.member_id is not None else _enrol(session, request, portal, address, used.signup, ctx.now())
+                member = members.get_or_raise(session, tenant_id=portal.tenant_id, member_id=member_id)
+                if member.status != "active":
+                    raise login_codes.CodeRefused(f"this membership is {member.status}")
+                # Always a new session token: one planted in the browser before never becomes signed in.
+                sessions.end(session, token=request.cookies.get(COOKIE))
+                token, _ = sessions.start(session, kind="member", tenant_id=portal.tenant_id, subject_id=member_id, now=ctx.now())
+        except login_codes.CodeRefused as exc:
+            refused = exc
+    if refused is not None:
+        left = refused.extra.get("attempts_left")
         return render(
             request, "portal/verify.html", lang=portal.lang, portal=portal, csrf=pre_auth_token(request), email=address,
             error="wrong" if left else "expired", status=401,
@@ -243,8 +266,9 @@ async def join(
     except login_codes.TooManyCodes:
         return render(request, "portal/join.html", lang=portal.lang, portal=portal, csrf=pre_auth_token(request), ref=ref,
                       error="too-many", name=name, email=email, status=429)
-    await run_in_threadpool(_send_code, request, portal, address, code)
-    return redirect(f"{portal.base}/verify?email={quote(address)}")
+    response = redirect(f"{portal.base}/verify?email={quote(address)}")
+    response.background = BackgroundTask(_send_code, request, portal, address, code)
+    return response
 
 
 @router.post("/logout")
