@@ -22,6 +22,7 @@ DEFAULTS = {
     "redemption_step": 1,
     "point_cost": "0",
     "return_restores": "proportional",
+    "numerals": "latn",
 }
 
 
@@ -52,6 +53,7 @@ def test_patch_program_every_setting(client: TestClient) -> None:
         "redemption_step": 50,
         "point_cost": "0.04",
         "return_restores": "none",
+        "numerals": "arab",
     }
     response = client.patch("/v1/program", json=change)
     assert response.status_code == 200

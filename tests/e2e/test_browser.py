@@ -5,7 +5,7 @@ members' sign-in codes.
 What a person relies on: an admin signs in, reads charts and KPI cards that agree with the API, finds a
 member and adjusts their points; a member signs in with the code e-mailed to them, shows a QR code the
 till can scan, redeems a reward, and still sees the card with no network; pages read right to left in
-Arabic (the default) and left to right in English; no page has a critical accessibility fault.
+Arabic (the default) and left to right in English; no page has a critical or serious accessibility fault.
 
 Screenshots of the main pages in both languages land in test-artifacts/screenshots/ (git-ignored).
 Without /usr/bin/chromium the module skips, unless WAFA_TEST_BROWSER_REQUIRED is set (CI), where it fails.
@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from email import policy
@@ -51,7 +51,13 @@ try:
     import zxingcpp
     from aiosmtpd.controller import Controller
     from PIL import Image
-    from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+    from playwright.sync_api import (
+        Browser,
+        BrowserContext,
+        Page,
+        expect,
+        sync_playwright,
+    )
 except ImportError as exc:  # pragma: no cover - the dev extras are installed with the project
     _unavailable(f"a test dependency is missing ({exc.name})")
 
@@ -97,7 +103,7 @@ class Mailbox:
     messages: list[EmailMessage] = field(default_factory=list)
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's hook name)
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=policy.default)
         with self.arrived:
             self.messages.append(message)  # type: ignore[arg-type]
@@ -172,7 +178,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> Iterat
     }
     for name in ("WAFA_SMTP_USERNAME", "WAFA_SMTP_PASSWORD", "WAFA_SMTP_STARTTLS"):
         env.pop(name, None)
-    seeded = subprocess.run([WAFA, "demo", "--members", "40", "--months", "3", "--json"], env=env, capture_output=True,
+    seeded = subprocess.run([WAFA, "demo", "--members", "40", "--months", "3", "--json"], env=env, capture_output=True, check=False,
                             text=True, timeout=180)
     assert seeded.returncode == 0, f"wafa demo failed:\n{seeded.stdout}\n{seeded.stderr}"
     api_key = json.loads(seeded.stdout)["api_key"]
@@ -261,6 +267,12 @@ def admin_state(browser: Browser, server: Server) -> dict[str, Any]:
         return context.storage_state()
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def profile_member_id(server: Server) -> int:
+    """The member whose console profile the audits and screenshots show."""
+    return int(server.member(ADJUSTED_MEMBER)["id"])
 
 
 @pytest.fixture(scope="module")
@@ -381,6 +393,19 @@ def test_member_signs_in_with_the_emailed_code_and_the_card_qr_identifies_them(
         context.close()
 
 
+# Explicit waits done in the page, bounded so a broken worker fails the test instead of hanging it.
+SW_READY = """(ms) => Promise.race([navigator.serviceWorker.ready.then(() => true),
+  new Promise((resolve) => setTimeout(() => resolve(false), ms))])"""
+CARD_CACHED = """async (ms) => {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await caches.match(location.href)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return false;
+}"""
+
+
 def test_sign_in_lands_on_the_card_page_the_service_worker_controls(
     browser: Browser, server: Server, mailbox: Mailbox,
 ) -> None:
@@ -396,7 +421,7 @@ def test_sign_in_lands_on_the_card_page_the_service_worker_controls(
             f"{urlsplit(scope).path}: that page is never controlled (navigator.serviceWorker.ready never resolves there) "
             "and does not show offline"
         )
-        page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+        assert page.evaluate(SW_READY, WAIT_MS), "the service worker never became ready on the card page"
     finally:
         context.close()
 
@@ -435,7 +460,7 @@ def test_member_redeems_the_first_unlocked_reward_and_the_card_balance_drops_by_
         note = reward.locator('input[name="note"]')
         if note.count():
             note.fill("1 King Fahd Road, Riyadh")
-        reward.get_by_role("button").last.click()
+        reward.locator('form button[type="submit"]').click()
         page.wait_for_url(re.compile(rf"/m/{SLUG}/coupons\?new=\d+"))
         expect(page.locator("p.flash")).to_be_visible()
         new_id = re.search(r"new=(\d+)", page.url).group(1)  # type: ignore[union-attr]
@@ -454,11 +479,12 @@ def test_the_card_still_shows_offline(browser: Browser, server: Server, member_s
     page = context.new_page()
     try:
         page.goto(f"{server.url}/m/{SLUG}/")
-        page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+        assert page.evaluate(SW_READY, WAIT_MS), "the service worker never became ready on the card page"
         # The worker controls the pages loaded after it activated: reload once.
         page.reload()
         page.wait_for_function("navigator.serviceWorker.controller !== null")
-        page.wait_for_function("async () => !!(await caches.match(location.href))")
+        # The worker keeps a copy of the card as it passes (cache.put is not awaited by the page load).
+        assert page.evaluate(CARD_CACHED, WAIT_MS), "the service worker did not keep a copy of the card"
         qr = page.locator("#card-qr").inner_html()
         expect(page.locator(".offline-note")).to_be_hidden()
 
@@ -504,8 +530,8 @@ def test_pages_are_arabic_right_to_left_by_default_and_english_left_to_right_on_
 
 AXE_RUN = """async () => {
   const result = await axe.run(document, {resultTypes: ["violations"]});
-  return result.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" "))}));
+  return result.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help, count: v.nodes.length,
+    nodes: v.nodes.slice(0, 4).map((n) => n.target.join(" ") + (n.any[0] ? " (" + n.any[0].message + ")" : ""))}));
 }"""
 AXE_PAGES = [
     ("admin-login", "/admin/login", None),
@@ -517,28 +543,52 @@ AXE_PAGES = [
 ]
 
 
+# Violations of these impacts fail a page. "serious" is included because the pages had few, all nameable.
+FAILING_IMPACTS = ("critical", "serious")
+
+
+@pytest.fixture(scope="module")
+def audit_context(browser: Browser, admin_state: dict, member_state: dict) -> Iterator[Callable[[str | None, bool], BrowserContext]]:
+    """Browser contexts for the audits, one per visitor (None, "admin", "member") and device, opened as
+    needed. axe is injected as a script tag, which the pages' CSP (script-src 'self') refuses: CSP is
+    bypassed in these contexts only."""
+    opened: dict[tuple[str | None, bool], BrowserContext] = {}
+    states = {"admin": admin_state, "member": member_state}
+
+    def context_for(who: str | None, phone: bool) -> BrowserContext:
+        if (who, phone) not in opened:
+            opened[(who, phone)] = new_context(browser, viewport=PHONE if phone else DESKTOP, storage_state=states.get(who or ""),
+                                               bypass_csp=True)
+        return opened[(who, phone)]
+
+    yield context_for
+    for context in opened.values():
+        context.close()
+
+
 @pytest.mark.parametrize("lang", ["ar", "en"])
 @pytest.mark.parametrize(("name", "path", "who"), AXE_PAGES, ids=[p[0] for p in AXE_PAGES])
-def test_pages_have_no_critical_accessibility_violations(
-    browser: Browser, server: Server, admin_state: dict, member_state: dict, name: str, path: str, who: str | None, lang: str,
+def test_pages_have_no_serious_accessibility_violations(
+    server: Server, audit_context: Callable[[str | None, bool], BrowserContext], profile_member_id: int, name: str, path: str, who: str | None, lang: str,
 ) -> None:
-    state = {"admin": admin_state, "member": member_state}.get(who or "")
-    # axe is injected as a script tag, which the pages' CSP (script-src 'self') refuses: bypassed here only.
-    context = new_context(browser, viewport=PHONE if path.startswith("/m/") else DESKTOP, storage_state=state, bypass_csp=True)
-    page = context.new_page()
+    """axe-core on each main page in both languages. Note: axe-core (4.14) takes Arabic words for icon-font
+    ligatures and skips them in its color-contrast rule, so contrast is really checked by the English run
+    (the colors are the same in both languages); the Arabic run still checks names, labels, landmarks, lang."""
+    page = audit_context(who, path.startswith("/m/")).new_page()
     try:
-        target = path.format(member_id=server.member(ADJUSTED_MEMBER)["id"])
+        target = path.format(member_id=profile_member_id)
         page.goto(f"{server.url}{target}?lang={lang}")
         assert urlsplit(page.url).path == urlsplit(server.url + target).path, f"{name}: redirected to {page.url}"
         if name == "dashboard":
             page.wait_for_function(CHARTS_DRAWN)
         page.add_script_tag(path=str(AXE))
         violations = page.evaluate(AXE_RUN)
-        report = "\n".join(f"  [{v['impact']}] {v['id']}: {v['help']} — {', '.join(v['nodes'])}" for v in violations)
-        blocking = [v for v in violations if v["impact"] in ("critical", "serious")]
+        report = "\n".join(f"  [{v['impact']}] {v['id']}: {v['help']} ({v['count']} elements) — {'; '.join(v['nodes'])}"
+                           for v in violations)
+        blocking = [v for v in violations if v["impact"] in FAILING_IMPACTS]
         assert not blocking, f"{name} ({lang}) has accessibility violations:\n{report}"
     finally:
-        context.close()
+        page.close()
 
 
 # --- screenshots -----------------------------------------------------------------------------------------
@@ -554,10 +604,10 @@ SHOT_PAGES = [
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
 def test_screenshots_of_the_main_pages(
-    browser: Browser, server: Server, admin_state: dict, member_state: dict, lang: str,
+    browser: Browser, server: Server, admin_state: dict, member_state: dict, profile_member_id: int, lang: str,
 ) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    member_id = server.member(ADJUSTED_MEMBER)["id"]
+    member_id = profile_member_id
     direction = "rtl" if lang == "ar" else "ltr"
     for who, viewport, state in (("admin", DESKTOP, admin_state), ("member", PHONE, member_state)):
         context = new_context(browser, viewport=viewport, storage_state=state)

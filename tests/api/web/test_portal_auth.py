@@ -504,7 +504,7 @@ def test_redeeming_from_the_portal_spends_the_points_once_even_if_posted_twice(
     give_points(client, member_id, 500)
     b = member_signed_in(browser(), inbox, tenant.slug, email)
     page = b.get(f"/m/{tenant.slug}/rewards", params={"lang": "en"})
-    assert page.status_code == 200 and f'data-reward="ten-off"' in page.text
+    assert page.status_code == 200 and 'data-reward="ten-off"' in page.text
     form = {"csrf": csrf_of(page.text.split('data-reward="ten-off"', 1)[1]),
             "request_id": field_of(page.text.split('data-reward="ten-off"', 1)[1], "request_id")}
     first = b.post(f"/m/{tenant.slug}/rewards/{reward['id']}/redeem", data=form, follow_redirects=False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from starlette.requests import Request
 
 from wafa.web.i18n import Lang

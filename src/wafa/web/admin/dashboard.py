@@ -43,7 +43,7 @@ def buckets(first: date, last: date) -> list[tuple[date, date]]:
     """Spans for the charts: days up to two weeks, weeks up to fourteen, months beyond."""
     span = (last - first).days + 1
     out = []
-    if span <= 14 or span <= 98:
+    if span <= 98:
         step = 1 if span <= 14 else 7
         day = first
         while day <= last:

@@ -202,7 +202,8 @@ def verify(
             request, "portal/verify.html", lang=portal.lang, portal=portal, csrf=pre_auth_token(request), email=address,
             error="wrong" if left else "expired", status=401,
         )
-    response = redirect(portal.base)
+    # The card page, inside the service worker's scope (/m/<tenant>/), so it works offline at once.
+    response = redirect(f"{portal.base}/")
     set_cookie(response, request, COOKIE, token, path=portal.base, max_age=int(sessions.IDLE["member"].total_seconds()))
     return response
 

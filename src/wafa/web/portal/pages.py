@@ -5,6 +5,7 @@ app manifest and the service worker that keep the card showing offline."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import segno
@@ -42,6 +43,10 @@ def page(request: Request, template: str, me: Me, tab: str, **context: Any) -> R
 
 
 @router.get("")
+def card_without_slash(request: Request, portal: Portal = Depends(portal_of)) -> Response:
+    return redirect(f"{portal.base}/")
+
+
 @router.get("/")
 def card(request: Request, me: Me = Depends(current_member)) -> Response:
     ctx = Context(request)
@@ -60,10 +65,16 @@ def history(request: Request, before: int | None = Query(None, ge=1, le=MAX_ID),
         entries = ledger.list_entries(session, tenant_id=me.tenant_id, member_id=me.member_id, before_id=before, limit=31)
         lines = explain(session, tenant_id=me.tenant_id, entries=entries[:30], lang=me.lang)
         balance = ledger.summary(session, tenant_id=me.tenant_id, member_id=me.member_id, now=ctx.now())
-        lots = ledger.open_lots(session, tenant_id=me.tenant_id, member_id=me.member_id, limit=20)
+        lots = ledger.open_lots(session, tenant_id=me.tenant_id, member_id=me.member_id, limit=200)
     more = entries[29].id if len(entries) > 30 else None
-    return page(request, "portal/history.html", me, "history", lines=lines, more=more, balance=balance,
-                expiring=[lot for lot in lots if lot.expires_at is not None][:5])
+    # What expires in the next 90 days, by day (the card's "expiring in 30 days" is the first part of it).
+    soon: dict = {}
+    horizon = ctx.now() + timedelta(days=90)
+    for lot in lots:
+        if lot.expires_at is not None and lot.expires_at <= horizon and lot.released:
+            day = me.lang.date(lot.expires_at)
+            soon[day] = soon.get(day, 0) + lot.remaining
+    return page(request, "portal/history.html", me, "history", lines=lines, more=more, balance=balance, expiring=list(soon.items()))
 
 
 def lock_reasons(lang: Lang, locks: list[dict[str, str]], reward: Any, tier_names: dict[str, str], available: int) -> list[str]:

@@ -22,6 +22,7 @@
       });
       var options = {
         responsive: true, maintainAspectRatio: false, animation: false, locale: data.locale,
+        layout: { padding: { left: 14, right: 14 } },
         plugins: { legend: { rtl: data.rtl, position: "bottom" }, tooltip: { rtl: data.rtl } },
       };
       if (kind !== "doughnut") {
