@@ -47,7 +47,7 @@ def _run(factory, clock, tenant_id: int, member_ids: list[int]) -> list[tuple]: 
         postings = session.execute(
             select(Posting.amount, Posting.seq).where(Posting.tenant_id == tenant_id).order_by(Posting.entry_id, Posting.amount)
         ).all()
-        moves = session.execute(select(LotMovement.amount).where(LotMovement.tenant_id == tenant_id)).all()
+        moves = session.execute(select(LotMovement.amount).where(LotMovement.tenant_id == tenant_id).order_by(LotMovement.id)).all()
         assert verify(session, tenant_id=tenant_id).ok
         debt = -ledger.balances(session, tenant_id=tenant_id, member_id=member_ids[0])["available"]
     return [debt, tuple(map(tuple, lots)), tuple(map(tuple, entries)), tuple(map(tuple, postings)), tuple(map(tuple, moves))]
