@@ -50,7 +50,7 @@ def member_signed_in(b: TestClient, inbox: Inbox, slug: str, email: str) -> Test
     return b
 
 
-def is_signed_out(b: TestClient, slug: str, path: str = "") -> bool:
+def is_signed_out(b: TestClient, slug: str, path: str = "/") -> bool:
     answer = b.get(f"/m/{slug}{path}", follow_redirects=False)
     return answer.status_code == 303 and answer.headers["location"] == f"/m/{slug}/login"
 
@@ -94,7 +94,7 @@ def test_the_code_arrives_by_email_and_signs_the_member_in(
     assert "رمز تسجيل الدخول" in str(mail["Subject"])  # the portal's default language
 
     answer = enter_code(b, tenant.slug, email, code)
-    assert answer.status_code == 303 and answer.headers["location"] == f"/m/{tenant.slug}"
+    assert answer.status_code == 303 and answer.headers["location"] == f"/m/{tenant.slug}/"
     header = set_cookie_header(answer, "wafa_member")
     assert "HttpOnly" in header and f"Path=/m/{tenant.slug}" in header and "samesite=lax" in header.lower()
     card = b.get(f"/m/{tenant.slug}")
@@ -250,7 +250,7 @@ def test_a_member_cookie_of_one_tenant_does_not_open_another_tenants_portal(
     other = make_tenant(factory, START)
     make_member(factory, other.id, START, email=email)
     b.cookies.set("wafa_member", token, domain=HOST, path=f"/m/{other.slug}")  # type: ignore[arg-type]
-    for path in ("", "/history", "/rewards", "/coupons"):
+    for path in ("/", "/history", "/rewards", "/coupons"):
         assert is_signed_out(b, other.slug, path), path
     assert b.get(f"/m/{tenant.slug}").status_code == 200
 
