@@ -11,7 +11,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from wafa.analytics import clv, rfm, segment_rules, segments
+from wafa.analytics import abc, clv, rfm, segment_rules, segments
 from wafa.analytics.models import CustomSegment, RfmScore, SegmentCount, SegmentMember
 from wafa.db import bulk_insert
 from wafa.errors import Conflict, InvalidInput, NotFound
@@ -187,3 +187,12 @@ def members_of_key(session: Session, *, tenant_id: int, key: str) -> list[int]:
     if segment is None:
         raise InvalidInput(f"no segment {key!r}", field="segment")
     return member_ids(session, tenant_id=tenant_id, segment_id=segment.id, after_member_id=None, limit=10**9)
+
+
+def recompute_everything(session: Session, *, tenant_id: int, now: datetime) -> dict[str, int]:
+    """RFM scores, then A/B/C ranks, then the program's own segments (they may read the RFM segments):
+    the worker's daily run and the console's "recompute now". The caller holds the daily run's lock."""
+    scored = segments.recompute(session, tenant_id=tenant_id, now=now)
+    ranked = abc.recompute(session, tenant_id=tenant_id, now=now)
+    own = recompute_all(session, tenant_id=tenant_id, now=now)
+    return {"rfm": scored, "abc": ranked, "custom": own}

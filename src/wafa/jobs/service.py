@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from wafa.analytics import abc, custom_segments, segments
+from wafa.analytics import custom_segments, segments
 from wafa.db import unit_of_work
 from wafa.errors import Conflict
 from wafa.engagement import referrals
@@ -135,10 +135,7 @@ def _recompute_rfm(factory: sessionmaker[Session], *, now: datetime, tenant_id: 
             if run.ran_at is not None and now - run.ran_at < segments.RECOMPUTE_EVERY:
                 continue
             run.ran_at = now
-            scored = segments.recompute(session, tenant_id=one, now=now)
-            abc.recompute(session, tenant_id=one, now=now)
-            custom_segments.recompute_all(session, tenant_id=one, now=now)  # they may read the RFM segments
-            done += scored > 0
+            done += custom_segments.recompute_everything(session, tenant_id=one, now=now)["rfm"] > 0
     return done
 
 
