@@ -13,260 +13,41 @@ Without /usr/bin/chromium the module skips, unless WAFA_TEST_BROWSER_REQUIRED is
 
 from __future__ import annotations
 
-import email
-import json
-import os
 import re
-import socket
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import date
-from email import policy
-from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-REQUIRED = bool(os.environ.get("WAFA_TEST_BROWSER_REQUIRED"))
+from tests.e2e.browser import (
+    CHARTS_DRAWN,
+    CHART_DATA,
+    DESKTOP,
+    DIRECTION,
+    PHONE,
+    SHOTS,
+    SLUG,
+    WAIT_MS,
+    Mailbox,
+    Server,
+    admin_sign_in,
+    axe_blocking,
+    member_sign_in,
+    new_context,
+    number,
+    require_browser,
+    watch_errors,
+)
 
+require_browser()
+import zxingcpp  # noqa: E402
+from PIL import Image  # noqa: E402
+from playwright.sync_api import Browser, BrowserContext, expect  # noqa: E402
 
-def _unavailable(reason: str) -> None:
-    if REQUIRED:
-        pytest.fail(f"browser tests are required here (WAFA_TEST_BROWSER_REQUIRED is set) but {reason}", pytrace=False)
-    pytest.skip(f"browser tests skipped: {reason} (install it with `apt-get install -y chromium`; "
-                "set WAFA_TEST_BROWSER_REQUIRED=1 to make this a failure)", allow_module_level=True)
-
-
-if not CHROMIUM.is_file():
-    _unavailable(f"{CHROMIUM} is missing")
-try:
-    import zxingcpp
-    from aiosmtpd.controller import Controller
-    from PIL import Image
-    from playwright.sync_api import (
-        Browser,
-        BrowserContext,
-        Page,
-        expect,
-        sync_playwright,
-    )
-except ImportError as exc:  # pragma: no cover - the dev extras are installed with the project
-    _unavailable(f"a test dependency is missing ({exc.name})")
-
-ROOT = Path(__file__).resolve().parents[2]
-WAFA = str(Path(sys.executable).parent / "wafa")
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-SHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
-SLUG = "demo"
-ADMIN_EMAIL, ADMIN_PASSWORD = "admin@example.com", "wafa-demo-password"
 # Members of the demo, each signing in once at most (three codes per address per 15 minutes).
-QR_MEMBER, REDEEM_MEMBER, LANDING_MEMBER, PAGES_MEMBER, ADJUSTED_MEMBER = (f"member{n}@example.com" for n in (7, 11, 12, 14, 3))
-WAIT_MS = 15_000
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def number(text: str) -> int:
-    """The first whole number in a text as a page shows it: Latin or Arabic-Indic digits, grouped by
-    commas, Arabic separators or (narrow) spaces."""
-    found = re.search(r"[-−]?[0-9٠-٩۰-۹][0-9٠-٩۰-۹,٬\u066b\u00a0\u202f ]*", text)
-    assert found, f"no number in {text!r}"
-    digits = re.sub(r"[,٬\u00a0\u202f ]", "", found.group(0)).replace("−", "-").translate(_DIGITS)
-    return int(digits.split("\u066b")[0])
-
-
-# --- a real SMTP server in this process -------------------------------------------------------------
-
-
-@dataclass
-class Mailbox:
-    """What the SMTP server received, in order; tests wait for the next message to an address."""
-
-    port: int = 0
-    messages: list[EmailMessage] = field(default_factory=list)
-    arrived: threading.Condition = field(default_factory=threading.Condition)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.content, policy=policy.default)
-        with self.arrived:
-            self.messages.append(message)  # type: ignore[arg-type]
-            self.arrived.notify_all()
-        return "250 OK"
-
-    def _to(self, address: str) -> list[EmailMessage]:
-        return [m for m in self.messages if str(m["To"]).strip("<> ") == address]
-
-    def count(self, address: str) -> int:
-        with self.arrived:
-            return len(self._to(address))
-
-    def next_to(self, address: str, *, seen: int, timeout: float = 10.0) -> EmailMessage:
-        """The first message to `address` after the `seen` it had already received."""
-        with self.arrived:
-            if not self.arrived.wait_for(lambda: len(self._to(address)) > seen, timeout=timeout):
-                raise AssertionError(f"no e-mail reached {address} within {timeout} s; received: "
-                                     f"{[(str(m['To']), str(m['Subject'])) for m in self.messages]}")
-            return self._to(address)[seen]
-
-
-def sign_in_code(message: EmailMessage) -> str:
-    body = message.get_content()
-    found = re.search(r"(?<![0-9٠-٩])([0-9٠-٩]{6})(?![0-9٠-٩])", body)
-    assert found, f"no six-digit code in the e-mail: {body!r}"
-    return found.group(1).translate(_DIGITS)
-
-
-@pytest.fixture(scope="module")
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox(port=free_port())
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
-    try:
-        yield box
-    finally:
-        controller.stop()
-
-
-# --- a real server on a demo database ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Server:
-    url: str
-    api_key: str
-    log: Path
-
-    def api(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.api_key}"}, timeout=30)
-
-    def member(self, address: str) -> dict[str, Any]:
-        with self.api() as http:
-            found = http.get("/v1/members", params={"email": address}).json()["items"]
-        assert len(found) == 1, f"the demo has no single member {address}: {found}"
-        return found[0]
-
-    def available(self, member_id: int) -> int:
-        with self.api() as http:
-            return int(http.get(f"/v1/members/{member_id}/balance").json()["available"])
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("browser")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ, "WAFA_DATABASE_URL": f"sqlite:///{folder / 'wafa.db'}", "WAFA_LOG_LEVEL": "warning",
-        "WAFA_SMTP_HOST": "127.0.0.1", "WAFA_SMTP_PORT": str(mailbox.port), "WAFA_PUBLIC_URL": url, "WAFA_COOKIE_SECURE": "auto",
-    }
-    for name in ("WAFA_SMTP_USERNAME", "WAFA_SMTP_PASSWORD", "WAFA_SMTP_STARTTLS"):
-        env.pop(name, None)
-    seeded = subprocess.run([WAFA, "demo", "--members", "40", "--months", "3", "--json"], env=env, capture_output=True, check=False,
-                            text=True, timeout=180)
-    assert seeded.returncode == 0, f"wafa demo failed:\n{seeded.stdout}\n{seeded.stderr}"
-    api_key = json.loads(seeded.stdout)["api_key"]
-    log = folder / "serve.log"
-    with log.open("w") as out:
-        process = subprocess.Popen([WAFA, "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"wafa serve did not start:\n{log.read_text()}")
-            time.sleep(0.1)
-        yield Server(url=url, api_key=api_key, log=log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-# --- one browser ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-def new_context(browser: Browser, *, viewport: dict[str, int], **options: Any) -> BrowserContext:
-    context = browser.new_context(viewport=viewport, **options)
-    context.set_default_timeout(WAIT_MS)
-    context.set_default_navigation_timeout(WAIT_MS)
-    return context
-
-
-def watch_errors(page: Page) -> list[str]:
-    """Script errors and CSP refusals of a page, to assert there are none."""
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
-    page.on("console", lambda msg: errors.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
-    return errors
-
-
-def admin_sign_in(page: Page, server: Server, *, lang: str = "en") -> None:
-    page.goto(f"{server.url}/admin/login?lang={lang}")
-    form = page.locator('form[action="/admin/login"]')
-    form.locator('input[name="tenant"]').fill(SLUG)
-    form.locator('input[name="email"]').fill(ADMIN_EMAIL)
-    form.locator('input[name="password"]').fill(ADMIN_PASSWORD)
-    form.locator('button[type="submit"]').click()
-    page.wait_for_url(f"{server.url}/admin")
-
-
-def member_sign_in(page: Page, server: Server, mailbox: Mailbox, address: str) -> None:
-    """The portal's sign-in: the e-mail address, then the code the SMTP server received."""
-    seen = mailbox.count(address)
-    page.goto(f"{server.url}/m/{SLUG}/login")
-    page.locator('main form input[name="email"]').fill(address)
-    page.locator('main form button[type="submit"]').click()
-    page.wait_for_url(re.compile(rf"/m/{SLUG}/verify\?"))
-    code = sign_in_code(mailbox.next_to(address, seen=seen))
-    page.locator('main form input[name="code"]').fill(code)
-    page.locator('main form button[type="submit"]').click()
-    page.wait_for_url(re.compile(rf"{re.escape(server.url)}/m/{SLUG}/?$"))
-    expect(page.locator("#card-qr svg")).to_be_visible()
-
-
-@pytest.fixture(scope="module")
-def admin_state(browser: Browser, server: Server) -> dict[str, Any]:
-    """A signed-in console (cookies), for the tests that are not about signing in."""
-    context = new_context(browser, viewport=DESKTOP)
-    try:
-        admin_sign_in(context.new_page(), server)
-        return context.storage_state()
-    finally:
-        context.close()
+QR_MEMBER, REDEEM_MEMBER, LANDING_MEMBER, ADJUSTED_MEMBER = (f"member{n}@example.com" for n in (7, 11, 12, 3))
 
 
 @pytest.fixture(scope="module")
@@ -275,28 +56,7 @@ def profile_member_id(server: Server) -> int:
     return int(server.member(ADJUSTED_MEMBER)["id"])
 
 
-@pytest.fixture(scope="module")
-def member_state(browser: Browser, server: Server, mailbox: Mailbox) -> dict[str, Any]:
-    """A member signed in to the portal (cookies), for the tests that are not about signing in."""
-    context = new_context(browser, viewport=PHONE)
-    try:
-        member_sign_in(context.new_page(), server, mailbox, PAGES_MEMBER)
-        return context.storage_state()
-    finally:
-        context.close()
-
-
 # --- the console ---------------------------------------------------------------------------------------
-
-
-CHARTS_DRAWN = """() => {
-  const canvases = [...document.querySelectorAll("canvas[data-chart]")];
-  return canvases.length > 0 && !!window.Chart && canvases.every((canvas) => window.Chart.getChart(canvas));
-}"""
-CHART_DATA = """() => [...document.querySelectorAll("canvas[data-chart]")].map((canvas) => {
-  const chart = window.Chart.getChart(canvas);
-  return {id: canvas.id, type: chart.config.type, datasets: chart.data.datasets.map((d) => ({label: d.label, data: d.data}))};
-})"""
 
 
 def test_admin_signs_in_and_the_dashboard_draws_its_charts_and_agrees_with_the_api(browser: Browser, server: Server) -> None:
@@ -501,10 +261,6 @@ def test_the_card_still_shows_offline(browser: Browser, server: Server, member_s
 # --- languages -----------------------------------------------------------------------------------------
 
 
-DIRECTION = """() => ({dir: document.documentElement.getAttribute("dir"), lang: document.documentElement.getAttribute("lang"),
-  computed: getComputedStyle(document.body).direction})"""
-
-
 @pytest.mark.parametrize("path", ["/admin/login", f"/m/{SLUG}/login"])
 def test_pages_are_arabic_right_to_left_by_default_and_english_left_to_right_on_request(
     browser: Browser, server: Server, path: str,
@@ -528,11 +284,6 @@ def test_pages_are_arabic_right_to_left_by_default_and_english_left_to_right_on_
 
 # --- accessibility -------------------------------------------------------------------------------------
 
-AXE_RUN = """async () => {
-  const result = await axe.run(document, {resultTypes: ["violations"]});
-  return result.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help, count: v.nodes.length,
-    nodes: v.nodes.slice(0, 4).map((n) => n.target.join(" ") + (n.any[0] ? " (" + n.any[0].message + ")" : ""))}));
-}"""
 AXE_PAGES = [
     ("admin-login", "/admin/login", None),
     ("dashboard", "/admin", "admin"),
@@ -541,10 +292,6 @@ AXE_PAGES = [
     ("card", f"/m/{SLUG}/", "member"),
     ("rewards", f"/m/{SLUG}/rewards", "member"),
 ]
-
-
-# Violations of these impacts fail a page. "serious" is included because the pages had few, all nameable.
-FAILING_IMPACTS = ("critical", "serious")
 
 
 @pytest.fixture(scope="module")
@@ -581,11 +328,7 @@ def test_pages_have_no_serious_accessibility_violations(
         assert urlsplit(page.url).path == urlsplit(server.url + target).path, f"{name}: redirected to {page.url}"
         if name == "dashboard":
             page.wait_for_function(CHARTS_DRAWN)
-        page.add_script_tag(path=str(AXE))
-        violations = page.evaluate(AXE_RUN)
-        report = "\n".join(f"  [{v['impact']}] {v['id']}: {v['help']} ({v['count']} elements) — {'; '.join(v['nodes'])}"
-                           for v in violations)
-        blocking = [v for v in violations if v["impact"] in FAILING_IMPACTS]
+        blocking, report = axe_blocking(page)
         assert not blocking, f"{name} ({lang}) has accessibility violations:\n{report}"
     finally:
         page.close()
