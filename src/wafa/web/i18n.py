@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
+from hijridate import Gregorian
 from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -104,6 +105,18 @@ class Lang:
         if value is None:
             return "—"
         return self._digits(format_datetime(value, format=fmt, tzinfo=ZoneInfo(self.timezone), locale=self.code))
+
+    def hijri(self, value: date | str | None) -> str:
+        """The Hijri (Umm al-Qura) date of a Gregorian day, e.g. "26 جمادى الآخرة 1448 هـ"; empty if none."""
+        if not value:
+            return ""
+        try:
+            day = value if isinstance(value, date) else date.fromisoformat(str(value))
+            hijri = Gregorian(day.year, day.month, day.day).to_hijri()
+        except (ValueError, OverflowError):
+            return ""
+        month = hijri.month_name(self.code if self.code in ("ar", "en") else "en")
+        return self._digits(f"{hijri.day} {month} {hijri.year}") + (" هـ" if self.code == "ar" else " AH")
 
     def digits(self, value: object) -> str:
         """Any text with its digits in the tenant's numerals (codes, ids)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,6 +50,48 @@ def _json_script(value: Any) -> Markup:
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
+def kept(problems: Any, name: str, default: Any = "") -> Any:
+    """A form field's value: what was typed when the form comes back with problems, else `default`."""
+    if problems and hasattr(problems, "entered"):
+        return problems.entered.get(name, default)
+    return default
+
+
+def kept_checked(problems: Any, name: str, default: bool = False) -> bool:
+    """Whether a checkbox is ticked: as sent when the form comes back with problems, else `default`."""
+    if problems and hasattr(problems, "entered"):
+        return name in problems.entered
+    return default
+
+
+def kept_choice(problems: Any, name: str, value: Any, current: Any) -> bool:
+    """Whether `value` is chosen in a select or checkbox group: as sent after problems, else among `current`."""
+    chosen = problems.entered.get(name, []) if problems and hasattr(problems, "entered") else current
+    if chosen is None:
+        return False
+    if isinstance(chosen, str | int):
+        chosen = [chosen]
+    return str(value) in {str(c) for c in chosen}
+
+
+def invalid(problems: Any, name: str) -> Markup:
+    """The attributes that mark an input whose value was refused, pointing at the sentence saying why."""
+    if problems and hasattr(problems, "of") and problems.of(name):
+        return Markup(' aria-invalid="true" aria-describedby="err-%s"') % name
+    return Markup("")
+
+
+def local_parts(value: datetime | None, timezone: str) -> tuple[str, str]:
+    """An aware moment as the (date, time) a date picker shows in the program's time zone."""
+    if value is None:
+        return "", ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    local = value.astimezone(ZoneInfo(timezone))
+    return local.date().isoformat(), local.strftime("%H:%M")
+
+
+TEMPLATES.globals.update(invalid=invalid, kept=kept, kept_checked=kept_checked, kept_choice=kept_choice, local_parts=local_parts)
 TEMPLATES.filters["json_script"] = _json_script
 TEMPLATES.filters["major"] = lambda minor, currency: to_major(int(minor), currency)
 

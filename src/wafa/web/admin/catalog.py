@@ -121,7 +121,7 @@ async def save_reward(request: Request, admin: Admin = Depends(current_admin)) -
                     try:
                         changes = RewardUpdate.model_validate(data)
                     except ValidationError as exc:
-                        raise FormError(problems_of(exc)) from None
+                        raise problems_of(exc) from None
                     reward = catalog.update_(session, tenant_id=admin.tenant_id, reward_id=reward_id, reward_in=changes, program=program, now=ctx.now())
                     action, details = "reward.updated", changes.model_dump(mode="json", exclude_unset=True)
                 else:
@@ -131,7 +131,7 @@ async def save_reward(request: Request, admin: Admin = Depends(current_admin)) -
                     try:
                         reward_in = RewardIn.model_validate(data)
                     except ValidationError as exc:
-                        raise FormError(problems_of(exc)) from None
+                        raise problems_of(exc) from None
                     reward = catalog.create(session, tenant_id=admin.tenant_id, reward_in=reward_in, program=program, now=ctx.now())
                     action, details = "reward.created", reward_in.model_dump(mode="json", exclude_none=True)
                 admin.record(session, request, action=action, target=f"reward:{reward.id}", details=details, now=ctx.now())
@@ -206,7 +206,7 @@ async def create_campaign(request: Request, admin: Admin = Depends(current_admin
                     "valid_from": optional(form, "valid_from"), "valid_until": optional(form, "valid_until"),
                 }))
             except ValidationError as exc:
-                raise FormError(problems_of(exc)) from None
+                raise problems_of(exc) from None
             with ctx.transaction() as session:
                 program = programs.get(session, tenant_id=admin.tenant_id)
                 campaign = coupons.create_campaign(

@@ -76,7 +76,7 @@ async def save_segment(request: Request, admin: Admin = Depends(current_admin)) 
         try:
             conditions = _CONDITIONS.validate_python(raw)
         except ValidationError as exc:
-            raise FormError(problems_of(exc)) from None
+            raise problems_of(exc) from None
         if not conditions:
             raise FormError(["conditions: give at least one"])
         segment = custom_segments.create(session, tenant_id=admin.tenant_id, key=text(form, "key"), name_en=text(form, "name_en"),

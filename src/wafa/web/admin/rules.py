@@ -119,7 +119,7 @@ def definition_of(form: Any) -> RuleDefinition:
     try:
         return RuleDefinition.model_validate(data)
     except ValidationError as exc:
-        raise FormError(problems_of(exc)) from None
+        raise problems_of(exc) from None
 
 
 def _editor(request: Request, admin: Admin, *, rule: Any, version: Any, definition: dict, problems: list[str] | None, status: int = 200,
@@ -252,7 +252,7 @@ def basket_of(form: Any, currency: str) -> tuple[PurchaseIn, dict]:
             channel=optional(form, "channel"), store=optional(form, "store"), coupons=names(form, "coupons"),
         )
     except (ValidationError, InvalidOperation) as exc:
-        raise FormError(problems_of(exc) if isinstance(exc, ValidationError) else ["amount: not a decimal"]) from None
+        raise (problems_of(exc) if isinstance(exc, ValidationError) else FormError(["amount: not a decimal"])) from None
     return event, shown
 
 

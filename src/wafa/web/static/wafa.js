@@ -77,6 +77,23 @@
     });
   }
 
+  // Date pickers: the Hijri (Umm al-Qura) date follows the chosen Gregorian day on Arabic pages.
+  function hijriDates() {
+    var numerals = document.body.dataset.numerals === "arab" ? "arab" : "latn";
+    document.querySelectorAll("input[type=date][data-hijri]").forEach(function (input) {
+      var out = document.getElementById(input.dataset.hijri);
+      if (!out || input.dataset.bound) return;
+      input.dataset.bound = "1";
+      var format;
+      try {
+        format = new Intl.DateTimeFormat("ar-SA-u-ca-islamic-umalqura-nu-" + numerals, { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
+      } catch (e) { return; }
+      input.addEventListener("change", function () {
+        out.textContent = input.value ? format.format(new Date(input.value + "T12:00:00Z")) : "";
+      });
+    });
+  }
+
   function offline() { document.body.classList.toggle("offline", !navigator.onLine); }
 
   function registerWorker() {
@@ -86,8 +103,8 @@
     }
   }
 
-  document.addEventListener("DOMContentLoaded", function () { drawCharts(); confirmForms(); ruleRows(); sharing(); offline(); registerWorker(); });
-  document.addEventListener("htmx:afterSettle", function () { drawCharts(); confirmForms(); ruleRows(); });
+  document.addEventListener("DOMContentLoaded", function () { drawCharts(); confirmForms(); ruleRows(); hijriDates(); sharing(); offline(); registerWorker(); });
+  document.addEventListener("htmx:afterSettle", function () { drawCharts(); confirmForms(); ruleRows(); hijriDates(); });
   window.addEventListener("online", offline);
   window.addEventListener("offline", offline);
 })();
