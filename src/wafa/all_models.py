@@ -1,7 +1,8 @@
 """Imports every domain's tables so Base.metadata (and Alembic) sees the whole schema."""
 
 from wafa.analytics.models import (
-    AbcPolicy, AbcScore, AcquisitionSpend, AnalyticsRun, ClvModel, CustomSegment, RfmCount, RfmScore, SegmentCount, SegmentMember,
+    AbcPolicy, AbcScore, AcquisitionSpend, AnalyticsRun, ClvModel, CustomSegment, ProgramGoal, RfmCount, RfmScore, SegmentCount,
+    SegmentMember,
 )
 
 from wafa.engagement.models import (
@@ -28,6 +29,6 @@ __all__ = [
     "Reward", "RewardRedemption", "Rule", "RuleAward", "RuleBudget", "RuleVersion", "StampCard", "StampCardEvent", "Tenant",
     "Voucher", "Tier", "TierPolicy", "MemberTier", "TierChange", "Referral", "ReferralPolicy",
     "Plan", "Membership", "MembershipPayment", "MembershipLog", "Badge", "Challenge", "ChallengeProgress", "Streak",
-    "MemberStreak", "AchievementAward", "LeaderboardProfile", "ClvModel", "RfmScore", "AcquisitionSpend", "CustomSegment", "SegmentMember", "SegmentCount", "AbcPolicy", "AbcScore", "RfmCount", "AnalyticsRun", "Survey", "SurveyInvitation", "SurveyResponse",
+    "MemberStreak", "AchievementAward", "LeaderboardProfile", "ClvModel", "RfmScore", "AcquisitionSpend", "CustomSegment", "SegmentMember", "SegmentCount", "AbcPolicy", "AbcScore", "RfmCount", "AnalyticsRun", "ProgramGoal", "Survey", "SurveyInvitation", "SurveyResponse",
     "AdminUser", "AuditEntry", "WebSession", "LoginCode", "ImportJob",
 ]

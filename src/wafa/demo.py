@@ -113,11 +113,15 @@ TIERS: list[dict[str, Any]] = [
 ]
 
 
-def _program_tiers(session: Session, *, tenant_id: int, now: datetime) -> None:
+def _tier_ladder(session: Session, *, tenant_id: int, now: datetime) -> None:
+    # Before the rewards: a reward may only be limited to tiers the program has.
     tiers.set_policy(session, tenant_id=tenant_id, now=now,
                      policy_in=TierPolicyIn(metric="points_earned", window="rolling", months=12, grace_days=30, max_drop=1))
     for spec in TIERS:
         tiers.create(session, tenant_id=tenant_id, tier_in=TierIn.model_validate(spec), now=now)
+
+
+def _program_tiers(session: Session, *, tenant_id: int, now: datetime) -> None:
     memberships.create_plan(session, tenant_id=tenant_id, now=now, plan_in=PlanIn(
         key="plus", name_en="Noor Plus", name_ar="نور بلس", interval="month", price="29.00", trial_days=14, grace_days=5,
         benefits={"earn_multiplier": "2", "monthly_points": 100, "flags": ["free_delivery"]},
@@ -250,6 +254,7 @@ def seed(
             tenant = tenants.create(
                 session,
                 name="Al Noor Stores (demo)",
+                name_ar="متاجر النور (تجريبي)",
                 slug=slug,
                 currency="SAR",
                 now=now - timedelta(days=31 * months + 1),
@@ -263,11 +268,12 @@ def seed(
                 point_cost="0.05",
             )
             _program_rules(session, tenant_id=tenant.id, now=now - timedelta(days=31 * months + 1))
+            _tier_ladder(session, tenant_id=tenant.id, now=now - timedelta(days=31 * months + 1))
             _program_rewards(session, tenant_id=tenant.id, now=now - timedelta(days=31 * months + 1), rng=rng)
             _program_tiers(session, tenant_id=tenant.id, now=now - timedelta(days=31 * months + 1))
             _program_achievements(session, tenant_id=tenant.id, since=now - timedelta(days=31 * months + 1), now=now)
             admin_users.create(
-                session, tenant_id=tenant.id, email=DEMO_ADMIN_EMAIL, name="Demo admin", password=DEMO_ADMIN_PASSWORD, role="admin", now=now,
+                session, tenant_id=tenant.id, email=DEMO_ADMIN_EMAIL, name="Demo admin", password=DEMO_ADMIN_PASSWORD, role="owner", now=now,
             )
         key = tenants.create_key(session, tenant_id=tenant.id, name=f"demo admin {now:%Y-%m-%d %H:%M}", scopes=["admin"], now=now)
         tenant_id = tenant.id

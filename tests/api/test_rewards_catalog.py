@@ -40,6 +40,12 @@ def locks_of(page: dict, key: str) -> list[dict]:  # type: ignore[type-arg]
 GIFT = {"type": "gift", "sku": "MUG"}
 
 
+def gold_tier(client: TestClient) -> None:
+    """A reward may only name a tier the program has."""
+    made = client.post("/v1/tiers", json={"key": "gold", "name_en": "Gold", "name_ar": "ذهبي", "rank": 1, "threshold": "1000"})
+    assert made.status_code == 201, made.text
+
+
 # --- create -----------------------------------------------------------------------------------
 
 
@@ -92,11 +98,12 @@ def test_create_cashback_reward_without_rate_or_point_cost_is_422(client: TestCl
 def test_create_gift_voucher_and_privilege_rewards(client: TestClient) -> None:
     gift = add(client, "mug", GIFT, stock=25, money="5.00")
     voucher = add(client, "careem", {"type": "voucher", "partner": "Careem"})
+    gold_tier(client)
     lounge = add(client, "lounge", {"type": "privilege", "valid_days": 7}, limit={"count": 1, "period": "month"}, tiers=["Gold"])
     assert (gift["kind"], gift["stock"], gift["money"], gift["gives"]) == ("gift", 25, "5.00", GIFT)
     assert (voucher["kind"], voucher["stock"], voucher["gives"]) == ("voucher", 0, {"type": "voucher", "partner": "Careem"})
     assert (lounge["kind"], lounge["gives"], lounge["limit"], lounge["tiers"]) == (
-        "privilege", {"type": "privilege", "valid_days": 7}, {"count": 1, "period": "month"}, ["Gold"],
+        "privilege", {"type": "privilege", "valid_days": 7}, {"count": 1, "period": "month"}, ["gold"],
     )
 
 
@@ -221,9 +228,10 @@ def test_list_rewards_for_a_member_says_why_each_is_locked(client: TestClient) -
     add(client, "open", GIFT, points=200)
     add(client, "dear", GIFT, points=500)
     add(client, "gone", GIFT, points=0, stock=0)
+    gold_tier(client)
     add(client, "gold", GIFT, points=0, tiers=["Gold"])
     add(client, "soon", GIFT, points=0, valid_from=(START + timedelta(days=2)).isoformat())
-    add(client, "vip", GIFT, points=0, segments=["vip"])
+    add(client, "vip", GIFT, points=0, segments=["champions"])
     page = for_member(client, member_id)
     assert [(r["key"], r["available"]) for r in page["items"]] == [
         ("open", True), ("dear", False), ("gone", False), ("gold", False), ("soon", False), ("vip", False),
@@ -235,7 +243,7 @@ def test_list_rewards_for_a_member_says_why_each_is_locked(client: TestClient) -
     assert locks_of(page, "gold") == [{"code": "tier", "message": "needs Gold tier"}]
     [soon] = locks_of(page, "soon")
     assert soon["code"] == "not_yet" and soon["message"].startswith("available from 2026-03-03T09:00:00")
-    assert locks_of(page, "vip") == [{"code": "segment", "message": "for members in vip"}]
+    assert locks_of(page, "vip") == [{"code": "segment", "message": "for members in champions"}]
 
 
 def test_list_rewards_for_a_member_counts_the_limit_per_period(client: TestClient, clock) -> None:  # type: ignore[no-untyped-def]

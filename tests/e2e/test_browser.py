@@ -75,8 +75,8 @@ def test_admin_signs_in_and_the_dashboard_draws_its_charts_and_agrees_with_the_a
             assert any(v != 0 for v in values), f"{chart['id']} draws only zeros: {chart}"
 
         # The period the dashboard shows (the last 30 days by default), asked of the API.
-        first = date.fromisoformat(page.locator('input[name="from"]').input_value())
-        last = date.fromisoformat(page.locator('input[name="to"]').input_value())
+        first = date.fromisoformat(page.locator('input[name="from-date"]').input_value())
+        last = date.fromisoformat(page.locator('input[name="to-date"]').input_value())
         assert (last - first).days == 29
         with server.api() as http:
             answer = http.get("/v1/analytics/kpis", params={"from": first.isoformat(), "to": last.isoformat()})
@@ -111,6 +111,7 @@ def test_admin_finds_a_member_by_email_and_adjusts_their_points(browser: Browser
         form.locator('input[name="points"]').fill("250")
         form.locator('input[name="reason"]').fill("Goodwill: late delivery (browser test)")
         form.locator('button[type="submit"]').click()
+        page.locator("#confirm").get_by_role("button", name="Yes, adjust").click()  # asked first (issue 14)
         page.wait_for_url(re.compile(rf"/admin/members/{member['id']}\?done=adjusted"))
         expect(page.locator("p.flash")).to_be_visible()
         assert number(page.locator("#balance-available").inner_text()) == before + 250

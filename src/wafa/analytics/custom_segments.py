@@ -11,8 +11,8 @@ from pydantic import TypeAdapter
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from wafa.analytics import abc, clv, rfm, segment_rules, segments
-from wafa.analytics.models import CustomSegment, RfmScore, SegmentCount, SegmentMember
+from wafa.analytics import abc, audiences, clv, rfm, segment_rules, segments
+from wafa.analytics.models import AbcScore, CustomSegment, RfmScore, SegmentCount, SegmentMember
 from wafa.db import bulk_insert
 from wafa.errors import Conflict, InvalidInput, NotFound
 from wafa.members import service as members
@@ -27,6 +27,37 @@ def conditions_of(segment: CustomSegment) -> list[segment_rules.SegmentCondition
     return _CONDITIONS.validate_python(segment.conditions)
 
 
+_LOCALES = ("ar", "en")
+_AGE_BANDS = ("under_18", "18_24", "25_34", "35_44", "45_54", "55_64", "65_plus", "unknown")
+
+
+def checked(
+    session: Session, *, tenant_id: int, conditions: list[segment_rules.SegmentCondition], field: str = "conditions",
+) -> list[segment_rules.SegmentCondition]:
+    """The conditions with the program's own tier and RFM segment keys (matched in any case); InvalidInput
+    naming the first key the program does not have (a translated name, a typo), which would match nobody."""
+
+    def walk(c: dict, at: str) -> dict:
+        kind = c["type"]
+        if kind == "tier":
+            return {**c, "any_of": audiences.tier_keys(session, tenant_id=tenant_id, keys=c["any_of"], field=f"{at}.any_of")}
+        if kind == "rfm_segment":
+            return {**c, "any_of": audiences.rfm_keys(c["any_of"], field=f"{at}.any_of")}
+        if kind == "member_attribute" and c["attribute"] in ("locale", "age_band"):
+            allowed = _LOCALES if c["attribute"] == "locale" else _AGE_BANDS
+            for index, value in enumerate(c["any_of"]):
+                if value not in allowed:
+                    raise InvalidInput(f"no {c['attribute']} {value!r}; use one of {', '.join(allowed)}", field=f"{at}.any_of[{index}]")
+        if kind in ("all", "any"):
+            return {**c, "conditions": [walk(p, f"{at}.conditions[{i}]") for i, p in enumerate(c["conditions"])]}
+        if kind == "not":
+            return {**c, "condition": walk(c["condition"], f"{at}.condition")}
+        return c
+
+    dumped = [c.model_dump(mode="json", exclude_none=True) for c in conditions]
+    return _CONDITIONS.validate_python([walk(c, f"{field}[{i}]") for i, c in enumerate(dumped)])
+
+
 def create(
     session: Session, *, tenant_id: int, key: str, name_en: str, name_ar: str, conditions: list[segment_rules.SegmentCondition],
     now: datetime,
@@ -36,6 +67,7 @@ def create(
         raise Conflict(f"{key!r} is an RFM segment's name", field="key")
     if session.execute(select(CustomSegment.id).where(CustomSegment.tenant_id == tenant_id, CustomSegment.key == key)).first():
         raise Conflict(f"a segment with key {key!r} already exists", field="key")
+    conditions = checked(session, tenant_id=tenant_id, conditions=conditions)
     program = programs.get(session, tenant_id=tenant_id)
     for bound in segment_rules.money_bounds(conditions):
         to_minor(bound, program.base_currency, field="conditions")
@@ -73,6 +105,7 @@ def update(
     if name_ar is not None:
         segment.name_ar = name_ar
     if conditions is not None:
+        conditions = checked(session, tenant_id=tenant_id, conditions=conditions)
         program = programs.get(session, tenant_id=tenant_id)
         for bound in segment_rules.money_bounds(conditions):
             to_minor(bound, program.base_currency, field="conditions")
@@ -176,7 +209,13 @@ def keys_of(session: Session, *, tenant_id: int, member_id: int) -> frozenset[st
 
 
 def members_of_key(session: Session, *, tenant_id: int, key: str) -> list[int]:
-    """Member ids in a segment named by key: an RFM segment or a custom one."""
+    """Member ids in a segment named by key (in any case): an RFM segment, an A/B/C class or a custom one."""
+    key = audiences.segment_keys(session, tenant_id=tenant_id, keys=key, field="segment")[0]
+    if key in audiences.ABC_CLASSES:
+        return list(session.execute(
+            select(AbcScore.member_id).where(AbcScore.tenant_id == tenant_id, AbcScore.abc_class == key[-1].upper())
+            .order_by(AbcScore.member_id)
+        ).scalars())
     if key in rfm.SEGMENTS:
         return list(session.execute(
             select(RfmScore.member_id).where(RfmScore.tenant_id == tenant_id, RfmScore.segment == key).order_by(RfmScore.member_id)

@@ -145,3 +145,20 @@ class AnalyticsRun(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
     job: Mapped[str] = mapped_column(String(16), primary_key=True)
     ran_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ProgramGoal(Base):
+    """A target the team sets for one KPI over a period of local days ("members buy 3.3 times this year")."""
+
+    __tablename__ = "program_goals"
+    __table_args__ = (UniqueConstraint("tenant_id", "kpi", "starts_on", "ends_on", name="uq_program_goals_kpi_period"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    kpi: Mapped[str] = mapped_column(String(32))
+    # A decimal string in the KPI's own unit, as /v1/analytics/kpis gives it: rates 0 to 1, money in major units.
+    target: Mapped[str] = mapped_column(String(24))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)  # inclusive
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

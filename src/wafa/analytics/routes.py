@@ -1,19 +1,21 @@
-"""HTTP: program KPIs and cohorts, acquisition spend; lifetime-value fits and predictions; RFM scores and segments."""
+"""HTTP: program KPIs and cohorts, acquisition spend, program goals; lifetime-value fits and predictions; RFM scores and segments."""
 
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo
 from decimal import Decimal
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from wafa.analytics import abc, custom_segments, kpis, lifetime_value, segments
+from wafa.analytics import abc, custom_segments, goals, kpis, lifetime_value, segments
 from wafa.analytics.models import ClvModel, RfmScore
 from wafa.analytics.schemas import (
     AbcPolicyIn, AbcRead, AbcSummary, Cohorts, KpiReport, AcquisitionSpendIn, AcquisitionSpendRead, ClvFitIn, ClvModelRead, MemberClv, RfmPage, RfmRead, RfmSummary, SegmentIn,
     RfmHistory, SegmentMembersPage, SegmentPage, SegmentRead, SegmentSize, SegmentUpdate,
 )
+from wafa.analytics.schemas import GoalIn, GoalPage, GoalPoint, GoalRead, GoalUpdate
 from wafa.api.deps import Context, IdPath, decode_cursor, encode_cursor, paginate, require
 from wafa.errors import NotFound
 from wafa.members import service as members
@@ -267,3 +269,66 @@ def segment_counts(request: Request, segment_id: IdPath, principal: Principal = 
     with ctx.transaction() as session:
         custom_segments.get_or_raise(session, tenant_id=principal.tenant_id, segment_id=segment_id)
         return [SegmentSize(at=c.at, members=c.members) for c in custom_segments.counts(session, tenant_id=principal.tenant_id, segment_id=segment_id)]
+
+
+def _decimal(value) -> str | None:  # type: ignore[no-untyped-def]
+    return None if value is None else format(value, "f")
+
+
+def _goal_reads(session, *, principal: Principal, found: list, now) -> list[GoalRead]:  # type: ignore[no-untyped-def]
+    program = programs.get(session, tenant_id=principal.tenant_id)
+    today = now.astimezone(ZoneInfo(program.timezone)).date()
+    return [
+        GoalRead(
+            id=s.goal.id, kpi=s.goal.kpi, unit=s.unit, currency=program.base_currency, target=s.goal.target, starts_on=s.goal.starts_on,
+            ends_on=s.goal.ends_on, measured_to=s.measured_to, actual=_decimal(s.actual), baseline=_decimal(s.baseline),
+            progress=s.progress, met=s.met, trend=[GoalPoint(on=p.on, value=_decimal(p.value)) for p in s.trend],
+            created_at=s.goal.created_at, updated_at=s.goal.updated_at,
+        )
+        for s in goals.standings(session, tenant_id=principal.tenant_id, goals=found, today=today)
+    ]
+
+
+@router.get("/analytics/goals", response_model=GoalPage, summary="Program goals against their targets")
+def list_goals(request: Request, principal: Principal = Depends(require("read"))) -> GoalPage:
+    """Each goal with its target, the actual over its days so far, the baseline of as many days before it,
+    progress (actual ÷ target) and the trend of the actual."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        found = goals.list_(session, tenant_id=principal.tenant_id)
+        return GoalPage(items=_goal_reads(session, principal=principal, found=found, now=ctx.now()))
+
+
+@router.post("/analytics/goals", status_code=201, response_model=GoalRead, summary="Set a target for a KPI over a period (admin)")
+def create_goal(request: Request, goal_in: GoalIn, principal: Principal = Depends(require("admin"))) -> GoalRead:
+    """One goal per KPI and period; a second for the same is a 409."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        goal = goals.create(session, tenant_id=principal.tenant_id, kpi=goal_in.kpi, target=goal_in.target, starts_on=goal_in.starts_on,
+                            ends_on=goal_in.ends_on, now=ctx.now())
+        return _goal_reads(session, principal=principal, found=[goal], now=ctx.now())[0]
+
+
+@router.get("/analytics/goals/{goal_id}", response_model=GoalRead, summary="A program goal against its target")
+def get_goal(request: Request, goal_id: IdPath, principal: Principal = Depends(require("read"))) -> GoalRead:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        goal = goals.get_or_raise(session, tenant_id=principal.tenant_id, goal_id=goal_id)
+        return _goal_reads(session, principal=principal, found=[goal], now=ctx.now())[0]
+
+
+@router.patch("/analytics/goals/{goal_id}", response_model=GoalRead, summary="Change a program goal (admin)")
+def update_goal(request: Request, goal_id: IdPath, changes: GoalUpdate, principal: Principal = Depends(require("admin"))) -> GoalRead:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        goal = goals.update(session, tenant_id=principal.tenant_id, goal_id=goal_id, now=ctx.now(), kpi=changes.kpi, target=changes.target,
+                            starts_on=changes.starts_on, ends_on=changes.ends_on)
+        return _goal_reads(session, principal=principal, found=[goal], now=ctx.now())[0]
+
+
+@router.delete("/analytics/goals/{goal_id}", status_code=204, summary="Remove a program goal (admin)")
+def delete_goal(request: Request, goal_id: IdPath, principal: Principal = Depends(require("admin"))) -> Response:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        goals.delete(session, tenant_id=principal.tenant_id, goal_id=goal_id)
+    return Response(status_code=204)

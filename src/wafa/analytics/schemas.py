@@ -215,3 +215,50 @@ class Cohorts(BaseModel):
     cohorts: list[Cohort]
 
     model_config = ConfigDict(populate_by_name=True)
+
+
+GoalKpi = Literal["purchase_frequency", "retention_rate", "participation_rate_revenue", "aov_members", "nps", "clv_to_cac"]
+_DECIMAL = r"^\s*-?\d{1,12}(\.\d{1,6})?\s*$"
+
+
+class GoalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kpi: GoalKpi = Field(description="the KPI aimed at, as /v1/analytics/kpis names it")
+    target: str = Field(pattern=_DECIMAL, description="in the KPI's unit: rates 0 to 1, NPS -100 to 100, money in major units of the base currency")
+    starts_on: date = Field(description="first local day of the goal")
+    ends_on: date = Field(description="last local day of the goal (inclusive)")
+
+
+class GoalUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kpi: GoalKpi | None = None
+    target: str | None = Field(None, pattern=_DECIMAL)
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+
+class GoalPoint(BaseModel):
+    on: date = Field(description="the last day this value covers: the goal's KPI from its first day to this one")
+    value: str | None
+
+
+class GoalRead(BaseModel):
+    id: int
+    kpi: GoalKpi
+    unit: Literal["rate", "money", "score", "number"]
+    currency: str
+    target: str
+    starts_on: date
+    ends_on: date
+    measured_to: date | None = Field(description="the last day the actual covers (today, or ends_on once over); null before the goal starts")
+    actual: str | None = Field(description="the KPI over the goal's days so far")
+    baseline: str | None = Field(description="the KPI over as many days just before the goal starts")
+    progress: float | None = Field(description="actual ÷ target (1 or more: reached)")
+    met: bool | None
+    trend: list[GoalPoint] = Field(description="the actual as it stood at the end of each day, week or month of the goal so far")
+    created_at: datetime
+    updated_at: datetime
+
+
+class GoalPage(BaseModel):
+    items: list[GoalRead]

@@ -30,6 +30,7 @@ from wafa.rewards.routes import router as rewards_router
 from wafa.rules.routes import member_router as rule_awards_router
 from wafa.rules.routes import router as rules_router
 from wafa.tenants.routes import router as tenants_router
+from wafa.tenants.routes import tenant_router
 from wafa.tiers.routes import router as tiers_router
 
 
@@ -43,7 +44,8 @@ def create_app(
         version=__version__,
         description="Loyalty platform API: members, purchase and return events, points ledger, redemptions and holds.",
         openapi_url="/v1/openapi.json",
-        docs_url="/v1/docs",
+        # /v1/docs is Wafa's own page (wafa.web.assets): Swagger UI served from node_modules, not a CDN.
+        docs_url=None,
         redoc_url=None,
     )
     app.state.session_factory = factory or session_factory()
@@ -52,7 +54,7 @@ def create_app(
     problems.install(app)
     for router in (
         members_router, events_router, event_types_router, ledger_router, programs_router, rewards_router, rules_router,
-        rule_awards_router, tenants_router, tiers_router, engagement_router, achievements_router, memberships_router, analytics_router, surveys_router,
+        rule_awards_router, tenants_router, tenant_router, tiers_router, engagement_router, achievements_router, memberships_router, analytics_router, surveys_router,
     ):
         app.include_router(router, responses=problems.PROBLEM_RESPONSES)
     problems.document(app)

@@ -17,14 +17,20 @@ def create_user(
     email: str = typer.Argument(..., help="the e-mail the person signs in with"),
     tenant: str = TenantOption,
     name: str = typer.Option(..., "--name", help="the person's name, as the audit trail shows it"),
-    role: str = typer.Option("admin", "--role", help="admin (changes anything) or viewer (reads only)"),
+    role: str | None = typer.Option(
+        None, "--role",
+        help="owner (everything, the owner role included), admin (everything but the owner role), marketer (rewards, coupons, "
+             "segments, surveys, rule drafts), support (members, adjustments up to the support limit) or viewer (reads only); "
+             "default: owner for a tenant's first user, admin after",
+    ),
     password: str = typer.Option(
         ..., "--password", prompt=True, hide_input=True, confirmation_prompt=True, envvar="WAFA_ADMIN_PASSWORD",
         help="at least 10 characters (asked for when not given; or WAFA_ADMIN_PASSWORD)",
     ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Add an admin user to a tenant; the password is stored as an argon2id hash."""
+    """Add a console user to a tenant; the password is stored as an argon2id hash. Others can then be
+    invited from the console's People page."""
     from wafa.tenants import admin_users, audit
 
     with failures():
@@ -32,6 +38,8 @@ def create_user(
         now = SystemClock().now()
         with unit_of_work(_factory()) as session:
             tenant_id = _tenant_id(session, tenant)
+            # Someone must be able to grant the owner role: a tenant's first owner comes from here.
+            role = role or ("admin" if admin_users.has_owner(session, tenant_id=tenant_id) else "owner")
             user = admin_users.create(session, tenant_id=tenant_id, email=email, name=name, password=password, role=role, now=now)
             audit.record(session, tenant_id=tenant_id, user_id=None, actor="cli", action="admin_user.created",
                          target=f"admin_user:{user.id}", details={"email": user.email, "role": user.role}, now=now)

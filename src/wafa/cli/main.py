@@ -107,6 +107,7 @@ def tenant_create(
     name: str = typer.Argument(..., help="the tenant's display name"),
     currency: str = typer.Option(..., "--currency", help="ISO 4217 code of the program's base currency (earns 1 point per unit)"),
     slug: str | None = typer.Option(None, "--slug", help="URL-safe short name (default: from the name)"),
+    name_ar: str | None = typer.Option(None, "--name-ar", help="the name pages in Arabic show (default: the name)"),
     as_json: bool = JsonOption,
 ) -> None:
     """Create a tenant, its program and its first admin API key (printed once)."""
@@ -116,9 +117,10 @@ def tenant_create(
         _upgrade()
         now = SystemClock().now()
         with unit_of_work(_factory()) as session:
-            tenant = tenants.create(session, name=name, currency=currency, slug=slug, now=now)
+            tenant = tenants.create(session, name=name, currency=currency, slug=slug, name_ar=name_ar, now=now)
             key = tenants.create_key(session, tenant_id=tenant.id, name="first admin key", scopes=["admin"], now=now)
-        data = {"tenant": {"id": tenant.id, "slug": tenant.slug, "name": tenant.name}, "api_key": key.secret, "scopes": key.scopes}
+        data = {"tenant": {"id": tenant.id, "slug": tenant.slug, "name": tenant.name, "name_ar": tenant.name_ar},
+                "api_key": key.secret, "scopes": key.scopes}
         emit(as_json, data, lambda: out.print(
             f"Created tenant [bold]{tenant.slug}[/bold]. Admin API key (shown once, keep it safe):\n{key.secret}"
         ))
@@ -130,15 +132,39 @@ def tenant_list(as_json: bool = JsonOption) -> None:
     from wafa.tenants import service as tenants
 
     with failures(), _factory()() as session:
-        rows = [{"id": t.id, "slug": t.slug, "name": t.name, "status": t.status} for t in tenants.list_(session)]
+        rows = [{"id": t.id, "slug": t.slug, "name": t.name, "name_ar": t.name_ar, "status": t.status} for t in tenants.list_(session)]
 
         def human() -> None:
-            table = Table("id", "slug", "name", "status")
+            table = Table("id", "slug", "name", "name_ar", "status")
             for row in rows:
-                table.add_row(str(row["id"]), row["slug"], row["name"], row["status"])
+                table.add_row(str(row["id"]), row["slug"], row["name"], row["name_ar"] or "", row["status"])
             out.print(table)
 
         emit(as_json, rows, human)
+
+
+@tenant_app.command("update")
+def tenant_update(
+    tenant: str = TenantOption,
+    name: str | None = typer.Option(None, "--name", help="a new name (shown in English, and in Arabic without an Arabic name)"),
+    name_ar: str | None = typer.Option(None, "--name-ar", help="a new Arabic name (an empty string removes it)"),
+    as_json: bool = JsonOption,
+) -> None:
+    """Rename a tenant in English or Arabic."""
+    from pydantic import ValidationError
+
+    from wafa.tenants import service as tenants
+    from wafa.tenants.schemas import TenantUpdate
+
+    try:
+        changes = TenantUpdate(name=name, name_ar=name_ar)
+    except ValidationError as exc:
+        raise bad_usage(exc) from None
+    with failures():
+        with unit_of_work(_factory()) as session:
+            found = tenants.update(session, tenant_id=_tenant_id(session, tenant), tenant_in=changes)
+            data = {"id": found.id, "slug": found.slug, "name": found.name, "name_ar": found.name_ar}
+        emit(as_json, data, lambda: err.print(f"tenant {data['slug']}: {data['name']} / {data['name_ar'] or '—'}"))
 
 
 @key_app.command("create")

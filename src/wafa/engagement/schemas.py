@@ -386,8 +386,11 @@ class SurveyPage(BaseModel):
 class InviteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     member_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(None, max_length=10_000)
-    tier: Key | None = Field(None, description="every active member of this tier")
-    segment: Key | None = Field(None, description="every active member of this segment (an RFM segment or a custom one)")
+    tier: str | None = Field(None, min_length=1, max_length=64, description="every active member of this tier (its key, in any case)")
+    segment: str | None = Field(
+        None, min_length=1, max_length=64,
+        description="every active member of this segment (an RFM segment, an A/B/C class or a custom one; its key, in any case)",
+    )
     all_members: bool = Field(False, description="every active member")
 
     @model_validator(mode="after")
@@ -428,6 +431,16 @@ class ResponseRead(BaseModel):
     answers: dict[str, int | str]
     score: int | None
     answered_at: datetime
+
+
+class ResponsePage(BaseModel):
+    items: list[ResponseRead]
+    next_cursor: str | None
+
+
+class AudiencePreview(BaseModel):
+    members: int = Field(description="active members the invitation names")
+    already_invited: int = Field(description="of them, invited before (they keep their link)")
 
 
 class NpsPeriod(BaseModel):

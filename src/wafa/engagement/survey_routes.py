@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
-from wafa.api.deps import Context, IdPath, require
+from wafa.api.deps import Context, IdPath, decode_cursor, paginate, require
 from wafa.engagement import surveys
+from wafa.errors import InvalidInput
 from wafa.engagement.models import Survey, SurveyResponse
 from wafa.engagement.schemas import (
-    Invitation, Invitations, InviteIn, NpsReport, Question, ResponseIn, ResponseRead, SurveyIn, SurveyPage, SurveyRead,
-    SurveyUpdate,
+    AudiencePreview, Invitation, Invitations, InviteIn, NpsReport, Question, ResponseIn, ResponsePage, ResponseRead, SurveyIn,
+    SurveyPage, SurveyRead, SurveyUpdate,
 )
 from wafa.tenants.service import Principal
 
@@ -60,6 +61,20 @@ def invite(request: Request, survey_id: IdPath, invite_in: InviteIn, principal: 
         return Invitations(survey=key, invited=added, items=[Invitation(member_id=m, link=url) for m, url in links])
 
 
+@router.post(
+    "/surveys/{survey_id}/invitations:preview", response_model=AudiencePreview,
+    summary="How many members an invitation would reach, without inviting anyone (admin)",
+)
+def preview_invitation(
+    request: Request, survey_id: IdPath, invite_in: InviteIn, principal: Principal = Depends(require("admin")),
+) -> AudiencePreview:
+    """A tier or segment the program does not have is refused (422), as it is when inviting."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        members, before = surveys.preview(session, tenant_id=principal.tenant_id, survey_id=survey_id, invite_in=invite_in)
+        return AudiencePreview(members=members, already_invited=before)
+
+
 def _response_read(survey: Survey, response: SurveyResponse) -> ResponseRead:
     return ResponseRead(
         id=response.id, survey=survey.key, member_id=response.member_id, answers=response.answers, score=response.score,
@@ -74,6 +89,30 @@ def respond(request: Request, survey_id: IdPath, response_in: ResponseIn, princi
     with ctx.transaction() as session:
         response = surveys.respond(session, tenant_id=principal.tenant_id, survey_id=survey_id, response_in=response_in, now=ctx.now())
         return _response_read(surveys.get_or_raise(session, tenant_id=principal.tenant_id, survey_id=survey_id), response)
+
+
+@router.get("/surveys/{survey_id}/responses", response_model=ResponsePage, summary="A survey's answers, newest first, by score")
+def list_responses(
+    request: Request,
+    survey_id: IdPath,
+    band: str | None = Query(None, pattern="^(promoters|passives|detractors)$", description="NPS group: 9-10, 7-8 or 0-6"),
+    score_from: int | None = Query(None, ge=0, le=10),
+    score_to: int | None = Query(None, ge=0, le=10),
+    cursor: str | None = Query(None, max_length=200),
+    limit: int = Query(50, ge=1, le=200),
+    principal: Principal = Depends(require("read")),
+) -> ResponsePage:
+    """The comments are the answers to the survey's text questions."""
+    ctx = Context(request)
+    if band and (score_from is not None or score_to is not None):
+        raise InvalidInput("give band or a score range, not both", field="band")
+    low, high = surveys.BANDS[band] if band else (score_from, score_to)
+    with ctx.transaction() as session:
+        survey = surveys.get_or_raise(session, tenant_id=principal.tenant_id, survey_id=survey_id)
+        rows = surveys.list_responses(session, tenant_id=principal.tenant_id, survey_id=survey_id, low=low, high=high,
+                                      before_id=decode_cursor(cursor), limit=limit)
+        items, next_cursor = paginate(rows, limit, lambda r: _response_read(survey, r))
+        return ResponsePage(items=items, next_cursor=next_cursor)
 
 
 @router.get("/surveys/{survey_id}/nps", response_model=NpsReport, summary="Promoters, passives, detractors and NPS, overall and by month")

@@ -12,7 +12,7 @@ from datetime import datetime
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -104,22 +104,7 @@ def invite(session: Session, *, tenant_id: int, survey_id: int, invite_in: Invit
     survey = get_or_raise(session, tenant_id=tenant_id, survey_id=survey_id)
     if not _is_open(survey, now):
         raise Conflict(f"survey {survey.key!r} is closed")
-    if invite_in.member_ids is not None:
-        wanted = sorted(set(invite_in.member_ids))
-        found = members.active_ids(session, tenant_id=tenant_id, among=wanted)
-        missing = sorted(set(wanted) - set(found))
-        if missing:
-            raise InvalidInput(f"member {missing[0]} is not an active member of this program", field="member_ids")
-    elif invite_in.tier is not None:
-        found = members.active_ids(session, tenant_id=tenant_id, among=tiers.members_in(session, tenant_id=tenant_id, key=invite_in.tier))
-    elif invite_in.segment is not None:
-        from wafa.analytics import custom_segments  # analytics reads engagement's answers for NPS
-
-        found = members.active_ids(
-            session, tenant_id=tenant_id, among=custom_segments.members_of_key(session, tenant_id=tenant_id, key=invite_in.segment)
-        )
-    else:
-        found = members.active_ids(session, tenant_id=tenant_id)
+    found = audience(session, tenant_id=tenant_id, invite_in=invite_in)
     before = counts(session, tenant_id=tenant_id, survey_id=survey.id)[0]
     rows = [dict(tenant_id=tenant_id, survey_id=survey.id, member_id=m, token=secrets.token_urlsafe(24), invited_at=now) for m in found]
     for start in range(0, len(rows), 1000):
@@ -134,6 +119,45 @@ def invite(session: Session, *, tenant_id: int, survey_id: int, invite_in: Invit
         ).all())
     added = counts(session, tenant_id=tenant_id, survey_id=survey.id)[0] - before
     return added, [(m, link(session, tenant_id=tenant_id, token=tokens[m])) for m in found]
+
+
+def audience(session: Session, *, tenant_id: int, invite_in: InviteIn) -> list[int]:
+    """The active members an invitation names: by id, a tier, a segment or all. A tier or segment the
+    program does not have is refused (InvalidInput), never read as everyone."""
+    if invite_in.member_ids is not None:
+        wanted = sorted(set(invite_in.member_ids))
+        found = members.active_ids(session, tenant_id=tenant_id, among=wanted)
+        missing = sorted(set(wanted) - set(found))
+        if missing:
+            raise InvalidInput(f"member {missing[0]} is not an active member of this program", field="member_ids")
+        return found
+    if invite_in.tier is not None:
+        from wafa.analytics import audiences  # analytics reads engagement's answers for NPS
+
+        key = audiences.tier_keys(session, tenant_id=tenant_id, keys=invite_in.tier, field="tier")[0]
+        return members.active_ids(session, tenant_id=tenant_id, among=tiers.members_in(session, tenant_id=tenant_id, key=key))
+    if invite_in.segment is not None:
+        from wafa.analytics import custom_segments
+
+        return members.active_ids(
+            session, tenant_id=tenant_id, among=custom_segments.members_of_key(session, tenant_id=tenant_id, key=invite_in.segment)
+        )
+    if not invite_in.all_members:
+        raise InvalidInput("give exactly one of member_ids, tier, segment or all_members", field="all_members")
+    return members.active_ids(session, tenant_id=tenant_id)
+
+
+def preview(session: Session, *, tenant_id: int, survey_id: int, invite_in: InviteIn) -> tuple[int, int]:
+    """(members the invitation names, of whom already invited) without inviting anyone."""
+    survey = get_or_raise(session, tenant_id=tenant_id, survey_id=survey_id)
+    found = audience(session, tenant_id=tenant_id, invite_in=invite_in)
+    before = 0
+    for chunk in in_chunks(found):
+        before += session.execute(
+            select(func.count()).where(SurveyInvitation.tenant_id == tenant_id, SurveyInvitation.survey_id == survey.id,
+                                       SurveyInvitation.member_id.in_(chunk))
+        ).scalar_one()
+    return len(found), before
 
 
 def _is_open(survey: Survey, now: datetime) -> bool:
@@ -276,3 +300,44 @@ def open_for_member(session: Session, *, tenant_id: int, member_id: int, now: da
         (survey, token) for survey, token in rows
         if _is_open(survey, now) and not answered(session, tenant_id=tenant_id, survey_id=survey.id, member_id=member_id)
     ]
+
+
+# --- answers --------------------------------------------------------------------------------------
+
+# NPS's three groups by the 0-10 score.
+BANDS = {"promoters": (9, 10), "passives": (7, 8), "detractors": (0, 6)}
+
+
+def responses_query(*, tenant_id: int, survey_id: int, low: int | None = None, high: int | None = None) -> Select:
+    """A survey's answers (id, member, score, answers, when), those with a score in [low, high] when given;
+    unordered, for a table to sort and page."""
+    query = select(
+        SurveyResponse.id, SurveyResponse.member_id, SurveyResponse.score, SurveyResponse.answers, SurveyResponse.answered_at,
+    ).where(SurveyResponse.tenant_id == tenant_id, SurveyResponse.survey_id == survey_id)
+    if low is not None:
+        query = query.where(SurveyResponse.score >= low)
+    if high is not None:
+        query = query.where(SurveyResponse.score <= high)
+    return query
+
+
+def list_responses(
+    session: Session, *, tenant_id: int, survey_id: int, low: int | None, high: int | None, before_id: int | None, limit: int,
+) -> list[SurveyResponse]:
+    """Answers newest first, before a cursor (limit + 1 rows: one more says there is a next page)."""
+    get_or_raise(session, tenant_id=tenant_id, survey_id=survey_id)
+    if low is not None and high is not None and low > high:
+        raise InvalidInput("score_from must be at most score_to", field="score_from")
+    query = select(SurveyResponse).where(SurveyResponse.tenant_id == tenant_id, SurveyResponse.survey_id == survey_id)
+    if low is not None:
+        query = query.where(SurveyResponse.score >= low)
+    if high is not None:
+        query = query.where(SurveyResponse.score <= high)
+    if before_id is not None:
+        query = query.where(SurveyResponse.id < before_id)
+    return list(session.execute(query.order_by(SurveyResponse.id.desc()).limit(limit + 1)).scalars())
+
+
+def comments(survey: Survey, answers: dict) -> list[tuple[dict, str]]:
+    """The written answers of a response: (the question, the text) for each text question answered."""
+    return [(q, str(answers[q["key"]])) for q in survey.questions if q["type"] == "text" and answers.get(q["key"])]

@@ -70,7 +70,7 @@ def execute(
             records=imports.read_records(path, kind, on_progress=moved),
             on_batch=lambda report: _save(factory, job_id, permille=min(permille, 999), **_counts(report)),
         )
-        _save(factory, job_id, status="done", permille=1000, bad=[list(b) for b in report.bad[:100]], finished_at=clock.now(), **_counts(report))
+        _save(factory, job_id, status="done", permille=1000, bad=report.stored(100), finished_at=clock.now(), **_counts(report))
     except Exception as exc:  # the file, not the server, is at fault: say so on the job
         log.exception("import %s failed", job_id)
         _save(factory, job_id, status="failed", error=f"{type(exc).__name__}: {exc}"[:500], finished_at=clock.now())

@@ -23,7 +23,7 @@ from wafa.db import bulk_insert, unit_of_work
 from wafa.errors import WafaError
 from wafa.events.models import Event
 from wafa.members import service as members
-from wafa.money import to_minor
+from wafa.money import precision, to_minor
 from wafa.programs.service import ProgramConfig
 
 # The fields a row may carry; a mapping names the file's column for each.
@@ -33,7 +33,14 @@ CLOCK_SKEW_SECONDS = 300
 
 
 class BadRow(Exception):
-    """A row that cannot be imported, and why."""
+    """A row that cannot be imported, and why: a sentence with %(name)s placeholders and the values it quotes
+    from the file. `str()` is the English sentence (the command line's); the console says `message` in the
+    reader's language (wafa.web.admin.imports lists every message for the catalog)."""
+
+    def __init__(self, message: str, **values: Any) -> None:
+        self.message = message
+        self.values = {name: str(value) for name, value in values.items()}
+        super().__init__(message % self.values)
 
 
 @dataclass
@@ -45,12 +52,19 @@ class ImportReport:
     awarded_points: int = 0
     bad_rows: int = 0
     bad: list[tuple[int, str]] = field(default_factory=list)  # (line, reason), the first 1,000
+    # Each of `bad` as (message, values), for saying it in another language.
+    why: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     enrolled_here: set[int] = field(default_factory=set)  # members this import enrolled
 
-    def refuse(self, line: int, reason: str) -> None:
+    def refuse(self, line: int, reason: BadRow) -> None:
         self.bad_rows += 1
         if len(self.bad) < 1000:
-            self.bad.append((line, reason))
+            self.bad.append((line, str(reason)))
+            self.why.append((reason.message, reason.values))
+
+    def stored(self, limit: int) -> list[list[Any]]:
+        """The first bad rows as an import job keeps them: [line, English reason, message, values]."""
+        return [[line, reason, *self.why[n]] for n, (line, reason) in enumerate(self.bad[:limit])]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,26 +92,27 @@ def parse(raw: dict[str, Any], *, line: int, mapping: dict[str, str], program: P
 
     for name in REQUIRED:
         if value(name) is None:
-            raise BadRow(f"{mapping.get(name, name)} is empty")
+            raise BadRow("%(column)s is empty", column=mapping.get(name, name))
     customer = str(value("customer_id"))
     if len(customer) > 128:
-        raise BadRow("customer id longer than 128 characters")
+        raise BadRow("%(column)s is longer than %(n)s characters", column=mapping.get("customer_id", "customer_id"), n=128)
     occurred_at = _when(value("date"), program.timezone)
     if occurred_at.timestamp() > now.timestamp() + CLOCK_SKEW_SECONDS:
-        raise BadRow(f"date {occurred_at.isoformat()} is in the future")
+        raise BadRow("date %(value)s is in the future", value=occurred_at.isoformat())
     currency = str(value("currency") or program.base_currency).upper()
     if currency not in program.earn_rates:
-        raise BadRow(f"currency {currency} is not one this program takes")
+        raise BadRow("currency %(value)s is not one this program takes", value=currency)
     amount_raw = value("amount")
     try:
         if isinstance(amount_raw, float):
             amount_raw = repr(amount_raw)  # Parquet doubles: their shortest decimal form
         amount = to_minor(str(amount_raw), currency)
-    except WafaError as exc:
-        raise BadRow(f"amount {amount_raw!r}: {exc.detail}") from None
+    except WafaError:
+        raise BadRow("amount %(value)s is not a decimal amount in %(currency)s (not negative, at most %(digits)s decimal places)",
+                     value=amount_raw, currency=currency, digits=precision(currency)) from None
     order_id = value("order_id")
     if order_id is not None and len(str(order_id)) > 128:
-        raise BadRow("order id longer than 128 characters")
+        raise BadRow("%(column)s is longer than %(n)s characters", column=mapping.get("order_id", "order_id"), n=128)
     store = value("store")
     margin = None
     if value("margin") is not None:
@@ -105,8 +120,9 @@ def parse(raw: dict[str, Any], *, line: int, mapping: dict[str, str], program: P
         written = repr(raw_margin) if isinstance(raw_margin, float) else str(raw_margin)
         try:
             margin = to_minor(written.lstrip("-"), currency) * (-1 if written.startswith("-") else 1)
-        except WafaError as exc:
-            raise BadRow(f"margin {raw_margin!r}: {exc.detail}") from None
+        except WafaError:
+            raise BadRow("margin %(value)s is not a decimal amount in %(currency)s (at most %(digits)s decimal places)",
+                         value=raw_margin, currency=currency, digits=precision(currency)) from None
     paid_at = _when(value("paid_at"), program.timezone) if value("paid_at") is not None else None
     quantity = None
     if value("quantity") is not None:
@@ -116,9 +132,9 @@ def parse(raw: dict[str, Any], *, line: int, mapping: dict[str, str], program: P
                 raise ValueError("fraction")
             quantity = int(number)
         except (InvalidOperation, ValueError, OverflowError):
-            raise BadRow(f"quantity {value('quantity')!r} is not a whole number") from None
+            raise BadRow("quantity %(value)s is not a whole number", value=value("quantity")) from None
         if quantity < 0 or quantity > 10**9:
-            raise BadRow(f"quantity {quantity} is out of range")
+            raise BadRow("quantity %(value)s is out of range", value=quantity)
     return Row(line, customer, occurred_at, amount, currency, str(order_id) if order_id is not None else None,
                _items(value("items"), currency), str(store)[:64] if store is not None else None, margin, paid_at, quantity)
 
@@ -143,10 +159,10 @@ def _when(raw: Any, timezone: str) -> datetime:
         if found.tzinfo is None:
             found = found.replace(tzinfo=zone)
         if found.year < 1970 or found.year > 9000:
-            raise BadRow(f"date {found.date()} is outside 1970 to 9000")
+            raise BadRow("date %(value)s is outside the years 1970 to 9000", value=found.date().isoformat())
         return found.astimezone(UTC)
     except (ValueError, OverflowError):
-        raise BadRow(f"date {raw!r} is not YYYY-MM-DD or an ISO 8601 timestamp in range") from None
+        raise BadRow("date %(value)s is not a date in the form %(form)s, or is out of range", value=raw, form="YYYY-MM-DD / ISO 8601") from None
 
 
 def _items(raw: Any, currency: str) -> list[dict] | None:
@@ -165,7 +181,8 @@ def _items(raw: Any, currency: str) -> list[dict] | None:
             })
         return out
     except (ValueError, TypeError, KeyError, AttributeError, InvalidOperation, OverflowError, WafaError) as exc:
-        raise BadRow(f"items: not a JSON list of lines with sku, quantity and unit_price ({exc})") from None
+        raise BadRow("%(column)s: not a JSON list of lines with %(fields)s (%(error)s)", column="items", fields="sku, quantity, unit_price",
+                     error=exc) from None
 
 
 def order_ids(rows: list[Row], *, seen: Counter[str]) -> list[str]:
@@ -297,9 +314,9 @@ def run(
         try:
             batch.append(parse(record, line=line, mapping=mapping, program=program, now=now))
         except BadRow as exc:
-            report.refuse(line, str(exc))
+            report.refuse(line, exc)
         except (ValueError, ArithmeticError, TypeError) as exc:  # a value no check foresaw: the row, not the file
-            report.refuse(line, f"unreadable row: {exc}")
+            report.refuse(line, BadRow("unreadable row: %(error)s", error=exc))
         if len(batch) >= (AWARD_BATCH if award else BATCH):
             flush(batch)
             batch = []
@@ -335,7 +352,7 @@ def award_rows(session: Session, *, tenant_id: int, rows: list[Row], ids: list[s
             if getattr(exc, "field", None) == "order_id" and "already recorded" in exc.detail:
                 report.already += 1  # recorded before, by a plain import (which kept no request to compare)
                 continue
-            report.refuse(row.line, exc.detail)
+            report.refuse(row.line, BadRow("the purchase was refused: %(error)s", error=exc.detail))
             continue
         if replayed:
             report.already += 1

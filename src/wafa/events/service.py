@@ -367,13 +367,30 @@ def get_or_raise(session: Session, *, tenant_id: int, event_id: int) -> Event:
     return event
 
 
-def simulate(session: Session, *, tenant_id: int, event_in: PurchaseIn | CustomEventIn, now: datetime) -> Simulation:
-    """What the base earn and the active rules would give a purchase or a custom event now, without writing.
+@dataclass(frozen=True)
+class Trial:
+    """What a simulation evaluates: the event and member as the engine reads them, the base points, the
+    rules on the event's trigger and what each has already given the member."""
 
-    With a member named, their caps and the rules' budgets are read as they stand (nothing is locked).
-    """
+    facts: engine.EventFacts
+    member: engine.MemberFacts
+    member_status: str | None
+    base_points: int
+    rules: list[engine.Rule]
+    usage: dict[int, engine.Usage] | None
+    timezone: str
+    currency: str | None
+
+
+def trial(
+    session: Session, *, tenant_id: int, event_in: PurchaseIn | CustomEventIn, now: datetime,
+    at: datetime | None = None, draft: engine.Rule | None = None,
+) -> Trial:
+    """The inputs of a simulation, read without writing or locking. `at` sets when the event happens (a
+    simulation may look ahead, to a coming season); `draft` is evaluated as if active, in place of the
+    saved version of the same rule (the console's editor)."""
     program = programs.get(session, tenant_id=tenant_id)
-    occurred_at = occurred_or_now(event_in.occurred_at, now)
+    occurred_at = at.astimezone(UTC) if at is not None else occurred_or_now(event_in.occurred_at, now)
     member = member_by_ref(session, tenant_id=tenant_id, ref=event_in.member) if event_in.member is not None else None
     if isinstance(event_in, CustomEventIn):
         event_types.check_attributes(session, tenant_id=tenant_id, name=event_in.type, attributes=event_in.attributes)
@@ -391,26 +408,38 @@ def simulate(session: Session, *, tenant_id: int, event_in: PurchaseIn | CustomE
         )
         facts = _purchase_facts(event_in, currency=currency, amount=amount, items=items, occurred_at=occurred_at)
     trigger_rules = rules.for_trigger(session, tenant_id=tenant_id, trigger=facts.type)
+    if draft is not None:
+        trigger_rules = [rule for rule in trigger_rules if rule.id != draft.id] + [draft]
     member_facts = engine.MemberFacts()
     if member is not None:
         member_facts = awards.member_facts(session, tenant_id=tenant_id, member=member, rules_=trigger_rules)
-    if member is not None and member.status != "active":
-        return Simulation(base_points=0, awards=[], total_points=0, note=f"member is {member.status}: nothing would be awarded")
-    if member is not None and base:
-        base = tier_points(session, tenant_id=tenant_id, member_id=member.id, points=base)
     usage = None
-    if member is not None:
+    if member is not None and member.status == "active":
+        if base:
+            base = tier_points(session, tenant_id=tenant_id, member_id=member.id, points=base)
         usage = rules.usage(
             session, tenant_id=tenant_id, member_id=member.id, rules=trigger_rules, occurred_at=occurred_at,
             timezone=program.timezone, currency=currency, base_currency=program.base_currency, lock=False,
         )
-    granted = engine.evaluate(trigger_rules, facts, member_facts, base_points=base, timezone=program.timezone, usage=usage)
+    return Trial(facts, member_facts, member.status if member is not None else None, base, trigger_rules, usage,
+                 program.timezone, currency)
+
+
+def simulate(session: Session, *, tenant_id: int, event_in: PurchaseIn | CustomEventIn, now: datetime) -> Simulation:
+    """What the base earn and the active rules would give a purchase or a custom event now, without writing.
+
+    With a member named, their caps and the rules' budgets are read as they stand (nothing is locked).
+    """
+    t = trial(session, tenant_id=tenant_id, event_in=event_in, now=now)
+    if t.member_status is not None and t.member_status != "active":
+        return Simulation(base_points=0, awards=[], total_points=0, note=f"member is {t.member_status}: nothing would be awarded")
+    granted = engine.evaluate(t.rules, t.facts, t.member, base_points=t.base_points, timezone=t.timezone, usage=t.usage)
     return Simulation(
-        base_points=base,
-        awards=[awards.to_result(a, currency=currency, entry_id=None) for a in granted],
-        total_points=base + sum(a.points for a in granted),
+        base_points=t.base_points,
+        awards=[awards.to_result(a, currency=t.currency, entry_id=None) for a in granted],
+        total_points=t.base_points + sum(a.points for a in granted),
         note="simulation only: nothing is written"
-        + ("; the member's caps and the rules' budgets are read as they stand" if member is not None else "; no member: caps read as unused"),
+        + ("; the member's caps and the rules' budgets are read as they stand" if t.member_status is not None else "; no member: caps read as unused"),
     )
 
 
@@ -749,3 +778,8 @@ def business_rows(session: Session, *, tenant_id: int, until: datetime) -> Itera
     )
     for member_id, at, currency, money, attributes in session.execute(query):
         yield int(member_id), at, currency or "", int(money), attributes
+
+
+def any_received(session: Session, *, tenant_id: int) -> bool:
+    """Whether the program has received any event yet (a till or a shop is connected)."""
+    return session.execute(select(Event.id).where(Event.tenant_id == tenant_id).limit(1)).first() is not None

@@ -8,10 +8,11 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from wafa.errors import Conflict, InvalidInput, NotFound
+from wafa.analytics import audiences
 from wafa.analytics import segments as analytics_segments
 from wafa.members.models import Member
 from wafa.memberships import service as memberships
@@ -82,11 +83,26 @@ def _config(gives: Any, *, program: ProgramConfig) -> dict[str, Any]:
     return config
 
 
-def _check_plans(session: Session, *, tenant_id: int, keys: list[str]) -> None:
-    known = {plan.key for plan in memberships.list_plans(session, tenant_id=tenant_id)}
+def plan_keys(session: Session, *, tenant_id: int, keys: list[str]) -> list[str]:
+    """`keys` as the program's paid plan keys (in any case); InvalidInput naming the first unknown one."""
+    known = {plan.key.lower(): plan.key for plan in memberships.list_plans(session, tenant_id=tenant_id)}
+    out: list[str] = []
     for index, key in enumerate(keys):
-        if key not in known:
+        if key.strip().lower() not in known:
             raise InvalidInput(f"no membership plan with key {key!r}", field=f"plans[{index}]")
+        if known[key.strip().lower()] not in out:
+            out.append(known[key.strip().lower()])
+    return out
+
+
+def targeting(session: Session, *, tenant_id: int, tiers: list[str], segments: list[str], plans: list[str]) -> tuple[list, list, list]:
+    """A reward's tiers, segments and plans as the program's own keys; InvalidInput naming the first one it
+    does not have (a reward limited to a tier that does not exist would be locked for everyone)."""
+    return (
+        audiences.tier_keys(session, tenant_id=tenant_id, keys=tiers, field="tiers"),
+        audiences.segment_keys(session, tenant_id=tenant_id, keys=segments, field="segments"),
+        plan_keys(session, tenant_id=tenant_id, keys=plans),
+    )
 
 
 def create(session: Session, *, tenant_id: int, reward_in: RewardIn, program: ProgramConfig, now: datetime) -> Reward:
@@ -97,7 +113,9 @@ def create(session: Session, *, tenant_id: int, reward_in: RewardIn, program: Pr
         raise InvalidInput("valid_until must be after valid_from", field="valid_until")
     if reward_in.gives.type == "voucher" and reward_in.stock is not None:
         raise InvalidInput("a voucher reward's stock is the codes uploaded to it", field="stock")
-    _check_plans(session, tenant_id=tenant_id, keys=reward_in.plans)
+    chosen_tiers, chosen_segments, chosen_plans = targeting(
+        session, tenant_id=tenant_id, tiers=reward_in.tiers, segments=reward_in.segments, plans=reward_in.plans,
+    )
     reward = Reward(
         tenant_id=tenant_id, key=reward_in.key, kind=reward_in.gives.type, name_en=reward_in.name_en, name_ar=reward_in.name_ar,
         description_en=reward_in.description_en, description_ar=reward_in.description_ar, image_url=reward_in.image_url,
@@ -105,7 +123,7 @@ def create(session: Session, *, tenant_id: int, reward_in: RewardIn, program: Pr
         money=to_minor(reward_in.money, program.base_currency, field="money") if reward_in.money else 0,
         stock_left=reward_in.stock, limit_count=reward_in.limit.count if reward_in.limit else None,
         limit_period=reward_in.limit.period if reward_in.limit else None, valid_from=reward_in.valid_from,
-        valid_until=reward_in.valid_until, tiers=list(reward_in.tiers), segments=list(reward_in.segments), plans=list(reward_in.plans),
+        valid_until=reward_in.valid_until, tiers=chosen_tiers, segments=chosen_segments, plans=chosen_plans,
         status=reward_in.status, config=_config(reward_in.gives, program=program), created_at=now, updated_at=now,
     )
     if reward.kind == "cashback" and reward.points == 0:
@@ -122,10 +140,13 @@ def update_(session: Session, *, tenant_id: int, reward_id: int, reward_in: Rewa
     for name in ("name_en", "name_ar", "description_en", "description_ar", "image_url", "valid_from", "valid_until"):
         if name in changes:
             setattr(reward, name, changes[name])
-    _check_plans(session, tenant_id=reward.tenant_id, keys=changes.get("plans") or [])
+    chosen = dict(zip(("tiers", "segments", "plans"), targeting(
+        session, tenant_id=tenant_id, tiers=changes.get("tiers") or [], segments=changes.get("segments") or [],
+        plans=changes.get("plans") or [],
+    ), strict=True))
     for name in ("points", "status", "tiers", "segments", "plans"):
         if changes.get(name) is not None:
-            setattr(reward, name, changes[name])
+            setattr(reward, name, chosen.get(name, changes[name]))
     if "money" in changes:
         reward.money = to_minor(changes["money"], program.base_currency, field="money") if changes["money"] else 0
     if "limit" in changes:
@@ -184,6 +205,22 @@ def list_(
     if after_id is not None:
         query = query.where(Reward.id > after_id)
     return list(session.execute(query.order_by(Reward.id).limit(limit + 1)).scalars())
+
+
+def table_query(*, tenant_id: int, status: str | None = None, kind: str | None = None, search: str | None = None) -> Select:
+    """Rewards of a status and kind, whose key or names contain `search`, for a table to sort and page."""
+    query = select(Reward).where(Reward.tenant_id == tenant_id)
+    if status:
+        query = query.where(Reward.status == status)
+    if kind:
+        query = query.where(Reward.kind == kind)
+    if search:
+        text = search.lower()
+        query = query.where(
+            func.lower(Reward.key).contains(text, autoescape=True) | func.lower(Reward.name_en).contains(text, autoescape=True)
+            | Reward.name_ar.contains(search, autoescape=True)
+        )
+    return query
 
 
 def stock_of(session: Session, *, reward: Reward) -> int | None:
@@ -289,7 +326,8 @@ def locks(
         out.append({"code": "member", "message": f"the member is {member.status}"})
     who = standing(session, member=member)
     if reward.tiers and not who.tiers.intersection(tier.lower() for tier in reward.tiers):
-        out.append({"code": "tier", "message": f"needs {' or '.join(reward.tiers)} tier"})
+        named = {t.key: t.name_en for t in tiers.tiers_of(session, tenant_id=reward.tenant_id)}
+        out.append({"code": "tier", "message": f"needs {' or '.join(named.get(t, t) for t in reward.tiers)} tier"})
     if reward.segments and not who.segments.intersection(reward.segments):
         out.append({"code": "segment", "message": f"for members in {' or '.join(reward.segments)}"})
     if reward.plans and who.plan not in reward.plans:

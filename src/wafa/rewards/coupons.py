@@ -30,15 +30,35 @@ from wafa.rewards.models import Coupon, CouponCampaign, CouponUse, OrderPayment,
 _BATCH = 5_000
 
 
-def status_of(coupon: Coupon, now: datetime) -> str:
-    """active, used (no uses left), expired or cancelled."""
+def status_of(coupon: Coupon, now: datetime, campaign: CouponCampaign | None = None) -> str:
+    """active, used (no uses left), paused (with its campaign), expired or cancelled. A campaign's code
+    is paused and ends with its campaign (`campaign`): pausing or extending a campaign of a million
+    codes changes one row."""
     if coupon.status == "cancelled":
         return "cancelled"
     if coupon.uses >= coupon.max_uses:
         return "used"
-    if coupon.valid_until is not None and now >= coupon.valid_until:
+    if campaign is not None and campaign.status == "paused":
+        return "paused"
+    until = valid_until_of(coupon, campaign)
+    if until is not None and now >= until:
         return "expired"
     return "active"
+
+
+def valid_until_of(coupon: Coupon, campaign: CouponCampaign | None = None) -> datetime | None:
+    """When a coupon ends: its campaign's end for a campaign's code, else its own."""
+    return campaign.valid_until if campaign is not None else coupon.valid_until
+
+
+def campaign_of(session: Session, *, coupon: Coupon) -> CouponCampaign | None:
+    """The campaign a coupon's code came from (None: a coupon a redemption issued)."""
+    if coupon.campaign_id is None:
+        return None
+    return session.execute(
+        select(CouponCampaign).where(CouponCampaign.tenant_id == coupon.tenant_id, CouponCampaign.id == coupon.campaign_id)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
 
 
 def issue(
@@ -96,9 +116,10 @@ def basket_of(*, amount: str, currency: str, items: list[Item], member_id: int |
     return Basket(to_minor(amount, cur), cur, lines, member_id)
 
 
-def check(coupon: Coupon, basket: Basket, *, now: datetime) -> discounts.Applied:
-    """What the coupon takes off the basket; raise CouponNotUsable (or CouponUsed) if it cannot be used now."""
-    state = status_of(coupon, now)
+def check(coupon: Coupon, basket: Basket, *, now: datetime, campaign: CouponCampaign | None = None) -> discounts.Applied:
+    """What the coupon takes off the basket; raise CouponNotUsable (or CouponUsed) if it cannot be used now
+    (a campaign's code: pass its campaign, which may be paused or ended)."""
+    state = status_of(coupon, now, campaign)
     if state == "used":
         raise CouponUsed("this coupon has no uses left", field="code")
     if state != "active":
@@ -135,7 +156,7 @@ def redeem(
         return Used(earlier, coupon, True)
     if basket.member_id is not None:
         members.get_or_raise(session, tenant_id=tenant_id, member_id=basket.member_id)
-    applied = check(coupon, basket, now=now)
+    applied = check(coupon, basket, now=now, campaign=campaign_of(session, coupon=coupon))
     if applied.discount <= 0:
         raise CouponNotUsable(applied.reason or "the coupon gives nothing on this basket", field="items")
     if order_id is not None and session.execute(
@@ -271,15 +292,16 @@ def held_by(session: Session, *, tenant_id: int, member_id: int) -> list[Coupon]
     ).scalars())
 
 
-def csv_lines(found, now: datetime) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """CSV text of coupons: code, status, uses, max uses, validity."""
+def csv_lines(found, now: datetime, campaign: CouponCampaign | None = None) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """CSV text of coupons (of `campaign`, when they are a campaign's codes): code, status, uses, max uses, validity."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["code", "status", "uses", "max_uses", "valid_from", "valid_until"])
     for count, coupon in enumerate(found, 1):
         writer.writerow([
-            coupon.code, status_of(coupon, now), coupon.uses, coupon.max_uses,
-            coupon.valid_from.isoformat() if coupon.valid_from else "", coupon.valid_until.isoformat() if coupon.valid_until else "",
+            coupon.code, status_of(coupon, now, campaign), coupon.uses, coupon.max_uses,
+            coupon.valid_from.isoformat() if coupon.valid_from else "",
+            until.isoformat() if (until := valid_until_of(coupon, campaign)) else "",
         ])
         if count % 1000 == 0:
             yield buffer.getvalue()

@@ -105,6 +105,8 @@ class CouponCampaign(Base):
     valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     codes: Mapped[int] = mapped_column(BigInteger, default=0)
+    # active or paused: a paused campaign's codes are refused at the till until it is resumed.
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -128,7 +130,8 @@ class Coupon(Base):
     uses: Mapped[int] = mapped_column(Integer, default=0)
     valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    status: Mapped[str] = mapped_column(String(16))  # active or cancelled
+    # active or cancelled; a campaign's code is also paused and ends with its campaign (read from there).
+    status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from wafa.errors import Conflict, InsufficientFunds, InvalidInput, NotFound, OutOfStock, RewardLocked
@@ -54,6 +54,16 @@ def list_by_reward(session: Session, *, tenant_id: int, reward_id: int, limit: i
         select(RewardRedemption).where(RewardRedemption.tenant_id == tenant_id, RewardRedemption.reward_id == reward_id)
         .order_by(RewardRedemption.id.desc()).limit(limit)
     ).scalars())
+
+
+def table_query(*, tenant_id: int, reward_id: int | None = None, status: str | None = None) -> Select:
+    """Redemptions (of one reward, of a status), for a table to sort and page."""
+    query = select(RewardRedemption).where(RewardRedemption.tenant_id == tenant_id)
+    if reward_id is not None:
+        query = query.where(RewardRedemption.reward_id == reward_id)
+    if status:
+        query = query.where(RewardRedemption.status == status)
+    return query
 
 
 def cashback_amount(points: int, *, rate: str, currency: str) -> int:

@@ -19,13 +19,13 @@ from wafa.ledger import service as ledger
 from wafa.members import service as members
 from wafa.money import to_major
 from wafa.programs import service as programs
-from wafa.rewards import catalog, coupons, redemptions, stamp_cards, vouchers
+from wafa.rewards import campaigns, catalog, coupons, redemptions, stamp_cards, vouchers
 from wafa.rewards.discounts import Discount
 from wafa.rewards.models import Coupon, Reward, RewardRedemption, StampCard
 from wafa.rewards.schemas import (
-    BasketIn, CampaignIn, CampaignRead, CouponCheck, CouponRead, CouponRedeemIn, CouponUseRead, FulfilmentIn, Limit,
+    BasketIn, CampaignIn, CampaignPage, CampaignRead, CampaignUpdate, CampaignUsage, CouponCheck, CouponRead, CouponRedeemIn, CouponUseRead, FulfilmentIn, Limit,
     Lock, MemberStampCardRead, MemberStampCards, RedemptionIn, RedemptionPage, RedemptionRead, RewardIn, RewardPage,
-    RewardRead, RewardUpdate, StampCardIn, StampCardPage, StampCardRead, StampCardUpdate, VouchersIn, VouchersRead,
+    RewardRead, RewardUpdate, StampCardIn, StampCardPage, StampCardRead, StampCardUpdate, UsagePeriod, VouchersIn, VouchersRead,
 )
 from wafa.tenants.service import Principal
 
@@ -51,10 +51,11 @@ def reward_read(session, reward: Reward, *, currency: str, locked: list[dict[str
     )
 
 
-def coupon_read(coupon: Coupon, now: datetime) -> CouponRead:
+def coupon_read(coupon: Coupon, now: datetime, campaign=None) -> CouponRead:  # type: ignore[no-untyped-def]
     return CouponRead(
         code=coupon.code, discount=catalog.discount_to_api(Discount.from_json(coupon.discount)), max_uses=coupon.max_uses,
-        uses=coupon.uses, valid_from=coupon.valid_from, valid_until=coupon.valid_until, status=coupons.status_of(coupon, now),
+        uses=coupon.uses, valid_from=coupon.valid_from, valid_until=coupons.valid_until_of(coupon, campaign),
+        status=coupons.status_of(coupon, now, campaign),
         member_id=coupon.member_id, campaign_id=coupon.campaign_id,
     )
 
@@ -291,7 +292,8 @@ def fulfil_redemption(
 def get_coupon(request: Request, code: CodePath, principal: Principal = Depends(require("read"))) -> CouponRead:
     ctx = Context(request)
     with ctx.transaction() as session:
-        return coupon_read(coupons.get_by_code_or_raise(session, tenant_id=principal.tenant_id, code=code), ctx.now())
+        coupon = coupons.get_by_code_or_raise(session, tenant_id=principal.tenant_id, code=code)
+        return coupon_read(coupon, ctx.now(), coupons.campaign_of(session, coupon=coupon))
 
 
 @router.post("/coupons/{code}:validate", response_model=CouponCheck, summary="What a coupon takes off a basket (uses nothing)")
@@ -301,10 +303,11 @@ def validate_coupon(request: Request, code: CodePath, basket_in: BasketIn, princ
     with ctx.transaction() as session:
         coupon = coupons.get_by_code_or_raise(session, tenant_id=principal.tenant_id, code=code)
         basket = coupons.basket_of(amount=basket_in.amount, currency=basket_in.currency, items=basket_in.items, member_id=basket_in.member_id)
-        applied = coupons.check(coupon, basket, now=now)
+        campaign = coupons.campaign_of(session, coupon=coupon)
+        applied = coupons.check(coupon, basket, now=now, campaign=campaign)
         return CouponCheck(
             code=coupon.code, valid=applied.discount > 0, discount=to_major(applied.discount, basket.currency),
-            currency=basket.currency, reason=applied.reason, coupon=coupon_read(coupon, now),
+            currency=basket.currency, reason=applied.reason, coupon=coupon_read(coupon, now, campaign),
         )
 
 
@@ -370,8 +373,50 @@ def _campaign_read(session, campaign) -> CampaignRead:  # type: ignore[no-untype
         id=campaign.id, name=campaign.name, discount=catalog.discount_to_api(Discount.from_json(campaign.discount)),
         max_uses=campaign.max_uses, codes=campaign.codes, prefix=campaign.prefix, valid_from=campaign.valid_from,
         valid_until=campaign.valid_until, used=coupons.campaign_uses(session, tenant_id=campaign.tenant_id, campaign_id=campaign.id),
-        created_at=campaign.created_at,
+        status=campaign.status, created_at=campaign.created_at,
     )
+
+
+@router.get("/coupon-campaigns", response_model=CampaignPage, summary="The coupon campaigns, newest first")
+def list_campaigns(
+    request: Request, cursor: str | None = Query(None, max_length=200), limit: int = Query(50, ge=1, le=200),
+    principal: Principal = Depends(require("read")),
+) -> CampaignPage:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        rows = campaigns.list_(session, tenant_id=principal.tenant_id, before_id=decode_cursor(cursor), limit=limit)
+        items, next_cursor = paginate(rows, limit, lambda c: _campaign_read(session, c))
+        return CampaignPage(items=items, next_cursor=next_cursor)
+
+
+@router.patch("/coupon-campaigns/{campaign_id}", response_model=CampaignRead, summary="Pause or resume a campaign, or extend it (admin)")
+def update_campaign(
+    request: Request, campaign_id: IdPath, changes: CampaignUpdate, principal: Principal = Depends(require("admin")),
+) -> CampaignRead:
+    """A paused campaign's codes are refused at the till (`coupon-not-usable`) until it is resumed. A new
+    `valid_until` applies to every code of the campaign, also those that had expired."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        campaign = coupons.get_campaign_or_raise(session, tenant_id=principal.tenant_id, campaign_id=campaign_id)
+        if "valid_until" in changes.model_fields_set:
+            campaign = campaigns.set_valid_until(session, tenant_id=principal.tenant_id, campaign_id=campaign_id,
+                                                 valid_until=changes.valid_until, now=ctx.now())
+        if changes.status is not None:
+            campaign = campaigns.set_status(session, tenant_id=principal.tenant_id, campaign_id=campaign_id, status=changes.status)
+        return _campaign_read(session, campaign)
+
+
+@router.get("/coupon-campaigns/{campaign_id}/usage", response_model=CampaignUsage, summary="How a campaign's codes are used")
+def campaign_usage(request: Request, campaign_id: IdPath, principal: Principal = Depends(require("read"))) -> CampaignUsage:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        campaign = coupons.get_campaign_or_raise(session, tenant_id=principal.tenant_id, campaign_id=campaign_id)
+        found = campaigns.usage(session, campaign=campaign, now=ctx.now(), timezone=programs.get(session, tenant_id=principal.tenant_id).timezone)
+        return CampaignUsage(
+            campaign_id=campaign.id, codes=found.codes, used_codes=found.used_codes, remaining=found.remaining, uses=found.uses,
+            discount={cur: to_major(amount, cur) for cur, amount in found.discount.items()}, step=found.step,  # type: ignore[arg-type]
+            over_time=[UsagePeriod(period=p, uses=n) for p, n in found.over_time],
+        )
 
 
 @router.get("/coupon-campaigns/{campaign_id}", response_model=CampaignRead, summary="Read a coupon campaign")
@@ -388,12 +433,13 @@ def get_campaign(request: Request, campaign_id: IdPath, principal: Principal = D
 def export_campaign(request: Request, campaign_id: IdPath, principal: Principal = Depends(require("admin"))) -> StreamingResponse:
     ctx = Context(request)
     with ctx.transaction() as session:
-        coupons.get_campaign_or_raise(session, tenant_id=principal.tenant_id, campaign_id=campaign_id)
+        campaign = coupons.get_campaign_or_raise(session, tenant_id=principal.tenant_id, campaign_id=campaign_id)
     now = ctx.now()
 
     def rows() -> Iterator[str]:
         with ctx.transaction() as session:
-            yield from coupons.csv_lines(coupons.campaign_codes(session, tenant_id=principal.tenant_id, campaign_id=campaign_id), now)
+            codes = coupons.campaign_codes(session, tenant_id=principal.tenant_id, campaign_id=campaign_id)
+            yield from coupons.csv_lines(codes, now, campaign)
 
     return StreamingResponse(
         rows(), media_type="text/csv",

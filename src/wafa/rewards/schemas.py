@@ -202,7 +202,7 @@ class CouponRead(BaseModel):
     uses: int
     valid_from: datetime | None
     valid_until: datetime | None
-    status: str = Field(description="active, used (no uses left), expired or cancelled")
+    status: str = Field(description="active, used (no uses left), expired, cancelled, or paused with its campaign")
     member_id: int | None
     campaign_id: int | None
 
@@ -288,7 +288,44 @@ class CampaignRead(BaseModel):
     valid_from: datetime | None
     valid_until: datetime | None
     used: int = Field(description="uses so far, over all codes")
+    status: str = Field(description="active, or paused: its codes are refused at the till until it is resumed")
     created_at: datetime
+
+
+class CampaignPage(BaseModel):
+    items: list[CampaignRead]
+    next_cursor: str | None
+
+
+class CampaignUpdate(_Strict):
+    """Pause or resume a campaign, or move the end of its codes' validity (null: no end)."""
+
+    status: Literal["active", "paused"] | None = None
+    valid_until: AwareDatetime | None = Field(None, description="the new end for every code of the campaign; null: no end")
+
+    @model_validator(mode="after")
+    def _something(self) -> CampaignUpdate:
+        if not self.model_fields_set:
+            raise ValueError("give status or valid_until")
+        if "status" in self.model_fields_set and self.status is None:
+            raise ValueError("status cannot be empty")
+        return self
+
+
+class UsagePeriod(BaseModel):
+    period: str = Field(description="the first local day of the period (YYYY-MM for months)")
+    uses: int
+
+
+class CampaignUsage(BaseModel):
+    campaign_id: int
+    codes: int = Field(description="codes issued")
+    used_codes: int = Field(description="codes used at least once")
+    remaining: int = Field(description="codes a till accepts now (not paused, not expired, uses left)")
+    uses: int = Field(description="uses so far, over all codes")
+    discount: dict[str, str] = Field(description="money taken off so far, per currency, in major units")
+    step: Literal["day", "week", "month"]
+    over_time: list[UsagePeriod] = Field(description="uses per period since the campaign began (returns given back excluded)")
 
 
 class VouchersIn(_Strict):

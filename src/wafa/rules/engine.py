@@ -144,40 +144,51 @@ def evaluate(
             continue
         if not all(holds(condition, event, member, memo) for condition in spec.conditions):
             continue
-        award = _capped(rule, _raw_award(rule, event, base_points, memo), usage.get(rule.id, Usage()))
+        award = capped(rule, raw_award(rule, event, base_points, memo), usage.get(rule.id, Usage()))
         if not award.empty:
             candidates.append((rule, award))
     return _stack(candidates)
 
 
 def _stack(candidates: list[tuple[Rule, Award]]) -> list[Award]:
+    return stacking(candidates)[0]
+
+
+def stacking(candidates: list[tuple[Rule, Award]]) -> tuple[list[Award], Rule | None]:
+    """The awards that apply, in order, and the exclusive rule that shut out the others (None: none did)."""
     applied: list[Award] = []
     for priority in sorted({rule.definition.priority for rule, _ in candidates}, reverse=True):
         level = [(rule, award) for rule, award in candidates if rule.definition.priority == priority]
         applied += [award for rule, award in level if rule.definition.stackable]
         exclusive = [(rule, award) for rule, award in level if not rule.definition.stackable]
         if exclusive:
-            _, best = max(exclusive, key=lambda pair: (pair[1].worth, -pair[0].id))
+            winner, best = max(exclusive, key=lambda pair: (pair[1].worth, -pair[0].id))
             applied.append(best)
-            break  # an exclusive rule shuts out every lower priority
-    return applied
+            return applied, winner  # an exclusive rule shuts out every lower priority
+    return applied, None
 
 
 def in_window(window: s.Window, occurred_at: datetime, zone: ZoneInfo) -> bool:
     """Whether a moment falls in a rule's active period, read in the program's time zone."""
+    return outside_window(window, occurred_at, zone) is None
+
+
+def outside_window(window: s.Window, occurred_at: datetime, zone: ZoneInfo) -> str | None:
+    """Why a moment falls outside a rule's active period ("not_started", "ended", "day", "hours"), or
+    None when it falls inside."""
     if window.starts_at is not None and occurred_at < window.starts_at:
-        return False
+        return "not_started"
     if window.ends_at is not None and occurred_at >= window.ends_at:
-        return False
+        return "ended"
     local = occurred_at.astimezone(zone)
     if window.days_of_week is not None and local.weekday() not in window.days_of_week:
-        return False
+        return "day"
     if window.hours is not None:
         now, start, end = local.time().replace(tzinfo=None), window.hours.start, window.hours.end
         inside = start <= now < end if start <= end else (now >= start or now < end)
         if not inside:
-            return False
-    return True
+            return "hours"
+    return None
 
 
 # --- conditions ---------------------------------------------------------------------------------
@@ -311,7 +322,8 @@ def holds(condition: s.Condition, event: EventFacts, member: MemberFacts, memo: 
 # --- actions -------------------------------------------------------------------------------------
 
 
-def _raw_award(rule: Rule, event: EventFacts, base_points: int, memo: dict[object, list[Line]] | None = None) -> Award:
+def raw_award(rule: Rule, event: EventFacts, base_points: int, memo: dict[object, list[Line]] | None = None) -> Award:
+    """What a rule's actions give for an event, before its caps."""
     points, cashback, rewards = 0, 0, []
     stamps: dict[str, int] = {}  # per card: two actions on one card add up
     for action in rule.definition.actions:
@@ -337,7 +349,8 @@ def _raw_award(rule: Rule, event: EventFacts, base_points: int, memo: dict[objec
     return Award(rule.id, rule.version, spec.name_en, spec.name_ar, points, cashback, tuple(stamps.items()), tuple(rewards))
 
 
-def _capped(rule: Rule, award: Award, used: Usage) -> Award:
+def capped(rule: Rule, award: Award, used: Usage) -> Award:
+    """An award cut to what the rule's caps and budgets still allow, naming the cap that cut it."""
     caps = rule.definition.caps
     limits = [
         ("per_order", caps.per_order, 0),
@@ -371,7 +384,7 @@ def kept(rule: Rule, event: EventFacts, member: MemberFacts, *, base_points: int
     """
     if not all(holds(condition, event, member) for condition in rule.definition.conditions):
         return _zero(granted)
-    raw = _raw_award(rule, event, base_points)
+    raw = raw_award(rule, event, base_points)
     again = dict(raw.stamps)
     return Award(
         granted.rule_id, granted.version, granted.name_en, granted.name_ar,

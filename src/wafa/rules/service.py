@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from wafa.analytics import audiences
 from wafa.db import UTCDateTime, insert_unless_exists, on_commit
 from wafa.errors import Conflict, InvalidInput, NotFound
 from wafa.events import types as event_types
@@ -43,6 +44,27 @@ def _check_trigger(session: Session, *, tenant_id: int, trigger: str) -> None:
         )
 
 
+def _targeted(session: Session, *, tenant_id: int, definition: RuleDefinition) -> RuleDefinition:
+    """The definition with the program's own tier and segment keys in its conditions (matched in any case);
+    InvalidInput naming the first key the program does not have: such a condition would never hold."""
+    def walk(c: dict, at: str) -> dict:
+        if c["type"] == "tier":
+            return {**c, "any_of": audiences.tier_keys(session, tenant_id=tenant_id, keys=c["any_of"], field=f"{at}.any_of")}
+        if c["type"] == "segment":
+            return {**c, "any_of": audiences.segment_keys(session, tenant_id=tenant_id, keys=c["any_of"], field=f"{at}.any_of")}
+        if c["type"] in ("all", "any"):
+            return {**c, "conditions": [walk(p, f"{at}.conditions[{i}]") for i, p in enumerate(c["conditions"])]}
+        if c["type"] == "not":
+            return {**c, "condition": walk(c["condition"], f"{at}.condition")}
+        return c
+
+    dumped = definition.dump()
+    conditions = [walk(c, f"conditions[{i}]") for i, c in enumerate(dumped["conditions"])]
+    if conditions == dumped["conditions"]:
+        return definition
+    return RuleDefinition.model_validate({**dumped, "conditions": conditions})
+
+
 def get_or_raise(session: Session, *, tenant_id: int, rule_id: int) -> tuple[Rule, RuleVersion]:
     """A rule of this tenant and its current version, or NotFound."""
     row = session.execute(
@@ -61,6 +83,7 @@ def create(session: Session, *, tenant_id: int, definition: RuleDefinition, stat
     if status not in ("draft", "active"):
         raise Conflict("a new rule starts as draft or active", field="status")
     _check_trigger(session, tenant_id=tenant_id, trigger=definition.trigger)
+    definition = _targeted(session, tenant_id=tenant_id, definition=definition)
     rule_id = session.execute(
         insert(Rule).values(tenant_id=tenant_id, status=status, current_version=1, created_at=now, updated_at=now).returning(Rule.id)
     ).scalar_one()
@@ -76,6 +99,7 @@ def revise(session: Session, *, tenant_id: int, rule_id: int, definition: RuleDe
     rule, current = get_or_raise(session, tenant_id=tenant_id, rule_id=rule_id)
     if rule.status == "ended":
         raise Conflict(f"rule {rule_id} has ended; create a new rule instead", rule_status="ended")
+    definition = _targeted(session, tenant_id=tenant_id, definition=definition)
     if current.definition == definition.dump():
         return rule, current  # nothing changed: no new version
     _check_trigger(session, tenant_id=tenant_id, trigger=definition.trigger)

@@ -16,6 +16,11 @@ class Tenant(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The name pages in Arabic show; `name` is shown in other languages, and in Arabic when this is empty.
+    name_ar: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Names of the program's own benefits (tier and plan flags beyond the well-known ones the pages
+    # name themselves), so members read "Valet parking" and not valet_parking: key -> {"en": ..., "ar": ...}.
+    benefit_names: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -48,8 +53,9 @@ class AdminUser(Base):
     name: Mapped[str] = mapped_column(String(200))
     # argon2id: passwords are guessable, so the hash must be slow (unlike API keys).
     password_hash: Mapped[str] = mapped_column(String(200))
-    # "admin" changes anything; "viewer" reads the console and changes nothing.
+    # owner, admin, marketer, support or viewer: what each may do is tenants/roles.py.
     role: Mapped[str] = mapped_column(String(16), default="admin")
+    # "active"; "invited" (no password until the invitation is accepted); "disabled" (signs in nowhere).
     status: Mapped[str] = mapped_column(String(16), default="active")
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -73,3 +79,33 @@ class AuditEntry(Base):
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AdminToken(Base):
+    """A single-use link e-mailed to an admin user: an invitation to join, or a password reset."""
+
+    __tablename__ = "admin_tokens"
+    __table_args__ = (Index("ix_admin_tokens_user", "tenant_id", "admin_user_id", "purpose", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    admin_user_id: Mapped[int] = mapped_column(ForeignKey("admin_users.id"))
+    # "invite" or "reset".
+    purpose: Mapped[str] = mapped_column(String(8))
+    # sha256 of the token: it is 256-bit random (unlike a password), so a fast hash is enough, and a
+    # copy of the database opens no link.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AdminPolicy(Base):
+    """A tenant's console rules that its owners set."""
+
+    __tablename__ = "admin_policies"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    # The most points (either way) one adjustment by a support role may move.
+    support_adjust_limit: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

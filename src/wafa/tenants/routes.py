@@ -1,4 +1,5 @@
-"""HTTP: the tenant's API keys (admin)."""
+"""HTTP: the tenant itself (its names in English and Arabic, the names of its own benefits) and its API
+keys (admin)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,40 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from wafa.api.deps import Context, IdPath, require
 from wafa.tenants import service
-from wafa.tenants.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
+from wafa.tenants.models import Tenant
+from wafa.tenants.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyRead,
+    TenantRead,
+    TenantUpdate,
+)
 from wafa.tenants.service import Principal
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
+tenant_router = APIRouter(prefix="/v1/tenant", tags=["tenant"])
+
+
+def _read(tenant: Tenant) -> TenantRead:
+    return TenantRead(
+        id=tenant.id, slug=tenant.slug, name=tenant.name, name_ar=tenant.name_ar, status=tenant.status,
+        benefit_names=tenant.benefit_names or {},
+    )
+
+
+@tenant_router.get("", response_model=TenantRead, summary="The key's tenant: its names and the names of its own benefits")
+def get_tenant(request: Request, principal: Principal = Depends(require("read"))) -> TenantRead:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        return _read(service.get_or_raise(session, tenant_id=principal.tenant_id))
+
+
+@tenant_router.patch("", response_model=TenantRead, summary="Rename the tenant (English, Arabic) or name its own benefits (admin)")
+def update_tenant(request: Request, tenant_in: TenantUpdate, principal: Principal = Depends(require("admin"))) -> TenantRead:
+    """Benefit names are merged by flag (null forgets one); tiers and plans keep their `flags` as keys."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        return _read(service.update(session, tenant_id=principal.tenant_id, tenant_in=tenant_in))
 
 
 @router.post("", status_code=201, response_model=ApiKeyCreated, summary="Create an API key (the secret is shown once)")

@@ -1,4 +1,5 @@
-"""Tenants and API keys: create, authenticate (cached per process), revoke."""
+"""Tenants (their names in both languages, the names of their own benefits) and API keys: create,
+authenticate (cached per process), revoke."""
 
 from __future__ import annotations
 
@@ -10,15 +11,19 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
+from sqlalchemy import update as update_rows  # `update` is this module's own verb
 from sqlalchemy.orm import Session
 
 from wafa.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from wafa.ledger import service as ledger
 from wafa.programs import service as program_service
 from wafa.tenants.models import ApiKey, Tenant
+from wafa.tenants.schemas import TenantUpdate
 
 SCOPES = ("admin", "read", "members:write", "events:write", "redeem")
+# A program names a few benefits of its own, not an open-ended dictionary.
+MAX_BENEFIT_NAMES = 500
 KEY_PREFIX = "wafa_"
 CACHE_SECONDS = 30.0
 
@@ -80,22 +85,72 @@ def list_(session: Session) -> list[Tenant]:
 
 
 def create(
-    session: Session, *, name: str, currency: str, now: datetime, slug: str | None = None, **program_settings: object
+    session: Session, *, name: str, currency: str, now: datetime, slug: str | None = None, name_ar: str | None = None,
+    **program_settings: object,
 ) -> Tenant:
     """Create a tenant with its program and ledger accounts."""
     if not name.strip():
         raise InvalidInput("a tenant needs a name", field="name")
+    if name_ar is not None and len(name_ar.strip()) > 200:
+        raise InvalidInput("the Arabic name is at most 200 characters", field="name_ar")
     slug = slug or slugify(name)
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", slug):
         raise InvalidInput("a slug is lowercase letters, digits and dashes", field="slug")
     if get_by_slug(session, slug=slug) is not None:
         raise Conflict(f"a tenant with slug {slug!r} exists", field="slug")
     tenant_id = session.execute(
-        insert(Tenant).values(slug=slug, name=name.strip(), status="active", created_at=now).returning(Tenant.id)
+        insert(Tenant)
+        .values(slug=slug, name=name.strip(), name_ar=(name_ar or "").strip() or None, status="active", created_at=now)
+        .returning(Tenant.id)
     ).scalar_one()
     program_service.create(session, tenant_id=tenant_id, currency=currency, now=now, **program_settings)
     ledger.open_program_accounts(session, tenant_id=tenant_id)
     return session.execute(select(Tenant).where(Tenant.id == tenant_id)).scalar_one()
+
+
+def get_or_raise(session: Session, *, tenant_id: int) -> Tenant:
+    """A tenant by id, or NotFound."""
+    tenant = get(session, tenant_id=tenant_id)
+    if tenant is None:
+        raise NotFound(f"no tenant {tenant_id}")
+    return tenant
+
+
+def update(session: Session, *, tenant_id: int, tenant_in: TenantUpdate) -> Tenant:
+    """Rename a tenant in either language, or name (rename, forget) benefits of its own."""
+    tenant = get_or_raise(session, tenant_id=tenant_id)
+    if tenant_in.name is not None:
+        if not tenant_in.name.strip():
+            raise InvalidInput("a tenant needs a name", field="name")
+        tenant.name = tenant_in.name.strip()
+    if tenant_in.name_ar is not None:
+        tenant.name_ar = tenant_in.name_ar.strip() or None
+    if tenant_in.benefit_names:
+        names = dict(tenant.benefit_names or {})
+        for key, pair in tenant_in.benefit_names.items():
+            if pair is None:
+                names.pop(key, None)
+            else:
+                names[key] = {"en": pair.en.strip(), "ar": pair.ar.strip()}
+        if len(names) > MAX_BENEFIT_NAMES:
+            raise InvalidInput(f"a program names at most {MAX_BENEFIT_NAMES} benefits of its own", field="benefit_names")
+        # A new dict: the JSON column notices a replaced value, not one changed in place.
+        tenant.benefit_names = names
+    session.flush()
+    return tenant
+
+
+def name_in(tenant: Tenant, language: str) -> str:
+    """The tenant's name as a page in `language` shows it (Arabic pages fall back to the name)."""
+    if language == "ar" and tenant.name_ar:
+        return tenant.name_ar
+    return tenant.name
+
+
+def benefit_names(session: Session, *, tenant_id: int) -> dict[str, dict[str, str]]:
+    """Names of the tenant's own benefits, by flag: {"valet_parking": {"en": ..., "ar": ...}}."""
+    tenant = get(session, tenant_id=tenant_id)
+    return dict(tenant.benefit_names or {}) if tenant else {}
 
 
 def create_key(session: Session, *, tenant_id: int, name: str, scopes: list[str], now: datetime) -> NewKey:
@@ -123,7 +178,7 @@ def list_keys(session: Session, *, tenant_id: int) -> list[ApiKey]:
 def revoke_key(session: Session, *, tenant_id: int, key_id: int, now: datetime) -> None:
     """Revoke a key; this process forgets it at once, others within CACHE_SECONDS."""
     done = session.execute(
-        update(ApiKey)
+        update_rows(ApiKey)
         .where(ApiKey.tenant_id == tenant_id, ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
         .values(revoked_at=now)
         .returning(ApiKey.key_hash)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from wafa.db import insert_unless_exists, on_commit
@@ -460,3 +460,11 @@ def keys_by_member(session: Session, *, tenant_id: int) -> dict[int, str]:
         select(MemberTier.member_id, MemberTier.tier_id).where(MemberTier.tenant_id == tenant_id, MemberTier.tier_id.is_not(None))
     )
     return {int(m): keys[t] for m, t in rows if t in keys}
+
+
+def member_ids_query(*, tenant_id: int, key: str | None) -> Select:
+    """The ids of the members in the tier `key` now (None: in any tier), as a query lists filter by."""
+    query = select(MemberTier.member_id).where(MemberTier.tenant_id == tenant_id, MemberTier.tier_id.is_not(None))
+    if key is not None:
+        query = query.where(MemberTier.tier_id.in_(select(Tier.id).where(Tier.tenant_id == tenant_id, Tier.key == key)))
+    return query

@@ -13,10 +13,8 @@ from urllib.parse import urlsplit
 
 import jinja2
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wafa.config import get_settings
 from wafa.errors import WafaError
@@ -191,21 +189,27 @@ def is_web(request: Request) -> bool:
 def install_error_pages(app: FastAPI) -> None:
     """Console and portal paths answer errors with a page in the visitor's language; the API keeps its
     problem bodies."""
-    originals: dict[type, Callable[..., Any]] = {
-        kind: app.exception_handlers[kind] for kind in (WafaError, RequestValidationError, StarletteHTTPException)
-    }
+    # Every failure the API answers with a problem (the database's too, and the unexpected: status 500).
+    originals: dict[type, Callable[..., Any]] = {kind: handler for kind, handler in app.exception_handlers.items() if isinstance(kind, type)}
 
     def wrap(kind: type) -> Callable[..., Any]:
         original = originals[kind]
 
         async def handler(request: Request, exc: Exception) -> Response:
+            # The API's handler decides the status (and logs what it logs), for pages too.
+            answer = await original(request, exc)
             if not is_web(request):
-                return await original(request, exc)
-            status = getattr(exc, "status", None) or getattr(exc, "status_code", None) or 422
+                return answer
+            status = answer.status_code
             lang = Lang(language_of(request))
-            # Plain text, escaped by the template (a detail may quote what someone typed).
-            detail = lang.gettext(exc.detail) if isinstance(exc, WafaError) else None
-            return render(request, "error.html", lang=lang, status=int(status), status_code=int(status), detail=detail)
+            # Plain text, escaped by the template (a detail may quote what someone typed). A detail the catalog
+            # does not have (English naming an id) is left out of other languages' pages: the title says enough.
+            detail = None
+            if isinstance(exc, WafaError):
+                said = lang.gettext(exc.detail)
+                detail = said if said != exc.detail or lang.code == "en" else None
+            kept = {name: value for name, value in answer.headers.items() if name.lower() in ("retry-after", "allow")}
+            return render(request, "error.html", lang=lang, status=status, status_code=status, detail=detail, headers=kept)
 
         return handler
 

@@ -56,11 +56,13 @@ def end(session: Session, *, token: str | None) -> None:
         session.execute(delete(WebSession).where(WebSession.token_hash == _hash(token)))
 
 
-def end_all(session: Session, *, kind: str, tenant_id: int, subject_id: int) -> int:
-    """Sign a person out everywhere (a suspended member, a disabled admin)."""
-    return session.execute(
-        delete(WebSession).where(WebSession.kind == kind, WebSession.tenant_id == tenant_id, WebSession.subject_id == subject_id)
-    ).rowcount or 0
+def end_all(session: Session, *, kind: str, tenant_id: int, subject_id: int, keep: str | None = None) -> int:
+    """Sign a person out everywhere (a suspended member, a disabled admin, a new password), except, with
+    `keep`, the session of that cookie token (the browser that changed its own password stays in)."""
+    query = delete(WebSession).where(WebSession.kind == kind, WebSession.tenant_id == tenant_id, WebSession.subject_id == subject_id)
+    if keep:
+        query = query.where(WebSession.token_hash != _hash(keep))
+    return session.execute(query).rowcount or 0
 
 
 def purge_expired(session: Session, *, now: datetime) -> int:

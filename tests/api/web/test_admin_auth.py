@@ -38,7 +38,9 @@ def profile_form(browser: TestClient, member_id: int) -> dict[str, str]:
 
 
 def adjust(browser: TestClient, member_id: int, points: int, reason: str = "goodwill", **form: str):  # type: ignore[no-untyped-def]
-    return browser.post(f"/admin/members/{member_id}/adjust", data={"points": str(points), "reason": reason, **form}, follow_redirects=False)
+    """The adjustment as confirmed (the first post only asks; see tests/api/web/test_console_members_tables.py)."""
+    return browser.post(f"/admin/members/{member_id}/adjust", data={"points": str(points), "reason": reason, "confirmed": "yes", **form},
+                        follow_redirects=False)
 
 
 def is_signed_out(browser: TestClient, path: str = "/admin") -> bool:
@@ -233,7 +235,7 @@ def test_a_change_posted_from_another_site_is_refused(
                            headers={"Origin": "https://evil.example"}, follow_redirects=False)
     assert refused.status_code == 403
     assert balance(client, member_id) == 0
-    accepted = console.post(f"/admin/members/{member_id}/adjust", data={"points": "500", "reason": "x", **form},
+    accepted = console.post(f"/admin/members/{member_id}/adjust", data={"points": "500", "reason": "x", "confirmed": "yes", **form},
                             headers={"Origin": "http://testserver"}, follow_redirects=False)
     assert accepted.status_code == 303
     assert balance(client, member_id) == 500
@@ -299,7 +301,7 @@ def test_every_change_leaves_an_audit_entry_shown_in_the_trail(
     form = profile_form(console, member_id)
     assert adjust(console, member_id, 250, "lost receipt", **form).status_code == 303
     csrf = form["csrf"]
-    assert console.post(f"/admin/members/{member_id}/status", data={"action": "suspend", "reason": "fraud check", "csrf": csrf},
+    assert console.post(f"/admin/members/{member_id}/status", data={"action": "suspend", "reason": "fraud check", "csrf": csrf, "confirmed": "yes"},
                         follow_redirects=False).status_code == 303
     assert client.get(f"/v1/members/{member_id}").json()["status"] == "suspended"
     assert console.post(f"/admin/members/{member_id}/status", data={"action": "reactivate", "csrf": csrf},
@@ -322,7 +324,7 @@ def test_every_change_leaves_an_audit_entry_shown_in_the_trail(
     for action in ("admin.signed_in", "member.points_adjusted", "member.suspended", "member.reactivated"):
         assert f"<code>{action}</code>" in text
     assert admin in text and "lost receipt" in text and "fraud check" in text
-    only = html.unescape(console.get("/admin/audit", params={"action": "member.suspended"}).text)
+    only = html.unescape(console.get("/admin/audit", params={"action": "member.suspended"}).text).split("<tbody>", 1)[1]  # the rows (the filter offers every action)
     assert "member.suspended" in only and "member.points_adjusted" not in only
 
 
@@ -359,7 +361,7 @@ def test_an_adjustment_the_ledger_refuses_shows_the_reason_and_posts_nothing(
 
 def card_values(page: str) -> dict[str, str]:
     """The value shown on each KPI card, by KPI key."""
-    cards = re.findall(r'<article class="kpi" data-kpi="([a-z0-9_]+)">.*?<p class="value">\s*(.*?)\s*</p>', page, re.S)
+    cards = re.findall(r'<article class="kpi[^"]*" data-kpi="([a-z0-9_]+)">.*?<p class="value">\s*(.*?)\s*</p>', page, re.S)
     return {key: html.unescape(re.sub(r"<[^>]+>", "", value)).strip() for key, value in cards}  # the text, without <bdi> and such
 
 
@@ -387,7 +389,7 @@ def test_the_dashboard_shows_the_same_figures_as_the_kpi_api(
     assert (report["revenue"], report["member_revenue"], report["orders"], report["active_members"]) == ("450.00", "410.00", 4, 2)
 
     lang = Lang("en")
-    kinds = {"money": lambda v: lang.money(v, "SAR"), "percent": lang.percent, "number": lang.number, "decimal": lang.number}
+    kinds = {"money": lambda v: lang.money(v, "SAR"), "percent": lang.percent, "number": lang.number, "decimal": lang.number, "score": lang.number}
     from wafa.web.admin.dashboard import CARDS
 
     assert set(shown) == {key for key, _, _ in CARDS}

@@ -291,7 +291,7 @@ def test_a_member_suspended_in_the_console_is_signed_out(
     phone = member_signed_in(browser(), inbox, tenant.slug, email)
     console = signed_in(browser(), tenant.slug, make_admin(factory, tenant.id, START))
     csrf = csrf_of(console.get(f"/admin/members/{member_id}").text)
-    done = console.post(f"/admin/members/{member_id}/status", data={"action": "suspend", "reason": "card lost", "csrf": csrf},
+    done = console.post(f"/admin/members/{member_id}/status", data={"action": "suspend", "reason": "card lost", "csrf": csrf, "confirmed": "yes"},
                         follow_redirects=False)
     assert done.status_code == 303
     assert client.get(f"/v1/members/{member_id}").json()["status"] == "suspended"

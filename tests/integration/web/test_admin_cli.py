@@ -58,17 +58,18 @@ def console_sign_in(client: TestClient, slug: str, address: str, password: str) 
 
 
 def test_create_user_makes_an_admin_who_can_sign_in(wafa, client: TestClient, factory: sessionmaker[Session], tenant: TenantCtx) -> None:  # type: ignore[no-untyped-def]
-    """The new user signs in to the console with that password; JSON on stdout names them; the audit trail records it."""
+    """The new user signs in to the console with that password; JSON on stdout names them; the audit trail
+    records it. A tenant's first user is its owner (someone must be able to grant that role)."""
     address = email()
     code, out, _ = wafa("admin", "create-user", address.upper(), "--tenant", tenant.slug, "--name", "Layla", "--password", PASSWORD, "--json")
     assert code == 0
     data = json.loads(out)
-    assert (data["email"], data["name"], data["role"]) == (address, "Layla", "admin") and data["id"]
+    assert (data["email"], data["name"], data["role"]) == (address, "Layla", "owner") and data["id"]
     assert console_sign_in(client, tenant.slug, address, PASSWORD) == 303
     assert console_sign_in(client, tenant.slug, address, PASSWORD + "x") == 401
     with factory() as session:
         (entry,) = audit.list_(session, tenant_id=tenant.id, action="admin_user.created")
-        assert entry.actor == "cli" and entry.details == {"email": address, "role": "admin"}
+        assert entry.actor == "cli" and entry.details == {"email": address, "role": "owner"}
         (user,) = admin_users.list_(session, tenant_id=tenant.id)
         assert PASSWORD not in user.password_hash and user.password_hash.startswith("$argon2id$")
 
@@ -124,9 +125,23 @@ def test_an_unknown_tenant_exits_1_with_one_line(wafa) -> None:  # type: ignore[
 
 
 def test_an_unknown_role_exits_1_with_one_line(wafa, tenant: TenantCtx) -> None:  # type: ignore[no-untyped-def]
-    """Only admin and viewer exist."""
-    err = one_line_error(*wafa("admin", "create-user", email(), "--tenant", tenant.slug, "--name", "L", "--role", "owner", "--password", PASSWORD))
-    assert "admin, viewer" in err
+    """Only the five roles exist."""
+    err = one_line_error(*wafa("admin", "create-user", email(), "--tenant", tenant.slug, "--name", "L", "--role", "superuser", "--password", PASSWORD))
+    assert "owner, admin, marketer, support, viewer" in err
+
+
+def test_the_first_user_is_the_owner_and_later_ones_admins_unless_told(wafa, tenant: TenantCtx) -> None:  # type: ignore[no-untyped-def]
+    """Without --role: owner for a tenant without an owner, admin after; --role names any of the five;
+    list-users shows them."""
+    first, second, third = email(), email(), email()
+    for address, role in ((first, None), (second, None), (third, "marketer")):
+        extra = ("--role", role) if role else ()
+        assert wafa("admin", "create-user", address, "--tenant", tenant.slug, "--name", "N", "--password", PASSWORD, *extra)[0] == 0
+    code, out, _ = wafa("admin", "list-users", "--tenant", tenant.slug, "--json")
+    assert code == 0
+    assert [(row["email"], row["role"], row["status"]) for row in json.loads(out)] == [
+        (first, "owner", "active"), (second, "admin", "active"), (third, "marketer", "active"),
+    ]
 
 
 def test_a_duplicate_email_exits_1_and_keeps_the_first_user(wafa, factory: sessionmaker[Session], tenant: TenantCtx) -> None:  # type: ignore[no-untyped-def]

@@ -16,8 +16,20 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table('program_goals',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('tenant_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('kpi', sa.String(length=32), nullable=False),
+    sa.Column('target', sa.String(length=24), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('ends_on', sa.Date(), nullable=False),
+    sa.Column('created_at', wafa.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', wafa.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('tenant_id', 'kpi', 'starts_on', 'ends_on', name='uq_program_goals_kpi_period')
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table('program_goals')

@@ -16,8 +16,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # A campaign can be paused and resumed after its codes are out; existing campaigns are running.
+    with op.batch_alter_table('coupon_campaigns', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('status', sa.String(length=16), nullable=False, server_default='active'))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('coupon_campaigns', schema=None) as batch_op:
+        batch_op.drop_column('status')

@@ -1,5 +1,6 @@
-"""Console sign-in (argon2 passwords, lock-out), the signed-in admin of a request, sign-out, and the
-audit record every change leaves."""
+"""Console sign-in (argon2 passwords, lock-out), the signed-in admin of a request, sign-out, the audit
+record every change leaves, and the one check of what each role may change (every POST under /admin
+passes it, whichever page it belongs to)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,18 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
 from wafa.api.deps import Context
 from wafa.errors import WafaError
 from wafa.programs import service as programs
-from wafa.tenants import admin_users, audit
+from wafa.tenants import admin_users, audit, roles
 from wafa.tenants import service as tenants
 from wafa.web import sessions
+from wafa.web.admin.forms import FormError, Problem
 from wafa.web.i18n import Lang
+from wafa.web.messages import N_
 from wafa.web.pages import Redirect, check_csrf, language_of, pre_auth_token, redirect, render, set_cookie
 
 COOKIE = "wafa_admin"
@@ -37,10 +40,25 @@ class Admin:
     role: str
     csrf: str
     lang: Lang
+    # What the changes of the requested page need (see change_permission).
+    permission: str = "program"
+    # For a role held to a limit (support): the most points one adjustment may move.
+    adjust_limit: int | None = None
+
+    def can(self, permission: str) -> bool:
+        """Whether this admin's role has `permission` (tenants/roles.py); templates hide what it has not."""
+        return roles.can(self.role, permission)
 
     @property
     def can_change(self) -> bool:
-        return self.role == "admin"
+        """Whether this admin may make the changes of the page requested."""
+        return self.can(self.permission)
+
+    def check_adjustment(self, points: int) -> None:
+        """Refuse (as a problem of the form's points field) an adjustment larger, either way, than this
+        role may make."""
+        if not self.can("adjust.unlimited") and abs(points) > (self.adjust_limit or 0):
+            raise FormError(fields={"points": Problem(OVER_LIMIT, {"limit": self.lang.number(self.adjust_limit or 0)})})
 
     def record(self, session: Any, request: Request, *, action: str, target: str = "", details: dict | None = None, now: Any) -> None:
         """Audit a change, in the same transaction as the change."""
@@ -48,6 +66,59 @@ class Admin:
             session, tenant_id=self.tenant_id, user_id=self.user_id, actor=self.email, action=action, target=target,
             details=details, ip=request.client.host if request.client else None, now=now,
         )
+
+
+class Refused(WafaError):
+    """The admin's role does not have the permission this change needs."""
+
+    status = 403
+    slug = "role-refused"
+    title = "Forbidden"
+
+
+OVER_LIMIT = N_("Your role may adjust at most %(limit)s points at a time, either way. Ask an owner or an admin for more.")
+# What a refused change says, by the permission it lacked.
+REFUSALS = {
+    "members": N_("Only owners, admins and support staff can change members."),
+    "rules.draft": N_("Only owners, admins and marketers can edit rules."),
+    "rules.activate": N_("Only owners and admins can activate, pause or end rules, or change a rule that is not a draft."),
+    "marketing": N_("Only owners, admins and marketers can change rewards, coupons, segments and surveys."),
+    "imports": N_("Only owners and admins can import purchases."),
+    "program": N_("Only owners and admins can change the program."),
+    "api_keys": N_("Only owners and admins can manage API keys."),
+    "people": N_("Only owners and admins can manage people."),
+    "owners": N_("Only owners can do this."),
+}
+# What a change (any method but GET and HEAD) needs, by the route's path, then by the console section
+# (the path's first part). A section not listed needs "program" (owners and admins): a new page is
+# closed to the narrower roles until it is listed here.
+_BY_ROUTE = {
+    f"{PATH}/logout": "read",
+    f"{PATH}/rules/simulate": "read",
+    f"{PATH}/rules/{{rule_id}}/status": "rules.activate",
+    f"{PATH}/people/support-limit": "owners",
+}
+_BY_SECTION = {
+    "account": "read", "members": "members", "redemptions": "members", "rules": "rules.draft", "rewards": "marketing",
+    "coupons": "marketing", "segments": "marketing", "surveys": "marketing", "imports": "imports", "settings": "program",
+    "tiers": "program", "plans": "program", "goals": "program", "api-keys": "api_keys", "people": "people",
+}
+
+
+def change_permission(request: Request) -> str:
+    """The permission a change posted to this request's route needs."""
+    route = request.scope.get("route")
+    template = str(getattr(route, "path", "") or request.url.path)
+    if template in _BY_ROUTE:
+        return _BY_ROUTE[template]
+    if template.endswith("/simulate"):  # a dry run writes nothing
+        return "read"
+    section = template.removeprefix(PATH).strip("/").split("/", 1)[0]
+    return _BY_SECTION.get(section, "program")
+
+
+def refuse(permission: str) -> Refused:
+    return Refused(REFUSALS.get(permission, REFUSALS["program"]), permission=permission)
 
 
 def _lang(session: Any, request: Request, tenant_id: int) -> Lang:
@@ -67,9 +138,16 @@ def current_admin(request: Request) -> Admin:
         tenant = tenants.get(session, tenant_id=found.tenant_id)
         if tenant is None or tenant.status != "active":
             raise Redirect(f"{PATH}/login")
+        permission = change_permission(request)
+        # The one place every change of every console page is checked against the role: a page that
+        # forgets to check cannot let a narrower role through.
+        if request.method not in ("GET", "HEAD") and not roles.can(user.role, permission):
+            raise refuse(permission)
+        limited = roles.can(user.role, "members") and not roles.can(user.role, "adjust.unlimited")
         return Admin(
-            tenant_id=found.tenant_id, tenant_name=tenant.name if tenant else "", user_id=user.id, email=user.email,
+            tenant_id=found.tenant_id, tenant_name=tenants.name_in(tenant, language_of(request)) if tenant else "", user_id=user.id, email=user.email,
             name=user.name, role=user.role, csrf=found.csrf_token, lang=_lang(session, request, found.tenant_id),
+            permission=permission, adjust_limit=admin_users.support_limit(session, tenant_id=found.tenant_id) if limited else None,
         )
 
 
@@ -77,14 +155,8 @@ def changing_admin(request: Request, admin: Admin = Depends(current_admin), csrf
     """For form posts that change something: a signed-in admin (not a viewer) and a valid CSRF token."""
     check_csrf(request, csrf, admin.csrf)
     if not admin.can_change:
-        raise _ViewerRefused("your role lets you read the console, not change it")
+        raise refuse(admin.permission)
     return admin
-
-
-class _ViewerRefused(WafaError):
-    status = 403
-    slug = "read-only-role"
-    title = "Read-only role"
 
 
 def _safe_next(target: str | None) -> str:
@@ -95,10 +167,15 @@ def _safe_next(target: str | None) -> str:
 
 
 @router.get("/login")
-def login_page(request: Request, next: str | None = None) -> Response:
+def login_page(
+    request: Request, next: str | None = None, done: str | None = None, tenant: str = Query("", max_length=64),
+    email: str = Query("", max_length=254),
+) -> Response:
+    """The sign-in form; after a password reset or an accepted invitation it says so, with the
+    organisation and e-mail filled in."""
     return render(
         request, "admin/login.html", lang=Lang(language_of(request)), csrf=pre_auth_token(request), next=_safe_next(next),
-        error=None, tenant="", email="",
+        error=None, tenant=tenant, email=email, done=done if done in ("reset", "joined") else None,
     )
 
 
@@ -130,7 +207,7 @@ def login(
         # which e-mails have accounts.
         return render(
             request, "admin/login.html", lang=lang, status=401, csrf=pre_auth_token(request), next=_safe_next(next),
-            error="refused", tenant=tenant, email=email,
+            error="refused", tenant=tenant, email=email, done=None,
         )
     with ctx.transaction() as session:
         # A new token at every sign-in: one planted in the browser before cannot be signed in.

@@ -1,50 +1,206 @@
-"""The rewards catalog in the console (create, edit, stock, partner codes) and coupon campaigns
-(generate, export as CSV)."""
+"""The rewards catalog in the console: a table of rewards (paged, sorted, filtered, exported), a reward's
+form (targeting chosen from what the program has, dates from a calendar) and its redemptions (paged,
+exported; gifts moved along, redemptions cancelled), partner codes uploaded."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
-from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 
+from wafa.analytics import audiences
 from wafa.api.deps import Context, IdPath
 from wafa.errors import WafaError
+from wafa.events import seen
+from wafa.memberships import service as memberships
+from wafa.money import to_major
 from wafa.programs import service as programs
-from wafa.rewards import catalog, coupons, redemptions, vouchers
-from wafa.rewards.discounts import Discount
-from wafa.rewards.schemas import CampaignIn, DiscountIn, RewardIn, RewardUpdate
+from wafa.rewards import catalog, redemptions, vouchers
+from wafa.rewards.models import Reward, RewardRedemption
+from wafa.rewards.schemas import RewardIn, RewardUpdate
+from wafa.web.admin import tables
 from wafa.web.admin.auth import PATH, Admin, current_admin
-from wafa.web.admin.forms import FormError, integer, names, optional, problems_of, prune, text
-from wafa.web.pages import check_csrf, redirect, render
+from wafa.web.admin.forms import (
+    FormError,
+    Problem,
+    Problems,
+    apply_change,
+    integer,
+    local_datetime,
+    names,
+    optional,
+    prune,
+    text,
+    valid,
+)
+from wafa.web.messages import N_
+from wafa.web.pages import render
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
 KINDS = ("coupon", "free_product", "cashback", "gift", "voucher", "privilege")
+STATUSES = ("active", "draft", "paused", "archived")
+REDEMPTION_STATUSES = ("issued", "used", "cancelled", "expired")
+# The domain's own sentences a form may show (its validators'), so the catalog translates them.
+SAID = (N_("a fixed discount needs an amount"), N_("a percent discount needs a percent"),
+        N_("percent is more than 0 and at most 100"), N_("a free_product discount needs the sku given"))
+ABC_NAMES = (N_("A customers"), N_("B customers"), N_("C customers"))
 
 
-async def _posted(request: Request, admin: Admin) -> Any:
-    form = await request.form()
-    check_csrf(request, str(form.get("csrf", "")), admin.csrf)
-    return form
+# --- what a targeting may name --------------------------------------------------------------------
 
 
-def _discount(form: Any, prefix: str = "") -> dict:
-    return prune({
-        "type": text(form, f"{prefix}discount_type") or "fixed", "amount": optional(form, f"{prefix}amount"),
-        "percent": optional(form, f"{prefix}percent"), "min_order": optional(form, f"{prefix}min_order"),
-        "max_discount": optional(form, f"{prefix}max_discount"), "categories": names(form, f"{prefix}categories"),
-        "skus": names(form, f"{prefix}skus"), "sku": optional(form, f"{prefix}free_sku"),
-    })
+@dataclass(frozen=True)
+class Targets:
+    """What the pickers offer: the program's tiers, segments and paid plans, and the item categories of
+    recent purchases."""
+
+    tiers: list[audiences.Choice]
+    segments: list[audiences.Choice]
+    plans: list[audiences.Choice]
+    categories: list[str]
+
+
+def targets_of(session: Any, *, tenant_id: int) -> Targets:
+    return Targets(
+        tiers=audiences.tier_choices(session, tenant_id=tenant_id),
+        segments=audiences.segment_choices(session, tenant_id=tenant_id),
+        plans=[audiences.Choice(p.key, p.name_en, p.name_ar, "plan") for p in memberships.list_plans(session, tenant_id=tenant_id)],
+        categories=seen.names(session, tenant_id=tenant_id).categories,
+    )
+
+
+def chosen(form: Any, name: str, offered: list[audiences.Choice]) -> list[str]:
+    """The keys ticked in a checkbox list, each one the list offered; anything else (a typed or forged
+    value) is refused next to the list, never dropped."""
+    keys = {c.key for c in offered}
+    picked = names(form, name) or []
+    if any(key not in keys for key in picked):
+        raise FormError(fields={name: Problem(N_("Choose from the list: this program has no “%(name)s”."),
+                                              {"name": next(k for k in picked if k not in keys)})})
+    return picked
+
+
+# --- the rewards table ------------------------------------------------------------------------------
+
+
+_REWARD_SORTS = ("name", "points", "stock", "status", "created")
+
+
+def _reward_view(request: Request) -> tables.View:
+    return tables.view_of(request, sorts=_REWARD_SORTS, default="created", descending=True, filters=("q", "status", "kind"))
+
+
+def _reward_order(admin: Admin) -> dict[str, Any]:
+    return {"name": Reward.name_ar if admin.lang.code == "ar" else Reward.name_en, "points": Reward.points,
+            "stock": Reward.stock_left, "status": Reward.status, "created": Reward.id}
+
+
+def _reward_query(admin: Admin, view: tables.View) -> Any:
+    return catalog.table_query(tenant_id=admin.tenant_id, status=view.filters["status"] if view.filters["status"] in STATUSES else None,
+                               kind=view.filters["kind"] if view.filters["kind"] in KINDS else None, search=view.filters["q"] or None)
+
+
+@router.get("/rewards")
+def reward_list(request: Request, admin: Admin = Depends(current_admin)) -> Response:
+    ctx = Context(request)
+    view = _reward_view(request)
+    with ctx.transaction() as session:
+        found = tables.page_of(session, _reward_query(admin, view), view=view, order=_reward_order(admin), tiebreak=Reward.id)
+        stock = {row[0].id: catalog.stock_of(session, reward=row[0]) for row in found.rows}
+        currency = programs.get(session, tenant_id=admin.tenant_id).base_currency
+    return render(request, "admin/rewards.html", lang=admin.lang, me=admin, section="rewards", table=found, stock=stock,
+                  currency=currency, kinds=KINDS, statuses=STATUSES)
+
+
+@router.get("/rewards.csv")
+def export_rewards(request: Request, admin: Admin = Depends(current_admin)) -> StreamingResponse:
+    """Every reward the table's filters keep, in its order."""
+    ctx = Context(request)
+    view = _reward_view(request)
+    query = tables.ordered(_reward_query(admin, view), view=view, order=_reward_order(admin), tiebreak=Reward.id)
+
+    def rows() -> Iterator[list[Any]]:
+        with ctx.transaction() as session:
+            currency = programs.get(session, tenant_id=admin.tenant_id).base_currency
+            for (r,) in tables.stream(session, query):
+                yield [r.key, r.kind, r.name_en, r.name_ar, r.points, to_major(r.money, currency) if r.money else "",
+                       catalog.stock_of(session, reward=r), r.status, " ".join(r.tiers or []), " ".join(r.segments or []),
+                       " ".join(r.plans or []), r.valid_from, r.valid_until, r.created_at]
+
+    return tables.csv_response(rows, filename="rewards.csv", header=[
+        "key", "kind", "name_en", "name_ar", "points", "money", "stock", "status", "tiers", "segments", "plans", "valid_from",
+        "valid_until", "created_at"])
+
+
+# --- a reward -------------------------------------------------------------------------------------
+
+
+_REDEMPTION_SORTS = ("when", "points", "status")
+
+
+def _redemption_view(request: Request) -> tables.View:
+    return tables.view_of(request, sorts=_REDEMPTION_SORTS, default="when", descending=True, filters=("status",), size=25)
+
+
+_REDEMPTION_ORDER = {"when": RewardRedemption.id, "points": RewardRedemption.points, "status": RewardRedemption.status}
+
+
+def _reward_page(request: Request, admin: Admin, reward_id: int | None, problems: Problems | None = None, done: str | None = None) -> Response:
+    ctx = Context(request)
+    view = _redemption_view(request)
+    with ctx.transaction() as session:
+        program = programs.get(session, tenant_id=admin.tenant_id)
+        reward = catalog.get_or_raise(session, tenant_id=admin.tenant_id, reward_id=reward_id) if reward_id else None
+        stock = catalog.stock_of(session, reward=reward) if reward is not None else None
+        found = None
+        if reward is not None:
+            status = view.filters["status"] if view.filters["status"] in REDEMPTION_STATUSES else None
+            found = tables.page_of(session, redemptions.table_query(tenant_id=admin.tenant_id, reward_id=reward.id, status=status),
+                                   view=view, order=_REDEMPTION_ORDER, tiebreak=RewardRedemption.id)
+        targets = targets_of(session, tenant_id=admin.tenant_id)
+    return render(request, "admin/reward_edit.html", lang=admin.lang, me=admin, section="rewards", reward=reward, kinds=KINDS,
+                  statuses=STATUSES, redemption_statuses=REDEMPTION_STATUSES, currency=program.base_currency, stock=stock,
+                  problems=problems, done=done, redemptions=found, targets=targets, status=422 if problems else 200)
+
+
+@router.get("/rewards/new")
+def new_reward(request: Request, admin: Admin = Depends(current_admin)) -> Response:
+    return _reward_page(request, admin, None)
+
+
+@router.get("/rewards/{reward_id}")
+def edit_reward(request: Request, reward_id: IdPath, done: str | None = None, admin: Admin = Depends(current_admin)) -> Response:
+    return _reward_page(request, admin, reward_id, done=done)
+
+
+# The fields of "what it gives" each kind reads; one filled in for another kind is refused, never dropped.
+_GIVES_FIELDS = {
+    "coupon": {"amount", "percent", "min_order", "max_discount", "categories", "more_categories", "uses", "valid_days"},
+    "free_product": {"free_sku", "valid_days"}, "cashback": {"rate"}, "gift": {"gift_sku"}, "voucher": {"partner"},
+    "privilege": {"valid_days"},
+}
+_NOT_THIS_KIND = N_("A reward of this kind does not use this field: empty it, or choose the kind that does.")
 
 
 def gives_of(form: Any) -> dict:
     kind = text(form, "kind")
+    if kind in _GIVES_FIELDS:
+        stray = {name: Problem(_NOT_THIS_KIND) for name in set().union(*_GIVES_FIELDS.values()) - _GIVES_FIELDS[kind]
+                 if names(form, name)}
+        if stray:
+            raise FormError(fields=stray)
+    discount = prune({
+        "type": text(form, "discount_type") or "fixed", "amount": optional(form, "amount"), "percent": optional(form, "percent"),
+        "min_order": optional(form, "min_order"), "max_discount": optional(form, "max_discount"),
+        "categories": (names(form, "categories") or []) + (names(form, "more_categories") or []) or None,
+        "skus": names(form, "skus"),
+    })
     if kind == "coupon":
-        return prune({"type": kind, "discount": _discount(form), "uses": integer(form, "uses"), "valid_days": integer(form, "valid_days")})
+        return prune({"type": kind, "discount": discount, "uses": integer(form, "uses"), "valid_days": integer(form, "valid_days")})
     if kind == "free_product":
         return prune({"type": kind, "sku": optional(form, "free_sku"), "valid_days": integer(form, "valid_days")})
     if kind == "cashback":
@@ -55,213 +211,216 @@ def gives_of(form: Any) -> dict:
         return {"type": kind, "partner": text(form, "partner")}
     if kind == "privilege":
         return prune({"type": kind, "valid_days": integer(form, "valid_days")})
-    raise FormError([f"kind: choose one of {', '.join(KINDS)}"])
+    raise FormError(fields={"kind": Problem(N_("Choose one of the options."))})
 
 
-def _common(form: Any) -> dict:
-    limit = prune({"count": integer(form, "limit_count"), "period": optional(form, "limit_period")}) if integer(form, "limit_count") else None
-    return prune({
-        "name_en": text(form, "name_en"), "name_ar": text(form, "name_ar"), "description_en": optional(form, "description_en"),
-        "description_ar": optional(form, "description_ar"), "image_url": optional(form, "image_url"), "points": integer(form, "points"),
-        "money": optional(form, "money"), "limit": limit, "valid_from": optional(form, "valid_from"), "valid_until": optional(form, "valid_until"),
-        "tiers": names(form, "tiers"), "segments": names(form, "segments"), "plans": names(form, "plans"), "status": optional(form, "status"),
-    })
+def _form_field(loc: tuple) -> str | None:
+    """The form field a pydantic error's location names."""
+    parts = [str(p) for p in loc if isinstance(p, str)]
+    if not parts:
+        return None
+    if parts[0] == "limit":
+        return "limit_period" if "period" in parts else "limit_count"
+    if parts[0] == "gives":
+        last = parts[-1]
+        if last == "sku":
+            return "gift_sku" if "gift" in parts else "free_sku"
+        if last in ("discount", "coupon", "gives", "type"):
+            return "discount_type" if "coupon" in parts else "kind"
+        return last
+    return parts[0]
 
 
-@router.get("/rewards")
-def reward_list(request: Request, admin: Admin = Depends(current_admin)) -> Response:
-    ctx = Context(request)
-    with ctx.transaction() as session:
-        rows = catalog.list_(session, tenant_id=admin.tenant_id, statuses=None, after_id=None, limit=500)
-        stock = {r.id: catalog.stock_of(session, reward=r) for r in rows}
-        currency = programs.get(session, tenant_id=admin.tenant_id).base_currency
-    return render(request, "admin/rewards.html", lang=admin.lang, me=admin, section="rewards", rows=rows, stock=stock, currency=currency)
+# Domain refusals, said for a person, by the field they name.
+_REFUSALS = {
+    "key": N_("A reward with this key exists already."),
+    "valid_until": N_("The end must be after the start."),
+    "stock": N_("A partner voucher's stock is the codes uploaded to it: leave this empty."),
+    "amount": N_("Enter an amount more than zero, with no more decimals than the currency has."),
+    "rate": N_("Give a rate, or set the point cost in the program settings."),
+    "points": N_("A cashback reward converts at least one point."),
+    "money": N_("Enter an amount with no more decimals than the currency has."),
+}
 
 
-def _reward_page(request: Request, admin: Admin, reward: Any, problems: list[str] | None = None, status: int = 200, done: str | None = None) -> Response:
-    ctx = Context(request)
-    with ctx.transaction() as session:
-        currency = programs.get(session, tenant_id=admin.tenant_id).base_currency
-        stock = catalog.stock_of(session, reward=reward) if reward is not None else None
-        recent = redemptions.list_by_reward(session, tenant_id=admin.tenant_id, reward_id=reward.id, limit=20) if reward is not None else []
-    return render(request, "admin/reward_edit.html", lang=admin.lang, me=admin, section="rewards", reward=reward, kinds=KINDS,
-                  currency=currency, stock=stock, problems=problems, status=status, done=done, recent=recent)
+def refusal(exc: WafaError, fields: dict[str, str]) -> FormError:
+    """A domain refusal as a FormError next to the field it names, in a sentence from the catalog."""
+    name = (exc.field or "").split("[", 1)[0]
+    name = name.rsplit(".", 1)[-1] if name.startswith("gives.") else name
+    sentence = fields.get(name)
+    if sentence is None:
+        return FormError([N_("This value is not valid.")])
+    return FormError(fields={name: Problem(sentence)})
 
 
-@router.get("/rewards/new")
-def new_reward(request: Request, admin: Admin = Depends(current_admin)) -> Response:
-    return _reward_page(request, admin, None)
+def _targeting(form: Any, targets: Targets) -> dict:
+    return {"tiers": chosen(form, "tiers", targets.tiers), "segments": chosen(form, "segments", targets.segments),
+            "plans": chosen(form, "plans", targets.plans)}
 
 
-@router.get("/rewards/{reward_id}")
-def edit_reward(request: Request, reward_id: IdPath, done: str | None = None, admin: Admin = Depends(current_admin)) -> Response:
-    ctx = Context(request)
-    with ctx.transaction() as session:
-        reward = catalog.get_or_raise(session, tenant_id=admin.tenant_id, reward_id=reward_id)
-    return _reward_page(request, admin, reward, done=done)
+def _dates(form: Any, timezone: str) -> dict[str, datetime | None]:
+    problems: dict[str, Problem] = {}
+    out: dict[str, datetime | None] = {}
+    for name, end in (("valid_from", False), ("valid_until", True)):
+        try:
+            out[name] = local_datetime(form, name, timezone, end_of_day=end)
+        except FormError as exc:
+            problems |= exc.fields
+    if not problems and out["valid_from"] and out["valid_until"] and out["valid_until"] <= out["valid_from"]:
+        problems["valid_until"] = Problem(_REFUSALS["valid_until"])
+    if problems:
+        raise FormError(fields=problems)
+    return out
+
+
+def _changes(reward: Reward, data: dict, *, currency: str, stock: int | None) -> dict:
+    """Only what the form changes of the reward: an untouched field is never rewritten."""
+    current = {
+        "name_en": reward.name_en, "name_ar": reward.name_ar, "description_en": reward.description_en or None,
+        "description_ar": reward.description_ar or None, "image_url": reward.image_url or None, "points": reward.points,
+        "money": to_major(reward.money, currency) if reward.money else None, "tiers": list(reward.tiers or []),
+        "segments": list(reward.segments or []), "plans": list(reward.plans or []), "status": reward.status,
+        "valid_from": reward.valid_from, "valid_until": reward.valid_until,
+        "limit": {"count": reward.limit_count, "period": reward.limit_period} if reward.limit_count else None,
+    }
+    out = {k: v for k, v in data.items() if k in current and not _same(v, current[k])}
+    if reward.kind != "voucher" and data.get("stock") != stock:
+        # An emptied stock field lifts the limit; a voucher's stock is its uploaded codes.
+        out |= {"stock": data["stock"]} if data.get("stock") is not None else {"unlimited_stock": True}
+    return out
+
+
+def _same(entered: Any, current: Any) -> bool:
+    # The date pickers show minutes: a time kept to the second is unchanged if the minute is.
+    if isinstance(entered, datetime) and isinstance(current, datetime):
+        return entered.replace(second=0, microsecond=0) == current.replace(second=0, microsecond=0)
+    return entered == current
 
 
 @router.post("/rewards/save")
 async def save_reward(request: Request, admin: Admin = Depends(current_admin)) -> Response:
-    form = await _posted(request, admin)
-    reward_id = integer(form, "reward_id")
+    form = await request.form()
+    reward_id = integer(form, "reward_id") if text(form, "reward_id").isdigit() else None
 
-    def work() -> Response:
-        ctx = Context(request)
-        reward = None
+    def work(session: Any, form: Any, ctx: Context) -> str:
+        program = programs.get(session, tenant_id=admin.tenant_id)
+        targets = targets_of(session, tenant_id=admin.tenant_id)
+        problems: dict[str, Problem] = {}
+        parts: dict[str, Any] = {}
+        for part in (lambda: _targeting(form, targets), lambda: _dates(form, program.timezone)):
+            try:
+                parts |= part()
+            except FormError as exc:
+                problems |= exc.fields
+        if problems:
+            raise FormError(fields=problems)
+        limit_count = integer(form, "limit_count")
+        data = {
+            "name_en": text(form, "name_en"), "name_ar": text(form, "name_ar"), "description_en": optional(form, "description_en"),
+            "description_ar": optional(form, "description_ar"), "image_url": optional(form, "image_url"), "points": integer(form, "points"),
+            "money": optional(form, "money"), "status": optional(form, "status") or "active",
+            "limit": {"count": limit_count, "period": text(form, "limit_period") or "lifetime"} if limit_count else None, **parts,
+        }
         try:
-            if not admin.can_change:
-                raise FormError(["your role lets you read the console, not change it"])
-            with ctx.transaction() as session:
-                program = programs.get(session, tenant_id=admin.tenant_id)
-                if reward_id:
-                    data = _common(form)
-                    stock = text(form, "stock")
-                    data.update({"stock": int(stock)} if stock.isdigit() else {"unlimited_stock": True} if text(form, "unlimited") else {})
-                    try:
-                        changes = RewardUpdate.model_validate(data)
-                    except ValidationError as exc:
-                        raise problems_of(exc) from None
-                    reward = catalog.update_(session, tenant_id=admin.tenant_id, reward_id=reward_id, reward_in=changes, program=program, now=ctx.now())
-                    action, details = "reward.updated", changes.model_dump(mode="json", exclude_unset=True)
-                else:
-                    data = {**_common(form), "key": text(form, "key"), "gives": gives_of(form)}
-                    if text(form, "stock").isdigit():
-                        data["stock"] = int(text(form, "stock"))
-                    try:
-                        reward_in = RewardIn.model_validate(data)
-                    except ValidationError as exc:
-                        raise problems_of(exc) from None
-                    reward = catalog.create(session, tenant_id=admin.tenant_id, reward_in=reward_in, program=program, now=ctx.now())
-                    action, details = "reward.created", reward_in.model_dump(mode="json", exclude_none=True)
-                admin.record(session, request, action=action, target=f"reward:{reward.id}", details=details, now=ctx.now())
-                return redirect(f"{PATH}/rewards/{reward.id}?done=saved")
-        except (FormError, WafaError) as exc:
-            problems = exc.problems if isinstance(exc, FormError) else [exc.detail]
             if reward_id:
-                with ctx.transaction() as session:
-                    reward = catalog.get_or_raise(session, tenant_id=admin.tenant_id, reward_id=reward_id)
-            return _reward_page(request, admin, reward, problems=problems, status=422)
+                reward = catalog.get_or_raise(session, tenant_id=admin.tenant_id, reward_id=reward_id)
+                stock = catalog.stock_of(session, reward=reward)
+                data["stock"] = integer(form, "stock")
+                changes = valid(RewardUpdate, _changes(reward, data, currency=program.base_currency, stock=stock), fields=_form_field)
+                reward = catalog.update_(session, tenant_id=admin.tenant_id, reward_id=reward_id, reward_in=changes, program=program,
+                                         now=ctx.now())
+                action, details = "reward.updated", changes.model_dump(mode="json", exclude_unset=True)
+            else:
+                data |= {"key": text(form, "key"), "gives": gives_of(form), "stock": integer(form, "stock")}
+                reward_in = valid(RewardIn, {k: v for k, v in data.items() if v not in (None, "")}, fields=_form_field)
+                reward = catalog.create(session, tenant_id=admin.tenant_id, reward_in=reward_in, program=program, now=ctx.now())
+                action, details = "reward.created", reward_in.model_dump(mode="json", exclude_none=True)
+        except WafaError as exc:
+            raise refusal(exc, _REFUSALS) from None
+        admin.record(session, request, action=action, target=f"reward:{reward.id}", details=details, now=ctx.now())
+        return f"{PATH}/rewards/{reward.id}?done=saved"
 
-    return await run_in_threadpool(work)
+    return await apply_change(request, admin, work, lambda problems: _reward_page(request, admin, reward_id, problems))
 
 
 @router.post("/rewards/{reward_id}/vouchers")
 async def upload_vouchers(request: Request, reward_id: IdPath, admin: Admin = Depends(current_admin)) -> Response:
     """A partner's codes, one per line (or a CSV file's first column)."""
-    form = await _posted(request, admin)
+    form = await request.form()
     upload = form.get("file")
     raw = text(form, "codes")
     if upload is not None and hasattr(upload, "read"):
         raw += "\n" + (await upload.read()).decode("utf-8-sig", errors="replace")
     found = [line.split(",")[0].strip() for line in raw.splitlines() if line.strip()]
 
-    def work() -> Response:
-        ctx = Context(request)
-        try:
-            if not admin.can_change:
-                raise FormError(["your role lets you read the console, not change it"])
-            with ctx.transaction() as session:
-                reward = catalog.get_or_raise(session, tenant_id=admin.tenant_id, reward_id=reward_id)
-                imported, duplicates = vouchers.import_codes(session, reward=reward, codes=found, now=ctx.now())
-                redemptions.fill_waiting(session, reward=reward, now=ctx.now())
-                admin.record(session, request, action="reward.vouchers_uploaded", target=f"reward:{reward_id}",
-                             details={"imported": imported, "duplicates": duplicates}, now=ctx.now())
-        except (FormError, WafaError) as exc:
-            with ctx.transaction() as session:
-                reward = catalog.get_or_raise(session, tenant_id=admin.tenant_id, reward_id=reward_id)
-            return _reward_page(request, admin, reward, problems=exc.problems if isinstance(exc, FormError) else [exc.detail], status=422)
-        return redirect(f"{PATH}/rewards/{reward_id}?done=vouchers")
+    def work(session: Any, form: Any, ctx: Context) -> str:
+        if not found:
+            raise FormError(fields={"codes": Problem(N_("Paste the codes, one per line, or choose a file."))})
+        reward = catalog.get_or_raise(session, tenant_id=admin.tenant_id, reward_id=reward_id)
+        imported, duplicates = vouchers.import_codes(session, reward=reward, codes=found, now=ctx.now())
+        redemptions.fill_waiting(session, reward=reward, now=ctx.now())
+        admin.record(session, request, action="reward.vouchers_uploaded", target=f"reward:{reward_id}",
+                     details={"imported": imported, "duplicates": duplicates}, now=ctx.now())
+        return f"{PATH}/rewards/{reward_id}?done=vouchers"
 
-    return await run_in_threadpool(work)
+    return await apply_change(request, admin, work, lambda problems: _reward_page(request, admin, reward_id, problems))
 
 
-# --- coupon campaigns -----------------------------------------------------------------------------
+# --- redemptions ------------------------------------------------------------------------------------
 
 
-@router.get("/coupons")
-def campaign_list(request: Request, done: int | None = None, admin: Admin = Depends(current_admin)) -> Response:
+@router.get("/rewards/{reward_id}/redemptions.csv")
+def export_redemptions(request: Request, reward_id: IdPath, admin: Admin = Depends(current_admin)) -> StreamingResponse:
+    """Every redemption of a reward the table's filter keeps, in its order."""
     ctx = Context(request)
+    view = _redemption_view(request)
     with ctx.transaction() as session:
-        rows = coupons.list_campaigns(session, tenant_id=admin.tenant_id)
-        used = {c.id: coupons.campaign_uses(session, tenant_id=admin.tenant_id, campaign_id=c.id) for c in rows}
-        currency = programs.get(session, tenant_id=admin.tenant_id).base_currency
-    return render(request, "admin/coupons.html", lang=admin.lang, me=admin, section="coupons", rows=rows, used=used, currency=currency,
-                  problems=None, done=done, discounts={c.id: catalog.discount_to_api(Discount.from_json(c.discount)) for c in rows})
+        catalog.get_or_raise(session, tenant_id=admin.tenant_id, reward_id=reward_id)
+    status = view.filters["status"] if view.filters["status"] in REDEMPTION_STATUSES else None
+    query = tables.ordered(redemptions.table_query(tenant_id=admin.tenant_id, reward_id=reward_id, status=status), view=view,
+                           order=_REDEMPTION_ORDER, tiebreak=RewardRedemption.id)
 
-
-@router.post("/coupons")
-async def create_campaign(request: Request, admin: Admin = Depends(current_admin)) -> Response:
-    form = await _posted(request, admin)
-
-    def work() -> Response:
-        ctx = Context(request)
-        try:
-            if not admin.can_change:
-                raise FormError(["your role lets you read the console, not change it"])
-            try:
-                campaign_in = CampaignIn.model_validate(prune({
-                    "name": text(form, "name"), "discount": DiscountIn.model_validate(_discount(form)).model_dump(exclude_none=True),
-                    "count": integer(form, "count"), "max_uses": integer(form, "max_uses"), "prefix": text(form, "prefix").upper(),
-                    "valid_from": optional(form, "valid_from"), "valid_until": optional(form, "valid_until"),
-                }))
-            except ValidationError as exc:
-                raise problems_of(exc) from None
-            with ctx.transaction() as session:
-                program = programs.get(session, tenant_id=admin.tenant_id)
-                campaign = coupons.create_campaign(
-                    session, tenant_id=admin.tenant_id, name=campaign_in.name,
-                    discount=catalog.discount_of(campaign_in.discount, base_currency=program.base_currency), count=campaign_in.count,
-                    max_uses=campaign_in.max_uses, prefix=campaign_in.prefix, length=campaign_in.length, valid_from=campaign_in.valid_from,
-                    valid_until=campaign_in.valid_until, now=ctx.now(),
-                )
-                admin.record(session, request, action="coupon_campaign.created", target=f"coupon_campaign:{campaign.id}",
-                             details=json.loads(campaign_in.model_dump_json(exclude_none=True)), now=ctx.now())
-            return redirect(f"{PATH}/coupons?done={campaign.id}")
-        except (FormError, WafaError) as exc:
-            problems = exc.problems if isinstance(exc, FormError) else [exc.detail]
-            with ctx.transaction() as session:
-                rows = coupons.list_campaigns(session, tenant_id=admin.tenant_id)
-                used = {c.id: coupons.campaign_uses(session, tenant_id=admin.tenant_id, campaign_id=c.id) for c in rows}
-                currency = programs.get(session, tenant_id=admin.tenant_id).base_currency
-            return render(request, "admin/coupons.html", lang=admin.lang, me=admin, section="coupons", rows=rows, used=used, currency=currency,
-                          problems=problems, done=None, status=422,
-                          discounts={c.id: catalog.discount_to_api(Discount.from_json(c.discount)) for c in rows})
-
-    return await run_in_threadpool(work)
-
-
-@router.get("/coupons/{campaign_id}/codes.csv")
-def export_codes(request: Request, campaign_id: IdPath, admin: Admin = Depends(current_admin)) -> StreamingResponse:
-    ctx = Context(request)
-    with ctx.transaction() as session:
-        coupons.get_campaign_or_raise(session, tenant_id=admin.tenant_id, campaign_id=campaign_id)
-        admin.record(session, request, action="coupon_campaign.exported", target=f"coupon_campaign:{campaign_id}", now=ctx.now())
-    now = ctx.now()
-
-    def rows() -> Iterator[str]:
+    def rows() -> Iterator[list[Any]]:
         with ctx.transaction() as session:
-            yield from coupons.csv_lines(coupons.campaign_codes(session, tenant_id=admin.tenant_id, campaign_id=campaign_id), now)
+            for (x,) in tables.stream(session, query):
+                yield [x.id, x.member_id, x.source, x.points, redemptions.money_of(x) or "", x.currency or "", x.status,
+                       x.fulfilment or "", x.note or "", x.expires_at, x.created_at]
 
-    return StreamingResponse(rows(), media_type="text/csv",
-                             headers={"Content-Disposition": f'attachment; filename="campaign-{campaign_id}-codes.csv"'})
+    return tables.csv_response(rows, filename=f"reward-{reward_id}-redemptions.csv", header=[
+        "id", "member_id", "source", "points", "money", "currency", "status", "fulfilment", "note", "expires_at", "created_at"])
 
 
 @router.post("/redemptions/{redemption_id}/fulfilment")
 async def fulfil(request: Request, redemption_id: IdPath, admin: Admin = Depends(current_admin)) -> Response:
     """A gift moves on: shipped, delivered, or cancelled before it ships."""
-    form = await _posted(request, admin)
-    status = text(form, "status")
+    form = await request.form()
+    reward_id = integer(form, "reward_id") if text(form, "reward_id").isdigit() else None
 
-    def work() -> Response:
-        ctx = Context(request)
-        if not admin.can_change:
-            raise FormError(["your role lets you read the console, not change it"])
-        with ctx.transaction() as session:
-            found = redemptions.fulfil(session, tenant_id=admin.tenant_id, redemption_id=redemption_id, status=status,
-                                       note=optional(form, "note"), now=ctx.now())
-            admin.record(session, request, action="redemption.fulfilment", target=f"redemption:{redemption_id}",
-                         details={"status": status}, now=ctx.now())
-        return redirect(f"{PATH}/rewards/{found.reward_id}?done=fulfilment")
+    def work(session: Any, form: Any, ctx: Context) -> str:
+        status = text(form, "status")
+        found = redemptions.fulfil(session, tenant_id=admin.tenant_id, redemption_id=redemption_id, status=status,
+                                   note=optional(form, "note"), now=ctx.now())
+        admin.record(session, request, action="redemption.fulfilment", target=f"redemption:{redemption_id}",
+                     details={"status": status}, now=ctx.now())
+        return f"{PATH}/rewards/{found.reward_id}?done=fulfilment"
 
-    return await run_in_threadpool(work)
+    return await apply_change(request, admin, work, lambda problems: _reward_page(request, admin, reward_id, problems))
+
+
+@router.post("/redemptions/{redemption_id}/cancel")
+async def cancel_redemption(request: Request, redemption_id: IdPath, admin: Admin = Depends(current_admin)) -> Response:
+    """Undo a redemption not yet used: the member gets the points (and money) back, the code is void."""
+    form = await request.form()
+    reward_id = integer(form, "reward_id") if text(form, "reward_id").isdigit() else None
+
+    def work(session: Any, form: Any, ctx: Context) -> str:
+        try:
+            found = redemptions.cancel(session, tenant_id=admin.tenant_id, redemption_id=redemption_id, now=ctx.now(),
+                                       reason=optional(form, "reason") or "cancelled in the console")
+        except WafaError:
+            raise FormError([N_("This redemption can no longer be cancelled: it is used, shipped or expired.")]) from None
+        admin.record(session, request, action="redemption.cancelled", target=f"redemption:{redemption_id}",
+                     details={"reward_id": found.reward_id, "member_id": found.member_id, "points": found.points}, now=ctx.now())
+        return f"{PATH}/rewards/{found.reward_id}?done=cancelled"
+
+    return await apply_change(request, admin, work, lambda problems: _reward_page(request, admin, reward_id, problems))

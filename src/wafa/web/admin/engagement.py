@@ -1,4 +1,5 @@
-"""Segments (RFM, A/B/C and the program's own), surveys with their NPS, and API keys in the console."""
+"""Segments (RFM, A/B/C and the program's own, whose conditions are chosen from what the program has) and
+API keys in the console."""
 
 from __future__ import annotations
 
@@ -9,34 +10,63 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import TypeAdapter, ValidationError
 
-from wafa.analytics import abc, custom_segments, segments
+from wafa.analytics import abc, audiences, custom_segments, segments
 from wafa.analytics.rfm import SEGMENTS
+from wafa.analytics.schemas import SegmentIn
 from wafa.analytics.segment_rules import SegmentCondition
 from wafa.api.deps import Context, IdPath
-from wafa.engagement import surveys
-from wafa.engagement.schemas import InviteIn, SurveyIn
+from wafa.errors import WafaError
+from wafa.members import service as members
+from wafa.programs import service as programs
 from wafa.tenants import service as tenants
 from wafa.web.admin.auth import PATH, Admin, current_admin
-from wafa.web.admin.forms import FormError, apply_change, integer, names, optional, problems_of, prune, text, valid
-from wafa.web.pages import check_csrf, render
+from wafa.web.admin.forms import (
+    FormError,
+    Problem,
+    Problems,
+    apply_change,
+    integer,
+    local_datetime,
+    names,
+    optional,
+    problems_of,
+    prune,
+    text,
+    valid,
+)
+from wafa.web.messages import N_
+from wafa.web.pages import render
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
 _CONDITIONS = TypeAdapter(list[SegmentCondition])
-SEGMENT_CONDITIONS = ("rfm_segment", "tier", "last_purchase", "total_spend", "churn_risk", "member_attribute")
+# The form's condition types: the member attributes are offered one by one, each with its own picker.
+SEGMENT_CONDITIONS = ("rfm_segment", "tier", "last_purchase", "total_spend", "churn_risk", "locale", "city", "age_band")
+ROWS = 4
+LOCALES = ("ar", "en")
+AGE_BANDS = ("under_18", "18_24", "25_34", "35_44", "45_54", "55_64", "65_plus", "unknown")
+_TICK = N_("Tick at least one.")
+_NOT_OFFERED = N_("Choose from the list: this program has no “%(name)s”.")
+_UNKNOWN_IN_JSON = N_("The conditions name something this program does not have (at %(field)s): choose tiers and segments from the lists.")
 
 
 # --- segments -------------------------------------------------------------------------------------
 
 
-def _segments_page(request: Request, admin: Admin, problems: list[str] | None = None, done: str | None = None) -> Response:
+def _segments_page(request: Request, admin: Admin, problems: Problems | None = None, done: str | None = None) -> Response:
     ctx = Context(request)
     with ctx.transaction() as session:
         rfm = segments.summary(session, tenant_id=admin.tenant_id)
         ranking = abc.summary(session, tenant_id=admin.tenant_id)
-        own = [(s, custom_segments.size(session, tenant_id=admin.tenant_id, segment_id=s.id))
+        own = [(s, custom_segments.size(session, tenant_id=admin.tenant_id, segment_id=s.id),
+                json.dumps(s.conditions, ensure_ascii=False, indent=1))
                for s in custom_segments.list_(session, tenant_id=admin.tenant_id)]
+        tiers = audiences.tier_choices(session, tenant_id=admin.tenant_id)
+        cities = members.cities(session, tenant_id=admin.tenant_id)
+        timezone = programs.get(session, tenant_id=admin.tenant_id).timezone
     return render(request, "admin/segments.html", lang=admin.lang, me=admin, section="segments", rfm=rfm, rfm_names=SEGMENTS,
-                  abc=ranking, own=own, kinds=SEGMENT_CONDITIONS, problems=problems, done=done, status=422 if problems else 200)
+                  abc=ranking, own=own, kinds=SEGMENT_CONDITIONS, rows=ROWS, tiers=tiers, tier_names={t.key: t for t in tiers},
+                  cities=cities, locales=LOCALES, age_bands=AGE_BANDS, timezone=timezone, problems=problems, done=done,
+                  status=422 if problems else 200)
 
 
 @router.get("/segments")
@@ -44,43 +74,118 @@ def segment_page(request: Request, done: str | None = None, admin: Admin = Depen
     return _segments_page(request, admin, done=done)
 
 
-def segment_condition(form: Any, i: int) -> dict | None:
+def _picked(form: Any, name: str, offered: list[str] | tuple[str, ...]) -> list[str]:
+    """The values ticked in a checkbox list, each one it offered."""
+    found = names(form, name) or []
+    stray = next((v for v in found if v not in offered), None)
+    if stray is not None:
+        raise FormError(fields={name: Problem(_NOT_OFFERED, {"name": stray[:64]})})
+    if not found:
+        raise FormError(fields={name: Problem(_TICK)})
+    return found
+
+
+def segment_condition(form: Any, i: int, *, tiers: list[str], cities: list[str], timezone: str) -> dict | None:
+    """Row `i` of the form as a condition (None when its type is not chosen)."""
     p = f"s{i}"
     kind = text(form, f"{p}-type")
     if not kind:
         return None
-    if kind in ("rfm_segment", "tier"):
-        return prune({"type": kind, "any_of": names(form, f"{p}-any_of")})
-    if kind == "member_attribute":
-        return prune({"type": kind, "attribute": optional(form, f"{p}-attribute"), "any_of": names(form, f"{p}-any_of")})
+    if kind == "rfm_segment":
+        return {"type": kind, "any_of": _picked(form, f"{p}-rfm", list(SEGMENTS))}
+    if kind == "tier":
+        return {"type": kind, "any_of": _picked(form, f"{p}-tiers", tiers)}
+    if kind == "locale":
+        return {"type": "member_attribute", "attribute": "locale", "any_of": _picked(form, f"{p}-locales", LOCALES)}
+    if kind == "city":
+        return {"type": "member_attribute", "attribute": "city", "any_of": _picked(form, f"{p}-cities", cities)}
+    if kind == "age_band":
+        return {"type": "member_attribute", "attribute": "age_band", "any_of": _picked(form, f"{p}-ages", AGE_BANDS)}
     if kind == "last_purchase":
-        return prune({"type": kind, "within_days": integer(form, f"{p}-days"), "before": optional(form, f"{p}-before"),
-                      "after": optional(form, f"{p}-after")})
+        before = local_datetime(form, f"{p}-before", timezone)
+        after = local_datetime(form, f"{p}-after", timezone)
+        found = prune({"type": kind, "within_days": integer(form, f"{p}-days"), "before": before.date().isoformat() if before else None,
+                       "after": after.date().isoformat() if after else None})
+        if len(found) == 1:
+            raise FormError(fields={f"{p}-days": Problem(N_("Give a number of days, or a day before or after."))})
+        return found
     if kind == "total_spend":
-        return prune({"type": kind, "at_least": optional(form, f"{p}-at_least"), "at_most": optional(form, f"{p}-at_most")})
+        found = prune({"type": kind, "at_least": optional(form, f"{p}-at_least"), "at_most": optional(form, f"{p}-at_most")})
+        if len(found) == 1:
+            raise FormError(fields={f"{p}-at_least": Problem(N_("Give at least or at most."))})
+        return found
     if kind == "churn_risk":
         return {"type": kind, "at_least": optional(form, f"{p}-at_least")}
-    raise FormError([f"condition {i + 1}: unknown type {kind!r}"])
+    raise FormError(fields={f"{p}-type": Problem(N_("Choose one of the options."))})
+
+
+def _row_field(loc: tuple) -> str | None:
+    """The form field of a pydantic error in the conditions built from the rows."""
+    if not loc or not isinstance(loc[0], int):
+        return None
+    names_ = [str(x) for x in loc[1:] if isinstance(x, str)]
+    last = names_[-1] if names_ else ""
+    return f"s{loc[0]}-" + {"within_days": "days", "before": "before", "after": "after", "at_most": "at_most"}.get(last, "at_least")
+
+
+def _conditions(session: Any, form: Any, admin: Admin) -> list:
+    if text(form, "conditions_json"):
+        try:
+            raw = json.loads(text(form, "conditions_json"))
+        except ValueError:
+            raise FormError(fields={"conditions_json": Problem(N_("This is not valid JSON."))}) from None
+        try:
+            return _CONDITIONS.validate_python(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(x) for x in first.get("loc", ()))
+            raise FormError(fields={"conditions_json": Problem(N_("The conditions are not in the expected form (at %(field)s)."),
+                                                             {"field": where or "—"})}) from None
+    tiers = [t.key for t in audiences.tier_choices(session, tenant_id=admin.tenant_id)]
+    cities = members.cities(session, tenant_id=admin.tenant_id)
+    timezone = programs.get(session, tenant_id=admin.tenant_id).timezone
+    rows: list[dict] = []
+    problems: dict[str, Problem] = {}
+    for i in range(ROWS):
+        try:
+            found = segment_condition(form, i, tiers=tiers, cities=cities, timezone=timezone)
+        except FormError as exc:
+            problems |= exc.fields
+            continue
+        if found:
+            rows.append(found)
+    if problems:
+        raise FormError(fields=problems)
+    if not rows:
+        raise FormError(fields={"s0-type": Problem(N_("Choose at least one condition."))})
+    try:
+        return _CONDITIONS.validate_python(rows)
+    except ValidationError as exc:
+        raise problems_of(exc, _row_field) from None
 
 
 @router.post("/segments")
 async def save_segment(request: Request, admin: Admin = Depends(current_admin)) -> Response:
     def work(session: Any, form: Any, ctx: Context) -> str:
-        if text(form, "conditions_json"):
-            try:
-                raw = json.loads(text(form, "conditions_json"))
-            except ValueError as exc:
-                raise FormError([f"JSON: {exc}"]) from None
-        else:
-            raw = [c for c in (segment_condition(form, i) for i in range(4)) if c]
+        problems: dict[str, Problem] = {}
         try:
-            conditions = _CONDITIONS.validate_python(raw)
-        except ValidationError as exc:
-            raise problems_of(exc) from None
-        if not conditions:
-            raise FormError(["conditions: give at least one"])
-        segment = custom_segments.create(session, tenant_id=admin.tenant_id, key=text(form, "key"), name_en=text(form, "name_en"),
-                                         name_ar=text(form, "name_ar"), conditions=conditions, now=ctx.now())
+            valid(SegmentIn, {"key": text(form, "key"), "name_en": text(form, "name_en"), "name_ar": text(form, "name_ar"),
+                              "conditions": [{"type": "churn_risk", "at_least": 0}]})
+        except FormError as exc:
+            problems |= exc.fields
+        try:
+            conditions = _conditions(session, form, admin)
+        except FormError as exc:
+            problems |= exc.fields
+        if problems:
+            raise FormError(fields=problems)
+        try:
+            segment = custom_segments.create(session, tenant_id=admin.tenant_id, key=text(form, "key"), name_en=text(form, "name_en"),
+                                             name_ar=text(form, "name_ar"), conditions=conditions, now=ctx.now())
+        except WafaError as exc:
+            if exc.field == "key":
+                raise FormError(fields={"key": Problem(N_("A segment with this key exists already, or it is an RFM segment's key."))}) from None
+            raise FormError(fields={"conditions_json": Problem(_UNKNOWN_IN_JSON, {"field": exc.field or "—"})}) from None
         admin.record(session, request, action="segment.created", target=f"segment:{segment.id}",
                      details={"key": segment.key, "conditions": segment.conditions}, now=ctx.now())
         return f"{PATH}/segments?done=saved"
@@ -100,65 +205,10 @@ async def recompute_segments(request: Request, admin: Admin = Depends(current_ad
     return await apply_change(request, admin, work, lambda problems: _segments_page(request, admin, problems))
 
 
-# --- surveys --------------------------------------------------------------------------------------
-
-
-def _surveys_page(request: Request, admin: Admin, problems: list[str] | None = None, done: str | None = None) -> Response:
-    ctx = Context(request)
-    with ctx.transaction() as session:
-        rows = []
-        for survey in surveys.list_(session, tenant_id=admin.tenant_id):
-            invited, answered = surveys.counts(session, tenant_id=admin.tenant_id, survey_id=survey.id)
-            rows.append((survey, invited, answered, surveys.nps(session, tenant_id=admin.tenant_id, survey_id=survey.id)))
-    return render(request, "admin/surveys.html", lang=admin.lang, me=admin, section="surveys", rows=rows, problems=problems, done=done,
-                  status=422 if problems else 200)
-
-
-@router.get("/surveys")
-def survey_page(request: Request, done: str | None = None, admin: Admin = Depends(current_admin)) -> Response:
-    return _surveys_page(request, admin, done=done)
-
-
-@router.post("/surveys")
-async def create_survey(request: Request, admin: Admin = Depends(current_admin)) -> Response:
-    """A survey whose first question is the NPS one ("how likely are you to recommend us"), and a comment."""
-    def work(session: Any, form: Any, ctx: Context) -> str:
-        questions = [{"key": "nps", "type": "nps", "text_en": text(form, "nps_en"), "text_ar": text(form, "nps_ar"), "required": True}]
-        if text(form, "comment_en") or text(form, "comment_ar"):
-            questions.append({"key": "comment", "type": "text", "text_en": text(form, "comment_en"), "text_ar": text(form, "comment_ar"),
-                              "required": False})
-        survey_in = valid(SurveyIn, prune({"key": text(form, "key"), "title_en": text(form, "title_en"), "title_ar": text(form, "title_ar"),
-                                            "questions": questions, "closes_at": optional(form, "closes_at")}))
-        survey = surveys.create(session, tenant_id=admin.tenant_id, survey_in=survey_in, now=ctx.now())
-        admin.record(session, request, action="survey.created", target=f"survey:{survey.id}", details=survey_in.model_dump(mode="json"),
-                     now=ctx.now())
-        return f"{PATH}/surveys?done=saved"
-
-    return await apply_change(request, admin, work, lambda problems: _surveys_page(request, admin, problems))
-
-
-@router.post("/surveys/{survey_id}/invite")
-async def invite(request: Request, survey_id: IdPath, admin: Admin = Depends(current_admin)) -> Response:
-    def work(session: Any, form: Any, ctx: Context) -> str:
-        target = text(form, "who")
-        if target.startswith("tier:"):
-            invite_in = valid(InviteIn, {"tier": target[5:]})
-        elif target.startswith("segment:"):
-            invite_in = valid(InviteIn, {"segment": target[8:]})
-        else:
-            invite_in = valid(InviteIn, {"all_members": True})
-        added, _ = surveys.invite(session, tenant_id=admin.tenant_id, survey_id=survey_id, invite_in=invite_in, now=ctx.now())
-        admin.record(session, request, action="survey.invited", target=f"survey:{survey_id}",
-                     details={"who": target or "all", "new_invitations": added}, now=ctx.now())
-        return f"{PATH}/surveys?done=invited"
-
-    return await apply_change(request, admin, work, lambda problems: _surveys_page(request, admin, problems))
-
-
 # --- API keys -------------------------------------------------------------------------------------
 
 
-def _keys_page(request: Request, admin: Admin, *, secret: str | None = None, problems: list[str] | None = None) -> Response:
+def _keys_page(request: Request, admin: Admin, *, secret: str | None = None, problems: Problems | None = None) -> Response:
     ctx = Context(request)
     with ctx.transaction() as session:
         keys = tenants.list_keys(session, tenant_id=admin.tenant_id)
@@ -174,25 +224,28 @@ def keys_page(request: Request, admin: Admin = Depends(current_admin)) -> Respon
 @router.post("/api-keys")
 async def create_key(request: Request, admin: Admin = Depends(current_admin)) -> Response:
     """The secret is shown on this one response and never again (only its hash is kept)."""
-    from starlette.concurrency import run_in_threadpool
+    made: dict[str, str] = {}
 
-    form = await request.form()
-    check_csrf(request, str(form.get("csrf", "")), admin.csrf)
-    chosen = [s for s in form.getlist("scopes") if s in tenants.SCOPES]
+    def work(session: Any, form: Any, ctx: Context) -> str:
+        problems = {}
+        if not text(form, "name"):
+            problems["name"] = Problem(N_("Say what the key is for."))
+        chosen = names(form, "scopes") or []
+        if not chosen:
+            problems["scopes"] = Problem(N_("Tick at least one."))
+        elif any(s not in tenants.SCOPES for s in chosen):
+            problems["scopes"] = Problem(N_("Choose one of the options."))
+        if problems:
+            raise FormError(fields=problems)
+        key = tenants.create_key(session, tenant_id=admin.tenant_id, name=text(form, "name")[:200], scopes=chosen, now=ctx.now())
+        admin.record(session, request, action="api_key.created", target=f"api_key:{key.id}",
+                     details={"name": text(form, "name"), "scopes": chosen, "prefix": key.prefix}, now=ctx.now())
+        made["secret"] = key.secret
+        return f"{PATH}/api-keys"
 
-    def work() -> Response:
-        ctx = Context(request)
-        if not admin.can_change:
-            return _keys_page(request, admin, problems=["your role lets you read the console, not change it"])
-        if not chosen or not text(form, "name"):
-            return _keys_page(request, admin, problems=["give the key a name and at least one scope"])
-        with ctx.transaction() as session:
-            key = tenants.create_key(session, tenant_id=admin.tenant_id, name=text(form, "name")[:200], scopes=chosen, now=ctx.now())
-            admin.record(session, request, action="api_key.created", target=f"api_key:{key.id}",
-                         details={"name": text(form, "name"), "scopes": chosen, "prefix": key.prefix}, now=ctx.now())
-        return _keys_page(request, admin, secret=key.secret)
-
-    return await run_in_threadpool(work)
+    answer = await apply_change(request, admin, work, lambda problems: _keys_page(request, admin, problems=problems))
+    # The secret is shown on the answer itself (a redirect would need it kept somewhere).
+    return _keys_page(request, admin, secret=made["secret"]) if "secret" in made else answer
 
 
 @router.post("/api-keys/{key_id}/revoke")

@@ -9,17 +9,53 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 
 from wafa.api.deps import Context, IdPath
 from wafa.events import import_jobs
 from wafa.web.admin.auth import PATH, Admin, current_admin
 from wafa.web.admin.forms import checked
+from wafa.web.i18n import Lang
+from wafa.web.messages import N_
 from wafa.web.pages import check_csrf, redirect, render
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
 # Larger files go through `wafa import purchases`, which streams from disk without an upload.
 MAX_UPLOAD = 200 * 1024 * 1024
+# A job's status as a person reads it.
+STATUSES = {"queued": N_("Waiting to start"), "running": N_("Running"), "done": N_("Done"), "failed": N_("Failed")}
+# Every reason wafa.events.imports gives a bad row (its BadRow messages), for the catalog; a unit test
+# keeps this list and that module's messages the same.
+REASONS = (
+    N_("%(column)s is empty"),
+    N_("%(column)s is longer than %(n)s characters"),
+    N_("date %(value)s is in the future"),
+    N_("currency %(value)s is not one this program takes"),
+    N_("amount %(value)s is not a decimal amount in %(currency)s (not negative, at most %(digits)s decimal places)"),
+    N_("margin %(value)s is not a decimal amount in %(currency)s (at most %(digits)s decimal places)"),
+    N_("quantity %(value)s is not a whole number"),
+    N_("quantity %(value)s is out of range"),
+    N_("date %(value)s is outside the years 1970 to 9000"),
+    N_("date %(value)s is not a date in the form %(form)s, or is out of range"),
+    N_("%(column)s: not a JSON list of lines with %(fields)s (%(error)s)"),
+    N_("unreadable row: %(error)s"),
+    N_("the purchase was refused: %(error)s"),
+)
+
+
+def reason(lang: Lang, row: list) -> Markup:
+    """A bad row's reason in the reader's language; what it quotes from the file stays as written (left to right)."""
+    if len(row) >= 4 and isinstance(row[3], dict):
+        quoted = {name: Markup('<bdi dir="ltr">%s</bdi>') % value for name, value in row[3].items()}
+        return escape(lang.gettext(row[2])) % quoted
+    # A job recorded before reasons were kept with their message: its English sentence.
+    return Markup('<bdi dir="ltr">%s</bdi>') % row[1]
+
+
+def _page(request: Request, admin: Admin, jobs: list, problem: str | None, status: int = 200) -> Response:
+    return render(request, "admin/imports.html", lang=admin.lang, me=admin, section="imports", jobs=jobs, problem=problem,
+                  statuses=STATUSES, status=status)
 
 
 @router.get("/imports")
@@ -27,7 +63,7 @@ def import_page(request: Request, admin: Admin = Depends(current_admin)) -> Resp
     ctx = Context(request)
     with ctx.transaction() as session:
         jobs = import_jobs.list_(session, tenant_id=admin.tenant_id)
-    return render(request, "admin/imports.html", lang=admin.lang, me=admin, section="imports", jobs=jobs, problem=None)
+    return _page(request, admin, jobs, None)
 
 
 @router.post("/imports")
@@ -58,7 +94,7 @@ async def start_import(request: Request, admin: Admin = Depends(current_admin)) 
         ctx = Context(request)
         with ctx.transaction() as session:
             jobs = import_jobs.list_(session, tenant_id=admin.tenant_id)
-        return render(request, "admin/imports.html", lang=admin.lang, me=admin, section="imports", jobs=jobs, problem=problem, status=422)
+        return _page(request, admin, jobs, problem, 422)
     award = checked(form, "award")
 
     def begin() -> int:
@@ -85,4 +121,5 @@ def job_page(request: Request, job_id: IdPath, admin: Admin = Depends(current_ad
     with ctx.transaction() as session:
         job = import_jobs.get_or_raise(session, tenant_id=admin.tenant_id, job_id=job_id)
     template = "admin/import_progress.html" if request.headers.get("hx-request") == "true" else "admin/import_job.html"
-    return render(request, template, lang=admin.lang, me=admin, section="imports", job=job)
+    bad = [(row[0], reason(admin.lang, row)) for row in job.bad or []]
+    return render(request, template, lang=admin.lang, me=admin, section="imports", job=job, bad=bad, statuses=STATUSES)

@@ -1,54 +1,120 @@
-"""Members in the console: search, a profile with balance, lots, history, tier, achievements and
-referrals; adjust points with a reason; suspend and reactivate."""
+"""Members in the console: the list (search, filters, sorting, pages with the total, CSV), a profile with
+balance, lots, the whole history page by page, tier, achievements and referrals; adjust points with a
+reason within a bound, and suspend, each after a confirmation; reactivate."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 from wafa.analytics import segments
 from wafa.analytics.rfm import SEGMENTS
 from wafa.api.deps import Context, IdPath
-from wafa.engagement import member_achievements, referrals
-from wafa.errors import WafaError
+from wafa.engagement import leaderboard, member_achievements, referrals
+from wafa.errors import InsufficientPoints, WafaError
 from wafa.ledger import service as ledger
 from wafa.ledger import wallet
+from wafa.members import directory
 from wafa.members import service as members
 from wafa.programs import earning
 from wafa.programs import service as programs
 from wafa.rewards import redemptions
+from wafa.tiers import service as tiers
 from wafa.tiers.reads import member_tier
-from wafa.web import sessions
+from wafa.web import history, sessions
+from wafa.web.admin import tables
 from wafa.web.admin.auth import PATH, Admin, changing_admin, current_admin
-from wafa.web.history import explain
+from wafa.web.admin.forms import FormError, Problem, Problems, integer, local_datetime, problems_for
+from wafa.web.messages import N_
 from wafa.web.pages import redirect, render
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
 
+FILTERS = ("q", "status", "tier", "joined-from-date", "joined-to-date")
+HISTORY_PAGE = 50
+# A hand adjustment larger than this (either way) is a typo, not a gesture of goodwill.
+MAX_ADJUSTMENT = 1_000_000
+
+
+# --- the list ------------------------------------------------------------------------------------------
+
+
+def _view(request: Request) -> tables.View:
+    return tables.view_of(request, sorts=tuple(directory.ORDER), default="joined", descending=True, filters=FILTERS)
+
+
+def _query(session: Any, admin: Admin, view: tables.View) -> tuple[Any, dict[str, datetime | None], Problems | None]:
+    """The members the view's filters ask for, the joining dates read, and what is wrong with them (if anything)."""
+    f = view.filters
+    program = programs.get(session, tenant_id=admin.tenant_id)
+    dates: dict[str, datetime | None] = {}
+    problems: dict[str, Problem] = {}
+    for name in ("joined-from", "joined-to"):
+        try:
+            dates[name] = local_datetime(f, name, program.timezone)
+        except FormError as exc:
+            problems.update(exc.fields)
+            dates[name] = None
+    tier = f.get("tier") or None
+    query = directory.table_query(
+        tenant_id=admin.tenant_id, region=program.default_region, text=f.get("q"), status=f.get("status") or None,
+        joined_from=dates["joined-from"], joined_before=dates["joined-to"] + timedelta(days=1) if dates["joined-to"] else None,
+        among=tiers.member_ids_query(tenant_id=admin.tenant_id, key=tier) if tier and tier != "none" else None,
+        outside=tiers.member_ids_query(tenant_id=admin.tenant_id, key=None) if tier == "none" else None,
+    )
+    return query, dates, Problems(fields=problems, entered=dict(f)) if problems else None
+
 
 @router.get("/members")
-def search(request: Request, q: str = Query("", max_length=200), admin: Admin = Depends(current_admin)) -> Response:
+def member_list(request: Request, admin: Admin = Depends(current_admin)) -> Response:
+    view = _view(request)
+    htmx = request.headers.get("hx-request") == "true"
     ctx = Context(request)
     with ctx.transaction() as session:
-        region = programs.get(session, tenant_id=admin.tenant_id).default_region
-        if q.strip():
-            found = members.find(session, tenant_id=admin.tenant_id, text=q, region=region, limit=50)
-        else:
-            found = members.find_recent(session, tenant_id=admin.tenant_id, limit=50)
+        query, joined, problems = _query(session, admin, view)
+        found = tables.page_of(session, query, view=view, order=directory.ORDER, tiebreak=directory.TIEBREAK)
+        tier_rows = tiers.tiers_of(session, tenant_id=admin.tenant_id)
+    searched_only = view.filters.get("q", "").strip() and not any(view.filters.get(k) for k in FILTERS[1:])
     # One member found by an exact id, e-mail or phone: straight to the profile.
-    if q.strip() and len(found) == 1 and request.headers.get("hx-request") != "true":
-        return redirect(f"{PATH}/members/{found[0].id}")
-    template = "admin/members_rows.html" if request.headers.get("hx-request") == "true" else "admin/members.html"
-    return render(request, template, lang=admin.lang, me=admin, section="members", q=q, found=found)
+    if searched_only and found.total == 1 and not htmx:
+        return redirect(f"{PATH}/members/{found.rows[0][0].id}")
+    template = "admin/members_rows.html" if htmx else "admin/members.html"
+    return render(
+        request, template, lang=admin.lang, me=admin, section="members", found=found, view=view, problems=problems,
+        statuses=directory.STATUSES, tier_rows=tier_rows, joined=joined, export=view.export_link(f"{PATH}/members.csv"),
+    )
 
 
-def profile_data(session, *, admin: Admin, member_id: int, now) -> dict:  # type: ignore[no-untyped-def]
+@router.get("/members.csv")
+def export_members(request: Request, admin: Admin = Depends(current_admin)) -> StreamingResponse:
+    """Every member the list's filters find, in its order, as CSV (streamed: a million rows stay small)."""
+    view = _view(request)
+    ctx = Context(request)
+
+    def rows() -> Iterator[list]:
+        with ctx.transaction() as session:
+            query, _, _ = _query(session, admin, view)
+            ordered = tables.ordered(query, view=view, order=directory.ORDER, tiebreak=directory.TIEBREAK)
+            for (member,) in tables.stream(session, ordered):
+                yield directory.export_row(member)
+
+    return tables.csv_response(rows, header=directory.HEADER, filename="members.csv")
+
+
+# --- the profile -----------------------------------------------------------------------------------------
+
+
+def profile_data(session, *, admin: Admin, member_id: int, now, history_page: int = 1) -> dict:  # type: ignore[no-untyped-def]
     tenant_id = admin.tenant_id
     member = members.get_or_raise(session, tenant_id=tenant_id, member_id=member_id)
     program = programs.get(session, tenant_id=tenant_id)
-    entries = ledger.list_entries(session, tenant_id=tenant_id, member_id=member_id, before_id=None, limit=50)
+    entries, lines_total = history.page(session, tenant_id=tenant_id, member_id=member_id, offset=(history_page - 1) * HISTORY_PAGE,
+                                        limit=HISTORY_PAGE)
     referred_by, referred = referrals.of_member(session, tenant_id=tenant_id, member_id=member_id)
     return {
         "member": member,
@@ -56,7 +122,11 @@ def profile_data(session, *, admin: Admin, member_id: int, now) -> dict:  # type
         "balance": ledger.summary(session, tenant_id=tenant_id, member_id=member_id, now=now),
         "lots": ledger.open_lots(session, tenant_id=tenant_id, member_id=member_id, limit=50),
         "wallet": wallet.balances(session, tenant_id=tenant_id, member_id=member_id),
-        "history": explain(session, tenant_id=tenant_id, entries=entries, lang=admin.lang),
+        "history": history.explain(session, tenant_id=tenant_id, entries=entries, lang=admin.lang),
+        "history_page": history_page,
+        "history_first": (history_page - 1) * HISTORY_PAGE + 1,
+        "history_total": lines_total,
+        "history_more": history_page * HISTORY_PAGE < lines_total,
         "tier": member_tier(session, tenant_id, member_id, now),
         "achievements": member_achievements.of_member(session, tenant_id=tenant_id, member_id=member_id, now=now),
         "referred_by": referred_by,
@@ -66,30 +136,74 @@ def profile_data(session, *, admin: Admin, member_id: int, now) -> dict:  # type
         "rfm_names": SEGMENTS,
         "request_id": uuid.uuid4().hex,
         "now": now,
+        "max_adjustment": MAX_ADJUSTMENT,
     }
 
 
+def _profile(
+    request: Request, admin: Admin, member_id: int, *, done: str | None = None, history_page: int = 1, problems: Problems | None = None,
+    confirm: dict | None = None, status: int = 200,
+) -> Response:
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        data = profile_data(session, admin=admin, member_id=member_id, now=ctx.now(), history_page=history_page)
+    if confirm and confirm.get("request_id"):
+        data["request_id"] = confirm["request_id"]  # the confirmed post is the one the form started
+    return render(request, "admin/member.html", lang=admin.lang, me=admin, section="members", done=done, problems=problems,
+                  confirm=confirm, status=status, **data)
+
+
 @router.get("/members/{member_id}")
-def profile(request: Request, member_id: IdPath, done: str | None = Query(None, max_length=32), admin: Admin = Depends(current_admin)) -> Response:
-    ctx = Context(request)
-    with ctx.transaction() as session:
-        data = profile_data(session, admin=admin, member_id=member_id, now=ctx.now())
-    return render(request, "admin/member.html", lang=admin.lang, me=admin, section="members", done=done, error=None, **data)
+def profile(
+    request: Request, member_id: IdPath, done: str | None = Query(None, max_length=32), page: int = Query(1, ge=1, le=10**6),
+    admin: Admin = Depends(current_admin),
+) -> Response:
+    return _profile(request, admin, member_id, done=done, history_page=page)
 
 
-def _refuse(request: Request, admin: Admin, member_id: int, error: WafaError) -> Response:
-    ctx = Context(request)
-    with ctx.transaction() as session:
-        data = profile_data(session, admin=admin, member_id=member_id, now=ctx.now())
-    return render(request, "admin/member.html", lang=admin.lang, me=admin, section="members", done=None, error=error, status=error.status, **data)
+# --- changes, each asked about first ---------------------------------------------------------------------
+
+
+def adjustment_of(points: str, reason: str) -> tuple[int, str]:
+    """The points and reason of the adjust form, or FormError saying beside each field what to fix."""
+    wrong: dict[str, Problem] = {}
+    try:
+        amount = integer({"points": points}, "points")
+    except FormError as exc:
+        wrong.update(exc.fields)
+        amount = None
+    if amount is None and "points" not in wrong:
+        wrong["points"] = Problem(N_("Enter a number of points: negative to take away."))
+    elif amount == 0:
+        wrong["points"] = Problem(N_("Enter a number of points other than 0."))
+    elif amount is not None and abs(amount) > MAX_ADJUSTMENT:
+        wrong["points"] = Problem(N_("Enter at most %(max)s points either way."), {"max": f"{MAX_ADJUSTMENT:,}"})
+    why = reason.strip()
+    if not why:
+        wrong["reason"] = Problem(N_("Say why: the member's history and the audit trail show it."))
+    elif len(why) > 500:
+        wrong["reason"] = Problem(N_("Enter at most %(max_length)s characters."), {"max_length": 500})
+    if wrong:
+        raise FormError(fields=wrong)
+    return int(amount), why  # type: ignore[arg-type]
 
 
 @router.post("/members/{member_id}/adjust")
 def adjust(
-    request: Request, member_id: IdPath, points: int = Form(..., ge=-10**9, le=10**9), reason: str = Form(..., min_length=1, max_length=500),
-    request_id: str = Form("", max_length=64), admin: Admin = Depends(changing_admin),
+    request: Request, member_id: IdPath, points: str = Form("", max_length=40), reason: str = Form("", max_length=2000),
+    request_id: str = Form("", max_length=64), confirmed: str = Form("", max_length=8), admin: Admin = Depends(changing_admin),
 ) -> Response:
-    """Credit (positive) or debit (negative) by hand. The form's request id makes a double submit post once."""
+    """Credit (positive) or debit (negative) by hand, once confirmed. The form's request id makes a double
+    submit post once."""
+    typed = {"points": points, "reason": reason}
+    try:
+        amount, why = adjustment_of(points, reason)
+        admin.check_adjustment(amount)  # support staff: at most the limit an owner sets (People page)
+    except FormError as exc:
+        return _profile(request, admin, member_id, problems=Problems(fields=exc.fields, entered=typed), status=422)
+    if confirmed != "yes":
+        ask = {"action": "adjust", "points": amount, "reason": why, "request_id": request_id}
+        return _profile(request, admin, member_id, confirm=ask, problems=Problems(entered=typed))
     ctx = Context(request)
     now = ctx.now()
     key = f"adjust:web:{request_id or uuid.uuid4().hex}"
@@ -101,30 +215,37 @@ def adjust(
             program = programs.get(session, tenant_id=admin.tenant_id)
             expires_at = earning.expires_at(now, policy=program.expiry_policy, periods=program.expiry_periods, timezone=program.timezone)
             entry_id = ledger.adjust(
-                session, tenant_id=admin.tenant_id, member_id=member_id, points=points, reason=reason.strip(),
-                idempotency_key=key, now=now, expires_at=expires_at if points > 0 else None, actor=admin.email,
+                session, tenant_id=admin.tenant_id, member_id=member_id, points=amount, reason=why,
+                idempotency_key=key, now=now, expires_at=expires_at if amount > 0 else None, actor=admin.email,
             )
             admin.record(session, request, action="member.points_adjusted", target=f"member:{member_id}",
-                         details={"points": points, "reason": reason.strip(), "entry_id": entry_id}, now=now)
+                         details={"points": amount, "reason": why, "entry_id": entry_id}, now=now)
+    except InsufficientPoints as exc:
+        short = Problem(N_("The member has %(available)s points available to take away."), {"available": exc.extra.get("available", 0)})
+        return _profile(request, admin, member_id, problems=Problems(fields={"points": short}, entered=typed), status=422)
     except WafaError as exc:
-        return _refuse(request, admin, member_id, exc)
+        return _profile(request, admin, member_id, problems=problems_for(exc, typed), status=exc.status)
     return redirect(f"{PATH}/members/{member_id}?done=adjusted")
 
 
 @router.post("/members/{member_id}/status")
 def change_status(
     request: Request, member_id: IdPath, action: str = Form(..., pattern="^(suspend|reactivate)$"),
-    reason: str = Form("", max_length=500), admin: Admin = Depends(changing_admin),
+    reason: str = Form("", max_length=500), confirmed: str = Form("", max_length=8), admin: Admin = Depends(changing_admin),
 ) -> Response:
+    """Suspend (after a confirmation; the member is signed out of the portal) or reactivate."""
+    if action == "suspend" and confirmed != "yes":
+        return _profile(request, admin, member_id, confirm={"action": "suspend", "reason": reason.strip()})
     ctx = Context(request)
     try:
         with ctx.transaction() as session:
             members.change_status(session, tenant_id=admin.tenant_id, member_id=member_id, action=action, reason=reason.strip() or None, now=ctx.now())
             if action == "suspend":
-                # A suspended member is signed out of the portal everywhere.
+                # A suspended member is signed out of the portal everywhere, and off the leaderboards (as the API does).
                 sessions.end_all(session, kind="member", tenant_id=admin.tenant_id, subject_id=member_id)
-            admin.record(session, request, action=f"member.{action}ed" if action == "suspend" else "member.reactivated",
+                leaderboard.withdraw(session, tenant_id=admin.tenant_id, member_id=member_id, now=ctx.now())
+            admin.record(session, request, action="member.suspended" if action == "suspend" else "member.reactivated",
                          target=f"member:{member_id}", details={"reason": reason.strip()}, now=ctx.now())
     except WafaError as exc:
-        return _refuse(request, admin, member_id, exc)
+        return _profile(request, admin, member_id, problems=problems_for(exc, {"reason": reason}), status=exc.status)
     return redirect(f"{PATH}/members/{member_id}?done={action}")

@@ -1,38 +1,62 @@
-"""Program settings, tiers (and how members qualify) and paid membership plans in the console."""
+"""Program settings in the console (with the organisation's names), and the mount point of the tier and
+paid plan editors (tier_pages, plan_pages)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from functools import lru_cache
 from typing import Any
-
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
 from zoneinfo import available_timezones
 
+import phonenumbers
+from babel import Locale
+from babel.dates import get_timezone_location
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
 from wafa.api.deps import Context
-from wafa.memberships import service as memberships
-from wafa.memberships.schemas import PlanIn, PlanUpdate
+from wafa.errors import InvalidInput
+from wafa.money import precision
 from wafa.programs import service as programs
 from wafa.programs.schemas import ProgramUpdate
-from wafa.tiers import service as tiers
-from wafa.tiers.schemas import TierIn, TierPolicyIn, TierUpdate
+from wafa.tenants import service as tenants
+from wafa.tenants.schemas import TenantUpdate
+from wafa.web.admin import plan_pages, tier_pages
+from wafa.web.admin import program_fields as read
 from wafa.web.admin.auth import PATH, Admin, current_admin
-from wafa.web.admin.forms import apply_change, checked, integer, names, optional, prune, text, valid
+from wafa.web.admin.forms import Problems, apply_change, checked, text, valid
+from wafa.web.messages import N_
 from wafa.web.pages import render
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
 TIMEZONES = sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/", "posix/", "right/")))
+RATES = N_("Write each currency as CODE=points for one unit, such as SAR=1, USD=3.75.")
+# The settings form's fields that are parts of one field of ProgramUpdate.
+_PARTS = {("points_name", "en"): "points_name_en", ("points_name", "ar"): "points_name_ar",
+          ("expiry", "policy"): "expiry_policy", ("expiry", "periods"): "expiry_periods"}
 
 
-# --- settings -------------------------------------------------------------------------------------
+@lru_cache(maxsize=8)
+def timezone_choices(language: str) -> list[tuple[str, str]]:
+    """Every time zone as (zone, its city in `language` and the zone's name), in the zone names' order."""
+    return [(z, f"{get_timezone_location(z, locale=language, return_city=True)} — {z}") for z in TIMEZONES]
 
 
-def _settings_page(request: Request, admin: Admin, problems: list[str] | None = None, done: str | None = None) -> Response:
+@lru_cache(maxsize=8)
+def region_choices(language: str) -> list[tuple[str, str]]:
+    """Every phone numbering region as (code, the country's name in `language` and its code), by name."""
+    names = Locale.parse(language).territories
+    found = [(code, f"{names.get(code, code)} ({code})") for code in phonenumbers.SUPPORTED_REGIONS]
+    return sorted(found, key=lambda pair: pair[1])
+
+
+def _settings_page(request: Request, admin: Admin, problems: Problems | None = None, done: str | None = None) -> Response:
     ctx = Context(request)
     with ctx.transaction() as session:
         program = programs.get(session, tenant_id=admin.tenant_id, fresh=True)
-    return render(request, "admin/settings.html", lang=admin.lang, me=admin, section="settings", p=program, timezones=TIMEZONES,
-                  problems=problems, done=done, status=422 if problems else 200)
+        tenant = tenants.get_or_raise(session, tenant_id=admin.tenant_id)
+    return render(request, "admin/settings.html", lang=admin.lang, me=admin, section="settings", p=program, tenant=tenant,
+                  timezones=timezone_choices(admin.lang.code), regions=region_choices(admin.lang.code), problems=problems,
+                  done=done, status=422 if problems else 200)
 
 
 @router.get("/settings")
@@ -40,132 +64,84 @@ def settings(request: Request, done: str | None = None, admin: Admin = Depends(c
     return _settings_page(request, admin, done=done)
 
 
+def _earn_rates(form: Any, fields: read.Fields) -> dict[str, str] | None:
+    """ "SAR=1, USD=3.75" (commas, Arabic commas or lines between) as {"SAR": "1", "USD": "3.75"}."""
+    typed = text(form, "earn_rates").replace("،", ",").replace("\n", ",")
+    rates: dict[str, str] = {}
+    for part in (p.strip() for p in typed.split(",")):
+        if not part:
+            continue
+        code, sign, rate = part.partition("=")
+        value = read.number(rate)
+        if not sign or value is None or not 0 <= value <= 1_000_000:
+            fields.add("earn_rates", RATES)
+            return None
+        try:
+            precision(code.strip())
+        except InvalidInput:
+            fields.add("earn_rates", N_("%(code)s is not a currency code such as SAR or USD."), code=code.strip())
+            return None
+        rates[code.strip().upper()] = format(value, "f")
+    if not rates:
+        fields.add("earn_rates", RATES)
+    return rates or None
+
+
+def _point_cost(form: Any, fields: read.Fields) -> str | None:
+    value = read.number(text(form, "point_cost") or "0")
+    if value is None or value < 0 or value >= 10**9 or -value.as_tuple().exponent > 8:  # type: ignore[operator]
+        fields.add("point_cost", read.AMOUNT, example="0.05")
+        return None
+    return format(value, "f")
+
+
+def _choice(form: Any, fields: read.Fields, name: str, allowed: list[str] | tuple[str, ...]) -> str | None:
+    value = text(form, name)
+    if value not in allowed:
+        fields.add(name, N_("Choose one of the options."))
+        return None
+    return value
+
+
 @router.post("/settings")
 async def save_settings(request: Request, admin: Admin = Depends(current_admin)) -> Response:
     def work(session: Any, form: Any, ctx: Context) -> str:
-        rates = {}
-        for line in text(form, "earn_rates").replace(",", "\n").splitlines():
-            if "=" in line:
-                code, rate = line.split("=", 1)
-                rates[code.strip().upper()] = rate.strip()
-        changes = valid(ProgramUpdate, prune({
-            "points_name": {"en": text(form, "points_name_en"), "ar": text(form, "points_name_ar")},
-            "earn_rates": rates or None, "rounding": optional(form, "rounding"), "pending_days": integer(form, "pending_days"),
-            "expiry": {"policy": text(form, "expiry_policy") or "none", "periods": integer(form, "expiry_periods") or 0},
-            "timezone": optional(form, "timezone"), "default_region": optional(form, "default_region"),
-            "block_redemptions_in_debt": checked(form, "block_redemptions_in_debt"), "min_redemption": integer(form, "min_redemption"),
-            "redemption_step": integer(form, "redemption_step"), "point_cost": optional(form, "point_cost"),
-            "return_restores": optional(form, "return_restores"), "numerals": optional(form, "numerals"),
-        }))
-        programs.update_settings(session, tenant_id=admin.tenant_id, program_in=changes, now=ctx.now())
-        admin.record(session, request, action="program.updated", target="program",
-                     details=changes.model_dump(mode="json", exclude_none=True), now=ctx.now())
+        fields = read.Fields()
+        program = programs.get(session, tenant_id=admin.tenant_id, fresh=True)
+        # The organisation's names, when the form carries them (an older form did not).
+        names = {key: read.name(form, fields, name, required=key == "name") for key, name in (("name", "tenant_name"), ("name_ar", "tenant_name_ar"))
+                 if name in form}
+        data = {
+            "points_name": {"en": read.name(form, fields, "points_name_en", most=64), "ar": read.name(form, fields, "points_name_ar", most=64)},
+            "earn_rates": _earn_rates(form, fields), "rounding": _choice(form, fields, "rounding", ("floor", "half_up", "ceil")),
+            "pending_days": read.count(form, fields, "pending_days", most=365, empty=None),
+            "expiry": {"policy": _choice(form, fields, "expiry_policy", ("none", "days", "end_of_month", "end_of_year")),
+                       "periods": read.count(form, fields, "expiry_periods", most=3650)},
+            "timezone": _choice(form, fields, "timezone", [*TIMEZONES, "UTC", program.timezone]), "default_region": _choice(form, fields, "default_region", sorted(phonenumbers.SUPPORTED_REGIONS)),
+            "block_redemptions_in_debt": checked(form, "block_redemptions_in_debt"),
+            "min_redemption": read.count(form, fields, "min_redemption", least=1, empty=None),
+            "redemption_step": read.count(form, fields, "redemption_step", least=1, most=10**6, empty=None),
+            "point_cost": _point_cost(form, fields), "return_restores": _choice(form, fields, "return_restores", ("proportional", "none")),
+            "numerals": _choice(form, fields, "numerals", ("latn", "arab")),
+        }
+        fields.check()
+        asked = valid(ProgramUpdate, data, fields=lambda loc: _PARTS.get(tuple(loc[:2])) or (str(loc[0]) if loc else None))
+        # Only what differs from the settings now: an untouched field never overwrites someone else's change.
+        now_set = programs.to_read(program).model_dump(mode="json")
+        changed = {k: v for k, v in asked.model_dump(mode="json", exclude_none=True).items() if now_set.get(k) != v}
+        if changed:
+            changes = ProgramUpdate.model_validate(changed)
+            programs.update_settings(session, tenant_id=admin.tenant_id, program_in=changes, now=ctx.now())
+            admin.record(session, request, action="program.updated", target="program", details=changed, now=ctx.now())
+        tenant = tenants.get_or_raise(session, tenant_id=admin.tenant_id)
+        renamed = {k: v for k, v in names.items() if (getattr(tenant, k) or "") != v}
+        if renamed:
+            tenants.update(session, tenant_id=admin.tenant_id, tenant_in=TenantUpdate(**renamed))
+            admin.record(session, request, action="tenant.updated", target="tenant", details=renamed, now=ctx.now())
         return f"{PATH}/settings?done=saved"
 
     return await apply_change(request, admin, work, lambda problems: _settings_page(request, admin, problems))
 
 
-# --- tiers ----------------------------------------------------------------------------------------
-
-
-def _tiers_page(request: Request, admin: Admin, problems: list[str] | None = None, done: str | None = None) -> Response:
-    from collections import Counter
-
-    ctx = Context(request)
-    with ctx.transaction() as session:
-        rows = tiers.tiers_of(session, tenant_id=admin.tenant_id)
-        policy = tiers.policy(session, tenant_id=admin.tenant_id)
-        counts = Counter(tiers.keys_by_member(session, tenant_id=admin.tenant_id).values())
-        currency = programs.get(session, tenant_id=admin.tenant_id).base_currency
-        shown = {t.id: Decimal(tiers.format_value(t.threshold, metric=policy.metric, currency=currency)) for t in rows}
-    return render(request, "admin/tiers.html", lang=admin.lang, me=admin, section="tiers", rows=rows, policy=policy, counts=counts,
-                  thresholds=shown, currency=currency, problems=problems, done=done, status=422 if problems else 200)
-
-
-@router.get("/tiers")
-def tier_list(request: Request, done: str | None = None, admin: Admin = Depends(current_admin)) -> Response:
-    return _tiers_page(request, admin, done=done)
-
-
-def _benefits(form: Any, prefix: str = "") -> dict:
-    return prune({"earn_multiplier": optional(form, f"{prefix}earn_multiplier"), "welcome_points": integer(form, f"{prefix}welcome_points"),
-                  "flags": names(form, f"{prefix}flags")})
-
-
-@router.post("/tiers")
-async def save_tier(request: Request, admin: Admin = Depends(current_admin)) -> Response:
-    def work(session: Any, form: Any, ctx: Context) -> str:
-        tier_id = integer(form, "tier_id")
-        if tier_id:
-            changes = valid(TierUpdate, prune({"name_en": optional(form, "name_en"), "name_ar": optional(form, "name_ar"),
-                                                "threshold": optional(form, "threshold"), "benefits": _benefits(form) or None}))
-            tier = tiers.update(session, tenant_id=admin.tenant_id, tier_id=tier_id, tier_in=changes, now=ctx.now())
-            action, details = "tier.updated", changes.model_dump(mode="json", exclude_none=True)
-        else:
-            tier_in = valid(TierIn, prune({"key": text(form, "key"), "name_en": text(form, "name_en"), "name_ar": text(form, "name_ar"),
-                                            "rank": integer(form, "rank"), "threshold": text(form, "threshold"), "benefits": _benefits(form)}))
-            tier = tiers.create(session, tenant_id=admin.tenant_id, tier_in=tier_in, now=ctx.now())
-            action, details = "tier.created", tier_in.model_dump(mode="json")
-        admin.record(session, request, action=action, target=f"tier:{tier.id}", details=details, now=ctx.now())
-        return f"{PATH}/tiers?done=saved"
-
-    return await apply_change(request, admin, work, lambda problems: _tiers_page(request, admin, problems))
-
-
-@router.post("/tiers/policy")
-async def save_tier_policy(request: Request, admin: Admin = Depends(current_admin)) -> Response:
-    def work(session: Any, form: Any, ctx: Context) -> str:
-        policy_in = valid(TierPolicyIn, prune({
-            "metric": optional(form, "metric"), "window": optional(form, "window"), "months": integer(form, "months"),
-            "grace_days": integer(form, "grace_days"), "max_drop": integer(form, "max_drop"),
-        }))
-        tiers.set_policy(session, tenant_id=admin.tenant_id, policy_in=policy_in, now=ctx.now())
-        admin.record(session, request, action="tier_policy.updated", target="tier_policy", details=policy_in.model_dump(mode="json"), now=ctx.now())
-        return f"{PATH}/tiers?done=policy"
-
-    return await apply_change(request, admin, work, lambda problems: _tiers_page(request, admin, problems))
-
-
-# --- paid plans -----------------------------------------------------------------------------------
-
-
-def _plans_page(request: Request, admin: Admin, problems: list[str] | None = None, done: str | None = None) -> Response:
-    ctx = Context(request)
-    with ctx.transaction() as session:
-        rows = memberships.list_plans(session, tenant_id=admin.tenant_id)
-        currency = programs.get(session, tenant_id=admin.tenant_id).base_currency
-    return render(request, "admin/plans.html", lang=admin.lang, me=admin, section="plans", rows=rows, currency=currency,
-                  problems=problems, done=done, status=422 if problems else 200)
-
-
-@router.get("/plans")
-def plan_list(request: Request, done: str | None = None, admin: Admin = Depends(current_admin)) -> Response:
-    return _plans_page(request, admin, done=done)
-
-
-def _plan_benefits(form: Any) -> dict:
-    return prune({"earn_multiplier": optional(form, "earn_multiplier"), "monthly_points": integer(form, "monthly_points"),
-                  "flags": names(form, "flags")})
-
-
-@router.post("/plans")
-async def save_plan(request: Request, admin: Admin = Depends(current_admin)) -> Response:
-    def work(session: Any, form: Any, ctx: Context) -> str:
-        plan_id = integer(form, "plan_id")
-        if plan_id:
-            changes = valid(PlanUpdate, prune({"name_en": optional(form, "name_en"), "name_ar": optional(form, "name_ar"),
-                                                "status": optional(form, "status"), "benefits": _plan_benefits(form) or None}))
-            plan = memberships.update_plan(session, tenant_id=admin.tenant_id, plan_id=plan_id, plan_in=changes)
-            action, details = "plan.updated", changes.model_dump(mode="json", exclude_none=True)
-        else:
-            plan_in = valid(PlanIn, prune({
-                "key": text(form, "key"), "name_en": text(form, "name_en"), "name_ar": text(form, "name_ar"), "interval": text(form, "interval"),
-                "price": text(form, "price"), "currency": optional(form, "currency"), "trial_days": integer(form, "trial_days"),
-                "grace_days": integer(form, "grace_days"), "benefits": _plan_benefits(form),
-            }))
-            plan = memberships.create_plan(session, tenant_id=admin.tenant_id, plan_in=plan_in, now=ctx.now())
-            action, details = "plan.created", plan_in.model_dump(mode="json")
-        admin.record(session, request, action=action, target=f"plan:{plan.id}", details=details, now=ctx.now())
-        return f"{PATH}/plans?done=saved"
-
-    return await apply_change(request, admin, work, lambda problems: _plans_page(request, admin, problems))
+router.include_router(tier_pages.router)
+router.include_router(plan_pages.router)

@@ -79,9 +79,10 @@ def _portal(session: Any, request: Request, slug: str, preferred: str | None = N
     if tenant is None or tenant.status != "active":
         raise NotFound("no loyalty program here")
     program = programs.get(session, tenant_id=tenant.id)
+    lang = Lang(language_of(request, preferred), program.numerals, program.timezone)
     return Portal(
-        tenant_id=tenant.id, slug=tenant.slug, name=tenant.name,
-        lang=Lang(language_of(request, preferred), program.numerals, program.timezone),
+        tenant_id=tenant.id, slug=tenant.slug, name=tenants.name_in(tenant, lang.code),
+        lang=lang,
         points_name={"en": program.points_name_en, "ar": program.points_name_ar}, currency=program.base_currency,
     )
 

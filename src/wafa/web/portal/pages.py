@@ -5,10 +5,12 @@ app manifest and the service worker that keep the card showing offline."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import segno
+from babel.units import format_unit
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from markupsafe import Markup
@@ -20,11 +22,13 @@ from wafa.engagement.schemas import ResponseIn
 from wafa.errors import NotFound, WafaError
 from wafa.ledger import service as ledger
 from wafa.ledger import wallet
+from wafa.memberships import service as memberships
 from wafa.programs import service as programs
 from wafa.rewards import catalog, coupons, redemptions
 from wafa.rewards.schemas import RedemptionIn
 from wafa.tiers import service as tiers
 from wafa.tiers.reads import member_tier
+from wafa.web.history import entries_before as history_entries
 from wafa.web.history import explain
 from wafa.web.i18n import Lang
 from wafa.web.pages import protect, redirect, render
@@ -55,14 +59,38 @@ def card(request: Request, me: Me = Depends(current_member)) -> Response:
         balance = ledger.summary(session, tenant_id=me.tenant_id, member_id=me.member_id, now=now)
         tier = member_tier(session, me.tenant_id, me.member_id, now)
         money = wallet.balances(session, tenant_id=me.tenant_id, member_id=me.member_id)
-    return page(request, "portal/card.html", me, "card", balance=balance, tier=tier, wallet=money, qr=qr_svg(me.member.card_token))
+        rules = tiers.policy(session, tenant_id=me.tenant_id)
+        currency = programs.get(session, tenant_id=me.tenant_id).base_currency
+    return page(request, "portal/card.html", me, "card", balance=balance, tier=tier, wallet=money, qr=qr_svg(me.member.card_token),
+                counts=tier_counts(me.lang, rules.metric, rules.window, rules.months), currency=currency)
+
+
+def tier_counts(lang: Lang, metric: str, window: str, months: int) -> str:
+    """What the way to the next tier counts, said so that nobody takes it for the balance (spending points
+    on a reward does not set a member back)."""
+    _ = lang.gettext
+    if window == "calendar_year":
+        said = {
+            "points_earned": _("Counts the points you earned this year (since 1 January), not your balance: redeeming points does not set you back."),
+            "money_spent": _("Counts what you spent this year (since 1 January), not your points."),
+            "purchases": _("Counts your purchases this year (since 1 January), not your points."),
+        }
+        return said.get(metric, "")
+    # "12 months", "١٢ شهرًا": the unit agrees with the number as the language wants (CLDR, through Babel).
+    period = format_unit(months, "duration-month", length="long", locale=lang.code, numbering_system="arab" if lang.numerals == "arab" else "latn")
+    said = {
+        "points_earned": _("Counts the points you earned in the last %(period)s, not your balance: redeeming points does not set you back."),
+        "money_spent": _("Counts what you spent in the last %(period)s, not your points."),
+        "purchases": _("Counts your purchases in the last %(period)s, not your points."),
+    }
+    return said[metric] % {"period": period} if metric in said else ""
 
 
 @router.get("/history")
 def history(request: Request, before: int | None = Query(None, ge=1, le=MAX_ID), me: Me = Depends(current_member)) -> Response:
     ctx = Context(request)
     with ctx.transaction() as session:
-        entries = ledger.list_entries(session, tenant_id=me.tenant_id, member_id=me.member_id, before_id=before, limit=31)
+        entries = history_entries(session, tenant_id=me.tenant_id, member_id=me.member_id, before_id=before, limit=31)
         lines = explain(session, tenant_id=me.tenant_id, entries=entries[:30], lang=me.lang)
         balance = ledger.summary(session, tenant_id=me.tenant_id, member_id=me.member_id, now=ctx.now())
         lots = ledger.open_lots(session, tenant_id=me.tenant_id, member_id=me.member_id, limit=200)
@@ -77,17 +105,34 @@ def history(request: Request, before: int | None = Query(None, ge=1, le=MAX_ID),
     return page(request, "portal/history.html", me, "history", lines=lines, more=more, balance=balance, expiring=list(soon.items()))
 
 
-def lock_reasons(lang: Lang, locks: list[dict[str, str]], reward: Any, tier_names: dict[str, str], available: int) -> list[str]:
-    """Why a reward is locked, in the member's language (the catalog's codes, said for a person)."""
+@dataclass(frozen=True)
+class Ladder:
+    """What a member needs to know to be told how to unlock a reward: the program's tiers (by key and English
+    name, lower case: (name in the member's language, rank)), the member's own tier rank, the plans' names."""
+
+    tiers: dict[str, tuple[str, int]]
+    rank: int | None
+    plans: dict[str, str]
+
+
+def lock_reasons(lang: Lang, locks: list[dict[str, str]], reward: Any, ladder: Ladder, available: int) -> list[str]:
+    """Why a reward is locked and how to get there, in the member's language (the catalog's codes, said for a person)."""
     _ = lang.gettext
     out = []
     for lock in locks:
         code = lock["code"]
         if code == "points":
-            out.append(_("You have %(have)s of %(cost)s points") % {"have": lang.number(max(available, 0)), "cost": lang.number(reward.points)})
+            have = max(available, 0)
+            out.append(_("You have %(have)s of %(cost)s points: earn %(more)s more") % {
+                "have": lang.number(have), "cost": lang.number(reward.points), "more": lang.number(reward.points - have)})
         elif code == "tier":
-            names = [tier_names.get(t.lower(), t) for t in reward.tiers]
-            out.append(_("Needs the %(tier)s tier") % {"tier": _(" or ").join(names)})
+            known = sorted((ladder.tiers[t.lower()] for t in reward.tiers if t.lower() in ladder.tiers), key=lambda t: t[1])
+            if known and (ladder.rank is None or ladder.rank < known[0][1]):
+                # The lowest tier that unlocks it is the next step; a higher one unlocks it too.
+                out.append(_("Reach the %(tier)s tier to unlock it") % {"tier": known[0][0]})
+            else:
+                names = [name for name, _rank in known] or list(reward.tiers)
+                out.append(_("For members of the %(tier)s tier") % {"tier": _(" or ").join(names)})
         elif code == "stock":
             out.append(_("Out of stock"))
         elif code == "limit":
@@ -99,7 +144,8 @@ def lock_reasons(lang: Lang, locks: list[dict[str, str]], reward: Any, tier_name
         elif code == "segment":
             out.append(_("For selected members"))
         elif code == "plan":
-            out.append(_("For paid plan members"))
+            names = [ladder.plans.get(key, key) for key in reward.plans]
+            out.append(_("For members of the %(plan)s plan") % {"plan": _(" or ").join(names)})
         elif code == "not_yet":
             out.append(_("Available from %(day)s") % {"day": lang.date(reward.valid_from)})
         else:
@@ -110,8 +156,12 @@ def lock_reasons(lang: Lang, locks: list[dict[str, str]], reward: Any, tier_name
 def _rewards(session: Any, me: Me, now: Any) -> tuple[list[dict], int]:
     program = programs.get(session, tenant_id=me.tenant_id)
     available = (ledger.summary(session, tenant_id=me.tenant_id, member_id=me.member_id, now=now) or {}).get("available", 0)
-    tier_names = {t.key.lower(): me.lang.name(t) for t in tiers.tiers_of(session, tenant_id=me.tenant_id)}
-    tier_names.update({t.name_en.lower(): me.lang.name(t) for t in tiers.tiers_of(session, tenant_id=me.tenant_id)})
+    program_tiers = tiers.tiers_of(session, tenant_id=me.tenant_id)
+    names = {t.key.lower(): (me.lang.name(t), t.rank) for t in program_tiers}
+    names.update({t.name_en.lower(): (me.lang.name(t), t.rank) for t in program_tiers})
+    own = member_tier(session, me.tenant_id, me.member_id, now).tier
+    ladder = Ladder(tiers=names, rank=own.rank if own else None,
+                    plans={plan.key: me.lang.name(plan) for plan in memberships.list_plans(session, tenant_id=me.tenant_id)})
     out: list[dict] = []
     after = None
     while True:
@@ -121,7 +171,7 @@ def _rewards(session: Any, me: Me, now: Any) -> tuple[list[dict], int]:
             if reward.valid_until is not None and now >= reward.valid_until:
                 continue
             locks = catalog.locks(session, reward=reward, member=me.member, available_points=available, program=program, now=now)
-            out.append({"reward": reward, "locked": lock_reasons(me.lang, locks, reward, tier_names, available)})
+            out.append({"reward": reward, "locked": lock_reasons(me.lang, locks, reward, ladder, available)})
         if len(rows) < 100:
             break
     # What the member can redeem now first, then the cheapest.

@@ -46,18 +46,32 @@
     });
   }
 
-  // Rule editor rows: show the fields of the chosen condition or action type only.
+  // Rule editor rows: show the fields of the chosen condition or action type only, and disable the
+  // others, so what is sent is what is seen. A part holding a refused field stays in view to be fixed.
   function ruleRows() {
     document.querySelectorAll("[data-row]").forEach(function (row) {
       var select = row.querySelector("select[data-kind]");
       if (!select) return;
       var sync = function () {
         row.querySelectorAll("[data-for]").forEach(function (part) {
-          part.hidden = part.dataset.for.split(" ").indexOf(select.value) < 0;
+          var off = part.dataset.for.split(" ").indexOf(select.value) < 0 && !part.querySelector(".field-error");
+          part.hidden = off;
+          part.querySelectorAll("input, select, textarea").forEach(function (field) { field.disabled = off; });
         });
       };
       if (!select.dataset.bound) { select.dataset.bound = "1"; select.addEventListener("change", sync); }
       sync();
+    });
+    // Enter in the simulate panel simulates (it would otherwise press the form's first button: Save).
+    document.querySelectorAll("[data-simulate]").forEach(function (panel) {
+      if (panel.dataset.bound) return;
+      panel.dataset.bound = "1";
+      panel.addEventListener("keydown", function (e) {
+        var button = panel.querySelector("[data-simulate-button]");
+        if (e.key !== "Enter" || e.target.tagName !== "INPUT" || !button) return;
+        e.preventDefault();
+        button.click();
+      });
     });
   }
 
@@ -94,6 +108,27 @@
     });
   }
 
+  // Layout (phones): a table wider than the screen scrolls in its own box; the keyboard must reach it too.
+  function scrollers() {
+    document.querySelectorAll("main table, main .scroll").forEach(function (box) {
+      var wide = box.scrollWidth > box.clientWidth + 1 && getComputedStyle(box).overflowX === "auto";
+      if (wide && !box.hasAttribute("tabindex")) { box.tabIndex = 0; box.dataset.scroller = "1"; }
+      if (!wide && box.dataset.scroller) { box.removeAttribute("tabindex"); delete box.dataset.scroller; }
+    });
+  }
+
+  // Dashboard period: choosing dates means a custom period (the server refuses a bad one beside the fields).
+  function periodPicker() {
+    document.querySelectorAll("form.period").forEach(function (form) {
+      var select = form.querySelector('select[name="period"]');
+      if (!select || form.dataset.bound) return;
+      form.dataset.bound = "1";
+      form.querySelectorAll('input[type="date"]').forEach(function (input) {
+        input.addEventListener("change", function () { select.value = "custom"; });
+      });
+    });
+  }
+
   function offline() { document.body.classList.toggle("offline", !navigator.onLine); }
 
   function registerWorker() {
@@ -103,8 +138,9 @@
     }
   }
 
-  document.addEventListener("DOMContentLoaded", function () { drawCharts(); confirmForms(); ruleRows(); hijriDates(); sharing(); offline(); registerWorker(); });
-  document.addEventListener("htmx:afterSettle", function () { drawCharts(); confirmForms(); ruleRows(); hijriDates(); });
+  document.addEventListener("DOMContentLoaded", function () { periodPicker(); drawCharts(); confirmForms(); ruleRows(); hijriDates(); sharing(); offline(); registerWorker(); scrollers(); });
+  document.addEventListener("htmx:afterSettle", function () { drawCharts(); confirmForms(); ruleRows(); hijriDates(); scrollers(); });
+  window.addEventListener("resize", scrollers);
   window.addEventListener("online", offline);
   window.addEventListener("offline", offline);
 })();
