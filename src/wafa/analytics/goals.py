@@ -53,6 +53,10 @@ class Standing:
     trend: list[Point]
 
 
+# Targets are stored as text of at most 24 characters.
+MAX_TARGET = Decimal(10) ** 12
+
+
 def target_of(kpi: str, raw: str, *, field: str = "target") -> Decimal:
     """A target as a decimal in the KPI's unit, refused (422) when it cannot be one."""
     try:
@@ -68,6 +72,8 @@ def target_of(kpi: str, raw: str, *, field: str = "target") -> Decimal:
         raise InvalidInput("an NPS target lies between -100 and 100", field=field)
     if unit in ("number", "money") and value < 0:
         raise InvalidInput("target must not be negative", field=field)
+    if abs(value) >= MAX_TARGET or -value.as_tuple().exponent > 6:  # type: ignore[operator]
+        raise InvalidInput("target must be below 10^12 with at most 6 decimals", field=field)
     return value
 
 

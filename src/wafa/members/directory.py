@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 
-from wafa.errors import InvalidInput
 from wafa.members.models import Member
-from wafa.members.service import normalize_email, normalize_phone
+from wafa.members.service import matching
 
 STATUSES = ("active", "suspended", "closed")
 # The columns a table may sort by.
@@ -25,17 +24,7 @@ def table_query(
     query = select(Member).where(Member.tenant_id == tenant_id)
     text = (text or "").strip()
     if text:
-        exact = [Member.external_id == text]
-        if "@" in text:
-            exact.append(Member.email == normalize_email(text))
-        try:
-            phone = normalize_phone(text, region=region)
-        except InvalidInput:
-            phone = None
-        if phone:
-            exact.append(Member.phone == phone)
-        pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(or_(*exact, func.lower(Member.name).like(pattern, escape="\\")))
+        query = query.where(matching(text, region=region))
     if status in STATUSES:
         query = query.where(Member.status == status)
     if joined_from is not None:

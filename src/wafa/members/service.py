@@ -10,7 +10,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from sqlalchemy import extract, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, extract, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -194,11 +194,9 @@ def search(
     return list(session.execute(query.order_by(Member.id).limit(limit)).scalars())
 
 
-def find(session: Session, *, tenant_id: int, text: str, region: str, limit: int = 50) -> list[Member]:
-    """Members a person typed: the exact external id, e-mail or phone, or a part of the name."""
-    text = text.strip()
-    if not text:
-        return []
+def matching(text: str, *, region: str) -> ColumnElement[bool]:
+    """The condition "is the member a person typed": the exact external id, e-mail or phone, or a part of
+    the name (case-insensitive)."""
     exact = [Member.external_id == text]
     if "@" in text:
         exact.append(Member.email == normalize_email(text))
@@ -209,9 +207,15 @@ def find(session: Session, *, tenant_id: int, text: str, region: str, limit: int
     if phone:
         exact.append(Member.phone == phone)
     pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    query = select(Member).where(
-        Member.tenant_id == tenant_id, or_(*exact, func.lower(Member.name).like(pattern, escape="\\"))
-    )
+    return or_(*exact, func.lower(Member.name).like(pattern, escape="\\"))
+
+
+def find(session: Session, *, tenant_id: int, text: str, region: str, limit: int = 50) -> list[Member]:
+    """Members a person typed: the exact external id, e-mail or phone, or a part of the name."""
+    text = text.strip()
+    if not text:
+        return []
+    query = select(Member).where(Member.tenant_id == tenant_id, matching(text, region=region))
     return list(session.execute(query.order_by(Member.id.desc()).limit(limit)).scalars())
 
 

@@ -53,6 +53,11 @@ def _retire(session: Session, *, user_id: int, purpose: str, now: datetime) -> N
     )
 
 
+def retire_resets(session: Session, *, user_id: int, now: datetime) -> None:
+    """A user's open password-reset links stop working (they changed their password another way)."""
+    _retire(session, user_id=user_id, purpose="reset", now=now)
+
+
 def retire_all(session: Session, *, user_id: int, now: datetime) -> None:
     """Every open link of a user stops working (a deactivated user)."""
     session.execute(update(AdminToken).where(AdminToken.admin_user_id == user_id, AdminToken.used_at.is_(None)).values(used_at=now))

@@ -26,6 +26,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Program settings, tiers, paid plans, goals.
     "program": _MANAGERS,
     "api_keys": _MANAGERS,
+    # Export the audit trail: it names every person's actions and the IP addresses they came from.
+    "audit": _MANAGERS,
     # Invite people, change their roles, deactivate and reactivate them.
     "people": _MANAGERS,
     # Give or take the owner role, deactivate an owner, set the support limit.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 from collections.abc import Callable
 from typing import Any
@@ -79,17 +79,43 @@ def invalid(problems: Any, name: str) -> Markup:
     return Markup("")
 
 
-def local_parts(value: datetime | None, timezone: str) -> tuple[str, str]:
-    """An aware moment as the (date, time) a date picker shows in the program's time zone."""
-    if value is None:
+def said(problem: Any) -> str:
+    """A form problem as a sentence in the page's language: plain text, escaped by the template (a
+    domain's detail may quote what someone typed)."""
+    message = getattr(problem, "message", None)
+    if message is None:
+        return i18n.gettext_(str(problem))
+    params = dict(getattr(problem, "params", {}) or {})
+    translated = i18n.gettext_(message)
+    try:
+        return translated % params if params else translated
+    except (KeyError, ValueError, TypeError):
+        return message
+
+
+# Fields whose date without a time means "to the end of that day" (forms.local_datetime(end_of_day=True)).
+END_FIELDS = frozenset({"ends_at", "valid_until", "closes_at"})
+
+
+def local_parts(value: datetime | date | str | None, timezone: str, *, end: bool = False) -> tuple[str, str]:
+    """An aware moment as the (date, time) a date picker shows in the program's time zone. For an end
+    (`end`), local midnight shows as the day before with no time: that is how it was chosen, and saving
+    the form unchanged gives the same moment back. Seconds show only when the moment has some."""
+    if value is None or value == "":
         return "", ""
+    if isinstance(value, str):
+        return value, ""
+    if not isinstance(value, datetime):
+        return value.isoformat(), ""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     local = value.astimezone(ZoneInfo(timezone))
-    return local.date().isoformat(), local.strftime("%H:%M")
+    if end and (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        return (local.date() - timedelta(days=1)).isoformat(), ""
+    return local.date().isoformat(), local.strftime("%H:%M:%S" if local.second else "%H:%M")
 
 
-TEMPLATES.globals.update(invalid=invalid, kept=kept, kept_checked=kept_checked, kept_choice=kept_choice, local_parts=local_parts)
+TEMPLATES.globals.update(END_FIELDS=END_FIELDS, said=said, invalid=invalid, kept=kept, kept_checked=kept_checked, kept_choice=kept_choice, local_parts=local_parts)
 TEMPLATES.filters["json_script"] = _json_script
 TEMPLATES.filters["major"] = lambda minor, currency: to_major(int(minor), currency)
 

@@ -77,6 +77,12 @@ def test_a_custom_period_ending_before_it_starts_or_unreadable_is_refused(admin:
     assert before_1970.status_code == 200 and "the figures begin in 1970" in before_1970.text
 
 
+def test_a_custom_period_in_the_far_future_is_refused_not_an_error_page(admin: TestClient) -> None:
+    """Ten years after 9995 is past the calendar's end: the page says so beside the dates instead of a 500."""
+    refused = admin.get("/admin", params={"lang": "en", "period": "custom", "from-date": "9995-01-01", "to-date": "9995-02-01"})
+    assert refused.status_code == 200 and "Choose at most 10 years." in refused.text
+
+
 def test_a_custom_period_of_ten_years_shows(admin: TestClient) -> None:
     page = admin.get("/admin", params={"lang": "en", "period": "custom", "from-date": "2016-03-02", "to-date": "2026-03-01"})
     assert page.status_code == 200 and 'class="field-error"' not in page.text
@@ -116,6 +122,10 @@ def test_a_goal_set_in_the_console_is_the_one_the_api_returns(admin: TestClient,
     ({"kpi": "aov_members", "target": "lots"}, "target", "Enter a number, such as 12.50."),
     ({"kpi": "revenue", "target": "1"}, "kpi", "Choose one of the options."),
     ({"kpi": "nps", "target": "10", "ends-date": "2025-01-01"}, "ends", "The end must be on or after the start."),
+    # The first allowed day of the date picker (1970) is before the goals' first (1971): said beside the date.
+    ({"kpi": "nps", "target": "10", "starts-date": "1970-06-01"}, "starts", "Choose a date between 1971 and 2999."),
+    # Stored as text of 24 characters: a huge target is refused beside the field, not by the database.
+    ({"kpi": "aov_members", "target": "1e30"}, "target", "Enter a number below a trillion, with at most 4 decimals."),
 ])
 def test_a_goal_the_form_cannot_hold_is_refused_beside_the_field(admin: TestClient, client: TestClient, fields: dict, field: str,
                                                                  words: str) -> None:

@@ -221,6 +221,20 @@ def test_a_reset_link_works_once(browser: Browser, factory, tenant, clock, inbox
     assert sign_in(browser(), tenant.slug, email, NEW_PASSWORD).status_code == 303
 
 
+def test_changing_the_password_on_the_account_page_retires_a_reset_link_sent_before(browser: Browser, factory, tenant, clock, inbox: Inbox) -> None:  # type: ignore[no-untyped-def]
+    email = make_admin(factory, tenant.id, clock.now())
+    ask_reset(browser(), tenant.slug, email)
+    path = link_in(inbox.to(email)[0])
+    me = signed_in(browser(), tenant.slug, email)
+    page = me.get("/admin/account", params={"lang": "en"})
+    changed = me.post("/admin/account/password", data={"csrf": csrf_of(page.text), "current": PASSWORD, "password": NEW_PASSWORD,
+                                                       "password_again": NEW_PASSWORD}, follow_redirects=False)
+    assert changed.status_code == 303, changed.text
+    # The link mailed before the change would otherwise still set another password for an hour.
+    assert reset_with(browser, path, password="someone else's choice").status_code == 410
+    assert sign_in(browser(), tenant.slug, email, NEW_PASSWORD).status_code == 303
+
+
 def test_a_reset_link_expires_after_an_hour_and_a_newer_one_replaces_it(browser: Browser, factory, tenant, clock, inbox: Inbox) -> None:  # type: ignore[no-untyped-def]
     email = make_admin(factory, tenant.id, clock.now())
     ask_reset(browser(), tenant.slug, email)

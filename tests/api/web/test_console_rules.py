@@ -7,6 +7,7 @@ says why each rule fires or not; ending a rule asks first, naming it."""
 from __future__ import annotations
 
 import re
+import html as html_text
 from typing import Any
 
 import pytest
@@ -49,7 +50,7 @@ def count(client: TestClient) -> int:
 def error_of(html: str, name: str) -> str:
     found = re.search(rf'<span class="field-error" id="err-{re.escape(name)}">([^<]*)</span>', html)
     assert found, f"no error next to {name}"
-    return found.group(1)
+    return html_text.unescape(found.group(1))
 
 
 def value_of(html: str, name: str) -> str:

@@ -212,7 +212,7 @@ def test_campaign_is_paused_resumed_extended_and_exported_again(admin: TestClien
     assert client.get(f"/v1/coupon-campaigns/{made['id']}").json()["valid_until"] == "2026-05-01T00:00:00Z"
     refused = post(admin, f"/admin/coupons/{made['id']}/validity", {"valid_until-date": "2026-02-01"}, page=f"/admin/coupons/{made['id']}")
     assert refused.status_code == 422 and 'id="err-valid_until"' in refused.text and 'value="2026-02-01"' in refused.text
-    used = admin.get(f"/admin/coupons/{made['id']}/codes.csv", params={"state": "used"})
+    used = post(admin, f"/admin/coupons/{made['id']}/codes.csv", {}, page=f"/admin/coupons/{made['id']}", params={"state": "used"})
     assert [r["code"] for r in csv.DictReader(io.StringIO(used.text.removeprefix("\ufeff")))] == [code]
     assert {"coupon_campaign.paused", "coupon_campaign.resumed", "coupon_campaign.validity_changed",
             "coupon_campaign.exported"} <= set(actions(factory, tenant.id))

@@ -89,13 +89,16 @@ def trail(request: Request, admin: Admin = Depends(current_admin)) -> Response:
         known = audit.actions(session, tenant_id=admin.tenant_id)
     return render(
         request, "admin/audit.html", lang=admin.lang, me=admin, section="audit", found=found, view=view, problems=problems, dates=dates,
-        actions=known, action_names=ACTIONS, details_of=details_of, export=view.export_link(f"{PATH}/audit.csv"),
+        actions=known, action_names=ACTIONS, details_of=details_of,
+        export=view.export_link(f"{PATH}/audit.csv") if admin.can("audit") else None,
     )
 
 
 @router.get("/audit.csv")
 def export_trail(request: Request, admin: Admin = Depends(current_admin)) -> StreamingResponse:
-    """The entries the page's filters find, in its order, as CSV (streamed)."""
+    """The entries the page's filters find, in its order, as CSV (streamed); owners and admins only (it
+    holds every person's actions and IP addresses)."""
+    admin.require("audit")
     view = _view(request)
     ctx = Context(request)
 

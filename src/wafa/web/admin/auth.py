@@ -54,6 +54,12 @@ class Admin:
         """Whether this admin may make the changes of the page requested."""
         return self.can(self.permission)
 
+    def require(self, permission: str) -> None:
+        """Refuse (the 403 page) a read this role may not make: reading pages is every role's, taking
+        personal data, live coupon codes or the audit trail out in bulk is not (EXPORTS says who may)."""
+        if not self.can(permission):
+            raise Refused(EXPORTS.get(permission, REFUSALS["program"]), permission=permission)
+
     def check_adjustment(self, points: int) -> None:
         """Refuse (as a problem of the form's points field) an adjustment larger, either way, than this
         role may make."""
@@ -88,6 +94,12 @@ REFUSALS = {
     "api_keys": N_("Only owners and admins can manage API keys."),
     "people": N_("Only owners and admins can manage people."),
     "owners": N_("Only owners can do this."),
+}
+# What a refused export (or the codes of a campaign) says, by the permission it lacked.
+EXPORTS = {
+    "members": N_("Only owners, admins and support staff can export members."),
+    "marketing": N_("Only owners, admins and marketers can see coupon codes and export survey answers."),
+    "audit": N_("Only owners and admins can export the audit trail."),
 }
 # What a change (any method but GET and HEAD) needs, by the route's path, then by the console section
 # (the path's first part). A section not listed needs "program" (owners and admins): a new page is

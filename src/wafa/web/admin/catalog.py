@@ -22,6 +22,8 @@ from wafa.programs import service as programs
 from wafa.rewards import catalog, redemptions, vouchers
 from wafa.rewards.models import Reward, RewardRedemption
 from wafa.rewards.schemas import RewardIn, RewardUpdate
+from wafa.web.admin import program_fields as read
+from wafa.web.admin import reward_edits as edits
 from wafa.web.admin import tables
 from wafa.web.admin.auth import PATH, Admin, current_admin
 from wafa.web.admin.forms import (
@@ -36,6 +38,7 @@ from wafa.web.admin.forms import (
     prune,
     text,
     valid,
+    whole,
 )
 from wafa.web.messages import N_
 from wafa.web.pages import render
@@ -73,10 +76,11 @@ def targets_of(session: Any, *, tenant_id: int) -> Targets:
     )
 
 
-def chosen(form: Any, name: str, offered: list[audiences.Choice]) -> list[str]:
-    """The keys ticked in a checkbox list, each one the list offered; anything else (a typed or forged
-    value) is refused next to the list, never dropped."""
-    keys = {c.key for c in offered}
+def chosen(form: Any, name: str, offered: list[audiences.Choice], kept: list[str] | None = None) -> list[str]:
+    """The keys ticked in a checkbox list, each one the list offered or one `kept` (the form opened with it,
+    though the program does not have it); anything else (a typed or forged value) is refused next to the
+    list, never dropped."""
+    keys = {c.key for c in offered} | set(kept or ())
     picked = names(form, name) or []
     if any(key not in keys for key in picked):
         raise FormError(fields={name: Problem(N_("Choose from the list: this program has no “%(name)s”."),
@@ -162,9 +166,10 @@ def _reward_page(request: Request, admin: Admin, reward_id: int | None, problems
             found = tables.page_of(session, redemptions.table_query(tenant_id=admin.tenant_id, reward_id=reward.id, status=status),
                                    view=view, order=_REDEMPTION_ORDER, tiebreak=RewardRedemption.id)
         targets = targets_of(session, tenant_id=admin.tenant_id)
+        values = edits.values_of(reward, stock=stock, currency=program.base_currency, timezone=program.timezone, targets=targets)
     return render(request, "admin/reward_edit.html", lang=admin.lang, me=admin, section="rewards", reward=reward, kinds=KINDS,
                   statuses=STATUSES, redemption_statuses=REDEMPTION_STATUSES, currency=program.base_currency, stock=stock,
-                  problems=problems, done=done, redemptions=found, targets=targets, status=422 if problems else 200)
+                  values=values, problems=problems, done=done, redemptions=found, targets=targets, status=422 if problems else 200)
 
 
 @router.get("/rewards/new")
@@ -253,9 +258,8 @@ def refusal(exc: WafaError, fields: dict[str, str]) -> FormError:
     return FormError(fields={name: Problem(sentence)})
 
 
-def _targeting(form: Any, targets: Targets) -> dict:
-    return {"tiers": chosen(form, "tiers", targets.tiers), "segments": chosen(form, "segments", targets.segments),
-            "plans": chosen(form, "plans", targets.plans)}
+def _targeting(form: Any, targets: Targets, opened: dict[str, Any]) -> dict:
+    return {name: chosen(form, name, getattr(targets, name), kept=list(opened.get(name) or [])) for name in edits.TARGETING}
 
 
 def _dates(form: Any, timezone: str) -> dict[str, datetime | None]:
@@ -273,41 +277,21 @@ def _dates(form: Any, timezone: str) -> dict[str, datetime | None]:
     return out
 
 
-def _changes(reward: Reward, data: dict, *, currency: str, stock: int | None) -> dict:
-    """Only what the form changes of the reward: an untouched field is never rewritten."""
-    current = {
-        "name_en": reward.name_en, "name_ar": reward.name_ar, "description_en": reward.description_en or None,
-        "description_ar": reward.description_ar or None, "image_url": reward.image_url or None, "points": reward.points,
-        "money": to_major(reward.money, currency) if reward.money else None, "tiers": list(reward.tiers or []),
-        "segments": list(reward.segments or []), "plans": list(reward.plans or []), "status": reward.status,
-        "valid_from": reward.valid_from, "valid_until": reward.valid_until,
-        "limit": {"count": reward.limit_count, "period": reward.limit_period} if reward.limit_count else None,
-    }
-    out = {k: v for k, v in data.items() if k in current and not _same(v, current[k])}
-    if reward.kind != "voucher" and data.get("stock") != stock:
-        # An emptied stock field lifts the limit; a voucher's stock is its uploaded codes.
-        out |= {"stock": data["stock"]} if data.get("stock") is not None else {"unlimited_stock": True}
-    return out
-
-
-def _same(entered: Any, current: Any) -> bool:
-    # The date pickers show minutes: a time kept to the second is unchanged if the minute is.
-    if isinstance(entered, datetime) and isinstance(current, datetime):
-        return entered.replace(second=0, microsecond=0) == current.replace(second=0, microsecond=0)
-    return entered == current
-
-
 @router.post("/rewards/save")
 async def save_reward(request: Request, admin: Admin = Depends(current_admin)) -> Response:
     form = await request.form()
-    reward_id = integer(form, "reward_id") if text(form, "reward_id").isdigit() else None
+    reward_id = whole(text(form, "reward_id")) or None
 
     def work(session: Any, form: Any, ctx: Context) -> str:
         program = programs.get(session, tenant_id=admin.tenant_id)
         targets = targets_of(session, tenant_id=admin.tenant_id)
+        reward = catalog.get_or_raise(session, tenant_id=admin.tenant_id, reward_id=reward_id, lock=True) if reward_id else None
+        stock = catalog.stock_of(session, reward=reward) if reward is not None else None
+        current = edits.values_of(reward, stock=stock, currency=program.base_currency, timezone=program.timezone, targets=targets)
+        opened = read.opened_with(form, current) if reward is not None else {}
         problems: dict[str, Problem] = {}
         parts: dict[str, Any] = {}
-        for part in (lambda: _targeting(form, targets), lambda: _dates(form, program.timezone)):
+        for part in (lambda: _targeting(form, targets, opened), lambda: _dates(form, program.timezone)):
             try:
                 parts |= part()
             except FormError as exc:
@@ -318,20 +302,20 @@ async def save_reward(request: Request, admin: Admin = Depends(current_admin)) -
         data = {
             "name_en": text(form, "name_en"), "name_ar": text(form, "name_ar"), "description_en": optional(form, "description_en"),
             "description_ar": optional(form, "description_ar"), "image_url": optional(form, "image_url"), "points": integer(form, "points"),
-            "money": optional(form, "money"), "status": optional(form, "status") or "active",
+            "money": optional(form, "money"), "status": optional(form, "status") or "active", "stock": integer(form, "stock"),
             "limit": {"count": limit_count, "period": text(form, "limit_period") or "lifetime"} if limit_count else None, **parts,
         }
         try:
-            if reward_id:
-                reward = catalog.get_or_raise(session, tenant_id=admin.tenant_id, reward_id=reward_id)
-                stock = catalog.stock_of(session, reward=reward)
-                data["stock"] = integer(form, "stock")
-                changes = valid(RewardUpdate, _changes(reward, data, currency=program.base_currency, stock=stock), fields=_form_field)
-                reward = catalog.update_(session, tenant_id=admin.tenant_id, reward_id=reward_id, reward_in=changes, program=program,
+            if reward is not None:
+                asked = edits.changes(form, reward, data, current=current, stock=stock, targets=targets)
+                if not asked:
+                    return f"{PATH}/rewards/{reward.id}?done=saved"
+                changes = valid(RewardUpdate, asked, fields=_form_field)
+                reward = catalog.update_(session, tenant_id=admin.tenant_id, reward_id=reward.id, reward_in=changes, program=program,
                                          now=ctx.now())
                 action, details = "reward.updated", changes.model_dump(mode="json", exclude_unset=True)
             else:
-                data |= {"key": text(form, "key"), "gives": gives_of(form), "stock": integer(form, "stock")}
+                data |= {"key": text(form, "key"), "gives": gives_of(form)}
                 reward_in = valid(RewardIn, {k: v for k, v in data.items() if v not in (None, "")}, fields=_form_field)
                 reward = catalog.create(session, tenant_id=admin.tenant_id, reward_in=reward_in, program=program, now=ctx.now())
                 action, details = "reward.created", reward_in.model_dump(mode="json", exclude_none=True)
@@ -394,7 +378,7 @@ def export_redemptions(request: Request, reward_id: IdPath, admin: Admin = Depen
 async def fulfil(request: Request, redemption_id: IdPath, admin: Admin = Depends(current_admin)) -> Response:
     """A gift moves on: shipped, delivered, or cancelled before it ships."""
     form = await request.form()
-    reward_id = integer(form, "reward_id") if text(form, "reward_id").isdigit() else None
+    reward_id = whole(text(form, "reward_id")) or None
 
     def work(session: Any, form: Any, ctx: Context) -> str:
         status = text(form, "status")
@@ -411,7 +395,7 @@ async def fulfil(request: Request, redemption_id: IdPath, admin: Admin = Depends
 async def cancel_redemption(request: Request, redemption_id: IdPath, admin: Admin = Depends(current_admin)) -> Response:
     """Undo a redemption not yet used: the member gets the points (and money) back, the code is void."""
     form = await request.form()
-    reward_id = integer(form, "reward_id") if text(form, "reward_id").isdigit() else None
+    reward_id = whole(text(form, "reward_id")) or None
 
     def work(session: Any, form: Any, ctx: Context) -> str:
         try:

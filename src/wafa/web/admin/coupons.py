@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response, StreamingResponse
 
 from wafa.api.deps import Context, IdPath
@@ -37,7 +37,7 @@ from wafa.web.admin.forms import (
     valid,
 )
 from wafa.web.messages import N_
-from wafa.web.pages import render
+from wafa.web.pages import check_csrf, render
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
 
@@ -178,7 +178,9 @@ def _campaign_page(request: Request, admin: Admin, campaign_id: int, problems: P
         program = programs.get(session, tenant_id=admin.tenant_id)
         campaign = coupons.get_campaign_or_raise(session, tenant_id=admin.tenant_id, campaign_id=campaign_id)
         usage = campaigns.usage(session, campaign=campaign, now=now, timezone=program.timezone)
-        codes = tables.page_of(session, _code_query(admin, campaign_id, view), view=view, order=_CODE_ORDER, tiebreak=Coupon.id)
+        # Live codes are for the roles that run campaigns; the others see how the campaign is used.
+        codes = (tables.page_of(session, _code_query(admin, campaign_id, view), view=view, order=_CODE_ORDER, tiebreak=Coupon.id)
+                 if admin.can("marketing") else None)
     return render(request, "admin/coupon_campaign.html", lang=admin.lang, me=admin, section="coupons", campaign=campaign, usage=usage,
                   codes=codes, discount=catalog.discount_to_api(Discount.from_json(campaign.discount)), now=now,
                   spent={cur: to_major(amount, cur) for cur, amount in usage.discount.items()}, problems=problems, done=done,
@@ -223,9 +225,13 @@ async def set_validity(request: Request, campaign_id: IdPath, admin: Admin = Dep
     return await apply_change(request, admin, work, lambda problems: _campaign_page(request, admin, campaign_id, problems))
 
 
-@router.get("/coupons/{campaign_id}/codes.csv")
-def export_codes(request: Request, campaign_id: IdPath, admin: Admin = Depends(current_admin)) -> StreamingResponse:
-    """The campaign's codes again (those the table's filters keep, in its order), streamed."""
+@router.post("/coupons/{campaign_id}/codes.csv")
+def export_codes(request: Request, campaign_id: IdPath, admin: Admin = Depends(current_admin), csrf: str = Form("")) -> StreamingResponse:
+    """The campaign's codes again (those the table's filters keep, in its order), streamed. Live codes are
+    as good as money: the roles that run campaigns only, by a form post carrying the CSRF token (never a
+    link another site could open), and every export is in the audit trail."""
+    check_csrf(request, csrf, admin.csrf)
+    admin.require("marketing")
     ctx = Context(request)
     view = _code_view(request)
     with ctx.transaction() as session:

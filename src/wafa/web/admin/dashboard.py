@@ -84,7 +84,7 @@ def chosen_period(query: Any, today: date) -> Chosen:
     if first and last:
         if last < first:
             wrong["to"] = Problem(N_("The end must be on or after the start."))
-        elif last >= _years_after(first, MAX_YEARS) or last.year > 2999:
+        elif last.year > 2999 or last >= _years_after(first, MAX_YEARS):
             wrong["to"] = Problem(N_("Choose at most 10 years."))
         elif (first - date(1970, 1, 1)).days < (last - first).days + 1:
             # The period before it, to compare with, must start in 1970 or later.

@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from wafa.api.deps import Context
+from wafa.api.deps import MAX_ID, Context
 from wafa.errors import WafaError
 from wafa.web.messages import N_
 from wafa.web.pages import check_csrf, redirect
@@ -54,6 +54,17 @@ def integer(form: Any, name: str) -> int | None:
         return int(raw)
     except ValueError:
         raise FormError(fields={name: Problem(N_("Enter a whole number."))}) from None
+
+
+def whole(raw: str, *, most: int = MAX_ID) -> int | None:
+    """`raw` as a whole number from 0 to `most` (Latin or Arabic-Indic digits), or None for anything else.
+    Never `raw.isdigit()` then int(): "²" is a digit to isdigit() and a ValueError to int(), and a forged
+    id or filter must be a 4xx page, not a 500."""
+    digits = raw.strip().translate(_LATIN_DIGITS)
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 19:
+        return None
+    value = int(digits)
+    return value if value <= most else None
 
 
 def checked(form: Any, name: str) -> bool:

@@ -16,7 +16,7 @@ from wafa.api.deps import MAX_ID, Context, IdPath
 from wafa.errors import Conflict
 from wafa.programs import service as programs
 from wafa.web.admin.auth import PATH, Admin, current_admin
-from wafa.web.admin.forms import FormError, Problem, Problems, apply_change, local_datetime, text
+from wafa.web.admin.forms import FormError, Problem, Problems, apply_change, local_datetime, text, whole
 from wafa.web.messages import N_
 from wafa.web.pages import render
 
@@ -66,6 +66,8 @@ def target_of(kpi: str, raw: str) -> str:
         raise FormError(fields={"target": Problem(N_("Enter a score from −100 to 100."))})
     if unit in ("number", "money") and value < 0:
         raise FormError(fields={"target": Problem(N_("Enter a number of 0 or more."))})
+    if abs(value) >= goals.MAX_TARGET or -value.as_tuple().exponent > 4:  # type: ignore[operator]
+        raise FormError(fields={"target": Problem(N_("Enter a number below a trillion, with at most 4 decimals."))})
     return format(value / 100 if unit == "rate" else value, "f")
 
 
@@ -83,6 +85,8 @@ def _goal_of(form: Any, timezone: str) -> dict[str, Any]:
             continue
         if moment is None:
             wrong[name] = Problem(N_("Choose a date from the calendar."))
+        elif not 1971 <= moment.year <= 2999:
+            wrong[name] = Problem(N_("Choose a date between 1971 and 2999."))
         else:
             days[name] = moment.date()
     target = None
@@ -101,8 +105,7 @@ def _goal_of(form: Any, timezone: str) -> dict[str, Any]:
 
 
 def _goal_id(form: Any) -> int | None:
-    raw = text(form, "goal_id")
-    return int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_ID else None
+    return whole(text(form, "goal_id")) or None
 
 
 @router.post("/goals/save")

@@ -86,13 +86,16 @@ def member_list(request: Request, admin: Admin = Depends(current_admin)) -> Resp
     template = "admin/members_rows.html" if htmx else "admin/members.html"
     return render(
         request, template, lang=admin.lang, me=admin, section="members", found=found, view=view, problems=problems,
-        statuses=directory.STATUSES, tier_rows=tier_rows, joined=joined, export=view.export_link(f"{PATH}/members.csv"),
+        statuses=directory.STATUSES, tier_rows=tier_rows, joined=joined,
+        export=view.export_link(f"{PATH}/members.csv") if admin.can("members") else None,
     )
 
 
 @router.get("/members.csv")
 def export_members(request: Request, admin: Admin = Depends(current_admin)) -> StreamingResponse:
-    """Every member the list's filters find, in its order, as CSV (streamed: a million rows stay small)."""
+    """Every member the list's filters find, in its order, as CSV (streamed: a million rows stay small).
+    Members' personal data in bulk: for the roles that look after members (owners, admins, support)."""
+    admin.require("members")
     view = _view(request)
     ctx = Context(request)
 

@@ -174,6 +174,7 @@ async def change_password(request: Request, admin: Admin = Depends(current_admin
         except admin_users.WrongPassword:
             raise FormError(fields={"current": Problem(N_("This is not your current password."))}) from None
         ended = sessions.end_all(session, kind="admin", tenant_id=admin.tenant_id, subject_id=admin.user_id, keep=request.cookies.get(COOKIE))
+        admin_tokens.retire_resets(session, user_id=admin.user_id, now=ctx.now())
         admin.record(session, request, action="admin.password_changed", target=f"admin_user:{admin.user_id}",
                      details={"sessions_ended": ended}, now=ctx.now())
         return f"{PATH}/account?done=password"

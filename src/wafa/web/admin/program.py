@@ -103,14 +103,34 @@ def _choice(form: Any, fields: read.Fields, name: str, allowed: list[str] | tupl
     return value
 
 
+# The field of ProgramUpdate each field of the settings form fills in, and the tenant's names' fields.
+_FILLS = {
+    "points_name_en": "points_name", "points_name_ar": "points_name", "earn_rates": "earn_rates", "rounding": "rounding",
+    "pending_days": "pending_days", "expiry_policy": "expiry", "expiry_periods": "expiry", "timezone": "timezone",
+    "default_region": "default_region", "block_redemptions_in_debt": "block_redemptions_in_debt", "min_redemption": "min_redemption",
+    "redemption_step": "redemption_step", "point_cost": "point_cost", "return_restores": "return_restores", "numerals": "numerals",
+}
+_NAMES = {"name": "tenant_name", "name_ar": "tenant_name_ar"}
+
+
+def _touched(form: Any, name: str) -> bool:
+    """Whether the person changed field `name` from what the form opened with (its hidden `was-` field). A
+    form sent without them (an older page) counts every field: it is compared with the settings now."""
+    if not text(form, "was"):
+        return True
+    if name == "block_redemptions_in_debt":
+        return checked(form, name) != checked(form, f"was-{name}")
+    typed, was = text(form, name), text(form, f"was-{name}")
+    return typed != was and not read.same_number(typed, was)
+
+
 @router.post("/settings")
 async def save_settings(request: Request, admin: Admin = Depends(current_admin)) -> Response:
     def work(session: Any, form: Any, ctx: Context) -> str:
         fields = read.Fields()
         program = programs.get(session, tenant_id=admin.tenant_id, fresh=True)
         # The organisation's names, when the form carries them (an older form did not).
-        names = {key: read.name(form, fields, name, required=key == "name") for key, name in (("name", "tenant_name"), ("name_ar", "tenant_name_ar"))
-                 if name in form}
+        names = {key: read.name(form, fields, name, required=key == "name") for key, name in _NAMES.items() if name in form}
         data = {
             "points_name": {"en": read.name(form, fields, "points_name_en", most=64), "ar": read.name(form, fields, "points_name_ar", most=64)},
             "earn_rates": _earn_rates(form, fields), "rounding": _choice(form, fields, "rounding", ("floor", "half_up", "ceil")),
@@ -126,15 +146,21 @@ async def save_settings(request: Request, admin: Admin = Depends(current_admin))
         }
         fields.check()
         asked = valid(ProgramUpdate, data, fields=lambda loc: _PARTS.get(tuple(loc[:2])) or (str(loc[0]) if loc else None))
-        # Only what differs from the settings now: an untouched field never overwrites someone else's change.
+        # Only the fields the person changed from what the form opened with, and only where they differ from
+        # the settings now: a field they did not touch never overwrites a colleague's change made meanwhile.
         now_set = programs.to_read(program).model_dump(mode="json")
-        changed = {k: v for k, v in asked.model_dump(mode="json", exclude_none=True).items() if now_set.get(k) != v}
+        typed = asked.model_dump(mode="json", exclude_none=True)
+        touched = {key for name, key in _FILLS.items() if _touched(form, name)}
+        if "points_name" in touched:
+            typed["points_name"] = {lang: typed["points_name"][lang] if _touched(form, f"points_name_{lang}") else now_set["points_name"][lang]
+                                    for lang in ("en", "ar")}
+        changed = {k: v for k, v in typed.items() if k in touched and now_set.get(k) != v}
         if changed:
             changes = ProgramUpdate.model_validate(changed)
             programs.update_settings(session, tenant_id=admin.tenant_id, program_in=changes, now=ctx.now())
             admin.record(session, request, action="program.updated", target="program", details=changed, now=ctx.now())
         tenant = tenants.get_or_raise(session, tenant_id=admin.tenant_id)
-        renamed = {k: v for k, v in names.items() if (getattr(tenant, k) or "") != v}
+        renamed = {k: v for k, v in names.items() if (getattr(tenant, k) or "") != v and _touched(form, _NAMES[k])}
         if renamed:
             tenants.update(session, tenant_id=admin.tenant_id, tenant_in=TenantUpdate(**renamed))
             admin.record(session, request, action="tenant.updated", target="tenant", details=renamed, now=ctx.now())

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from wafa.rules.schemas import BUILT_IN_TRIGGERS, RuleDefinition
-from wafa.web.admin.forms import FormError, Problem, checked, local_datetime, names, problem_of, prune, text
+from wafa.web.admin.forms import FormError, Problem, checked, local_datetime, names, problem_of, prune, text, whole
 from wafa.web.i18n import Lang
 from wafa.web.messages import N_
 
@@ -192,8 +192,8 @@ def _action(r: _Reader, p: str, kind: str) -> dict:
 
 def rows_of(form: Any) -> int:
     """How many condition and action rows the submitted editor had."""
-    raw = text(form, "rows")
-    return max(1, min(MAX_ROWS, int(raw))) if raw.isdigit() else SPARE_ROWS
+    found = whole(text(form, "rows"))
+    return max(1, min(MAX_ROWS, found)) if found is not None else SPARE_ROWS
 
 
 def definition_of(form: Any, *, timezone: str, lang: Lang, rate: str = "1", currency: str = "", draft: bool = False) -> RuleDefinition:
@@ -218,7 +218,7 @@ def definition_of(form: Any, *, timezone: str, lang: Lang, rate: str = "1", curr
     hours = prune({"from": text(form, "hours_from") or None, "to": text(form, "hours_to") or None})
     if len(hours) == 1:
         r.refuse("hours_to" if "from" in hours else "hours_from", N_("Give both times, or neither."))
-    days = [int(d) for d in (form.getlist("days") if hasattr(form, "getlist") else []) if str(d).isdigit()]
+    days = [n for n in (whole(str(d)) for d in (form.getlist("days") if hasattr(form, "getlist") else [])) if n is not None]
     window = prune({"starts_at": r.moment("starts_at"), "ends_at": r.moment("ends_at", end=True), "days_of_week": days or None,
                     "hours": hours if len(hours) == 2 else None})
     caps = prune({key: r.number(key) for key in CAPS} | {"budget_money": r.decimal("budget_money")})

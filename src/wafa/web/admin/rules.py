@@ -22,8 +22,8 @@ from wafa.events import seen
 from wafa.programs import service as programs
 from wafa.rewards import catalog, stamp_cards
 from wafa.rules import service as rules
-from wafa.web.admin.auth import PATH, REFUSALS, Admin, current_admin
-from wafa.web.admin.forms import READ_ONLY, FormError, Problem, Problems, checked, entered, local_datetime, text
+from wafa.web.admin.auth import PATH, REFUSALS, Admin, current_admin, refuse
+from wafa.web.admin.forms import READ_ONLY, FormError, Problem, Problems, checked, entered, local_datetime, text, whole
 from wafa.web.admin.rule_form import ACTIONS, ATTRIBUTES, CAPS, CONDITIONS, OPS, SPARE_ROWS, TRIGGERS, definition_of, form_can_show, rows_of
 from wafa.web.admin.rule_simulation import Outcome, simulation_of
 from wafa.web.messages import N_
@@ -151,8 +151,7 @@ def edit_rule(request: Request, rule_id: IdPath, done: str | None = None, admin:
 
 
 def _rule_id(form: Any) -> int | None:
-    raw = text(form, "rule_id")
-    return int(raw) if raw.isdigit() else None
+    return whole(text(form, "rule_id")) or None
 
 
 def _placed(exc: WafaError, form: Any) -> Problems:
@@ -227,6 +226,8 @@ async def rule_status(request: Request, rule_id: IdPath, admin: Admin = Depends(
     """Activate, pause or end a rule (the page asks before ending, naming the rule)."""
     form = await request.form()
     check_csrf(request, str(form.get("csrf", "")), admin.csrf)
+    if not admin.can("rules.activate"):  # also checked centrally by route; kept here as the rule's own guard
+        raise refuse("rules.activate")
     status = text(form, "status")
 
     def work() -> Response:

@@ -30,6 +30,7 @@ from wafa.web.admin.forms import (
     prune,
     text,
     valid,
+    whole,
 )
 from wafa.web.messages import N_
 from wafa.web.pages import render
@@ -191,11 +192,7 @@ def _bounds(view: tables.View) -> tuple[int | None, int | None]:
     """The score range the filters ask for: an NPS group, or from-to (a number outside 0-10 is ignored)."""
     if view.filters["band"] in surveys.BANDS:
         return surveys.BANDS[view.filters["band"]]
-
-    def score(raw: str) -> int | None:
-        return int(raw) if raw.isdigit() and 0 <= int(raw) <= 10 else None
-
-    low, high = score(view.filters["low"]), score(view.filters["high"])
+    low, high = whole(view.filters["low"], most=10), whole(view.filters["high"], most=10)
     return (high, low) if low is not None and high is not None and low > high else (low, high)
 
 
@@ -219,7 +216,9 @@ def answers_page(request: Request, survey_id: IdPath, admin: Admin = Depends(cur
 
 @router.get("/surveys/{survey_id}/answers.csv")
 def export_answers(request: Request, survey_id: IdPath, admin: Admin = Depends(current_admin)) -> StreamingResponse:
-    """Every answer the filters keep, one column per question."""
+    """Every answer the filters keep, one column per question; for the roles that run surveys (answers and
+    comments by member in bulk)."""
+    admin.require("marketing")
     ctx = Context(request)
     view = _answers_view(request)
     low, high = _bounds(view)

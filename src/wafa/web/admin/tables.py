@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -152,6 +153,8 @@ def stream(session: Session, query: Select, *, batch: int = 2000) -> Iterator[An
 
 # Spreadsheets run a cell that starts with these as a formula: a member's comment must stay text.
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
+# A plain number or a phone number in E.164 ("+966501234567", "-12.50") runs nothing: it stays as it is.
+_NUMBER = re.compile(r"[+-]?[0-9][0-9.]*")
 
 
 def cell(value: Any) -> Any:
@@ -160,7 +163,7 @@ def cell(value: Any) -> Any:
         return ""
     if isinstance(value, datetime | date):
         return value.isoformat()
-    if isinstance(value, str) and value.startswith(_FORMULA):
+    if isinstance(value, str) and value.startswith(_FORMULA) and not _NUMBER.fullmatch(value):
         return "'" + value
     return value
 

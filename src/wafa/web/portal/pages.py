@@ -301,7 +301,9 @@ async def answer_survey(request: Request, token: str, portal: Portal = Depends(p
                 raw = str(form.get(q["key"], "")).strip()
                 if not raw:
                     continue
-                answers[q["key"]] = int(raw) if q["type"] in ("nps", "rating") and raw.lstrip("-").isdigit() else raw
+                # isdecimal, not isdigit: "²" is a digit int() refuses; Arabic-Indic digits are decimals it reads.
+                number = q["type"] in ("nps", "rating") and raw.removeprefix("-").isdecimal() and len(raw) <= 9
+                answers[q["key"]] = int(raw) if number else raw
             try:
                 with session.begin_nested():
                     surveys.respond(session, tenant_id=portal.tenant_id, survey_id=found.id,
