@@ -97,7 +97,14 @@ def test_a_locked_reward_says_how_to_unlock_it_in_the_members_language(server: S
         plans = {p["key"]: p for p in http.get("/v1/membership-plans").json()["items"]}
     available = server.available(climber["id"])
     tiered = next(r for r in rewards.values() if r["tiers"] and r["status"] == "active")
-    costly = next(r for r in sorted(rewards.values(), key=lambda r: r["points"]) if r["points"] > available and r["status"] == "active")
+    costly = next((r for r in sorted(rewards.values(), key=lambda r: r["points"]) if r["points"] > available and r["status"] == "active"), None)
+    if costly is None:
+        # The demo's history depends on the day it is seeded: the member may afford every reward. Add one they cannot.
+        with server.api() as http:
+            made = http.post("/v1/rewards", json={"key": "portal-test-hamper", "name_en": "Hamper", "name_ar": "سلة هدايا",
+                                                  "points": available + 1500, "gives": {"type": "gift", "sku": "HAMPER"}})
+        assert made.status_code == 201, made.text
+        costly = made.json()
     planned = next((r for r in rewards.values() if r["plans"] and r["status"] == "active"), None)
 
     page = phone.new_page()
