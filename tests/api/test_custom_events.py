@@ -84,6 +84,17 @@ def test_custom_event_awards_its_rules_and_replays_by_reference(client: TestClie
     assert client.get(f"/v1/events/{body['event_id']}").json()["attributes"] == {"product": "LATTE", "stars": 5}
 
 
+def test_a_custom_events_replay_and_its_reading_give_the_first_answer_after_the_balance_moved(client: TestClient) -> None:
+    member_id = client.post("/v1/members", json={"external_id": "m-1"}).json()["id"]
+    declare(client)
+    rule(client, name_en="Review points", actions=[{"type": "fixed_points", "points": 50}])
+    first = review(client, reference="rev-9").json()
+    client.post(f"/v1/members/{member_id}/redemptions", json={"points": 20, "reason": "coffee"})
+    client.post(f"/v1/members/{member_id}/suspend", json={"reason": "checking"})
+    assert review(client, reference="rev-9").json() == first  # available 50, not the 30 of now
+    assert client.get(f"/v1/events/{first['event_id']}").json() == first
+
+
 def test_custom_event_attribute_conditions(client: TestClient) -> None:
     client.post("/v1/members", json={"external_id": "m-1"})
     declare(client)

@@ -270,17 +270,15 @@ def test_post_event_purchase_replay_of_pending_award_is_the_same_body(client: Te
     assert again.json() == first.json()
 
 
-@pytest.mark.xfail(strict=True, reason="bug: an order-id replay reports the balance of now, not the one first returned")
 def test_post_event_purchase_replay_after_a_redemption_is_the_same_body(client: TestClient) -> None:
     member_id = enrol(client)
     first = buy(client, "O-40", "100.00")
     client.post(f"/v1/members/{member_id}/redemptions", json={"points": 30, "reason": "coffee"})
     again = buy(client, "O-40", "100.00")
     assert again.status_code == 200
-    assert again.json() == first.json()  # replay says available 70; the first answer said 100
+    assert again.json() == first.json()  # the first answer said 100 available, not the 70 of now
 
 
-@pytest.mark.xfail(strict=True, reason="bug: an order-id replay of an unawarded purchase says 'no points awarded', not the first reason")
 def test_post_event_purchase_replay_of_unawarded_purchase_keeps_the_reason(client: TestClient) -> None:
     member_id = enrol(client)
     client.post(f"/v1/members/{member_id}/suspend", json={"reason": "fraud check"})
@@ -288,6 +286,25 @@ def test_post_event_purchase_replay_of_unawarded_purchase_keeps_the_reason(clien
     again = buy(client, "O-41", "100.00")
     assert first.json()["not_awarded_reason"] == "member is suspended"
     assert again.json() == first.json()
+
+
+def test_reading_an_event_gives_its_first_answer_and_an_event_kept_before_outcomes_the_balance_of_now(
+    client: TestClient, factory,  # type: ignore[no-untyped-def]
+) -> None:
+    from sqlalchemy import delete
+
+    from wafa.db import unit_of_work
+    from wafa.events.models import EventOutcome
+
+    member_id = enrol(client)
+    first = buy(client, "O-42", "100.00").json()
+    client.post(f"/v1/members/{member_id}/redemptions", json={"points": 30, "reason": "coffee"})
+    assert client.get(f"/v1/events/{first['event_id']}").json() == first
+    # Events recorded before the outcomes were kept (migration 0027) answer with the balance of the moment.
+    with unit_of_work(factory) as session:
+        session.execute(delete(EventOutcome).where(EventOutcome.event_id == first["event_id"]))
+    again = buy(client, "O-42", "100.00").json()
+    assert again["balance"]["available"] == 70 and {**again, "balance": first["balance"]} == first
 
 
 def test_post_event_purchase_same_order_other_body_is_409(client: TestClient) -> None:
@@ -498,13 +515,12 @@ def test_post_event_return_same_return_id_replays(client: TestClient) -> None:
     problem(give_back(client, "R-19", return_id="RET-1", amount="30.00"), 409, "/problems/conflict", "return_id")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a return_id replay drops the balance the first answer carried")
 def test_post_event_return_same_return_id_replays_the_whole_body(client: TestClient) -> None:
     enrol(client)
     buy(client, "R-20", "100.00")
     first = give_back(client, "R-20", return_id="RET-2", amount="25.00")
     again = give_back(client, "R-20", return_id="RET-2", amount="25.00")
-    assert again.json() == first.json()  # the replay's balance is None
+    assert again.json() == first.json()  # the balance too
 
 
 # --- GET /v1/events/{id}

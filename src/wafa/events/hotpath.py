@@ -3,7 +3,7 @@
 Round trips, not SQL work, set the ceiling of the earn path (see ARCHITECTURE.md, "The hot path"),
 so on PostgreSQL a purchase by a member is one data-modifying CTE that finds the member, records the
 event, writes the earn entry, bumps the member account's balance and hash chain, writes both
-postings and the lot. It writes exactly the rows that `events.service.record_purchase` writes
+postings and the lot, and keeps the answer's balance and reason for replays (`event_outcomes`). It writes exactly the rows that `events.service.record_purchase` writes
 through the ledger service on SQLite (the same tests run on both, and `ledger verify` re-derives
 every hash), which is why it is the one place that touches other domains' tables directly.
 
@@ -72,15 +72,31 @@ lo AS (
 mv AS (
     INSERT INTO lot_movements (tenant_id, entry_id, lot_id, amount)
     SELECT %(t)s, en.id, lo.id, lo.amount - lo.remaining FROM en, lo WHERE lo.amount > lo.remaining
+),
+oc AS (
+    -- What the answer says, kept for its replays: the balance just after the earn (every sub-statement
+    -- reads the accounts as they were before it, so the credited one comes from `acc`), and the reason
+    -- nothing was awarded, in the slow path's words.
+    INSERT INTO event_outcomes (event_id, tenant_id, balance, not_awarded_reason)
+    SELECT ev.id, %(t)s,
+           CASE WHEN en.id IS NOT NULL THEN (
+               SELECT json_object_agg(a.kind, CASE WHEN a.kind = %(target)s THEN acc.balance ELSE a.balance END)
+               FROM accounts AS a WHERE a.tenant_id = %(t)s AND a.owner = 'member:' || m.id AND a.unit = 'PTS'
+           ) END,
+           CASE WHEN m.status <> 'active' THEN 'member is ' || m.status
+                WHEN en.id IS NULL THEN 'amount earns less than one point' END
+    FROM m
+    JOIN ev ON true
+    LEFT JOIN en ON true
+    LEFT JOIN acc ON true
+    RETURNING balance, not_awarded_reason
 )
-SELECT m.id, m.status, ev.id, ev.points, en.id, acc.balance, lo.id,
-       (SELECT json_object_agg(kind, balance) FROM accounts
-         WHERE tenant_id = %(t)s AND owner = 'member:' || m.id AND unit = 'PTS')
+SELECT m.id, m.status, ev.id, ev.points, en.id, lo.id, oc.balance, oc.not_awarded_reason
 FROM m
 LEFT JOIN ev ON true
 LEFT JOIN en ON true
-LEFT JOIN acc ON true
 LEFT JOIN lo ON true
+LEFT JOIN oc ON true
 """
 
 _BY_EXTERNAL_ID = _SQL.format(member_match="external_id = %(member)s")
@@ -140,13 +156,11 @@ def purchase(
         cursor.close()
     if row is None:
         return None  # unknown member
-    member, status, event_id, awarded, entry_id, balance_after, lot_id, balances = row
+    member, status, event_id, awarded, entry_id, lot_id, balances, not_awarded_reason = row
     if event_id is None:
         return None  # the order id exists: replay or conflict
     if entry_id is not None:
         session.info.setdefault("entry_kinds", []).append("earn")
-        balances = dict(balances)
-        balances[params["target"]] = balance_after
     return {
         "member_id": member,
         "status": status,
@@ -156,4 +170,5 @@ def purchase(
         "lot_id": lot_id,
         "released": released,
         "balances": balances,
+        "not_awarded_reason": not_awarded_reason,
     }

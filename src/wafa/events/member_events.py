@@ -79,7 +79,7 @@ def record_trigger(
             tiers.on_event(session, tenant_id=tenant_id, member_id=member.id, now=now)
     achievements.on_activity(session, tenant_id=tenant_id, member_id=member.id, cause=f"event:{type_}", now=now)
     event = service.get_or_raise(session, tenant_id=tenant_id, event_id=event_id)
-    return member_event_result(session, event=event, applied=applied), False
+    return service.keep_outcome(session, tenant_id=tenant_id, result=member_event_result(session, event=event, applied=applied)), False
 
 
 def member_enrolled(session: Session, *, tenant_id: int, member: Member, now: datetime) -> EventResult | None:
@@ -105,15 +105,18 @@ def profile_changed(session: Session, *, tenant_id: int, member: Member, now: da
 
 
 def member_event_result(session: Session, *, event: Event, applied: list | None = None) -> EventResult:
+    """The answer for a member event: a new one's (`applied` given) or, rebuilt, a recorded one's as first given."""
+    recorded = applied is None
     if applied is None:
         applied = awards.recorded(session, tenant_id=event.tenant_id, event_id=event.id, currency=None)
     reason = None
     if not applied:
         member = members.get(session, tenant_id=event.tenant_id, member_id=event.member_id or 0)
         reason = f"member is {member.status}" if member is not None and member.status != "active" else "no rule awarded anything"
-    return EventResult(
+    result = EventResult(
         event_id=event.id, type=event.type, order_id=None, member_id=event.member_id, amount="0", currency="",
         occurred_at=event.occurred_at, not_awarded_reason=reason, rules=applied,
         total_points=sum(a.points for a in applied), reference=event.reference, attributes=event.attributes,
         balance=service.balance_of(session, tenant_id=event.tenant_id, member_id=event.member_id if applied else None),
     )
+    return service.as_first_answered(session, result=result) if recorded else result

@@ -88,6 +88,18 @@ class EventType(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class EventOutcome(Base):
+    """What an event's first answer said that later changes would alter: the member's balance just after
+    it, and why nothing was awarded. Replays and GET /v1/events/{id} answer with these, not with today's."""
+
+    __tablename__ = "event_outcomes"
+
+    event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    tenant_id: Mapped[int] = mapped_column(Id)
+    balance: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    not_awarded_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
 class IdempotencyRecord(Base):
     """The first response to a request with an Idempotency-Key, replayed for repeats."""
 

@@ -166,7 +166,7 @@ def record_return(
         session, tenant_id=tenant_id, purchase=purchase, event_in=event_in, amount=this_amount, occurred_at=occurred_at,
         event_id=event_id, now=now,
     )
-    return EventResult(
+    return service.keep_outcome(session, tenant_id=tenant_id, result=EventResult(
         event_id=event_id,
         type="return",
         order_id=purchase.order_id,
@@ -179,7 +179,7 @@ def record_return(
         rules=applied,
         total_points=sum(a.points for a in applied),
         balance=service.balance_of(session, tenant_id=tenant_id, member_id=purchase.member_id),
-    )
+    ))
 
 
 def _take_back(
@@ -292,11 +292,11 @@ def _returned_by_items(purchase: Event, event_in: ReturnIn, returned: dict[str, 
 
 
 def return_result(session: Session, *, event: Event) -> EventResult:
-    """The API shape of a recorded return, as first answered (but for the balance)."""
+    """The API shape of a recorded return, as first answered."""
     currency = event.currency or ""
     reversed_points = -event.points
     applied = awards.recorded(session, tenant_id=event.tenant_id, event_id=event.id, currency=event.currency)
-    return EventResult(
+    return service.as_first_answered(session, result=EventResult(
         event_id=event.id,
         type=event.type,
         order_id=event.order_id,
@@ -310,4 +310,4 @@ def return_result(session: Session, *, event: Event) -> EventResult:
         returned_amount=to_major(event.amount, currency),
         rules=applied,
         total_points=sum(a.points for a in applied),
-    )
+    ))

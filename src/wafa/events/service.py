@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, literal, select, text
+from sqlalchemy import case, func, insert, literal, select, text
 from sqlalchemy.orm import Session
 
 from wafa.db import bucket_of, insert_unless_exists
@@ -18,7 +18,7 @@ from wafa.errors import Conflict, InvalidInput, LedgerCorrupt, NotFound
 from wafa.events import awards, hotpath
 from wafa.events import types as event_types
 from wafa.events.awards import MAX_EVENT_POINTS
-from wafa.events.models import Event
+from wafa.events.models import Event, EventOutcome
 from wafa.events.schemas import Award, CustomEventIn, EventResult, MemberRef, PurchaseIn, Simulation
 from wafa.ledger import service as ledger
 from wafa.members import service as members
@@ -99,6 +99,24 @@ def balance_of(session: Session, *, tenant_id: int, member_id: int | None) -> di
     return ledger.balances(session, tenant_id=tenant_id, member_id=member_id)
 
 
+def keep_outcome(session: Session, *, tenant_id: int, result: EventResult) -> EventResult:
+    """Keep what a new event's answer says that later changes would alter (the balance, the reason nothing
+    was awarded), so that its replays answer the same; return the answer."""
+    session.execute(insert(EventOutcome).values(
+        event_id=result.event_id, tenant_id=tenant_id, balance=result.balance, not_awarded_reason=result.not_awarded_reason,
+    ))
+    return result
+
+
+def as_first_answered(session: Session, *, result: EventResult) -> EventResult:
+    """A recorded event's answer rebuilt from its rows, with the balance and reason it first gave (events
+    recorded before outcomes were kept keep the balance of the moment)."""
+    outcome = session.get(EventOutcome, result.event_id)
+    if outcome is None:
+        return result
+    return result.model_copy(update={"balance": outcome.balance, "not_awarded_reason": outcome.not_awarded_reason})
+
+
 def record_purchase(
     session: Session, *, tenant_id: int, event_in: PurchaseIn, request_hash: str, now: datetime, fast_only: bool = False
 ) -> tuple[EventResult, bool]:
@@ -139,17 +157,12 @@ def record_purchase(
                     points=fast["points"], status="available" if fast["released"] else "pending",
                     available_at=available_at, expires_at=expires_at, entry_id=fast["entry_id"],
                 )
-            reason = None
-            if fast["status"] != "active":
-                reason = f"member is {fast['status']}"
-            elif award is None:
-                reason = "amount earns less than one point"
             return (
                 EventResult(
                     event_id=fast["event_id"], type="purchase", order_id=event_in.order_id, member_id=fast["member_id"],
                     amount=to_major(amount, currency), currency=currency, occurred_at=occurred_at, award=award,
-                    not_awarded_reason=reason, total_points=award.points if award else 0,
-                    balance=fast["balances"] if award else None,
+                    not_awarded_reason=fast["not_awarded_reason"], total_points=award.points if award else 0,
+                    balance=fast["balances"],
                 ),
                 False,
             )
@@ -241,7 +254,7 @@ def record_purchase(
     if reason is None and total == 0 and not applied:
         reason = "amount earns less than one point"
     return (
-        EventResult(
+        keep_outcome(session, tenant_id=tenant_id, result=EventResult(
             event_id=event_id,
             type="purchase",
             order_id=event_in.order_id,
@@ -254,7 +267,7 @@ def record_purchase(
             rules=applied,
             total_points=total,
             balance=balance_of(session, tenant_id=tenant_id, member_id=member.id if member and (award or applied) else None),
-        ),
+        )),
         False,
     )
 
@@ -331,7 +344,7 @@ def purchase_result(session: Session, *, event: Event) -> EventResult:
     applied = awards.recorded(session, tenant_id=event.tenant_id, event_id=event.id, currency=event.currency)
     if award is None and not applied:
         reason = "not a member" if event.member_id is None else "no points awarded"
-    return EventResult(
+    return as_first_answered(session, result=EventResult(
         event_id=event.id,
         type="purchase",
         order_id=event.order_id,
@@ -344,7 +357,7 @@ def purchase_result(session: Session, *, event: Event) -> EventResult:
         rules=applied,
         total_points=award.points if award else 0,
         balance=balance_of(session, tenant_id=event.tenant_id, member_id=event.member_id if award or applied else None),
-    )
+    ))
 
 
 def event_result(session: Session, *, event: Event) -> EventResult:

@@ -1,13 +1,13 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-24 17:12:34.551383
 """
-from alembic import op
 import sqlalchemy as sa
-import wafa.db
+from alembic import op
 
+import wafa.db
 
 revision = '0001'
 down_revision = None
@@ -161,8 +161,11 @@ def upgrade() -> None:
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index('ix_events_member', ['tenant_id', 'member_id', 'occurred_at'], unique=False)
         batch_op.create_index('ix_events_occurred', ['tenant_id', 'occurred_at'], unique=False)
-        batch_op.create_index('uq_events_purchase_order', ['tenant_id', 'order_id'], unique=True, sqlite_where=sa.text("type = 'purchase'"), postgresql_where=sa.text("type = 'purchase'"))
-        batch_op.create_index('uq_events_return_id', ['tenant_id', 'order_id', 'return_id'], unique=True, sqlite_where=sa.text("type = 'return' AND return_id IS NOT NULL"), postgresql_where=sa.text("type = 'return' AND return_id IS NOT NULL"))
+        batch_op.create_index('uq_events_purchase_order', ['tenant_id', 'order_id'], unique=True,
+                              sqlite_where=sa.text("type = 'purchase'"), postgresql_where=sa.text("type = 'purchase'"))
+        batch_op.create_index('uq_events_return_id', ['tenant_id', 'order_id', 'return_id'], unique=True,
+                              sqlite_where=sa.text("type = 'return' AND return_id IS NOT NULL"),
+                              postgresql_where=sa.text("type = 'return' AND return_id IS NOT NULL"))
 
     op.create_table('holds',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -201,9 +204,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('lots', schema=None) as batch_op:
         batch_op.create_index('ix_lots_event', ['tenant_id', 'event_id'], unique=False)
-        batch_op.create_index('ix_lots_expiry_due', ['expires_at'], unique=False, postgresql_where=sa.text('released = true AND remaining > 0'), sqlite_where=sa.text('released = 1 AND remaining > 0'))
+        batch_op.create_index('ix_lots_expiry_due', ['expires_at'], unique=False,
+                              postgresql_where=sa.text('released = true AND remaining > 0'), sqlite_where=sa.text('released = 1 AND remaining > 0'))
         batch_op.create_index('ix_lots_member_open', ['tenant_id', 'member_id', 'released', 'remaining'], unique=False)
-        batch_op.create_index('ix_lots_release_due', ['available_at'], unique=False, postgresql_where=sa.text('released = false'), sqlite_where=sa.text('released = 0'))
+        batch_op.create_index('ix_lots_release_due', ['available_at'], unique=False,
+                              postgresql_where=sa.text('released = false'), sqlite_where=sa.text('released = 0'))
 
     op.create_table('postings',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -253,7 +258,8 @@ def downgrade() -> None:
     with op.batch_alter_table('lots', schema=None) as batch_op:
         batch_op.drop_index('ix_lots_release_due', postgresql_where=sa.text('released = false'), sqlite_where=sa.text('released = 0'))
         batch_op.drop_index('ix_lots_member_open')
-        batch_op.drop_index('ix_lots_expiry_due', postgresql_where=sa.text('released = true AND remaining > 0'), sqlite_where=sa.text('released = 1 AND remaining > 0'))
+        batch_op.drop_index('ix_lots_expiry_due',
+                            postgresql_where=sa.text('released = true AND remaining > 0'), sqlite_where=sa.text('released = 1 AND remaining > 0'))
         batch_op.drop_index('ix_lots_event')
 
     op.drop_table('lots')
@@ -263,7 +269,8 @@ def downgrade() -> None:
 
     op.drop_table('holds')
     with op.batch_alter_table('events', schema=None) as batch_op:
-        batch_op.drop_index('uq_events_return_id', sqlite_where=sa.text("type = 'return' AND return_id IS NOT NULL"), postgresql_where=sa.text("type = 'return' AND return_id IS NOT NULL"))
+        batch_op.drop_index('uq_events_return_id', sqlite_where=sa.text("type = 'return' AND return_id IS NOT NULL"),
+                            postgresql_where=sa.text("type = 'return' AND return_id IS NOT NULL"))
         batch_op.drop_index('uq_events_purchase_order', sqlite_where=sa.text("type = 'purchase'"), postgresql_where=sa.text("type = 'purchase'"))
         batch_op.drop_index('ix_events_occurred')
         batch_op.drop_index('ix_events_member')

@@ -4,10 +4,10 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-25 17:48:22.983708
 """
-from alembic import op
 import sqlalchemy as sa
-import wafa.db
+from alembic import op
 
+import wafa.db
 
 revision = '0003'
 down_revision = '0002'
@@ -42,7 +42,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('tenant_id', 'event_id', 'rule_id', name='uq_rule_awards_event_rule')
     )
     with op.batch_alter_table('rule_awards', schema=None) as batch_op:
-        batch_op.create_index('ix_rule_awards_cashback_due', ['cashback_available_at'], unique=False, postgresql_where=sa.text('cashback_released = false'), sqlite_where=sa.text('cashback_released = 0'))
+        batch_op.create_index('ix_rule_awards_cashback_due', ['cashback_available_at'], unique=False,
+                              postgresql_where=sa.text('cashback_released = false'), sqlite_where=sa.text('cashback_released = 0'))
         batch_op.create_index('ix_rule_awards_member_rule', ['tenant_id', 'member_id', 'rule_id', 'occurred_at'], unique=False)
 
     op.create_table('event_types',
@@ -70,7 +71,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('reference', sa.String(length=128), nullable=True))
-        batch_op.create_index('uq_events_reference', ['tenant_id', 'type', 'member_id', 'reference'], unique=True, sqlite_where=sa.text('reference IS NOT NULL'), postgresql_where=sa.text('reference IS NOT NULL'))
+        batch_op.create_index('uq_events_reference', ['tenant_id', 'type', 'member_id', 'reference'], unique=True,
+                              sqlite_where=sa.text('reference IS NOT NULL'), postgresql_where=sa.text('reference IS NOT NULL'))
 
     with op.batch_alter_table('members', schema=None) as batch_op:
         batch_op.add_column(sa.Column('city', sa.String(length=100), nullable=True))
@@ -89,6 +91,7 @@ def downgrade() -> None:
     op.drop_table('event_types')
     with op.batch_alter_table('rule_awards', schema=None) as batch_op:
         batch_op.drop_index('ix_rule_awards_member_rule')
-        batch_op.drop_index('ix_rule_awards_cashback_due', postgresql_where=sa.text('cashback_released = false'), sqlite_where=sa.text('cashback_released = 0'))
+        batch_op.drop_index('ix_rule_awards_cashback_due',
+                            postgresql_where=sa.text('cashback_released = false'), sqlite_where=sa.text('cashback_released = 0'))
 
     op.drop_table('rule_awards')

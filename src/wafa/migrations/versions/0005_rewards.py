@@ -4,10 +4,10 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-25 20:29:45.578926
 """
-from alembic import op
 import sqlalchemy as sa
-import wafa.db
+from alembic import op
 
+import wafa.db
 
 revision = '0005'
 down_revision = '0004'

@@ -4,10 +4,10 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-25 21:43:17.490917
 """
-from alembic import op
 import sqlalchemy as sa
-import wafa.db
+from alembic import op
 
+import wafa.db
 
 revision = '0007'
 down_revision = '0006'

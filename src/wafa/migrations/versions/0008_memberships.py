@@ -4,10 +4,10 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-25 21:56:58.203634
 """
-from alembic import op
 import sqlalchemy as sa
-import wafa.db
+from alembic import op
 
+import wafa.db
 
 revision = '0008'
 down_revision = '0007'

@@ -4,10 +4,10 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-11-25 23:22:20.284621
 """
-from alembic import op
 import sqlalchemy as sa
-import wafa.db
+from alembic import op
 
+import wafa.db
 
 revision = '0009'
 down_revision = '0008'
@@ -94,7 +94,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('achievement_awards', schema=None) as batch_op:
         batch_op.create_index('ix_achievement_awards_member', ['tenant_id', 'member_id', 'id'], unique=False)
-        batch_op.create_index('uq_achievement_awards_held', ['tenant_id', 'kind', 'definition_id', 'member_id', 'run', 'milestone'], unique=True, sqlite_where=sa.text('revoked_at IS NULL'), postgresql_where=sa.text('revoked_at IS NULL'))
+        batch_op.create_index('uq_achievement_awards_held', ['tenant_id', 'kind', 'definition_id', 'member_id', 'run', 'milestone'], unique=True,
+                              sqlite_where=sa.text('revoked_at IS NULL'), postgresql_where=sa.text('revoked_at IS NULL'))
 
     op.create_table('challenge_progress',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),

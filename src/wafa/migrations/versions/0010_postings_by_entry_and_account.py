@@ -11,7 +11,6 @@ orders, growing with the tenant. The composite index answers both conditions and
 """
 from alembic import op
 
-
 revision = '0010'
 down_revision = '0009'
 branch_labels = None

@@ -11,7 +11,6 @@ a return on the purchase's date for history as well.
 """
 from alembic import op
 
-
 revision = '0012'
 down_revision = '0011'
 branch_labels = None

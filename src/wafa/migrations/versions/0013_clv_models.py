@@ -4,10 +4,10 @@ Revision ID: 0013
 Revises: 0012
 Create Date: 2026-11-26 00:40:00
 """
-from alembic import op
 import sqlalchemy as sa
-import wafa.db
+from alembic import op
 
+import wafa.db
 
 revision = '0013'
 down_revision = '0012'

@@ -4,10 +4,10 @@ Revision ID: 0014
 Revises: 0013
 Create Date: 2026-11-26 00:20:26.179467
 """
-from alembic import op
 import sqlalchemy as sa
-import wafa.db
+from alembic import op
 
+import wafa.db
 
 revision = '0014'
 down_revision = '0013'

@@ -4,10 +4,10 @@ Revision ID: 0015
 Revises: 0014
 Create Date: 2026-11-26 00:22:25.899144
 """
-from alembic import op
 import sqlalchemy as sa
-import wafa.db
+from alembic import op
 
+import wafa.db
 
 revision = '0015'
 down_revision = '0014'

@@ -4,10 +4,10 @@ Revision ID: 0016
 Revises: 0015
 Create Date: 2026-11-26 00:29:27.913449
 """
-from alembic import op
 import sqlalchemy as sa
-import wafa.db
+from alembic import op
 
+import wafa.db
 
 revision = '0016'
 down_revision = '0015'

@@ -4,10 +4,10 @@ Revision ID: 0017
 Revises: 0016
 Create Date: 2026-11-26 00:39:35.604638
 """
-from alembic import op
 import sqlalchemy as sa
-import wafa.db
+from alembic import op
 
+import wafa.db
 
 revision = '0017'
 down_revision = '0016'

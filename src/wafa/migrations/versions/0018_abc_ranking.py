@@ -4,10 +4,10 @@ Revision ID: 0018
 Revises: 0017
 Create Date: 2026-11-26 00:40:58.975624
 """
-from alembic import op
 import sqlalchemy as sa
-import wafa.db
+from alembic import op
 
+import wafa.db
 
 revision = '0018'
 down_revision = '0017'

@@ -4,10 +4,10 @@ Revision ID: 0019
 Revises: 0018
 Create Date: 2026-11-26 00:42:49.556423
 """
-from alembic import op
 import sqlalchemy as sa
-import wafa.db
+from alembic import op
 
+import wafa.db
 
 revision = '0019'
 down_revision = '0018'

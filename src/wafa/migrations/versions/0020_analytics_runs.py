@@ -4,10 +4,10 @@ Revision ID: 0020
 Revises: 0019
 Create Date: 2026-11-26 00:52:44.366974
 """
-from alembic import op
 import sqlalchemy as sa
-import wafa.db
+from alembic import op
 
+import wafa.db
 
 revision = '0020'
 down_revision = '0019'

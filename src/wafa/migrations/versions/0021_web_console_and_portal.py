@@ -4,10 +4,10 @@ Revision ID: 0021
 Revises: 0020
 Create Date: 2026-11-26 02:33:19.557674
 """
-from alembic import op
 import sqlalchemy as sa
-import wafa.db
+from alembic import op
 
+import wafa.db
 
 revision = '0021'
 down_revision = '0020'

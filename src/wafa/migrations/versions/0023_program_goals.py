@@ -4,10 +4,10 @@ Revision ID: 0023
 Revises: 0022
 Create Date: 2026-12-06 20:40:00
 """
-from alembic import op
 import sqlalchemy as sa
-import wafa.db
+from alembic import op
 
+import wafa.db
 
 revision = '0023'
 down_revision = '0022'

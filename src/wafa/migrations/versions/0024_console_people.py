@@ -4,10 +4,10 @@ Revision ID: 0024
 Revises: 0023
 Create Date: 2026-12-06 20:40:00
 """
-from alembic import op
 import sqlalchemy as sa
-import wafa.db
+from alembic import op
 
+import wafa.db
 
 revision = '0024'
 down_revision = '0023'

@@ -4,10 +4,8 @@ Revision ID: 0025
 Revises: 0024
 Create Date: 2026-12-06 20:40:00
 """
-from alembic import op
 import sqlalchemy as sa
-import wafa.db
-
+from alembic import op
 
 revision = '0025'
 down_revision = '0024'

@@ -4,10 +4,8 @@ Revision ID: 0026
 Revises: 0025
 Create Date: 2026-12-08 10:00:00
 """
-from alembic import op
 import sqlalchemy as sa
-import wafa.db
-
+from alembic import op
 
 revision = '0026'
 down_revision = '0025'
