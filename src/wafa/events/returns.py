@@ -10,14 +10,13 @@ from sqlalchemy.orm import Session
 
 from wafa.engagement import achievements
 from wafa.errors import Conflict, InvalidInput
-from wafa.events import awards
-from wafa.events import service
+from wafa.events import awards, service
+from wafa.events import return_arithmetic as arithmetic
 from wafa.events.models import Event
 from wafa.events.schemas import EventResult, ReturnIn, Reversal
 from wafa.ledger import service as ledger
 from wafa.members import service as members
-from wafa.money import precision, to_major, to_minor
-from wafa.programs import earning
+from wafa.money import precision, to_major
 from wafa.programs import service as programs
 from wafa.rewards import payments
 from wafa.rules import engine
@@ -70,41 +69,11 @@ def record_return(
     occurred_at = service.occurred_or_now(event_in.occurred_at, now)
     if occurred_at < purchase.occurred_at:
         raise InvalidInput("a return cannot happen before its purchase", field="occurred_at")
-    left = purchase.amount - purchase.returned_amount
-    returned_items = dict(purchase.returned_items or {})
-
-    if event_in.items:
-        returned_items, cumulative = _returned_by_items(purchase, event_in, returned_items)
-        this_amount = max(0, cumulative - purchase.returned_amount)
-    else:
-        this_amount = left
-    if event_in.amount is not None:
-        this_amount = to_minor(event_in.amount, currency)
-        if this_amount > left:
-            raise InvalidInput(
-                f"return of {to_major(this_amount, currency)} {currency} exceeds the {to_major(left, currency)} left on the order",
-                field="amount",
-            )
-    # A free order (or the free lines of one) can still come back item by item: rules may have paid for items.
-    items_left = _items_left(purchase, purchase.returned_items or {})
-    if event_in.amount is not None and this_amount <= 0 and not event_in.items:
-        raise InvalidInput("a refund amount must be more than zero", field="amount")
-    if (left <= 0 or this_amount <= 0) and not items_left and not event_in.items:
-        raise InvalidInput(f"order {event_in.order_id!r} has nothing left to return", field="order_id")
-    if not event_in.items and event_in.amount is None:
-        returned_items = {line["sku"]: _bought(purchase, line["sku"]) for line in purchase.items or []}
-
-    cumulative_amount = purchase.returned_amount + this_amount
-    # Cumulative rounding: after every return, what has been taken back is the proportional share of
-    # the earning money that came back, so many small returns never take more (or less) than one big
-    # one. Lines that earned nothing (discounted, rewards) take nothing back when they are returned.
-    earned_on = service.earning_amount(purchase.amount, purchase.items)
-    still_earning = service.earning_amount(purchase.amount - cumulative_amount, service.kept_lines(purchase, returned_items))
-    returned_earning = min(earned_on, max(0, earned_on - still_earning))
-    target_reversed = max(purchase.points_reversed, earning.proportional_share(purchase.points, returned_earning, earned_on))
-    if cumulative_amount >= purchase.amount and not _items_left(purchase, returned_items):
-        target_reversed = purchase.points  # everything is back
-    claw = target_reversed - purchase.points_reversed
+    taken = arithmetic.take_back(
+        _order(purchase), items=[(item.sku, item.quantity) for item in event_in.items or []] or None, amount=event_in.amount,
+    )
+    this_amount, cumulative_amount, returned_items = taken.amount, taken.cumulative_amount, taken.returned_items
+    target_reversed, claw = taken.target_reversed, taken.claw
 
     event_id = session.execute(
         Event.__table__.insert()
@@ -135,9 +104,7 @@ def record_return(
         .values(returned_amount=cumulative_amount, points_reversed=target_reversed, returned_items=returned_items or None)
     )
     program = programs.get(session, tenant_id=tenant_id)
-    whole = (purchase.amount > 0 and cumulative_amount >= purchase.amount) or (
-        bool(purchase.items) and not _items_left(purchase, returned_items)
-    )
+    whole = taken.whole
     given = awards.give_back(
         session, tenant_id=tenant_id, purchase=purchase,
         kept_facts=_kept_facts(purchase, returned_items, cumulative_amount),
@@ -251,44 +218,12 @@ def _kept_facts(purchase: Event, returned_items: dict[str, int], returned_amount
     )
 
 
-def _items_left(purchase: Event, returned: dict[str, int]) -> bool:
-    """Whether some line of the order has not come back yet."""
-    return any(returned.get(sku, 0) < _bought(purchase, sku) for sku in {line["sku"] for line in purchase.items or []})
-
-
-def _bought(purchase: Event, sku: str) -> int:
-    return sum(line["quantity"] for line in purchase.items or [] if line["sku"] == sku)
-
-
-def _returned_by_items(purchase: Event, event_in: ReturnIn, returned: dict[str, int]) -> tuple[dict[str, int], int]:
-    """Apply returned items; return the new per-SKU counts and the cumulative returned amount."""
-    if not purchase.items:
-        raise InvalidInput("this order was recorded without items; return an amount instead", field="items")
-    returned = dict(returned)
-    for index, item in enumerate(event_in.items or []):
-        bought = _bought(purchase, item.sku)
-        if bought == 0:
-            raise InvalidInput(f"order has no item {item.sku!r}", field=f"items[{index}].sku")
-        if returned.get(item.sku, 0) + item.quantity > bought:
-            raise InvalidInput(
-                f"{item.sku}: {item.quantity} returned but only {bought - returned.get(item.sku, 0)} left",
-                field=f"items[{index}].quantity",
-            )
-        returned[item.sku] = returned.get(item.sku, 0) + item.quantity
-    # What was paid is shared among lines by list price, so discounts are returned in proportion.
-    list_total = sum(line["quantity"] * line["unit_price"] for line in purchase.items)
-    returned_list = 0
-    for sku, qty in returned.items():
-        lines = [line for line in purchase.items if line["sku"] == sku]
-        remaining = qty
-        for line in lines:
-            take = min(remaining, line["quantity"])
-            returned_list += take * line["unit_price"]
-            remaining -= take
-    if list_total == 0:  # free items only: the money comes back when the last item does
-        everything = all(returned.get(line["sku"], 0) >= _bought(purchase, line["sku"]) for line in purchase.items)
-        return returned, purchase.amount if everything else purchase.returned_amount
-    return returned, earning.proportional_share(purchase.amount, returned_list, list_total)
+def _order(purchase: Event) -> arithmetic.Order:
+    return arithmetic.Order(
+        order_id=purchase.order_id or "", currency=purchase.currency or "", amount=purchase.amount, points=purchase.points,
+        items=purchase.items, returned_amount=purchase.returned_amount, points_reversed=purchase.points_reversed,
+        returned_items=dict(purchase.returned_items or {}),
+    )
 
 
 def return_result(session: Session, *, event: Event) -> EventResult:

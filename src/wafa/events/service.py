@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from wafa.db import bucket_of, insert_unless_exists
 from wafa.engagement import achievements
 from wafa.errors import Conflict, InvalidInput, LedgerCorrupt, NotFound
-from wafa.events import awards, hotpath
+from wafa.events import awards, hotpath, return_arithmetic
 from wafa.events import types as event_types
 from wafa.events.awards import MAX_EVENT_POINTS
 from wafa.events.models import Event, EventOutcome
@@ -274,11 +274,7 @@ def record_purchase(
 
 def earning_amount(amount: int, items: list[dict] | None) -> int:
     """The part of an order's amount that earns base points: discounted and reward lines do not."""
-    if not items or all(item.get("earns", True) for item in items):
-        return amount
-    listed = sum(item["quantity"] * item["unit_price"] for item in items)
-    earning_listed = sum(item["quantity"] * item["unit_price"] for item in items if item.get("earns", True))
-    return earning.proportional_share(amount, earning_listed, listed) if listed else 0
+    return return_arithmetic.earning_amount(amount, items)
 
 
 def _purchase_facts(
@@ -502,19 +498,7 @@ def first_purchase_kept(
 
 def kept_lines(purchase: Event, returned_items: dict[str, int]) -> list[dict] | None:
     """The order's lines less what came back (None for an order recorded without lines)."""
-    return _kept_lines(purchase.items, returned_items)
-
-
-def _kept_lines(items: list[dict] | None, returned_items: dict[str, int]) -> list[dict] | None:
-    if not items:
-        return None
-    kept = []
-    left = dict(returned_items)
-    for line in items:
-        back = min(left.get(line["sku"], 0), line["quantity"])
-        left[line["sku"]] = left.get(line["sku"], 0) - back
-        kept.append({**line, "quantity": line["quantity"] - back})
-    return kept
+    return return_arithmetic.kept_lines(purchase.items, returned_items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -557,7 +541,7 @@ def kept_purchases(
     ):
         if returned_items:
             # Every line back but not all the money refunded still counts, as the totals by currency do.
-            lines = [line for line in _kept_lines(items, returned_items) or () if line["quantity"] > 0]
+            lines = [line for line in return_arithmetic.kept_lines(items, returned_items) or () if line["quantity"] > 0]
         else:
             lines = items or []
         out.append(KeptPurchase(

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from tests.conftest import factory_for, make_member, make_tenant
 from wafa.db import unit_of_work
-from wafa.events import hotpath
-from wafa.events import returns
+from wafa.events import hotpath, returns
 from wafa.events import service as events
+from wafa.events.models import EventOutcome
 from wafa.events.schemas import PurchaseIn, ReturnIn
 from wafa.ledger import service as ledger
 from wafa.ledger.models import Entry, Lot, LotMovement, Posting
@@ -21,10 +21,12 @@ from wafa.ledger.verify import verify
 def _run(factory, clock, tenant_id: int, member_ids: list[int]) -> list[tuple]:  # type: ignore[no-untyped-def]
     """Purchases, a debt and its repayment; returns what each step wrote, without ids."""
     amounts = ["10.00", "99.99", "0.50", "250.00"]
+    answers = []
     for n, amount in enumerate(amounts * 2):
         with unit_of_work(factory) as session:
             body = PurchaseIn(type="purchase", member={"id": member_ids[n % 2]}, order_id=f"o-{n}", amount=amount, currency="SAR")
-            events.record_purchase(session, tenant_id=tenant_id, event_in=body, request_hash=f"h{n}", now=clock.now())
+            answer, _ = events.record_purchase(session, tenant_id=tenant_id, event_in=body, request_hash=f"h{n}", now=clock.now())
+            answers.append(answer.model_dump(mode="json", exclude={"event_id": True, "member_id": True, "award": {"entry_id"}}))
         clock.advance(timedelta(minutes=5))
     # Spend everything, return an order: a debt (with pending_days=0), which the next purchase repays.
     with unit_of_work(factory) as session:
@@ -48,9 +50,15 @@ def _run(factory, clock, tenant_id: int, member_ids: list[int]) -> list[tuple]: 
             select(Posting.amount, Posting.seq).where(Posting.tenant_id == tenant_id).order_by(Posting.entry_id, Posting.amount)
         ).all()
         moves = session.execute(select(LotMovement.amount).where(LotMovement.tenant_id == tenant_id).order_by(LotMovement.id)).all()
+        # What replays will answer: the balance and reason each purchase's answer gave.
+        outcomes = session.execute(
+            select(EventOutcome.balance, EventOutcome.not_awarded_reason).where(EventOutcome.tenant_id == tenant_id)
+            .order_by(EventOutcome.event_id)
+        ).all()
         assert verify(session, tenant_id=tenant_id).ok
         debt = -ledger.balances(session, tenant_id=tenant_id, member_id=member_ids[0])["available"]
-    return [debt, tuple(map(tuple, lots)), tuple(map(tuple, entries)), tuple(map(tuple, postings)), tuple(map(tuple, moves))]
+    return [debt, tuple(map(tuple, lots)), tuple(map(tuple, entries)), tuple(map(tuple, postings)), tuple(map(tuple, moves)),
+            answers, [tuple(o) for o in outcomes]]
 
 
 @pytest.mark.parametrize("pending_days", [0, 14])
