@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 from rich.table import Table
 
-from wafa.cli.main import JsonOption, TenantOption, _factory, _tenant_id, _upgrade, emit, err, failures, out
+from wafa.cli.common import JsonOption, TenantOption, emit, err, failures, out, tenant_id_of, upgrade_schema
 from wafa.clock import SystemClock
-from wafa.db import unit_of_work
+from wafa.db import session_factory, unit_of_work
 
 admin_app = typer.Typer(help="Admin users of the console (/admin).", no_args_is_help=True)
 
@@ -34,17 +36,17 @@ def create_user(
     from wafa.tenants import admin_users, audit
 
     with failures():
-        _upgrade()
+        upgrade_schema()
         now = SystemClock().now()
-        with unit_of_work(_factory()) as session:
-            tenant_id = _tenant_id(session, tenant)
+        with unit_of_work(session_factory()) as session:
+            tenant_id = tenant_id_of(session, slug=tenant)
             # Someone must be able to grant the owner role: a tenant's first owner comes from here.
             role = role or ("admin" if admin_users.has_owner(session, tenant_id=tenant_id) else "owner")
             user = admin_users.create(session, tenant_id=tenant_id, email=email, name=name, password=password, role=role, now=now)
             audit.record(session, tenant_id=tenant_id, user_id=None, actor="cli", action="admin_user.created",
                          target=f"admin_user:{user.id}", details={"email": user.email, "role": user.role}, now=now)
             data = {"id": user.id, "email": user.email, "name": user.name, "role": user.role}
-        emit(as_json, data, lambda: err.print(f"admin user {data['email']} ({data['role']}) can now sign in at /admin"))
+        emit(data, as_json=as_json, human=lambda: err.print(f"admin user {data['email']} ({data['role']}) can now sign in at /admin"))
 
 
 @admin_app.command("list-users")
@@ -52,11 +54,11 @@ def list_users(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
     """List a tenant's admin users."""
     from wafa.tenants import admin_users
 
-    with failures(), _factory()() as session:
-        rows = [
+    with failures(), session_factory()() as session:
+        rows: list[dict[str, Any]] = [
             {"id": u.id, "email": u.email, "name": u.name, "role": u.role, "status": u.status,
              "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None}
-            for u in admin_users.list_(session, tenant_id=_tenant_id(session, tenant))
+            for u in admin_users.list_(session, tenant_id=tenant_id_of(session, slug=tenant))
         ]
 
         def human() -> None:
@@ -65,4 +67,4 @@ def list_users(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
                 table.add_row(str(row["id"]), row["email"], row["name"], row["role"], row["status"], row["last_login_at"] or "")
             out.print(table)
 
-        emit(as_json, rows, human)
+        emit(rows, as_json=as_json, human=human)

@@ -8,40 +8,35 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
+from rich.progress import Progress, TextColumn
 
-# Made before the helpers are imported (see cli/rewards.py for why).
+from wafa.cli.common import JsonOption, TenantOption, emit, err, failures, out, tenant_id_of, usage
+from wafa.clock import SystemClock
+from wafa.db import session_factory
+
 import_app = typer.Typer(help="Bulk imports: years of purchase history in one go.", no_args_is_help=True)
-
-from rich.markup import escape  # noqa: E402
-from rich.progress import Progress, TextColumn  # noqa: E402
-
-from wafa.cli.main import JsonOption, TenantOption, _factory, _tenant_id, emit, err, failures, out  # noqa: E402
-from wafa.clock import SystemClock  # noqa: E402
-
-
-
-def _usage(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
-    return typer.Exit(2)
 
 
 def _format(path: Path, given: str | None) -> str:
+    """The file format: `--format` if given, else by the file's extension; bad usage if neither csv nor parquet."""
     found = given or ("parquet" if path.suffix.lower() in (".parquet", ".pq") else "csv")
     if found not in ("csv", "parquet"):
-        raise _usage("--format: use csv or parquet")
+        raise usage("--format: use csv or parquet")
     return found
 
 
 def _mapping(pairs: list[str]) -> dict[str, str]:
+    """The `--map FIELD=COLUMN` pairs as {field: column}; bad usage for a malformed pair or an unknown field."""
     from wafa.events.imports import FIELDS
 
     mapping = {}
     for pair in pairs:
         name, sep, column = pair.partition("=")
         if not sep or not column:
-            raise _usage(f"--map {pair!r}: use FIELD=COLUMN, e.g. customer_id=CustomerID")
+            raise usage(f"--map {pair!r}: use FIELD=COLUMN, e.g. customer_id=CustomerID")
         if name not in FIELDS:
-            raise _usage(f"--map {pair!r}: the fields are {', '.join(FIELDS)}")
+            raise usage(f"--map {pair!r}: the fields are {', '.join(FIELDS)}")
         mapping[name] = column
     return mapping
 
@@ -66,9 +61,9 @@ def import_purchases(
     now = SystemClock().now()
     started = time.perf_counter()
     with failures():
-        factory = _factory()
+        factory = session_factory()
         with factory() as session:
-            tenant_id = _tenant_id(session, tenant)
+            tenant_id = tenant_id_of(session, slug=tenant)
         with Progress(*Progress.get_default_columns(), TextColumn("{task.fields[rate]}"), console=err, transient=not as_json) as bar:
             task = bar.add_task(f"importing {file.name}", total=1000, rate="")
 
@@ -89,10 +84,11 @@ def import_purchases(
         "rows_per_second": round(report.rows / seconds) if seconds else None,
         "bad": [{"line": line, "reason": reason} for line, reason in report.bad],
     }
-    emit(as_json, data, lambda: _print_report(data))
+    emit(data, as_json=as_json, human=lambda: _print_report(data))
 
 
 def _print_report(data: dict[str, Any]) -> None:
+    """Print an import's counts on stdout and its first 50 bad rows on stderr."""
     out.print(
         f"{data['rows']} rows: {data['imported']} purchases imported, {data['already_there']} already there, "
         f"{data['bad_rows']} bad; {data['members_enrolled']} members enrolled; {data['rows_per_second']} rows/s"
@@ -105,11 +101,12 @@ export_app = typer.Typer(help="Exports: members, purchases and ledger entries to
 
 
 def _export(what: str, output: Path, tenant: str, file_format: str | None) -> None:
+    """Write a tenant's `what` (members, purchases or entries) to `output`, with a progress bar on stderr."""
     from wafa.analytics import exports
 
     kind = _format(output, file_format)
-    with failures(), _factory()() as session:
-        tenant_id = _tenant_id(session, tenant)
+    with failures(), session_factory()() as session:
+        tenant_id = tenant_id_of(session, slug=tenant)
         with Progress(console=err, transient=True) as bar:
             task = bar.add_task(f"exporting {what}", total=None)
             written = exports.write(
@@ -120,6 +117,7 @@ def _export(what: str, output: Path, tenant: str, file_format: str | None) -> No
 
 
 def _export_command(what: str, doc: str) -> None:
+    """Register `wafa export <what>`, whose help is `doc`."""
     def command(
         output: Path = typer.Option(..., "--output", "-o", help="the file to write (.csv or .parquet)"),
         tenant: str = TenantOption,

@@ -8,29 +8,21 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import typer
+from rich.markup import escape
+from rich.progress import Progress
+from rich.table import Table
 
-# Made before the helpers are imported: `python -m wafa.cli.main` loads main.py a second time, and
-# that copy registers this app while this module is still half-way through its imports.
+from wafa.cli.common import JsonOption, TenantOption, bad_usage, emit, err, failures, out, tenant_id_of, usage
+from wafa.clock import SystemClock
+from wafa.db import session_factory, unit_of_work
+from wafa.errors import InvalidInput
+
 rewards_app = typer.Typer(help="The reward catalog, partner vouchers and coupon campaigns.", no_args_is_help=True)
 
-from rich.markup import escape  # noqa: E402
-from rich.progress import Progress  # noqa: E402
-from rich.table import Table  # noqa: E402
-
-from wafa.cli.main import JsonOption, TenantOption, _factory, _tenant_id, bad_usage, emit, err, failures, out  # noqa: E402
-from wafa.clock import SystemClock  # noqa: E402
-from wafa.db import unit_of_work  # noqa: E402
-from wafa.errors import InvalidInput  # noqa: E402
-
 STATUSES = ("draft", "active", "paused", "archived")
-
-
-def _usage(message: str) -> typer.Exit:
-    """A one-line bad-usage reason; exit code 2."""
-    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
-    return typer.Exit(2)
 
 
 @rewards_app.command("list")
@@ -45,11 +37,11 @@ def rewards_list(
     from wafa.rewards import catalog
 
     if status is not None and status not in STATUSES:
-        raise _usage(f"--status: use one of {', '.join(STATUSES)}")
-    with failures(), _factory()() as session:
-        tenant_id = _tenant_id(session, tenant)
+        raise usage(f"--status: use one of {', '.join(STATUSES)}")
+    with failures(), session_factory()() as session:
+        tenant_id = tenant_id_of(session, slug=tenant)
         currency = programs.get(session, tenant_id=tenant_id, fresh=True).base_currency
-        rows = []
+        rows: list[dict[str, Any]] = []
         after = None
         while True:
             page = catalog.list_(session, tenant_id=tenant_id, statuses=(status,) if status else None, after_id=after, limit=500)
@@ -73,7 +65,7 @@ def rewards_list(
                 )
             out.print(table)
 
-        emit(as_json, rows, human)
+        emit(rows, as_json=as_json, human=human)
 
 
 class PartnerFile:
@@ -132,8 +124,8 @@ def rewards_import_vouchers(
         raise typer.Exit(1) from None
     with failures():
         now = SystemClock().now()
-        with unit_of_work(_factory()) as session:
-            reward = catalog.get_by_key_or_raise(session, tenant_id=_tenant_id(session, tenant), key=reward_key)
+        with unit_of_work(session_factory()) as session:
+            reward = catalog.get_by_key_or_raise(session, tenant_id=tenant_id_of(session, slug=tenant), key=reward_key)
             with Progress(console=err, transient=True) as bar:
                 task = bar.add_task("importing voucher codes", total=total)
                 imported, duplicates = vouchers.import_codes(
@@ -143,7 +135,7 @@ def rewards_import_vouchers(
             handed_out = redemptions.fill_waiting(session, reward=reward, now=now)
             available = catalog.stock_of(session, reward=reward) or 0
         data = {"reward": reward.key, "imported": imported, "duplicates": duplicates, "handed_out": handed_out, "available": available}
-        emit(as_json, data, lambda: out.print(
+        emit(data, as_json=as_json, human=lambda: out.print(
             f"imported {imported} codes into {reward.key} ({duplicates} duplicates skipped); "
             f"{handed_out} handed to waiting rewards; {available} available", highlight=False,
         ))
@@ -177,13 +169,13 @@ def rewards_generate_coupons(
     from wafa.rewards.schemas import CampaignIn
 
     if (amount is None) == (percent is None):
-        raise _usage("give exactly one of --amount or --percent")
+        raise usage("give exactly one of --amount or --percent")
     discount = {"type": "fixed" if amount is not None else "percent", "amount": amount, "percent": percent, "currency": currency,
                 "min_order": min_order, "max_discount": max_discount, "categories": categories, "skus": skus}
     try:
         campaign_in = CampaignIn(
-            name=name, discount={k: v for k, v in discount.items() if v is not None}, count=count, max_uses=uses,  # type: ignore[arg-type]
-            prefix=prefix.upper(), length=length, valid_from=valid_from, valid_until=valid_until,  # type: ignore[arg-type]
+            name=name, discount={k: v for k, v in discount.items() if v is not None}, count=count, max_uses=uses,
+            prefix=prefix.upper(), length=length, valid_from=valid_from, valid_until=valid_until,
         )
     except ValidationError as exc:
         raise bad_usage(exc) from None
@@ -207,13 +199,13 @@ def rewards_generate_coupons(
             staged.close()
             if os.path.exists(staged.name):
                 os.unlink(staged.name)
-    emit(as_json, data, lambda: out.print(
+    emit(data, as_json=as_json, human=lambda: out.print(
         f"campaign {data['campaign_id']}: {data['codes']} codes" + (f" written to {output}" if output is not None else ""),
         highlight=False,
     ))
 
 
-def _stage(output: Path):  # type: ignore[no-untyped-def]
+def _stage(output: Path):
     """A temporary file beside `output`: the codes land there and replace `output` once the campaign is committed."""
     try:
         return tempfile.NamedTemporaryFile(
@@ -224,7 +216,7 @@ def _stage(output: Path):  # type: ignore[no-untyped-def]
         raise typer.Exit(1) from None
 
 
-def _generate(tenant: str, campaign_in, staged) -> dict:  # type: ignore[no-untyped-def]
+def _generate(tenant: str, campaign_in, staged) -> dict:
     """Create the campaign (and write its codes to `staged`) in one transaction; the command's JSON answer."""
     from wafa.programs import service as programs
     from wafa.rewards import catalog, coupons
@@ -232,8 +224,8 @@ def _generate(tenant: str, campaign_in, staged) -> dict:  # type: ignore[no-unty
 
     now = SystemClock().now()
     try:
-        with unit_of_work(_factory()) as session, Progress(console=err, transient=True) as bar:
-            tenant_id = _tenant_id(session, tenant)
+        with unit_of_work(session_factory()) as session, Progress(console=err, transient=True) as bar:
+            tenant_id = tenant_id_of(session, slug=tenant)
             program = programs.get(session, tenant_id=tenant_id, fresh=True)
             discount = catalog.discount_of(campaign_in.discount, base_currency=program.base_currency)
             making = bar.add_task("generating coupon codes", total=campaign_in.count)
@@ -256,15 +248,16 @@ def _generate(tenant: str, campaign_in, staged) -> dict:  # type: ignore[no-unty
                     for chunk in csv_lines(_counted(found, lambda done: bar.update(writing, completed=done)), now):
                         staged.write(chunk)
     except InvalidInput as exc:  # a value of an option the schema let through: an amount of 0, too many decimals
-        raise _usage(f"{exc.field}: {exc.detail}" if exc.field else exc.detail) from None
+        raise usage(f"{exc.field}: {exc.detail}" if exc.field else exc.detail) from None
     return data
 
 
 def _utc_iso(when: datetime | None) -> str | None:
+    """`when` in UTC as ISO 8601, or None."""
     return None if when is None else when.astimezone(UTC).isoformat()
 
 
-def _counted(found: Iterable, report) -> Iterator:  # type: ignore[no-untyped-def, type-arg]
+def _counted(found: Iterable, report) -> Iterator:
     """`found` as it is, telling `report` how many have passed every thousand."""
     done = 0
     for done, item in enumerate(found, 1):

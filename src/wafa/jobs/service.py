@@ -1,14 +1,15 @@
 """One pass of due work: releases, expiries, hold lapses, pending cashback, birthday rules, unused
 rewards past their end, tier reviews, referrals, membership renewals and monthly points, and the daily
-RFM scores. Each
-row is handled in its own short transaction, so a pass can run beside live traffic and two passes
-at once do each thing once."""
+RFM scores. Each row is handled in its own short transaction (`sweep`), so a pass can run beside live
+traffic and two passes at once do each thing once."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
@@ -16,13 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from wafa.analytics import custom_segments, segments
 from wafa.db import unit_of_work
-from wafa.errors import Conflict
 from wafa.engagement import referrals
-from wafa.events import awards
-from wafa.events import member_events
-from wafa.memberships import service as memberships
+from wafa.errors import Conflict
+from wafa.events import awards, member_events
 from wafa.ledger import service as ledger
 from wafa.members import service as members
+from wafa.memberships import service as memberships
 from wafa.programs import service as programs
 from wafa.rewards import redemptions
 from wafa.rules import service as rules
@@ -34,6 +34,8 @@ from wafa.web import sessions as web_sessions
 
 @dataclass
 class PassReport:
+    """What one pass did: rows moved, points, amounts and counts, by kind of work."""
+
     released_lots: int = 0
     released_points: int = 0
     expired_lots: int = 0
@@ -49,70 +51,92 @@ class PassReport:
     web_sessions_ended: int = 0  # console and portal sessions past their idle time, and spent sign-in codes
 
 
-def _sweep(
-    factory: sessionmaker[Session], what: str, *, now: datetime, tenant_id: int | None, batch: int,
-    work: Callable[[Session, int, int], int],
-) -> list[int]:
-    """Run `work` on every row that is due, in id order, one transaction per row."""
-    results: list[int] = []
-    last_id = 0
+class Due(Protocol):
+    """A page of due rows, `(tenant, item, ...)` with the cursor last, in cursor order after `after_id`."""
+
+    def __call__(self, session: Session, *, after_id: int, limit: int) -> Sequence[tuple[int, ...]]: ...
+
+
+Work = Callable[[Session, int, int], int]  # (session, tenant, item) -> what it did: points, an amount, or 1/0
+
+
+@dataclass
+class Swept:
+    """What a sweep did: `done` counts the rows whose work returned non-zero, `total` adds up what it returned."""
+
+    done: int = 0
+    total: int = 0
+
+
+def sweep(factory: sessionmaker[Session], *, due: Due, work: Work, batch: int) -> Swept:
+    """Run `work` on every row `due` gives, `batch` rows a page in cursor order, each row in its own
+    transaction, until a page comes back empty; return what this pass did."""
+    swept = Swept()
+    after_id = 0
     while True:
         with factory() as session:
-            if what == "cashback":
-                rows = rules.cashback_due(session, now=now, after_id=last_id, limit=batch, tenant_id=tenant_id)
-            else:
-                rows = ledger.due(session, what=what, now=now, after_id=last_id, limit=batch, tenant_id=tenant_id)
+            rows = due(session, after_id=after_id, limit=batch)
         if not rows:
-            return results
-        last_id = rows[-1][1]
-        for row_tenant, row_id in rows:
-            try:
-                with unit_of_work(factory) as session:
-                    results.append(work(session, row_tenant, row_id))
-            except (IntegrityError, Conflict):
-                # Another pass did it first: its entry's idempotency key or the hold's status says so.
-                results.append(0)
+            return swept
+        after_id = rows[-1][-1]
+        _each_row(factory, rows=rows, work=work, into=swept)
+
+
+def _each_row(factory: sessionmaker[Session], *, rows: Iterable[tuple[int, ...]], work: Work, into: Swept) -> None:
+    """Run `work(session, tenant, item)` on each `(tenant, item, ...)` row in its own transaction, adding what it did to `into`."""
+    for row in rows:
+        try:
+            with unit_of_work(factory) as session:
+                # Counted before the commit, as the jobs always have been: a commit that fails still counts.
+                did = work(session, row[0], row[1])
+                into.done += did != 0
+                into.total += did
+        except (IntegrityError, Conflict):
+            pass  # another pass did it first: its entry's idempotency key, or the row's status, says so
 
 
 def run_due(
     factory: sessionmaker[Session], *, now: datetime, tenant_id: int | None = None, batch: int = 500,
 ) -> PassReport:
-    """Release lots whose window closed, expire lots past expiry, lapse holds past their time."""
-    released = _sweep(
-        factory, "release", now=now, tenant_id=tenant_id, batch=batch,
-        work=lambda s, t, i: ledger.release_lot(s, tenant_id=t, lot_id=i, now=now),
-    )
-    expired = _sweep(
-        factory, "expire", now=now, tenant_id=tenant_id, batch=batch,
-        work=lambda s, t, i: ledger.expire_lot(s, tenant_id=t, lot_id=i, now=now),
-    )
+    """Do one pass of everything due at `now` (for one tenant, or all); return what this pass did."""
+
+    def ledger_due(what: str) -> Due:
+        return partial(ledger.due, what=what, now=now, tenant_id=tenant_id)
 
     def lapse(session: Session, t: int, i: int) -> int:
         ledger.resolve_hold(session, tenant_id=t, hold_id=i, action="lapse", now=now)
         return 1
 
-    lapsed = _sweep(factory, "lapse", now=now, tenant_id=tenant_id, batch=batch, work=lapse)
-    cashback = _sweep(
-        factory, "cashback", now=now, tenant_id=tenant_id, batch=batch,
+    released = sweep(
+        factory, due=ledger_due("release"), batch=batch,
+        work=lambda s, t, i: ledger.release_lot(s, tenant_id=t, lot_id=i, now=now),
+    )
+    expired = sweep(
+        factory, due=ledger_due("expire"), batch=batch,
+        work=lambda s, t, i: ledger.expire_lot(s, tenant_id=t, lot_id=i, now=now),
+    )
+    lapsed = sweep(factory, due=ledger_due("lapse"), batch=batch, work=lapse)
+    cashback = sweep(
+        factory, due=partial(rules.cashback_due, now=now, tenant_id=tenant_id), batch=batch,
         work=lambda s, t, i: awards.release_cashback(s, tenant_id=t, award_id=i, now=now),
     )
     birthday_events = birthdays(factory, now=now, tenant_id=tenant_id)
     with unit_of_work(factory) as session:
         expired_rewards = redemptions.expire_unused(session, now=now, tenant_id=tenant_id)
     reviews = tier_reviews(factory, now=now, tenant_id=tenant_id, batch=batch)
-    settled = _sweep_referrals(factory, now=now, tenant_id=tenant_id, batch=batch)
-    renewals = _sweep_memberships(factory, now=now, tenant_id=tenant_id, batch=batch)
+    settled = _settle_referrals(factory, now=now, tenant_id=tenant_id, batch=batch)
+    renewals = _move_memberships(factory, now=now, tenant_id=tenant_id, batch=batch)
     rfm_done = _recompute_rfm(factory, now=now, tenant_id=tenant_id)
     with unit_of_work(factory) as session:
         ended = web_sessions.purge_expired(session, now=now) + login_codes.purge(session, now=now)
     # Count only what this pass did: a lot another pass got to first moved nothing here.
     return PassReport(
-        released_lots=sum(1 for points in released if points),
-        released_points=sum(released),
-        expired_lots=sum(1 for points in expired if points),
-        expired_points=sum(expired),
-        lapsed_holds=sum(lapsed),
-        released_cashback=sum(cashback),
+        released_lots=released.done,
+        released_points=released.total,
+        expired_lots=expired.done,
+        expired_points=expired.total,
+        lapsed_holds=lapsed.total,
+        released_cashback=cashback.total,
         birthday_events=birthday_events,
         expired_rewards=expired_rewards,
         tier_reviews=reviews,
@@ -142,76 +166,40 @@ def _recompute_rfm(factory: sessionmaker[Session], *, now: datetime, tenant_id: 
 def tier_reviews(factory: sessionmaker[Session], *, now: datetime, tenant_id: int | None, batch: int) -> int:
     """Review every member whose tier's secured period (or grace) is over, one transaction each; return
     how many this pass reviewed."""
-    done = 0
-    last_id = 0
-    while True:
-        with factory() as session:
-            rows = tiers.due_reviews(session, now=now, after_id=last_id, limit=batch, tenant_id=tenant_id)
-        if not rows:
-            return done
-        last_id = rows[-1][2]
-        for row_tenant, member_id, _ in rows:
-            try:
-                with unit_of_work(factory) as session:
-                    done += tiers.review(session, tenant_id=row_tenant, member_id=member_id, now=now) != "none"
-            except (IntegrityError, Conflict):
-                pass  # another pass reviewed it first
+    return sweep(
+        factory, due=partial(tiers.due_reviews, now=now, tenant_id=tenant_id), batch=batch,
+        work=lambda s, t, member_id: tiers.review(s, tenant_id=t, member_id=member_id, now=now) != "none",
+    ).total
 
 
-def _sweep_referrals(factory: sessionmaker[Session], *, now: datetime, tenant_id: int | None, batch: int) -> int:
+def _settle_referrals(factory: sessionmaker[Session], *, now: datetime, tenant_id: int | None, batch: int) -> int:
     """Complete (or expire) pending referrals, one transaction each; return how many this pass completed."""
-    completed = 0
-    last_id = 0
-    while True:
-        with factory() as session:
-            rows = referrals.due(session, after_id=last_id, limit=batch, tenant_id=tenant_id)
-        if not rows:
-            return completed
-        last_id = rows[-1][1]
-        for row_tenant, referral_id in rows:
-            try:
-                with unit_of_work(factory) as session:
-                    completed += referrals.settle(session, tenant_id=row_tenant, referral_id=referral_id, now=now) == "completed"
-            except (IntegrityError, Conflict):
-                pass  # another pass settled it first
+    return sweep(
+        factory, due=partial(referrals.due, tenant_id=tenant_id), batch=batch,
+        work=lambda s, t, i: referrals.settle(s, tenant_id=t, referral_id=i, now=now) == "completed",
+    ).total
 
 
-def _sweep_memberships(factory: sessionmaker[Session], *, now: datetime, tenant_id: int | None, batch: int) -> int:
+def _move_memberships(factory: sessionmaker[Session], *, now: datetime, tenant_id: int | None, batch: int) -> int:
     """End membership periods that are due (renewal due, cancelled, lapsed) and grant this month's plan
     points to memberships in force; return how many memberships changed state."""
-    changed = 0
-    last_id = 0
-    while True:
-        with factory() as session:
-            rows = memberships.due(session, now=now, after_id=last_id, limit=batch, tenant_id=tenant_id)
-        if not rows:
-            break
-        last_id = rows[-1][1]
-        for row_tenant, membership_id in rows:
-            try:
-                with unit_of_work(factory) as session:
-                    changed += memberships.run_due(session, tenant_id=row_tenant, membership_id=membership_id, now=now) != "none"
-            except (IntegrityError, Conflict):
-                pass
+    changed = sweep(
+        factory, due=partial(memberships.due, now=now, tenant_id=tenant_id), batch=batch,
+        work=lambda s, t, i: memberships.run_due(s, tenant_id=t, membership_id=i, now=now) != "none",
+    ).total
     hour = (factory.kw["bind"], tenant_id, now.replace(minute=0, second=0, microsecond=0))
     if _grants_done.get(hour[:2]) == hour[2]:
         return changed  # this process granted this hour (granting is idempotent anyway)
     _grants_done[hour[:2]] = hour[2]
-    last_id = 0
-    while True:
-        with factory() as session:
-            rows = memberships.in_force_after(session, after_id=last_id, limit=batch, tenant_id=tenant_id)
-        if not rows:
-            return changed
-        last_id = rows[-1][1]
-        for row_tenant, membership_id in rows:
-            try:
-                with unit_of_work(factory) as session:
-                    # Locked: a payment renewing it at this moment grants the same month and must not collide.
-                    found = memberships.get_or_raise(session, tenant_id=row_tenant, membership_id=membership_id, lock=True)
-                    memberships.grant_monthly_points(session, membership=found, now=now)
-            except (IntegrityError, Conflict):
-                pass  # another pass granted this month's points first
+
+    def grant(session: Session, t: int, i: int) -> int:
+        # Locked: a payment renewing it at this moment grants the same month and must not collide.
+        found = memberships.get_or_raise(session, tenant_id=t, membership_id=i, lock=True)
+        memberships.grant_monthly_points(session, membership=found, now=now)
+        return 0  # the pass reports memberships moved on, not grants
+
+    sweep(factory, due=partial(memberships.in_force_after, tenant_id=tenant_id), batch=batch, work=grant)
+    return changed
 
 
 # (database, tenant or None) -> the hour whose monthly plan points this process has granted.
@@ -237,19 +225,23 @@ def birthdays(factory: sessionmaker[Session], *, now: datetime, tenant_id: int |
             if _birthdays_done.get((bind, tid)) == (today, local.hour):
                 continue  # this process scanned this hour (recording is idempotent anyway)
             due = members.born_on(session, tenant_id=tid, day=today)
-        for member_id in due:
-            try:
-                with unit_of_work(factory) as session:
-                    member = members.get_or_raise(session, tenant_id=tid, member_id=member_id)
-                    _, replay = member_events.record_trigger(
-                        session, tenant_id=tid, member=member, type_="birthday", reference=f"birthday:{today.year}",
-                        attributes={"year": today.year}, occurred_at=now, now=now,
-                    )
-                    recorded += 0 if replay else 1
-            except (IntegrityError, Conflict):
-                pass  # another pass recorded it first
+        swept = Swept()
+        _each_row(
+            factory, rows=[(tid, member_id) for member_id in due], work=partial(_record_birthday, year=today.year, now=now), into=swept,
+        )
+        recorded += swept.total
         _birthdays_done[(bind, tid)] = (today, local.hour)
     return recorded
+
+
+def _record_birthday(session: Session, tenant_id: int, member_id: int, *, year: int, now: datetime) -> int:
+    """Record a member's birthday event of `year`; return 1, or 0 if it was recorded before."""
+    member = members.get_or_raise(session, tenant_id=tenant_id, member_id=member_id)
+    _, replay = member_events.record_trigger(
+        session, tenant_id=tenant_id, member=member, type_="birthday", reference=f"birthday:{year}",
+        attributes={"year": year}, occurred_at=now, now=now,
+    )
+    return 0 if replay else 1
 
 
 # (database, tenant) -> the local day and hour whose birthdays this process has recorded: the member
