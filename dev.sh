@@ -2,6 +2,7 @@
 # Wafa's two quick-start commands:
 #   bash dev.sh demo   install, then serve Wafa with a demo program on ./wafa.db (SQLite)
 #   bash dev.sh test   install, then run the whole test suite
+#   bash dev.sh lint   install, then ruff, mypy and the import contracts (CI runs it before the tests)
 # Both create .venv beside this file. Extra arguments go to `wafa serve` or pytest.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -26,10 +27,18 @@ case "${1:-}" in
   test)
     shift
     install test
-    exec .venv/bin/python -m pytest "$@"
+    # One worker per core, sharing the tests as tests/conftest.py groups them (a file's tests together).
+    # WAFA_TEST_WORKERS=0 runs everything in this process.
+    exec .venv/bin/python -m pytest -n "${WAFA_TEST_WORKERS:-auto}" --dist loadgroup "$@"
+    ;;
+  lint)
+    install test
+    .venv/bin/ruff check src tests bench
+    .venv/bin/mypy
+    .venv/bin/lint-imports
     ;;
   *)
-    echo "usage: bash dev.sh demo|test [args...]" >&2
+    echo "usage: bash dev.sh demo|test|lint [args...]" >&2
     exit 2
     ;;
 esac

@@ -9,13 +9,14 @@ from __future__ import annotations
 import itertools
 import os
 import uuid
-from typing import Any
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,8 +27,6 @@ from wafa.members import service as members
 from wafa.members.schemas import MemberCreate
 from wafa.migrate import upgrade
 from wafa.tenants import service as tenants
-
-from hypothesis import HealthCheck, settings
 
 # Bounded in CI, deeper on demand: HYPOTHESIS_PROFILE=dev pytest ...
 settings.register_profile("ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -44,6 +43,23 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"CI must run the PostgreSQL tests: set {PG_ENV}")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """How `dev.sh test` shares the tests among its workers (pytest-xdist, --dist loadgroup): a file's
+    tests stay on one worker (they share module fixtures, such as a served demo), and the PostgreSQL
+    race tests all on one, so that two of them (up to 50 connections each) never run at once."""
+    for item in items:
+        if type(item).__name__ == "SchemathesisFunction":
+            # Schemathesis names each operation's test `test_x[GET /v1/...]` but gives them all the
+            # nodeid `test_x`; xdist tells tests apart by nodeid, and would run one per function.
+            # They share nothing but the module's app, so each goes to whichever worker is free.
+            item._nodeid = f"{item.parent.nodeid}::{item.name}"  # type: ignore[union-attr]
+            continue
+        if item.get_closest_marker("xdist_group") is None:
+            group = "postgres-races" if item.get_closest_marker("postgres_only") else item.nodeid.split("::")[0]
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'wafa-test.db'}"
@@ -51,19 +67,37 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
+def new_postgres_database(base: str, prefix: str) -> str:
+    """A new, empty PostgreSQL database on the server `base` names; returns its SQLAlchemy URL."""
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(_admin_dsn(base), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+        # A test database need not survive a crash of the server: commits return before the WAL
+        # reaches the disk (the one durability setting that can be set per database).
+        conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+    return make_url(base).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(url: str) -> None:
+    import psycopg
+
+    name = make_url(url).database
+    with psycopg.connect(_admin_dsn(url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"PostgreSQL tests need {PG_ENV}, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    import psycopg
-
-    admin_url = make_url(base).set(drivername="postgresql")
-    name = f"wafa_test_{uuid.uuid4().hex[:10]}"
-    dsn = admin_url.render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(base).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+    url = new_postgres_database(base, "wafa_test")
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
@@ -71,8 +105,7 @@ def postgres_url() -> Iterator[str]:
     from wafa.db import _factory
 
     _factory.cache_clear()
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_postgres_database(url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -93,7 +126,9 @@ _factories: dict[str, sessionmaker[Session]] = {}
 
 def factory_for(url: str) -> sessionmaker[Session]:
     if url not in _factories:
-        _factories[url] = sessionmaker(make_engine(url, pool_size=60), expire_on_commit=False)
+        # Up to 65 connections at once for the race tests, but only 5 kept open between tests: the
+        # test workers share PostgreSQL's 100.
+        _factories[url] = sessionmaker(make_engine(url, pool_size=5, max_overflow=60), expire_on_commit=False)
     return _factories[url]
 
 

@@ -7,8 +7,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from sqlalchemy import JSON, BigInteger, DateTime, Engine, Integer, create_engine, event, text
+from sqlalchemy import JSON, BigInteger, CursorResult, DateTime, Engine, Integer, Result, Table, create_engine, event, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.functions import FunctionElement
@@ -24,7 +25,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect):  # type: ignore[override]
+    def process_bind_param(self, value: datetime | None, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
@@ -32,7 +33,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect):  # type: ignore[override]
+    def process_result_value(self, value: datetime | None, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
@@ -41,7 +42,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    pass
+    if TYPE_CHECKING:
+        # Every model here is mapped to a Table (DeclarativeBase types it as any FromClause).
+        __table__: ClassVar[Table]
 
 
 def chain_hash_py(prev: str | None, payload: str) -> str:
@@ -57,20 +60,18 @@ class chain_hash(FunctionElement[str]):
 
 
 @compiles(chain_hash, "postgresql")
-def _chain_hash_pg(element, compiler, **kw):  # type: ignore[no-untyped-def]
+def _chain_hash_pg(element, compiler, **kw):
     prev, payload = list(element.clauses)
-    return (
-        "encode(sha256(convert_to(coalesce(%s, '') || %s, 'UTF8')), 'hex')"
-        % (compiler.process(prev, **kw), compiler.process(payload, **kw))
-    )
+    prev_sql, payload_sql = compiler.process(prev, **kw), compiler.process(payload, **kw)
+    return f"encode(sha256(convert_to(coalesce({prev_sql}, '') || {payload_sql}, 'UTF8')), 'hex')"
 
 
 @compiles(chain_hash, "sqlite")
-def _chain_hash_sqlite(element, compiler, **kw):  # type: ignore[no-untyped-def]
-    return "wafa_chain_hash(%s)" % compiler.process(element.clauses, **kw)
+def _chain_hash_sqlite(element, compiler, **kw):
+    return f"wafa_chain_hash({compiler.process(element.clauses, **kw)})"
 
 
-def _sqlite_on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_on_connect(dbapi_conn, _record) -> None:
     dbapi_conn.create_function("wafa_chain_hash", 2, chain_hash_py, deterministic=True)
     cur = dbapi_conn.cursor()
     # WAL lets readers run beside the single writer; busy_timeout queues writers instead of failing.
@@ -81,8 +82,9 @@ def _sqlite_on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-
     cur.close()
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
-    """Create an engine for a SQLite or PostgreSQL URL with Wafa's connection settings."""
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = None) -> Engine:
+    """Create an engine for a SQLite or PostgreSQL URL with Wafa's connection settings: `pool_size`
+    connections kept open, up to `max_overflow` (as many again by default) more while busy."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     if url.startswith("sqlite"):
@@ -92,15 +94,15 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         # pysqlite's own transaction handling defers BEGIN; take the write lock up front
         # so a read-then-write transaction cannot deadlock against another writer.
         @event.listens_for(engine, "connect")
-        def _no_autobegin(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _no_autobegin(dbapi_conn, _record):
             dbapi_conn.isolation_level = None
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(conn):  # type: ignore[no-untyped-def]
+        def _begin_immediate(conn):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size if max_overflow is None else max_overflow, pool_pre_ping=False)
 
 
 @lru_cache
@@ -139,8 +141,8 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 
-def on_commit(session: Session, action: Callable[[], None]) -> None:
-    """Run `action` once the session's transaction commits (say, dropping a cache its writes made stale)."""
+def on_commit(session: Session, action: Callable[[], object]) -> None:
+    """Run `action` once the session's transaction commits (say, dropping a cache its writes made stale); what it returns is ignored."""
     session.info.setdefault("on_commit", []).append(action)
 
 
@@ -160,19 +162,21 @@ def _drop_on_commit(session: Session) -> None:
     session.info.pop("opened_wallets", None)
 
 
-def insert_or_skip(session: Session, model, *, conflict: list[str], where=None):  # type: ignore[no-untyped-def]
+def insert_or_skip(session: Session, model, *, conflict: list[str], where=None):
     """INSERT ... ON CONFLICT DO NOTHING on the model's table, in the session's database dialect (values
     come with the statement or, for many rows at once, with `session.execute(statement, rows)`)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
     # On the table, not the mapped class: Core DML skips the ORM's per-statement bookkeeping.
     table = getattr(model, "__table__", model)
-    return dialect_insert(table).on_conflict_do_nothing(index_elements=conflict, index_where=where)
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing(index_elements=conflict, index_where=where)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing(index_elements=conflict, index_where=where)
 
 
-def insert_unless_exists(session: Session, model, values: dict, *, conflict: list[str], where=None, returning=()):  # type: ignore[no-untyped-def]
+def insert_unless_exists(session: Session, model, values: dict, *, conflict: list[str], where=None, returning=()):
     """INSERT ... ON CONFLICT DO NOTHING on either database; returns the result (no row on conflict)."""
     table = getattr(model, "__table__", model)
     stmt = insert_or_skip(session, model, conflict=conflict, where=where).values(**values)
@@ -182,7 +186,7 @@ def insert_unless_exists(session: Session, model, values: dict, *, conflict: lis
 
 
 def bulk_insert(
-    session: Session, model, rows: list[dict], *, conflict: list[str] | None = None, where: str | None = None,  # type: ignore[no-untyped-def]
+    session: Session, model, rows: list[dict], *, conflict: list[str] | None = None, where: str | None = None,
     returning: tuple[str, ...] = (),
 ) -> list[tuple]:
     """Insert many rows at once, skipping conflicts on `conflict` (with the partial index's `where`), and
@@ -204,6 +208,7 @@ def bulk_insert(
 
     names = ", ".join(columns)
     raw = session.connection().connection.driver_connection
+    assert raw is not None  # the session's connection is live: it was just handed out
     json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
 
     def cell(name: str, value: object) -> object:
@@ -215,8 +220,9 @@ def bulk_insert(
                 for row in rows:
                     copy.write_row([cell(name, row[name]) for name in columns])
             return []
+        # S608: the table, column and conflict names and `where` come from the calling code, never from input; values go through COPY.
         staging = f"bulk_{table.name}"
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS SELECT {names} FROM {table.name} WITH NO DATA")
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS SELECT {names} FROM {table.name} WITH NO DATA")  # noqa: S608
         cursor.execute(f"TRUNCATE {staging}")
         with cursor.copy(f"COPY {staging} ({names}) FROM STDIN") as copy:
             for row in rows:
@@ -225,19 +231,24 @@ def bulk_insert(
         if conflict:
             on_conflict = f" ON CONFLICT ({', '.join(conflict)})" + (f" WHERE {where}" if where else "") + " DO NOTHING"
         cursor.execute(
-            f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staging}{on_conflict}"
+            f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staging}{on_conflict}"  # noqa: S608
             + (f" RETURNING {', '.join(returning)}" if returning else "")
         )
         return [tuple(row) for row in cursor.fetchall()] if returning else []
 
 
-def in_chunks(values: list, size: int = 5000) -> Iterator[list]:  # type: ignore[type-arg]
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched: `Session.execute` returns a CursorResult for those, though typed as a Result."""
+    return cast("CursorResult[Any]", result).rowcount
+
+
+def in_chunks(values: list, size: int = 5000) -> Iterator[list]:
     """`values` in slices for `IN (...)` lists: one bound parameter each, so stay under the drivers' limits."""
     for start in range(0, len(values), size):
         yield values[start:start + size]
 
 
-def bucket_of(column, edges: list[datetime]):  # type: ignore[no-untyped-def]
+def bucket_of(column, edges: list[datetime]):
     """SQL: the index of the span [edges[i], edges[i+1]) that `column` falls in (NULL outside them all),
     for charts over time in one scan. Group by it from a subquery: PostgreSQL will not match a GROUP BY
     term holding bound parameters with the selected one."""

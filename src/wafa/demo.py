@@ -11,9 +11,14 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import TypeAdapter
 from sqlalchemy.orm import Session, sessionmaker
 
+from wafa.analytics import custom_segments, lifetime_value, segments
+from wafa.analytics.segment_rules import SegmentCondition
 from wafa.db import unit_of_work
+from wafa.engagement import achievements, leaderboard, referrals, surveys
+from wafa.engagement.schemas import BadgeIn, ChallengeIn, LeaderboardProfileIn, ReferralPolicyIn, ResponseIn, StreakIn, SurveyIn
 from wafa.errors import WafaError
 from wafa.events import member_events, returns
 from wafa.events import service as events
@@ -24,24 +29,17 @@ from wafa.jobs.service import run_due
 from wafa.ledger import service as ledger
 from wafa.members import service as members
 from wafa.members.schemas import Consent, MemberCreate
+from wafa.memberships import service as memberships
+from wafa.memberships.schemas import PaymentIn, PlanIn
 from wafa.programs import service as programs
 from wafa.rewards import catalog, coupons, redemptions, stamp_cards, vouchers
 from wafa.rewards.schemas import RedemptionIn, RewardIn, StampCardIn
 from wafa.rules import service as rules
-from pydantic import TypeAdapter
-
-from wafa.analytics import custom_segments, lifetime_value, segments
-from wafa.analytics.segment_rules import SegmentCondition
-from wafa.engagement import achievements, leaderboard, referrals, surveys
-from wafa.engagement.schemas import BadgeIn, ChallengeIn, LeaderboardProfileIn, ResponseIn, StreakIn, SurveyIn
-from wafa.memberships import service as memberships
-from wafa.memberships.schemas import PaymentIn, PlanIn
-from wafa.engagement.schemas import ReferralPolicyIn
-from wafa.tiers import service as tiers
-from wafa.tiers.schemas import TierIn, TierPolicyIn
 from wafa.rules.schemas import RuleDefinition
 from wafa.tenants import admin_users
 from wafa.tenants import service as tenants
+from wafa.tiers import service as tiers
+from wafa.tiers.schemas import TierIn, TierPolicyIn
 
 FIRST = ["Ahmed", "Fatima", "Omar", "Layla", "Yousef", "Noura", "Khalid", "Sara", "Ali", "Huda", "Faisal", "Reem", "Hassan", "Mona"]
 FIRST_AR = ["أحمد", "فاطمة", "عمر", "ليلى", "يوسف", "نورة", "خالد", "سارة", "علي", "هدى", "فيصل", "ريم", "حسن", "منى"]
@@ -346,7 +344,8 @@ def seed(
                     channel=rng.choice(["store", "store", "app", "web"]),
                     store=rng.choice(["RUH-01", "RUH-02", "JED-01"]),
                 )
-                events.record_purchase(session, tenant_id=tenant_id, event_in=purchase, request_hash=request_hash("POST", "/v1/events", purchase.model_dump(mode="json")), now=at)
+                events.record_purchase(session, tenant_id=tenant_id, event_in=purchase,
+                                       request_hash=request_hash("POST", "/v1/events", purchase.model_dump(mode="json")), now=at)
                 result.purchases += 1
                 if member_id and rng.random() < 0.5:
                     result.coupons_used += _use_a_coupon(session, tenant_id=tenant_id, member_id=member_id, purchase=purchase, now=at)
@@ -356,10 +355,12 @@ def seed(
                         type="review_written", member=MemberRef(id=member_id), reference=f"review:{purchase.order_id}",
                         attributes={"sku": items[0].sku, "stars": rng.choice([3, 4, 5, 5, 5])}, occurred_at=at + timedelta(days=1),
                     )
-                    member_events.record_custom(session, tenant_id=tenant_id, event_in=review, request_hash=review.reference or "", now=at + timedelta(days=1))
+                    member_events.record_custom(session, tenant_id=tenant_id, event_in=review, request_hash=review.reference or "",
+                                                now=at + timedelta(days=1))
                     result.reviews += 1
                 if member_id and rng.random() < 0.04:
-                    ret = ReturnIn(type="return", order_id=purchase.order_id, items=[{"sku": items[0].sku, "quantity": 1}], occurred_at=at + timedelta(hours=30))
+                    ret = ReturnIn(type="return", order_id=purchase.order_id, items=[{"sku": items[0].sku, "quantity": 1}],
+                                   occurred_at=at + timedelta(hours=30))
                     returns.record_return(session, tenant_id=tenant_id, event_in=ret, now=at + timedelta(hours=30))
                     result.returns += 1
         if day % 7 == 6:

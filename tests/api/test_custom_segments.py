@@ -71,7 +71,9 @@ def test_segments_target_rules_rewards_and_surveys(client: TestClient, clock: Fr
     assert totals == {big: 900 + 10 + 100, small: 20 + 10}
     client.post("/v1/rewards", json={"key": "vip", "name_en": "VIP", "name_ar": "VIP", "points": 1, "segments": ["big-spenders"],
                                      "gives": {"type": "gift", "sku": "V"}})
-    locks = {m: [l["code"] for r in client.get("/v1/rewards", params={"member_id": m}).json()["items"] for l in r["locked"]] for m in (big, small)}
+    locks = {
+        m: [lock["code"] for r in client.get("/v1/rewards", params={"member_id": m}).json()["items"] for lock in r["locked"]] for m in (big, small)
+    }
     assert "segment" not in locks[big] and "segment" in locks[small]
     survey = client.post("/v1/surveys", json={"key": "vip-nps", "title_en": "VIP", "title_ar": "VIP", "questions": [
         {"key": "r", "type": "nps", "text_en": "?", "text_ar": "؟"}]}).json()

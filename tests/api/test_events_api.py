@@ -98,7 +98,9 @@ def test_post_event_purchase_bad_amount_or_currency_is_422(client: TestClient, a
 
 def test_post_event_purchase_float_amount_is_422(client: TestClient) -> None:
     enrol(client)
-    response = client.post("/v1/events", json={"type": "purchase", "member": {"external_id": "ev-1"}, "order_id": "F", "amount": 10.5, "currency": "SAR"})
+    response = client.post(
+        "/v1/events", json={"type": "purchase", "member": {"external_id": "ev-1"}, "order_id": "F", "amount": 10.5, "currency": "SAR"},
+    )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "amount"
 

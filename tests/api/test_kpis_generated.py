@@ -51,7 +51,7 @@ def generate(factory: sessionmaker[Session], *, seed: int, members_count: int, g
 
 def expected(enrolled: dict, purchases: list) -> dict:
     """The KPIs of February, computed from the generated list alone."""
-    def kept_in(window):  # noqa: ANN001, ANN202
+    def kept_in(window):
         return [(m, amount - back) for m, at, amount, back in purchases if window[0] <= at < window[1] and amount > back]
 
     now = kept_in(FEB)

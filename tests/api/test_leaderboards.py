@@ -3,14 +3,12 @@ progress first; nicknames unique regardless of case and spacing."""
 
 from __future__ import annotations
 
-
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.api.test_challenges import DAY, MINUTE, TWO_PURCHASES, board, buy, challenge, member, nickname
 from tests.conftest import make_tenant, problem
 from wafa.clock import FrozenClock
-
 
 # --- leaderboards ----------------------------------------------------------------------------
 

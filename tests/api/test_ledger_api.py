@@ -19,9 +19,11 @@ def member_with(client: TestClient, points: int, external_id: str = "lg-1") -> i
 def test_get_balance_shows_expiring_windows(client: TestClient, clock) -> None:  # type: ignore[no-untyped-def]
     client.patch("/v1/program", json={"expiry": {"policy": "days", "periods": 45}})
     member_id = member_with(client, 0)
-    client.post(f"/v1/members/{member_id}/adjustments", json={"points": 100, "reason": "soon", "expires_at": (clock.now() + timedelta(days=20)).isoformat()})
+    client.post(f"/v1/members/{member_id}/adjustments",
+                json={"points": 100, "reason": "soon", "expires_at": (clock.now() + timedelta(days=20)).isoformat()})
     client.post(f"/v1/members/{member_id}/adjustments", json={"points": 30, "reason": "program expiry"})  # 45 days
-    client.post(f"/v1/members/{member_id}/adjustments", json={"points": 7, "reason": "late", "expires_at": (clock.now() + timedelta(days=400)).isoformat()})
+    client.post(f"/v1/members/{member_id}/adjustments",
+                json={"points": 7, "reason": "late", "expires_at": (clock.now() + timedelta(days=400)).isoformat()})
     balance = client.get(f"/v1/members/{member_id}/balance").json()
     assert balance["available"] == 137
     assert balance["expiring"] == {"days_30": 100, "days_60": 130, "days_90": 130}

@@ -7,14 +7,11 @@ rows as well as missing ones.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import atexit
 import os
 import tempfile
-import uuid
+from datetime import UTC, datetime
 
-import psycopg
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -25,9 +22,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from sqlalchemy.engine import make_url
-
-from tests.conftest import PG_ENV, factory_for, make_member, make_tenant
+from tests.conftest import PG_ENV, drop_postgres_database, factory_for, make_member, make_tenant, new_postgres_database
 from wafa.api.app import create_app
 from wafa.clock import FrozenClock
 from wafa.db import make_engine, unit_of_work
@@ -46,25 +41,21 @@ def _postgres_url() -> str | None:
     base = os.environ.get(PG_ENV)
     if not base:
         return None
-    admin = make_url(base).set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"wafa_fuzz_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    url = new_postgres_database(base, "wafa_fuzz")
 
     def drop() -> None:
-        for engine_factory in list(_factories_for(name)):
+        for engine_factory in _factories_for(url):
             engine_factory.kw["bind"].dispose()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_postgres_database(url)
 
     atexit.register(drop)
-    return make_url(base).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+    return url
 
 
-def _factories_for(name: str):  # type: ignore[no-untyped-def]
+def _factories_for(url: str):  # type: ignore[no-untyped-def]
     from tests.conftest import _factories
 
-    return [factory for url, factory in _factories.items() if url.endswith("/" + name)]
+    return [factory for known, factory in _factories.items() if known == url]
 
 
 def _target(url: str) -> tuple[object, str]:

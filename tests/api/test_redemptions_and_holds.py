@@ -7,7 +7,6 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 
 from tests.conftest import problem
-
 from wafa.jobs.service import run_due
 
 

@@ -64,7 +64,7 @@ def test_editing_a_rule_changes_new_awards_only(client: TestClient) -> None:
     member_id = enrol(client)
     made = rule(client, name_en="Bonus", actions=[{"type": "fixed_points", "points": 10}])
     assert buy(client, "O-1", "1.00").json()["rules"][0]["line"] == "+10 points, rule 'Bonus' v1"
-    definition = {k: v for k, v in made["definition"].items()}
+    definition = dict(made["definition"])
     definition["actions"] = [{"type": "fixed_points", "points": 30}]
     assert client.put(f"/v1/rules/{made['id']}", json=definition).json()["version"] == 2
     assert buy(client, "O-2", "1.00").json()["rules"][0]["line"] == "+30 points, rule 'Bonus' v2"

@@ -19,7 +19,8 @@ def ladder(client: TestClient, **policy: object) -> None:
     assert client.put("/v1/tier-policy", json={"metric": "points_earned", "window": "rolling", "months": 12, **policy}).status_code == 200
     for key, name, rank, threshold in LADDER:
         made = client.post("/v1/tiers", json={"key": key, "name_en": name, "name_ar": name, "rank": rank, "threshold": threshold,
-                                              "benefits": {"earn_multiplier": "1.5" if key == "gold" else "1", "welcome_points": 100 if key == "gold" else 0,
+                                              "benefits": {"earn_multiplier": "1.5" if key == "gold" else "1",
+                                                           "welcome_points": 100 if key == "gold" else 0,
                                                            "flags": ["free_delivery"] if key != "silver" else []}})
         assert made.status_code == 201, made.text
 
@@ -182,7 +183,8 @@ def test_floor_keeps_a_member_only_until_its_date_at_a_review(
 
 def test_tiers_bad_input(client: TestClient) -> None:
     ladder(client)
-    problem(client.post("/v1/tiers", json={"key": "gold", "name_en": "G", "name_ar": "G", "rank": 5, "threshold": "9"}), 409, "/problems/conflict", "key")
+    problem(client.post("/v1/tiers", json={"key": "gold", "name_en": "G", "name_ar": "G", "rank": 5, "threshold": "9"}), 409,
+            "/problems/conflict", "key")
     problem(client.post("/v1/tiers", json={"key": "bronze", "name_en": "B", "name_ar": "B", "rank": 5, "threshold": "9"}), 422,
             "/problems/invalid-input", "threshold")
     problem(client.post("/v1/tiers", json={"key": "x", "name_en": "X", "name_ar": "X", "rank": 9, "threshold": "20000.5"}), 422,

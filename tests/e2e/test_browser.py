@@ -22,8 +22,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.e2e.browser import (
-    CHARTS_DRAWN,
     CHART_DATA,
+    CHARTS_DRAWN,
     DESKTOP,
     DIRECTION,
     PHONE,
@@ -317,7 +317,8 @@ def audit_context(browser: Browser, admin_state: dict, member_state: dict) -> It
 @pytest.mark.parametrize("lang", ["ar", "en"])
 @pytest.mark.parametrize(("name", "path", "who"), AXE_PAGES, ids=[p[0] for p in AXE_PAGES])
 def test_pages_have_no_serious_accessibility_violations(
-    server: Server, audit_context: Callable[[str | None, bool], BrowserContext], profile_member_id: int, name: str, path: str, who: str | None, lang: str,
+    server: Server, audit_context: Callable[[str | None, bool], BrowserContext], profile_member_id: int,
+    name: str, path: str, who: str | None, lang: str,
 ) -> None:
     """axe-core on each main page in both languages. Note: axe-core (4.14) takes Arabic words for icon-font
     ligatures and skips them in its color-contrast rule, so contrast is really checked by the English run

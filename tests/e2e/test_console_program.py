@@ -30,7 +30,7 @@ from tests.e2e.browser import (
 )
 
 require_browser()
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, expect  # noqa: E402  after the skip, so a machine without Playwright skips
 
 ARABIC = re.compile(r"[\u0600-\u06FF]")
 

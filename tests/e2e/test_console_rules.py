@@ -123,7 +123,9 @@ def test_a_field_hidden_by_a_type_change_is_not_sent(page: Page, server: Server)
 
 
 @pytest.mark.parametrize("lang", ["en", "ar"])
-def test_a_field_the_chosen_action_cannot_hold_is_refused_with_the_type_to_use(browser: Browser, server: Server, admin_state: dict, lang: str) -> None:
+def test_a_field_the_chosen_action_cannot_hold_is_refused_with_the_type_to_use(
+    browser: Browser, server: Server, admin_state: dict, lang: str
+) -> None:
     """Without JavaScript every field shows; "categories = coffee" sent with a ×2 multiplier is refused next
     to that field, saying to use "Points per amount spent", and nothing is saved."""
     context = new_context(browser, viewport=DESKTOP, storage_state=admin_state, java_script_enabled=False)

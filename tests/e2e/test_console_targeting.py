@@ -329,7 +329,8 @@ def test_the_rewards_table_sorts_filters_and_exports(page_in: Any, server: Serve
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()
     rows = csv_rows(download.value)
-    assert rows and {r["kind"] for r in rows} == {"coupon"} and [int(r["points"]) for r in rows] == sorted((int(r["points"]) for r in rows), reverse=True)
+    points = [int(r["points"]) for r in rows]
+    assert rows and {r["kind"] for r in rows} == {"coupon"} and points == sorted(points, reverse=True)
 
 
 # --- destructive actions ask first ------------------------------------------------------------------------------
@@ -378,7 +379,7 @@ def test_these_pages_have_no_serious_accessibility_fault_and_fit_a_phone(page_in
     with server.api() as http:
         first = http.get("/v1/surveys").json()["items"][-1]
         campaigns = http.get("/v1/coupon-campaigns").json()["items"]
-    pages = PAGES + [("survey-answers", f"/admin/surveys/{first['id']}/answers")]
+    pages = [*PAGES, ("survey-answers", f"/admin/surveys/{first['id']}/answers")]
     pages += [("coupon-campaign", f"/admin/coupons/{campaigns[0]['id']}")] if campaigns else []
     SHOTS.mkdir(parents=True, exist_ok=True)
     for name, path in pages:

@@ -137,7 +137,8 @@ def test_several_worker_processes_report_one_sum_of_metrics(env: dict[str, str])
     with serving(env, "--workers", "2") as (url, process):
         for n in range(30):  # a fresh connection each, so both processes take some
             with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as http:
-                assert http.post("/v1/events", json={"type": "purchase", "order_id": f"W-{n}", "amount": "10.00", "currency": "SAR"}).status_code == 201
+                purchase = {"type": "purchase", "order_id": f"W-{n}", "amount": "10.00", "currency": "SAR"}
+                assert http.post("/v1/events", json=purchase).status_code == 201
         metrics = httpx.get(f"{url}/metrics").text
         assert _sample(metrics, 'wafa_http_requests_total{method="POST",route="/v1/events",status="201"}') == 30
         assert _sample(metrics, 'wafa_events_total{type="purchase"}') == 30

@@ -235,7 +235,7 @@ def test_two_members_claiming_one_nickname_in_different_case_leave_one_owner(pg:
         pair = [make_member(pg, tenant.id, NOW) for _ in range(2)]
         names = (f"Falcon {round_}", f"fALCON   {round_}")
 
-        results = race(2, lambda i: claim(pg, tenant.id, pair[i], names[i]))
+        results = race(2, lambda i: claim(pg, tenant.id, pair[i], names[i]))  # noqa: B023  race() runs it before the loop moves on
 
         won = [r for r in results if not isinstance(r, Exception)]
         lost = [r for r in results if isinstance(r, Exception)]
@@ -330,7 +330,7 @@ def test_a_return_or_release_waiting_behind_a_purchase_of_the_same_member_does_n
     def run(work: Callable[[], Any]) -> Any:
         try:
             return work()
-        except Exception as exc:  # the outcome under test
+        except Exception as exc:  # noqa: BLE001  the outcome under test
             return exc
 
     at = NOW if other == "return" else later

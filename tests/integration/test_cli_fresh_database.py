@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from tests.conftest import PG_ENV
+from tests.conftest import PG_ENV, drop_postgres_database, new_postgres_database
 from wafa import db
 from wafa.api.app import create_app
 from wafa.cli.main import app
@@ -44,17 +42,11 @@ def empty_db(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"PostgreSQL tests need {PG_ENV}, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    import psycopg
-
-    admin = make_url(base).set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"wafa_cli_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    url = new_postgres_database(base, "wafa_cli")
     try:
-        yield make_url(base).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+        yield url
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_postgres_database(url)
 
 
 def _forget_cached_database() -> None:

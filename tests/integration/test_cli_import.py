@@ -35,7 +35,8 @@ def write_csv(path: Path, rows: list[list[str]]) -> Path:
 
 ROWS = [
     ["C1", "2025-01-05", "120.50", "SAR", "INV-1", ""],
-    ["C1", "2025-02-05T10:00:00+03:00", "80.00", "", "INV-2", json.dumps([{"sku": "COF", "category": "coffee", "quantity": 2, "unit_price": "40.00"}])],
+    ["C1", "2025-02-05T10:00:00+03:00", "80.00", "", "INV-2",
+     json.dumps([{"sku": "COF", "category": "coffee", "quantity": 2, "unit_price": "40.00"}])],
     ["C2", "2025-02-07", "abc", "SAR", "INV-3", ""],
     ["", "2025-02-07", "10.00", "SAR", "INV-4", ""],
     ["C3", "2025-03-01", "15.00", "SAR", "", ""],
@@ -113,7 +114,7 @@ def test_import_keeps_margins_and_payment_dates_for_abc(wafa, tmp_path: Path) ->
     path = tmp_path / "invoices.csv"
     path.write_text("customer_id,date,amount,order_id,margin,paid_at\nB1,2025-06-01,1000.00,I-1,-50.00,2025-06-21\n"
                     "B1,2025-06-02,100.00,I-2,abc,\n")
-    code, out, _ = wafa("import", "purchases", str(path), "--tenant", name, "--json")
+    _code, out, _ = wafa("import", "purchases", str(path), "--tenant", name, "--json")
     body = json.loads(out)
     assert (body["imported"], body["bad_rows"]) == (1, 1) and "margin" in body["bad"][0]["reason"]
 

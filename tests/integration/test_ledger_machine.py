@@ -11,12 +11,11 @@ STEPS steps per example; `HYPOTHESIS_PROFILE=dev` digs deeper.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-
-import os
 
 import pytest
 from hypothesis import event, settings
@@ -291,9 +290,8 @@ class LedgerMachine(RuleBasedStateMachine):
         if expected is None:
             with unit_of_work(self.factory) as session:
                 return work(session)
-        with pytest.raises(expected):
-            with unit_of_work(self.factory) as session:
-                work(session)
+        with pytest.raises(expected), unit_of_work(self.factory) as session:
+            work(session)
         return None
 
     @property

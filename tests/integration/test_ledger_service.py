@@ -427,9 +427,8 @@ def test_return_takes_its_own_lot_then_other_available_points_then_leaves_a_debt
         redeem(factory, tenant.id, member, 1, clock.now(), "in-debt")
     with pytest.raises(MemberInDebt):
         hold(factory, tenant.id, member, 1, clock.now())
-    with pytest.raises(InsufficientPoints):
-        with unit_of_work(factory) as session:
-            ledger.adjust(session, tenant_id=tenant.id, member_id=member, points=-1, reason="fix", idempotency_key="a", now=clock.now(), expires_at=None)
+    with pytest.raises(InsufficientPoints), unit_of_work(factory) as session:
+        ledger.adjust(session, tenant_id=tenant.id, member_id=member, points=-1, reason="fix", idempotency_key="a", now=clock.now(), expires_at=None)
     assert_intact(factory, tenant.id)
 
 

@@ -16,7 +16,8 @@ from wafa.rules.models import RuleVersion
 
 def test_migration_0026_canonical_targeting_keys_known_fixed_unknown_kept(db_url: str, client: TestClient, tenant: TenantCtx) -> None:
     for key, name_en, rank, threshold in (("silver", "Silver", 1, "1000"), ("gold", "Gold Club", 2, "5000")):
-        assert client.post("/v1/tiers", json={"key": key, "name_en": name_en, "name_ar": "فئة", "rank": rank, "threshold": threshold}).status_code == 201
+        tier = {"key": key, "name_en": name_en, "name_ar": "فئة", "rank": rank, "threshold": threshold}
+        assert client.post("/v1/tiers", json=tier).status_code == 201
     assert client.post("/v1/membership-plans", json={"key": "plus", "name_en": "Plus", "name_ar": "بلس", "interval": "month",
                                                      "price": "29.00"}).status_code == 201
     assert client.post("/v1/segments", json={"key": "vip", "name_en": "VIP", "name_ar": "كبار", "conditions": [

@@ -19,6 +19,7 @@ def test_backfill_links_old_returns_to_the_credit_they_took_back(db_url: str) ->
     """0012: a return recorded before claw-backs named their credit is linked to the purchase's earn entry."""
     from datetime import UTC, datetime
 
+    from alembic import command
     from sqlalchemy import select, update
 
     from tests.conftest import make_member, make_tenant
@@ -27,8 +28,6 @@ def test_backfill_links_old_returns_to_the_credit_they_took_back(db_url: str) ->
     from wafa.events import service as events
     from wafa.events.schemas import MemberRef, PurchaseIn, ReturnIn
     from wafa.ledger.models import Entry
-    from alembic import command
-
     from wafa.migrate import alembic_config, upgrade
 
     factory = factory_for(db_url)

@@ -60,7 +60,7 @@ def test_proportional_share_edges() -> None:
 )
 def test_returns_split_any_way_claw_back_exactly_the_points_in_the_end(points: int, whole: int, cuts: list[float]) -> None:
     # Partial returns (some of nothing at all) that together return the whole order.
-    marks = sorted(int(whole * cut) for cut in cuts) + [whole]
+    marks = [*sorted(int(whole * cut) for cut in cuts), whole]
     clawed, previous = 0, 0
     for returned in marks:
         target = proportional_share(points, returned, whole)

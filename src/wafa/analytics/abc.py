@@ -43,12 +43,12 @@ def set_policy(
     """Set the weights (any non-negative numbers; they are normalised) and the shares of A and B."""
     unknown = set(weights) - set(FACTORS)
     if unknown:
-        raise InvalidInput(f"unknown factor {sorted(unknown)[0]!r}; the factors are {', '.join(FACTORS)}", field="weights")
+        raise InvalidInput(f"unknown factor {min(unknown)!r}; the factors are {', '.join(FACTORS)}", field="weights")
     if not any(w > 0 for w in weights.values()):
         raise InvalidInput("at least one weight must be above 0", field="weights")
     if a_share + b_share > 1:
         raise InvalidInput("a_share and b_share add up to more than 1", field="b_share")
-    values = dict(weights={f: float(weights.get(f, 0)) for f in FACTORS}, a_share=a_share, b_share=b_share, months=months, updated_at=now)
+    values = {"weights": {f: float(weights.get(f, 0)) for f in FACTORS}, "a_share": a_share, "b_share": b_share, "months": months, "updated_at": now}
     insert_unless_exists(session, AbcPolicy, dict(tenant_id=tenant_id, **values), conflict=["tenant_id"])
     found = session.get_one(AbcPolicy, tenant_id)
     for name, value in values.items():
@@ -63,7 +63,7 @@ def percentiles(values: dict[int, float], *, higher_is_better: bool = True) -> d
     if n == 0:
         return {}
     if n == 1:
-        return {key: 1.0 for key in values}
+        return dict.fromkeys(values, 1.0)
     ordered = sorted(values.values())
     out = {}
     for key, value in values.items():
@@ -74,9 +74,8 @@ def percentiles(values: dict[int, float], *, higher_is_better: bool = True) -> d
 
 def recompute(session: Session, *, tenant_id: int, now: datetime) -> int:
     """Score and class every member with a purchase; replace the program's scores; return how many."""
-    from wafa.events import service as events
-
     from wafa.analytics import segments
+    from wafa.events import service as events
 
     segments.lock_run(session, tenant_id=tenant_id)  # one computation of the program's segments at a time
     program = programs.get(session, tenant_id=tenant_id)
@@ -125,9 +124,9 @@ def recompute(session: Session, *, tenant_id: int, now: datetime) -> int:
     b_count = max(0, int(len(ordered) * (rules.a_share + rules.b_share) + 0.5) - a_count)
     session.execute(delete(AbcScore).where(AbcScore.tenant_id == tenant_id))
     rows = [
-        dict(tenant_id=tenant_id, member_id=m, score=round(scores[m], 6),
-             abc_class="A" if k < a_count else "B" if k < a_count + b_count else "C",
-             factors={f: round(ranks[f][m], 6) for f in FACTORS if m in ranks[f]}, computed_at=now)
+        {"tenant_id": tenant_id, "member_id": m, "score": round(scores[m], 6),
+         "abc_class": "A" if k < a_count else "B" if k < a_count + b_count else "C",
+         "factors": {f: round(ranks[f][m], 6) for f in FACTORS if m in ranks[f]}, "computed_at": now}
         for k, m in enumerate(ordered)
     ]
     bulk_insert(session, AbcScore, rows)

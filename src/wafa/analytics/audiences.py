@@ -50,8 +50,9 @@ def segment_choices(session: Session, *, tenant_id: int) -> list[Choice]:
 def _canonical(found: Iterable[str] | str, known: dict[str, str], *, field: str, what: str) -> list[str]:
     """Each name as its key; a single name (not a list) is refused as `field`, a listed one as `field[i]`."""
     single = isinstance(found, str)
+    names = [found] if isinstance(found, str) else found
     out: list[str] = []
-    for index, name in enumerate([found] if single else found):
+    for index, name in enumerate(names):
         key = known.get(name.strip().lower())
         if key is None:
             listed = ", ".join(sorted(set(known.values()))) or "none yet"

@@ -110,7 +110,7 @@ def bgnbd_log_likelihood(r: float, alpha: float, a: float, b: float, x: np.ndarr
     return shared + np.logaddexp(survive, died)
 
 
-def _fit(negative_ll, start: list[float]) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _fit(negative_ll, start: list[float]) -> np.ndarray:
     """Minimise over the logs of the parameters (all positive), polishing with Nelder-Mead."""
     first = optimize.minimize(negative_ll, np.log(start), method="L-BFGS-B", options={"maxiter": 2000, "gtol": 1e-10})
     second = optimize.minimize(

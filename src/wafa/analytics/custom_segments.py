@@ -160,7 +160,7 @@ def recompute(session: Session, *, segment: CustomSegment, now: datetime, facts:
     today = now.astimezone(ZoneInfo(program.timezone)).date()
     chosen = [m for m, f in facts if segment_rules.matches(conditions, f, today=today, to_minor=bounds)]
     session.execute(delete(SegmentMember).where(SegmentMember.tenant_id == segment.tenant_id, SegmentMember.segment_id == segment.id))
-    bulk_insert(session, SegmentMember, [dict(tenant_id=segment.tenant_id, segment_id=segment.id, member_id=m) for m in chosen])
+    bulk_insert(session, SegmentMember, [{"tenant_id": segment.tenant_id, "segment_id": segment.id, "member_id": m} for m in chosen])
     session.add(SegmentCount(tenant_id=segment.tenant_id, segment_id=segment.id, at=now, members=len(chosen)))
     segment.computed_at = now
     session.flush()

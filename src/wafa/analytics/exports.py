@@ -62,7 +62,7 @@ def write(
     return written
 
 
-def _schema(found):  # type: ignore[no-untyped-def]
+def _schema(found):
     """The first batch's schema with its all-empty columns given their real type (by name: times, days,
     else text), so a value in a later batch fits."""
     import pyarrow as pa
@@ -71,6 +71,7 @@ def _schema(found):  # type: ignore[no-untyped-def]
     for field in found:
         if pa.types.is_null(field.type):
             kind = pa.timestamp("us", tz="UTC") if field.name.endswith("_at") else pa.date32() if field.name.endswith("_date") else pa.string()
-            field = pa.field(field.name, kind)
-        fields.append(field)
+            fields.append(pa.field(field.name, kind))
+        else:
+            fields.append(field)
     return pa.schema(fields)

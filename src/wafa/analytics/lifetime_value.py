@@ -35,9 +35,8 @@ def history_rows(
     program = programs.get(session, tenant_id=tenant_id)
     zone = ZoneInfo(program.timezone)
     digits = precision(program.base_currency)
-    seen = 0
-    for member, at, currency, kept in events.member_purchases(session, tenant_id=tenant_id, until=until, member_id=member_id):
-        seen += 1
+    purchases = events.member_purchases(session, tenant_id=tenant_id, until=until, member_id=member_id)
+    for seen, (member, at, currency, kept) in enumerate(purchases, start=1):
         if progress is not None and seen % 10_000 == 0:
             progress(seen)
         yield str(member), at.astimezone(zone).date(), float(program.in_base(kept, currency).scaleb(-digits))

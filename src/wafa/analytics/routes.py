@@ -3,19 +3,41 @@
 from __future__ import annotations
 
 from datetime import date
-from zoneinfo import ZoneInfo
 from decimal import Decimal
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from wafa.analytics import abc, custom_segments, goals, kpis, lifetime_value, segments
 from wafa.analytics.models import ClvModel, RfmScore
 from wafa.analytics.schemas import (
-    AbcPolicyIn, AbcRead, AbcSummary, Cohorts, KpiReport, AcquisitionSpendIn, AcquisitionSpendRead, ClvFitIn, ClvModelRead, MemberClv, RfmPage, RfmRead, RfmSummary, SegmentIn,
-    RfmHistory, SegmentMembersPage, SegmentPage, SegmentRead, SegmentSize, SegmentUpdate,
+    AbcPolicyIn,
+    AbcRead,
+    AbcSummary,
+    AcquisitionSpendIn,
+    AcquisitionSpendRead,
+    ClvFitIn,
+    ClvModelRead,
+    Cohorts,
+    GoalIn,
+    GoalPage,
+    GoalPoint,
+    GoalRead,
+    GoalUpdate,
+    KpiReport,
+    MemberClv,
+    RfmHistory,
+    RfmPage,
+    RfmRead,
+    RfmSummary,
+    SegmentIn,
+    SegmentMembersPage,
+    SegmentPage,
+    SegmentRead,
+    SegmentSize,
+    SegmentUpdate,
 )
-from wafa.analytics.schemas import GoalIn, GoalPage, GoalPoint, GoalRead, GoalUpdate
 from wafa.api.deps import Context, IdPath, decode_cursor, encode_cursor, paginate, require
 from wafa.errors import NotFound
 from wafa.members import service as members
@@ -56,7 +78,7 @@ def model(request: Request, principal: Principal = Depends(require("read"))) -> 
 @router.get("/members/{member_id}/clv", response_model=MemberClv, summary="A member's predicted lifetime value and churn risk")
 def member_clv(
     request: Request, member_id: IdPath, horizon: int = Query(52, ge=1, le=3650, description="in the model's units"),
-    discount_rate: Decimal = Query(Decimal("0"), ge=0, le=1, description="per unit"),
+    discount_rate: Decimal = Query(Decimal(0), ge=0, le=1, description="per unit"),
     principal: Principal = Depends(require("read")),
 ) -> MemberClv:
     ctx = Context(request)
@@ -123,7 +145,8 @@ def member_rfm(request: Request, member_id: IdPath, principal: Principal = Depen
         return _rfm_read(found, programs.get(session, tenant_id=principal.tenant_id).base_currency)
 
 
-@router.get("/analytics/kpis", response_model=KpiReport, response_model_by_alias=True, summary="Program KPIs for a period, and against the period before")
+@router.get("/analytics/kpis", response_model=KpiReport, response_model_by_alias=True,
+            summary="Program KPIs for a period, and against the period before")
 def get_kpis(
     request: Request, from_: date = Query(..., alias="from", description="first local day"),
     to: date = Query(..., description="last local day (inclusive)"),
@@ -196,7 +219,7 @@ def member_abc(request: Request, member_id: IdPath, principal: Principal = Depen
                        computed_at=found.computed_at)
 
 
-def _segment_read(session, segment) -> SegmentRead:  # type: ignore[no-untyped-def]
+def _segment_read(session, segment) -> SegmentRead:
     return SegmentRead(
         id=segment.id, key=segment.key, name={"en": segment.name_en, "ar": segment.name_ar},
         conditions=custom_segments.conditions_of(segment),
@@ -268,14 +291,15 @@ def segment_counts(request: Request, segment_id: IdPath, principal: Principal = 
     ctx = Context(request)
     with ctx.transaction() as session:
         custom_segments.get_or_raise(session, tenant_id=principal.tenant_id, segment_id=segment_id)
-        return [SegmentSize(at=c.at, members=c.members) for c in custom_segments.counts(session, tenant_id=principal.tenant_id, segment_id=segment_id)]
+        counts = custom_segments.counts(session, tenant_id=principal.tenant_id, segment_id=segment_id)
+        return [SegmentSize(at=c.at, members=c.members) for c in counts]
 
 
-def _decimal(value) -> str | None:  # type: ignore[no-untyped-def]
+def _decimal(value) -> str | None:
     return None if value is None else format(value, "f")
 
 
-def _goal_reads(session, *, principal: Principal, found: list, now) -> list[GoalRead]:  # type: ignore[no-untyped-def]
+def _goal_reads(session, *, principal: Principal, found: list, now) -> list[GoalRead]:
     program = programs.get(session, tenant_id=principal.tenant_id)
     today = now.astimezone(ZoneInfo(program.timezone)).date()
     return [

@@ -22,7 +22,7 @@ RECOMPUTE_EVERY = timedelta(hours=24)
 
 def lock_run(session: Session, *, tenant_id: int, job: str = "segments") -> AnalyticsRun:
     """The program's run row for `job`, locked: computations of a program's segments take turns."""
-    insert_unless_exists(session, AnalyticsRun, dict(tenant_id=tenant_id, job=job, ran_at=None), conflict=["tenant_id", "job"])
+    insert_unless_exists(session, AnalyticsRun, {"tenant_id": tenant_id, "job": job, "ran_at": None}, conflict=["tenant_id", "job"])
     return session.execute(
         select(AnalyticsRun).where(AnalyticsRun.tenant_id == tenant_id, AnalyticsRun.job == job)
         .with_for_update().execution_options(populate_existing=True)
@@ -49,15 +49,15 @@ def recompute(session: Session, *, tenant_id: int, now: datetime) -> int:
     m = rfm.quintiles([float(money[i]) for i in ids])
     session.execute(delete(RfmScore).where(RfmScore.tenant_id == tenant_id))
     rows = [
-        dict(tenant_id=tenant_id, member_id=member_id, recency_days=recency[k], frequency=count[member_id],
-             monetary=int(money[member_id].to_integral_value(rounding=ROUND_FLOOR)), r=r[k], f=f[k], m=m[k],
-             segment=rfm.segment(r[k], f[k]), computed_at=now)
+        {"tenant_id": tenant_id, "member_id": member_id, "recency_days": recency[k], "frequency": count[member_id],
+         "monetary": int(money[member_id].to_integral_value(rounding=ROUND_FLOOR)), "r": r[k], "f": f[k], "m": m[k],
+         "segment": rfm.segment(r[k], f[k]), "computed_at": now}
         for k, member_id in enumerate(ids)
     ]
     bulk_insert(session, RfmScore, rows)
     sizes = Counter(row["segment"] for row in rows)
     if rows:
-        bulk_insert(session, RfmCount, [dict(tenant_id=tenant_id, at=now, segment=key, members=sizes.get(key, 0)) for key in rfm.SEGMENTS])
+        bulk_insert(session, RfmCount, [{"tenant_id": tenant_id, "at": now, "segment": key, "members": sizes.get(key, 0)} for key in rfm.SEGMENTS])
     session.flush()
     return len(rows)
 

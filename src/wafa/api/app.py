@@ -5,18 +5,16 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from wafa import __version__
+from wafa.analytics.routes import router as analytics_router
 from wafa.api import problems
 from wafa.api.metrics import MetricsMiddleware, render
 from wafa.clock import Clock, SystemClock
 from wafa.config import get_settings
-from wafa.notify.mail import Mailer
-from wafa.web import routes as web
 from wafa.db import session_factory
-from wafa.analytics.routes import router as analytics_router
 from wafa.engagement.achievement_routes import router as achievements_router
 from wafa.engagement.routes import router as engagement_router
 from wafa.engagement.survey_routes import router as surveys_router
@@ -25,6 +23,7 @@ from wafa.events.routes import types_router as event_types_router
 from wafa.ledger.routes import router as ledger_router
 from wafa.members.routes import router as members_router
 from wafa.memberships.routes import router as memberships_router
+from wafa.notify.mail import Mailer
 from wafa.programs.routes import router as programs_router
 from wafa.rewards.routes import router as rewards_router
 from wafa.rules.routes import member_router as rule_awards_router
@@ -32,6 +31,7 @@ from wafa.rules.routes import router as rules_router
 from wafa.tenants.routes import router as tenants_router
 from wafa.tenants.routes import tenant_router
 from wafa.tiers.routes import router as tiers_router
+from wafa.web import routes as web
 
 
 def create_app(
@@ -54,7 +54,8 @@ def create_app(
     problems.install(app)
     for router in (
         members_router, events_router, event_types_router, ledger_router, programs_router, rewards_router, rules_router,
-        rule_awards_router, tenants_router, tenant_router, tiers_router, engagement_router, achievements_router, memberships_router, analytics_router, surveys_router,
+        rule_awards_router, tenants_router, tenant_router, tiers_router, engagement_router, achievements_router, memberships_router,
+        analytics_router, surveys_router,
     ):
         app.include_router(router, responses=problems.PROBLEM_RESPONSES)
     problems.document(app)
@@ -71,7 +72,7 @@ def create_app(
 
         try:
             await run_in_threadpool(ping)
-        except Exception:
+        except Exception:  # noqa: BLE001  whatever stops the ping, the answer is "unavailable"
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok", "version": __version__})
 

@@ -10,13 +10,28 @@ from sqlalchemy.orm import Session
 
 from wafa.api.deps import Context, IdPath, require
 from wafa.engagement import achievements, goals, leaderboard, member_achievements
+from wafa.engagement.member_achievements import descriptions, names
 from wafa.engagement.models import Badge, Challenge, Streak
 from wafa.engagement.schemas import (
-    Achievements, BadgeIn, BadgePage, BadgeRead, BadgeUpdate, ChallengeIn, ChallengePage, ChallengeRead, ChallengeUpdate,
-    Leaderboard, LeaderboardProfileIn, LeaderboardProfileRead, MemberChallenge, Milestone, StreakIn, StreakPage, StreakRead,
+    Achievements,
+    BadgeIn,
+    BadgePage,
+    BadgeRead,
+    BadgeUpdate,
+    ChallengeIn,
+    ChallengePage,
+    ChallengeRead,
+    ChallengeUpdate,
+    Leaderboard,
+    LeaderboardProfileIn,
+    LeaderboardProfileRead,
+    MemberChallenge,
+    Milestone,
+    StreakIn,
+    StreakPage,
+    StreakRead,
     StreakUpdate,
 )
-from wafa.engagement.member_achievements import descriptions, names
 from wafa.members import service as members
 from wafa.money import to_major
 from wafa.programs import service as programs
@@ -121,7 +136,8 @@ def update_challenge(
         return _challenge_read(challenge, _currency(session, principal.tenant_id), ctx.now(), _holders(session, principal.tenant_id, "challenge"))
 
 
-@router.get("/challenges/{challenge_id}/leaderboard", response_model=Leaderboard, summary="A challenge's leaderboard (members who opted in, by nickname)")
+@router.get("/challenges/{challenge_id}/leaderboard", response_model=Leaderboard,
+            summary="A challenge's leaderboard (members who opted in, by nickname)")
 def get_leaderboard(
     request: Request, challenge_id: IdPath, limit: int = Query(10, ge=1, le=100),
     member_id: int | None = Query(None, ge=1, le=2**63 - 1, description="also rank this member, even if not shown"),
@@ -188,7 +204,8 @@ def get_profile(request: Request, member_id: IdPath, principal: Principal = Depe
         return leaderboard.profile_read(session, tenant_id=principal.tenant_id, member_id=member_id)
 
 
-@router.put("/members/{member_id}/leaderboard-profile", response_model=LeaderboardProfileRead, summary="Choose a nickname and opt in or out of leaderboards")
+@router.put("/members/{member_id}/leaderboard-profile", response_model=LeaderboardProfileRead,
+            summary="Choose a nickname and opt in or out of leaderboards")
 def put_profile(
     request: Request, member_id: IdPath, profile_in: LeaderboardProfileIn, principal: Principal = Depends(require("members:write"))
 ) -> LeaderboardProfileRead:

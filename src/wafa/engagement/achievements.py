@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -68,17 +68,22 @@ def definitions(session: Session, *, tenant_id: int) -> Definitions:
     hit = _cache.get(key)
     if hit is not None and time.monotonic() - hit[0] < 30:
         return hit[1]
-    found = []
-    for model in (Badge, Challenge, Streak):
-        rows = list(session.execute(
-            select(model).where(model.tenant_id == tenant_id).order_by(model.id)
-        ).scalars())
-        for row in rows:
-            session.expunge(row)
-        found.append(rows)
-    result = Definitions(*found)
+    result = Definitions(_detached(session, Badge, tenant_id), _detached(session, Challenge, tenant_id), _detached(session, Streak, tenant_id))
     _cache[key] = (time.monotonic(), result)
     return result
+
+
+# A badge, a challenge or a streak: the three kinds of definition.
+_Definition = TypeVar("_Definition", Badge, Challenge, Streak)
+
+
+def _detached(session: Session, model: type[_Definition], tenant_id: int) -> list[_Definition]:
+    rows = list(session.execute(
+        select(model).where(model.tenant_id == tenant_id).order_by(model.id)
+    ).scalars())
+    for row in rows:
+        session.expunge(row)
+    return rows
 
 
 # Definitions ---------------------------------------------------------------------------------------
@@ -143,7 +148,7 @@ def create_streak(session: Session, *, tenant_id: int, streak_in: StreakIn, now:
     return streak
 
 
-def get_or_raise(session: Session, model: type, *, tenant_id: int, definition_id: int) -> Any:
+def get_or_raise(session: Session, model: type[_Definition], *, tenant_id: int, definition_id: int) -> _Definition:
     """A badge, challenge or streak of the tenant by id, or NotFound."""
     found = session.execute(select(model).where(model.tenant_id == tenant_id, model.id == definition_id)).scalar_one_or_none()
     if found is None:
@@ -151,9 +156,12 @@ def get_or_raise(session: Session, model: type, *, tenant_id: int, definition_id
     return found
 
 
-def update(session: Session, model: type, *, tenant_id: int, definition_id: int, changes: BadgeUpdate | ChallengeUpdate | StreakUpdate, now: datetime) -> Any:
+def update(
+    session: Session, model: type[_Definition], *, tenant_id: int, definition_id: int, changes: BadgeUpdate | ChallengeUpdate | StreakUpdate,
+    now: datetime,
+) -> _Definition:
     """Rename, describe, archive (or for a challenge move its end) a badge, challenge or streak."""
-    found = get_or_raise(session, model, tenant_id=tenant_id, definition_id=definition_id)
+    found: Any = get_or_raise(session, model, tenant_id=tenant_id, definition_id=definition_id)  # fields set by name below
     values = changes.model_dump(exclude_unset=True)
     ends_at = values.get("ends_at")
     if ends_at is not None and ends_at <= found.starts_at:
@@ -168,7 +176,7 @@ def update(session: Session, model: type, *, tenant_id: int, definition_id: int,
     return found
 
 
-def list_(session: Session, model: type, *, tenant_id: int) -> list[Any]:
+def list_(session: Session, model: type[_Definition], *, tenant_id: int) -> list[_Definition]:
     """All badges, challenges or streaks of the tenant, archived ones too, oldest first."""
     return list(session.execute(select(model).where(model.tenant_id == tenant_id).order_by(model.id)).scalars())
 
@@ -180,7 +188,7 @@ def holders(session: Session, *, tenant_id: int, kind: str) -> dict[int, int]:
         .where(AchievementAward.tenant_id == tenant_id, AchievementAward.kind == kind, AchievementAward.revoked_at.is_(None))
         .group_by(AchievementAward.definition_id)
     ).all()
-    return {definition_id: count for definition_id, count in rows}
+    return dict(rows)
 
 
 def state_of(challenge: Challenge, now: datetime) -> str:
@@ -280,7 +288,7 @@ def _held(session: Session, *, tenant_id: int, member_id: int) -> dict[tuple[str
 def _progress_row(session: Session, *, tenant_id: int, challenge_id: int, member_id: int, now: datetime) -> ChallengeProgress:
     insert_unless_exists(
         session, ChallengeProgress,
-        dict(tenant_id=tenant_id, challenge_id=challenge_id, member_id=member_id, progress=0, updated_at=now),
+        {"tenant_id": tenant_id, "challenge_id": challenge_id, "member_id": member_id, "progress": 0, "updated_at": now},
         conflict=["tenant_id", "challenge_id", "member_id"],
     )
     return session.execute(
@@ -374,10 +382,10 @@ def _measure_streak(
                         goal={"metric": "purchases"}, program=program, now=now,
                     )
     last = found[-1] if found else None
-    values = dict(
-        current=last.length if last else 0, run_start=last.first if last else None, last_period=last.last if last else None,
-        longest=max((run.length for run in found), default=0), updated_at=now,
-    )
+    values = {
+        "current": last.length if last else 0, "run_start": last.first if last else None, "last_period": last.last if last else None,
+        "longest": max((run.length for run in found), default=0), "updated_at": now,
+    }
     row = session.execute(
         select(MemberStreak).where(
             MemberStreak.tenant_id == tenant_id, MemberStreak.streak_id == streak.id, MemberStreak.member_id == member_id
@@ -400,8 +408,8 @@ def _award(
     tenant_id = definition.tenant_id
     inserted = insert_unless_exists(
         session, AchievementAward,
-        dict(tenant_id=tenant_id, member_id=member_id, kind=kind, definition_id=definition.id, run=run, milestone=milestone,
-             points=points, earned_at=now),
+        {"tenant_id": tenant_id, "member_id": member_id, "kind": kind, "definition_id": definition.id, "run": run, "milestone": milestone,
+         "points": points, "earned_at": now},
         conflict=["tenant_id", "kind", "definition_id", "member_id", "run", "milestone"],
         where=AchievementAward.revoked_at.is_(None), returning=[AchievementAward.id],
     ).first()
@@ -446,6 +454,7 @@ def _reward_kept(session: Session, *, award: AchievementAward) -> int | None:
         )
     ).scalars().all()
     for redemption_id in earlier:
+        assert redemption_id is not None  # the query leaves NULL out
         found = redemptions.get_or_raise(session, tenant_id=award.tenant_id, redemption_id=redemption_id)
         if found.status != "cancelled":
             return redemption_id

@@ -36,7 +36,7 @@ def set_profile(session: Session, *, tenant_id: int, member_id: int, profile_in:
     ).first()
     if taken is not None:
         raise Conflict(f"the nickname {profile_in.nickname!r} is taken")
-    values = dict(nickname=profile_in.nickname, nickname_key=key, opt_in=profile_in.opt_in, updated_at=now)
+    values = {"nickname": profile_in.nickname, "nickname_key": key, "opt_in": profile_in.opt_in, "updated_at": now}
     inserted = insert_unless_exists(
         session, LeaderboardProfile, dict(tenant_id=tenant_id, member_id=member_id, **values),
         conflict=["tenant_id", "member_id"], returning=[LeaderboardProfile.member_id],
@@ -65,7 +65,7 @@ def profile_read(session: Session, *, tenant_id: int, member_id: int) -> Leaderb
     return LeaderboardProfileRead(member_id=member_id, nickname=found.nickname, opt_in=found.opt_in)
 
 
-def _order():  # type: ignore[no-untyped-def]
+def _order():
     # Completed first by time of completion, then the rest by progress; NULL completion sorts last in both databases.
     return (
         ChallengeProgress.progress.desc(), ChallengeProgress.completed_at.is_(None), ChallengeProgress.completed_at,
@@ -125,7 +125,7 @@ def board(session: Session, *, tenant_id: int, challenge_id: int, limit: int, me
     )
 
 
-def _ahead_of(mine: ChallengeProgress):  # type: ignore[no-untyped-def]
+def _ahead_of(mine: ChallengeProgress):
     """Rows that sort before `mine` in the leaderboard's order."""
     p = ChallengeProgress
     if mine.completed_at is None:
@@ -138,6 +138,6 @@ def _ahead_of(mine: ChallengeProgress):  # type: ignore[no-untyped-def]
     return or_(p.progress > mine.progress, and_(p.progress == mine.progress, same))
 
 
-def _later_tie(mine: ChallengeProgress):  # type: ignore[no-untyped-def]
+def _later_tie(mine: ChallengeProgress):
     p = ChallengeProgress
     return or_(p.updated_at < mine.updated_at, and_(p.updated_at == mine.updated_at, p.member_id < mine.member_id))

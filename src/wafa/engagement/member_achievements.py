@@ -14,12 +14,12 @@ from wafa.members import service as members
 from wafa.programs import service as programs
 
 
-def names(row) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def names(row) -> dict[str, str]:
     """A definition's names by language."""
     return {"en": row.name_en, "ar": row.name_ar}
 
 
-def descriptions(row) -> dict[str, str | None]:  # type: ignore[no-untyped-def]
+def descriptions(row) -> dict[str, str | None]:
     """A definition's descriptions by language."""
     return {"en": row.description_en, "ar": row.description_ar}
 
@@ -69,12 +69,13 @@ def of_member(session: Session, *, tenant_id: int, member_id: int, now: datetime
     for streak in achievements.list_(session, Streak, tenant_id=tenant_id):
         if streak.status != "active":
             continue
-        row = rows.get(streak.id)
-        current, at_risk = achievements.streak_now(streak, row, now=now, timezone=program.timezone)
+        streak_row = rows.get(streak.id)
+        current, at_risk = achievements.streak_now(streak, streak_row, now=now, timezone=program.timezone)
         streaks.append(MemberStreakRead(
             key=streak.key, name=names(streak), period=streak.period, current=current, at_risk=at_risk,
-            longest=row.longest if row is not None else 0, run_start=row.run_start if row is not None and current else None,
-            last_period=row.last_period if row is not None else None,
+            longest=streak_row.longest if streak_row is not None else 0,
+            run_start=streak_row.run_start if streak_row is not None and current else None,
+            last_period=streak_row.last_period if streak_row is not None else None,
             next_milestone=next((m["length"] for m in streak.milestones if m["length"] > current), None),
         ))
     return Achievements(member_id=member_id, badges=earned, badges_in_progress=in_progress, challenges=challenges, streaks=streaks)

@@ -16,7 +16,7 @@ from wafa.tenants.service import Principal
 router = APIRouter(prefix="/v1", tags=["engagement"])
 
 
-def _policy_read(session, tenant_id: int) -> ReferralPolicyRead:  # type: ignore[no-untyped-def]
+def _policy_read(session, tenant_id: int) -> ReferralPolicyRead:
     found = referrals.policy(session, tenant_id=tenant_id)
     currency = programs.get(session, tenant_id=tenant_id).base_currency
     return ReferralPolicyRead(
@@ -50,7 +50,8 @@ def put_policy(request: Request, policy_in: ReferralPolicyIn, principal: Princip
         return _policy_read(session, principal.tenant_id)
 
 
-@router.get("/members/{member_id}/referrals", response_model=MemberReferrals, summary="A member's referral code, who referred them, and their referrals")
+@router.get("/members/{member_id}/referrals", response_model=MemberReferrals,
+            summary="A member's referral code, who referred them, and their referrals")
 def member_referrals(request: Request, member_id: IdPath, principal: Principal = Depends(require("read"))) -> MemberReferrals:
     ctx = Context(request)
     with ctx.transaction() as session:

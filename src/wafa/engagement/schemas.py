@@ -91,9 +91,10 @@ class GoalIn(BaseModel):
         else:
             if self.at_least is None:
                 raise ValueError("at_least is required")
-            if Decimal(self.at_least) <= 0:
+            at_least = Decimal(self.at_least)
+            if at_least <= 0:
                 raise ValueError("at_least must be greater than zero")
-            if self.metric != "spend" and (Decimal(self.at_least) != Decimal(self.at_least).to_integral_value() or Decimal(self.at_least) > 1_000_000):
+            if self.metric != "spend" and (at_least != at_least.to_integral_value() or at_least > 1_000_000):
                 raise ValueError(f"a {self.metric} goal counts: at_least is a whole number up to 1000000")
         if self.metric == "events" and self.event_type is None:
             raise ValueError("an events goal names event_type")

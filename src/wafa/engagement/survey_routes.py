@@ -7,12 +7,23 @@ from sqlalchemy.orm import Session
 
 from wafa.api.deps import Context, IdPath, decode_cursor, paginate, require
 from wafa.engagement import surveys
-from wafa.errors import InvalidInput
 from wafa.engagement.models import Survey, SurveyResponse
 from wafa.engagement.schemas import (
-    AudiencePreview, Invitation, Invitations, InviteIn, NpsReport, Question, ResponseIn, ResponsePage, ResponseRead, SurveyIn,
-    SurveyPage, SurveyRead, SurveyUpdate,
+    AudiencePreview,
+    Invitation,
+    Invitations,
+    InviteIn,
+    NpsReport,
+    Question,
+    ResponseIn,
+    ResponsePage,
+    ResponseRead,
+    SurveyIn,
+    SurveyPage,
+    SurveyRead,
+    SurveyUpdate,
 )
+from wafa.errors import InvalidInput
 from wafa.tenants.service import Principal
 
 router = APIRouter(prefix="/v1", tags=["surveys"])

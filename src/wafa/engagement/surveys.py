@@ -106,7 +106,7 @@ def invite(session: Session, *, tenant_id: int, survey_id: int, invite_in: Invit
         raise Conflict(f"survey {survey.key!r} is closed")
     found = audience(session, tenant_id=tenant_id, invite_in=invite_in)
     before = counts(session, tenant_id=tenant_id, survey_id=survey.id)[0]
-    rows = [dict(tenant_id=tenant_id, survey_id=survey.id, member_id=m, token=secrets.token_urlsafe(24), invited_at=now) for m in found]
+    rows = [{"tenant_id": tenant_id, "survey_id": survey.id, "member_id": m, "token": secrets.token_urlsafe(24), "invited_at": now} for m in found]
     for start in range(0, len(rows), 1000):
         session.execute(insert_or_skip(session, SurveyInvitation, conflict=["tenant_id", "survey_id", "member_id"]), rows[start:start + 1000])
     tokens: dict[int, str] = {}
@@ -240,6 +240,7 @@ def nps(session: Session, *, tenant_id: int, survey_id: int) -> dict:
         ).order_by(SurveyResponse.answered_at)
     )
     for at, score in rows:
+        assert score is not None  # the query leaves NULL out
         bucket = months[at.astimezone(zone).strftime("%Y-%m")]
         bucket[0 if score >= 9 else 1 if score >= 7 else 2] += 1
     total = [sum(b[i] for b in months.values()) for i in range(3)]

@@ -23,9 +23,9 @@ from wafa.money import precision, to_major
 from wafa.programs import earning
 from wafa.programs import service as programs
 from wafa.rewards import catalog, redemptions, stamp_cards
-from wafa.tiers import service as tiers
 from wafa.rules import engine
 from wafa.rules import service as rules
+from wafa.tiers import service as tiers
 
 # The most points one event may earn, base and rules together (as for a redemption or an
 # adjustment): more would overflow the 64-bit points columns.
@@ -54,7 +54,7 @@ def member_facts(
         if event_id is not None:
             query = query.where(Event.id <= event_id)
         number = session.execute(query).scalar_one() + (0 if event_id is not None else 1)
-    segments = frozenset()
+    segments: frozenset[str] = frozenset()
     if engine.needs_segments(rules_):
         segments = analytics_segments.segments_of(session, tenant_id=tenant_id, member_id=member.id)
     return engine.MemberFacts(

@@ -3,8 +3,9 @@
 Round trips, not SQL work, set the ceiling of the earn path (see ARCHITECTURE.md, "The hot path"),
 so on PostgreSQL a purchase by a member is one data-modifying CTE that finds the member, records the
 event, writes the earn entry, bumps the member account's balance and hash chain, writes both
-postings and the lot, and keeps the answer's balance and reason for replays (`event_outcomes`). It writes exactly the rows that `events.service.record_purchase` writes
-through the ledger service on SQLite (the same tests run on both, and `ledger verify` re-derives
+postings and the lot, and keeps the answer's balance and reason for replays (`event_outcomes`).
+It writes exactly the rows that `events.service.record_purchase` writes through the ledger service
+on SQLite (the same tests run on both, and `ledger verify` re-derives
 every hash), which is why it is the one place that touches other domains' tables directly.
 
 It returns None when the slow path must decide: an unknown member or a repeated order id. In

@@ -60,7 +60,7 @@ def store(
     result = insert_unless_exists(
         session,
         IdempotencyRecord,
-        dict(tenant_id=tenant_id, key=key, request_hash=request_hash_, status_code=status_code, response=response, created_at=now),
+        {"tenant_id": tenant_id, "key": key, "request_hash": request_hash_, "status_code": status_code, "response": response, "created_at": now},
         conflict=["tenant_id", "key"],
         returning=[IdempotencyRecord.id],
     )

@@ -3,6 +3,7 @@ reads it, from any server process), and the report when it ends."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from datetime import datetime
@@ -75,7 +76,5 @@ def execute(
         log.exception("import %s failed", job_id)
         _save(factory, job_id, status="failed", error=f"{type(exc).__name__}: {exc}"[:500], finished_at=clock.now())
     finally:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(path)
-        except OSError:
-            pass

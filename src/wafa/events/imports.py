@@ -155,7 +155,7 @@ def _when(raw: Any, timezone: str) -> datetime:
             elif len(text_) == 10:
                 found = datetime.combine(date.fromisoformat(text_), time(0))
             else:
-                found = datetime.fromisoformat(text_.replace("Z", "+00:00"))
+                found = datetime.fromisoformat(text_)
         if found.tzinfo is None:
             found = found.replace(tzinfo=zone)
         if found.year < 1970 or found.year > 9000:
@@ -228,10 +228,10 @@ def write(session: Session, *, tenant_id: int, rows: list[Row], ids: list[str], 
     if earlier:
         members.enrol_earlier(session, tenant_id=tenant_id, since=earlier)
     values = [
-        dict(tenant_id=tenant_id, type="purchase", member_id=member_ids[row.customer_id], order_id=order_id, currency=row.currency,
-             amount=row.amount, returned_amount=0, points=0, points_reversed=0, items=row.items, store=row.store,
-             channel="import", occurred_at=row.occurred_at, received_at=now,
-             attributes=_business(row))
+        {"tenant_id": tenant_id, "type": "purchase", "member_id": member_ids[row.customer_id], "order_id": order_id, "currency": row.currency,
+             "amount": row.amount, "returned_amount": 0, "points": 0, "points_reversed": 0, "items": row.items, "store": row.store,
+             "channel": "import", "occurred_at": row.occurred_at, "received_at": now,
+             "attributes": _business(row)}
         for row, order_id in zip(rows, ids, strict=True)
     ]
     inserted = len(bulk_insert(

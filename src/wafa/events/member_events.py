@@ -47,11 +47,11 @@ def record_trigger(
     if trigger_rules:
         accounts = ledger.member_accounts(session, tenant_id=tenant_id, member_id=member.id)
         ledger.lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"], accounts["pending"]])
-    values = dict(
-        tenant_id=tenant_id, type=type_, member_id=member.id, reference=reference, amount=0, returned_amount=0, points=0,
-        points_reversed=0, attributes=attributes, channel=channel, store=store, request_hash=request_hash,
-        occurred_at=occurred_at, received_at=now,
-    )
+    values = {
+        "tenant_id": tenant_id, "type": type_, "member_id": member.id, "reference": reference, "amount": 0, "returned_amount": 0, "points": 0,
+        "points_reversed": 0, "attributes": attributes, "channel": channel, "store": store, "request_hash": request_hash,
+        "occurred_at": occurred_at, "received_at": now,
+    }
     if reference is None:
         event_id = session.execute(Event.__table__.insert().values(**values).returning(Event.__table__.c.id)).scalar_one()
     else:

@@ -72,7 +72,7 @@ def items_left(order: Order, returned: dict[str, int]) -> bool:
     return any(returned.get(sku, 0) < bought(order, sku) for sku in {line["sku"] for line in order.items or []})
 
 
-def take_back(order: Order, *, items: Sequence[tuple[str, int]] | None, amount: Decimal | None) -> Returned:
+def take_back(order: Order, *, items: Sequence[tuple[str, int]] | None, amount: str | Decimal | None) -> Returned:
     """Work out a return of `items` ((sku, quantity) pairs) or of `amount` (major units), or of everything
     left when neither is given; raise InvalidInput naming the field for a return the order cannot take."""
     left = order.amount - order.returned_amount

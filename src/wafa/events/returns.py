@@ -4,6 +4,7 @@ so any sequence of partial returns ends where one whole return would."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -164,9 +165,10 @@ def _take_back(
     if total > 0:
         lot = ledger.lot_of_event(session, tenant_id=tenant_id, event_id=purchase.id)
         before = ledger.balances(session, tenant_id=tenant_id, member_id=member_id)
-        details = {"order_id": purchase.order_id, "amount": to_major(amount, currency), "currency": currency}
+        details: dict[str, Any] = {"order_id": purchase.order_id, "amount": to_major(amount, currency), "currency": currency}
         if given.points:
-            details |= {"base_points": claw, "rules": [{"rule_id": a.rule_id, "version": a.version, "points": a.points} for a in given.rules if a.points]}
+            rule_points = [{"rule_id": a.rule_id, "version": a.version, "points": a.points} for a in given.rules if a.points]
+            details |= {"base_points": claw, "rules": rule_points}
         entry_id = ledger.claw_back(
             session, tenant_id=tenant_id, member_id=member_id, points=total, lot_id=lot.id if lot is not None else None,
             idempotency_key=f"return:event:{return_event_id}",
@@ -239,7 +241,9 @@ def return_result(session: Session, *, event: Event) -> EventResult:
         amount=to_major(event.amount, currency),
         currency=currency,
         occurred_at=event.occurred_at,
-        reversal=Reversal(**(event.attributes or {}).get("reversal", {"points": reversed_points, "from_pending": 0, "from_available": 0, "entry_id": None}))
+        reversal=Reversal(**(event.attributes or {}).get(
+            "reversal", {"points": reversed_points, "from_pending": 0, "from_available": 0, "entry_id": None},
+        ))
         if event.member_id is not None
         else None,
         returned_amount=to_major(event.amount, currency),

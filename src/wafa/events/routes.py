@@ -33,8 +33,8 @@ from wafa.events.schemas import (
     EventTypeUpdate,
     PurchaseIn,
     ReturnIn,
-    Simulation,
     SimulatedEventIn,
+    Simulation,
 )
 from wafa.tenants.service import Principal
 
@@ -179,18 +179,18 @@ def _batch_item(ctx: Context, principal: Principal, index: int, raw: dict[str, A
             ):
                 raise _Done  # a concurrent repeat of the batch recorded this event first: undo ours, replay its
         return item
-    except Exception as exc:  # noqa: BLE001 - expected failures become this event's problem; others propagate
+    except Exception as exc:  # expected failures become this event's problem; defects are logged and answered as 500s
         if key is not None:
             with ctx.factory() as session:
                 stored = lookup(session, tenant_id=principal.tenant_id, key=key, request_hash_=fingerprint)
             if stored is not None:
                 return BatchItem.model_validate(stored.response)
-        problem = problem_of(exc)
-        if problem is None:  # a defect, not bad input: logged, answered as a 500 for this event only
+        found = problem_of(exc)
+        if found is None:  # a defect, not bad input: logged, answered as a 500 for this event only
             log.exception("batch event %d failed", index)
-            problem = {"type": "/problems/internal-error", "title": "Internal error", "status": 500,
-                       "detail": "an unexpected error occurred; it has been logged"}
-        return BatchItem(index=index, status=problem["status"], problem=problem)
+            found = {"type": "/problems/internal-error", "title": "Internal error", "status": 500,
+                     "detail": "an unexpected error occurred; it has been logged"}
+        return BatchItem(index=index, status=found["status"], problem=found)
 
 
 class _Done(Exception):

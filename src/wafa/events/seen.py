@@ -73,5 +73,5 @@ def latest_basket(session: Session, *, tenant_id: int) -> Basket | None:
     if event is None or not event.currency:
         return None
     lines = [(str(i["sku"]), str(i.get("category") or ""), int(i["quantity"]), str(to_major(int(i["unit_price"]), event.currency)))
-             for i in event.items]
+             for i in event.items or []]
     return Basket(str(to_major(event.amount, event.currency)), event.currency, lines, event.channel or "", event.store or "")

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, insert, literal, select, text
@@ -23,12 +24,12 @@ from wafa.events.schemas import Award, CustomEventIn, EventResult, MemberRef, Pu
 from wafa.ledger import service as ledger
 from wafa.members import service as members
 from wafa.members.models import Member
+from wafa.memberships import service as memberships
 from wafa.money import precision, to_major, to_minor
 from wafa.programs import earning
 from wafa.programs import service as programs
 from wafa.rules import engine
 from wafa.rules import service as rules
-from wafa.memberships import service as memberships
 from wafa.tiers import service as tiers
 
 # A till's clock may run a little fast; beyond this an event "from the future" is refused.
@@ -142,7 +143,7 @@ def record_purchase(
     reason_text = f"purchase {event_in.order_id}: {to_major(amount, currency)} {currency}"
     details = {"order_id": event_in.order_id, "amount": to_major(amount, currency), "currency": currency, "rate": rate}
 
-    if can_go_fast(session, tenant_id=tenant_id, event_in=event_in):
+    if event_in.member is not None and can_go_fast(session, tenant_id=tenant_id, event_in=event_in):
         fast = hotpath.purchase(
             session, tenant_id=tenant_id, member_external_id=event_in.member.external_id, member_id=event_in.member.id,
             order_id=event_in.order_id, currency=currency, amount=amount, points=earned, items=items,
@@ -197,25 +198,25 @@ def record_purchase(
     inserted = insert_unless_exists(
         session,
         Event,
-        dict(
-            tenant_id=tenant_id,
-            type="purchase",
-            member_id=member.id if member else None,
-            order_id=event_in.order_id,
-            currency=currency,
-            amount=amount,
-            returned_amount=0,
-            points=points,
-            points_reversed=0,
-            items=items,
+        {
+            "tenant_id": tenant_id,
+            "type": "purchase",
+            "member_id": member.id if member else None,
+            "order_id": event_in.order_id,
+            "currency": currency,
+            "amount": amount,
+            "returned_amount": 0,
+            "points": points,
+            "points_reversed": 0,
+            "items": items,
             # What a return needs to re-read the rules on the kept part of the order.
-            attributes={"member": awards.facts_to_json(member_facts), "coupons": event_in.coupons or []} if member_facts else None,
-            channel=event_in.channel,
-            store=event_in.store,
-            request_hash=request_hash,
-            occurred_at=occurred_at,
-            received_at=now,
-        ),
+            "attributes": {"member": awards.facts_to_json(member_facts), "coupons": event_in.coupons or []} if member_facts else None,
+            "channel": event_in.channel,
+            "store": event_in.store,
+            "request_hash": request_hash,
+            "occurred_at": occurred_at,
+            "received_at": now,
+        },
         conflict=["tenant_id", "order_id"],
         where=text("type = 'purchase'"),
         returning=[Event.id],
@@ -224,7 +225,8 @@ def record_purchase(
         return _replay_purchase(session, tenant_id=tenant_id, order_id=event_in.order_id, request_hash=request_hash), True
     event_id = inserted[0]
 
-    award, applied = None, []
+    award = None
+    applied: list[awards.RuleAwarded] = []
     if member is not None and (points > 0 or member_facts is not None):
         granted: list[engine.Award] = []
         facts = _purchase_facts(event_in, currency=currency, amount=amount, items=items, occurred_at=occurred_at)
@@ -240,7 +242,7 @@ def record_purchase(
         )
         if credit is not None:
             award = Award(
-                points=credit.points, status=credit.status,  # type: ignore[arg-type]
+                points=credit.points, status=credit.status,
                 available_at=credit.available_at, expires_at=credit.expires_at, entry_id=credit.entry_id,
             )
     if member is not None and member.status == "active":
@@ -447,8 +449,10 @@ def simulate(session: Session, *, tenant_id: int, event_in: PurchaseIn | CustomE
         base_points=t.base_points,
         awards=[awards.to_result(a, currency=t.currency, entry_id=None) for a in granted],
         total_points=t.base_points + sum(a.points for a in granted),
-        note="simulation only: nothing is written"
-        + ("; the member's caps and the rules' budgets are read as they stand" if t.member_status is not None else "; no member: caps read as unused"),
+        note="simulation only: nothing is written" + (
+            "; the member's caps and the rules' budgets are read as they stand" if t.member_status is not None
+            else "; no member: caps read as unused"
+        ),
     )
 
 
@@ -590,7 +594,7 @@ def member_purchases(
     if member_id is not None:
         query = query.where(Event.member_id == member_id)
     for row in session.execute(query.order_by(Event.occurred_at, Event.id).execution_options(yield_per=5000)):
-        yield int(row[0]), row[1], row[2] or "", int(row[3])
+        yield int(row[0]), row[1], row[2] or "", int(row[3])  # type: ignore[arg-type]  # the query leaves NULL members out
 
 
 def member_totals(session: Session, *, tenant_id: int, until: datetime | None = None) -> list[tuple[int, str, datetime, int, int]]:
@@ -604,7 +608,7 @@ def member_totals(session: Session, *, tenant_id: int, until: datetime | None = 
     )
     if until is not None:
         query = query.where(Event.occurred_at < until)
-    return [(int(m), c or "", at, int(n), int(money)) for m, c, at, n, money in session.execute(query)]
+    return [(int(m), c or "", at, int(n), int(money)) for m, c, at, n, money in session.execute(query)]  # type: ignore[arg-type]  # no NULL members
 
 
 def export_rows(session: Session, *, tenant_id: int) -> Iterator[dict]:
@@ -630,10 +634,11 @@ def purchase_months(session: Session, *, tenant_id: int, start: datetime, end: d
         month = func.to_char(func.timezone(timezone, Event.occurred_at), "YYYY-MM")
         return {(int(m), str(mo)) for m, mo in session.execute(select(Event.member_id, month).where(*where).distinct())}
     zone = ZoneInfo(timezone)
-    return {(int(m), at.astimezone(zone).strftime("%Y-%m")) for m, at in session.execute(select(Event.member_id, Event.occurred_at).where(*where))}
+    rows = session.execute(select(Event.member_id, Event.occurred_at).where(*where))
+    return {(int(m), at.astimezone(zone).strftime("%Y-%m")) for m, at in rows}  # type: ignore[arg-type]  # no NULL members
 
 
-def _in_base(money, factors: dict[str, Decimal], base_currency: str):  # type: ignore[no-untyped-def]
+def _in_base(money: Any, factors: dict[str, Decimal], base_currency: str) -> Any:
     """SQL: money in the base currency's minor units (factors: minor units of base per minor unit of each currency)."""
     others = [(Event.currency == currency, money * literal(float(factor))) for currency, factor in factors.items() if currency != base_currency]
     if not others:

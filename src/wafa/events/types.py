@@ -4,6 +4,7 @@ schema its attributes must meet, so a bad custom event is refused before any rul
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -33,16 +34,16 @@ def check_schema(schema: dict[str, Any]) -> None:
         raise InvalidInput(f"not a valid JSON schema: {exc.message}", field="attributes_schema" + (f".{where}" if where else "")) from None
     if schema.get("type", "object") != "object":
         raise InvalidInput("an event's attributes are an object: the schema's type must be \"object\"", field="attributes_schema.type")
-    for where, ref in _refs(schema, ()):
+    for path, ref in _refs(schema, ()):
         # Only references inside the schema itself: Wafa never fetches a schema from elsewhere.
         if not isinstance(ref, str) or not ref.startswith("#") or not _resolves(schema, ref):
             raise InvalidInput(
                 f"$ref {ref!r} must point inside this schema (\"#/...\") at something that exists",
-                field=".".join(["attributes_schema", *where]),
+                field=".".join(["attributes_schema", *path]),
             )
 
 
-def _refs(node: Any, where: tuple[str, ...]):  # type: ignore[no-untyped-def]
+def _refs(node: Any, where: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
     """Every $ref and $dynamicRef in a schema, with where it sits."""
     if isinstance(node, dict):
         for key, value in node.items():

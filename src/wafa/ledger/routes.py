@@ -7,22 +7,38 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from pydantic import AwareDatetime
 from fastapi.responses import Response
+from pydantic import AwareDatetime
 
 from wafa.api.deps import Context, IdPath, decode_cursor, paginate, require, run_idempotent
 from wafa.errors import InvalidInput, NotFound
 from wafa.events.idempotency import request_hash
+from wafa.ledger import liability, wallet
 from wafa.ledger import service as ledger
 from wafa.ledger.models import Hold
 from wafa.ledger.schemas import (
-    AdjustmentIn, AdjustmentRead, BalanceRead, CaptureIn, EntryPage, EntryRead, Expiring, HoldIn, HoldRead,
-    LiabilityRead, PointsValue, RedemptionIn, RedemptionRead, WalletCurrency, WalletDebitIn, WalletDebitRead, WalletEntryPage, WalletEntryRead,
+    AdjustmentIn,
+    AdjustmentRead,
+    BalanceRead,
+    CaptureIn,
+    EntryPage,
+    EntryRead,
+    Expiring,
+    HoldIn,
+    HoldRead,
+    LiabilityRead,
+    PointsValue,
+    RedemptionIn,
+    RedemptionRead,
+    WalletCurrency,
+    WalletDebitIn,
+    WalletDebitRead,
+    WalletEntryPage,
+    WalletEntryRead,
     WalletRead,
 )
-from wafa.ledger import liability, wallet
-from wafa.money import precision, to_major, to_minor
 from wafa.members import service as members
+from wafa.money import precision, to_major, to_minor
 from wafa.programs import earning
 from wafa.programs import service as programs
 from wafa.rewards import payments, redemptions
@@ -35,7 +51,7 @@ IdempotencyKey = Header(None, alias="Idempotency-Key", description="repeats with
 def _hold_read(hold: Hold) -> HoldRead:
     return HoldRead(
         id=hold.id, member_id=hold.member_id, points=hold.points, captured_points=hold.captured_points,
-        status=hold.status, reason=hold.reason, created_at=hold.created_at,  # type: ignore[arg-type]
+        status=hold.status, reason=hold.reason, created_at=hold.created_at,
         expires_at=hold.expires_at, resolved_at=hold.resolved_at,
     )
 
@@ -89,7 +105,7 @@ def debit_wallet(
     ctx = Context(request)
     currency = debit_in.currency.upper()
 
-    def work(session):  # type: ignore[no-untyped-def]
+    def work(session):
         member = members.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id)
         members.require_active(member)
         amount = to_minor(debit_in.amount, currency)
@@ -128,7 +144,7 @@ def list_wallet_entries(
             before_id=decode_cursor(cursor), limit=limit,
         )
 
-    def read(row):  # type: ignore[no-untyped-def]
+    def read(row):
         entry, unit, available, pending = row
         return WalletEntryRead(
             id=entry.id, kind=entry.kind, currency=unit, available=to_major(available, unit), pending=to_major(pending, unit),
@@ -159,7 +175,7 @@ def list_entries(
         return EntryPage(items=items, next_cursor=next_cursor)
 
 
-def _spendable(session, principal: Principal, member_id: IdPath, points: int):  # type: ignore[no-untyped-def]
+def _spendable(session, principal: Principal, member_id: IdPath, points: int):
     member = members.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id)
     members.require_active(member)
     program = programs.get(session, tenant_id=principal.tenant_id)
@@ -182,7 +198,7 @@ def redeem(
 ) -> Response:
     ctx = Context(request)
 
-    def work(session):  # type: ignore[no-untyped-def]
+    def work(session):
         program = _spendable(session, principal, member_id, redemption_in.points)
         debit = ledger.debit(
             session, tenant_id=principal.tenant_id, member_id=member_id, points=redemption_in.points, kind="redeem",
@@ -207,7 +223,7 @@ def create_hold(
     program's hold time, 15 minutes by default) gives them back."""
     ctx = Context(request)
 
-    def work(session):  # type: ignore[no-untyped-def]
+    def work(session):
         program = _spendable(session, principal, member_id, hold_in.points)
         hold = ledger.hold(
             session, tenant_id=principal.tenant_id, member_id=member_id, points=hold_in.points, reason=hold_in.reason,
@@ -226,7 +242,7 @@ def get_hold(request: Request, hold_id: IdPath, principal: Principal = Depends(r
         return _hold_read(ledger.get_hold_or_raise(session, tenant_id=principal.tenant_id, hold_id=hold_id))
 
 
-def _resolve_route(action: str, summary: str):  # type: ignore[no-untyped-def]
+def _resolve_route(action: str, summary: str):
     def resolve(
         request: Request,
         hold_id: IdPath,
@@ -239,7 +255,7 @@ def _resolve_route(action: str, summary: str):  # type: ignore[no-untyped-def]
         if action == "void" and points is not None:
             raise InvalidInput("a void gives back the whole hold; omit points", field="points")
 
-        def work(session):  # type: ignore[no-untyped-def]
+        def work(session):
             step = programs.get(session, tenant_id=principal.tenant_id).redemption_step
             if points is not None and points % step:
                 raise InvalidInput(f"the program redeems points in steps of {step}: capture a multiple", field="points")
@@ -275,7 +291,7 @@ def adjust(
     ctx = Context(request)
     now = ctx.now()
 
-    def work(session):  # type: ignore[no-untyped-def]
+    def work(session):
         members.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id)
         program = programs.get(session, tenant_id=principal.tenant_id)
         if adjustment_in.points < 0 and adjustment_in.expires_at is not None:

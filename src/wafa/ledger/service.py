@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, func, insert, select, text, update
+from sqlalchemy import BigInteger, ColumnElement, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from wafa.db import UTCDateTime, bulk_insert
@@ -101,7 +101,7 @@ def program_accounts(session: Session, *, tenant_id: int) -> dict[str, int]:
             # Points accounts only: the program's wallet accounts (cashback, wallet_spent) are per currency.
             select(Account.kind, Account.id).where(Account.tenant_id == tenant_id, Account.owner == "program", Account.unit == "PTS")
         ).all()
-        cached = {kind: id_ for kind, id_ in rows}
+        cached = dict(rows)
         if set(cached) != set(PROGRAM_KINDS):
             raise NotFound(f"tenant {tenant_id} has no ledger")
         if not opened_here(session, f"program:{tenant_id}"):
@@ -119,7 +119,7 @@ def member_accounts(session: Session, *, tenant_id: int, member_id: int) -> dict
                 Account.tenant_id == tenant_id, Account.member_id == member_id, Account.unit == "PTS"
             )
         ).all()
-        cached = {kind: id_ for kind, id_ in rows}
+        cached = dict(rows)
         if set(cached) != set(MEMBER_KINDS):
             raise NotFound("member has no points accounts")
         if len(_member_accounts) > 200_000:
@@ -132,7 +132,7 @@ def member_accounts(session: Session, *, tenant_id: int, member_id: int) -> dict
 def lock_accounts(session: Session, *, tenant_id: int, account_ids: list[int]) -> dict[int, int]:
     """Lock member accounts (row locks on PostgreSQL) in id order; return their balances."""
     rows = session.execute(_LOCK_ACCOUNTS, {"t": tenant_id, "ids": account_ids}).all()
-    return {id_: balance for id_, balance in rows}
+    return dict(rows)
 
 
 _LOCK_ACCOUNTS = (
@@ -585,7 +585,7 @@ def expire_lot(session: Session, *, tenant_id: int, lot_id: int, now: datetime) 
     lot = session.execute(select(Lot).where(Lot.tenant_id == tenant_id, Lot.id == lot_id)).scalar_one()
     accounts = member_accounts(session, tenant_id=tenant_id, member_id=lot.member_id)
     lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"]])
-    released, remaining, amount, expires_at = session.execute(
+    released, remaining, _amount, expires_at = session.execute(
         select(Lot.released, Lot.remaining, Lot.amount, Lot.expires_at).where(Lot.id == lot_id)
     ).one()
     if not released or remaining <= 0 or expires_at is None or expires_at > now:
@@ -669,7 +669,7 @@ def balances(session: Session, *, tenant_id: int, member_id: int) -> dict[str, i
             Account.tenant_id == tenant_id, Account.member_id == member_id, Account.unit == "PTS"
         )
     ).all()
-    return {kind: balance for kind, balance in rows}
+    return dict(rows)
 
 
 # A balance read is the most frequent read there is: one prepared statement, no expression building.
@@ -734,7 +734,7 @@ def lot_of_event(session: Session, *, tenant_id: int, event_id: int) -> Lot | No
 
 
 # What the worker sweeps: each a condition on lots or holds that makes a row due at `now`.
-DUE = {
+DUE: dict[str, Callable[[datetime], tuple[type[Lot | Hold], list[ColumnElement[bool]]]]] = {
     "release": lambda now: (Lot, [Lot.released == False, Lot.available_at <= now]),  # noqa: E712 (matches the partial index)
     "expire": lambda now: (Lot, [Lot.released == True, Lot.remaining > 0, Lot.expires_at <= now]),  # noqa: E712
     "lapse": lambda now: (Hold, [Hold.status == "open", Hold.expires_at <= now]),
@@ -787,7 +787,7 @@ def open_member_accounts_many(session: Session, *, tenant_id: int, member_ids: l
     for member_id in member_ids:
         _mark_opened(session, f"member:{member_id}")  # not cached before commit, as for one member
     rows = [
-        dict(tenant_id=tenant_id, owner=f"member:{member_id}", member_id=member_id, kind=kind, unit="PTS", balance=0, seq=0)
+        {"tenant_id": tenant_id, "owner": f"member:{member_id}", "member_id": member_id, "kind": kind, "unit": "PTS", "balance": 0, "seq": 0}
         for member_id in member_ids
         for kind in MEMBER_KINDS
     ]

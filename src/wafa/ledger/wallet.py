@@ -29,7 +29,7 @@ def _account(session: Session, *, tenant_id: int, owner: str, member_id: int | N
     found = _accounts.get(key)
     if found is not None:
         return found
-    values = dict(tenant_id=tenant_id, owner=owner, member_id=member_id, kind=kind, unit=currency, balance=0, seq=0)
+    values = {"tenant_id": tenant_id, "owner": owner, "member_id": member_id, "kind": kind, "unit": currency, "balance": 0, "seq": 0}
     opened = insert_unless_exists(
         session, Account, values, conflict=["tenant_id", "owner", "kind", "unit"], returning=[Account.id]
     ).first()
@@ -193,4 +193,4 @@ def entries(
         row = out.setdefault(entry.id, [entry, unit, 0, 0])
         row[2 if kind == "wallet" else 3] += amount
     # Each entry moves at most two of the member's wallet accounts, so limit + 1 entries fit in what was read.
-    return [tuple(row) for row in list(out.values())[: limit + 1]]  # type: ignore[misc]
+    return [tuple(row) for row in list(out.values())[: limit + 1]]

@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 
 from wafa.api.deps import Context, IdPath, decode_cursor, paginate, require
+from wafa.engagement import leaderboard, referrals
 from wafa.errors import NotFound
 from wafa.events import member_events
-from wafa.engagement import leaderboard, referrals
 from wafa.members import service
-from wafa.memberships import service as memberships
 from wafa.members.schemas import MemberCreate, MemberPage, MemberRead, MemberUpdate, StatusChange
+from wafa.memberships import service as memberships
 from wafa.programs import service as programs
 from wafa.tenants.service import Principal
 
@@ -75,7 +75,7 @@ def update_member(
         return service.to_read(member)
 
 
-def _status_route(action: str, summary: str):  # type: ignore[no-untyped-def]
+def _status_route(action: str, summary: str):
     def change(
         request: Request, member_id: IdPath, change_in: StatusChange, principal: Principal = Depends(require("members:write"))
     ) -> MemberRead:

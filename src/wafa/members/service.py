@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterator
-
 import secrets
+from collections.abc import Iterator
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -93,24 +92,24 @@ def create(session: Session, *, tenant_id: int, member_in: MemberCreate, region:
     if get_by_external_id(session, tenant_id=tenant_id, external_id=member_in.external_id) is not None:
         raise Conflict(f"a member with external id {member_in.external_id!r} exists", field="external_id")
     _check_birth_date(member_in.birth_date, now)
-    values = dict(
-        tenant_id=tenant_id,
-        external_id=member_in.external_id,
-        name=member_in.name,
-        email=normalize_email(member_in.email),
-        phone=normalize_phone(member_in.phone, region=region),
-        locale=member_in.locale,
-        birth_date=member_in.birth_date,
-        city=member_in.city,
-        consent_email=member_in.consent.email,
-        consent_sms=member_in.consent.sms,
-        consent_push=member_in.consent.push,
-        status="active",
-        referral_code=referral_code(),
-        card_token=secrets.token_urlsafe(24),
-        enrolled_at=now,
-        updated_at=now,
-    )
+    values = {
+        "tenant_id": tenant_id,
+        "external_id": member_in.external_id,
+        "name": member_in.name,
+        "email": normalize_email(member_in.email),
+        "phone": normalize_phone(member_in.phone, region=region),
+        "locale": member_in.locale,
+        "birth_date": member_in.birth_date,
+        "city": member_in.city,
+        "consent_email": member_in.consent.email,
+        "consent_sms": member_in.consent.sms,
+        "consent_push": member_in.consent.push,
+        "status": "active",
+        "referral_code": referral_code(),
+        "card_token": secrets.token_urlsafe(24),
+        "enrolled_at": now,
+        "updated_at": now,
+    }
     try:
         with session.begin_nested():
             member_id = session.execute(insert(Member).values(**values).returning(Member.id)).scalar_one()
@@ -230,7 +229,7 @@ def born_on(session: Session, *, tenant_id: int, day: date) -> list[int]:
     """Ids of active members whose birthday is `day` (those born on 29 February count on the 28th in
     other years)."""
     month, dom = extract("month", Member.birth_date), extract("day", Member.birth_date)
-    on = (month == day.month) & (dom == day.day)
+    on: ColumnElement[bool] = (month == day.month) & (dom == day.day)
     if day.month == 2 and day.day == 28 and not calendar.isleap(day.year):
         on = or_(on, (month == 2) & (dom == 29))
     return list(
@@ -261,7 +260,7 @@ def to_read(member: Member) -> MemberRead:
         city=member.city,
         profile_complete=profile_complete(member),
         consent=Consent(email=member.consent_email, sms=member.consent_sms, push=member.consent_push),
-        status=member.status,  # type: ignore[arg-type]
+        status=member.status,
         status_reason=member.status_reason,
         referral_code=member.referral_code,
         card_token=member.card_token,
@@ -305,6 +304,13 @@ def active_ids(session: Session, *, tenant_id: int, among: list[int] | None = No
     return sorted(found)
 
 
+def active_count(session: Session, *, tenant_id: int) -> int:
+    """How many active members the tenant has (one count, not a list of ids)."""
+    return int(session.execute(
+        select(func.count()).select_from(Member).where(Member.tenant_id == tenant_id, Member.status == "active")
+    ).scalar_one())
+
+
 def _free_codes(session: Session, *, tenant_id: int, count: int) -> list[str]:
     """`count` distinct referral codes no member of the tenant has (a million members make a clash likely)."""
     codes: set[str] = set()
@@ -337,9 +343,9 @@ def ensure_many(
     if missing:
         codes = _free_codes(session, tenant_id=tenant_id, count=len(missing))
         rows = [
-            dict(tenant_id=tenant_id, external_id=external_id, locale="ar", consent_email=False, consent_sms=False, consent_push=False,
-                 status="active", referral_code=codes[k], card_token=secrets.token_urlsafe(24),
-                 enrolled_at=min((since or {}).get(external_id, now), now), updated_at=now)
+            {"tenant_id": tenant_id, "external_id": external_id, "locale": "ar", "consent_email": False, "consent_sms": False, "consent_push": False,
+             "status": "active", "referral_code": codes[k], "card_token": secrets.token_urlsafe(24),
+             "enrolled_at": min((since or {}).get(external_id, now), now), "updated_at": now}
             for k, external_id in enumerate(missing)
         ]
         for member_id, external_id in bulk_insert(

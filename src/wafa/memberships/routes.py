@@ -12,8 +12,19 @@ from wafa.members import service as members
 from wafa.memberships import service
 from wafa.memberships.models import Membership, Plan
 from wafa.memberships.schemas import (
-    CancelIn, ChangePlanIn, LogRead, MembershipHistory, MembershipPage, MembershipRead, PaymentIn, PaymentRead, PlanIn, PlanPage, PlanRead,
-    PlanUpdate, SubscribeIn,
+    CancelIn,
+    ChangePlanIn,
+    LogRead,
+    MembershipHistory,
+    MembershipPage,
+    MembershipRead,
+    PaymentIn,
+    PaymentRead,
+    PlanIn,
+    PlanPage,
+    PlanRead,
+    PlanUpdate,
+    SubscribeIn,
 )
 from wafa.money import to_major
 from wafa.tenants.service import Principal
@@ -30,7 +41,7 @@ def _plan_read(plan: Plan) -> PlanRead:
     )
 
 
-def _read(session, membership: Membership) -> MembershipRead:  # type: ignore[no-untyped-def]
+def _read(session, membership: Membership) -> MembershipRead:
     return MembershipRead(
         id=membership.id, member_id=membership.member_id, plan=_plan_read(service.plan_of(session, membership)),
         status=membership.status, period_start=membership.period_start, period_end=membership.period_end,
@@ -77,7 +88,9 @@ def membership_history(request: Request, membership_id: IdPath, principal: Princ
 
 
 @router.post("/members/{member_id}/memberships", status_code=201, response_model=MembershipRead, summary="Subscribe a member to a plan")
-def subscribe(request: Request, member_id: IdPath, subscribe_in: SubscribeIn, principal: Principal = Depends(require("members:write"))) -> MembershipRead:
+def subscribe(
+    request: Request, member_id: IdPath, subscribe_in: SubscribeIn, principal: Principal = Depends(require("members:write"))
+) -> MembershipRead:
     """Trialing if the plan has a trial; otherwise incomplete until the first payment is reported."""
     ctx = Context(request)
     with ctx.transaction() as session:
@@ -100,7 +113,8 @@ def get_membership(request: Request, membership_id: IdPath, principal: Principal
         return _read(session, service.get_or_raise(session, tenant_id=principal.tenant_id, membership_id=membership_id))
 
 
-@router.post("/memberships/{membership_id}/payments", status_code=201, response_model=PaymentRead, summary="Report a payment from the payment provider")
+@router.post("/memberships/{membership_id}/payments", status_code=201, response_model=PaymentRead,
+             summary="Report a payment from the payment provider")
 def report_payment(
     request: Request, membership_id: IdPath, payment_in: PaymentIn, principal: Principal = Depends(require("members:write")),
     idempotency_key: str | None = IdempotencyKey,
@@ -117,7 +131,7 @@ def report_payment(
         raise InvalidInput("send an Idempotency-Key or the provider's reference, so a retry is not paid twice", field="provider_ref")
     replayed = False
 
-    def work(session):  # type: ignore[no-untyped-def]
+    def work(session):
         nonlocal replayed
         payment, replayed = service.record_payment(
             session, tenant_id=principal.tenant_id, membership_id=membership_id, key=key, payment_in=payment_in, now=ctx.now(),

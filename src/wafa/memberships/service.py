@@ -190,9 +190,8 @@ def record_payment(
     timezone = programs.get(session, tenant_id=tenant_id).timezone
     # A first payment starts now (or when the trial ends); a renewal continues the period that fell due.
     # (paid during a trial: from the trial's end).
-    if membership.status == "incomplete" or membership.period_end is None:
-        start = now
-    elif membership.status == "trialing" and membership.period_end <= now:
+    if (membership.status == "incomplete" or membership.period_end is None
+            or (membership.status == "trialing" and membership.period_end <= now)):
         start = now
     else:
         start = membership.period_end
@@ -255,7 +254,8 @@ def change_plan(session: Session, *, tenant_id: int, membership_id: int, plan_ke
         membership.plan_id, membership.next_plan_id = target.id, None
     else:
         membership.next_plan_id = target.id
-        _log(session, membership, "plan_change_scheduled", now, plan=target.key, at=membership.period_end.isoformat() if membership.period_end else None)
+        at = membership.period_end.isoformat() if membership.period_end else None
+        _log(session, membership, "plan_change_scheduled", now, plan=target.key, at=at)
     membership.updated_at = now
     session.flush()
     return membership

@@ -117,7 +117,7 @@ def create(session: Session, *, tenant_id: int, currency: str, now: datetime, **
         )
     )
     if settings:
-        return update_settings(session, tenant_id=tenant_id, program_in=ProgramUpdate(**settings), now=now)  # type: ignore[arg-type]
+        return update_settings(session, tenant_id=tenant_id, program_in=ProgramUpdate(**settings), now=now)
     return get(session, tenant_id=tenant_id, fresh=True)
 
 
@@ -158,7 +158,7 @@ def update_settings(session: Session, *, tenant_id: int, program_in: ProgramUpda
             values[key] = data[key]
     if "default_region" in values:
         values["default_region"] = str(values["default_region"]).upper()
-    merged = replace(current, **{k: v for k, v in values.items()})  # type: ignore[arg-type]
+    merged = replace(current, **values)  # type: ignore[arg-type]
     if merged.base_currency not in merged.earn_rates:
         field = "base_currency" if "base_currency" in values else "earn_rates"
         raise InvalidInput(f"the base currency {merged.base_currency} needs an earn rate", field=field)
@@ -176,7 +176,7 @@ def to_read(config: ProgramConfig) -> ProgramRead:
         earn_rates={code: str(Decimal(rate)) for code, rate in config.earn_rates.items()},
         rounding=config.rounding,
         pending_days=config.pending_days,
-        expiry=ExpiryPolicy(policy=config.expiry_policy, periods=config.expiry_periods),  # type: ignore[arg-type]
+        expiry=ExpiryPolicy(policy=config.expiry_policy, periods=config.expiry_periods),
         timezone=config.timezone,
         default_region=config.default_region,
         block_redemptions_in_debt=config.block_redemptions_in_debt,

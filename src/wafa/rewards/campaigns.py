@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, case, false, func, select
+from sqlalchemy import ColumnElement, Select, case, false, func, select
 from sqlalchemy.orm import Session
 
 from wafa.db import bucket_of
@@ -94,7 +94,7 @@ class Usage:
 def usage(session: Session, *, campaign: CouponCampaign, now: datetime, timezone: str) -> Usage:
     """A campaign's usage as of `now`; the periods are local to the program's time zone."""
     tenant_id = campaign.tenant_id
-    usable = (Coupon.status == "active") & (Coupon.uses < Coupon.max_uses)
+    usable: ColumnElement[bool] = (Coupon.status == "active") & (Coupon.uses < Coupon.max_uses)
     if campaign.status == "paused" or (campaign.valid_until is not None and now >= campaign.valid_until):
         usable = false()  # every code of the campaign pauses and ends with it
     row = session.execute(

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
-from wafa.errors import Conflict, InvalidInput, NotFound
 from wafa.analytics import audiences
 from wafa.analytics import segments as analytics_segments
+from wafa.errors import Conflict, InvalidInput, NotFound
 from wafa.members.models import Member
 from wafa.memberships import service as memberships
 from wafa.money import to_major, to_minor

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from wafa.db import insert_or_skip, insert_unless_exists
 from wafa.errors import Conflict, CouponNotUsable, CouponUsed, InvalidInput, NotFound
 from wafa.events.schemas import Item
-from wafa.money import to_minor
 from wafa.members import service as members
+from wafa.money import to_minor
 from wafa.rewards import codes, discounts
 from wafa.rewards.discounts import Discount
 from wafa.rewards.models import Coupon, CouponCampaign, CouponUse, OrderPayment, RewardRedemption
@@ -70,9 +70,9 @@ def issue(
     for _ in range(8):
         inserted = insert_unless_exists(
             session, Coupon,
-            dict(tenant_id=tenant_id, code=codes.generate(), campaign_id=None, redemption_id=redemption_id,
-                 member_id=member_id, discount=discount.to_json(), max_uses=max_uses, uses=0, valid_from=now,
-                 valid_until=valid_until, status="active", created_at=now),
+            {"tenant_id": tenant_id, "code": codes.generate(), "campaign_id": None, "redemption_id": redemption_id,
+             "member_id": member_id, "discount": discount.to_json(), "max_uses": max_uses, "uses": 0, "valid_from": now,
+             "valid_until": valid_until, "status": "active", "created_at": now},
             conflict=["tenant_id", "code"], returning=[Coupon.id],
         ).first()
         if inserted is not None:
@@ -236,9 +236,9 @@ def create_campaign(
         want = min(_BATCH, count - made)
         batch = {codes.generate(length, prefix) for _ in range(want)}
         inserted = len(session.execute(statement, [
-            dict(tenant_id=tenant_id, code=code, campaign_id=campaign.id, redemption_id=None, member_id=None,
-                 discount=terms, max_uses=max_uses, uses=0, valid_from=valid_from, valid_until=valid_until,
-                 status="active", created_at=now)
+            {"tenant_id": tenant_id, "code": code, "campaign_id": campaign.id, "redemption_id": None, "member_id": None,
+             "discount": terms, "max_uses": max_uses, "uses": 0, "valid_from": valid_from, "valid_until": valid_until,
+             "status": "active", "created_at": now}
             for code in batch
         ]).all())
         # Codes that collided (within the batch, or with a code issued before) are drawn again.
@@ -292,7 +292,7 @@ def held_by(session: Session, *, tenant_id: int, member_id: int) -> list[Coupon]
     ).scalars())
 
 
-def csv_lines(found, now: datetime, campaign: CouponCampaign | None = None) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def csv_lines(found, now: datetime, campaign: CouponCampaign | None = None) -> Iterator[str]:
     """CSV text of coupons (of `campaign`, when they are a campaign's codes): code, status, uses, max uses, validity."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)

@@ -75,7 +75,8 @@ def restore_for_return(
             )
             payment.restored = target
             done.append({"method": "wallet", "amount": to_major(give, payment.currency), "currency": payment.currency})
-        elif payment.method == "coupon" and whole and payment.restored == 0 and payment.coupon_use_id is not None:
+        # Not merged with the `if` below (SIM102): that call restores the use, an action kept out of the branch's test.
+        elif payment.method == "coupon" and whole and payment.restored == 0 and payment.coupon_use_id is not None:  # noqa: SIM102
             if coupons.restore_use(session, tenant_id=tenant_id, use_id=payment.coupon_use_id, now=now):
                 payment.restored = payment.amount
                 code = session.execute(

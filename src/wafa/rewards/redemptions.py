@@ -14,6 +14,7 @@ from decimal import ROUND_FLOOR, Decimal
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
+from wafa.db import rowcount
 from wafa.errors import Conflict, InsufficientFunds, InvalidInput, NotFound, OutOfStock, RewardLocked
 from wafa.ledger import service as ledger
 from wafa.ledger import wallet
@@ -397,7 +398,7 @@ def expire_unused(session: Session, *, now: datetime, tenant_id: int | None = No
         )
         .values(status="expired", updated_at=now)
     )
-    return done.rowcount or 0
+    return rowcount(done) or 0
 
 
 def fill_waiting(session: Session, *, reward: Reward, now: datetime) -> int:

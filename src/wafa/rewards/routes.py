@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from typing import Annotated
 from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -23,9 +23,35 @@ from wafa.rewards import campaigns, catalog, coupons, redemptions, stamp_cards, 
 from wafa.rewards.discounts import Discount
 from wafa.rewards.models import Coupon, Reward, RewardRedemption, StampCard
 from wafa.rewards.schemas import (
-    BasketIn, CampaignIn, CampaignPage, CampaignRead, CampaignUpdate, CampaignUsage, CouponCheck, CouponRead, CouponRedeemIn, CouponUseRead, FulfilmentIn, Limit,
-    Lock, MemberStampCardRead, MemberStampCards, RedemptionIn, RedemptionPage, RedemptionRead, RewardIn, RewardPage,
-    RewardRead, RewardUpdate, StampCardIn, StampCardPage, StampCardRead, StampCardUpdate, UsagePeriod, VouchersIn, VouchersRead,
+    BasketIn,
+    CampaignIn,
+    CampaignPage,
+    CampaignRead,
+    CampaignUpdate,
+    CampaignUsage,
+    CouponCheck,
+    CouponRead,
+    CouponRedeemIn,
+    CouponUseRead,
+    FulfilmentIn,
+    Limit,
+    Lock,
+    MemberStampCardRead,
+    MemberStampCards,
+    RedemptionIn,
+    RedemptionPage,
+    RedemptionRead,
+    RewardIn,
+    RewardPage,
+    RewardRead,
+    RewardUpdate,
+    StampCardIn,
+    StampCardPage,
+    StampCardRead,
+    StampCardUpdate,
+    UsagePeriod,
+    VouchersIn,
+    VouchersRead,
 )
 from wafa.tenants.service import Principal
 
@@ -34,7 +60,7 @@ IdempotencyKey = Header(None, alias="Idempotency-Key", description="repeats with
 CodePath = Annotated[str, Path(min_length=1, max_length=64, description="the coupon code, in any case, with or without dashes")]
 
 
-def reward_read(session, reward: Reward, *, currency: str, locked: list[dict[str, str]] | None = None) -> RewardRead:  # type: ignore[no-untyped-def]
+def reward_read(session, reward: Reward, *, currency: str, locked: list[dict[str, str]] | None = None) -> RewardRead:
     gives = dict(reward.config)
     if "discount" in gives:
         gives["discount"] = catalog.discount_to_api(Discount.from_json(gives["discount"]))
@@ -43,15 +69,16 @@ def reward_read(session, reward: Reward, *, currency: str, locked: list[dict[str
         description={"en": reward.description_en, "ar": reward.description_ar}, image_url=reward.image_url,
         points=reward.points, money=to_major(reward.money, currency) if reward.money else None, currency=currency,
         stock=catalog.stock_of(session, reward=reward),
-        limit=Limit(count=reward.limit_count, period=reward.limit_period) if reward.limit_count else None,  # type: ignore[arg-type]
-        valid_from=reward.valid_from, valid_until=reward.valid_until, tiers=list(reward.tiers), segments=list(reward.segments), plans=list(reward.plans or []),
+        limit=Limit(count=reward.limit_count, period=reward.limit_period) if reward.limit_count else None,
+        valid_from=reward.valid_from, valid_until=reward.valid_until,
+        tiers=list(reward.tiers), segments=list(reward.segments), plans=list(reward.plans or []),
         status=reward.status, gives=gives, created_at=reward.created_at, updated_at=reward.updated_at,
         available=None if locked is None else not locked,
-        locked=None if locked is None else [Lock(**lock) for lock in locked],  # type: ignore[arg-type]
+        locked=None if locked is None else [Lock(**lock) for lock in locked],
     )
 
 
-def coupon_read(coupon: Coupon, now: datetime, campaign=None) -> CouponRead:  # type: ignore[no-untyped-def]
+def coupon_read(coupon: Coupon, now: datetime, campaign=None) -> CouponRead:
     return CouponRead(
         code=coupon.code, discount=catalog.discount_to_api(Discount.from_json(coupon.discount)), max_uses=coupon.max_uses,
         uses=coupon.uses, valid_from=coupon.valid_from, valid_until=coupons.valid_until_of(coupon, campaign),
@@ -60,7 +87,7 @@ def coupon_read(coupon: Coupon, now: datetime, campaign=None) -> CouponRead:  # 
     )
 
 
-def redemption_read(session, redemption: RewardRedemption, *, now: datetime, balance: int | None = None) -> RedemptionRead:  # type: ignore[no-untyped-def]
+def redemption_read(session, redemption: RewardRedemption, *, now: datetime, balance: int | None = None) -> RedemptionRead:
     reward = catalog.get_or_raise(session, tenant_id=redemption.tenant_id, reward_id=redemption.reward_id)
     coupon = session.execute(
         select(Coupon).where(Coupon.tenant_id == redemption.tenant_id, Coupon.id == redemption.coupon_id)
@@ -187,7 +214,7 @@ def redeem_reward(
     ctx = Context(request)
     key = check_key(idempotency_key) if idempotency_key else uuid.uuid4().hex
 
-    def work(session):  # type: ignore[no-untyped-def]
+    def work(session):
         redemption, _ = redemptions.redeem(
             session, tenant_id=principal.tenant_id, member_id=member_id, redemption_in=redemption_in, key=key, now=ctx.now(),
         )
@@ -224,11 +251,11 @@ def get_redemption(request: Request, redemption_id: IdPath, principal: Principal
         return redemption_read(session, redemption, now=ctx.now())
 
 
-def _act_on_redemption(request: Request, principal: Principal, redemption_id: int, key: str | None, body, act) -> Response:  # type: ignore[no-untyped-def]
+def _act_on_redemption(request: Request, principal: Principal, redemption_id: int, key: str | None, body, act) -> Response:
     """Run a change to a redemption in one transaction, idempotently, and answer the redemption."""
     ctx = Context(request)
 
-    def work(session):  # type: ignore[no-untyped-def]
+    def work(session):
         redemption = act(session, ctx.now())
         balance = ledger.balances(session, tenant_id=principal.tenant_id, member_id=redemption.member_id).get("available")
         return redemption_read(session, redemption, now=ctx.now(), balance=balance)
@@ -237,7 +264,7 @@ def _act_on_redemption(request: Request, principal: Principal, redemption_id: in
     return run_idempotent(ctx, principal=principal, key=key, fingerprint=fingerprint, status_code=200, work=work)
 
 
-_CONFLICT = {409: {"description": "the redemption is used, cancelled, shipped or expired"}}
+_CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "the redemption is used, cancelled, shipped or expired"}}
 
 
 @router.post(
@@ -332,7 +359,7 @@ def redeem_coupon(
     fingerprint = request_hash("POST", request.url.path, redeem_in.model_dump(mode="json"))
     replayed = False
 
-    def work(session):  # type: ignore[no-untyped-def]
+    def work(session):
         nonlocal replayed
         basket = coupons.basket_of(amount=redeem_in.amount, currency=redeem_in.currency, items=redeem_in.items, member_id=redeem_in.member_id)
         used = coupons.redeem(
@@ -368,7 +395,7 @@ def create_campaign(request: Request, campaign_in: CampaignIn, principal: Princi
         return _campaign_read(session, campaign)
 
 
-def _campaign_read(session, campaign) -> CampaignRead:  # type: ignore[no-untyped-def]
+def _campaign_read(session, campaign) -> CampaignRead:
     return CampaignRead(
         id=campaign.id, name=campaign.name, discount=catalog.discount_to_api(Discount.from_json(campaign.discount)),
         max_uses=campaign.max_uses, codes=campaign.codes, prefix=campaign.prefix, valid_from=campaign.valid_from,
@@ -414,7 +441,7 @@ def campaign_usage(request: Request, campaign_id: IdPath, principal: Principal =
         found = campaigns.usage(session, campaign=campaign, now=ctx.now(), timezone=programs.get(session, tenant_id=principal.tenant_id).timezone)
         return CampaignUsage(
             campaign_id=campaign.id, codes=found.codes, used_codes=found.used_codes, remaining=found.remaining, uses=found.uses,
-            discount={cur: to_major(amount, cur) for cur, amount in found.discount.items()}, step=found.step,  # type: ignore[arg-type]
+            discount={cur: to_major(amount, cur) for cur, amount in found.discount.items()}, step=found.step,
             over_time=[UsagePeriod(period=p, uses=n) for p, n in found.over_time],
         )
 

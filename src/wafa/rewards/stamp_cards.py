@@ -69,7 +69,7 @@ def _progress(session: Session, *, tenant_id: int, member_id: int, card: StampCa
     """The member's row for a card, created on first use and locked for this transaction."""
     insert_unless_exists(
         session, MemberStampCard,
-        dict(tenant_id=tenant_id, member_id=member_id, card_id=card.id, stamps=0, rewarded=0, updated_at=now),
+        {"tenant_id": tenant_id, "member_id": member_id, "card_id": card.id, "stamps": 0, "rewarded": 0, "updated_at": now},
         conflict=["tenant_id", "member_id", "card_id"],
     )
     return session.execute(
@@ -94,7 +94,7 @@ def add(
     row = _progress(session, tenant_id=tenant_id, member_id=member_id, card=card, now=now)
     recorded = insert_unless_exists(
         session, StampCardEvent,
-        dict(tenant_id=tenant_id, card_id=card.id, member_id=member_id, event_id=event_id, stamps=count, taken_back=0),
+        {"tenant_id": tenant_id, "card_id": card.id, "member_id": member_id, "event_id": event_id, "stamps": count, "taken_back": 0},
         conflict=["tenant_id", "card_id", "member_id", "event_id"], returning=[StampCardEvent.id],
     ).first()
     if recorded is None:
@@ -133,7 +133,7 @@ def remove(
         ).with_for_update()
     ).scalar_one_or_none()
     take = min(count, record.stamps - record.taken_back) if record is not None else 0
-    if take <= 0:
+    if record is None or take <= 0:
         return 0
     record.taken_back += take
     row.stamps = max(0, row.stamps - take)

@@ -35,7 +35,7 @@ def import_codes(
         if batch:
             # RETURNING counts the rows this import inserted, whatever another import does meanwhile.
             added = len(session.execute(statement, [
-                dict(tenant_id=reward.tenant_id, reward_id=reward.id, code=code, status="available", imported_at=now)
+                {"tenant_id": reward.tenant_id, "reward_id": reward.id, "code": code, "status": "available", "imported_at": now}
                 for code in dict.fromkeys(batch)
             ]).all())
             imported += added
@@ -44,8 +44,8 @@ def import_codes(
             progress(len(batch))
         batch.clear()
 
-    for code in codes:
-        code = code.strip()
+    for raw in codes:
+        code = raw.strip()
         if not code:
             continue
         if len(code) > 128:
@@ -89,4 +89,4 @@ def counts(session: Session, *, tenant_id: int, reward_id: int) -> dict[str, int
         select(Voucher.status, func.count()).where(Voucher.tenant_id == tenant_id, Voucher.reward_id == reward_id)
         .group_by(Voucher.status)
     ).all()
-    return {status: count for status, count in rows}
+    return dict(rows)

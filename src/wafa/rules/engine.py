@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from math import floor
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from wafa.rules import schemas as s
@@ -273,8 +273,17 @@ def _compare(op: str, found: Any, wanted: Any) -> bool:
     numeric = (int, float)
     if isinstance(found, bool) or isinstance(wanted, bool):
         return False
-    if not (isinstance(found, numeric) and isinstance(wanted, numeric)) and not (isinstance(found, str) and isinstance(wanted, str)):
-        return False
+    if isinstance(found, numeric) and isinstance(wanted, numeric):
+        return _order(op, found, wanted)
+    if isinstance(found, str) and isinstance(wanted, str):
+        return _order(op, found, wanted)
+    return False
+
+
+_Ordered = TypeVar("_Ordered", str, float)
+
+
+def _order(op: str, found: _Ordered, wanted: _Ordered) -> bool:
     return {"gt": found > wanted, "gte": found >= wanted, "lt": found < wanted, "lte": found <= wanted}[op]
 
 

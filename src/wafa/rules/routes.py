@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 
 from wafa.api.deps import Context, IdPath, decode_cursor, paginate, require
+from wafa.members import service as members
 from wafa.rules import service
 from wafa.rules.models import Rule, RuleVersion
-from wafa.members import service as members
 from wafa.rules.schemas import RuleCreate, RuleDefinition, RulePage, RuleRead, RuleStatusChange, StampsRead
 from wafa.tenants.service import Principal
 
@@ -18,7 +18,7 @@ member_router = APIRouter(prefix="/v1/members", tags=["rules"])
 def _read(pair: tuple[Rule, RuleVersion]) -> RuleRead:
     rule, version = pair
     return RuleRead(
-        id=rule.id, version=version.version, status=rule.status,  # type: ignore[arg-type]
+        id=rule.id, version=version.version, status=rule.status,
         definition=version.definition, created_at=rule.created_at, updated_at=rule.updated_at,
     )
 

@@ -131,7 +131,9 @@ def change_status(session: Session, *, tenant_id: int, rule_id: int, status: str
     return get_or_raise(session, tenant_id=tenant_id, rule_id=rule_id)
 
 
-def list_(session: Session, *, tenant_id: int, status: str | None = None, after_id: int | None = None, limit: int = 50) -> list[tuple[Rule, RuleVersion]]:
+def list_(
+    session: Session, *, tenant_id: int, status: str | None = None, after_id: int | None = None, limit: int = 50
+) -> list[tuple[Rule, RuleVersion]]:
     """Rules with their current versions, in id order after a cursor."""
     query = (
         select(Rule, RuleVersion)
@@ -203,7 +205,7 @@ def periods(occurred_at: datetime, timezone: str) -> dict[str, tuple[datetime, d
     }
 
 
-def _within(start: str, end: str):  # type: ignore[no-untyped-def]
+def _within(start: str, end: str):
     inside = (RuleAward.occurred_at >= bindparam(start, type_=UTCDateTime())) & (
         RuleAward.occurred_at < bindparam(end, type_=UTCDateTime())
     )
@@ -265,7 +267,7 @@ def usage(
         if lock:
             for rule_id in budgeted:
                 insert_unless_exists(
-                    session, RuleBudget, dict(tenant_id=tenant_id, rule_id=rule_id, points_used=0, money_used=0),
+                    session, RuleBudget, {"tenant_id": tenant_id, "rule_id": rule_id, "points_used": 0, "money_used": 0},
                     conflict=["tenant_id", "rule_id"],
                 )
             query = query.with_for_update()
@@ -306,16 +308,16 @@ def record_awards(
     rows = []
     for award in awards:
         stamps = dict(award.stamps) or None
-        rows.append(dict(
-            tenant_id=tenant_id, event_id=event_id, member_id=member_id, rule_id=award.rule_id, version=award.version,
-            occurred_at=occurred_at, points=award.points, points_kept=award.points,
-            points_entry_id=points_entry_id if award.points else None, points_lot_id=points_lot_id if award.points else None,
-            currency=currency, cashback=award.cashback, cashback_kept=award.cashback,
-            cashback_available_at=cashback_available_at if award.cashback else None,
-            cashback_released=not (award.cashback and pending),
-            stamps=stamps, stamps_kept=stamps, rewards=list(award.rewards) or None, rewards_kept=list(award.rewards) or None,
-            capped_by=award.capped_by,
-        ))
+        rows.append({
+            "tenant_id": tenant_id, "event_id": event_id, "member_id": member_id, "rule_id": award.rule_id, "version": award.version,
+            "occurred_at": occurred_at, "points": award.points, "points_kept": award.points,
+            "points_entry_id": points_entry_id if award.points else None, "points_lot_id": points_lot_id if award.points else None,
+            "currency": currency, "cashback": award.cashback, "cashback_kept": award.cashback,
+            "cashback_available_at": cashback_available_at if award.cashback else None,
+            "cashback_released": not (award.cashback and pending),
+            "stamps": stamps, "stamps_kept": stamps, "rewards": list(award.rewards) or None, "rewards_kept": list(award.rewards) or None,
+            "capped_by": award.capped_by,
+        })
     session.execute(insert(RuleAward.__table__), rows)
     budgeted = {rule.id for rule in rules_ if _budgeted(rule)}
     for award in sorted(awards, key=lambda a: a.rule_id):

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from wafa.db import rowcount
 from wafa.errors import InvalidInput, WafaError
 from wafa.members.service import normalize_email
 from wafa.tenants import admin_users
@@ -93,9 +94,9 @@ def find(session: Session, *, token: str, purpose: str, now: datetime) -> tuple[
 
 def _use(session: Session, *, row: AdminToken, now: datetime) -> None:
     # Guarded: of two simultaneous uses of one link, one updates the row and the other is refused.
-    used = session.execute(
+    used = rowcount(session.execute(
         update(AdminToken).where(AdminToken.id == row.id, AdminToken.used_at.is_(None)).values(used_at=now)
-    ).rowcount
+    ))
     if used != 1:
         raise LinkRefused("this link has expired or was already used")
 
@@ -150,5 +151,5 @@ def pending_invitations(session: Session, *, tenant_id: int, now: datetime) -> d
             AdminToken.tenant_id == tenant_id, AdminToken.purpose == "invite", AdminToken.used_at.is_(None), AdminToken.expires_at > now,
         ).group_by(AdminToken.admin_user_id)
     ).all()
-    return {user_id: expires_at for user_id, expires_at in rows}
+    return dict(rows)
 

@@ -29,7 +29,7 @@ def _grouped(number: str) -> str:
     return f"{int(whole):,}" + (f".{fraction}" if fraction else "")
 
 
-def member_tier(session: Session, tenant_id: int, member_id: int, now) -> MemberTierRead:  # type: ignore[no-untyped-def]
+def member_tier(session: Session, tenant_id: int, member_id: int, now) -> MemberTierRead:
     """A member's tier, how long it is secured, and the way to the next."""
     rules = service.policy(session, tenant_id=tenant_id)
     program = programs.get(session, tenant_id=tenant_id)

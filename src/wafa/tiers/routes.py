@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 
@@ -10,21 +9,29 @@ from wafa.api.deps import Context, IdPath, decode_cursor, paginate, require
 from wafa.engagement import achievements
 from wafa.members import service as members
 from wafa.programs import service as programs
-from wafa.tiers import service
-from wafa.tiers.reads import member_tier, tier_read
-from wafa.tiers.models import Tier, TierChange
-from wafa.tiers.schemas import (
-    MemberTierRead, TierChangeRead, TierHistoryPage, TierIn, TierPage, TierPolicyIn, TierPolicyRead,
-    TierRead, TierSetIn, TierUpdate,
-)
 from wafa.tenants.service import Principal
+from wafa.tiers import service
+from wafa.tiers.models import Tier, TierChange
+from wafa.tiers.reads import member_tier, tier_read
+from wafa.tiers.schemas import (
+    MemberTierRead,
+    TierChangeRead,
+    TierHistoryPage,
+    TierIn,
+    TierPage,
+    TierPolicyIn,
+    TierPolicyRead,
+    TierRead,
+    TierSetIn,
+    TierUpdate,
+)
 
 router = APIRouter(prefix="/v1", tags=["tiers"])
 
 
 
 
-def _policy_read(found) -> TierPolicyRead:  # type: ignore[no-untyped-def]
+def _policy_read(found) -> TierPolicyRead:
     return TierPolicyRead(
         metric=found.metric, window=found.window, months=found.months, grace_days=found.grace_days, max_drop=found.max_drop,
         updated_at=found.updated_at,

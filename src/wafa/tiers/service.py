@@ -7,6 +7,7 @@ Returns never demote at once: a member below a threshold after a return is handl
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -139,7 +140,7 @@ def create(session: Session, *, tenant_id: int, tier_in: TierIn, now: datetime) 
 def _check_ladder(pairs: list[tuple[int, int]]) -> None:
     """Better tiers need more: a ladder whose thresholds do not rise with the rank would place members wrongly."""
     ordered = sorted(pairs)
-    for (_, low), (_, high) in zip(ordered, ordered[1:], strict=False):
+    for (_, low), (_, high) in itertools.pairwise(ordered):
         if high <= low:
             raise InvalidInput("each tier's threshold must be above the threshold of the tier below it", field="threshold")
 
@@ -228,7 +229,7 @@ def _lock_member(session: Session, *, tenant_id: int, member_id: int) -> None:
 def _row(session: Session, *, tenant_id: int, member_id: int, now: datetime) -> MemberTier:
     """The member's tier row, created on first use and locked for this transaction."""
     insert_unless_exists(
-        session, MemberTier, dict(tenant_id=tenant_id, member_id=member_id, updated_at=now), conflict=["tenant_id", "member_id"]
+        session, MemberTier, {"tenant_id": tenant_id, "member_id": member_id, "updated_at": now}, conflict=["tenant_id", "member_id"]
     )
     return session.execute(
         select(MemberTier).where(MemberTier.tenant_id == tenant_id, MemberTier.member_id == member_id)
@@ -259,7 +260,8 @@ def _move(
         welcome = 0  # suspended and closed members earn nothing
     key = f"tier-welcome:{row.member_id}:{to.id}" if to else ""
     # Once per member and tier: a member who drops and climbs back is not welcomed twice.
-    if welcome and cause in ("qualified", "manual") and not ledger.has_entry(session, tenant_id=row.tenant_id, idempotency_key=key):
+    if (welcome and to is not None and cause in ("qualified", "manual")
+            and not ledger.has_entry(session, tenant_id=row.tenant_id, idempotency_key=key)):
         program = programs.get(session, tenant_id=row.tenant_id)
         ledger.credit(
             session, tenant_id=row.tenant_id, member_id=row.member_id, points=welcome, kind="earn", source="issued",
@@ -327,6 +329,7 @@ def review(session: Session, *, tenant_id: int, member_id: int, now: datetime) -
             row.secured_until = row.review_at = row.floor_until  # only the floor keeps it: look again when it ends
         row.updated_at = now
     elif decided.action == "grace":
+        assert decided.grace_until is not None  # a grace review always says when the grace ends
         row.grace_until = decided.grace_until
         row.review_at = decided.grace_until
         row.updated_at = now

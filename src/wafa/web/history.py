@@ -32,7 +32,7 @@ class Line:
     money: str | None = None  # signed wallet money, for a line that moves money rather than points
 
 
-def _shown(tenant_id: int, member_id: int):  # type: ignore[no-untyped-def]
+def _shown(tenant_id: int, member_id: int):
     return (Entry.tenant_id == tenant_id, Entry.member_id == member_id, or_(Entry.points != 0, Entry.kind.in_(MONEY_KINDS)))
 
 
@@ -75,7 +75,7 @@ def explain(session: Session, *, tenant_id: int, entries: list[Entry], lang: Lan
     for reward_id in reward_ids:
         try:
             rewards[reward_id] = catalog.get_or_raise(session, tenant_id=tenant_id, reward_id=reward_id)
-        except Exception:  # a reward of another era: the line still reads without its name
+        except Exception:  # noqa: BLE001, S112  a reward of another era: the line still reads without its name
             continue
     tier_names = {t.key: lang.name(t) for t in tiers.tiers_of(session, tenant_id=tenant_id)}
     earned = _achievement_names(session, tenant_id, lang) if any(e.details and "achievement_id" in e.details for e in entries) else {}
@@ -99,7 +99,9 @@ def explain(session: Session, *, tenant_id: int, entries: list[Entry], lang: Lan
             if "rules" in d:
                 notes.append(_("%(points)s base points") % {"points": lang.number(d.get("base_points", 0))})
                 for rule in d["rules"]:
-                    notes.append(_("%(rule)s: %(points)s points") % {"rule": lang.pick(rule.get("name")), "points": lang.number(rule.get("points", 0))})
+                    notes.append(
+                        _("%(rule)s: %(points)s points") % {"rule": lang.pick(rule.get("name")), "points": lang.number(rule.get("points", 0))}
+                    )
         elif kind == "earn" and "achievement_id" in d:
             what = next((k for k in ("badge", "challenge", "streak") if k in d), "streak")
             name = earned.get((what, str(d.get(what))), str(d.get(what) or ""))

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
+from wafa.db import rowcount
 from wafa.errors import WafaError
 from wafa.web.models import LoginCode
 
@@ -88,4 +89,4 @@ def redeem(session: Session, *, tenant_id: int, email: str, code: str, now: date
 
 def purge(session: Session, *, now: datetime) -> int:
     """Forget codes a day past their expiry (the rate limit only looks back WINDOW)."""
-    return session.execute(delete(LoginCode).where(LoginCode.expires_at < now - timedelta(days=1))).rowcount or 0
+    return rowcount(session.execute(delete(LoginCode).where(LoginCode.expires_at < now - timedelta(days=1)))) or 0

@@ -2,7 +2,7 @@
 listed here so that message extraction puts them in the catalogs. Never called."""
 
 
-def N_(message: str) -> str:  # noqa: N802 (gettext's name for "mark for extraction only")
+def N_(message: str) -> str:  # gettext's name for "mark for extraction only"
     return message
 
 

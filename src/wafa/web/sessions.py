@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from wafa.db import rowcount
 from wafa.web.models import WebSession
 
 # Admin sessions end after 12 hours without a request, members' after 30 days (a phone stays signed in).
@@ -62,11 +63,11 @@ def end_all(session: Session, *, kind: str, tenant_id: int, subject_id: int, kee
     query = delete(WebSession).where(WebSession.kind == kind, WebSession.tenant_id == tenant_id, WebSession.subject_id == subject_id)
     if keep:
         query = query.where(WebSession.token_hash != _hash(keep))
-    return session.execute(query).rowcount or 0
+    return rowcount(session.execute(query)) or 0
 
 
 def purge_expired(session: Session, *, now: datetime) -> int:
-    return session.execute(delete(WebSession).where(WebSession.expires_at <= now)).rowcount or 0
+    return rowcount(session.execute(delete(WebSession).where(WebSession.expires_at <= now))) or 0
 
 
 def same(a: str | None, b: str | None) -> bool:

@@ -14,14 +14,23 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.api.web.conftest import (
-    HOST, PASSWORD, Browser, cookie_from, csrf_of, field_of, make_admin, set_cookie_header, sign_in, signed_in,
+    HOST,
+    PASSWORD,
+    Browser,
+    cookie_from,
+    csrf_of,
+    field_of,
+    make_admin,
+    set_cookie_header,
+    sign_in,
+    signed_in,
 )
 from tests.conftest import START, TenantCtx, make_key, make_member, make_tenant
 from wafa.clock import FrozenClock
 from wafa.tenants import audit
 from wafa.web.i18n import Lang
 
-ALERT = re.compile(r'<p class="problem" role="alert">(.*?)</p>', re.S)
+ALERT = re.compile(r'<p class="problem" role="alert">(.*?)</p>', re.DOTALL)
 
 
 def balance(client: TestClient, member_id: int) -> int:
@@ -324,7 +333,8 @@ def test_every_change_leaves_an_audit_entry_shown_in_the_trail(
     for action in ("admin.signed_in", "member.points_adjusted", "member.suspended", "member.reactivated"):
         assert f"<code>{action}</code>" in text
     assert admin in text and "lost receipt" in text and "fraud check" in text
-    only = html.unescape(console.get("/admin/audit", params={"action": "member.suspended"}).text).split("<tbody>", 1)[1]  # the rows (the filter offers every action)
+    # The rows (the filter offers every action).
+    only = html.unescape(console.get("/admin/audit", params={"action": "member.suspended"}).text).split("<tbody>", 1)[1]
     assert "member.suspended" in only and "member.points_adjusted" not in only
 
 
@@ -361,7 +371,7 @@ def test_an_adjustment_the_ledger_refuses_shows_the_reason_and_posts_nothing(
 
 def card_values(page: str) -> dict[str, str]:
     """The value shown on each KPI card, by KPI key."""
-    cards = re.findall(r'<article class="kpi[^"]*" data-kpi="([a-z0-9_]+)">.*?<p class="value">\s*(.*?)\s*</p>', page, re.S)
+    cards = re.findall(r'<article class="kpi[^"]*" data-kpi="([a-z0-9_]+)">.*?<p class="value">\s*(.*?)\s*</p>', page, re.DOTALL)
     return {key: html.unescape(re.sub(r"<[^>]+>", "", value)).strip() for key, value in cards}  # the text, without <bdi> and such
 
 

@@ -300,9 +300,9 @@ def test_the_people_page_lists_name_email_role_status_and_last_sign_in(browser: 
     owner, owner_email = owner_of(browser, factory, tenant, clock)
     invite(owner, invited := unique_email("invited"), role="viewer")
     page = owner.get("/admin/people").text
-    mine = re.search(r'<tr id="person-\d+" data-email="%s">.*?</tr>' % re.escape(owner_email), page, flags=re.S).group(0)  # type: ignore[union-attr]
+    mine = re.search(rf'<tr id="person-\d+" data-email="{re.escape(owner_email)}">.*?</tr>', page, flags=re.DOTALL).group(0)  # type: ignore[union-attr]
     assert "Layla Admin" in mine and "Owner" in mine and "active" in mine and "3/1/26, 9:00" in mine
-    theirs = re.search(r'<tr id="person-\d+" data-email="%s">.*?</tr>' % re.escape(invited), page, flags=re.S).group(0)  # type: ignore[union-attr]
+    theirs = re.search(rf'<tr id="person-\d+" data-email="{re.escape(invited)}">.*?</tr>', page, flags=re.DOTALL).group(0)  # type: ignore[union-attr]
     assert "invited" in theirs and "never" in theirs and "link valid until" in theirs
 
 

@@ -139,7 +139,8 @@ def test_a_tier_save_leaves_alone_what_someone_else_changed_meanwhile(admin: Tes
     assert after["name"]["en"] == "Gold+"
 
 
-@pytest.mark.parametrize(("lang", "message"), [("ar", "أدخل مضاعِفًا بين 1 و10، مثل 1.25."), ("en", "Enter a multiplier between 1 and 10, such as 1.25.")],
+@pytest.mark.parametrize(("lang", "message"),
+                         [("ar", "أدخل مضاعِفًا بين 1 و10، مثل 1.25."), ("en", "Enter a multiplier between 1 and 10, such as 1.25.")],
                          ids=["ar", "en"])
 def test_a_refused_tier_keeps_what_was_typed_and_says_why_next_to_the_field(
     admin: TestClient, client: TestClient, ladder: dict[str, int], lang: str, message: str,
@@ -271,7 +272,9 @@ def test_settings_save_only_what_changed_and_the_organisation_names(admin: TestC
     assert f'<span class="tenant">Tenant {tenant.slug}</span>' in admin.get("/admin/settings", params={"lang": "en"}).text
 
 
-def test_a_viewer_opens_the_editors_but_changes_nothing(browser: Browser, client: TestClient, factory, clock, tenant, ladder: dict[str, int], plus: int) -> None:  # type: ignore[no-untyped-def]
+def test_a_viewer_opens_the_editors_but_changes_nothing(  # type: ignore[no-untyped-def]
+    browser: Browser, client: TestClient, factory, clock, tenant, ladder: dict[str, int], plus: int
+) -> None:
     viewer = signed_in(browser(), tenant.slug, make_admin(factory, tenant.id, clock.now(), role="viewer"))
     for path in (f"/admin/tiers/{ladder['gold']}", f"/admin/plans/{plus}", "/admin/settings", "/admin/tiers", "/admin/plans"):
         page = viewer.get(path)

@@ -167,7 +167,7 @@ def test_support_suspends_and_reactivates_members(browser: Browser, client: Test
     member_id = make_member(factory, tenant.id, clock.now())
     support = as_role(browser, factory, tenant, clock, "support")
     page = support.get(f"/admin/members/{member_id}").text
-    assert 'action="/admin/members/%d/adjust"' % member_id in page
+    assert f'action="/admin/members/{member_id}/adjust"' in page
     answer = support.post(f"/admin/members/{member_id}/status", data={"csrf": csrf_of(page), "action": "suspend", "reason": "fraud check",
                                                                      "confirmed": "yes"}, follow_redirects=False)
     assert answer.status_code == 303
@@ -190,6 +190,6 @@ def test_pages_hide_what_a_role_cannot_use(browser: Browser, factory, tenant, cl
     shown = console.get(page.format(member=member_id))
     assert shown.status_code == 200
     # A form the role cannot send is either left out or shown without a button that sends it.
-    forms = re.findall(r'<form [^>]*method="post"[^>]*>.*?</form>', shown.text, flags=re.S)
+    forms = re.findall(r'<form [^>]*method="post"[^>]*>.*?</form>', shown.text, flags=re.DOTALL)
     usable = [f for f in forms if hidden in f.split(">", 1)[0] and re.search(r'<button(?![^>]*(?:type="button"|formaction=))', f)]
     assert not usable, usable

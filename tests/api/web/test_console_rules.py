@@ -6,8 +6,8 @@ says why each rule fires or not; ending a rule asks first, naming it."""
 
 from __future__ import annotations
 
-import re
 import html as html_text
+import re
 from typing import Any
 
 import pytest
@@ -166,7 +166,8 @@ def test_rule_with_nested_groups_opens_as_json_and_saves_whole(admin: TestClient
     json_text = re.search(r'<textarea id="definition_json"[^>]*>([^<]*)</textarea>', page).group(1)  # type: ignore[union-attr]
     import html as html_lib
 
-    saved = post(admin, "/admin/rules/save", {"rule_id": str(made), "use_json": "on", "definition_json": html_lib.unescape(json_text).replace("أيّ", "أيّ قاعدة")},
+    saved = post(admin, "/admin/rules/save",
+                 {"rule_id": str(made), "use_json": "on", "definition_json": html_lib.unescape(json_text).replace("أيّ", "أيّ قاعدة")},
                  page=f"/admin/rules/{made}")
     assert saved.status_code == 303
     assert client.get(f"/v1/rules/{made}").json()["definition"]["conditions"] == nested["conditions"]
@@ -207,7 +208,9 @@ def test_rule_list_and_editor_name_triggers_types_and_operators_in_words(admin: 
 def test_end_button_asks_first_naming_the_rule(admin: TestClient, client: TestClient) -> None:
     made = client.post("/v1/rules", json={**RAMADAN_EVENING}).json()["id"]
     page = admin.get(f"/admin/rules/{made}?lang=ar").text
-    found = re.search(r'<form method="post" action="/admin/rules/\d+/status" data-confirm="([^"]*)">\s*<input[^>]*>\s*<button name="status" value="ended"', page)
+    found = re.search(
+        r'<form method="post" action="/admin/rules/\d+/status" data-confirm="([^"]*)">\s*<input[^>]*>\s*<button name="status" value="ended"', page
+    )
     assert found and "أمسيات رمضان" in found.group(1)
     ended = post(admin, f"/admin/rules/{made}/status", {"status": "ended"}, page=f"/admin/rules/{made}")
     assert ended.status_code == 303 and client.get(f"/v1/rules/{made}").json()["status"] == "ended"
@@ -245,7 +248,8 @@ def test_simulate_previews_a_coming_ramadan_evening(admin: TestClient, client: T
 def test_simulate_uses_the_editor_not_the_saved_version(admin: TestClient, client: TestClient) -> None:
     made = client.post("/v1/rules", json={"name_en": "Double", "name_ar": "مضاعفة", "trigger": "purchase", "status": "active",
                                           "actions": [{"type": "multiplier", "factor": "2"}]}).json()["id"]
-    editor = {"rows": "1", "name_en": "Double", "name_ar": "مضاعفة", "trigger": "purchase", "stackable": "on", "a0-type": "multiplier", "a0-factor": "3"}
+    editor = {"rows": "1", "name_en": "Double", "name_ar": "مضاعفة", "trigger": "purchase", "stackable": "on",
+              "a0-type": "multiplier", "a0-factor": "3"}
     row = this_rule(simulated(admin, editor, made))
     assert row.startswith("applies") and " 60 " in row  # base 30 points, ×3 adds two bases
     assert client.get(f"/v1/rules/{made}").json()["definition"]["actions"] == [{"type": "multiplier", "factor": "2"}]
@@ -260,7 +264,8 @@ def test_simulate_a_new_unsaved_rule_and_why_it_does_not_fire_in_arabic(admin: T
 
 
 def test_simulate_incomplete_editor_leaves_the_rule_out_and_says_so(admin: TestClient) -> None:
-    row = this_rule(simulated(admin, {"rows": "1", "name_en": "x", "name_ar": "س", "trigger": "purchase", "a0-type": "fixed_points", "a0-points": "x"}))
+    editor = {"rows": "1", "name_en": "x", "name_ar": "س", "trigger": "purchase", "a0-type": "fixed_points", "a0-points": "x"}
+    row = this_rule(simulated(admin, editor))
     assert row.startswith("incomplete") and "Left out" in row
 
 

@@ -98,10 +98,10 @@ def page_form(page: str, marker: str) -> dict[str, str]:
         if name is None or ('type="checkbox"' in tag and " checked" not in tag):
             continue
         out[name.group(1)] = value.group(1) if value else ""
-    for name, body in re.findall(r'<select name="([^"]+)"[^>]*>(.*?)</select>', html, flags=re.S):
+    for name, body in re.findall(r'<select name="([^"]+)"[^>]*>(.*?)</select>', html, flags=re.DOTALL):
         chosen = re.search(r'<option value="([^"]*)" selected', body) or re.search(r'<option value="([^"]*)"', body)
         out[name] = chosen.group(1) if chosen else ""
-    for name, body in re.findall(r'<textarea name="([^"]+)"[^>]*>(.*?)</textarea>', html, flags=re.S):
+    for name, body in re.findall(r'<textarea name="([^"]+)"[^>]*>(.*?)</textarea>', html, flags=re.DOTALL):
         out[name] = body
     return out
 

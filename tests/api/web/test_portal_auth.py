@@ -16,7 +16,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.api.web.conftest import (
-    HOST, Browser, Inbox, cookie_from, csrf_of, field_of, make_admin, set_cookie_header, signed_in, unique_email,
+    HOST,
+    Browser,
+    Inbox,
+    cookie_from,
+    csrf_of,
+    field_of,
+    make_admin,
+    set_cookie_header,
+    signed_in,
+    unique_email,
 )
 from tests.conftest import START, TenantCtx, make_member, make_tenant
 from wafa.clock import FrozenClock
@@ -84,7 +93,7 @@ def test_the_code_arrives_by_email_and_signs_the_member_in(
     browser: Browser, factory: sessionmaker[Session], inbox: Inbox, tenant: TenantCtx,
 ) -> None:
     """The code is e-mailed to the member's address; typing it signs in with an HttpOnly cookie for this portal."""
-    member_id, email = member_with_email(factory, tenant, "Sara")
+    _member_id, email = member_with_email(factory, tenant, "Sara")
     b = browser()
     asked = ask_code(b, tenant.slug, email.upper())
     assert asked.status_code == 303 and asked.headers["location"] == f"/m/{tenant.slug}/verify?email={quote(email)}"
@@ -599,7 +608,8 @@ def test_every_page_of_the_portal_opens_for_a_member_with_history(
     member_id, email = member_with_email(factory, tenant)
     assert client.patch("/v1/program", json={"pending_days": 0}).status_code == 200
     for order, amount in (("A", "250.00"), ("B", "80.00")):
-        made = client.post("/v1/events", json={"type": "purchase", "member": {"id": member_id}, "order_id": order, "amount": amount, "currency": "SAR"})
+        made = client.post("/v1/events",
+                           json={"type": "purchase", "member": {"id": member_id}, "order_id": order, "amount": amount, "currency": "SAR"})
         assert made.status_code == 201, made.text
     give_points(client, member_id, 300)
     assert client.post(f"/v1/members/{member_id}/reward-redemptions", json={"reward_id": reward["id"]}).status_code == 201

@@ -32,7 +32,9 @@ items_st = st.lists(
     st.builds(lambda sku, q, p: (sku, q, p), st.sampled_from(sorted(SKUS)), st.integers(1, 4), st.integers(0, 9_000)),
     min_size=1, max_size=4, unique_by=lambda t: t[0],
 )
-returns_st = st.lists(st.one_of(st.tuples(st.just("items"), st.sampled_from(sorted(SKUS))), st.tuples(st.just("amount"), st.integers(1, 3_000))), max_size=4)
+returns_st = st.lists(
+    st.one_of(st.tuples(st.just("items"), st.sampled_from(sorted(SKUS))), st.tuples(st.just("amount"), st.integers(1, 3_000))), max_size=4
+)
 
 
 def _state(session, tenant_id: int, member_id: int) -> tuple:  # type: ignore[no-untyped-def]

@@ -278,7 +278,7 @@ def test_an_early_renewal_paid_while_the_worker_grants_the_month_is_recorded_and
     def run(name: str, work: Any) -> None:
         try:
             outcome[name] = work()
-        except Exception as exc:  # the outcome under test
+        except Exception as exc:  # noqa: BLE001  the outcome under test
             outcome[name] = exc
 
     worker = threading.Thread(name="worker", target=run, args=("worker", lambda: run_due(pg, now=april, tenant_id=tenant_id)))

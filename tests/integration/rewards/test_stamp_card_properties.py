@@ -307,7 +307,7 @@ def test_stamp_cards_count_each_kept_stamp_and_each_full_card_once(  # type: ign
             kind = step[0]
             note = kind
             if kind == "buy":
-                lines = {sku: qty for sku, qty in zip(("LATTE", "MOCHA", "CAKE"), step[1:]) if qty}
+                lines = {sku: qty for sku, qty in zip(("LATTE", "MOCHA", "CAKE"), step[1:], strict=False) if qty}
                 if not lines:
                     lines = {"CAKE": 1}
                 order = Order(f"O-{n}", lines, stamped=model.active and any(sku in COFFEES for sku in lines))
@@ -349,7 +349,7 @@ def test_stamp_cards_count_each_kept_stamp_and_each_full_card_once(  # type: ign
                 else:
                     items: dict[str, int] = {}
                     if kind == "part":
-                        for sku, choice in zip(sorted(order.lines), step[2]):
+                        for sku, choice in zip(sorted(order.lines), step[2], strict=False):
                             qty = choice % (order.left(sku) + 1)
                             if qty:
                                 items[sku] = qty

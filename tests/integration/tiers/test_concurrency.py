@@ -121,7 +121,7 @@ def test_two_worker_passes_at_once_review_each_due_member_once(pg: Factory) -> N
     slipping = [make_member(pg, tenant.id, NOW) for _ in range(7)]
     for n, member_id in enumerate(keepers + slipping):
         purchase(pg, tenant.id, member_id, f"o-{n}", "3000.00", NOW)
-    for n, member_id in enumerate(slipping, start=len(keepers)):
+    for n, _member_id in enumerate(slipping, start=len(keepers)):
         give_back(pg, tenant.id, f"o-{n}", "1.00", NOW)  # 2999 points: one short of gold, still gold until the review
     assert {member_tier(pg, tenant.id, m).tier_id for m in keepers + slipping} == {ids["gold"]}
 

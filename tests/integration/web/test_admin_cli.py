@@ -87,7 +87,9 @@ def test_create_user_asks_for_the_password_twice_when_not_given(wafa, factory: s
         assert user.role == "viewer"
 
 
-def test_create_user_takes_the_password_from_the_environment(wafa, monkeypatch: pytest.MonkeyPatch, factory: sessionmaker[Session], tenant: TenantCtx) -> None:  # type: ignore[no-untyped-def]
+def test_create_user_takes_the_password_from_the_environment(  # type: ignore[no-untyped-def]
+    wafa, monkeypatch: pytest.MonkeyPatch, factory: sessionmaker[Session], tenant: TenantCtx
+) -> None:
     """WAFA_ADMIN_PASSWORD serves scripts: no prompt, no password on the command line."""
     monkeypatch.setenv("WAFA_ADMIN_PASSWORD", PASSWORD)
     address = email()
@@ -126,7 +128,9 @@ def test_an_unknown_tenant_exits_1_with_one_line(wafa) -> None:  # type: ignore[
 
 def test_an_unknown_role_exits_1_with_one_line(wafa, tenant: TenantCtx) -> None:  # type: ignore[no-untyped-def]
     """Only the five roles exist."""
-    err = one_line_error(*wafa("admin", "create-user", email(), "--tenant", tenant.slug, "--name", "L", "--role", "superuser", "--password", PASSWORD))
+    err = one_line_error(
+        *wafa("admin", "create-user", email(), "--tenant", tenant.slug, "--name", "L", "--role", "superuser", "--password", PASSWORD)
+    )
     assert "owner, admin, marketer, support, viewer" in err
 
 

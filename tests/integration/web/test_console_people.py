@@ -4,15 +4,13 @@ before, two owners stepping down at once still leave one, and a link used twice 
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
-from tests.conftest import START, factory_for, make_tenant
+from tests.conftest import START, drop_postgres_database, factory_for, make_tenant, new_postgres_database
 from wafa.db import make_engine, unit_of_work
 from wafa.migrate import upgrade
 from wafa.tenants import admin_tokens, admin_users
@@ -24,15 +22,9 @@ def empty_url(db_url: str, tmp_path) -> Iterator[str]:  # type: ignore[no-untype
     if db_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / 'fresh.db'}"
         return
-    import psycopg
-
-    name = f"wafa_people_{uuid.uuid4().hex[:10]}"
-    dsn = make_url(db_url).set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield make_url(db_url).set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    url = new_postgres_database(db_url, "wafa_people")
+    yield url
+    drop_postgres_database(url)
 
 
 def test_0024_makes_each_tenants_first_active_admin_its_owner(empty_url: str) -> None:
@@ -88,7 +80,8 @@ def test_two_owners_stepping_down_at_once_leave_one_owner(pg_url: str) -> None:
     ids = []
     with unit_of_work(factory) as session:
         for n in range(2):
-            ids.append(admin_users.create(session, tenant_id=tenant.id, email=f"owner{n}@x.sa", name="O", password="p" * 12, role="owner", now=START).id)
+            owner = admin_users.create(session, tenant_id=tenant.id, email=f"owner{n}@x.sa", name="O", password="p" * 12, role="owner", now=START)
+            ids.append(owner.id)
 
     def step_down(user_id: int):  # type: ignore[no-untyped-def]
         return lambda: _demote(factory, tenant.id, user_id)

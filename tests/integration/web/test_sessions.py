@@ -129,7 +129,7 @@ def test_ending_everywhere_ends_one_persons_sessions_of_one_kind(factory: Factor
 
 def test_purging_removes_only_expired_sessions(factory: Factory, tenant: TenantCtx) -> None:
     """The clean-up drops sessions past their expiry and keeps live ones."""
-    old, old_row = start(factory, tenant.id, "admin", now=START - 13 * HOUR)
+    _, old_row = start(factory, tenant.id, "admin", now=START - 13 * HOUR)
     live, _ = start(factory, tenant.id, "admin")
     with unit_of_work(factory) as session:
         assert sessions.purge_expired(session, now=START) >= 1

@@ -53,7 +53,7 @@ def test_lines_that_did_not_earn_take_nothing_back() -> None:
 
 @pytest.mark.parametrize(("order", "items", "amount", "field"), [
     (ORDER, None, Decimal("100.01"), "amount"),
-    (ORDER, None, Decimal("0"), "amount"),
+    (ORDER, None, Decimal(0), "amount"),
     (replace(ORDER, returned_amount=10_000, points_reversed=100), None, None, "order_id"),
     (ORDER, [("A", 1)], None, "items"),
     (replace(ORDER, items=LINES), [("Z", 1)], None, "items[0].sku"),
@@ -79,7 +79,7 @@ def test_any_sequence_of_partial_returns_ends_where_one_whole_return_would(amoun
         part = min(cut, left)
         returned = take_back(current, items=None, amount=major(part))
         # Never more than the order's points, never backwards, and exactly the share of what came back so far.
-        assert 0 <= returned.claw and returned.target_reversed <= points
+        assert returned.claw >= 0 and returned.target_reversed <= points
         assert returned.target_reversed == (points if returned.cumulative_amount == amount else points * returned.cumulative_amount // amount)
         taken += returned.claw
         current = after(current, returned)

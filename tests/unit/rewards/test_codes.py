@@ -15,7 +15,7 @@ AMBIGUOUS = set("0O1IL") | {"U"}
 def test_the_alphabet_has_no_characters_people_confuse() -> None:
     assert not AMBIGUOUS & set(codes.ALPHABET)
     assert len(set(codes.ALPHABET)) == len(codes.ALPHABET) == 30
-    assert codes.ALPHABET == codes.ALPHABET.upper()
+    assert codes.ALPHABET.upper() == codes.ALPHABET
 
 
 def test_a_default_code_is_at_least_ten_characters() -> None:

@@ -130,7 +130,7 @@ def test_a_line_counts_once_when_it_matches_by_sku_and_by_category() -> None:
 
 
 def test_categories_and_skus_together_take_either() -> None:
-    got = apply(percent("10", skus=("MUG",), categories=("food",)), amount=10_500, lines=BASKET + (Line("DATES", "food", 3, 500),))
+    got = apply(percent("10", skus=("MUG",), categories=("food",)), amount=10_500, lines=(*BASKET, Line("DATES", "food", 3, 500)))
     assert got.eligible == 3_500 + 1_500
 
 
@@ -219,14 +219,14 @@ lines_st = st.lists(
     max_size=6,
 )
 percent_st = st.decimals(min_value="0.01", max_value="100", places=2).map(str)  # as stored: "12.50"
-common = dict(
-    min_order=st.integers(0, 60_000),
-    max_discount=st.none() | st.integers(0, 20_000),
-)
-narrowing = dict(
-    categories=st.lists(st.sampled_from(["coffee", "kitchen", "food", "toys"]), max_size=2, unique=True).map(tuple),
-    skus=st.lists(st.sampled_from(sorted(SKUS)), max_size=2, unique=True).map(tuple),
-)
+common = {
+    "min_order": st.integers(0, 60_000),
+    "max_discount": st.none() | st.integers(0, 20_000),
+}
+narrowing = {
+    "categories": st.lists(st.sampled_from(["coffee", "kitchen", "food", "toys"]), max_size=2, unique=True).map(tuple),
+    "skus": st.lists(st.sampled_from(sorted(SKUS)), max_size=2, unique=True).map(tuple),
+}
 discounts_st = st.one_of(
     st.builds(fixed, st.integers(1, 80_000), **common, **narrowing),
     st.builds(percent, percent_st, **common, **narrowing),

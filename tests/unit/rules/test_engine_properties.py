@@ -60,7 +60,7 @@ def test_an_order_split_in_two_never_earns_more_than_the_whole_under_a_cap(items
 
 @given(items=lines, actions=linear_actions, keep=st.lists(st.integers(0, 5), min_size=8, max_size=8), cap=st.integers(1, 10**6))
 def test_what_a_return_leaves_is_never_more_than_was_granted(items, actions, keep, cap) -> None:  # type: ignore[no-untyped-def]
-    rule = _rule(1, actions + [{"type": "cashback", "percent": "5"}], cap)
+    rule = _rule(1, [*actions, {"type": "cashback", "percent": "5"}], cap)
     order = _order(items)
     [granted] = evaluate([rule], order, MemberFacts(), base_points=_base(order), timezone="UTC") or [None]  # type: ignore[list-item]
     if granted is None:

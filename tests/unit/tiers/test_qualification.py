@@ -325,10 +325,10 @@ def review_cases(draw: st.DrawFn) -> dict:
     current = draw(st.none() | st.sampled_from(ordered))
     below = [level for level in ordered if current is not None and level.rank <= current.rank]
     floor = draw(st.none() | st.sampled_from(below)) if below else None
-    return dict(
-        levels=levels, ordered=ordered, current=current, floor=floor, value=draw(values), in_grace=draw(st.booleans()),
-        grace_days=draw(st.integers(min_value=0, max_value=365)), max_drop=draw(st.integers(min_value=1, max_value=20)),
-    )
+    return {
+        "levels": levels, "ordered": ordered, "current": current, "floor": floor, "value": draw(values), "in_grace": draw(st.booleans()),
+        "grace_days": draw(st.integers(min_value=0, max_value=365)), "max_drop": draw(st.integers(min_value=1, max_value=20)),
+    }
 
 
 def _position(ordered: list[Level], tier_id: int | None) -> int:

@@ -81,7 +81,7 @@ def upgrade() -> None:
     # program's own key; a key no program has is left as it is (the console shows it, with a warning).
     bind = op.get_bind()
     known = _known(bind)
-    empty = {"tiers": {}, "plans": {}, "segments": {}}
+    empty: dict[str, dict[str, str]] = {"tiers": {}, "plans": {}, "segments": {}}
     for row in bind.execute(sa.select(_rewards)).all():
         keys = known.get(row.tenant_id, empty)
         fixed = {name: _canonical(getattr(row, name), keys[name]) for name in ('tiers', 'segments', 'plans')}

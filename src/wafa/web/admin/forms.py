@@ -125,7 +125,7 @@ class Problems:
     def __bool__(self) -> bool:
         return bool(self.general or self.fields)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self):
         """Every problem, general ones first (for a page that lists them all)."""
         yield from self.general
         yield from self.fields.values()
@@ -243,7 +243,7 @@ def valid(model: type[BaseModel], data: dict, fields: Mapping[str, str] | Callab
 def entered(form: Any) -> dict[str, Any]:
     """What a form sent, to show it again: one value per name, a list where a name came several times."""
     kept: dict[str, Any] = {}
-    for name in {k for k in form.keys() if k != "csrf"}:
+    for name in {k for k in form if k != "csrf"}:
         values = form.getlist(name) if hasattr(form, "getlist") else [form.get(name)]
         values = [v for v in values if isinstance(v, str)]
         kept[name] = values if len(values) > 1 else (values[0] if values else "")
@@ -254,8 +254,9 @@ def problems_for(exc: FormError | WafaError, form: Any) -> Problems:
     """The Problems a page shows again after `exc`, with what the person typed."""
     if isinstance(exc, FormError):
         return Problems(general=list(exc.general), fields=dict(exc.fields), entered=entered(form))
-    if getattr(exc, "field", None):
-        return Problems(fields={exc.field: Problem(exc.detail)}, entered=entered(form))  # type: ignore[attr-defined]
+    field = getattr(exc, "field", None)
+    if field:
+        return Problems(fields={field: Problem(exc.detail)}, entered=entered(form))
     return Problems(general=[Problem(exc.detail)], entered=entered(form))
 
 

@@ -135,7 +135,8 @@ async def save_goal(request: Request, admin: Admin = Depends(current_admin)) -> 
 async def delete_goal(request: Request, goal_id: IdPath, admin: Admin = Depends(current_admin)) -> Response:
     def work(session: Any, form: Any, ctx: Context) -> str:
         goal = goals.get_or_raise(session, tenant_id=admin.tenant_id, goal_id=goal_id)
-        admin.record(session, request, action="goal.deleted", target=f"goal:{goal_id}", details={"kpi": goal.kpi, "target": goal.target}, now=ctx.now())
+        admin.record(session, request, action="goal.deleted", target=f"goal:{goal_id}", details={"kpi": goal.kpi, "target": goal.target},
+                     now=ctx.now())
         goals.delete(session, tenant_id=admin.tenant_id, goal_id=goal_id)
         return f"{PATH}/goals?done=deleted"
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from wafa.api.deps import Context, IdPath
 from wafa.events import import_jobs
@@ -74,15 +75,15 @@ async def start_import(request: Request, admin: Admin = Depends(current_admin)) 
     problem = None
     if not admin.can_change:
         problem = "read-only"
-    elif upload is None or not hasattr(upload, "read") or not getattr(upload, "filename", ""):
+    elif not isinstance(upload, UploadFile) or not upload.filename:  # a form field's value is an UploadFile or a str
         problem = "no-file"
-    if problem is None:
-        name = Path(upload.filename).name  # type: ignore[union-attr]
+    else:
+        name = Path(upload.filename).name
         kind = "parquet" if name.lower().endswith((".parquet", ".pq")) else "csv"
         handle, temp = tempfile.mkstemp(prefix="wafa-import-", suffix="." + kind)
         size = 0
         with os.fdopen(handle, "wb") as out:
-            while chunk := await upload.read(1024 * 1024):  # type: ignore[union-attr]
+            while chunk := await upload.read(1024 * 1024):
                 size += len(chunk)
                 if size > MAX_UPLOAD:
                     problem = "too-big"

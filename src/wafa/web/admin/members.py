@@ -112,7 +112,7 @@ def export_members(request: Request, admin: Admin = Depends(current_admin)) -> S
 # --- the profile -----------------------------------------------------------------------------------------
 
 
-def profile_data(session, *, admin: Admin, member_id: int, now, history_page: int = 1) -> dict:  # type: ignore[no-untyped-def]
+def profile_data(session, *, admin: Admin, member_id: int, now, history_page: int = 1) -> dict:
     tenant_id = admin.tenant_id
     member = members.get_or_raise(session, tenant_id=tenant_id, member_id=member_id)
     program = programs.get(session, tenant_id=tenant_id)
@@ -242,7 +242,8 @@ def change_status(
     ctx = Context(request)
     try:
         with ctx.transaction() as session:
-            members.change_status(session, tenant_id=admin.tenant_id, member_id=member_id, action=action, reason=reason.strip() or None, now=ctx.now())
+            members.change_status(session, tenant_id=admin.tenant_id, member_id=member_id, action=action, reason=reason.strip() or None,
+                                  now=ctx.now())
             if action == "suspend":
                 # A suspended member is signed out of the portal everywhere, and off the leaderboards (as the API does).
                 sessions.end_all(session, kind="member", tenant_id=admin.tenant_id, subject_id=member_id)

@@ -89,7 +89,9 @@ async def _change(request: Request, admin: Admin, work: Any) -> Response:
     return response
 
 
-def _invite(session: Any, request: Request, admin: Admin, ctx: Context, *, email: str, role: str, language: str, outbox: list[Mail], action: str) -> str:
+def _invite(
+    session: Any, request: Request, admin: Admin, ctx: Context, *, email: str, role: str, language: str, outbox: list[Mail], action: str
+) -> str:
     try:
         user, token = admin_tokens.invite(session, tenant_id=admin.tenant_id, email=email, role=role, by_role=admin.role, now=ctx.now())
     except WafaError as exc:

@@ -88,7 +88,7 @@ async def add_plan(request: Request, admin: Admin = Depends(current_admin)) -> R
         price = read.amount(form, fields, "price", currency) if currency else None
         if price is not None and read.number(price) == 0:
             fields.add("price", N_("Enter a price above zero."))
-        data = {
+        data: dict[str, Any] = {
             "key": key, "name_en": read.name(form, fields, "name_en"), "name_ar": read.name(form, fields, "name_ar"),
             "interval": text(form, "interval"), "price": price, "currency": currency or None,
             "trial_days": read.count(form, fields, "trial_days", most=365),
@@ -130,7 +130,7 @@ async def save_plan(request: Request, plan_id: int, admin: Admin = Depends(curre
     def work(session: Any, form: Any, ctx: Context) -> str:
         plan = _plan(session, admin, plan_id)
         fields = read.Fields()
-        typed = {
+        typed: dict[str, Any] = {
             "name_en": read.name(form, fields, "name_en"), "name_ar": read.name(form, fields, "name_ar"),
             "earn_multiplier": read.multiplier(form, fields), "monthly_points": read.count(form, fields, "monthly_points"),
         }
@@ -162,7 +162,7 @@ async def _set_status(request: Request, admin: Admin, plan_id: int, status: str)
     def work(session: Any, form: Any, ctx: Context) -> str:
         plan = _plan(session, admin, plan_id)
         if plan.status != status:
-            memberships.update_plan(session, tenant_id=admin.tenant_id, plan_id=plan.id, plan_in=PlanUpdate(status=status))  # type: ignore[arg-type]
+            memberships.update_plan(session, tenant_id=admin.tenant_id, plan_id=plan.id, plan_in=PlanUpdate(status=status))
             admin.record(session, request, action="plan.archived" if status == "archived" else "plan.restored",
                          target=f"plan:{plan.id}", details={"key": plan.key}, now=ctx.now())
         return f"{PATH}/plans?done=saved"

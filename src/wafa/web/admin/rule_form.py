@@ -203,7 +203,8 @@ def definition_of(form: Any, *, timezone: str, lang: Lang, rate: str = "1", curr
     if checked(form, "use_json"):
         return _from_json(text(form, "definition_json"), lang=lang, draft=draft)
     r = _Reader(form, timezone)
-    conditions, actions = [], []
+    conditions: list[tuple[int, dict]] = []
+    actions: list[tuple[int, dict]] = []
     for i in range(rows_of(form)):
         for prefix, kinds, fields, build, out in (("c", CONDITIONS, CONDITION_FIELDS, _condition, conditions),
                                                   ("a", ACTIONS, ACTION_FIELDS, _action, actions)):
@@ -309,7 +310,8 @@ def _from_json(raw: str, *, lang: Lang, draft: bool) -> RuleDefinition:
     try:
         data = json.loads(raw)
     except ValueError as exc:
-        raise FormError(fields={"definition_json": Problem(N_("This is not valid JSON (line %(line)s)."), {"line": getattr(exc, "lineno", 1)})}) from None
+        problem = Problem(N_("This is not valid JSON (line %(line)s)."), {"line": getattr(exc, "lineno", 1)})
+        raise FormError(fields={"definition_json": problem}) from None
     if draft and isinstance(data, dict):
         data = {**data, "name_en": data.get("name_en") or "-", "name_ar": data.get("name_ar") or "-"}
     try:

@@ -51,7 +51,8 @@ class Outcome:
 
 def basket_of(form: Any, *, currency: str, member: MemberRef | None) -> PurchaseIn:
     """The simulate panel's basket: an amount, lines of "sku, category, quantity, unit price", a member."""
-    items, problems = [], {}
+    items: list[Item] = []
+    problems: dict[str, Problem] = {}
     for n, line in enumerate(text(form, "items").splitlines(), start=1):
         if not line.strip():
             continue

@@ -270,7 +270,7 @@ async def simulate(request: Request, admin: Admin = Depends(current_admin)) -> R
             except FormError as exc:
                 outcome = Outcome(at=ctx.now(), currency=None, problems=list(exc.general) + list(exc.fields.values()))
                 outcome.verdicts = []
-                basket_problems = Problems(general=list(exc.general), fields=dict(exc.fields), entered=entered(form))
+                basket_problems: Problems | None = Problems(general=list(exc.general), fields=dict(exc.fields), entered=entered(form))
             else:
                 basket_problems = None
         if request.headers.get("hx-request") == "true":

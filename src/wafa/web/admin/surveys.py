@@ -80,7 +80,7 @@ def _surveys_page(request: Request, admin: Admin, problems: Problems | None = No
             count, answered = surveys.counts(session, tenant_id=admin.tenant_id, survey_id=survey.id)
             rows.append((survey, count, answered, surveys.nps(session, tenant_id=admin.tenant_id, survey_id=survey.id)))
         choices = audience_choices(session, tenant_id=admin.tenant_id)
-        active = len(members.active_ids(session, tenant_id=admin.tenant_id))
+        active = members.active_count(session, tenant_id=admin.tenant_id)
     return render(request, "admin/surveys.html", lang=admin.lang, me=admin, section="surveys", rows=rows, problems=problems, done=done,
                   invited=invited, choices=choices, active=active, now=ctx.now(), inviting=inviting, status=422 if problems else 200)
 

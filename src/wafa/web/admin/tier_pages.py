@@ -92,7 +92,7 @@ async def add_tier(request: Request, admin: Admin = Depends(current_admin)) -> R
             fields.add("key", N_("Another tier has this key."))
         if rank is not None and any(t.rank == rank for t in existing):
             fields.add("rank", N_("Another tier has this rank."))
-        data = {
+        data: dict[str, Any] = {
             "key": key, "name_en": read.name(form, fields, "name_en"), "name_ar": read.name(form, fields, "name_ar"), "rank": rank,
             "threshold": read.threshold(form, fields, "threshold", metric=policy.metric, currency=currency),
             "benefits": {"earn_multiplier": read.multiplier(form, fields, empty="1"),
@@ -169,7 +169,7 @@ async def save_tier(request: Request, tier_id: int, admin: Admin = Depends(curre
         metric = tiers.policy(session, tenant_id=admin.tenant_id).metric
         currency = programs.get(session, tenant_id=admin.tenant_id).base_currency
         fields = read.Fields()
-        typed = {
+        typed: dict[str, Any] = {
             "name_en": read.name(form, fields, "name_en"), "name_ar": read.name(form, fields, "name_ar"),
             "threshold": read.threshold(form, fields, "threshold", metric=metric, currency=currency),
             "earn_multiplier": read.multiplier(form, fields), "welcome_points": read.count(form, fields, "welcome_points"),

@@ -153,7 +153,8 @@ async def ask_code(request: Request, portal: Portal = Depends(portal_of), email:
     try:
         code = await run_in_threadpool(work)
     except login_codes.TooManyCodes:
-        return render(request, "portal/login.html", lang=portal.lang, portal=portal, csrf=pre_auth_token(request), error="too-many", email=address, status=429)
+        return render(request, "portal/login.html", lang=portal.lang, portal=portal, csrf=pre_auth_token(request), error="too-many",
+                      email=address, status=429)
     response = redirect(f"{portal.base}/verify?email={quote(address)}")
     if code is not None:
         # Sent after the answer: the time to answer does not depend on whether the address is a member's.
