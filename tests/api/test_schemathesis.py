@@ -27,6 +27,7 @@ from schemathesis.specs.openapi.checks import (
     positive_data_acceptance,
 )
 
+from tests.api.fuzz_hooks import small_campaigns
 from tests.conftest import factory_for, make_key, make_tenant
 from wafa.api.app import create_app
 from wafa.clock import FrozenClock
@@ -91,6 +92,10 @@ def _fuzz(role: str, max_examples: int):  # type: ignore[no-untyped-def]
     def filter_path_parameters(context, path_parameters):  # type: ignore[no-untyped-def]
         # Revoking the admin key mid-run would turn the rest of the run into 401s.
         return (path_parameters or {}).get("key_id") != ADMIN_KEY_ID
+
+    @schema.hook
+    def map_body(context, body):  # type: ignore[no-untyped-def]
+        return small_campaigns(context, body)
 
     headers = {"Authorization": f"Bearer {KEYS[role]}"} if KEYS[role] else {}
 
