@@ -187,6 +187,8 @@ def main() -> None:
     parser.add_argument("--filler-members", type=int, default=2000,
                         help="other members, so the tables are about the size bench/earn.py's are when it measures the program")
     parser.add_argument("--filler-orders", type=int, default=25, help="past purchases of each other member")
+    parser.add_argument("--no-prepare", action="store_true",
+                        help="psycopg never prepares statements server-side (so PostgreSQL never uses generic plans)")
     parser.add_argument("--interval", type=float, default=0.0002, help="pyinstrument's sampling interval (s)")
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()), help="where the pyinstrument text and HTML go")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -199,6 +201,8 @@ def main() -> None:
         version = conn.execute(text("SHOW server_version")).scalar_one()
     try:
         engine = make_engine(args.postgres.rsplit("/", 1)[0] + f"/{name}", pool_size=5)
+        if args.no_prepare:  # every statement planned for its own parameters (custom plans), as psycopg does before its 5th run
+            event.listen(engine, "connect", lambda dbapi_conn, _record: setattr(dbapi_conn, "prepare_threshold", None))
         upgrade(engine)
         results = run(engine, args)
         engine.dispose()
@@ -208,7 +212,7 @@ def main() -> None:
         admin.dispose()
     results["environment"] = {"postgresql": version, "python": sys.version.split()[0], "purchases_per_phase": args.purchases,
                               "long_members": args.long_members, "short_members": args.purchases, "interval_s": args.interval,
-                              "filler_members": args.filler_members, "filler_orders": args.filler_orders}
+                              "filler_members": args.filler_members, "filler_orders": args.filler_orders, "no_prepare": args.no_prepare}
     report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
@@ -314,7 +318,7 @@ def run(engine: Any, args: argparse.Namespace) -> dict[str, Any]:
         })
         samples[group] = dict(counter.samples)
     out["prepared"] = prepared_statements(engine)
-    out["plans"] = explain(engine, samples, args.out / "profile_purchase_plans.txt")
+    out["plans"] = explain(engine, samples, args.out / f"profile_purchase_plans{'_unprepared' if args.no_prepare else ''}.txt")
 
     for group in groups:
         profiler = Profiler(interval=args.interval)
@@ -325,7 +329,7 @@ def run(engine: Any, args: argparse.Namespace) -> dict[str, Any]:
         session = profiler.last_session
         assert session is not None
         domains, top = breakdown(session.root_frame(), args.purchases)
-        slug = "long" if group.startswith("1,000") else "short"
+        slug = ("long" if group.startswith("1,000") else "short") + ("_unprepared" if args.no_prepare else "")
         (args.out / f"profile_purchase_{slug}.txt").write_text(profiler.output_text(unicode=True, show_all=False))
         (args.out / f"profile_purchase_{slug}.html").write_text(profiler.output_html())
         out["groups"][group].update({
@@ -447,6 +451,13 @@ def cycle(values: list[str]) -> Any:
         yield from values
 
 
+WAFA_PARTS = ("api/", "db.py", "engagement/", "events/", "ledger/", "members/", "memberships/", "programs/", "rules/", "tiers/")
+
+
+def is_wafa(function: str) -> bool:
+    return function.startswith(WAFA_PARTS)
+
+
 def report(results: dict[str, Any]) -> None:
     groups = results["groups"]
     names = list(groups)
@@ -479,13 +490,14 @@ def report(results: dict[str, Any]) -> None:
     print("| total | " + " | ".join(f"{sum(groups[n]['domains_ms'].values()):.2f}" for n in names) + " |")
 
     for n in names:
-        print()
-        print(f"Top 15 functions by cumulative time, {n} (ms per purchase, under pyinstrument):")
-        print()
-        print("| function | cumulative | self |")
-        print("|---|---:|---:|")
-        for item in groups[n]["top"][:15]:
-            print(f"| {item['function']} | {item['cumulative_ms']:.2f} | {item['self_ms']:.2f} |")
+        for label, items in (("", groups[n]["top"]), (" in src/wafa", [t for t in groups[n]["top"] if is_wafa(t["function"])])):
+            print()
+            print(f"Top 15 functions{label} by cumulative time, {n} (ms per purchase, under pyinstrument):")
+            print()
+            print("| function | cumulative | self |")
+            print("|---|---:|---:|")
+            for item in items[:15]:
+                print(f"| {item['function']} | {item['cumulative_ms']:.2f} | {item['self_ms']:.2f} |")
 
     for n in names:
         print()
