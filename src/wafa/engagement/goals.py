@@ -68,6 +68,7 @@ class History:
     def __init__(self, session: Session, *, tenant_id: int, member_id: int) -> None:
         self._session, self._tenant_id, self._member_id = session, tenant_id, member_id
         self._all: list[Any] | None = None
+        self._windows: dict[tuple[datetime, datetime | None], list[Any]] = {}
         self._totals: dict[tuple[datetime | None, datetime | None], list[tuple[str, int, int]]] = {}
 
     def totals(self, since: datetime | None, until: datetime | None) -> list[tuple[str, int, int]]:
@@ -93,6 +94,14 @@ class History:
         """The kept purchases in [since, until)."""
         from wafa.events import service as events  # events call engagement after each event
 
+        if self._all is None and since is not None:
+            # A window (a challenge's month) reads only its own purchases: a member's whole history can
+            # be thousands of orders, each with its lines to decode.
+            if (since, until) not in self._windows:
+                self._windows[(since, until)] = events.kept_purchases(
+                    self._session, tenant_id=self._tenant_id, member_id=self._member_id, since=since, until=until
+                )
+            return self._windows[(since, until)]
         if self._all is None:
             self._all = events.kept_purchases(self._session, tenant_id=self._tenant_id, member_id=self._member_id)
         return [p for p in self._all if (since is None or p.occurred_at >= since) and (until is None or p.occurred_at < until)]
