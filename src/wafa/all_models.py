@@ -27,8 +27,8 @@ from wafa.engagement.models import (
     SurveyInvitation,
     SurveyResponse,
 )
-from wafa.events.models import Event, EventOutcome, EventType, IdempotencyRecord, ImportJob
-from wafa.ledger.models import Account, Entry, Hold, Lot, LotMovement, Posting
+from wafa.events.models import Event, EventOutcome, EventType, IdempotencyRecord, ImportJob, MemberPurchaseDay
+from wafa.ledger.models import Account, Entry, Hold, Lot, LotMovement, MemberPointsEarned, Posting
 from wafa.members.models import Member
 from wafa.memberships.models import Membership, MembershipLog, MembershipPayment, Plan
 from wafa.programs.models import Program
@@ -79,6 +79,8 @@ __all__ = [
     "Lot",
     "LotMovement",
     "Member",
+    "MemberPointsEarned",
+    "MemberPurchaseDay",
     "MemberStampCard",
     "MemberStreak",
     "MemberTier",

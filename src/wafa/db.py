@@ -176,6 +176,21 @@ def insert_or_skip(session: Session, model, *, conflict: list[str], where=None):
     return sqlite_insert(table).on_conflict_do_nothing(index_elements=conflict, index_where=where)
 
 
+def add_to_row(session: Session, model, *, key: list[str], adding: list[str]):
+    """INSERT ... ON CONFLICT (key) DO UPDATE SET column = column + new value, for each of `adding`: a
+    running total kept in one round trip whether or not its row exists (values come with the statement
+    or, for many rows, with `session.execute(statement, rows)`)."""
+    table = getattr(model, "__table__", model)
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
+    statement = dialect_insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=key, set_={name: table.c[name] + statement.excluded[name] for name in adding}
+    )
+
+
 def insert_unless_exists(session: Session, model, values: dict, *, conflict: list[str], where=None, returning=()):
     """INSERT ... ON CONFLICT DO NOTHING on either database; returns the result (no row on conflict)."""
     table = getattr(model, "__table__", model)

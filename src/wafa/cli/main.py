@@ -15,6 +15,7 @@ from wafa.cli.rewards import rewards_app
 from wafa.cli.rules import rules_app
 from wafa.cli.serve import demo, serve
 from wafa.cli.tenants import key_app, tenant_app
+from wafa.cli.totals import totals_app
 
 app = typer.Typer(help="Wafa, the loyalty platform. Database from WAFA_DATABASE_URL (default: ./wafa.db).", no_args_is_help=True)
 
@@ -25,7 +26,7 @@ app.command("demo")(demo)
 app.command("serve")(serve)
 for group, name in (
     (db_app, "db"), (tenant_app, "tenant"), (key_app, "apikey"), (program_app, "program"), (jobs_app, "jobs"),
-    (ledger_app, "ledger"), (rules_app, "rules"), (clv_app, "clv"), (rewards_app, "rewards"), (import_app, "import"),
+    (ledger_app, "ledger"), (totals_app, "totals"), (rules_app, "rules"), (clv_app, "clv"), (rewards_app, "rewards"), (import_app, "import"),
     (export_app, "export"), (admin_app, "admin"),
 ):
     app.add_typer(group, name=name)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from wafa.engagement.models import Referral
 from wafa.engagement.schemas import GoalIn
 from wafa.errors import InvalidInput
+from wafa.events import purchase_totals
 from wafa.money import to_major, to_minor
 from wafa.programs.service import ProgramConfig
 from wafa.tiers import service as tiers
@@ -73,8 +74,6 @@ class History:
 
     def totals(self, since: datetime | None, until: datetime | None) -> list[tuple[str, int, int]]:
         """(currency, money kept, orders) of the kept purchases in [since, until), by currency."""
-        from wafa.events import service as events
-
         key = (since, until)
         if key not in self._totals:
             if self._all is not None:
@@ -85,7 +84,7 @@ class History:
                     found[1] += 1
                 self._totals[key] = [(currency, money, count) for currency, (money, count) in sums.items()]
             else:
-                self._totals[key] = events.purchases_since(
+                self._totals[key] = purchase_totals.totals(
                     self._session, tenant_id=self._tenant_id, member_id=self._member_id, since=since, until=until
                 )
         return self._totals[key]

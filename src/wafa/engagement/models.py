@@ -164,6 +164,9 @@ class MemberStreak(Base):
     last_period: Mapped[date | None] = mapped_column(Date, nullable=True)
     longest: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # What the runs were computed on (the streak's definition and the currencies' rates): while it
+    # matches, a purchase in or after the last period extends the runs without re-reading history.
+    basis: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class AchievementAward(Base):

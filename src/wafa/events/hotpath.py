@@ -3,7 +3,8 @@
 Round trips, not SQL work, set the ceiling of the earn path (see ARCHITECTURE.md, "The hot path"),
 so on PostgreSQL a purchase by a member is one data-modifying CTE that finds the member, records the
 event, writes the earn entry, bumps the member account's balance and hash chain, writes both
-postings and the lot, and keeps the answer's balance and reason for replays (`event_outcomes`).
+postings and the lot, adds to the member's running totals of the day, and keeps the answer's balance
+and reason for replays (`event_outcomes`).
 It writes exactly the rows that `events.service.record_purchase` writes through the ledger service
 on SQLite (the same tests run on both, and `ledger verify` re-derives
 every hash), which is why it is the one place that touches other domains' tables directly.
@@ -20,6 +21,8 @@ from typing import Any
 
 import orjson
 from sqlalchemy.orm import Session
+
+from wafa.ledger.earned import day_of
 
 _SQL = """
 WITH m AS (
@@ -73,6 +76,19 @@ lo AS (
 mv AS (
     INSERT INTO lot_movements (tenant_id, entry_id, lot_id, amount)
     SELECT %(t)s, en.id, lo.id, lo.amount - lo.remaining FROM en, lo WHERE lo.amount > lo.remaining
+),
+pe AS (
+    -- Running totals (ledger/earned.py, events/purchase_totals.py): the points earned on this UTC day...
+    INSERT INTO member_points_earned (tenant_id, member_id, day, points)
+    SELECT %(t)s, en.member_id, %(today)s, en.points FROM en
+    ON CONFLICT (tenant_id, member_id, day) DO UPDATE SET points = member_points_earned.points + EXCLUDED.points
+),
+pd AS (
+    -- ...and the purchase, on the UTC day it happened.
+    INSERT INTO member_purchase_days (tenant_id, member_id, day, currency, kept, orders)
+    SELECT %(t)s, ev.member_id, %(occurred_day)s, %(currency)s, %(amount)s, 1 FROM ev
+    ON CONFLICT (tenant_id, member_id, day, currency)
+    DO UPDATE SET kept = member_purchase_days.kept + EXCLUDED.kept, orders = member_purchase_days.orders + EXCLUDED.orders
 ),
 oc AS (
     -- What the answer says, kept for its replays: the balance just after the earn (every sub-statement
@@ -148,6 +164,8 @@ def purchase(
         "released": released,
         "available_at": available_at,
         "expires_at": expires_at,
+        "today": day_of(now),
+        "occurred_day": day_of(occurred_at),
     }
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:

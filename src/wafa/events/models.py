@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wafa.db import Base, Id, UTCDateTime
@@ -140,3 +140,18 @@ class ImportJob(Base):
     created_by: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class MemberPurchaseDay(Base):
+    """A member's purchases per UTC day (of when they happened) and currency, as they stand after
+    returns: money kept and orders not wholly returned. Kept with every purchase and return, so tiers
+    and goals sum at most a window's days instead of re-reading the member's orders."""
+
+    __tablename__ = "member_purchase_days"
+
+    tenant_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    member_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    kept: Mapped[int] = mapped_column(BigInteger)
+    orders: Mapped[int] = mapped_column(Integer)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from wafa.engagement import achievements
 from wafa.errors import Conflict, InvalidInput
-from wafa.events import awards, service
+from wafa.events import awards, purchase_totals, service
 from wafa.events import return_arithmetic as arithmetic
 from wafa.events.models import Event
 from wafa.events.schemas import EventResult, ReturnIn, Reversal
@@ -99,6 +99,14 @@ def record_return(
         )
         .returning(Event.__table__.c.id)
     ).scalar_one()
+    if purchase.member_id is not None:
+        # The order's day, as it stands now: what it kept before this return, less what it keeps after.
+        kept_before, counted_before = purchase_totals.share(purchase.amount, purchase.returned_amount)
+        kept_after, counted_after = purchase_totals.share(purchase.amount, cumulative_amount)
+        purchase_totals.add(
+            session, tenant_id=tenant_id, member_id=purchase.member_id, occurred_at=purchase.occurred_at, currency=currency,
+            kept=kept_after - kept_before, orders=counted_after - counted_before,
+        )
     session.execute(
         update(Event)
         .where(Event.id == purchase.id)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from wafa.db import bucket_of, insert_unless_exists
 from wafa.engagement import achievements
 from wafa.errors import Conflict, InvalidInput, LedgerCorrupt, NotFound
-from wafa.events import awards, hotpath, return_arithmetic
+from wafa.events import awards, hotpath, purchase_totals, return_arithmetic
 from wafa.events import types as event_types
 from wafa.events.awards import MAX_EVENT_POINTS
 from wafa.events.models import Event, EventOutcome
@@ -224,6 +224,11 @@ def record_purchase(
     if inserted is None:
         return _replay_purchase(session, tenant_id=tenant_id, order_id=event_in.order_id, request_hash=request_hash), True
     event_id = inserted[0]
+    if member is not None:
+        kept, orders = purchase_totals.share(amount, 0)
+        purchase_totals.add(
+            session, tenant_id=tenant_id, member_id=member.id, occurred_at=occurred_at, currency=currency, kept=kept, orders=orders
+        )
 
     award = None
     applied: list[awards.RuleAwarded] = []
@@ -454,28 +459,6 @@ def simulate(session: Session, *, tenant_id: int, event_in: PurchaseIn | CustomE
             else "; no member: caps read as unused"
         ),
     )
-
-
-def purchases_since(
-    session: Session, *, tenant_id: int, member_id: int, since: datetime | None, until: datetime | None = None
-) -> list[tuple[str, int, int]]:
-    """A member's purchases in [since, until), by currency: (currency, money kept after returns in minor
-    units, orders not wholly returned)."""
-    kept = Event.amount - Event.returned_amount
-    query = (
-        select(Event.currency, func.coalesce(func.sum(kept), 0), func.count())
-        .where(
-            Event.tenant_id == tenant_id, Event.member_id == member_id, Event.type == "purchase",
-            (kept > 0) | (Event.amount == 0),
-        )
-        .group_by(Event.currency)
-    )
-    if since is not None:
-        query = query.where(Event.occurred_at >= since)
-    if until is not None:
-        query = query.where(Event.occurred_at < until)
-    rows = session.execute(query).all()
-    return [(currency or "", int(money), int(count)) for currency, money, count in rows]
 
 
 def first_purchase_kept(

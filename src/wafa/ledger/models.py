@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wafa.db import Base, Id, UTCDateTime
@@ -47,6 +47,14 @@ class Entry(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "idempotency_key", name="uq_entries_idempotency_key"),
         Index("ix_entries_member", "tenant_id", "member_id", "id"),
+        # A member's points earned in a window reads whole days from `member_points_earned` and only
+        # the window's first and last part-days from here: the credits of a part-day by time...
+        Index("ix_entries_member_created", "tenant_id", "member_id", "created_at"),
+        # ...and what reversed them since (a claw-back counts on the day of the credit it takes back).
+        Index(
+            "ix_entries_reverses", "tenant_id", "reverses_entry_id",
+            postgresql_where=text("reverses_entry_id IS NOT NULL"), sqlite_where=text("reverses_entry_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -148,3 +156,16 @@ class Hold(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class MemberPointsEarned(Base):
+    """Points the program issued to a member per UTC day, net of what returns took back (on the day of
+    the credit taken back), tier welcome points left out: kept with every such entry, so tier
+    qualification sums at most a window's days instead of re-reading the member's entries."""
+
+    __tablename__ = "member_points_earned"
+
+    tenant_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    member_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    points: Mapped[int] = mapped_column(BigInteger)

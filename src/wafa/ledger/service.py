@@ -10,11 +10,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, bindparam, func, insert, select, text, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from wafa.db import UTCDateTime, bulk_insert
 from wafa.errors import Conflict, InsufficientPoints, InvalidInput, MemberInDebt, NotFound
-from wafa.ledger.models import MEMBER_KINDS, PROGRAM_KINDS, Account, Entry, Hold, Lot, LotMovement, Posting
+from wafa.ledger import earned
+from wafa.ledger.models import MEMBER_KINDS, PROGRAM_KINDS, Account, Entry, Hold, Lot, LotMovement
 from wafa.ledger.postings import Leg, post_entry
 
 # Account ids never change once created, so they are cached for the life of the process, per
@@ -235,6 +236,8 @@ def credit(
         points=points,
         details=details,
     )
+    if source == "issued" and earned.counts(idempotency_key):
+        earned.add(session, tenant_id=tenant_id, member_id=member_id, points=points, day=earned.day_of(now))
     lot_id = session.execute(
         _INSERT_LOT,
         {
@@ -566,6 +569,9 @@ def claw_back(
         details=details,
         reverses_entry_id=reverses_entry_id,
     )
+    if earned.counts(idempotency_key):
+        credited_on = earned.credited_on(session, tenant_id=tenant_id, entry_id=reverses_entry_id) if reverses_entry_id else None
+        earned.add(session, tenant_id=tenant_id, member_id=member_id, points=-points, day=credited_on or earned.day_of(now))
     moves: list[tuple[int, int]] = []
     if from_pending and own is not None:
         moves.append((own.id, from_pending))
@@ -753,26 +759,11 @@ def due(session: Session, *, what: str, now: datetime, after_id: int, limit: int
 
 
 def issued_since(session: Session, *, tenant_id: int, member_id: int, since: datetime, until: datetime | None = None) -> int:
-    """Points the program issued to a member in [since, until), net of what returns took back: what the
-    member earned, whatever they have spent since (tiers qualify on it)."""
-    issued = program_accounts(session, tenant_id=tenant_id)["issued"]
-    # A claw-back counts on the date of the credit it takes back: a return in January of a December
-    # purchase lowers December's points, not January's.
-    credited = aliased(Entry)
-    when = func.coalesce(credited.created_at, Entry.created_at)
-    query = (
-        select(func.coalesce(func.sum(Posting.amount), 0))
-        .select_from(Entry)
-        .join(Posting, Posting.entry_id == Entry.id)
-        .outerjoin(credited, credited.id == Entry.reverses_entry_id)
-        .where(Entry.tenant_id == tenant_id, Entry.member_id == member_id, when >= since, Posting.account_id == issued,
-               # A tier's welcome points are the tier's gift, not points earned towards the next one.
-               ~Entry.idempotency_key.startswith("tier-welcome:"))
+    """Points the program issued to a member in [since, until), net of what returns took back (see ledger/earned.py)."""
+    return earned.issued_since(
+        session, tenant_id=tenant_id, member_id=member_id, issued_account_id=program_accounts(session, tenant_id=tenant_id)["issued"],
+        since=since, until=until,
     )
-    if until is not None:
-        query = query.where(when < until)
-    total = session.execute(query).scalar_one()
-    return -int(total)
 
 
 def has_entry(session: Session, *, tenant_id: int, idempotency_key: str) -> bool:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from wafa.db import chain_hash_py
+from wafa.ledger import earned
 from wafa.ledger.models import Account, Entry, Hold, Lot, LotMovement, Posting
 from wafa.ledger.postings import posting_payload
 
@@ -131,6 +132,9 @@ def verify(session: Session, *, tenant_id: int | None = None, progress: Callable
         progress(report.postings, report.postings)
 
     _verify_lots(session, report, tenant_id, scoped)
+    # 6. Each member's points earned per day (the running totals tiers read) are what the entries say.
+    for problem in earned.differences(session, tenant_id=tenant_id):
+        report.fail(problem)
     return report
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from wafa.db import insert_unless_exists, on_commit
 from wafa.errors import Conflict, InvalidInput, NotFound
+from wafa.events import purchase_totals
 from wafa.ledger import service as ledger
 from wafa.members import service as members
 from wafa.money import to_major, to_minor
@@ -202,12 +203,10 @@ def review_value(session: Session, *, tenant_id: int, member_id: int, now: datet
 def _metric(
     session: Session, *, tenant_id: int, member_id: int, since: datetime, until: datetime | None, rules: TierPolicy
 ) -> int:
-    from wafa.events import service as events  # events call tiers after each event
-
     program = programs.get(session, tenant_id=tenant_id)
     if rules.metric == "points_earned":
         return ledger.issued_since(session, tenant_id=tenant_id, member_id=member_id, since=since, until=until)
-    bought = events.purchases_since(session, tenant_id=tenant_id, member_id=member_id, since=since, until=until)
+    bought = purchase_totals.totals(session, tenant_id=tenant_id, member_id=member_id, since=since, until=until)
     if rules.metric == "purchases":
         return sum(count for _, _, count in bought)
     # Money in other currencies counts at the ratio of the earn rates (what a point is worth in each).
