@@ -10,7 +10,7 @@ held for the program's return window, like the purchase points they follow.
 
 from __future__ import annotations
 
-import time
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from wafa.db import insert_unless_exists, on_commit
+from wafa import cache
+from wafa.db import insert_unless_exists
 from wafa.engagement import goals, periods
 from wafa.engagement.models import AchievementAward, Badge, Challenge, ChallengeProgress, MemberStreak, Streak
 from wafa.engagement.schemas import BadgeIn, BadgeUpdate, ChallengeIn, ChallengeUpdate, StreakIn, StreakUpdate
@@ -52,25 +53,15 @@ class Definitions:
         return bool(self.badges or self.challenges or self.streaks)
 
 
-# Per database and tenant, for up to 30 s; a change through this process clears it at commit.
-_cache: dict[tuple[object, int], tuple[float, Definitions]] = {}
-
-
 def _forget(session: Session, tenant_id: int) -> None:
-    key = (session.get_bind().engine, tenant_id)
-    _cache.pop(key, None)
-    on_commit(session, lambda: _cache.pop(key, None))
+    cache.changed(session, tenant_id=tenant_id, name="achievements")
 
 
 def definitions(session: Session, *, tenant_id: int) -> Definitions:
     """The program's badges, challenges and streaks (cached: every event asks)."""
-    key = (session.get_bind().engine, tenant_id)
-    hit = _cache.get(key)
-    if hit is not None and time.monotonic() - hit[0] < 30:
-        return hit[1]
-    result = Definitions(_detached(session, Badge, tenant_id), _detached(session, Challenge, tenant_id), _detached(session, Streak, tenant_id))
-    _cache[key] = (time.monotonic(), result)
-    return result
+    return cache.get(session, tenant_id=tenant_id, name="achievements", load=lambda: Definitions(
+        _detached(session, Badge, tenant_id), _detached(session, Challenge, tenant_id), _detached(session, Streak, tenant_id)
+    ))
 
 
 # A badge, a challenge or a streak: the three kinds of definition.
@@ -202,11 +193,12 @@ def state_of(challenge: Challenge, now: datetime) -> str:
 
 def on_activity(
     session: Session, *, tenant_id: int, member_id: int, cause: str, now: datetime, member: Member | None = None,
-    locked: bool = False,
+    locked: bool = False, purchase: Bought | None = None,
 ) -> list[AchievementAward]:
     """Re-measure what `cause` (purchase, return, event:<type>, referral, tier) can move for a member:
     award what is newly true, revoke what a return made untrue. Return the awards made. A caller that
-    has the member, or has locked their accounts already, says so (fewer round trips per purchase)."""
+    has the member, or has locked their accounts already, says so (fewer round trips per purchase); a new
+    purchase says what it was, so streaks extend their runs without re-reading the member's history."""
     found = definitions(session, tenant_id=tenant_id)
     # Archived definitions only matter to returns: what they gave can still be made untrue.
     if not (found if cause != "return" else found.any()):
@@ -255,7 +247,8 @@ def on_activity(
                                    can_earn=can_earn and challenge.status == "active", program=program, now=now)
     for streak in streaks:
         made += _measure_streak(session, streak=streak, member_id=member_id, held=held, history=history,
-                                can_earn=can_earn and streak.status == "active", program=program, now=now)
+                                can_earn=can_earn and streak.status == "active", program=program, now=now,
+                                purchase=purchase if cause == "purchase" else None)
     session.flush()
     if cause != "tier":
         made += after_points(session, tenant_id=tenant_id, member_id=member_id, awarded=made, now=now, member=member)
@@ -335,11 +328,83 @@ def _measure_challenge(
     return []
 
 
+@dataclass(frozen=True, slots=True)
+class Bought:
+    """A purchase just recorded: when it happened, its currency and amount (minor units)."""
+
+    occurred_at: datetime
+    currency: str
+    amount: int
+
+
+def _streak_basis(streak: Streak, program: ProgramConfig) -> str:
+    """What a member's runs in a streak, and the milestones paid on them, were computed on: while it is
+    unchanged, runs can be extended from the stored row."""
+    used = (streak.period, streak.starts_at.isoformat(), streak.min_amount, streak.milestones, program.timezone,
+            program.base_currency, sorted(program.earn_rates.items()))
+    return hashlib.sha256(repr(used).encode()).hexdigest()
+
+
+def _qualifies(streak: Streak, program: ProgramConfig, at: datetime, currency: str, money: int) -> bool:
+    return at >= streak.starts_at and program.in_base(money, currency) >= streak.min_amount and (money > 0 or streak.min_amount == 0)
+
+
+def _extend_streak(
+    session: Session, *, streak: Streak, row: MemberStreak, member_id: int, held: dict, can_earn: bool, program: ProgramConfig,
+    now: datetime, purchase: Bought,
+) -> list[AchievementAward] | None:
+    """A new purchase in or after the member's last qualifying period only extends (or starts) their last
+    run: update the row and pay the milestones that run now reaches. None: the runs must be recomputed
+    (a purchase in an earlier period can join two runs)."""
+    if not _qualifies(streak, program, purchase.occurred_at, purchase.currency, purchase.amount):
+        return []  # changes no period
+    period = periods.period_of(purchase.occurred_at, period=streak.period, timezone=program.timezone)
+    if row.last_period is not None and period <= row.last_period:
+        return [] if period == row.last_period else None
+    if row.last_period is not None and periods.next_period(row.last_period, period=streak.period) == period:
+        first, length = row.run_start or row.last_period, row.current + 1
+    else:
+        first, length = period, 1
+    row.run_start, row.last_period, row.current, row.longest, row.updated_at = first, period, length, max(row.longest, length), now
+    if not can_earn:
+        return []
+    # Milestones held on this run: an award whose periods (its run's first to the one that reached it)
+    # overlap the run, as the full measure matches them.
+    reached_here = set()
+    for (kind, definition_id, run, milestone), _ in held.items():
+        if kind == "streak" and definition_id == streak.id:
+            started = reached = date.fromisoformat(run)
+            for _ in range(milestone - 1):
+                reached = periods.next_period(reached, period=streak.period)
+            if reached >= first and started <= period:
+                reached_here.add(milestone)
+    made: list[AchievementAward] = []
+    for milestone in streak.milestones:
+        if length >= milestone["length"] and milestone["length"] not in reached_here:
+            made += _award(
+                session, kind="streak", definition=streak, member_id=member_id, run=first.isoformat(), milestone=milestone["length"],
+                points=milestone["points"], reward_key=milestone.get("reward_key"), goal={"metric": "purchases"}, program=program, now=now,
+            )
+    return made
+
+
 def _measure_streak(
     session: Session, *, streak: Streak, member_id: int, held: dict, history: goals.History, can_earn: bool,
-    program: ProgramConfig, now: datetime,
+    program: ProgramConfig, now: datetime, purchase: Bought | None = None,
 ) -> list[AchievementAward]:
     tenant_id = streak.tenant_id
+    basis = _streak_basis(streak, program)
+    row = session.execute(
+        select(MemberStreak).where(
+            MemberStreak.tenant_id == tenant_id, MemberStreak.streak_id == streak.id, MemberStreak.member_id == member_id
+        )
+    ).scalar_one_or_none()
+    if purchase is not None and row is not None and row.basis == basis:
+        extended = _extend_streak(session, streak=streak, row=row, member_id=member_id, held=held, can_earn=can_earn,
+                                  program=program, now=now, purchase=purchase)
+        if extended is not None:
+            return extended
+    # The whole history since the streak's start: a backdated purchase, a return, a changed streak or rate.
     bought = history.amounts(streak.starts_at)
     found = periods.runs(
         (
@@ -384,13 +449,8 @@ def _measure_streak(
     last = found[-1] if found else None
     values = {
         "current": last.length if last else 0, "run_start": last.first if last else None, "last_period": last.last if last else None,
-        "longest": max((run.length for run in found), default=0), "updated_at": now,
+        "longest": max((run.length for run in found), default=0), "updated_at": now, "basis": basis,
     }
-    row = session.execute(
-        select(MemberStreak).where(
-            MemberStreak.tenant_id == tenant_id, MemberStreak.streak_id == streak.id, MemberStreak.member_id == member_id
-        )
-    ).scalar_one_or_none()
     if row is None:
         # The member's accounts are locked: no other transaction inserts this row meanwhile.
         session.add(MemberStreak(tenant_id=tenant_id, streak_id=streak.id, member_id=member_id, **values))

@@ -255,7 +255,8 @@ def record_purchase(
     if member is not None:
         # The accounts were locked above whenever the program has achievements.
         achievements.on_activity(
-            session, tenant_id=tenant_id, member_id=member.id, cause="purchase", now=now, member=member, locked=True
+            session, tenant_id=tenant_id, member_id=member.id, cause="purchase", now=now, member=member, locked=True,
+            purchase=achievements.Bought(occurred_at, currency, amount),
         )
     total = award.points if award else 0
     if reason is None and total == 0 and not applied:

@@ -3,7 +3,6 @@ schema its attributes must meet, so a bad custom event is refused before any rul
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -15,14 +14,12 @@ from referencing.exceptions import Unresolvable
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from wafa.db import on_commit
+from wafa import cache
 from wafa.errors import Conflict, InvalidInput, NotFound
 from wafa.events.models import EventType
 
 # Names a custom type may not take: the built-in event types and rule triggers.
 RESERVED = ("purchase", "return", "enrolment", "birthday", "profile_completed")
-CACHE_SECONDS = 30.0
-_validators: dict[tuple[object, int, str], tuple[float, Draft202012Validator | None]] = {}
 
 
 def check_schema(schema: dict[str, Any]) -> None:
@@ -89,9 +86,8 @@ def get_by_name_or_raise(session: Session, *, tenant_id: int, name: str) -> Even
 
 
 def _forget(session: Session, tenant_id: int, name: str) -> None:
-    key = (session.get_bind().engine, tenant_id, name)
-    _validators.pop(key, None)
-    on_commit(session, lambda: _validators.pop(key, None))
+    # The tenant's every type is dropped: one name per tenant and kind keeps a notification short.
+    cache.changed(session, tenant_id=tenant_id, name="event_types")
 
 
 def create(session: Session, *, tenant_id: int, name: str, description: str | None, schema: dict[str, Any], now: datetime) -> EventType:
@@ -133,14 +129,11 @@ def list_(session: Session, *, tenant_id: int, after_id: int | None = None, limi
 
 
 def _validator(session: Session, *, tenant_id: int, name: str) -> Draft202012Validator | None:
-    key = (session.get_bind().engine, tenant_id, name)
-    hit = _validators.get(key)
-    if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
-        return hit[1]
-    found = get_by_name(session, tenant_id=tenant_id, name=name)
-    validator = _new_validator(found.attributes_schema) if found is not None else None
-    _validators[key] = (time.monotonic(), validator)
-    return validator
+    def load() -> Draft202012Validator | None:
+        found = get_by_name(session, tenant_id=tenant_id, name=name)
+        return _new_validator(found.attributes_schema) if found is not None else None
+
+    return cache.get(session, tenant_id=tenant_id, name="event_types", key=name, load=load)
 
 
 def check_attributes(session: Session, *, tenant_id: int, name: str, attributes: dict[str, Any]) -> None:

@@ -9,7 +9,6 @@ membership is trialing, active or past due.
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -17,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from wafa.db import on_commit
+from wafa import cache
 from wafa.errors import Conflict, InvalidInput, NotFound
 from wafa.ledger import service as ledger
 from wafa.members import service as members
@@ -34,18 +33,13 @@ IN_FORCE = ("trialing", "active", "past_due")
 # An unpaid subscription waits this long for its first payment, then ends.
 INCOMPLETE_DAYS = 7
 
-_plans: dict[tuple[object, int], tuple[float, bool]] = {}
-
 
 def has_plans(session: Session, *, tenant_id: int) -> bool:
     """Whether the program sells memberships (cached: every purchase asks)."""
-    key = (session.get_bind().engine, tenant_id)
-    hit = _plans.get(key)
-    if hit is not None and time.monotonic() - hit[0] < 30:
-        return hit[1]
-    found = session.execute(select(Plan.id).where(Plan.tenant_id == tenant_id).limit(1)).first() is not None
-    _plans[key] = (time.monotonic(), found)
-    return found
+    return cache.get(
+        session, tenant_id=tenant_id, name="plans",
+        load=lambda: session.execute(select(Plan.id).where(Plan.tenant_id == tenant_id).limit(1)).first() is not None,
+    )
 
 
 def _log(session: Session, membership: Membership, type_: str, now: datetime, **details: object) -> None:
@@ -68,9 +62,7 @@ def create_plan(session: Session, *, tenant_id: int, plan_in: PlanIn, now: datet
     )
     session.add(plan)
     session.flush()
-    key = (session.get_bind().engine, tenant_id)
-    _plans.pop(key, None)
-    on_commit(session, lambda: _plans.pop(key, None))
+    cache.changed(session, tenant_id=tenant_id, name="plans")
     return plan
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -10,12 +9,11 @@ from decimal import Decimal
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from wafa import cache
 from wafa.errors import InvalidInput, NotFound
 from wafa.money import precision
 from wafa.programs.models import Program
 from wafa.programs.schemas import ExpiryPolicy, PointsName, ProgramRead, ProgramUpdate
-
-CACHE_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +58,6 @@ class ProgramConfig:
             return Decimal(0)
         major = Decimal(money).scaleb(-precision(currency))
         return (major * Decimal(self.earn_rates[currency]) / Decimal(self.earn_rates[base])).scaleb(precision(base))
-
-
-# Keyed by database too: one process may serve two databases (the tests do).
-_cache: dict[tuple[object, int], tuple[float, ProgramConfig]] = {}
 
 
 def _snapshot(row: Program) -> ProgramConfig:
@@ -123,16 +117,16 @@ def create(session: Session, *, tenant_id: int, currency: str, now: datetime, **
 
 def get(session: Session, *, tenant_id: int, fresh: bool = False) -> ProgramConfig:
     """Return the program of a tenant (from the process cache unless `fresh`)."""
-    key = (session.get_bind().engine, tenant_id)
-    hit = _cache.get(key)
-    if hit and not fresh and time.monotonic() - hit[0] < CACHE_SECONDS:
-        return hit[1]
+    if fresh:
+        return _read(session, tenant_id)
+    return cache.get(session, tenant_id=tenant_id, name="program", load=lambda: _read(session, tenant_id))
+
+
+def _read(session: Session, tenant_id: int) -> ProgramConfig:
     row = session.execute(select(Program).where(Program.tenant_id == tenant_id)).scalar_one_or_none()
     if row is None:
         raise NotFound("this tenant has no program yet")
-    config = _snapshot(row)
-    _cache[key] = (time.monotonic(), config)
-    return config
+    return _snapshot(row)
 
 
 def update_settings(session: Session, *, tenant_id: int, program_in: ProgramUpdate, now: datetime) -> ProgramConfig:
@@ -164,7 +158,7 @@ def update_settings(session: Session, *, tenant_id: int, program_in: ProgramUpda
         raise InvalidInput(f"the base currency {merged.base_currency} needs an earn rate", field=field)
     values["updated_at"] = now
     session.execute(update(Program).where(Program.tenant_id == tenant_id).values(**values))
-    _cache.pop((session.get_bind().engine, tenant_id), None)
+    cache.changed(session, tenant_id=tenant_id, name="program")
     return get(session, tenant_id=tenant_id, fresh=True)
 
 

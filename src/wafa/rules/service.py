@@ -4,7 +4,6 @@ what the rules awarded, the caps and budgets it consumed, and what returns give 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -13,8 +12,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from wafa import cache
 from wafa.analytics import audiences
-from wafa.db import UTCDateTime, insert_unless_exists, on_commit
+from wafa.db import UTCDateTime, insert_unless_exists
 from wafa.errors import Conflict, InvalidInput, NotFound
 from wafa.events import types as event_types
 from wafa.money import to_minor
@@ -25,15 +25,10 @@ from wafa.rules.schemas import BUILT_IN_TRIGGERS, RuleDefinition
 STATUSES = ("draft", "active", "paused", "ended")
 # status -> the statuses it may move to; an ended rule stays ended (its versions stay for history).
 MOVES = {"draft": ("active", "ended"), "active": ("paused", "ended"), "paused": ("active", "ended"), "ended": ()}
-CACHE_SECONDS = 30.0
-_active: dict[tuple[object, int], tuple[float, list[engine.Rule]]] = {}
 
 
 def _forget(session: Session, tenant_id: int) -> None:
-    key = (session.get_bind().engine, tenant_id)
-    _active.pop(key, None)
-    # Again at commit: a request reading meanwhile may have cached the rules as they were.
-    on_commit(session, lambda: _active.pop(key, None))
+    cache.changed(session, tenant_id=tenant_id, name="rules")
 
 
 def _check_trigger(session: Session, *, tenant_id: int, trigger: str) -> None:
@@ -149,16 +144,10 @@ def list_(
 
 def active(session: Session, *, tenant_id: int) -> list[engine.Rule]:
     """The tenant's active rules, ready for the engine (cached per process, dropped on every change here)."""
-    key = (session.get_bind().engine, tenant_id)
-    hit = _active.get(key)
-    if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
-        return hit[1]
-    rules = [
+    return cache.get(session, tenant_id=tenant_id, name="rules", load=lambda: [
         engine.Rule(rule.id, version.version, RuleDefinition.model_validate(version.definition))
         for rule, version in list_(session, tenant_id=tenant_id, status="active", limit=10_000)
-    ]
-    _active[key] = (time.monotonic(), rules)
-    return rules
+    ])
 
 
 def for_trigger(session: Session, *, tenant_id: int, trigger: str) -> list[engine.Rule]:

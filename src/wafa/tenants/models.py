@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wafa.db import Base, Id, UTCDateTime
@@ -109,3 +109,16 @@ class AdminPolicy(Base):
     # The most points (either way) one adjustment by a support role may move.
     support_adjust_limit: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ConfigVersion(Base):
+    """The version of a tenant's cached configuration of one kind (`name`: "rules", "tiers", "api_keys", ...),
+    changed by each transaction that changes it: SQLite's processes compare it with the version they cached
+    (see wafa/cache.py; PostgreSQL's are told by a notification and leave this table empty)."""
+
+    __tablename__ = "config_versions"
+
+    tenant_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # Random, never a count: a version never comes back, even if the table is made anew.
+    version: Mapped[int] = mapped_column(BigInteger)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +14,7 @@ from sqlalchemy import insert, select
 from sqlalchemy import update as update_rows  # `update` is this module's own verb
 from sqlalchemy.orm import Session
 
+from wafa import cache
 from wafa.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from wafa.ledger import service as ledger
 from wafa.programs import service as program_service
@@ -25,7 +25,6 @@ SCOPES = ("admin", "read", "members:write", "events:write", "redeem")
 # A program names a few benefits of its own, not an open-ended dictionary.
 MAX_BENEFIT_NAMES = 500
 KEY_PREFIX = "wafa_"
-CACHE_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +175,7 @@ def list_keys(session: Session, *, tenant_id: int) -> list[ApiKey]:
 
 
 def revoke_key(session: Session, *, tenant_id: int, key_id: int, now: datetime) -> None:
-    """Revoke a key; this process forgets it at once, others within CACHE_SECONDS."""
+    """Revoke a key; every process refuses it once this commits."""
     done = session.execute(
         update_rows(ApiKey)
         .where(ApiKey.tenant_id == tenant_id, ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
@@ -185,36 +184,27 @@ def revoke_key(session: Session, *, tenant_id: int, key_id: int, now: datetime) 
     ).one_or_none()
     if done is None:
         raise NotFound(f"no active key {key_id}")
-    _key_cache.pop(done[0], None)
-
-
-_key_cache: dict[str, tuple[float, Principal]] = {}
+    cache.changed(session, tenant_id=tenant_id, name="api_keys")
 
 
 def cached_principal(secret: str) -> Principal | None:
-    """The principal of a key this process authenticated recently, without touching the database."""
-    hit = _key_cache.get(hash_key(secret))
-    if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
-        return hit[1]
-    return None
+    """The principal of a key this process authenticated, without touching the database, where the
+    database tells this process of revocations (PostgreSQL); None otherwise: call `authenticate`."""
+    return cache.peek(name="api_keys", key=hash_key(secret))
 
 
 def authenticate(session: Session, *, secret: str) -> Principal:
     """Return the principal of an API key, or raise Unauthorized."""
     digest = hash_key(secret)
-    hit = _key_cache.get(digest)
-    if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
-        return hit[1]
-    row = session.execute(
-        select(ApiKey.id, ApiKey.tenant_id, ApiKey.scopes, Tenant.status)
-        .join(Tenant, Tenant.id == ApiKey.tenant_id)
-        .where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))
-    ).one_or_none()
-    if row is None or row.status != "active":
-        _key_cache.pop(digest, None)
-        raise Unauthorized("invalid or revoked API key")
-    principal = Principal(row.tenant_id, row.id, frozenset(row.scopes))
-    if len(_key_cache) > 10_000:
-        _key_cache.clear()
-    _key_cache[digest] = (time.monotonic(), principal)
-    return principal
+
+    def load() -> tuple[int, Principal]:
+        row = session.execute(
+            select(ApiKey.id, ApiKey.tenant_id, ApiKey.scopes, Tenant.status)
+            .join(Tenant, Tenant.id == ApiKey.tenant_id)
+            .where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))
+        ).one_or_none()
+        if row is None or row.status != "active":
+            raise Unauthorized("invalid or revoked API key")
+        return row.tenant_id, Principal(row.tenant_id, row.id, frozenset(row.scopes))
+
+    return cache.get_by_key(session, name="api_keys", key=digest, load=load)

@@ -8,7 +8,6 @@ Returns never demote at once: a member below a threshold after a return is handl
 from __future__ import annotations
 
 import itertools
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
@@ -16,7 +15,8 @@ from decimal import ROUND_FLOOR, Decimal
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from wafa.db import insert_unless_exists, on_commit
+from wafa import cache
+from wafa.db import insert_unless_exists
 from wafa.errors import Conflict, InvalidInput, NotFound
 from wafa.events import purchase_totals
 from wafa.ledger import service as ledger
@@ -30,30 +30,26 @@ from wafa.tiers.schemas import TierIn, TierPolicyIn, TierUpdate
 
 DEFAULT_POLICY = TierPolicyIn()
 
-# The tiers and the policy of a tenant, per database, for up to 30 s (a change through this process clears
-# it at commit). One snapshot: another process never judges the new metric against the old thresholds.
-_levels: dict[tuple[object, int], tuple[float, list[Tier], TierPolicy]] = {}
+# The tiers and the policy of a tenant are cached as one snapshot: another process never judges the new
+# metric against the old thresholds.
 _POLICY_FIELDS = ("metric", "window", "months", "grace_days", "max_drop", "updated_at")
 
 
 def _forget(session: Session, tenant_id: int) -> None:
-    key = (session.get_bind().engine, tenant_id)
-    _levels.pop(key, None)
-    on_commit(session, lambda: _levels.pop(key, None))
+    cache.changed(session, tenant_id=tenant_id, name="tiers")
 
 
 def _snapshot(session: Session, tenant_id: int) -> tuple[list[Tier], TierPolicy]:
-    key = (session.get_bind().engine, tenant_id)
-    hit = _levels.get(key)
-    if hit is not None and time.monotonic() - hit[0] < 30:
-        return hit[1], hit[2]
+    return cache.get(session, tenant_id=tenant_id, name="tiers", load=lambda: _read_snapshot(session, tenant_id))
+
+
+def _read_snapshot(session: Session, tenant_id: int) -> tuple[list[Tier], TierPolicy]:
     found = list(session.execute(select(Tier).where(Tier.tenant_id == tenant_id).order_by(Tier.rank)).scalars())
     for tier in found:
         session.expunge(tier)
     rules = _stored_policy(session, tenant_id=tenant_id)
     # A detached copy: readers share it across requests.
     copy = TierPolicy(tenant_id=tenant_id, **{name: getattr(rules, name) for name in _POLICY_FIELDS})
-    _levels[key] = (time.monotonic(), found, copy)
     return found, copy
 
 
