@@ -32,7 +32,6 @@ from wafa.programs import earning
 from wafa.programs import service as programs
 from wafa.programs.service import ProgramConfig
 from wafa.rewards import catalog, redemptions
-from wafa.tiers import service as tiers
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,22 +249,7 @@ def on_activity(
                                 can_earn=can_earn and streak.status == "active", program=program, now=now,
                                 purchase=purchase if cause == "purchase" else None)
     session.flush()
-    if cause != "tier":
-        made += after_points(session, tenant_id=tenant_id, member_id=member_id, awarded=made, now=now, member=member)
-    return made
-
-
-def after_points(
-    session: Session, *, tenant_id: int, member_id: int, awarded: list[AchievementAward], now: datetime,
-    member: Member | None = None,
-) -> list[AchievementAward]:
-    """Points earned count towards tiers: upgrade now and award the badges for the tier reached, whose
-    points may reach the next tier (each badge is earned once, so this ends)."""
-    made: list[AchievementAward] = []
-    while any(award.points for award in awarded):
-        tiers.on_event(session, tenant_id=tenant_id, member_id=member_id, now=now)
-        awarded = on_activity(session, tenant_id=tenant_id, member_id=member_id, cause="tier", now=now, member=member, locked=True)
-        made += awarded
+    # Points these awards gave count towards tiers: the caller publishes them (wafa.bus.handlers).
     return made
 
 

@@ -16,9 +16,10 @@ from urllib.parse import quote
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from wafa.bus import dispatch
+from wafa.bus.messages import ReferralCompleted
 from wafa.config import get_settings
 from wafa.db import insert_unless_exists
-from wafa.engagement import achievements
 from wafa.engagement.models import Referral, ReferralPolicy
 from wafa.engagement.schemas import ReferralPolicyIn
 from wafa.errors import InvalidInput
@@ -31,7 +32,6 @@ from wafa.programs import service as programs
 from wafa.rewards import catalog, redemptions
 from wafa.rules import service as rules
 from wafa.tenants import service as tenants
-from wafa.tiers import service as tiers
 
 DEFAULTS = ReferralPolicyIn(enabled=False)
 
@@ -173,17 +173,9 @@ def settle(session: Session, *, tenant_id: int, referral_id: int, now: datetime)
                 session, tenant_id=tenant_id, member_id=member.id, reward=reward, source="referral",
                 source_key=f"referral:{referral.id}:{who}", now=now,
             )
-    for member_id in (referral.referrer_id, referral.referee_id):
-        member = members.get(session, tenant_id=tenant_id, member_id=member_id or 0)
-        if member is not None and member.status == "active":
-            # Their referral points count towards tiers: an upgrade now, not at their next purchase.
-            tiers.on_event(session, tenant_id=tenant_id, member_id=member.id, now=now)
-    if referral.referrer_id is not None:
-        achievements.on_activity(session, tenant_id=tenant_id, member_id=referral.referrer_id, cause="referral", now=now)
-    achievements.after_points(
-        session, tenant_id=tenant_id, member_id=referral.referee_id, now=now,
-        awarded=achievements.on_activity(session, tenant_id=tenant_id, member_id=referral.referee_id, cause="tier", now=now),
-    )
+    dispatch.publish(session, ReferralCompleted(
+        tenant_id, referral.referee_id, now, referral_id=referral.id, referrer_id=referral.referrer_id,
+    ))
     session.flush()
     return "completed"
 

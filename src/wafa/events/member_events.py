@@ -8,8 +8,9 @@ from datetime import datetime
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from wafa.bus import dispatch
+from wafa.bus.messages import CustomEventRecorded
 from wafa.db import insert_unless_exists
-from wafa.engagement import achievements
 from wafa.errors import Conflict
 from wafa.events import awards, service
 from wafa.events import types as event_types
@@ -20,7 +21,6 @@ from wafa.members import service as members
 from wafa.members.models import Member
 from wafa.rules import engine
 from wafa.rules import service as rules
-from wafa.tiers import service as tiers
 
 
 def record_custom(
@@ -75,9 +75,9 @@ def record_trigger(
         applied = awards.award_now(
             session, tenant_id=tenant_id, event_id=event_id, member=member, rules_=trigger_rules, facts=facts, now=now
         )
-        if any(a.points for a in applied) and member.status == "active":
-            tiers.on_event(session, tenant_id=tenant_id, member_id=member.id, now=now)
-    achievements.on_activity(session, tenant_id=tenant_id, member_id=member.id, cause=f"event:{type_}", now=now)
+    dispatch.publish(session, CustomEventRecorded(
+        tenant_id, member.id, now, event_id=event_id, type=type_, points=sum(a.points for a in applied), active=member.status == "active",
+    ))
     event = service.get_or_raise(session, tenant_id=tenant_id, event_id=event_id)
     return service.keep_outcome(session, tenant_id=tenant_id, result=member_event_result(session, event=event, applied=applied)), False
 

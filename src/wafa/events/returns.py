@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from wafa.engagement import achievements
+from wafa.bus import dispatch
+from wafa.bus.messages import PurchaseReturned
 from wafa.errors import Conflict, InvalidInput
 from wafa.events import awards, purchase_totals, service
 from wafa.events import return_arithmetic as arithmetic
@@ -130,7 +131,10 @@ def record_return(
             session, tenant_id=tenant_id, member_id=purchase.member_id, purchase_event_id=purchase.id, given=given, now=now,
             reason=f"return on order {purchase.order_id}",
         )
-        achievements.on_activity(session, tenant_id=tenant_id, member_id=purchase.member_id, cause="return", now=now)
+        dispatch.publish(session, PurchaseReturned(
+            tenant_id, purchase.member_id, now, purchase_event_id=purchase.id, return_event_id=event_id, order_id=purchase.order_id or "",
+            amount=this_amount, points=reversal.total_points,
+        ))
     restored = payments.restore_for_return(
         session, tenant_id=tenant_id, order_id=purchase.order_id or "", returned=cumulative_amount, total=purchase.amount,
         whole=whole, policy=program.return_restores, return_event_id=event_id, now=now,

@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, insert, literal, select, text
 from sqlalchemy.orm import Session
 
+from wafa.bus import dispatch
+from wafa.bus.messages import PurchaseRecorded
 from wafa.db import bucket_of, insert_unless_exists
-from wafa.engagement import achievements
 from wafa.errors import Conflict, InvalidInput, LedgerCorrupt, NotFound
 from wafa.events import awards, hotpath, purchase_totals, return_arithmetic
 from wafa.events import types as event_types
@@ -43,14 +44,14 @@ class NeedsTransaction(Exception):
 
 
 def can_go_fast(session: Session, *, tenant_id: int, event_in: PurchaseIn) -> bool:
-    """Whether a purchase may take the one-statement path (PostgreSQL, a member named, no purchase rules)."""
+    """Whether a purchase may take the one-statement path: PostgreSQL, a member named, no purchase rules
+    or plan multipliers to apply, and nothing that reacts to a purchase (the handlers say)."""
     return (
         event_in.member is not None
         and session.get_bind().dialect.name == "postgresql"
         and not rules.for_trigger(session, tenant_id=tenant_id, trigger="purchase")
-        and not tiers.tiers_of(session, tenant_id=tenant_id)
         and not memberships.has_plans(session, tenant_id=tenant_id)
-        and not achievements.definitions(session, tenant_id=tenant_id)
+        and not dispatch.wanted(session, tenant_id=tenant_id, kind=PurchaseRecorded)
     )
 
 
@@ -183,9 +184,7 @@ def record_purchase(
             details = {**details, "earn_multiplier": str(multiplier)}
     purchase_rules = rules.for_trigger(session, tenant_id=tenant_id, trigger="purchase") if reason is None else []
     member_facts = None
-    if (
-        purchase_rules or tiers.tiers_of(session, tenant_id=tenant_id) or achievements.definitions(session, tenant_id=tenant_id)
-    ) and member is not None:
+    if member is not None and (purchase_rules or dispatch.wanted(session, tenant_id=tenant_id, kind=PurchaseRecorded)):
         # One member's events take turns from here on, so per-member caps are read and used atomically
         # (and a tier upgrade, which locks the tier row after the accounts, sees every earlier purchase).
         # Both accounts, available first, before the credit touches either: the order returns, releases
@@ -250,15 +249,14 @@ def record_purchase(
                 points=credit.points, status=credit.status,
                 available_at=credit.available_at, expires_at=credit.expires_at, entry_id=credit.entry_id,
             )
-    if member is not None and member.status == "active":
-        tiers.on_event(session, tenant_id=tenant_id, member_id=member.id, now=now)
-    if member is not None:
-        # The accounts were locked above whenever the program has achievements.
-        achievements.on_activity(
-            session, tenant_id=tenant_id, member_id=member.id, cause="purchase", now=now, member=member, locked=True,
-            purchase=achievements.Bought(occurred_at, currency, amount),
-        )
     total = award.points if award else 0
+    if member is not None:
+        # What reacts to the purchase (the member's tier, their achievements), in this transaction; the
+        # member's accounts were locked above whenever something does.
+        dispatch.publish(session, PurchaseRecorded(
+            tenant_id, member.id, now, event_id=event_id, order_id=event_in.order_id, occurred_at=occurred_at, currency=currency,
+            amount=amount, points=total, active=member.status == "active", member=member,
+        ))
     if reason is None and total == 0 and not applied:
         reason = "amount earns less than one point"
     return (

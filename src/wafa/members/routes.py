@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 
 from wafa.api.deps import Context, IdPath, decode_cursor, paginate, require
-from wafa.engagement import leaderboard, referrals
+from wafa.bus import dispatch
+from wafa.bus.messages import MemberEnrolled
+from wafa.engagement import leaderboard
 from wafa.errors import NotFound
 from wafa.events import member_events
 from wafa.members import service
@@ -25,11 +27,10 @@ def create_member(
     with ctx.transaction() as session:
         region = programs.get(session, tenant_id=principal.tenant_id).default_region
         member = service.create(session, tenant_id=principal.tenant_id, member_in=member_in, region=region, now=ctx.now())
-        # Welcome and profile bonuses, in the same transaction: enrolled means rewarded.
-        member_events.member_enrolled(session, tenant_id=principal.tenant_id, member=member, now=ctx.now())
-        member_events.profile_changed(session, tenant_id=principal.tenant_id, member=member, now=ctx.now())
-        if member_in.referral_code is not None:
-            referrals.on_enrolment(session, tenant_id=principal.tenant_id, member=member, code=member_in.referral_code, now=ctx.now())
+        # Welcome and profile bonuses and the referral, in the same transaction: enrolled means rewarded.
+        dispatch.publish(session, MemberEnrolled(
+            principal.tenant_id, member.id, ctx.now(), referral_code=member_in.referral_code, member=member,
+        ))
         return service.to_read(member)
 
 

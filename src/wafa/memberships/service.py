@@ -17,6 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wafa import cache
+from wafa.bus import dispatch
+from wafa.bus.messages import PointsEarned
 from wafa.errors import Conflict, InvalidInput, NotFound
 from wafa.ledger import service as ledger
 from wafa.members import service as members
@@ -25,7 +27,6 @@ from wafa.memberships.schemas import PaymentIn, PlanIn, PlanUpdate
 from wafa.money import to_major, to_minor
 from wafa.programs import earning
 from wafa.programs import service as programs
-from wafa.tiers import service as tiers
 from wafa.tiers.qualification import add_months
 
 LIVE = ("incomplete", "trialing", "active", "past_due")
@@ -332,14 +333,7 @@ def grant_monthly_points(session: Session, *, membership: Membership, now: datet
     _log(session, membership, "points_granted", now, points=points, month=month)
     # Plan points count towards tiers like any points earned: an upgrade now, not at the next purchase,
     # and the badges for the tier reached.
-    from wafa.engagement import achievements  # engagement reads plans through rewards
-
-    tiers.on_event(session, tenant_id=membership.tenant_id, member_id=membership.member_id, now=now)
-    achievements.after_points(
-        session, tenant_id=membership.tenant_id, member_id=membership.member_id,
-        awarded=achievements.on_activity(session, tenant_id=membership.tenant_id, member_id=membership.member_id, cause="tier", now=now),
-        now=now,
-    )
+    dispatch.publish(session, PointsEarned(membership.tenant_id, membership.member_id, now, points=points))
     return points
 
 

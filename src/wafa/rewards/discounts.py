@@ -84,7 +84,8 @@ def apply(discount: Discount, *, amount: int, lines: tuple[Line, ...]) -> Applie
         value = min(value, amount)
         if discount.max_discount is not None:
             value = min(value, discount.max_discount)
-        return Applied(value, value)
+        # Nothing off (a free item priced 0, an empty order) still says why, as every other case does.
+        return Applied(value, value, None if value else "the free item comes to nothing on this basket")
     if discount.categories or discount.skus:
         eligible = sum(
             line.quantity * line.unit_price

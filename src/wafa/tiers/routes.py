@@ -6,7 +6,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 
 from wafa.api.deps import Context, IdPath, decode_cursor, paginate, require
-from wafa.engagement import achievements
 from wafa.members import service as members
 from wafa.programs import service as programs
 from wafa.tenants.service import Principal
@@ -100,8 +99,6 @@ def setmember_tier(request: Request, member_id: IdPath, set_in: TierSetIn, princ
             session, tenant_id=principal.tenant_id, member_id=member_id, tier_key=set_in.tier, reason=set_in.reason,
             until=set_in.until, now=ctx.now(), actor=f"API key {principal.key_id}",
         )
-        # A tier set by hand counts as reached for badges.
-        achievements.on_activity(session, tenant_id=principal.tenant_id, member_id=member_id, cause="tier", now=ctx.now())
         return member_tier(session, principal.tenant_id, member_id, ctx.now())
 
 

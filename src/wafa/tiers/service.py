@@ -16,6 +16,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from wafa import cache
+from wafa.bus import dispatch
+from wafa.bus.messages import TierChanged
 from wafa.db import insert_unless_exists
 from wafa.errors import Conflict, InvalidInput, NotFound
 from wafa.events import purchase_totals
@@ -249,6 +251,7 @@ def _move(
         tenant_id=row.tenant_id, member_id=row.member_id, from_tier_id=before, to_tier_id=row.tier_id, cause=cause,
         metric_value=value, reason=reason, at=now,
     ))
+    dispatch.publish(session, TierChanged(row.tenant_id, row.member_id, now, from_tier_id=before, to_tier_id=row.tier_id, cause=cause))
     welcome = int((to.benefits or {}).get("welcome_points") or 0) if to else 0
     member = members.get(session, tenant_id=row.tenant_id, member_id=row.member_id)
     if member is None or member.status != "active":

@@ -17,9 +17,10 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from wafa.api.deps import Context
+from wafa.bus import dispatch
+from wafa.bus.messages import MemberEnrolled
 from wafa.engagement import referrals
 from wafa.errors import NotFound, WafaError
-from wafa.events import member_events
 from wafa.members import service as members
 from wafa.members.models import Member
 from wafa.members.schemas import MemberCreate
@@ -222,8 +223,8 @@ def _enrol(session: Any, request: Request, portal: Portal, email: str, signup: s
         referral_code=data.get("ref") or None,
     )
     member = members.create(session, tenant_id=portal.tenant_id, member_in=member_in, region=region, now=now)
-    member_events.member_enrolled(session, tenant_id=portal.tenant_id, member=member, now=now)
-    member_events.profile_changed(session, tenant_id=portal.tenant_id, member=member, now=now)
+    dispatch.publish(session, MemberEnrolled(portal.tenant_id, member.id, now, member=member))
+    # A code from a link the member followed: a wrong one is not theirs to fix, so it is logged, not refused.
     if member_in.referral_code:
         try:
             with session.begin_nested():
