@@ -117,7 +117,7 @@ def member_accounts(session: Session, *, tenant_id: int, member_id: int) -> dict
     if cached is None:
         rows = session.execute(
             select(Account.kind, Account.id).where(
-                Account.tenant_id == tenant_id, Account.member_id == member_id, Account.unit == "PTS"
+                Account.tenant_id == tenant_id, Account.owner == f"member:{member_id}", Account.unit == "PTS"
             )
         ).all()
         cached = dict(rows)
@@ -671,8 +671,9 @@ def adjust(
 def balances(session: Session, *, tenant_id: int, member_id: int) -> dict[str, int]:
     """Return the cached balances of a member's accounts by kind."""
     rows = session.execute(
+        # By owner, the unique key's prefix: there is no index on member_id, and every answer reads this.
         select(Account.kind, Account.balance).where(
-            Account.tenant_id == tenant_id, Account.member_id == member_id, Account.unit == "PTS"
+            Account.tenant_id == tenant_id, Account.owner == f"member:{member_id}", Account.unit == "PTS"
         )
     ).all()
     return dict(rows)
