@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import START, TenantCtx, make_member
 from wafa.db import unit_of_work
+from wafa.ledger import accounts as ledger_accounts
 from wafa.ledger import liability, wallet
 from wafa.ledger import service as ledger
 from wafa.ledger.models import PROGRAM_KINDS, Account
@@ -24,8 +25,8 @@ Factory = sessionmaker[Session]
 
 def fresh_process() -> None:
     """Forget what this process cached about accounts, as after a restart."""
-    ledger._program_accounts.clear()
-    ledger._member_accounts.clear()
+    ledger_accounts._program_accounts.clear()
+    ledger_accounts._member_accounts.clear()
     wallet._accounts.clear()
 
 
