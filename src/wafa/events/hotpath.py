@@ -1,4 +1,5 @@
-"""The earn hot path on PostgreSQL: a member's purchase in one statement.
+"""The earn hot path on PostgreSQL: a member's purchase in one statement (its ledger part, the earn
+entry and everything it writes, comes from ledger/earn_statement.py).
 
 Round trips, not SQL work, set the ceiling of the earn path (see ARCHITECTURE.md, "The hot path"),
 so on PostgreSQL a purchase by a member is one data-modifying CTE that finds the member, records the
@@ -22,6 +23,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
+from wafa.ledger.earn_statement import EARN_CTES
 from wafa.ledger.earned import day_of
 
 _SQL = """
@@ -38,53 +40,9 @@ ev AS (
     ON CONFLICT (tenant_id, order_id) WHERE type = 'purchase' DO NOTHING
     RETURNING id, member_id, points
 ),
-en AS (
-    INSERT INTO entries (tenant_id, kind, idempotency_key, member_id, event_id, points, reason, details, created_at)
-    SELECT %(t)s, 'earn', 'earn:event:' || ev.id, ev.member_id, ev.id, ev.points, %(reason)s, %(details)s::json, %(now)s
-    FROM ev WHERE ev.points > 0
-    RETURNING id, member_id, event_id, points
-),
-acc AS (
-    UPDATE accounts AS a
-    SET balance = a.balance + en.points,
-        seq = a.seq + 1,
-        last_hash = encode(sha256(convert_to(
-            coalesce(a.last_hash, '') || %(t)s::text || '|' || en.id || '|' || a.id || '|PTS|' || en.points || '|earn',
-            'UTF8')), 'hex')
-    FROM en
-    -- The owner as a scalar subquery: one value the index can seek to. Written as a join
-    -- condition, the planner may scan every member's account of the tenant instead.
-    WHERE a.tenant_id = %(t)s AND a.owner = (SELECT 'member:' || member_id FROM en)
-      AND a.kind = %(target)s AND a.unit = 'PTS'
-    RETURNING a.id, a.seq, a.last_hash, a.balance
-),
-po AS (
-    INSERT INTO postings (tenant_id, entry_id, account_id, unit, amount, seq, hash)
-    SELECT %(t)s, en.id, %(issued)s, 'PTS', -en.points, NULL, NULL FROM en
-    UNION ALL
-    SELECT %(t)s, en.id, acc.id, 'PTS', en.points, acc.seq, acc.last_hash FROM en, acc
-),
-lo AS (
-    -- A member in debt repays it from the new points first (only points that land as available).
-    INSERT INTO lots (tenant_id, member_id, entry_id, event_id, amount, remaining, released, available_at, expires_at)
-    SELECT %(t)s, en.member_id, en.id, en.event_id, en.points,
-           en.points - CASE WHEN %(released)s THEN LEAST(en.points, GREATEST(0, en.points - acc.balance)) ELSE 0 END,
-           %(released)s, %(available_at)s, %(expires_at)s
-    FROM en, acc
-    RETURNING id, amount, remaining
-),
-mv AS (
-    INSERT INTO lot_movements (tenant_id, entry_id, lot_id, amount)
-    SELECT %(t)s, en.id, lo.id, lo.amount - lo.remaining FROM en, lo WHERE lo.amount > lo.remaining
-),
-pe AS (
-    -- Running totals (ledger/earned.py, events/purchase_totals.py): the points earned on this UTC day...
-    INSERT INTO member_points_earned (tenant_id, member_id, day, points)
-    SELECT %(t)s, en.member_id, %(today)s, en.points FROM en
-    ON CONFLICT (tenant_id, member_id, day) DO UPDATE SET points = member_points_earned.points + EXCLUDED.points
-),
+{earn},
 pd AS (
-    -- ...and the purchase, on the UTC day it happened.
+    -- The purchase, on the UTC day it happened (events/purchase_totals.py).
     INSERT INTO member_purchase_days (tenant_id, member_id, day, currency, kept, orders)
     SELECT %(t)s, ev.member_id, %(occurred_day)s, %(currency)s, %(amount)s, 1 FROM ev
     ON CONFLICT (tenant_id, member_id, day, currency)
@@ -116,8 +74,9 @@ LEFT JOIN lo ON true
 LEFT JOIN oc ON true
 """
 
-_BY_EXTERNAL_ID = _SQL.format(member_match="external_id = %(member)s")
-_BY_ID = _SQL.format(member_match="id = %(member)s")
+# The ledger writes its own rows (ledger/earn_statement.py); this statement adds the event around them.
+_BY_EXTERNAL_ID = _SQL.format(member_match="external_id = %(member)s", earn=EARN_CTES)
+_BY_ID = _SQL.format(member_match="id = %(member)s", earn=EARN_CTES)
 
 
 def purchase(
