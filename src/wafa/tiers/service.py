@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, event, select
 from sqlalchemy.orm import Session
 
 from wafa import cache
@@ -34,6 +34,15 @@ DEFAULT_POLICY = TierPolicyIn()
 
 # The tiers and the policy of a tenant are cached as one snapshot: another process never judges the new
 # metric against the old thresholds.
+# session.info: each member's tier id as this transaction read it (see standing()).
+_STANDING = "tier_standing"
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_standings(session: Session) -> None:
+    session.info.pop(_STANDING, None)
+
 _POLICY_FIELDS = ("metric", "window", "months", "grace_days", "max_drop", "updated_at")
 
 
@@ -225,13 +234,17 @@ def _lock_member(session: Session, *, tenant_id: int, member_id: int) -> None:
 
 def _row(session: Session, *, tenant_id: int, member_id: int, now: datetime) -> MemberTier:
     """The member's tier row, created on first use and locked for this transaction."""
+    locked = (
+        select(MemberTier).where(MemberTier.tenant_id == tenant_id, MemberTier.member_id == member_id)
+        .with_for_update().execution_options(populate_existing=True)
+    )
+    row = session.execute(locked).scalar_one_or_none()
+    if row is not None:
+        return row  # one round trip for every member who has a row already
     insert_unless_exists(
         session, MemberTier, {"tenant_id": tenant_id, "member_id": member_id, "updated_at": now}, conflict=["tenant_id", "member_id"]
     )
-    return session.execute(
-        select(MemberTier).where(MemberTier.tenant_id == tenant_id, MemberTier.member_id == member_id)
-        .with_for_update().execution_options(populate_existing=True)
-    ).scalar_one()
+    return session.execute(locked).scalar_one()
 
 
 def _move(
@@ -242,6 +255,7 @@ def _move(
     timezone = programs.get(session, tenant_id=row.tenant_id).timezone
     before = row.tier_id
     row.tier_id = to.id if to else None
+    session.info.get(_STANDING, {}).pop((row.tenant_id, row.member_id), None)
     row.since = now
     row.secured_until = qualification.secured_until(now, window=rules.window, months=rules.months, timezone=timezone) if to else None
     row.grace_until = None
@@ -406,9 +420,14 @@ def standing(session: Session, *, tenant_id: int, member_id: int) -> Standing:
     tiers = tiers_of(session, tenant_id=tenant_id)
     if not tiers:
         return Standing(None, frozenset(), Decimal(1))
-    tier_id = session.execute(
-        select(MemberTier.tier_id).where(MemberTier.tenant_id == tenant_id, MemberTier.member_id == member_id)
-    ).scalar_one_or_none()
+    # Read once per transaction (a purchase asks for its multiplier, then for its rules' facts); a move
+    # to another tier forgets it.
+    known = session.info.setdefault(_STANDING, {})
+    if (tenant_id, member_id) not in known:
+        known[(tenant_id, member_id)] = session.execute(
+            select(MemberTier.tier_id).where(MemberTier.tenant_id == tenant_id, MemberTier.member_id == member_id)
+        ).scalar_one_or_none()
+    tier_id = known[(tenant_id, member_id)]
     tier = next((t for t in tiers if t.id == tier_id), None)
     if tier is None:
         return Standing(None, frozenset(), Decimal(1))
