@@ -28,7 +28,7 @@ from wafa.db import unit_of_work
 from wafa.engagement import achievements, leaderboard
 from wafa.engagement.models import AchievementAward, ChallengeProgress, LeaderboardProfile
 from wafa.engagement.schemas import BadgeIn, ChallengeIn, GoalIn, LeaderboardProfileIn
-from wafa.events import returns
+from wafa.events import purchase_history, returns
 from wafa.events import service as events
 from wafa.events.schemas import PurchaseIn, ReturnIn
 from wafa.jobs.service import run_due
@@ -120,7 +120,7 @@ def points(factory: Factory, tenant_id: int, member_id: int) -> int:
 
 def kept_orders(factory: Factory, tenant_id: int, member_id: int) -> int:
     with factory() as session:
-        return len(events.kept_purchases(session, tenant_id=tenant_id, member_id=member_id))
+        return len(purchase_history.kept_purchases(session, tenant_id=tenant_id, member_id=member_id))
 
 
 def assert_ledger_intact(factory: Factory, tenant_id: int) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from wafa.analytics.models import AbcPolicy, AbcScore
 from wafa.db import bulk_insert, insert_unless_exists
 from wafa.errors import InvalidInput
+from wafa.events import purchase_history
 from wafa.programs import service as programs
 from wafa.tiers.qualification import add_months
 
@@ -75,7 +76,6 @@ def percentiles(values: dict[int, float], *, higher_is_better: bool = True) -> d
 def recompute(session: Session, *, tenant_id: int, now: datetime) -> int:
     """Score and class every member with a purchase; replace the program's scores; return how many."""
     from wafa.analytics import segments
-    from wafa.events import service as events
 
     segments.lock_run(session, tenant_id=tenant_id)  # one computation of the program's segments at a time
     program = programs.get(session, tenant_id=tenant_id)
@@ -88,7 +88,7 @@ def recompute(session: Session, *, tenant_id: int, now: datetime) -> int:
     margin: dict[int, float] = defaultdict(float)
     margin_revenue: dict[int, float] = defaultdict(float)
     pay_days: dict[int, list[float]] = defaultdict(list)
-    for member_id, at, currency, kept, attributes in events.business_rows(session, tenant_id=tenant_id, until=now):
+    for member_id, at, currency, kept, attributes in purchase_history.business_rows(session, tenant_id=tenant_id, until=now):
         value = float(program.in_base(kept, currency))
         first[member_id] = min(first.get(member_id, at), at)
         if at >= window_start:

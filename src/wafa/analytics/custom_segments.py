@@ -15,6 +15,7 @@ from wafa.analytics import abc, audiences, clv, rfm, segment_rules, segments
 from wafa.analytics.models import AbcScore, CustomSegment, RfmScore, SegmentCount, SegmentMember
 from wafa.db import bulk_insert
 from wafa.errors import Conflict, InvalidInput, NotFound
+from wafa.events import purchase_history
 from wafa.members import service as members
 from wafa.money import to_minor
 from wafa.programs import service as programs
@@ -119,12 +120,11 @@ def update(
 def _facts(session: Session, *, tenant_id: int, churn: bool, now: datetime) -> list[tuple[int, segment_rules.Facts]]:
     """Every active member's facts, from a few whole-program queries."""
     from wafa.analytics import lifetime_value
-    from wafa.events import service as events
 
     program = programs.get(session, tenant_id=tenant_id)
     last: dict[int, datetime] = {}
     spend: dict[int, int] = {}
-    for member_id, currency, at, _, kept in events.member_totals(session, tenant_id=tenant_id):
+    for member_id, currency, at, _, kept in purchase_history.member_totals(session, tenant_id=tenant_id):
         last[member_id] = max(last.get(member_id, at), at)
         spend[member_id] = spend.get(member_id, 0) + int(program.in_base(kept, currency))
     rfm_of = dict(session.execute(select(RfmScore.member_id, RfmScore.segment).where(RfmScore.tenant_id == tenant_id)).all())

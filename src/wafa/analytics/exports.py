@@ -10,16 +10,17 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from wafa.events import figures as event_figures
+
 TABLES = ("members", "purchases", "entries")
 BATCH = 10_000
 
 
 def rows_of(session: Session, *, tenant_id: int, what: str) -> Iterator[dict]:
-    from wafa.events import service as events
     from wafa.ledger import service as ledger
     from wafa.members import service as members
 
-    source = {"members": members.export_rows, "purchases": events.export_rows, "entries": ledger.export_rows}[what]
+    source = {"members": members.export_rows, "purchases": event_figures.export_rows, "entries": ledger.export_rows}[what]
     return source(session, tenant_id=tenant_id)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from wafa.analytics import kpis
 from wafa.analytics.models import ProgramGoal
 from wafa.errors import Conflict, InvalidInput, NotFound
+from wafa.events import figures as event_figures
 from wafa.programs import service as programs
 
 # The KPIs a goal can aim at, with how their values read: a rate from 0 to 1, money in the base
@@ -172,8 +173,6 @@ def _value(figures: dict, kpi: str) -> Decimal | None:
 
 def standings(session: Session, *, tenant_id: int, goals: list[ProgramGoal], today: date) -> list[Standing]:
     """Each goal against its target as of `today` (local day), with its baseline and trend."""
-    from wafa.events import service as events  # analytics reads the purchases through the events service
-
     program = programs.get(session, tenant_id=tenant_id)
     factors = {currency: program.in_base(1, currency) for currency in program.earn_rates}
     # Goals over the same days share their measurements.
@@ -196,7 +195,7 @@ def standings(session: Session, *, tenant_id: int, goals: list[ProgramGoal], tod
         if missing:
             # Members' history around enrolment to every checkpoint, in one scan.
             cutoffs = {end: kpis.period(goal.starts_on, end, program.timezone).end for end in missing}
-            histories = events.enrolment_figures(
+            histories = event_figures.enrolment_figures(
                 session, tenant_id=tenant_id, cutoffs=list(cutoffs.values()), factors=factors, base_currency=program.base_currency,
             )
             for end in missing:

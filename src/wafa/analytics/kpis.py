@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from wafa.analytics.models import AcquisitionSpend
 from wafa.errors import InvalidInput
+from wafa.events import figures as event_figures
 from wafa.ledger import liability
 from wafa.members import service as members
 from wafa.money import precision, to_minor
@@ -77,7 +78,6 @@ def _money(value: Decimal, program: ProgramConfig) -> str:
 def compute(session: Session, *, tenant_id: int, p: Period, history: dict[str, float] | None = None) -> dict:
     """Every KPI of one period, money in major units of the base currency."""
     from wafa.engagement import surveys  # engagement reads analytics for segments
-    from wafa.events import service as events
 
     program = programs.get(session, tenant_id=tenant_id)
     base_currency = program.base_currency
@@ -86,7 +86,7 @@ def compute(session: Session, *, tenant_id: int, p: Period, history: dict[str, f
         previous_start = previous(p, program.timezone).start
     except InvalidInput:
         previous_start = p.start  # nothing before 1970: no retention to measure
-    figures = events.period_figures(
+    figures = event_figures.period_figures(
         session, tenant_id=tenant_id, start=p.start, end=p.end, previous_start=previous_start, factors=factors, base_currency=base_currency,
     )
     active, member_orders = int(figures["active"]), int(figures["member_orders"])
@@ -96,7 +96,7 @@ def compute(session: Session, *, tenant_id: int, p: Period, history: dict[str, f
     previously_active, retained = int(figures["previously_active"]), int(figures["retained"])
     enrolled = members.enrolled_between(session, tenant_id=tenant_id, start=p.start, end=p.end)
     if history is None:
-        history = events.enrolment_figures(
+        history = event_figures.enrolment_figures(
             session, tenant_id=tenant_id, cutoffs=[p.end], factors=factors, base_currency=base_currency,
         )[p.end]
     aov_before = _ratio(history["revenue_before"], history["orders_before"])
@@ -164,10 +164,8 @@ def report(session: Session, *, tenant_id: int, first: date, last: date, compare
     p = period(first, last, timezone)
     before = previous(p, timezone)
     program = programs.get(session, tenant_id=tenant_id)
-    from wafa.events import service as events
-
     # Members' history around enrolment, to both periods' ends, in one scan.
-    histories = events.enrolment_figures(
+    histories = event_figures.enrolment_figures(
         session, tenant_id=tenant_id, cutoffs=[p.end, before.end] if compare else [p.end],
         factors={c: program.in_base(1, c) for c in program.earn_rates}, base_currency=program.base_currency,
     )
@@ -193,13 +191,11 @@ def series(session: Session, *, tenant_id: int, spans: list[tuple[date, date]]) 
     """The dashboard's figures over time, for consecutive local-day spans (a handful of scans in all,
     not a KPI report per span): members and active members, members' and non-members' revenue (major
     units of the base currency), points issued, redeemed and expired, and points outstanding at each end."""
-    from wafa.events import service as events
-
     program = programs.get(session, tenant_id=tenant_id)
     periods = [period(first, last, program.timezone) for first, last in spans]
     edges = [periods[0].start] + [p.end for p in periods]
     factors = {currency: program.in_base(1, currency) for currency in program.earn_rates}
-    sales = events.bucket_figures(session, tenant_id=tenant_id, edges=edges, factors=factors, base_currency=program.base_currency)
+    sales = event_figures.bucket_figures(session, tenant_id=tenant_id, edges=edges, factors=factors, base_currency=program.base_currency)
     flows = liability.flows_by_bucket(session, tenant_id=tenant_id, edges=edges)
     major = lambda minor: float(Decimal(str(minor)).scaleb(-precision(program.base_currency)))  # noqa: E731
     return {
@@ -217,12 +213,10 @@ def series(session: Session, *, tenant_id: int, spans: list[tuple[date, date]]) 
 def cohorts(session: Session, *, tenant_id: int, first: date, last: date) -> dict:
     """Retention by month of enrolment: for members enrolled in each local month of the period, the share
     with a purchase in that month and each month after, up to the period's end."""
-    from wafa.events import service as events
-
     timezone = programs.get(session, tenant_id=tenant_id).timezone
     p = period(first, last, timezone)
     enrolled = members.enrolment_months(session, tenant_id=tenant_id, start=p.start, end=p.end, timezone=timezone)
-    bought = events.purchase_months(session, tenant_id=tenant_id, start=p.start, end=p.end, timezone=timezone)
+    bought = event_figures.purchase_months(session, tenant_id=tenant_id, start=p.start, end=p.end, timezone=timezone)
     months = _months(p.first, p.last)
     index = {month: k for k, month in enumerate(months)}
     size: dict[str, int] = defaultdict(int)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from wafa.analytics import clv
 from wafa.analytics.models import ClvModel
 from wafa.errors import InvalidInput, NotFound
+from wafa.events import purchase_history
 from wafa.members import service as members
 from wafa.money import precision
 from wafa.programs import service as programs
@@ -30,12 +31,10 @@ def history_rows(
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[tuple[str, date, float]]:
     """(member, local day, value in base-currency major units) of every kept purchase before `until`."""
-    from wafa.events import service as events  # events call engagement, which reads analytics later
-
     program = programs.get(session, tenant_id=tenant_id)
     zone = ZoneInfo(program.timezone)
     digits = precision(program.base_currency)
-    purchases = events.member_purchases(session, tenant_id=tenant_id, until=until, member_id=member_id)
+    purchases = purchase_history.member_purchases(session, tenant_id=tenant_id, until=until, member_id=member_id)
     for seen, (member, at, currency, kept) in enumerate(purchases, start=1):
         if progress is not None and seen % 10_000 == 0:
             progress(seen)

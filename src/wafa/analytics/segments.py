@@ -15,6 +15,7 @@ from wafa.analytics import rfm
 from wafa.analytics.models import AnalyticsRun, RfmCount, RfmScore
 from wafa.db import bulk_insert, insert_unless_exists
 from wafa.errors import NotFound
+from wafa.events import purchase_history
 from wafa.programs import service as programs
 
 RECOMPUTE_EVERY = timedelta(hours=24)
@@ -31,14 +32,12 @@ def lock_run(session: Session, *, tenant_id: int, job: str = "segments") -> Anal
 
 def recompute(session: Session, *, tenant_id: int, now: datetime) -> int:
     """Score every member with a kept purchase and replace the program's scores; return how many."""
-    from wafa.events import service as events  # events call engagement, which reads segments
-
     lock_run(session, tenant_id=tenant_id)
     program = programs.get(session, tenant_id=tenant_id)
     last: dict[int, datetime] = {}
     count: dict[int, int] = defaultdict(int)
     money: dict[int, Decimal] = defaultdict(Decimal)
-    for member_id, currency, at, purchases, kept in events.member_totals(session, tenant_id=tenant_id):
+    for member_id, currency, at, purchases, kept in purchase_history.member_totals(session, tenant_id=tenant_id):
         last[member_id] = max(last.get(member_id, at), at)
         count[member_id] += purchases
         money[member_id] += program.in_base(kept, currency)

@@ -241,9 +241,12 @@ def on_activity(
                            points=badge.points, reward_key=badge.reward_key, goal=badge.criterion, program=program, now=now)
         elif value < badge.criterion["target"] and award is not None and goals.revocable(badge.criterion):
             _revoke(session, award, reason=f"no longer true after a return ({value} of {badge.criterion['target']})", now=now)
+    # The member's progress rows of every challenge, in one read.
+    progress = progress_of(session, tenant_id=tenant_id, member_id=member_id) if challenges else {}
     for challenge in challenges:
         made += _measure_challenge(session, challenge=challenge, member_id=member_id, held=held, history=history,
-                                   can_earn=can_earn and challenge.status == "active", program=program, now=now)
+                                   can_earn=can_earn and challenge.status == "active", program=program, now=now,
+                                   row=progress.get(challenge.id))
     for streak in streaks:
         made += _measure_streak(session, streak=streak, member_id=member_id, held=held, history=history,
                                 can_earn=can_earn and streak.status == "active", program=program, now=now,
@@ -278,15 +281,9 @@ def _progress_row(session: Session, *, tenant_id: int, challenge_id: int, member
 
 def _measure_challenge(
     session: Session, *, challenge: Challenge, member_id: int, held: dict, history: goals.History, can_earn: bool,
-    program: ProgramConfig, now: datetime,
+    program: ProgramConfig, now: datetime, row: ChallengeProgress | None,
 ) -> list[AchievementAward]:
     tenant_id = challenge.tenant_id
-    row = session.execute(
-        select(ChallengeProgress).where(
-            ChallengeProgress.tenant_id == tenant_id, ChallengeProgress.challenge_id == challenge.id,
-            ChallengeProgress.member_id == member_id,
-        )
-    ).scalar_one_or_none()
     if challenge.opt_in and (row is None or row.joined_at is None):
         return []  # not joined: nothing counts
     since, until = window_of(challenge, row)

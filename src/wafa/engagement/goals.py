@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from wafa.engagement.models import Referral
 from wafa.engagement.schemas import GoalIn
 from wafa.errors import InvalidInput
-from wafa.events import purchase_totals
+from wafa.events import purchase_history, purchase_totals
+from wafa.events.purchase_history import KeptPurchase
 from wafa.money import to_major, to_minor
 from wafa.programs.service import ProgramConfig
 from wafa.tiers import service as tiers
@@ -68,8 +69,8 @@ class History:
 
     def __init__(self, session: Session, *, tenant_id: int, member_id: int) -> None:
         self._session, self._tenant_id, self._member_id = session, tenant_id, member_id
-        self._all: list[Any] | None = None
-        self._windows: dict[tuple[datetime, datetime | None], list[Any]] = {}
+        self._all: list[KeptPurchase] | None = None
+        self._windows: dict[tuple[datetime, datetime | None], list[KeptPurchase]] = {}
         self._totals: dict[tuple[datetime | None, datetime | None], list[tuple[str, int, int]]] = {}
 
     def totals(self, since: datetime | None, until: datetime | None) -> list[tuple[str, int, int]]:
@@ -89,29 +90,25 @@ class History:
                 )
         return self._totals[key]
 
-    def purchases(self, since: datetime | None, until: datetime | None) -> list[Any]:
+    def purchases(self, since: datetime | None, until: datetime | None) -> list[KeptPurchase]:
         """The kept purchases in [since, until)."""
-        from wafa.events import service as events  # events call engagement after each event
-
         if self._all is None and since is not None:
             # A window (a challenge's month) reads only its own purchases: a member's whole history can
             # be thousands of orders, each with its lines to decode.
             if (since, until) not in self._windows:
-                self._windows[(since, until)] = events.kept_purchases(
+                self._windows[(since, until)] = purchase_history.kept_purchases(
                     self._session, tenant_id=self._tenant_id, member_id=self._member_id, since=since, until=until
                 )
             return self._windows[(since, until)]
         if self._all is None:
-            self._all = events.kept_purchases(self._session, tenant_id=self._tenant_id, member_id=self._member_id)
+            self._all = purchase_history.kept_purchases(self._session, tenant_id=self._tenant_id, member_id=self._member_id)
         return [p for p in self._all if (since is None or p.occurred_at >= since) and (until is None or p.occurred_at < until)]
 
     def amounts(self, since: datetime | None) -> list[tuple[datetime, str, int]]:
         """(occurred at, currency, money kept) of the kept purchases since a moment: from what was read
         already, or by a query that leaves the orders' lines alone."""
-        from wafa.events import service as events
-
         if self._all is None:
-            return events.kept_amounts(self._session, tenant_id=self._tenant_id, member_id=self._member_id, since=since)
+            return purchase_history.kept_amounts(self._session, tenant_id=self._tenant_id, member_id=self._member_id, since=since)
         return [(p.occurred_at, p.currency, p.amount) for p in self._all if since is None or p.occurred_at >= since]
 
 
@@ -120,13 +117,11 @@ def measure(
     since: datetime | None = None, until: datetime | None = None, history: History | None = None,
 ) -> int:
     """The member's value of the goal's metric over [since, until), counting only what was kept after returns."""
-    from wafa.events import service as events  # events call engagement after each event
-
     metric = goal["metric"]
     if metric == "tier":
         return int(tiers.reached(session, tenant_id=tenant_id, member_id=member_id, key=goal["tier"]))
     if metric == "events":
-        return events.count_events(
+        return purchase_history.count_events(
             session, tenant_id=tenant_id, member_id=member_id, type_=goal["event_type"], since=since, until=until
         )
     if metric == "referrals":

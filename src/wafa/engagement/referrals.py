@@ -23,6 +23,7 @@ from wafa.db import insert_unless_exists
 from wafa.engagement.models import Referral, ReferralPolicy
 from wafa.engagement.schemas import ReferralPolicyIn
 from wafa.errors import InvalidInput
+from wafa.events import purchase_history
 from wafa.ledger import service as ledger
 from wafa.members import service as members
 from wafa.members.models import Member
@@ -124,8 +125,6 @@ def due(session: Session, *, after_id: int, limit: int, tenant_id: int | None = 
 def settle(session: Session, *, tenant_id: int, referral_id: int, now: datetime) -> str:
     """Complete a pending referral whose new member's qualifying purchase has cleared the return
     window (rewarding both), or expire it; return what happened (completed, expired or pending)."""
-    from wafa.events import service as events  # events call engagement at enrolment time
-
     referral = session.execute(
         select(Referral).where(Referral.tenant_id == tenant_id, Referral.id == referral_id).with_for_update()
     ).scalar_one()
@@ -137,13 +136,13 @@ def settle(session: Session, *, tenant_id: int, referral_id: int, now: datetime)
     deadline = referral.created_at + timedelta(days=rules_.expire_days)
     # A purchase made after the referral (a day's leeway for a till's clock), before the deadline, whose
     # return window has closed since Wafa heard of it: a backdated purchase does not skip the window.
-    purchase = events.first_purchase_kept(
+    purchase = purchase_history.first_purchase_kept(
         session, tenant_id=tenant_id, member_id=referral.referee_id, currency=program.base_currency,
         at_least=max(rules_.min_purchase, 0), occurred_from=referral.created_at - timedelta(days=1),
         occurred_before=min(deadline, now - window + timedelta(microseconds=1)), received_before=now - window,
     )
     if purchase is None:
-        in_window = events.first_purchase_kept(
+        in_window = purchase_history.first_purchase_kept(
             session, tenant_id=tenant_id, member_id=referral.referee_id, currency=program.base_currency,
             at_least=max(rules_.min_purchase, 0), occurred_from=referral.created_at - timedelta(days=1), occurred_before=deadline,
         )

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from wafa.analytics import goals, kpis, segments
 from wafa.analytics.rfm import SEGMENTS
 from wafa.api.deps import Context
-from wafa.events import service as events
+from wafa.events import figures as event_figures
 from wafa.ledger import liability
 from wafa.members import service as members
 from wafa.money import precision
@@ -230,7 +230,8 @@ def first_steps(session: Any, *, tenant_id: int) -> list[Step]:
              bool(catalog.list_(session, tenant_id=tenant_id, statuses=None, after_id=None, limit=1))),
         Step("rule", N_("Write a first earning rule"), f"{PATH}/rules/new", bool(rules.list_(session, tenant_id=tenant_id, limit=1))),
         Step("colleague", N_("Invite a colleague"), f"{PATH}/people", len(admin_users.list_(session, tenant_id=tenant_id)) > 1),
-        Step("till", N_("Connect the till with an API key"), f"{PATH}/api-keys", till_key or events.any_received(session, tenant_id=tenant_id)),
+        Step("till", N_("Connect the till with an API key"), f"{PATH}/api-keys",
+             till_key or event_figures.any_received(session, tenant_id=tenant_id)),
     ]
 
 
@@ -242,7 +243,7 @@ def dashboard(request: Request, admin: Admin = Depends(current_admin)) -> Respon
         today = ctx.now().astimezone(ZoneInfo(tz)).date()
         chosen = chosen_period(request.query_params, today)
         data = build(session, tenant_id=admin.tenant_id, first=chosen.first, last=chosen.last, lang=admin.lang, now=ctx.now())
-        empty = not events.any_received(session, tenant_id=admin.tenant_id)
+        empty = not event_figures.any_received(session, tenant_id=admin.tenant_id)
     at = lambda day: datetime.combine(day, time(12), tzinfo=ZoneInfo(tz))  # noqa: E731 (the pickers take a moment)
     return render(
         request, "admin/dashboard.html", lang=admin.lang, me=admin, section="dashboard", period=chosen.key, first=chosen.first,
