@@ -2,16 +2,25 @@
 
 Isolation: each test run gets its own SQLite file and its own PostgreSQL database (dropped at the
 end), and each test gets its own tenant, so no test sees another's rows.
+
+Made once per run and copied, never changed in place: a migrated database and the demo program, as a
+SQLite file and a PostgreSQL template (`CREATE DATABASE ... TEMPLATE`). The first test worker that needs
+one makes it (under a file lock); the others wait and copy it; the run's controller drops the templates.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import os
+import shutil
+import subprocess
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -52,7 +61,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if type(item).__name__ == "SchemathesisFunction":
             # Schemathesis names each operation's test `test_x[GET /v1/...]` but gives them all the
             # nodeid `test_x`; xdist tells tests apart by nodeid, and would run one per function.
-            # They share nothing but the module's app, so each goes to whichever worker is free.
+            # They share nothing but the module's apps and their databases (seeded by each worker that
+            # runs one), so each goes to whichever worker is free.
             item._nodeid = f"{item.parent.nodeid}::{item.name}"  # type: ignore[union-attr]
             continue
         if item.get_closest_marker("xdist_group") is None:
@@ -62,18 +72,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'wafa-test.db'}"
-    upgrade(make_engine(url))
-    return url
+    return "sqlite:///" + str(copy_sqlite(migrated_sqlite(tmp_path_factory), tmp_path_factory.mktemp("db") / "wafa-test.db"))
 
 
-def new_postgres_database(base: str, prefix: str) -> str:
-    """A new, empty PostgreSQL database on the server `base` names; returns its SQLAlchemy URL."""
+def new_postgres_database(base: str, prefix: str, *, template: str | None = None) -> str:
+    """A new PostgreSQL database on the server `base` names, empty or a copy of the database `template`;
+    returns its SQLAlchemy URL."""
     import psycopg
 
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(_admin_dsn(base), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
         # A test database need not survive a crash of the server: commits return before the WAL
         # reaches the disk (the one durability setting that can be set per database).
         conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
@@ -92,15 +101,149 @@ def _admin_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+# --- made once per run, copied by the tests that need them ----------------------------------------
+
+# The demo program the CLI's analytics tests and the browser tests read: `wafa demo` with these sizes.
+DEMO_MEMBERS, DEMO_MONTHS = 40, 3
+_made: dict[str, dict[str, str]] = {}
+
+
+def _run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run's temporary folder, the same for every xdist worker (each worker's own is inside it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def made_once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], dict[str, str]]) -> dict[str, str]:
+    """What `make(folder)` returned, made by whichever test worker of this run asked first; the others wait
+    for it, then read what it returned."""
+    if name not in _made:
+        from filelock import FileLock
+
+        shared = _run_folder(tmp_path_factory)
+        done, failed = shared / f"{name}.json", shared / f"{name}.failed"
+        with FileLock(shared / f"{name}.lock"):
+            if failed.exists():  # once is enough: the tests that need it fail at once, saying why
+                raise RuntimeError(f"making {name} failed earlier in this run:\n{failed.read_text()}")
+            if not done.exists():
+                folder = shared / name
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir()
+                try:
+                    made = make(folder)
+                except BaseException as exc:
+                    failed.write_text(f"{type(exc).__name__}: {exc}")
+                    raise
+                done.write_text(json.dumps(made))
+        _made[name] = json.loads(done.read_text())
+    return _made[name]
+
+
+def copy_sqlite(source: Path, target: Path) -> Path:
+    """A copy of the SQLite file `source` (and its write-ahead log, if any) at `target`."""
+    for path in source.parent.glob(source.name + "*"):
+        shutil.copy2(path, target.parent / (target.name + path.name.removeprefix(source.name)))
+    return target
+
+
+def _seed_demo(url: str) -> str:
+    """`wafa demo` on the database at `url` (already migrated), as an operator runs it; the admin key it printed."""
+    env = {**os.environ, "WAFA_DATABASE_URL": url, "WAFA_LOG_LEVEL": "warning"}
+    wafa = str(Path(sys.executable).parent / "wafa")
+    seeded = subprocess.run([wafa, "demo", "--members", str(DEMO_MEMBERS), "--months", str(DEMO_MONTHS), "--json"],
+                            env=env, capture_output=True, check=False, text=True, timeout=240)
+    assert seeded.returncode == 0, f"wafa demo failed:\n{seeded.stdout}\n{seeded.stderr}"
+    return str(json.loads(seeded.stdout)["api_key"])
+
+
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with every migration applied (copy it; never open it)."""
+    def make(folder: Path) -> dict[str, str]:
+        engine = make_engine(f"sqlite:///{folder / 'wafa.db'}")
+        upgrade(engine)
+        engine.dispose()
+        return {"path": str(folder / "wafa.db")}
+
+    return Path(made_once(tmp_path_factory, "migrated-sqlite", make)["path"])
+
+
+def demo_sqlite(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A SQLite file holding the demo program (copy it; never open it), and the demo's admin key."""
+    def make(folder: Path) -> dict[str, str]:
+        path = copy_sqlite(migrated_sqlite(tmp_path_factory), folder / "wafa.db")
+        return {"path": str(path), "api_key": _seed_demo(f"sqlite:///{path}")}
+
+    made = made_once(tmp_path_factory, "demo-sqlite", make)
+    return Path(made["path"]), made["api_key"]
+
+
+def _postgres_template(tmp_path_factory: pytest.TempPathFactory, name: str, fill: Callable[[str], dict[str, str]]) -> dict[str, str]:
+    """A PostgreSQL database filled once per run by `fill(url)`, to copy with `new_postgres_database(template=...)`;
+    the run's controller drops it (pytest_sessionfinish)."""
+    base = os.environ[PG_ENV]
+
+    def make(folder: Path) -> dict[str, str]:
+        template = migrated_postgres(tmp_path_factory) if name != "migrated" else None
+        url = new_postgres_database(base, f"wafa_tpl_{name}", template=template)
+        with (_run_folder(tmp_path_factory) / "postgres-templates").open("a") as listed:
+            listed.write(url + "\n")
+        return {"database": str(make_url(url).database), **fill(url)}
+
+    return made_once(tmp_path_factory, f"{name}-postgres", make)
+
+
+def migrated_postgres(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The name of a PostgreSQL database with every migration applied, to copy (nothing may stay connected to it)."""
+    def fill(url: str) -> dict[str, str]:
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        return {}
+
+    return _postgres_template(tmp_path_factory, "migrated", fill)["database"]
+
+
+def demo_postgres(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """The name of a PostgreSQL database holding the demo program, to copy, and the demo's admin key."""
+    made = _postgres_template(tmp_path_factory, "demo", lambda url: {"api_key": _seed_demo(url)})
+    return made["database"], made["api_key"]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controller (or the only process) drops the run's PostgreSQL templates once every worker is done."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or not os.environ.get(PG_ENV):
+        return
+    listed = session.config._tmp_path_factory.getbasetemp() / "postgres-templates"  # type: ignore[attr-defined]
+    if listed.exists():
+        for url in listed.read_text().split():
+            drop_postgres_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def demo_url(request: pytest.FixtureRequest, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of its own holding the demo program (tenant `demo`), on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield "sqlite:///" + str(copy_sqlite(demo_sqlite(tmp_path_factory)[0], tmp_path / "wafa.db"))
+        return
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"PostgreSQL tests need {PG_ENV}, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    url = new_postgres_database(base, "wafa_test")
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
+    url = new_postgres_database(base, "wafa_demo", template=demo_postgres(tmp_path_factory)[0])
+    try:
+        yield url
+    finally:
+        from wafa.db import _factory
+
+        _factory.cache_clear()
+        drop_postgres_database(url)
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"PostgreSQL tests need {PG_ENV}, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    url = new_postgres_database(base, "wafa_test", template=migrated_postgres(tmp_path_factory))
     yield url
     from wafa.db import _factory
 

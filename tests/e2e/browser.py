@@ -1,8 +1,9 @@
 """What the browser tests share: a real SMTP server, a real `wafa serve` process on a copy of one demo
 database, Debian's Chromium driven by Playwright, and the steps a person takes to sign in.
 
-The demo is seeded once per test session (`wafa demo` takes about half a minute); each test module
-serves its own copy of that SQLite file, so what one module changes never shows in another's pages.
+The demo is seeded once per test run (`wafa demo` takes about half a minute; tests/conftest.py's
+demo_sqlite, shared with the CLI tests); each test module serves its own copy of that SQLite file, so
+what one module changes never shows in another's pages.
 Without /usr/bin/chromium the browser modules skip, unless WAFA_TEST_BROWSER_REQUIRED is set (CI), where
 they fail.
 """
@@ -10,10 +11,8 @@ they fail.
 from __future__ import annotations
 
 import email
-import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -29,6 +28,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import DEMO_MEMBERS, copy_sqlite  # noqa: F401  (DEMO_MEMBERS: the browser tests count on it)
+
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRED = bool(os.environ.get("WAFA_TEST_BROWSER_REQUIRED"))
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +42,6 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 SLUG = "demo"
 ADMIN_EMAIL, ADMIN_PASSWORD = "admin@example.com", "wafa-demo-password"
-DEMO_MEMBERS = 40
 WAIT_MS = 15_000
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 
@@ -133,9 +133,9 @@ def start_mailbox() -> tuple[Mailbox, Any]:
 
 @dataclass(frozen=True)
 class Demo:
-    """The demo database seeded once per test session, and the admin API key it printed."""
+    """The demo database seeded once per test run (never served itself), and the admin API key it printed."""
 
-    folder: Path
+    database: Path
     api_key: str
 
 
@@ -170,19 +170,9 @@ def server_env(database: Path, mailbox: Mailbox, url: str = "") -> dict[str, str
     return env
 
 
-def seed_demo(folder: Path, mailbox: Mailbox) -> Demo:
-    env = server_env(folder / "wafa.db", mailbox)
-    seeded = subprocess.run([WAFA, "demo", "--members", str(DEMO_MEMBERS), "--months", "3", "--json"], env=env, capture_output=True,
-                            check=False, text=True, timeout=240)
-    assert seeded.returncode == 0, f"wafa demo failed:\n{seeded.stdout}\n{seeded.stderr}"
-    return Demo(folder=folder, api_key=json.loads(seeded.stdout)["api_key"])
-
-
 def copy_database(demo: Demo, folder: Path) -> Path:
     """The demo's SQLite file (and its write-ahead log, if any) copied into `folder`."""
-    for path in demo.folder.glob("wafa.db*"):
-        shutil.copy2(path, folder / path.name)
-    return folder / "wafa.db"
+    return copy_sqlite(demo.database, folder / "wafa.db")
 
 
 def serve(database: Path, mailbox: Mailbox, api_key: str) -> Iterator[Server]:

@@ -1,5 +1,5 @@
-"""Fixtures of the browser tests (see tests/e2e/browser.py): one SMTP server, one demo database and one
-Chromium per test session; a `wafa serve` on its own copy of the demo per test module."""
+"""Fixtures of the browser tests (see tests/e2e/browser.py): one SMTP server and one Chromium per test session,
+one demo database per test run; a `wafa serve` on its own copy of the demo per test module."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import demo_sqlite
 from tests.e2e.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -20,7 +21,6 @@ from tests.e2e.browser import (
     copy_database,
     member_sign_in,
     new_context,
-    seed_demo,
     serve,
     start_mailbox,
 )
@@ -39,9 +39,9 @@ def mailbox() -> Iterator[Mailbox]:
 
 
 @pytest.fixture(scope="session")
-def demo(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> Demo:
-    """`wafa demo` once per test session; modules serve copies of it."""
-    return seed_demo(tmp_path_factory.mktemp("demo"), mailbox)
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """`wafa demo` once per test run; modules serve copies of it."""
+    return Demo(*demo_sqlite(tmp_path_factory))
 
 
 @pytest.fixture(scope="module")

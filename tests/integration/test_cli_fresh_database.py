@@ -1,7 +1,9 @@
-"""The `wafa` command on a database nobody has touched yet: what an operator sees on day one.
+"""The `wafa` command on a database of its own: what an operator sees on day one.
 
-Each test gets its own empty database (a SQLite file, or a PostgreSQL database created for it),
-so the CLI migrates it itself, and a test may tamper with rows without tidying up. Keys are
+Each test gets its own database (a SQLite file, or a PostgreSQL database created for it), so a test
+may tamper with rows without tidying up. Those marked `empty_database` start with no schema at all,
+and the CLI migrates it itself; the others start where the first command leaves a new database
+(a copy of one migrated once per run, which saves running every migration for each test). Keys are
 checked where they matter, over the HTTP API. (tests/integration/test_cli.py covers the same
 commands on the shared test databases.)
 """
@@ -18,7 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from tests.conftest import PG_ENV, drop_postgres_database, new_postgres_database
+from tests.conftest import PG_ENV, copy_sqlite, drop_postgres_database, migrated_postgres, migrated_sqlite, new_postgres_database
 from wafa import db
 from wafa.api.app import create_app
 from wafa.cli.main import app
@@ -31,18 +33,22 @@ from wafa.tenants import service as tenants
 
 Wafa = Callable[..., tuple[int, str, str]]
 runner = CliRunner()
+empty_database = pytest.mark.empty_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def empty_db(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """The URL of an empty database of its own."""
+def empty_db(request: pytest.FixtureRequest, tmp_path, tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The URL of a database of its own: with no schema for a test marked `empty_database`, else migrated."""
+    empty = request.node.get_closest_marker("empty_database") is not None
     if request.param == "sqlite":
+        if not empty:
+            copy_sqlite(migrated_sqlite(tmp_path_factory), tmp_path / "wafa.db")
         yield f"sqlite:///{tmp_path / 'wafa.db'}"
         return
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"PostgreSQL tests need {PG_ENV}, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    url = new_postgres_database(base, "wafa_cli")
+    url = new_postgres_database(base, "wafa_cli", template=None if empty else migrated_postgres(tmp_path_factory))
     try:
         yield url
     finally:
@@ -54,10 +60,8 @@ def _forget_cached_database() -> None:
     db._factory.cache_clear()
 
 
-@pytest.fixture
-def wafa(empty_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wafa]:
-    """Run `wafa ...` in this process against the empty database; returns (exit code, stdout, stderr)."""
-    monkeypatch.setenv("WAFA_DATABASE_URL", empty_db)
+def _cli(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wafa]:
+    monkeypatch.setenv("WAFA_DATABASE_URL", url)
     monkeypatch.delenv("WAFA_TENANT", raising=False)
     monkeypatch.delenv("WAFA_DEBUG", raising=False)
     _forget_cached_database()
@@ -67,8 +71,20 @@ def wafa(empty_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wafa]:
         return result.exit_code, result.stdout, result.stderr
 
     yield run
-    session_factory(empty_db).kw["bind"].dispose()
+    session_factory(url).kw["bind"].dispose()
     _forget_cached_database()
+
+
+@pytest.fixture
+def wafa(empty_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wafa]:
+    """Run `wafa ...` in this process against the test's database; returns (exit code, stdout, stderr)."""
+    yield from _cli(empty_db, monkeypatch)
+
+
+@pytest.fixture
+def on_demo(demo_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wafa]:
+    """Run `wafa ...` against a copy of the demo program (tenant `demo`; tests/conftest.py seeds it once per run)."""
+    yield from _cli(demo_url, monkeypatch)
 
 
 def one_line_failure(code: int, out: str, err: str, expected_code: int = 1) -> str:
@@ -97,6 +113,7 @@ def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
+@empty_database
 def test_tenant_create_on_an_empty_database_prints_only_json_with_a_key_that_works(wafa: Wafa, api: TestClient) -> None:
     code, out, _ = wafa("tenant", "create", "Al Noor Stores", "--currency", "SAR", "--json")
     assert code == 0
@@ -268,26 +285,25 @@ def _tamper(url: str, sql: str, **params: int) -> None:
 
 
 @pytest.mark.parametrize("tampering", ["one_leg", "balanced_pair"])
-def test_ledger_verify_names_the_first_broken_entry_after_tampering(wafa: Wafa, empty_db: str, tampering: str) -> None:
-    code, _, _ = wafa("demo", "--members", "5", "--months", "1", "--slug", "al-noor-stores")
-    assert code == 0
-    entry_id, posting_id, _ = _member_postings(empty_db)[10]
+def test_ledger_verify_names_the_first_broken_entry_after_tampering(on_demo: Wafa, demo_url: str, tampering: str) -> None:
+    entry_id, posting_id, _ = _member_postings(demo_url)[10]
     if tampering == "one_leg":  # the entry no longer balances
-        _tamper(empty_db, "UPDATE postings SET amount = amount + 1 WHERE id = :p", p=posting_id)
+        _tamper(demo_url, "UPDATE postings SET amount = amount + 1 WHERE id = :p", p=posting_id)
     else:  # still balances: only the member's hash chain can tell
-        _tamper(empty_db, "UPDATE postings SET amount = amount + 1 WHERE id = :p", p=posting_id)
-        _tamper(empty_db, "UPDATE postings SET amount = amount - 1 WHERE entry_id = :e AND id <> :p AND seq IS NULL",
+        _tamper(demo_url, "UPDATE postings SET amount = amount + 1 WHERE id = :p", p=posting_id)
+        _tamper(demo_url, "UPDATE postings SET amount = amount - 1 WHERE entry_id = :e AND id <> :p AND seq IS NULL",
                 e=entry_id, p=posting_id)
-    code, out, err = wafa("ledger", "verify", "--json")
+    code, out, err = on_demo("ledger", "verify", "--json")
     assert code == 1 and "Traceback" not in err
     report = only_json(out)
     assert report["ok"] is False and report["first_broken_entry"] == entry_id and report["problems"]
     if tampering == "balanced_pair":
         assert any(f"hash chain broken at entry {entry_id}" in problem for problem in report["problems"])
-    code, out, _ = wafa("ledger", "verify", "--tenant", "al-noor-stores")
+    code, out, _ = on_demo("ledger", "verify", "--tenant", "demo")
     assert code == 1 and f"first broken entry: {entry_id}" in out
 
 
+@empty_database
 def test_demo_then_verify_and_a_second_demo_keeps_the_history(wafa: Wafa, api: TestClient) -> None:
     code, out, _ = wafa("demo", "--members", "10", "--months", "1", "--json")
     assert code == 0
@@ -314,6 +330,7 @@ def test_demo_with_a_handful_of_members(wafa: Wafa, count: str) -> None:
     assert only_json(wafa("ledger", "verify", "--json")[1])["ok"] is True
 
 
+@empty_database
 @pytest.mark.parametrize("args", [["--members", "0"], ["--members", "-3"], ["--months", "-1"]])
 def test_demo_bad_sizes_are_bad_usage(wafa: Wafa, args: list[str]) -> None:
     code, out, err = wafa("demo", *args, "--json")
@@ -321,6 +338,7 @@ def test_demo_bad_sizes_are_bad_usage(wafa: Wafa, args: list[str]) -> None:
     assert wafa("db", "current")[1].strip() == "(empty database)"  # refused before touching anything
 
 
+@empty_database
 def test_db_upgrade_and_current(wafa: Wafa) -> None:
     assert wafa("db", "current")[1].strip() == "(empty database)"
     code, out, err = wafa("db", "upgrade")
@@ -351,6 +369,7 @@ def test_an_unusable_database_is_one_line_exit_1(monkeypatch: pytest.MonkeyPatch
         _forget_cached_database()
 
 
+@empty_database
 @pytest.mark.parametrize("args", [["tenant", "list", "--json"], ["jobs", "run-due", "--json"], ["ledger", "verify", "--json"],
                                   ["worker", "--passes", "1"]])
 def test_commands_that_do_not_migrate_fail_in_one_line_on_an_empty_database(wafa: Wafa, args: list[str]) -> None:
@@ -363,6 +382,7 @@ def test_unknown_tenant_exits_1_naming_it(wafa: Wafa) -> None:
         assert "no-such-shop" in one_line_failure(*wafa(*args, "--tenant", "no-such-shop", "--json"))
 
 
+@empty_database
 def test_missing_tenant_option_is_bad_usage(wafa: Wafa) -> None:
     code, out, err = wafa("program", "show")
     assert code == 2 and out == "" and "--tenant" in err and "Traceback" not in err
