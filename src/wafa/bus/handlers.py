@@ -48,11 +48,11 @@ def _always(session: Session, tenant_id: int) -> bool:
 
 
 def _measured(session: Session, message: Message, *, member_id: int, cause: str, member: Any = None, locked: bool = False,
-              purchase: achievements.Bought | None = None) -> None:
+              purchase: achievements.Bought | None = None, active: bool | None = None) -> None:
     """Measure a member's achievements after `cause`; the points they give count towards tiers."""
     made = achievements.on_activity(
         session, tenant_id=message.tenant_id, member_id=member_id, cause=cause, now=message.now, member=member, locked=locked,
-        purchase=purchase,
+        purchase=purchase, active=active,
     )
     points = sum(award.points for award in made)
     if points:
@@ -72,7 +72,7 @@ def achievements_after_purchase(session: Session, message: Message) -> None:
     assert isinstance(message, PurchaseRecorded)
     # The purchase locked the member's accounts whenever the program has achievements.
     _measured(session, message, member_id=message.member_id, cause="purchase", member=message.member, locked=True,
-              purchase=achievements.Bought(message.occurred_at, message.currency, message.amount))
+              purchase=achievements.Bought(message.occurred_at, message.currency, message.amount), active=message.active)
 
 
 def achievements_after_return(session: Session, message: Message) -> None:

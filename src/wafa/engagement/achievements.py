@@ -192,12 +192,13 @@ def state_of(challenge: Challenge, now: datetime) -> str:
 
 def on_activity(
     session: Session, *, tenant_id: int, member_id: int, cause: str, now: datetime, member: Member | None = None,
-    locked: bool = False, purchase: Bought | None = None,
+    locked: bool = False, purchase: Bought | None = None, active: bool | None = None,
 ) -> list[AchievementAward]:
     """Re-measure what `cause` (purchase, return, event:<type>, referral, tier) can move for a member:
     award what is newly true, revoke what a return made untrue. Return the awards made. A caller that
     has the member, or has locked their accounts already, says so (fewer round trips per purchase); a new
-    purchase says what it was, so streaks extend their runs without re-reading the member's history."""
+    purchase says what it was, so streaks extend their runs without re-reading the member's history; one
+    that knows whether the member is active (`active`) spares reading the member."""
     found = definitions(session, tenant_id=tenant_id)
     # Archived definitions only matter to returns: what they gave can still be made untrue.
     if not (found if cause != "return" else found.any()):
@@ -214,10 +215,13 @@ def on_activity(
     streaks = [s for s in found.streaks if in_play(s)] if cause in ("purchase", "return") else []
     if not (badges or challenges or streaks):
         return []
-    if member is None:
+    if member is not None:
+        active = member.status == "active"
+    elif active is None:
         member = members.get(session, tenant_id=tenant_id, member_id=member_id)
-    if member is None:
-        return []
+        if member is None:
+            return []
+        active = member.status == "active"
     # The member's points accounts, available then pending (the order purchases, returns, releases and
     # redemptions take; a purchase has locked both already): one member's events are measured one at a
     # time, and an award never waits on an event that waits on it.
@@ -228,7 +232,7 @@ def on_activity(
     held = _held(session, tenant_id=tenant_id, member_id=member_id)
     history = goals.History(session, tenant_id=tenant_id, member_id=member_id)
     made: list[AchievementAward] = []
-    can_earn = member.status == "active"
+    can_earn = active
     for badge in badges:
         award = held.get(("badge", badge.id, "", 0))
         if (award is not None and cause != "return") or (award is None and (cause == "return" or not can_earn or badge.status != "active")):

@@ -63,6 +63,21 @@ def member_facts(
     )
 
 
+def member_facts_read(
+    session: Session, *, tenant_id: int, member_id: int, rules_: Sequence[engine.Rule], locale: str | None, city: str | None,
+    birth_date: date | None, purchases_before: int, tier: str | None,
+) -> engine.MemberFacts:
+    """`member_facts` for a new purchase from what its read statement found (the member's fields, their
+    purchases so far when a rule asks, their tier); the segments, when a rule asks, are read here."""
+    segments: frozenset[str] = frozenset()
+    if engine.needs_segments(rules_):
+        segments = analytics_segments.segments_of(session, tenant_id=tenant_id, member_id=member_id)
+    return engine.MemberFacts(
+        locale=locale, city=city, birth_date=birth_date,
+        purchase_number=purchases_before + 1 if engine.needs_purchase_number(rules_) else 0, tier=tier, segments=segments,
+    )
+
+
 def facts_to_json(facts: engine.MemberFacts) -> dict[str, Any]:
     """Member facts kept with a purchase, so a later return re-reads the rules with the same facts."""
     return {
@@ -94,10 +109,11 @@ def to_result(award: engine.Award, *, currency: str | None, entry_id: int | None
 def evaluate(
     session: Session, *, tenant_id: int, rules_: Sequence[engine.Rule], member_id: int | None, facts: engine.EventFacts,
     member: engine.MemberFacts, base_points: int, timezone: str, base_currency: str, read_usage: bool = True,
+    usage: dict[int, engine.Usage] | None = None,
 ) -> list[engine.Award]:
-    """The awards the rules give this event; with `read_usage`, caps and budgets are read (and budgets locked)."""
-    usage = None
-    if read_usage and member_id is not None:
+    """The awards the rules give this event; with `read_usage`, caps and budgets are read (and budgets locked)
+    unless the caller read them (`usage`)."""
+    if usage is None and read_usage and member_id is not None:
         usage = rules.usage(
             session, tenant_id=tenant_id, member_id=member_id, rules=rules_, occurred_at=facts.occurred_at,
             timezone=timezone, currency=facts.currency, base_currency=base_currency,
@@ -124,28 +140,19 @@ def post(
     reason and details name every rule and version, so the history still explains every point.
     """
     currency = facts.currency
-    lines = {award.rule_id: award.describe(currency=currency, precision=facts.precision) for award in awards}
-    with_points = [award for award in awards if award.points]
-    total = base_points + sum(award.points for award in with_points)
+    plan = plan_of(base_points=base_points, base_reason=base_reason, base_details=base_details, awards=awards, facts=facts)
     credit = None
-    if total > 0:
-        reason, details = base_reason, base_details
-        if with_points:
-            breakdown = "; ".join(lines[award.rule_id] for award in with_points)
-            reason = f"{base_reason} ({breakdown})" if base_reason else breakdown
-            details = {**(base_details or {}), "base_points": base_points, "rules": [_detail(award) for award in with_points]}
+    if plan.points > 0:
         credit = ledger.credit(
-            session, tenant_id=tenant_id, member_id=member_id, points=total, kind="earn", source="issued",
-            idempotency_key=f"earn:event:{event_id}", reason=fit(reason or "points"), now=now,
-            available_at=available_at, expires_at=expires_at, event_id=event_id, details=details,
+            session, tenant_id=tenant_id, member_id=member_id, points=plan.points, kind="earn", source="issued",
+            idempotency_key=f"earn:event:{event_id}", reason=plan.reason, now=now,
+            available_at=available_at, expires_at=expires_at, event_id=event_id, details=plan.details,
         )
-    with_cashback = [award for award in awards if award.cashback]
-    if with_cashback and currency:
+    if plan.cashback and currency:
         wallet.credit_cashback(
-            session, tenant_id=tenant_id, member_id=member_id, amount=sum(award.cashback for award in with_cashback),
+            session, tenant_id=tenant_id, member_id=member_id, amount=plan.cashback,
             currency=currency, pending=available_at > now, idempotency_key=f"cashback:event:{event_id}",
-            reason=fit("; ".join(lines[award.rule_id] for award in with_cashback)), now=now, event_id=event_id,
-            details={"rules": [_detail(award) for award in with_cashback]},
+            reason=plan.cashback_reason, now=now, event_id=event_id, details=plan.cashback_details,
         )
     rules.record_awards(
         session, tenant_id=tenant_id, event_id=event_id, member_id=member_id, occurred_at=facts.occurred_at,
@@ -155,6 +162,40 @@ def post(
     )
     give_rewards(session, tenant_id=tenant_id, event_id=event_id, member_id=member_id, awards=awards, now=now)
     return credit, [to_result(award, currency=currency, entry_id=credit.entry_id if credit and award.points else None) for award in awards]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What an event's awards post: one points credit (base and rules) and one cashback payment."""
+
+    points: int
+    reason: str
+    details: dict[str, Any] | None
+    cashback: int
+    cashback_reason: str
+    cashback_details: dict[str, Any]
+
+
+def plan_of(
+    *, base_points: int, base_reason: str | None, base_details: dict[str, Any] | None, awards: Sequence[engine.Award],
+    facts: engine.EventFacts,
+) -> Plan:
+    """The credit and the cashback an event's base points and awards make, with the reasons the
+    history shows (every rule and version named)."""
+    lines = {award.rule_id: award.describe(currency=facts.currency, precision=facts.precision) for award in awards}
+    with_points = [award for award in awards if award.points]
+    reason, details = base_reason, base_details
+    if with_points:
+        breakdown = "; ".join(lines[award.rule_id] for award in with_points)
+        reason = f"{base_reason} ({breakdown})" if base_reason else breakdown
+        details = {**(base_details or {}), "base_points": base_points, "rules": [_detail(award) for award in with_points]}
+    with_cashback = [award for award in awards if award.cashback]
+    return Plan(
+        points=base_points + sum(award.points for award in with_points), reason=fit(reason or "points"), details=details,
+        cashback=sum(award.cashback for award in with_cashback),
+        cashback_reason=fit("; ".join(lines[award.rule_id] for award in with_cashback)),
+        cashback_details={"rules": [_detail(award) for award in with_cashback]},
+    )
 
 
 def award_now(

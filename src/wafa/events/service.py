@@ -15,12 +15,13 @@ from wafa.bus import dispatch
 from wafa.bus.messages import PurchaseRecorded
 from wafa.db import insert_unless_exists
 from wafa.errors import Conflict, InvalidInput, LedgerCorrupt, NotFound
-from wafa.events import awards, hotpath, purchase_totals, return_arithmetic
+from wafa.events import awards, hotpath, purchase_totals, return_arithmetic, two_statement_purchase
 from wafa.events import types as event_types
 from wafa.events.awards import MAX_EVENT_POINTS
 from wafa.events.models import Event, EventOutcome
 from wafa.events.schemas import Award, CustomEventIn, EventResult, MemberRef, PurchaseIn, Simulation
 from wafa.ledger import service as ledger
+from wafa.ledger import wallet
 from wafa.members import service as members
 from wafa.members.models import Member
 from wafa.memberships import service as memberships
@@ -142,7 +143,8 @@ def record_purchase(
     reason_text = f"purchase {event_in.order_id}: {to_major(amount, currency)} {currency}"
     details = {"order_id": event_in.order_id, "amount": to_major(amount, currency), "currency": currency, "rate": rate}
 
-    if event_in.member is not None and can_go_fast(session, tenant_id=tenant_id, event_in=event_in):
+    go_fast = event_in.member is not None and can_go_fast(session, tenant_id=tenant_id, event_in=event_in)
+    if go_fast and event_in.member is not None:
         fast = hotpath.purchase(
             session, tenant_id=tenant_id, member_external_id=event_in.member.external_id, member_id=event_in.member.id,
             order_id=event_in.order_id, currency=currency, amount=amount, points=earned, items=items,
@@ -169,6 +171,14 @@ def record_purchase(
 
     if fast_only:
         raise NeedsTransaction
+    if not go_fast and event_in.member is not None and session.get_bind().dialect.name == "postgresql":
+        decided = _in_two_statements(
+            session, tenant_id=tenant_id, event_in=event_in, program=program, currency=currency, amount=amount, items=items,
+            occurred_at=occurred_at, earned=earned, available_at=available_at, expires_at=expires_at, reason_text=reason_text,
+            details=details, request_hash=request_hash, now=now,
+        )
+        if decided is not None:
+            return decided
     member = member_by_ref(session, tenant_id=tenant_id, ref=event_in.member) if event_in.member else None
     points, reason = 0, None
     if member is None:
@@ -274,6 +284,103 @@ def record_purchase(
         )),
         False,
     )
+
+
+def _in_two_statements(
+    session: Session, *, tenant_id: int, event_in: PurchaseIn, program: programs.ProgramConfig, currency: str, amount: int,
+    items: list[dict] | None, occurred_at: datetime, earned: int, available_at: datetime, expires_at: datetime | None,
+    reason_text: str, details: dict, request_hash: str, now: datetime,
+) -> tuple[EventResult, bool] | None:
+    """A member's purchase on PostgreSQL when rules or reactions decide: one statement reads and locks,
+    this decides as the ORM path below does, one statement writes (events/two_statement_purchase.py).
+    None, having written nothing, leaves the purchase to the ORM path: an unknown or inactive member,
+    or one without points accounts."""
+    assert event_in.member is not None
+    purchase_rules = rules.for_trigger(session, tenant_id=tenant_id, trigger="purchase")
+    found = two_statement_purchase.read(
+        session, tenant_id=tenant_id, member_external_id=event_in.member.external_id, member_id=event_in.member.id,
+        with_tier=bool(tiers.tiers_of(session, tenant_id=tenant_id)), rules_=purchase_rules, occurred_at=occurred_at,
+        timezone=program.timezone,
+    )
+    if found is None or found.status != "active" or set(found.accounts) != {"available", "pending"}:
+        return None
+    member_id = found.member_id
+    standing = tiers.standing_read(session, tenant_id=tenant_id, member_id=member_id, tier_id=found.tier_id)
+    multiplier = standing.multiplier
+    if memberships.has_plans(session, tenant_id=tenant_id):
+        multiplier *= memberships.multiplier(session, tenant_id=tenant_id, member_id=member_id)
+    points = tier_points(session, tenant_id=tenant_id, member_id=member_id, points=earned, multiplier=multiplier)
+    if points != earned:
+        details = {**details, "earn_multiplier": str(multiplier)}
+    facts = _purchase_facts(event_in, currency=currency, amount=amount, items=items, occurred_at=occurred_at)
+    granted: list[engine.Award] = []
+    attributes = None
+    if purchase_rules:
+        member_facts = awards.member_facts_read(
+            session, tenant_id=tenant_id, member_id=member_id, rules_=purchase_rules, locale=found.locale, city=found.city,
+            birth_date=found.birth_date, purchases_before=found.purchases_before, tier=standing.key,
+        )
+        attributes = {"member": awards.facts_to_json(member_facts), "coupons": event_in.coupons or []}
+        usage = rules.usage_from(
+            purchase_rules, per_member=found.per_member, budgets=rules.budgets(session, tenant_id=tenant_id, rules=purchase_rules),
+            currency=currency, base_currency=program.base_currency,
+        )
+        granted = awards.evaluate(
+            session, tenant_id=tenant_id, rules_=purchase_rules, member_id=member_id, facts=facts, member=member_facts,
+            base_points=points, timezone=program.timezone, base_currency=program.base_currency, usage=usage,
+        )
+    plan = awards.plan_of(base_points=points, base_reason=reason_text, base_details=details, awards=granted, facts=facts)
+    cashback = None
+    if plan.cashback:
+        ids = wallet.accounts(session, tenant_id=tenant_id, member_id=member_id, currency=currency)
+        cashback = two_statement_purchase.Cashback(
+            plan.cashback, currency, ids["cashback"], ids["wallet_pending" if available_at > now else "wallet"],
+            plan.cashback_reason, {**plan.cashback_details, "currency": currency, "amount": plan.cashback},
+        )
+    not_awarded_reason = "amount earns less than one point" if plan.points == 0 and not granted else None
+    reacting = dispatch.wanted(session, tenant_id=tenant_id, kind=PurchaseRecorded)
+    written = two_statement_purchase.write(
+        session, tenant_id=tenant_id, member_id=member_id, order_id=event_in.order_id, currency=currency, amount=amount,
+        base_points=points, points=plan.points, items=items, attributes=attributes, channel=event_in.channel,
+        store=event_in.store, request_hash=request_hash, occurred_at=occurred_at, now=now, reason=plan.reason,
+        details=plan.details, issued_account_id=ledger.program_accounts(session, tenant_id=tenant_id)["issued"],
+        available_at=available_at, expires_at=expires_at,
+        awards=rules.award_rows(
+            tenant_id=tenant_id, event_id=None, member_id=member_id, occurred_at=occurred_at, awards=granted, currency=currency,
+            points_entry_id=None, points_lot_id=None, cashback_available_at=available_at, now=now,
+        ),
+        cashback=cashback, with_balance=bool(granted), not_awarded_reason=not_awarded_reason, keep_outcome=not reacting,
+    )
+    if written.event_id is None:
+        return _replay_purchase(session, tenant_id=tenant_id, order_id=event_in.order_id, request_hash=request_hash), True
+    if granted:
+        rules.charge_budgets(
+            session, tenant_id=tenant_id, awards=granted, rules_=purchase_rules, currency=currency, base_currency=program.base_currency,
+        )
+        awards.give_rewards(session, tenant_id=tenant_id, event_id=written.event_id, member_id=member_id, awards=granted, now=now)
+    award = None
+    if written.entry_id is not None:
+        award = Award(
+            points=plan.points, status="available" if available_at <= now else "pending", available_at=available_at,
+            expires_at=expires_at, entry_id=written.entry_id,
+        )
+    if reacting:
+        dispatch.publish(session, PurchaseRecorded(
+            tenant_id, member_id, now, event_id=written.event_id, order_id=event_in.order_id, occurred_at=occurred_at,
+            currency=currency, amount=amount, points=award.points if award else 0, active=True,
+        ))
+    result = EventResult(
+        event_id=written.event_id, type="purchase", order_id=event_in.order_id, member_id=member_id,
+        amount=to_major(amount, currency), currency=currency, occurred_at=occurred_at, award=award,
+        not_awarded_reason=not_awarded_reason,
+        rules=[awards.to_result(a, currency=currency, entry_id=written.entry_id if a.points else None) for a in granted],
+        total_points=award.points if award else 0, balance=written.balance,
+    )
+    if reacting:
+        # The balance once the tier and achievements have reacted (their points included), as the ORM path answers.
+        result.balance = balance_of(session, tenant_id=tenant_id, member_id=member_id) if award or granted else None
+        keep_outcome(session, tenant_id=tenant_id, result=result)
+    return result, False
 
 
 def earning_amount(amount: int, items: list[dict] | None) -> int:

@@ -11,6 +11,12 @@ ledger code, whoever composes the statement.
 %(now)s, %(target)s ('available' or 'pending'), %(issued)s (the program's issued account id),
 %(released)s, %(available_at)s, %(expires_at)s and %(today)s (the UTC day of %(now)s). It defines `en`
 (the entry), `acc` (the member account after the credit), `po`, `lo` (the lot), `mv` and `pe`.
+
+`CASHBACK_CTES` writes what `wallet.credit_cashback` writes (an entry, its two postings, the member's
+wallet account's balance and hash chain) for a rule's cashback on the same event: it expects `ev` and
+%(cashback)s (minor units; 0 writes nothing), %(cashback_unit)s (the currency), %(cashback_source)s
+(the program's cashback account in it), %(wallet)s (the member's wallet or pending wallet account),
+%(cashback_reason)s and %(cashback_details)s (JSON text). It defines `cb` (the entry), `cba` and `cbp`.
 """
 
 from __future__ import annotations
@@ -61,4 +67,32 @@ pe AS (
     INSERT INTO member_points_earned (tenant_id, member_id, day, points)
     SELECT %(t)s, en.member_id, %(today)s, en.points FROM en
     ON CONFLICT (tenant_id, member_id, day) DO UPDATE SET points = member_points_earned.points + EXCLUDED.points
+)"""
+
+
+CASHBACK_CTES = """
+cb AS (
+    INSERT INTO entries (tenant_id, kind, idempotency_key, member_id, event_id, points, reason, details, created_at)
+    SELECT %(t)s, 'cashback', 'cashback:event:' || ev.id, ev.member_id, ev.id, 0, %(cashback_reason)s,
+           %(cashback_details)s::json, %(now)s
+    FROM ev WHERE %(cashback)s > 0
+    RETURNING id
+),
+cba AS (
+    UPDATE accounts AS a
+    SET balance = a.balance + %(cashback)s,
+        seq = a.seq + 1,
+        last_hash = encode(sha256(convert_to(
+            coalesce(a.last_hash, '') || %(t)s::text || '|' || cb.id || '|' || a.id || '|' || %(cashback_unit)s || '|'
+            || %(cashback)s || '|cashback',
+            'UTF8')), 'hex')
+    FROM cb
+    WHERE a.tenant_id = %(t)s AND a.id = %(wallet)s
+    RETURNING a.id, a.seq, a.last_hash
+),
+cbp AS (
+    INSERT INTO postings (tenant_id, entry_id, account_id, unit, amount, seq, hash)
+    SELECT %(t)s, cb.id, %(cashback_source)s, %(cashback_unit)s, -%(cashback)s, NULL, NULL FROM cb
+    UNION ALL
+    SELECT %(t)s, cb.id, cba.id, %(cashback_unit)s, %(cashback)s, cba.seq, cba.last_hash FROM cb, cba
 )"""

@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, case, func, insert, select, update
@@ -213,12 +214,12 @@ _USAGE = (
 )
 
 
-def _member_caps(rule: engine.Rule) -> bool:
+def member_capped(rule: engine.Rule) -> bool:
     caps = rule.definition.caps
     return any(v is not None for v in (caps.per_member_day, caps.per_member_week, caps.per_member_month, caps.per_member_lifetime))
 
 
-def _budgeted(rule: engine.Rule) -> bool:
+def budgeted(rule: engine.Rule) -> bool:
     return rule.definition.caps.budget_points is not None or rule.definition.caps.budget_money is not None
 
 
@@ -232,39 +233,66 @@ def usage(
     both spend the same remainder; the caller holds the member's account locks, which does the
     same for per-member caps.
     """
-    out: dict[int, engine.Usage] = {}
-    capped = [rule.id for rule in rules if _member_caps(rule)]
+    capped = [rule.id for rule in rules if member_capped(rule)]
     per_member: dict[int, tuple[int, int, int, int]] = {}
     if capped:
-        spans = periods(occurred_at, timezone)
-        rows = session.execute(
-            _USAGE,
-            {
-                "t": tenant_id, "m": member_id, "rules": capped, "d0": spans["day"][0], "d1": spans["day"][1],
-                "w0": spans["week"][0], "w1": spans["week"][1], "m0": spans["month"][0], "m1": spans["month"][1],
-            },
-        ).all()
+        rows = session.execute(_USAGE, {"t": tenant_id, "m": member_id, "rules": capped, **period_params(occurred_at, timezone)}).all()
         per_member = {row[0]: (int(row[1]), int(row[2]), int(row[3]), int(row[4] or 0)) for row in rows}
-    budgeted = sorted(rule.id for rule in rules if _budgeted(rule))
-    used: dict[int, tuple[int, int]] = {}
-    if budgeted:
-        query = (
-            select(RuleBudget.rule_id, RuleBudget.points_used, RuleBudget.money_used)
-            .where(RuleBudget.tenant_id == tenant_id, RuleBudget.rule_id.in_(budgeted))
-            .order_by(RuleBudget.rule_id)
-        )
-        if lock:
-            for rule_id in budgeted:
-                insert_unless_exists(
-                    session, RuleBudget, {"tenant_id": tenant_id, "rule_id": rule_id, "points_used": 0, "money_used": 0},
-                    conflict=["tenant_id", "rule_id"],
-                )
-            query = query.with_for_update()
-        rows = session.execute(query).all()
-        used = {row[0]: (row[1], row[2]) for row in rows}
+    used = budgets(session, tenant_id=tenant_id, rules=rules, lock=lock)
+    return usage_from(rules, per_member=per_member, budgets=used, currency=currency, base_currency=base_currency)
+
+
+def budgets(session: Session, *, tenant_id: int, rules: Sequence[engine.Rule], lock: bool = True) -> dict[int, tuple[int, int]]:
+    """Points and money each budgeted rule has spent; with `lock`, their rows are locked in rule order."""
+    budgeted_ = sorted(rule.id for rule in rules if budgeted(rule))
+    if not budgeted_:
+        return {}
+    query = (
+        select(RuleBudget.rule_id, RuleBudget.points_used, RuleBudget.money_used)
+        .where(RuleBudget.tenant_id == tenant_id, RuleBudget.rule_id.in_(budgeted_))
+        .order_by(RuleBudget.rule_id)
+    )
+    if lock:
+        for rule_id in budgeted_:
+            insert_unless_exists(
+                session, RuleBudget, {"tenant_id": tenant_id, "rule_id": rule_id, "points_used": 0, "money_used": 0},
+                conflict=["tenant_id", "rule_id"],
+            )
+        query = query.with_for_update()
+    return {row[0]: (row[1], row[2]) for row in session.execute(query).all()}
+
+
+def period_params(occurred_at: datetime, timezone: str) -> dict[str, datetime]:
+    """The bounds of the day, week and month an event falls in, as the usage queries' parameters."""
+    spans = periods(occurred_at, timezone)
+    return {
+        "d0": spans["day"][0], "d1": spans["day"][1], "w0": spans["week"][0], "w1": spans["week"][1],
+        "m0": spans["month"][0], "m1": spans["month"][1],
+    }
+
+
+# What _USAGE reads, as a scalar subquery a purchase's one read statement embeds (events/hotpath.py):
+# one JSON array [rule id, day, week, month, lifetime] per capped rule the member had awards from.
+# Expects %(t)s, %(capped)s (the capped rules' ids), the period_params and `member_id_sql`.
+USAGE_SQL = """(SELECT json_agg(json_build_array(rule_id, d, w, mo, life)) FROM (
+    SELECT rule_id,
+           coalesce(sum(points_kept) FILTER (WHERE occurred_at >= %(d0)s AND occurred_at < %(d1)s), 0) AS d,
+           coalesce(sum(points_kept) FILTER (WHERE occurred_at >= %(w0)s AND occurred_at < %(w1)s), 0) AS w,
+           coalesce(sum(points_kept) FILTER (WHERE occurred_at >= %(m0)s AND occurred_at < %(m1)s), 0) AS mo,
+           coalesce(sum(points_kept), 0) AS life
+    FROM rule_awards WHERE tenant_id = %(t)s AND member_id = {member_id_sql} AND rule_id = ANY(%(capped)s)
+    GROUP BY rule_id) AS usage)"""
+
+
+def usage_from(
+    rules: Sequence[engine.Rule], *, per_member: dict[int, tuple[int, int, int, int]], budgets: dict[int, tuple[int, int]],
+    currency: str | None, base_currency: str,
+) -> dict[int, engine.Usage]:
+    """Each rule's usage from what the member had per period and what its budget spent."""
+    out: dict[int, engine.Usage] = {}
     for rule in rules:
         day, week, month, lifetime = per_member.get(rule.id, (0, 0, 0, 0))
-        points_used, money_used = used.get(rule.id, (0, 0))
+        points_used, money_used = budgets.get(rule.id, (0, 0))
         money_left = None
         if rule.definition.caps.budget_money is not None:
             budget = to_minor(rule.definition.caps.budget_money, base_currency)
@@ -293,6 +321,20 @@ def record_awards(
     """Record what each rule gave for an event (one statement for all), and charge their budgets."""
     if not awards:
         return
+    rows = award_rows(
+        tenant_id=tenant_id, event_id=event_id, member_id=member_id, occurred_at=occurred_at, awards=awards, currency=currency,
+        points_entry_id=points_entry_id, points_lot_id=points_lot_id, cashback_available_at=cashback_available_at, now=now,
+    )
+    session.execute(insert(RuleAward.__table__), rows)
+    charge_budgets(session, tenant_id=tenant_id, awards=awards, rules_=rules_, currency=currency, base_currency=base_currency)
+
+
+def award_rows(
+    *, tenant_id: int, event_id: int | None, member_id: int, occurred_at: datetime, awards: Sequence[engine.Award],
+    currency: str | None, points_entry_id: int | None, points_lot_id: int | None, cashback_available_at: datetime | None,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The rule_awards rows of an event's awards, in the order they applied."""
     pending = cashback_available_at is not None and cashback_available_at > now
     rows = []
     for award in awards:
@@ -307,10 +349,15 @@ def record_awards(
             "stamps": stamps, "stamps_kept": stamps, "rewards": list(award.rewards) or None, "rewards_kept": list(award.rewards) or None,
             "capped_by": award.capped_by,
         })
-    session.execute(insert(RuleAward.__table__), rows)
-    budgeted = {rule.id for rule in rules_ if _budgeted(rule)}
+    return rows
+
+
+def charge_budgets(session: Session, *, tenant_id: int, awards: Sequence[engine.Award], rules_: Sequence[engine.Rule],
+                   currency: str | None, base_currency: str) -> None:
+    """Charge what the awards gave to their rules' budgets, in rule order (the order budgets are locked in)."""
+    charged = {rule.id for rule in rules_ if budgeted(rule)}
     for award in sorted(awards, key=lambda a: a.rule_id):
-        if award.rule_id in budgeted:
+        if award.rule_id in charged:
             money = award.cashback if currency == base_currency else 0
             _consume(session, tenant_id=tenant_id, rule_id=award.rule_id, points=award.points, money=money)
 

@@ -427,7 +427,20 @@ def standing(session: Session, *, tenant_id: int, member_id: int) -> Standing:
         known[(tenant_id, member_id)] = session.execute(
             select(MemberTier.tier_id).where(MemberTier.tenant_id == tenant_id, MemberTier.member_id == member_id)
         ).scalar_one_or_none()
-    tier_id = known[(tenant_id, member_id)]
+    return _standing_in(tiers, known[(tenant_id, member_id)])
+
+
+def standing_read(session: Session, *, tenant_id: int, member_id: int, tier_id: int | None) -> Standing:
+    """The standing of a member whose tier id (member_tiers.tier_id, None without a row) the caller read
+    in this transaction, under the member's account locks; kept as `standing` keeps what it reads."""
+    tiers = tiers_of(session, tenant_id=tenant_id)
+    if not tiers:
+        return Standing(None, frozenset(), Decimal(1))
+    session.info.setdefault(_STANDING, {})[(tenant_id, member_id)] = tier_id
+    return _standing_in(tiers, tier_id)
+
+
+def _standing_in(tiers: list[Tier], tier_id: int | None) -> Standing:
     tier = next((t for t in tiers if t.id == tier_id), None)
     if tier is None:
         return Standing(None, frozenset(), Decimal(1))
