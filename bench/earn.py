@@ -114,6 +114,7 @@ def cpu_snapshot() -> dict[str, float]:
     finished children (wrk, pgbench), and of the whole machine (busy and all, from /proc/stat)."""
     tick = os.sysconf("SC_CLK_TCK")
     procs: dict[int, tuple[str, int, float]] = {}
+    titles: dict[int, str] = {}  # PostgreSQL's processes name their role in their title
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
@@ -123,6 +124,11 @@ def cpu_snapshot() -> dict[str, float]:
             continue
         comm, rest = raw[raw.index("(") + 1:raw.rindex(")")], raw[raw.rindex(")") + 2:].split()
         procs[int(name)] = (comm, int(rest[1]), (int(rest[11]) + int(rest[12])) / tick)
+        if comm.startswith("postgres"):
+            try:
+                titles[int(name)] = Path(f"/proc/{name}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                titles[int(name)] = ""
     tree = set(SERVER_PID)
     grew = True
     while grew:
@@ -138,16 +144,22 @@ def cpu_snapshot() -> dict[str, float]:
     return {
         "server": sum(cpu for pid, (_, _, cpu) in procs.items() if pid in tree),
         "postgres": sum(cpu for comm, _, cpu in procs.values() if comm.startswith("postgres")),
+        # Of which autovacuum, the checkpointer, the WAL and background writers (not the connections'
+        # backends): so a run can tell query work from housekeeping the seeding left behind.
+        "postgres_background": sum(cpu for pid, (_, _, cpu) in procs.items() if _BACKGROUND.search(titles.get(pid, "-"))),
         "load_generator": children.children_user + children.children_system,
         "machine_busy": (total - idle) / tick,
         "machine_all": total / tick,
     }
 
 
+_BACKGROUND = re.compile(r"postgres: (?:[^:]+: )?(autovacuum|checkpointer|background writer|walwriter|logical replication|archiver|stats)")
+
+
 def cpu_split(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:
     """CPU ms per request by process group, and how many CPUs each kept busy, between two snapshots."""
     wall = (after["machine_all"] - before["machine_all"]) / (os.cpu_count() or 1)
-    used = {k: after[k] - before[k] for k in ("server", "postgres", "load_generator", "machine_busy")}
+    used = {k: after[k] - before[k] for k in ("server", "postgres", "postgres_background", "load_generator", "machine_busy")}
     used["other"] = used["machine_busy"] - used["server"] - used["postgres"] - used["load_generator"]
     out: dict[str, float] = {}
     for k, v in used.items():
@@ -597,15 +609,16 @@ def main() -> None:
     print()
     print("CPU split of the earn runs (CPU ms per request by process group; the CPUs each kept busy on average):")
     print()
-    print("| run | events/s | server ms | PostgreSQL ms | wrk ms | other processes ms | server CPUs | PostgreSQL CPUs | "
-          "machine busy CPUs |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| run | events/s | server ms | PostgreSQL ms | of which background ms | wrk ms | other processes ms | server CPUs | "
+          "PostgreSQL CPUs | machine busy CPUs |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     labelled = ([(f"no rules, {r['clients']} clients", r) for r in rows] + [(f"{r['rules']} rules, {r['clients']} clients", r) for r in with_rules]
                 + [(f"realistic {k}, {v['clients']} clients", v) for k, v in realistic.items() if isinstance(v, dict) and "cpu" in v])
     for label, r in labelled:
         c = r["cpu"]
         print(f"| {label} | {r['events_per_s']:.0f} | {c['server_ms_per_request']:.2f} | {c['postgres_ms_per_request']:.2f} | "
-              f"{c['load_generator_ms_per_request']:.2f} | {c['other_ms_per_request']:.2f} | {c['server_cpus']:.2f} | "
+              f"{c.get('postgres_background_ms_per_request', 0.0):.2f} | {c['load_generator_ms_per_request']:.2f} | "
+              f"{c['other_ms_per_request']:.2f} | {c['server_cpus']:.2f} | "
               f"{c['postgres_cpus']:.2f} | {c['machine_busy_cpus']:.2f} |")
     print("ledger verify after the run:", json.loads(verify.stdout)["ok"] if verify.stdout else verify.stderr.strip())
     blob = {"environment": environment, "runs": rows, "paced": paced, "rules": with_rules, "seeding": seeding,
