@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
+from wafa.events import purchase_totals
 from wafa.ledger.earn_statement import EARN_CTES
 from wafa.ledger.earned import day_of
 
@@ -41,13 +42,7 @@ ev AS (
     RETURNING id, member_id, points
 ),
 {earn},
-pd AS (
-    -- The purchase, on the UTC day it happened (events/purchase_totals.py).
-    INSERT INTO member_purchase_days (tenant_id, member_id, day, currency, kept, orders)
-    SELECT %(t)s, ev.member_id, %(occurred_day)s, %(currency)s, %(amount)s, 1 FROM ev
-    ON CONFLICT (tenant_id, member_id, day, currency)
-    DO UPDATE SET kept = member_purchase_days.kept + EXCLUDED.kept, orders = member_purchase_days.orders + EXCLUDED.orders
-),
+{purchase_day},
 oc AS (
     -- What the answer says, kept for its replays: the balance just after the earn (every sub-statement
     -- reads the accounts as they were before it, so the credited one comes from `acc`), and the reason
@@ -75,8 +70,8 @@ LEFT JOIN oc ON true
 """
 
 # The ledger writes its own rows (ledger/earn_statement.py); this statement adds the event around them.
-_BY_EXTERNAL_ID = _SQL.format(member_match="external_id = %(member)s", earn=EARN_CTES)
-_BY_ID = _SQL.format(member_match="id = %(member)s", earn=EARN_CTES)
+_BY_EXTERNAL_ID = _SQL.format(member_match="external_id = %(member)s", earn=EARN_CTES, purchase_day=purchase_totals.DAY_CTE)
+_BY_ID = _SQL.format(member_match="id = %(member)s", earn=EARN_CTES, purchase_day=purchase_totals.DAY_CTE)
 
 
 def purchase(

@@ -18,6 +18,16 @@ from wafa.db import add_to_row
 from wafa.events.models import Event, MemberPurchaseDay
 from wafa.ledger.earned import day_of, midnight
 
+# `add` for a new purchase, as a data-modifying CTE of the one-statement and two-statement purchases
+# (events/hotpath.py, events/two_statement_purchase.py): it expects a CTE `ev` with the member_id, and
+# %(t)s, %(occurred_day)s (the UTC day of occurred_at), %(currency)s and %(amount)s (minor units).
+DAY_CTE = """pd AS (
+    INSERT INTO member_purchase_days (tenant_id, member_id, day, currency, kept, orders)
+    SELECT %(t)s, ev.member_id, %(occurred_day)s, %(currency)s, %(amount)s, 1 FROM ev
+    ON CONFLICT (tenant_id, member_id, day, currency)
+    DO UPDATE SET kept = member_purchase_days.kept + EXCLUDED.kept, orders = member_purchase_days.orders + EXCLUDED.orders
+)"""
+
 
 def share(amount: int, returned: int) -> tuple[int, int]:
     """What one order adds to its day: (money kept, 1 if it counts as an order)."""

@@ -25,6 +25,7 @@ import orjson
 import psycopg
 from sqlalchemy.orm import Session
 
+from wafa.events import purchase_totals
 from wafa.ledger.earn_statement import CASHBACK_CTES, EARN_CTES
 from wafa.ledger.earned import day_of
 from wafa.rules import engine
@@ -139,13 +140,7 @@ aw AS (
     LEFT JOIN lo ON true
     ORDER BY r.n
 ),
-pd AS (
-    -- The purchase, on the UTC day it happened (events/purchase_totals.py).
-    INSERT INTO member_purchase_days (tenant_id, member_id, day, currency, kept, orders)
-    SELECT %(t)s, ev.member_id, %(occurred_day)s, %(currency)s, %(amount)s, 1 FROM ev
-    ON CONFLICT (tenant_id, member_id, day, currency)
-    DO UPDATE SET kept = member_purchase_days.kept + EXCLUDED.kept, orders = member_purchase_days.orders + EXCLUDED.orders
-),
+{purchase_day},
 oc AS (
     -- The answer's balance (with the earn's account as `acc` left it) and reason, kept for replays.
     INSERT INTO event_outcomes (event_id, tenant_id, balance, not_awarded_reason)
@@ -169,7 +164,7 @@ LEFT JOIN lo ON true
 LEFT JOIN cb ON true
 LEFT JOIN oc ON true
 """
-_WRITE_SQL = _WRITE.format(earn=EARN_CTES, cashback=CASHBACK_CTES)
+_WRITE_SQL = _WRITE.format(earn=EARN_CTES, cashback=CASHBACK_CTES, purchase_day=purchase_totals.DAY_CTE)
 
 
 @dataclass(frozen=True, slots=True)
