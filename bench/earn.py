@@ -447,6 +447,7 @@ def main() -> None:
     parser.add_argument("--realistic-clients", default="",
                         help="client counts for the realistic rows (default: --rules-clients; the first one makes the goal rows)")
     parser.add_argument("--no-realistic", action="store_true", help="skip the realistic program")
+    parser.add_argument("--keep-database", action="store_true", help="keep Wafa's database after the run (to EXPLAIN its statements)")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: 3 s runs, 8 clients, 200 members, rules 0,10, 8 members with 1,000 past purchases, 50 with 10")
     args = parser.parse_args()
@@ -547,7 +548,10 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
         with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{wafa_db}" WITH (FORCE)')
+            if args.keep_database:
+                print(f"kept for inspection (drop it when done): {wafa_dsn}", file=sys.stderr)
+            else:
+                conn.execute(f'DROP DATABASE IF EXISTS "{wafa_db}" WITH (FORCE)')
             conn.execute(f'DROP DATABASE IF EXISTS "{pgb_db}" WITH (FORCE)')
 
     best = max(rows, key=lambda r: r["events_per_s"])
