@@ -15,8 +15,8 @@ from wafa.cli.main import app
 from wafa.config import get_settings
 from wafa.db import unit_of_work
 from wafa.events import service as events
-from wafa.events.models import MemberPurchaseDay
-from wafa.events.schemas import MemberRef, PurchaseIn
+from wafa.events.models import MemberCategoryDay, MemberPurchaseDay
+from wafa.events.schemas import Item, MemberRef, PurchaseIn
 from wafa.ledger.models import MemberPointsEarned
 from wafa.tenants import service as tenants
 
@@ -46,6 +46,7 @@ def test_verify_finds_a_drifted_total_and_rebuild_repairs_it(wafa, db_url: str) 
         for n in range(3):
             events.record_purchase(session, tenant_id=tenant.id, request_hash=f"h{n}", now=START, event_in=PurchaseIn(
                 type="purchase", member=MemberRef(id=member_id), order_id=f"T{n}", amount="40.00", currency="SAR",
+                items=[Item(sku="beans", category="coffee", quantity=1, unit_price="40.00")],  # type: ignore[arg-type]
             ))
     code, out = wafa("totals", "verify", "--tenant", slug, "--json")
     assert code == 0 and json.loads(out) == {"ok": True, "problems": [], "count": 0}
@@ -53,18 +54,20 @@ def test_verify_finds_a_drifted_total_and_rebuild_repairs_it(wafa, db_url: str) 
     with unit_of_work(factory) as session:
         session.execute(update(MemberPointsEarned).where(MemberPointsEarned.tenant_id == tenant.id).values(points=7))
         session.execute(update(MemberPurchaseDay).where(MemberPurchaseDay.tenant_id == tenant.id).values(orders=1))
+        session.execute(update(MemberCategoryDay).where(MemberCategoryDay.tenant_id == tenant.id).values(kept=5))
     code, out = wafa("totals", "verify", "--tenant", slug, "--json")
     found = json.loads(out)
-    assert code == 1 and found["count"] == 2
+    assert code == 1 and found["count"] == 3
     assert f"member {member_id}" in found["problems"][0] and "kept as 7, the entries say 120" in found["problems"][0]
     assert "kept as (12000, 1)" in found["problems"][1] and "the orders say (12000, 3)" in found["problems"][1]
+    assert "category 'coffee' are kept as (5, 3)" in found["problems"][2] and "the orders say (12000, 3)" in found["problems"][2]
     code, out = wafa("ledger", "verify", "--tenant", slug, "--json")
     assert code == 1 and any("points earned" in problem for problem in json.loads(out)["problems"])
     code, human = wafa("totals", "verify", "--tenant", slug)
-    assert code == 1 and "2 days differ" in human
+    assert code == 1 and "3 days differ" in human
 
     code, out = wafa("totals", "rebuild", "--tenant", slug, "--json")
-    assert code == 0 and json.loads(out) == {"points_earned_days": 1, "purchase_days": 1}
+    assert code == 0 and json.loads(out) == {"points_earned_days": 1, "purchase_days": 1, "category_days": 1}
     assert wafa("totals", "verify", "--tenant", slug)[0] == 0
     assert wafa("ledger", "verify", "--tenant", slug)[0] == 0
 

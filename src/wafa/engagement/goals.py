@@ -3,6 +3,7 @@ over a window, measured from what they kept after returns."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from wafa.engagement.models import Referral
 from wafa.engagement.schemas import GoalIn
 from wafa.errors import InvalidInput
-from wafa.events import purchase_history, purchase_totals
+from wafa.events import category_totals, purchase_history, purchase_totals
 from wafa.events.purchase_history import KeptPurchase
 from wafa.money import to_major, to_minor
 from wafa.programs.service import ProgramConfig
@@ -72,6 +73,7 @@ class History:
         self._all: list[KeptPurchase] | None = None
         self._windows: dict[tuple[datetime, datetime | None], list[KeptPurchase]] = {}
         self._totals: dict[tuple[datetime | None, datetime | None], list[tuple[str, int, int]]] = {}
+        self._categories: dict[tuple[datetime | None, datetime | None], list[tuple[str, str, int, int]]] = {}
 
     def totals(self, since: datetime | None, until: datetime | None) -> list[tuple[str, int, int]]:
         """(currency, money kept, orders) of the kept purchases in [since, until), by currency."""
@@ -104,12 +106,32 @@ class History:
             self._all = purchase_history.kept_purchases(self._session, tenant_id=self._tenant_id, member_id=self._member_id)
         return [p for p in self._all if (since is None or p.occurred_at >= since) and (until is None or p.occurred_at < until)]
 
-    def amounts(self, since: datetime | None) -> list[tuple[datetime, str, int]]:
-        """(occurred at, currency, money kept) of the kept purchases since a moment: from what was read
+    def amounts(self, since: datetime | None, until: datetime | None = None) -> list[tuple[datetime, str, int]]:
+        """(occurred at, currency, money kept) of the kept purchases in [since, until): from what was read
         already, or by a query that leaves the orders' lines alone."""
         if self._all is None:
-            return purchase_history.kept_amounts(self._session, tenant_id=self._tenant_id, member_id=self._member_id, since=since)
-        return [(p.occurred_at, p.currency, p.amount) for p in self._all if since is None or p.occurred_at >= since]
+            return purchase_history.kept_amounts(
+                self._session, tenant_id=self._tenant_id, member_id=self._member_id, since=since, until=until
+            )
+        return [(p.occurred_at, p.currency, p.amount) for p in self.purchases(since, until)]
+
+    def categories(self, since: datetime | None, until: datetime | None) -> list[tuple[str, str, int, int]]:
+        """(currency, category, money kept on its lines, orders holding one) of the kept purchases in [since, until)."""
+        key = (since, until)
+        if key not in self._categories:
+            if self._all is not None:
+                sums: dict[tuple[str, str], list[int]] = {}
+                for p in self.purchases(since, until):
+                    for name, (kept, orders) in category_totals.of_kept(p).items():
+                        found = sums.setdefault((p.currency, name), [0, 0])
+                        found[0] += kept
+                        found[1] += orders
+                self._categories[key] = [(currency, name, kept, orders) for (currency, name), (kept, orders) in sums.items()]
+            else:
+                self._categories[key] = category_totals.totals(
+                    self._session, tenant_id=self._tenant_id, member_id=self._member_id, since=since, until=until
+                )
+        return self._categories[key]
 
 
 def measure(
@@ -133,31 +155,34 @@ def measure(
         if until is not None:
             query = query.where(Referral.completed_at < until)
         return session.execute(query).scalar_one()
-    category = goal.get("category")
+    category, min_amount = goal.get("category"), goal.get("min_amount") or 0
     if history is None:
         history = History(session, tenant_id=tenant_id, member_id=member_id)
-    if metric in ("purchases", "spend") and category is None and not goal.get("min_amount"):
+    if metric in ("purchases", "spend") and category is None and not (metric == "purchases" and min_amount):
         # Totals by currency (in SQL unless the orders were read already): no need for their lines.
         by_currency = history.totals(since, until)
         if metric == "purchases":
             return sum(count for _, _, count in by_currency)
-        money = sum((program.in_base(kept, currency) for currency, kept, _ in by_currency), Decimal(0))
-        return int(money.to_integral_value(rounding=ROUND_FLOOR))
-    bought = history.purchases(since, until)
-    if metric == "categories":
-        return len({line.get("category") for purchase in bought for line in purchase.lines if line.get("category")})
-    if metric == "purchases":
-        min_amount = goal.get("min_amount") or 0
-        return sum(
-            1 for purchase in bought
-            if (category is None or any(line.get("category") == category for line in purchase.lines))
-            and (not min_amount or program.in_base(purchase.amount, purchase.currency) >= min_amount)
-        )
-    total = sum(
-        (program.in_base(purchase.in_category(category) if category else purchase.amount, purchase.currency) for purchase in bought),
-        Decimal(0),
+        return _floor(program.in_base(kept, currency) for currency, kept, _ in by_currency)
+    if metric == "categories" or not (metric == "purchases" and min_amount):
+        # Totals by category, likewise: what each category's lines kept, and the orders holding one.
+        by_category = history.categories(since, until)
+        if metric == "categories":
+            return len({name for _, name, _, orders in by_category if orders > 0})
+        if metric == "purchases":
+            return sum(orders for _, name, _, orders in by_category if name == category)
+        return _floor(program.in_base(kept, currency) for currency, name, kept, _ in by_category if name == category)
+    # Orders of at least some amount: each order's kept amount (with its lines if a category counts too).
+    if category is None:
+        return sum(1 for _, currency, kept in history.amounts(since, until) if program.in_base(kept, currency) >= min_amount)
+    return sum(
+        1 for purchase in history.purchases(since, until)
+        if any(line.get("category") == category for line in purchase.lines) and program.in_base(purchase.amount, purchase.currency) >= min_amount
     )
-    return int(total.to_integral_value(rounding=ROUND_FLOOR))
+
+
+def _floor(values: Iterable[Decimal]) -> int:
+    return int(sum(values, Decimal(0)).to_integral_value(rounding=ROUND_FLOOR))
 
 
 def moved_by(goal: dict[str, Any], cause: str) -> bool:

@@ -4,7 +4,7 @@ entry and everything it writes, comes from ledger/earn_statement.py).
 Round trips, not SQL work, set the ceiling of the earn path (see ARCHITECTURE.md, "The hot path"),
 so on PostgreSQL a purchase by a member is one data-modifying CTE that finds the member, records the
 event, writes the earn entry, bumps the member account's balance and hash chain, writes both
-postings and the lot, adds to the member's running totals of the day, and keeps the answer's balance
+postings and the lot, adds to the member's running totals of the day (and of its categories), and keeps the answer's balance
 and reason for replays (`event_outcomes`).
 It writes exactly the rows that `events.service.record_purchase` writes through the ledger service
 on SQLite (the same tests run on both, and `ledger verify` re-derives
@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
-from wafa.events import purchase_totals
+from wafa.events import category_totals, purchase_totals
 from wafa.ledger.earn_statement import EARN_CTES
 from wafa.ledger.earned import day_of
 
@@ -43,6 +43,7 @@ ev AS (
 ),
 {earn},
 {purchase_day},
+{category_day},
 oc AS (
     -- What the answer says, kept for its replays: the balance just after the earn (every sub-statement
     -- reads the accounts as they were before it, so the credited one comes from `acc`), and the reason
@@ -70,8 +71,10 @@ LEFT JOIN oc ON true
 """
 
 # The ledger writes its own rows (ledger/earn_statement.py); this statement adds the event around them.
-_BY_EXTERNAL_ID = _SQL.format(member_match="external_id = %(member)s", earn=EARN_CTES, purchase_day=purchase_totals.DAY_CTE)
-_BY_ID = _SQL.format(member_match="id = %(member)s", earn=EARN_CTES, purchase_day=purchase_totals.DAY_CTE)
+_BY_EXTERNAL_ID = _SQL.format(member_match="external_id = %(member)s", earn=EARN_CTES, purchase_day=purchase_totals.DAY_CTE,
+                         category_day=category_totals.CATEGORY_CTE)
+_BY_ID = _SQL.format(member_match="id = %(member)s", earn=EARN_CTES, purchase_day=purchase_totals.DAY_CTE,
+                         category_day=category_totals.CATEGORY_CTE)
 
 
 def purchase(
@@ -120,6 +123,7 @@ def purchase(
         "expires_at": expires_at,
         "today": day_of(now),
         "occurred_day": day_of(occurred_at),
+        "categories": category_totals.as_json(category_totals.shares(amount, 0, items, None)),
     }
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from wafa.db import bulk_insert, unit_of_work
 from wafa.errors import WafaError
-from wafa.events import purchase_totals
+from wafa.events import category_totals, purchase_totals
 from wafa.events.models import Event
 from wafa.members import service as members
 from wafa.money import precision, to_minor
@@ -237,10 +237,11 @@ def write(session: Session, *, tenant_id: int, rows: list[Row], ids: list[str], 
     ]
     made_rows = bulk_insert(
         session, Event, values, conflict=["tenant_id", "order_id"], where="type = 'purchase'",
-        returning=("member_id", "occurred_at", "currency", "amount"),
+        returning=("member_id", "occurred_at", "currency", "amount", "items"),
     )
     # Sorted by member, so two imports adding to the same days lock them in the same order.
-    purchase_totals.add_many(session, tenant_id=tenant_id, purchases=[(int(m), at, c, int(a)) for m, at, c, a in made_rows])
+    purchase_totals.add_many(session, tenant_id=tenant_id, purchases=[(int(m), at, c, int(a)) for m, at, c, a, _ in made_rows])
+    category_totals.add_many(session, tenant_id=tenant_id, purchases=[(int(m), at, c, int(a), i) for m, at, c, a, i in made_rows])
     inserted = len(made_rows)
     report.imported += inserted
     report.already += len(values) - inserted

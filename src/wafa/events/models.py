@@ -155,3 +155,20 @@ class MemberPurchaseDay(Base):
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     kept: Mapped[int] = mapped_column(BigInteger)
     orders: Mapped[int] = mapped_column(Integer)
+
+
+class MemberCategoryDay(Base):
+    """A member's purchases per UTC day, currency and category of their lines, as they stand after
+    returns: money kept on the category's lines (the order's paid amount shared by list price) and
+    orders that still hold a line of it. Badges and challenges that count a category's spend, its
+    orders, or how many categories a member bought from sum these instead of decoding every order."""
+
+    __tablename__ = "member_category_days"
+
+    tenant_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    member_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kept: Mapped[int] = mapped_column(BigInteger)
+    orders: Mapped[int] = mapped_column(Integer)

@@ -70,22 +70,28 @@ def kept_purchases(
         conditions.append(Event.occurred_at >= since)
     if until is not None:
         conditions.append(Event.occurred_at < until)
-    out = []
     columns = (Event.id, Event.occurred_at, Event.currency, Event.amount, Event.returned_amount, Event.items, Event.returned_items)
     # Columns, not ORM objects: members with long histories are read on every purchase some goals see.
-    for event_id, at, currency, amount, returned, items, returned_items in session.execute(
-        select(*columns).where(*conditions).order_by(Event.occurred_at, Event.id)
-    ):
-        if returned_items:
-            # Every line back but not all the money refunded still counts, as the totals by currency do.
-            lines = [line for line in return_arithmetic.kept_lines(items, returned_items) or () if line["quantity"] > 0]
-        else:
-            lines = items or []
-        out.append(KeptPurchase(
-            event_id, at, currency or "", amount - returned, amount,
-            sum(line["quantity"] * line["unit_price"] for line in items or ()), tuple(lines),
-        ))
-    return out
+    found = (kept_purchase(*row) for row in session.execute(select(*columns).where(*conditions).order_by(Event.occurred_at, Event.id)))
+    return [purchase for purchase in found if purchase is not None]
+
+
+def kept_purchase(
+    event_id: int, occurred_at: datetime, currency: str | None, amount: int, returned: int, items: list[dict] | None,
+    returned_items: dict[str, int] | None,
+) -> KeptPurchase | None:
+    """A purchase as it stands after its returns; None if it was wholly returned (an order that cost
+    nothing is kept)."""
+    if not (amount > returned or amount == 0):
+        return None
+    # Every line back but not all the money refunded still counts, as the totals by currency do.
+    lines = items or []
+    if returned_items:
+        lines = [line for line in return_arithmetic.kept_lines(items, returned_items) or () if line["quantity"] > 0]
+    return KeptPurchase(
+        event_id, occurred_at, currency or "", amount - returned, amount,
+        sum(line["quantity"] * line["unit_price"] for line in items or ()), tuple(lines),
+    )
 
 
 def count_events(
@@ -101,15 +107,17 @@ def count_events(
 
 
 def kept_amounts(
-    session: Session, *, tenant_id: int, member_id: int, since: datetime | None = None
+    session: Session, *, tenant_id: int, member_id: int, since: datetime | None = None, until: datetime | None = None
 ) -> list[tuple[datetime, str, int]]:
-    """(occurred at, currency, money kept after returns) of a member's purchases not wholly returned, since a moment."""
+    """(occurred at, currency, money kept after returns) of a member's purchases not wholly returned in [since, until)."""
     kept = Event.amount - Event.returned_amount
     query = select(Event.occurred_at, Event.currency, kept).where(
         Event.tenant_id == tenant_id, Event.member_id == member_id, Event.type == "purchase", (kept > 0) | (Event.amount == 0),
     )
     if since is not None:
         query = query.where(Event.occurred_at >= since)
+    if until is not None:
+        query = query.where(Event.occurred_at < until)
     return [(at, currency or "", int(money)) for at, currency, money in session.execute(query.order_by(Event.occurred_at))]
 
 

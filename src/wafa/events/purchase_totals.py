@@ -9,7 +9,8 @@ member's history. An order counts while some of its money is kept (or it cost no
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import delete, func, literal, select, union_all
 from sqlalchemy.orm import Session
@@ -75,29 +76,49 @@ def _orders_between(tenant_id: int, member_id: int, start: datetime, end: dateti
     return query.where(Event.occurred_at < end) if end is not None else query
 
 
-def totals(
-    session: Session, *, tenant_id: int, member_id: int, since: datetime | None, until: datetime | None = None
-) -> list[tuple[str, int, int]]:
-    """(currency, money kept in minor units, orders not wholly returned) of a member's purchases in [since, until)."""
-    days = select(
-        MemberPurchaseDay.currency.label("currency"), MemberPurchaseDay.kept.label("kept"), MemberPurchaseDay.orders.label("orders")
-    ).where(MemberPurchaseDay.tenant_id == tenant_id, MemberPurchaseDay.member_id == member_id)
-    parts = []
+@dataclass(frozen=True, slots=True)
+class Window:
+    """[since, until) as the days tables read it: whole UTC days in [first_day, end_day) (either end open
+    when None; no days at all when `days` is false), plus the part-days at its edges, read from the
+    orders themselves."""
+
+    days: bool
+    first_day: date | None
+    end_day: date | None
+    edges: tuple[tuple[datetime, datetime], ...]
+
+
+def split(since: datetime | None, until: datetime | None) -> Window:
+    """A window's whole days and its part-day edges."""
     first_whole = None
     if since is not None:
         first_whole = day_of(since) if midnight(day_of(since)) == since.astimezone(UTC) else day_of(since) + timedelta(days=1)
     if since is not None and first_whole is not None and until is not None and midnight(first_whole) >= until:
-        parts.append(_orders_between(tenant_id, member_id, since, until))  # within one day
-    else:
-        if first_whole is not None:
-            days = days.where(MemberPurchaseDay.day >= first_whole)
-        if until is not None:
-            days = days.where(MemberPurchaseDay.day < day_of(until))
+        return Window(False, None, None, ((since, until),))  # within one day
+    edges = []
+    if since is not None and first_whole is not None and since.astimezone(UTC) < midnight(first_whole):
+        edges.append((since, midnight(first_whole)))
+    if until is not None and midnight(day_of(until)) < until:
+        edges.append((midnight(day_of(until)), until))
+    return Window(True, first_whole, day_of(until) if until is not None else None, tuple(edges))
+
+
+def totals(
+    session: Session, *, tenant_id: int, member_id: int, since: datetime | None, until: datetime | None = None
+) -> list[tuple[str, int, int]]:
+    """(currency, money kept in minor units, orders not wholly returned) of a member's purchases in [since, until)."""
+    window = split(since, until)
+    parts = []
+    if window.days:
+        days = select(
+            MemberPurchaseDay.currency.label("currency"), MemberPurchaseDay.kept.label("kept"), MemberPurchaseDay.orders.label("orders")
+        ).where(MemberPurchaseDay.tenant_id == tenant_id, MemberPurchaseDay.member_id == member_id)
+        if window.first_day is not None:
+            days = days.where(MemberPurchaseDay.day >= window.first_day)
+        if window.end_day is not None:
+            days = days.where(MemberPurchaseDay.day < window.end_day)
         parts.append(days)
-        if since is not None and first_whole is not None and since.astimezone(UTC) < midnight(first_whole):
-            parts.append(_orders_between(tenant_id, member_id, since, midnight(first_whole)))
-        if until is not None and midnight(day_of(until)) < until:
-            parts.append(_orders_between(tenant_id, member_id, midnight(day_of(until)), until))
+    parts += [_orders_between(tenant_id, member_id, start, end) for start, end in window.edges]
     every = union_all(*parts).subquery()
     rows = session.execute(
         select(every.c.currency, func.sum(every.c.kept), func.sum(every.c.orders)).group_by(every.c.currency)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from wafa.bus import dispatch
 from wafa.bus.messages import PurchaseReturned
 from wafa.errors import Conflict, InvalidInput
-from wafa.events import awards, purchase_totals, service
+from wafa.events import awards, category_totals, purchase_totals, service
 from wafa.events import return_arithmetic as arithmetic
 from wafa.events.models import Event
 from wafa.events.schemas import EventResult, ReturnIn, Reversal
@@ -107,6 +107,13 @@ def record_return(
         purchase_totals.add(
             session, tenant_id=tenant_id, member_id=purchase.member_id, occurred_at=purchase.occurred_at, currency=currency,
             kept=kept_after - kept_before, orders=counted_after - counted_before,
+        )
+        category_totals.add(
+            session, tenant_id=tenant_id, member_id=purchase.member_id, occurred_at=purchase.occurred_at, currency=currency,
+            found=category_totals.change(
+                category_totals.shares(purchase.amount, purchase.returned_amount, purchase.items, purchase.returned_items),
+                category_totals.shares(purchase.amount, cumulative_amount, purchase.items, returned_items or None),
+            ),
         )
     session.execute(
         update(Event)

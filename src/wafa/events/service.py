@@ -15,7 +15,7 @@ from wafa.bus import dispatch
 from wafa.bus.messages import PurchaseRecorded
 from wafa.db import insert_unless_exists
 from wafa.errors import Conflict, InvalidInput, LedgerCorrupt, NotFound
-from wafa.events import awards, hotpath, purchase_totals, return_arithmetic, two_statement_purchase
+from wafa.events import awards, category_totals, hotpath, purchase_totals, return_arithmetic, two_statement_purchase
 from wafa.events import types as event_types
 from wafa.events.awards import MAX_EVENT_POINTS
 from wafa.events.models import Event, EventOutcome
@@ -235,6 +235,10 @@ def record_purchase(
         kept, orders = purchase_totals.share(amount, 0)
         purchase_totals.add(
             session, tenant_id=tenant_id, member_id=member.id, occurred_at=occurred_at, currency=currency, kept=kept, orders=orders
+        )
+        category_totals.add(
+            session, tenant_id=tenant_id, member_id=member.id, occurred_at=occurred_at, currency=currency,
+            found=category_totals.shares(amount, 0, items, None),
         )
 
     award = None

@@ -25,7 +25,7 @@ import orjson
 import psycopg
 from sqlalchemy.orm import Session
 
-from wafa.events import purchase_totals
+from wafa.events import category_totals, purchase_totals
 from wafa.ledger.earn_statement import CASHBACK_CTES, EARN_CTES
 from wafa.ledger.earned import day_of
 from wafa.rules import engine
@@ -141,6 +141,7 @@ aw AS (
     ORDER BY r.n
 ),
 {purchase_day},
+{category_day},
 oc AS (
     -- The answer's balance (with the earn's account as `acc` left it) and reason, kept for replays.
     INSERT INTO event_outcomes (event_id, tenant_id, balance, not_awarded_reason)
@@ -164,7 +165,9 @@ LEFT JOIN lo ON true
 LEFT JOIN cb ON true
 LEFT JOIN oc ON true
 """
-_WRITE_SQL = _WRITE.format(earn=EARN_CTES, cashback=CASHBACK_CTES, purchase_day=purchase_totals.DAY_CTE)
+_WRITE_SQL = _WRITE.format(
+    earn=EARN_CTES, cashback=CASHBACK_CTES, purchase_day=purchase_totals.DAY_CTE, category_day=category_totals.CATEGORY_CTE
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +214,7 @@ def write(
         "reason": reason, "details": orjson.dumps(details).decode() if details is not None else None,
         "target": "available" if released else "pending", "issued": issued_account_id, "released": released,
         "available_at": available_at, "expires_at": expires_at, "today": day_of(now), "occurred_day": day_of(occurred_at),
+        "categories": category_totals.as_json(category_totals.shares(amount, 0, items, None)),
         "awards": orjson.dumps([{**row, "n": n} for n, row in enumerate(awards)]).decode(),
         "cashback": cashback.amount if cashback else 0,
         "cashback_unit": cashback.currency if cashback else None,

@@ -1,7 +1,8 @@
-"""Property (hypothesis, both databases): whatever purchases (backdated up to a year, at any hour),
-partial and whole returns, tier welcome points and days passing, the running totals kept per member and
-day always equal a recomputation from the ledger and the orders, and any window read from them (whole
-days from the totals, part-days from the history) equals the same window summed over the history."""
+"""Property (hypothesis, both databases): whatever purchases (backdated up to a year, at any hour, with
+or without categorised lines), partial and whole returns (of money or of lines), tier welcome points
+and days passing, the running totals kept per member and day (and per category) always equal a
+recomputation from the ledger and the orders, and any window read from them (whole days from the
+totals, part-days from the history) equals the same window summed over the history."""
 
 from __future__ import annotations
 
@@ -14,21 +15,29 @@ from sqlalchemy.orm import aliased
 
 from tests.conftest import START, make_member, make_tenant
 from wafa.db import unit_of_work
-from wafa.events import purchase_totals
+from wafa.engagement import goals
+from wafa.events import category_totals, purchase_history, purchase_totals
 from wafa.events import returns as return_events
 from wafa.events import service as events
 from wafa.events.models import Event
-from wafa.events.schemas import MemberRef, PurchaseIn, ReturnIn
+from wafa.events.schemas import Item, MemberRef, PurchaseIn, ReturnIn, ReturnItem
 from wafa.ledger import earned
 from wafa.ledger import service as ledger
 from wafa.ledger.models import Entry, Posting
+from wafa.programs import service as programs
 from wafa.rules import service as rules
 from wafa.rules.schemas import RuleDefinition
 from wafa.tiers import service as tiers
 from wafa.tiers.schemas import TierIn
 
-buy = st.tuples(st.just("buy"), st.integers(-400, 0), st.integers(0, 23 * 60 + 59), st.integers(0, 40_000), st.integers(0, 5).map(lambda n: n == 0))
-give_back = st.tuples(st.just("return"), st.integers(0, 30), st.integers(0, 40_000))
+# Lines: (sku, category or none, quantity, unit price in halalas); an order's amount is what was paid.
+line_st = st.tuples(st.sampled_from(["a", "b", "c", "d"]), st.sampled_from([None, "coffee", "tea", "cake"]), st.integers(1, 3), st.integers(0, 9_000))
+lines_st = st.one_of(st.none(), st.lists(line_st, min_size=1, max_size=4, unique_by=lambda line: line[0]))
+buy = st.tuples(
+    st.just("buy"), st.integers(-400, 0), st.integers(0, 23 * 60 + 59), st.integers(0, 40_000), st.integers(0, 5).map(lambda n: n == 0),
+    lines_st,
+)
+give_back = st.tuples(st.just("return"), st.integers(0, 30), st.integers(0, 40_000), st.sampled_from([None, "a", "b", "c", "d"]))
 wait = st.tuples(st.just("wait"), st.integers(0, 3), st.integers(0, 23 * 60))
 steps_st = st.lists(st.one_of(buy, buy, give_back, wait), min_size=1, max_size=14)
 # A window: whole days or not, open-ended or not (minutes from a year before the start).
@@ -63,6 +72,23 @@ def _purchases_from_history(session, tenant_id: int, member_id: int, since: date
     return sorted((c or "", int(m), int(n)) for c, m, n in session.execute(query))
 
 
+GOALS = [
+    {"metric": metric, "target": 1, "category": category, "min_amount": min_amount}
+    for metric in ("purchases", "spend", "categories") for category in (None, "coffee") for min_amount in (None, 5000)
+]
+
+
+def _categories_from_history(session, tenant_id: int, member_id: int, since: datetime, until: datetime | None) -> list:  # type: ignore[no-untyped-def]
+    """(currency, category, money kept on its lines, orders holding one), summed over every kept order's lines."""
+    sums: dict[tuple[str, str], list[int]] = {}
+    for purchase in purchase_history.kept_purchases(session, tenant_id=tenant_id, member_id=member_id, since=since, until=until):
+        for category in {line["category"] for line in purchase.lines if line.get("category")}:
+            found = sums.setdefault((purchase.currency, category), [0, 0])
+            found[0] += purchase.in_category(category)
+            found[1] += 1
+    return [(currency, category, kept, orders) for (currency, category), (kept, orders) in sorted(sums.items())]
+
+
 @settings(deadline=None, suppress_health_check=list(HealthCheck), max_examples=25)
 @given(steps=steps_st, windows=st.lists(window_st, min_size=1, max_size=4), with_rules=st.booleans())
 def test_running_totals_equal_a_recomputation_from_history(factory, steps, windows, with_rules) -> None:  # type: ignore[no-untyped-def]
@@ -86,20 +112,31 @@ def test_running_totals_equal_a_recomputation_from_history(factory, steps, windo
     for step in steps:
         with unit_of_work(factory) as session:
             if step[0] == "buy":
-                _, days, minutes, cents, nameless = step
+                _, days, minutes, cents, nameless, lines = step
                 order_id = f"O{len(orders)}"
                 at = now + timedelta(days=days) - timedelta(minutes=minutes)
+                items = None if lines is None else [
+                    Item(sku=sku, category=category, quantity=quantity, unit_price=f"{price / 100:.2f}")  # type: ignore[arg-type]
+                    for sku, category, quantity, price in lines
+                ]
                 events.record_purchase(session, tenant_id=tenant.id, request_hash=order_id, now=now, event_in=PurchaseIn(
                     type="purchase", member=None if nameless else MemberRef(id=member_id), order_id=order_id,
-                    amount=f"{cents / 100:.2f}", currency="SAR", occurred_at=max(at, now - timedelta(days=400)),
+                    amount=f"{cents / 100:.2f}", currency="SAR", occurred_at=max(at, now - timedelta(days=400)), items=items,
                 ))
                 orders.append(order_id)
             elif step[0] == "return" and orders:
-                _, which, cents = step
+                _, which, cents, sku = step
                 order_id = orders[which % len(orders)]
                 purchase = events.get_purchase_or_raise(session, tenant_id=tenant.id, order_id=order_id)
                 left = purchase.amount - purchase.returned_amount
-                if left > 0:
+                bought = sum(line["quantity"] for line in purchase.items or () if line["sku"] == sku)
+                if sku is not None and bought > (purchase.returned_items or {}).get(sku, 0) and left > 0:
+                    # One of the line's units back: the money follows by list price.
+                    return_events.record_return(
+                        session, tenant_id=tenant.id, now=max(now, purchase.occurred_at),
+                        event_in=ReturnIn(type="return", order_id=order_id, items=[ReturnItem(sku=sku, quantity=1)]),
+                    )
+                elif left > 0:
                     amount = None if cents % 3 == 0 else f"{min(left, max(1, cents % left or 1)) / 100:.2f}"
                     return_events.record_return(
                         session, tenant_id=tenant.id, now=max(now, purchase.occurred_at),
@@ -111,6 +148,7 @@ def test_running_totals_equal_a_recomputation_from_history(factory, steps, windo
     with factory() as session:
         assert earned.differences(session, tenant_id=tenant.id) == []
         assert purchase_totals.differences(session, tenant_id=tenant.id) == []
+        assert category_totals.differences(session, tenant_id=tenant.id) == []
         origin = earned.midnight((START - timedelta(days=420)).date())
         for start, end in windows:
             since = origin + timedelta(minutes=start)
@@ -122,3 +160,17 @@ def test_running_totals_equal_a_recomputation_from_history(factory, steps, windo
             assert sorted(purchase_totals.totals(session, tenant_id=tenant.id, member_id=member_id, since=since, until=until)) == (
                 _purchases_from_history(session, tenant.id, member_id, since, until)
             ), (since, until)
+            assert category_totals.totals(session, tenant_id=tenant.id, member_id=member_id, since=since, until=until) == (
+                _categories_from_history(session, tenant.id, member_id, since, until)
+            ), (since, until)
+            # Every goal a badge or challenge can set reads the same from the totals as from the orders.
+            program = programs.get(session, tenant_id=tenant.id)
+            read_all = goals.History(session, tenant_id=tenant.id, member_id=member_id)
+            read_all.purchases(None, None)
+            for goal in GOALS:
+                assert goals.measure(
+                    session, tenant_id=tenant.id, member_id=member_id, goal=goal, program=program, since=since, until=until,
+                ) == goals.measure(
+                    session, tenant_id=tenant.id, member_id=member_id, goal=goal, program=program, since=since, until=until,
+                    history=read_all,
+                ), (goal, since, until)
