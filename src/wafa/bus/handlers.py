@@ -65,7 +65,8 @@ def _measured(session: Session, message: Message, *, member_id: int, cause: str,
 def tier_after_purchase(session: Session, message: Message) -> None:
     assert isinstance(message, PurchaseRecorded)
     if message.active:
-        tiers.on_event(session, tenant_id=message.tenant_id, member_id=message.member_id, now=message.now)
+        # The purchase locked the member's accounts (PurchaseRecorded says so).
+        tiers.on_event(session, tenant_id=message.tenant_id, member_id=message.member_id, now=message.now, locked=True)
 
 
 def achievements_after_purchase(session: Session, message: Message) -> None:

@@ -10,19 +10,20 @@ part-days, so a goal reads at most a window's days however many orders the membe
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
+from wafa import day_windows
+from wafa.day_windows import day_of
 from wafa.db import add_to_row
-from wafa.events import purchase_totals
 from wafa.events.models import Event, MemberCategoryDay
 from wafa.events.purchase_history import KeptPurchase, kept_purchase
-from wafa.ledger.earned import day_of
 
 # Shares of a new purchase, as a data-modifying CTE of the one-statement and two-statement purchases:
 # it expects a CTE `ev` with the member_id, and %(t)s, %(occurred_day)s, %(currency)s and
@@ -105,38 +106,41 @@ def add_many(session: Session, *, tenant_id: int, purchases: Iterable[tuple[int,
     ])
 
 
-def _orders_between(session: Session, *, tenant_id: int, member_id: int, start: datetime, end: datetime) -> list[tuple[str, str, int, int]]:
-    columns = (Event.id, Event.occurred_at, Event.currency, Event.amount, Event.returned_amount, Event.items, Event.returned_items)
-    out = []
-    for row in session.execute(select(*columns).where(
-        Event.tenant_id == tenant_id, Event.member_id == member_id, Event.type == "purchase",
-        Event.occurred_at >= start, Event.occurred_at < end, Event.items.is_not(None),
-    )):
-        for category, (kept, orders) in of_kept(kept_purchase(*row)).items():
-            out.append((row.currency or "", category, kept, orders))
-    return out
+@functools.cache
+def _days_statement(has_first: bool, has_end: bool) -> Select:
+    """The whole days' part of `totals`, built once per shape (goals read it on every purchase)."""
+    query = select(
+        MemberCategoryDay.currency, MemberCategoryDay.category, func.sum(MemberCategoryDay.kept), func.sum(MemberCategoryDay.orders)
+    ).where(MemberCategoryDay.tenant_id == bindparam("tenant_id"), MemberCategoryDay.member_id == bindparam("member_id"))
+    if has_first:
+        query = query.where(MemberCategoryDay.day >= bindparam("first_day"))
+    if has_end:
+        query = query.where(MemberCategoryDay.day < bindparam("end_day"))
+    return query.group_by(MemberCategoryDay.currency, MemberCategoryDay.category)
+
+
+_EDGE = select(Event.id, Event.occurred_at, Event.currency, Event.amount, Event.returned_amount, Event.items, Event.returned_items).where(
+    Event.tenant_id == bindparam("tenant_id"), Event.member_id == bindparam("member_id"), Event.type == "purchase",
+    Event.occurred_at >= bindparam("start"), Event.occurred_at < bindparam("end"), Event.items.is_not(None),
+)
 
 
 def totals(
     session: Session, *, tenant_id: int, member_id: int, since: datetime | None, until: datetime | None = None
 ) -> list[tuple[str, str, int, int]]:
-    """(currency, category, money kept on its lines, orders holding one) of a member's purchases in [since, until)."""
-    window = purchase_totals.split(since, until)
-    sums: dict[tuple[str, str], list[int]] = {}
+    """(currency, category, money kept on its lines, orders holding one) of a member's purchases in [since, until).
+    The part-days' orders are decoded here (their lines' shares are Python's arithmetic): one more
+    round trip for a window with edges."""
+    window = day_windows.split(since, until)
+    member = {"tenant_id": tenant_id, "member_id": member_id}
     found: list[tuple[str, str, int, int]] = []
     if window.days:
-        query = select(
-            MemberCategoryDay.currency, MemberCategoryDay.category, func.sum(MemberCategoryDay.kept), func.sum(MemberCategoryDay.orders)
-        ).where(MemberCategoryDay.tenant_id == tenant_id, MemberCategoryDay.member_id == member_id)
-        if window.first_day is not None:
-            query = query.where(MemberCategoryDay.day >= window.first_day)
-        if window.end_day is not None:
-            query = query.where(MemberCategoryDay.day < window.end_day)
-        found += [(c, g, int(k), int(o)) for c, g, k, o in session.execute(
-            query.group_by(MemberCategoryDay.currency, MemberCategoryDay.category)
-        )]
+        _, has_first, has_end, _ = window.shape
+        found += [(c, g, int(k), int(o)) for c, g, k, o in session.execute(_days_statement(has_first, has_end), {**member, **window.params()})]
     for start, end in window.edges:
-        found += _orders_between(session, tenant_id=tenant_id, member_id=member_id, start=start, end=end)
+        for row in session.execute(_EDGE, {**member, "start": start, "end": end}):
+            found += [(row.currency or "", category, kept, orders) for category, (kept, orders) in of_kept(kept_purchase(*row)).items()]
+    sums: dict[tuple[str, str], list[int]] = {}
     for currency, category, kept, orders in found:
         total = sums.setdefault((currency, category), [0, 0])
         total[0] += kept

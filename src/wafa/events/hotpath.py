@@ -23,9 +23,9 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
+from wafa.day_windows import day_of
 from wafa.events import category_totals, purchase_totals
 from wafa.ledger.earn_statement import EARN_CTES
-from wafa.ledger.earned import day_of
 
 _SQL = """
 WITH m AS (

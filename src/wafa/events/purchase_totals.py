@@ -9,15 +9,17 @@ member's history. An order counts while some of its money is kept (or it cost no
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+import functools
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, literal, select, union_all
+from sqlalchemy import BigInteger, Select, bindparam, delete, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
+from wafa import day_windows
+from wafa.day_windows import day_of
 from wafa.db import add_to_row
 from wafa.events.models import Event, MemberPurchaseDay
-from wafa.ledger.earned import day_of, midnight
 
 # `add` for a new purchase, as a data-modifying CTE of the one-statement and two-statement purchases
 # (events/hotpath.py, events/two_statement_purchase.py): it expects a CTE `ev` with the member_id, and
@@ -65,64 +67,43 @@ def add_many(session: Session, *, tenant_id: int, purchases: list[tuple[int, dat
     ])
 
 
-def _orders_between(tenant_id: int, member_id: int, start: datetime, end: datetime | None):
+def _orders_between(tenant_id: Any, member_id: Any, start: Any, end: Any) -> Select:
     kept = Event.amount - Event.returned_amount
-    query = select(
+    return select(
         func.coalesce(Event.currency, "").label("currency"), kept.label("kept"), literal(1).label("orders")
     ).where(
         Event.tenant_id == tenant_id, Event.member_id == member_id, Event.type == "purchase", Event.occurred_at >= start,
-        (kept > 0) | (Event.amount == 0),
+        Event.occurred_at < end, (kept > 0) | (Event.amount == 0),
     )
-    return query.where(Event.occurred_at < end) if end is not None else query
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
-    """[since, until) as the days tables read it: whole UTC days in [first_day, end_day) (either end open
-    when None; no days at all when `days` is false), plus the part-days at its edges, read from the
-    orders themselves."""
-
-    days: bool
-    first_day: date | None
-    end_day: date | None
-    edges: tuple[tuple[datetime, datetime], ...]
-
-
-def split(since: datetime | None, until: datetime | None) -> Window:
-    """A window's whole days and its part-day edges."""
-    first_whole = None
-    if since is not None:
-        first_whole = day_of(since) if midnight(day_of(since)) == since.astimezone(UTC) else day_of(since) + timedelta(days=1)
-    if since is not None and first_whole is not None and until is not None and midnight(first_whole) >= until:
-        return Window(False, None, None, ((since, until),))  # within one day
-    edges = []
-    if since is not None and first_whole is not None and since.astimezone(UTC) < midnight(first_whole):
-        edges.append((since, midnight(first_whole)))
-    if until is not None and midnight(day_of(until)) < until:
-        edges.append((midnight(day_of(until)), until))
-    return Window(True, first_whole, day_of(until) if until is not None else None, tuple(edges))
+@functools.cache
+def _totals_statement(shape: tuple[bool, bool, bool, int]) -> Select:
+    """The one statement of `totals` for windows of a shape, built once (tiers and goals read it on
+    every purchase; building it cost more than running it)."""
+    days, has_first, has_end, edges = shape
+    tenant_id, member_id = (bindparam(name, type_=BigInteger()) for name in ("tenant_id", "member_id"))
+    parts: list[Select] = []
+    if days:
+        whole = select(
+            MemberPurchaseDay.currency.label("currency"), MemberPurchaseDay.kept.label("kept"), MemberPurchaseDay.orders.label("orders")
+        ).where(MemberPurchaseDay.tenant_id == tenant_id, MemberPurchaseDay.member_id == member_id)
+        if has_first:
+            whole = whole.where(MemberPurchaseDay.day >= bindparam("first_day"))
+        if has_end:
+            whole = whole.where(MemberPurchaseDay.day < bindparam("end_day"))
+        parts.append(whole)
+    parts += [_orders_between(tenant_id, member_id, bindparam(f"edge{n}_start"), bindparam(f"edge{n}_end")) for n in range(edges)]
+    every = union_all(*parts).subquery()
+    return select(every.c.currency, func.sum(every.c.kept), func.sum(every.c.orders)).group_by(every.c.currency)
 
 
 def totals(
     session: Session, *, tenant_id: int, member_id: int, since: datetime | None, until: datetime | None = None
 ) -> list[tuple[str, int, int]]:
     """(currency, money kept in minor units, orders not wholly returned) of a member's purchases in [since, until)."""
-    window = split(since, until)
-    parts = []
-    if window.days:
-        days = select(
-            MemberPurchaseDay.currency.label("currency"), MemberPurchaseDay.kept.label("kept"), MemberPurchaseDay.orders.label("orders")
-        ).where(MemberPurchaseDay.tenant_id == tenant_id, MemberPurchaseDay.member_id == member_id)
-        if window.first_day is not None:
-            days = days.where(MemberPurchaseDay.day >= window.first_day)
-        if window.end_day is not None:
-            days = days.where(MemberPurchaseDay.day < window.end_day)
-        parts.append(days)
-    parts += [_orders_between(tenant_id, member_id, start, end) for start, end in window.edges]
-    every = union_all(*parts).subquery()
-    rows = session.execute(
-        select(every.c.currency, func.sum(every.c.kept), func.sum(every.c.orders)).group_by(every.c.currency)
-    ).all()
+    window = day_windows.split(since, until)
+    rows = session.execute(_totals_statement(window.shape), {"tenant_id": tenant_id, "member_id": member_id, **window.params()})
     return [(currency or "", int(money), int(count)) for currency, money, count in rows if count or money]
 
 

@@ -25,9 +25,9 @@ import orjson
 import psycopg
 from sqlalchemy.orm import Session
 
+from wafa.day_windows import day_of
 from wafa.events import category_totals, purchase_totals
 from wafa.ledger.earn_statement import CASHBACK_CTES, EARN_CTES
-from wafa.ledger.earned import day_of
 from wafa.rules import engine
 from wafa.rules import service as rules
 

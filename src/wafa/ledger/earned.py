@@ -10,25 +10,20 @@ member's purchase reads at most a window's days, however long their history.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+import functools
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import delete, func, literal, select, union_all
+from sqlalchemy import BigInteger, Select, bindparam, delete, func, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 
+from wafa import day_windows
+from wafa.day_windows import day_of
 from wafa.db import add_to_row
 from wafa.ledger.models import Account, Entry, MemberPointsEarned, Posting
 
 # Entries with this idempotency key prefix are a tier's welcome gift.
 TIER_WELCOME = "tier-welcome:"
-
-
-def day_of(moment: datetime) -> date:
-    """The UTC day of a moment (the totals' days are UTC: a program's time zone may change)."""
-    return moment.astimezone(UTC).date()
-
-
-def midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
 
 
 def counts(idempotency_key: str) -> bool:
@@ -50,7 +45,7 @@ def credited_on(session: Session, *, tenant_id: int, entry_id: int) -> date | No
     return day_of(at) if at is not None else None
 
 
-def _entries_between(tenant_id: int, member_id: int, issued: int, start: datetime, end: datetime):
+def _entries_between(tenant_id: Any, member_id: Any, issued: Any, start: Any, end: Any) -> list[Select]:
     """Points earned on credits made in [start, end) (a part-day), less what reversed them since."""
     reverser = aliased(Entry)
     credited = (
@@ -71,29 +66,38 @@ def _entries_between(tenant_id: int, member_id: int, issued: int, start: datetim
     return [credited, reversed_]
 
 
+@functools.cache
+def _issued_statement(shape: tuple[bool, bool, bool, int]) -> Select:
+    """The one statement of `issued_since` for windows of a shape, built once: a tier's purchase reads
+    it every time, and building a statement costs more Python than PostgreSQL takes to run it."""
+    days, has_first, has_end, edges = shape
+    tenant_id, member_id, issued = (bindparam(name, type_=BigInteger()) for name in ("tenant_id", "member_id", "issued"))
+    parts: list[Select] = []
+    if days:
+        whole = select((-MemberPointsEarned.points).label("amount")).where(
+            MemberPointsEarned.tenant_id == tenant_id, MemberPointsEarned.member_id == member_id,
+        )
+        if has_first:
+            whole = whole.where(MemberPointsEarned.day >= bindparam("first_day"))
+        if has_end:
+            whole = whole.where(MemberPointsEarned.day < bindparam("end_day"))
+        parts.append(whole)
+    for n in range(edges):
+        parts += _entries_between(tenant_id, member_id, issued, bindparam(f"edge{n}_start"), bindparam(f"edge{n}_end"))
+    every = union_all(*parts).subquery()
+    return select(func.coalesce(func.sum(every.c.amount), literal(0)))
+
+
 def issued_since(
     session: Session, *, tenant_id: int, member_id: int, issued_account_id: int, since: datetime, until: datetime | None = None
 ) -> int:
     """Points the program issued to a member in [since, until), net of what returns took back: what the
     member earned, whatever they have spent since (tiers qualify on it). One round trip."""
-    issued = issued_account_id
-    first_whole = day_of(since) if midnight(day_of(since)) == since.astimezone(UTC) else day_of(since) + timedelta(days=1)
-    parts = []
-    if until is not None and midnight(first_whole) >= until:
-        parts += _entries_between(tenant_id, member_id, issued, since, until)  # within one day
-    else:
-        days = select((-MemberPointsEarned.points).label("amount")).where(
-            MemberPointsEarned.tenant_id == tenant_id, MemberPointsEarned.member_id == member_id, MemberPointsEarned.day >= first_whole,
-        )
-        if until is not None:
-            days = days.where(MemberPointsEarned.day < day_of(until))
-        parts.append(days)
-        if since.astimezone(UTC) < midnight(first_whole):
-            parts += _entries_between(tenant_id, member_id, issued, since, midnight(first_whole))
-        if until is not None and midnight(day_of(until)) < until:
-            parts += _entries_between(tenant_id, member_id, issued, midnight(day_of(until)), until)
-    every = union_all(*parts).subquery()
-    total = session.execute(select(func.coalesce(func.sum(every.c.amount), literal(0)))).scalar_one()
+    window = day_windows.split(since, until)
+    total = session.execute(
+        _issued_statement(window.shape),
+        {"tenant_id": tenant_id, "member_id": member_id, "issued": issued_account_id, **window.params()},
+    ).scalar_one()
     return -int(total)
 
 

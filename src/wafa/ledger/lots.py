@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import BigInteger, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from wafa.day_windows import day_of
 from wafa.errors import InsufficientPoints, InvalidInput, MemberInDebt
 from wafa.ledger import earned
 from wafa.ledger.accounts import lock_accounts, member_accounts, program_accounts
@@ -141,7 +142,7 @@ def credit(
         details=details,
     )
     if source == "issued" and earned.counts(idempotency_key):
-        earned.add(session, tenant_id=tenant_id, member_id=member_id, points=points, day=earned.day_of(now))
+        earned.add(session, tenant_id=tenant_id, member_id=member_id, points=points, day=day_of(now))
     lot_id = session.execute(
         _INSERT_LOT,
         {
@@ -374,7 +375,7 @@ def claw_back(
     )
     if earned.counts(idempotency_key):
         credited_on = earned.credited_on(session, tenant_id=tenant_id, entry_id=reverses_entry_id) if reverses_entry_id else None
-        earned.add(session, tenant_id=tenant_id, member_id=member_id, points=-points, day=credited_on or earned.day_of(now))
+        earned.add(session, tenant_id=tenant_id, member_id=member_id, points=-points, day=credited_on or day_of(now))
     moves: list[tuple[int, int]] = []
     if from_pending and own is not None:
         moves.append((own.id, from_pending))

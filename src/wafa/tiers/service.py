@@ -283,14 +283,16 @@ def _move(
     session.flush()
 
 
-def on_event(session: Session, *, tenant_id: int, member_id: int, now: datetime) -> None:
+def on_event(session: Session, *, tenant_id: int, member_id: int, now: datetime, locked: bool = False) -> None:
     """Upgrade a member whose metric now reaches a better tier (at once); a member in grace who
-    qualifies again keeps the tier, secured anew. Never demotes."""
+    qualifies again keeps the tier, secured anew. Never demotes. A caller holding the member's account
+    locks already (a purchase) says so: one round trip fewer."""
     tiers = tiers_of(session, tenant_id=tenant_id)
     if not tiers:
         return
     rules = policy(session, tenant_id=tenant_id)
-    _lock_member(session, tenant_id=tenant_id, member_id=member_id)
+    if not locked:
+        _lock_member(session, tenant_id=tenant_id, member_id=member_id)
     row = _row(session, tenant_id=tenant_id, member_id=member_id, now=now)
     levels = _levels_of(tiers)
     value = metric_value(session, tenant_id=tenant_id, member_id=member_id, now=now, rules=rules)

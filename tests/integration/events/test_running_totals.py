@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from tests.conftest import START, make_member, make_tenant
+from wafa import day_windows
 from wafa.db import unit_of_work
 from wafa.engagement import goals
 from wafa.events import category_totals, purchase_history, purchase_totals
@@ -149,7 +150,7 @@ def test_running_totals_equal_a_recomputation_from_history(factory, steps, windo
         assert earned.differences(session, tenant_id=tenant.id) == []
         assert purchase_totals.differences(session, tenant_id=tenant.id) == []
         assert category_totals.differences(session, tenant_id=tenant.id) == []
-        origin = earned.midnight((START - timedelta(days=420)).date())
+        origin = day_windows.midnight((START - timedelta(days=420)).date())
         for start, end in windows:
             since = origin + timedelta(minutes=start)
             until = None if end is None else since + timedelta(minutes=end)
