@@ -27,10 +27,12 @@ from wafa.engagement.models import (
     SurveyInvitation,
     SurveyResponse,
 )
-from wafa.events.models import Event, EventOutcome, EventType, IdempotencyRecord, ImportJob, MemberPurchaseDay
+from wafa.events.models import Event, EventOutcome, EventType, IdempotencyRecord, ImportJob, MemberCategoryDay, MemberPurchaseDay
 from wafa.ledger.models import Account, Entry, Hold, Lot, LotMovement, MemberPointsEarned, Posting
 from wafa.members.models import Member
 from wafa.memberships.models import Membership, MembershipLog, MembershipPayment, Plan
+from wafa.notify.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from wafa.outbox.models import OutboxMessage, OutboxSequence
 from wafa.programs.models import Program
 from wafa.rewards.models import (
     Coupon,
@@ -79,6 +81,7 @@ __all__ = [
     "Lot",
     "LotMovement",
     "Member",
+    "MemberCategoryDay",
     "MemberPointsEarned",
     "MemberPurchaseDay",
     "MemberStampCard",
@@ -88,6 +91,8 @@ __all__ = [
     "MembershipLog",
     "MembershipPayment",
     "OrderPayment",
+    "OutboxMessage",
+    "OutboxSequence",
     "Plan",
     "Posting",
     "Program",
@@ -116,4 +121,7 @@ __all__ = [
     "TierPolicy",
     "Voucher",
     "WebSession",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

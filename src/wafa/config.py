@@ -27,6 +27,14 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_from: str = "Wafa <no-reply@localhost>"
     smtp_starttls: bool = False
+    # Webhook endpoints must be https on a public address; tests and development allow http and
+    # private addresses (127.0.0.1) with this set.
+    webhook_allow_private: bool = False
+    # How often `wafa worker` looks for messages to number and deliveries due (seconds).
+    delivery_interval_seconds: float = 1.0
+    # How long a worker holds the deliveries it is sending; past it, another worker sends them (the
+    # first one died). Longer than a send can take (10 s timeout each).
+    delivery_lease_seconds: float = 60.0
     # Session cookies carry the Secure flag: "auto" sets it when public_url is https.
     cookie_secure: str = "auto"
     # Where the front-end libraries installed from npm live (default: node_modules beside the source).

@@ -41,18 +41,35 @@ def jobs_run_due(
 def worker(
     interval: float = typer.Option(None, "--interval", help="seconds between passes (default WAFA_WORKER_INTERVAL_SECONDS, 30)"),
     passes: int = typer.Option(0, "--passes", help="stop after this many passes (0: run until stopped)"),
+    deliveries_only: bool = typer.Option(False, "--deliveries-only", help="only number the outbox and deliver webhooks"),
 ) -> None:
-    """Run the scheduled work in a loop: releases, expiries, hold lapses, pending cashback, birthdays."""
+    """Run the scheduled work in a loop (releases, expiries, hold lapses, pending cashback, birthdays,
+    tier reviews, renewals) and, between passes, deliver the outbox: number what committed and send
+    what webhooks are owed, every WAFA_DELIVERY_INTERVAL_SECONDS (1). Several workers may run at once."""
     from wafa.jobs.service import run_due
+    from wafa.notify import webhooks
 
-    every = interval if interval is not None else get_settings().worker_interval_seconds
+    settings = get_settings()
+    every = interval if interval is not None else settings.worker_interval_seconds
+    clock = SystemClock()
     done = 0
-    with failures():
+    with failures(), webhooks.client() as http:
         factory = session_factory()
+        next_pass = 0.0
         while True:
-            report = run_due(factory, now=SystemClock().now())
-            err.print(f"pass {done + 1}: {report.__dict__}")
-            done += 1
-            if passes and done >= passes:
-                return
-            time.sleep(every)
+            if not deliveries_only and time.monotonic() >= next_pass:
+                report = run_due(factory, now=clock.now())
+                err.print(f"pass {done + 1}: {report.__dict__}")
+                done += 1
+                if passes and done >= passes:
+                    return
+                next_pass = time.monotonic() + every
+            webhooks.number_and_fan_out(factory, now=clock.now())
+            while webhooks.deliver_due(factory, clock=clock, client=http):
+                webhooks.number_and_fan_out(factory, now=clock.now())
+            if deliveries_only and passes:
+                done += 1
+                if done >= passes:
+                    return
+            time.sleep(min(settings.delivery_interval_seconds, max(0.0, next_pass - time.monotonic())) if not deliveries_only
+                       else settings.delivery_interval_seconds)

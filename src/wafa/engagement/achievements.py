@@ -28,6 +28,7 @@ from wafa.ledger import service as ledger
 from wafa.members import service as members
 from wafa.members.models import Member
 from wafa.money import to_minor
+from wafa.outbox import service as outbox
 from wafa.programs import earning
 from wafa.programs import service as programs
 from wafa.programs.service import ProgramConfig
@@ -474,6 +475,13 @@ def _award(
             details={"achievement_id": award.id, kind: definition.key},
         )
         award.entry_id, award.lot_id = credit.entry_id, credit.lot_id
+    outbox.emit(
+        session, tenant_id=tenant_id, type_={"badge": "badge.earned", "challenge": "challenge.completed", "streak": "streak.milestone"}[kind],
+        member_id=member_id, now=now, payload={
+            "key": definition.key, "name_en": definition.name_en, "name_ar": definition.name_ar, "points": points,
+            "milestone": milestone if kind == "streak" else None, "award_id": award.id,
+        },
+    )
     reward = catalog.get_by_key(session, tenant_id=tenant_id, key=reward_key) if reward_key else None
     kept = _reward_kept(session, award=award) if reward is not None else None
     if kept is not None:

@@ -28,6 +28,7 @@ from wafa.ledger import service as ledger
 from wafa.members import service as members
 from wafa.members.models import Member
 from wafa.money import to_minor
+from wafa.outbox import service as outbox
 from wafa.programs import earning
 from wafa.programs import service as programs
 from wafa.rewards import catalog, redemptions
@@ -175,6 +176,11 @@ def settle(session: Session, *, tenant_id: int, referral_id: int, now: datetime)
     dispatch.publish(session, ReferralCompleted(
         tenant_id, referral.referee_id, now, referral_id=referral.id, referrer_id=referral.referrer_id,
     ))
+    for side in [w for w in (referral.referrer_id, referral.referee_id) if w is not None]:
+        # One message to each side, so a receiver filtering by member sees its own.
+        outbox.emit(session, tenant_id=tenant_id, type_="referral.completed", member_id=side, now=now, payload={
+            "referrer_id": referral.referrer_id, "referee_id": referral.referee_id, "referral_id": referral.id,
+        })
     session.flush()
     return "completed"
 

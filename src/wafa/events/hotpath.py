@@ -4,7 +4,8 @@ entry and everything it writes, comes from ledger/earn_statement.py).
 Round trips, not SQL work, set the ceiling of the earn path (see ARCHITECTURE.md, "The hot path"),
 so on PostgreSQL a purchase by a member is one data-modifying CTE that finds the member, records the
 event, writes the earn entry, bumps the member account's balance and hash chain, writes both
-postings and the lot, adds to the member's running totals of the day (and of its categories), and keeps the answer's balance
+postings and the lot, adds to the member's running totals of the day (and of its categories), writes its points.earned
+message to the outbox, and keeps the answer's balance
 and reason for replays (`event_outcomes`).
 It writes exactly the rows that `events.service.record_purchase` writes through the ledger service
 on SQLite (the same tests run on both, and `ledger verify` re-derives
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 from wafa.day_windows import day_of
 from wafa.events import category_totals, purchase_totals
 from wafa.ledger.earn_statement import EARN_CTES
+from wafa.outbox import service as outbox
 
 _SQL = """
 WITH m AS (
@@ -44,6 +46,7 @@ ev AS (
 {earn},
 {purchase_day},
 {category_day},
+{outbox},
 oc AS (
     -- What the answer says, kept for its replays: the balance just after the earn (every sub-statement
     -- reads the accounts as they were before it, so the credited one comes from `acc`), and the reason
@@ -72,9 +75,9 @@ LEFT JOIN oc ON true
 
 # The ledger writes its own rows (ledger/earn_statement.py); this statement adds the event around them.
 _BY_EXTERNAL_ID = _SQL.format(member_match="external_id = %(member)s", earn=EARN_CTES, purchase_day=purchase_totals.DAY_CTE,
-                         category_day=category_totals.CATEGORY_CTE)
+                         category_day=category_totals.CATEGORY_CTE, outbox=outbox.EARNED_CTE)
 _BY_ID = _SQL.format(member_match="id = %(member)s", earn=EARN_CTES, purchase_day=purchase_totals.DAY_CTE,
-                         category_day=category_totals.CATEGORY_CTE)
+                         category_day=category_totals.CATEGORY_CTE, outbox=outbox.EARNED_CTE)
 
 
 def purchase(
@@ -124,6 +127,11 @@ def purchase(
         "today": day_of(now),
         "occurred_day": day_of(occurred_at),
         "categories": category_totals.as_json(category_totals.shares(amount, 0, items, None)),
+        "outbox_id": outbox.new_id(),
+        "outbox_payload": orjson.dumps(outbox.earned_payload(
+            status="available" if released else "pending", available_at=available_at, expires_at=expires_at, kind="earn",
+            reason=reason, order_id=order_id,
+        )).decode(),
     }
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:

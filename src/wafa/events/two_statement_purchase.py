@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from wafa.day_windows import day_of
 from wafa.events import category_totals, purchase_totals
 from wafa.ledger.earn_statement import CASHBACK_CTES, EARN_CTES
+from wafa.outbox import service as outbox
 from wafa.rules import engine
 from wafa.rules import service as rules
 
@@ -142,6 +143,7 @@ aw AS (
 ),
 {purchase_day},
 {category_day},
+{outbox},
 oc AS (
     -- The answer's balance (with the earn's account as `acc` left it) and reason, kept for replays.
     INSERT INTO event_outcomes (event_id, tenant_id, balance, not_awarded_reason)
@@ -166,7 +168,8 @@ LEFT JOIN cb ON true
 LEFT JOIN oc ON true
 """
 _WRITE_SQL = _WRITE.format(
-    earn=EARN_CTES, cashback=CASHBACK_CTES, purchase_day=purchase_totals.DAY_CTE, category_day=category_totals.CATEGORY_CTE
+    earn=EARN_CTES, cashback=CASHBACK_CTES, purchase_day=purchase_totals.DAY_CTE, category_day=category_totals.CATEGORY_CTE,
+    outbox=outbox.EARNED_CTE,
 )
 
 
@@ -215,6 +218,11 @@ def write(
         "target": "available" if released else "pending", "issued": issued_account_id, "released": released,
         "available_at": available_at, "expires_at": expires_at, "today": day_of(now), "occurred_day": day_of(occurred_at),
         "categories": category_totals.as_json(category_totals.shares(amount, 0, items, None)),
+        "outbox_id": outbox.new_id(),
+        "outbox_payload": orjson.dumps(outbox.earned_payload(
+            status="available" if released else "pending", available_at=available_at, expires_at=expires_at, kind="earn",
+            reason=reason, order_id=(details or {}).get("order_id"),
+        )).decode(),
         "awards": orjson.dumps([{**row, "n": n} for n, row in enumerate(awards)]).decode(),
         "cashback": cashback.amount if cashback else 0,
         "cashback_unit": cashback.currency if cashback else None,

@@ -23,6 +23,7 @@ from wafa.events import awards, member_events
 from wafa.ledger import service as ledger
 from wafa.members import service as members
 from wafa.memberships import service as memberships
+from wafa.notify import webhooks
 from wafa.programs import service as programs
 from wafa.rewards import redemptions
 from wafa.rules import service as rules
@@ -49,6 +50,7 @@ class PassReport:
     memberships_due: int = 0
     rfm_recomputed: int = 0  # programs whose RFM scores (and custom segments) were a day old or missing
     web_sessions_ended: int = 0  # console and portal sessions past their idle time, and spent sign-in codes
+    outbox_rows_forgotten: int = 0  # outbox messages, webhook deliveries and attempts past 30 days
 
 
 class Due(Protocol):
@@ -129,6 +131,8 @@ def run_due(
     rfm_done = _recompute_rfm(factory, now=now, tenant_id=tenant_id)
     with unit_of_work(factory) as session:
         ended = web_sessions.purge_expired(session, now=now) + login_codes.purge(session, now=now)
+    with unit_of_work(factory) as session:
+        forgotten = webhooks.purge(session, now=now)
     # Count only what this pass did: a lot another pass got to first moved nothing here.
     return PassReport(
         released_lots=released.done,
@@ -144,6 +148,7 @@ def run_due(
         memberships_due=renewals,
         rfm_recomputed=rfm_done,
         web_sessions_ended=ended,
+        outbox_rows_forgotten=forgotten,
     )
 
 

@@ -16,6 +16,7 @@ from wafa.ledger import earned
 from wafa.ledger.accounts import lock_accounts, member_accounts, program_accounts
 from wafa.ledger.models import Account, Entry, Lot, LotMovement
 from wafa.ledger.postings import Leg, post_entry
+from wafa.outbox import service as outbox
 
 # Statements of the earn path, built once on the tables (Core: no ORM-enabled DML overhead).
 _INSERT_LOT = Lot.__table__.insert().returning(Lot.__table__.c.id)
@@ -155,6 +156,16 @@ def credit(
         _insert_movements(
             session, tenant_id=tenant_id, entry_id=entry_id, moves=_repay_debt_moves([(lot_id, points)], balance_before)
         )
+    if kind == "adjust":
+        outbox.emit(session, tenant_id=tenant_id, type_="points.adjusted", member_id=member_id, now=now, payload={
+            "points": points, "reason": reason, "entry_id": entry_id, "actor": (details or {}).get("actor"),
+        })
+    else:
+        outbox.emit(session, tenant_id=tenant_id, type_="points.earned", member_id=member_id, now=now, payload={
+            **outbox.earned_payload(status="pending" if pending else "available", available_at=available_at, expires_at=expires_at,
+                                    kind=kind, reason=reason, order_id=(details or {}).get("order_id")),
+            "points": points, "entry_id": entry_id, "event_id": event_id,
+        })
     return Credit(entry_id, lot_id, points, "pending" if pending else "available", available_at, expires_at)
 
 
@@ -192,6 +203,9 @@ def release_lot(session: Session, *, tenant_id: int, lot_id: int, now: datetime)
     _insert_movements(
         session, tenant_id=tenant_id, entry_id=entry_id, moves=_repay_debt_moves([(lot_id, remaining)], balance_before)
     )
+    outbox.emit(session, tenant_id=tenant_id, type_="points.released", member_id=lot.member_id, now=now, payload={
+        "points": remaining, "lot_id": lot_id, "event_id": lot.event_id,
+    })
     return remaining
 
 
@@ -257,6 +271,14 @@ def debit(
         ) from None
     moves = _take_from_lots(session, tenant_id=tenant_id, member_id=member_id, points=points, released=True)
     _insert_movements(session, tenant_id=tenant_id, entry_id=entry_id, moves=moves)
+    if kind == "adjust":
+        outbox.emit(session, tenant_id=tenant_id, type_="points.adjusted", member_id=member_id, now=now, payload={
+            "points": -points, "reason": reason, "entry_id": entry_id, "actor": (details or {}).get("actor"),
+        })
+    elif destination != "held":  # a hold says so itself (hold.created)
+        outbox.emit(session, tenant_id=tenant_id, type_="points.redeemed", member_id=member_id, now=now, payload={
+            "points": points, "reason": reason, "entry_id": entry_id, "kind": kind,
+        })
     return Debit(entry_id, points, posted[accounts["available"]].balance_after)
 
 
@@ -385,6 +407,9 @@ def claw_back(
             session, tenant_id=tenant_id, member_id=member_id, points=from_available, released=True, first_lot_id=first
         )
     _insert_movements(session, tenant_id=tenant_id, entry_id=entry_id, moves=moves)
+    outbox.emit(session, tenant_id=tenant_id, type_="points.reversed", member_id=member_id, now=now, payload={
+        "points": points, "reason": reason, "entry_id": entry_id, "reverses_entry_id": reverses_entry_id, "event_id": event_id,
+    })
     if from_available:
         return Debit(entry_id, points, posted[accounts["available"]].balance_after)
     return Debit(entry_id, points, session.execute(select(Account.balance).where(Account.id == accounts["available"])).scalar_one())
@@ -423,6 +448,9 @@ def expire_lot(session: Session, *, tenant_id: int, lot_id: int, now: datetime) 
         details={"lot_id": lot_id, "expired_at": expires_at.isoformat()},
     )
     _insert_movements(session, tenant_id=tenant_id, entry_id=entry_id, moves=[(lot_id, remaining)])
+    outbox.emit(session, tenant_id=tenant_id, type_="points.expired", member_id=lot.member_id, now=now, payload={
+        "points": remaining, "lot_id": lot_id, "entry_id": entry_id,
+    })
     return remaining
 
 

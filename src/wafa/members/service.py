@@ -18,6 +18,7 @@ from wafa.errors import Conflict, InvalidInput, MemberNotActive, NotFound
 from wafa.ledger import service as ledger
 from wafa.members.models import Member
 from wafa.members.schemas import Consent, MemberCreate, MemberRead, MemberUpdate
+from wafa.outbox import service as outbox
 
 # No 0/O, 1/I/L: codes are read aloud and typed on phones.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -117,6 +118,9 @@ def create(session: Session, *, tenant_id: int, member_in: MemberCreate, region:
         # Two enrolments of one external id at once: the loser sees the winner's row.
         raise Conflict(f"a member with external id {member_in.external_id!r} exists", field="external_id") from None
     ledger.open_member_accounts(session, tenant_id=tenant_id, member_id=member_id)
+    outbox.emit(session, tenant_id=tenant_id, type_="member.enrolled", member_id=member_id, now=now, payload={
+        "external_id": member_in.external_id, "enrolled_at": now, "channel": "api",
+    })
     return get_or_raise(session, tenant_id=tenant_id, member_id=member_id)
 
 
@@ -147,6 +151,9 @@ def update_profile(
     _check_birth_date(values.get("birth_date"), now)  # type: ignore[arg-type]
     values["updated_at"] = now
     session.execute(update(Member).where(Member.tenant_id == tenant_id, Member.id == member.id).values(**values))
+    changed = sorted({"consent" if key.startswith("consent_") else key for key in values if key != "updated_at"})
+    if changed:
+        outbox.emit(session, tenant_id=tenant_id, type_="member.updated", member_id=member.id, now=now, payload={"changed": changed})
     session.expire(member)
     return get_or_raise(session, tenant_id=tenant_id, member_id=member_id)
 
@@ -164,6 +171,10 @@ def change_status(session: Session, *, tenant_id: int, member_id: int, action: s
         update(Member)
         .where(Member.tenant_id == tenant_id, Member.id == member_id)
         .values(status=target, status_reason=reason, updated_at=now)
+    )
+    outbox.emit(
+        session, tenant_id=tenant_id, type_="member.suspended" if action == "suspend" else "member.updated", member_id=member_id,
+        now=now, payload={"status": target, "reason": reason} if action == "suspend" else {"changed": ["status"], "status": target},
     )
     session.expire(member)
     return get_or_raise(session, tenant_id=tenant_id, member_id=member_id)
@@ -348,11 +359,15 @@ def ensure_many(
              "enrolled_at": min((since or {}).get(external_id, now), now), "updated_at": now}
             for k, external_id in enumerate(missing)
         ]
+        enrolled_at = {row["external_id"]: row["enrolled_at"] for row in rows}
         for member_id, external_id in bulk_insert(
             session, Member, rows, conflict=["tenant_id", "external_id"], returning=("id", "external_id")
         ):
             found[external_id] = member_id
             made.append(member_id)
+            outbox.emit(session, tenant_id=tenant_id, type_="member.enrolled", member_id=member_id, now=now, payload={
+                "external_id": external_id, "enrolled_at": enrolled_at[external_id], "channel": "import",
+            })
         ledger.open_member_accounts_many(session, tenant_id=tenant_id, member_ids=made)
         for external_id in missing:
             if external_id not in found:  # enrolled meanwhile by someone else

@@ -24,6 +24,7 @@ from wafa.events import purchase_totals
 from wafa.ledger import service as ledger
 from wafa.members import service as members
 from wafa.money import to_major, to_minor
+from wafa.outbox import service as outbox
 from wafa.programs import earning
 from wafa.programs import service as programs
 from wafa.tiers import qualification
@@ -266,6 +267,15 @@ def _move(
         metric_value=value, reason=reason, at=now,
     ))
     dispatch.publish(session, TierChanged(row.tenant_id, row.member_id, now, from_tier_id=before, to_tier_id=row.tier_id, cause=cause))
+    known = {tier.id: tier for tier in tiers_of(session, tenant_id=row.tenant_id)}
+    was = known.get(before) if before is not None else None
+    rank_before, rank_after = (was.rank if was else -1), (to.rank if to else -1)
+    if rank_before != rank_after:
+        outbox.emit(
+            session, tenant_id=row.tenant_id, type_="tier.upgraded" if rank_after > rank_before else "tier.downgraded",
+            member_id=row.member_id, now=now,
+            payload={"from_tier": was.key if was else None, "to_tier": to.key if to else None, "cause": cause, "metric_value": value},
+        )
     welcome = int((to.benefits or {}).get("welcome_points") or 0) if to else 0
     member = members.get(session, tenant_id=row.tenant_id, member_id=row.member_id)
     if member is None or member.status != "active":

@@ -16,6 +16,7 @@ from wafa.events.schemas import PurchaseIn, ReturnIn
 from wafa.ledger import service as ledger
 from wafa.ledger.models import Entry, Lot, LotMovement, Posting
 from wafa.ledger.verify import verify
+from wafa.outbox.models import OutboxMessage
 
 
 def _run(factory, clock, tenant_id: int, member_ids: list[int]) -> list[tuple]:  # type: ignore[no-untyped-def]
@@ -55,10 +56,19 @@ def _run(factory, clock, tenant_id: int, member_ids: list[int]) -> list[tuple]: 
             select(EventOutcome.balance, EventOutcome.not_awarded_reason).where(EventOutcome.tenant_id == tenant_id)
             .order_by(EventOutcome.event_id)
         ).all()
+        # The messages each path leaves for webhooks and streams: the same, ids aside.
+        ids = {"entry_id", "event_id", "reverses_entry_id", "external_id"}  # ids, and the members' random external ids
+        messages = [
+            (type_, member_id is not None, tuple(sorted((k, v) for k, v in payload.items() if k not in ids)), tuple(sorted(set(payload) & ids)))
+            for type_, member_id, payload in session.execute(
+                select(OutboxMessage.type, OutboxMessage.member_id, OutboxMessage.payload).where(OutboxMessage.tenant_id == tenant_id)
+                .order_by(OutboxMessage.id)
+            )
+        ]
         assert verify(session, tenant_id=tenant_id).ok
         debt = -ledger.balances(session, tenant_id=tenant_id, member_id=member_ids[0])["available"]
     return [debt, tuple(map(tuple, lots)), tuple(map(tuple, entries)), tuple(map(tuple, postings)), tuple(map(tuple, moves)),
-            answers, [tuple(o) for o in outcomes]]
+            answers, [tuple(o) for o in outcomes], messages]
 
 
 @pytest.mark.parametrize("pending_days", [0, 14])

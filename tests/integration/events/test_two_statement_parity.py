@@ -23,7 +23,7 @@ from wafa.tenants import service as tenants
 
 # Differ between two runs by design: secrets are random, and caches of configuration are per process.
 SKIPPED_TABLES = {"api_keys", "alembic_version", "config_versions"}
-RANDOM_COLUMNS = {("coupons", "code"), ("members", "referral_code"), ("members", "card_token")}
+RANDOM_COLUMNS = {("coupons", "code"), ("members", "referral_code"), ("members", "card_token"), ("outbox_messages", "message_id")}
 # One statement writes the earn's and the cashback's postings in an order PostgreSQL chooses: their ids
 # may interleave differently (nothing reads postings by id; each account's chain is ordered by seq).
 UNORDERED_IDS = {"postings"}

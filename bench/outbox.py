@@ -1,0 +1,170 @@
+"""Webhook deliveries per second: `wafa worker --deliveries-only` (1, then 2 processes) sending the outbox
+to a local receiver on 127.0.0.1, against pgbench on the same machine in the same run.
+
+Run:  .venv/bin/python bench/outbox.py [--messages 20000] [--members 2000]
+      (needs `apt-get install postgresql-client` for pgbench)
+
+It creates two scratch databases on the local PostgreSQL (Wafa's, migrated, and pgbench's, scale 10;
+both dropped afterwards), a tenant and an endpoint subscribed to everything, and writes `--messages`
+points.earned messages into the outbox over `--members` members in one statement (as committed
+purchases would have). Then, for each worker count, the workers number the messages, owe them to the
+endpoint and deliver them; the time runs from starting the workers to the last delivery recorded.
+The receiver is its own process (a threaded http.server answering 200 at once, checking nothing), so
+what is measured is Wafa's side: leasing, building and signing envelopes, sending, recording.
+Between the rows the deliveries are forgotten and the messages made new again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy.orm import sessionmaker
+
+from wafa.config import get_settings
+from wafa.db import make_engine, unit_of_work
+from wafa.migrate import upgrade
+from wafa.notify import webhooks
+from wafa.tenants import service as tenants
+
+sys.path.insert(0, str(Path(__file__).parent))
+from earn import free_port, run_pgbench  # bench scripts share helpers as plain modules
+
+
+def _serve(port: int) -> None:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+def _reset(dsn: str, tenant_id: int) -> None:
+    """Forget the deliveries and the numbering: the same messages, owed anew."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DELETE FROM webhook_attempts")
+        conn.execute("DELETE FROM webhook_deliveries")
+        conn.execute("UPDATE outbox_messages SET seq = NULL WHERE tenant_id = %s", (tenant_id,))
+        conn.execute("DELETE FROM outbox_sequences")
+        conn.execute("UPDATE webhook_endpoints SET from_seq = 1, failing_since = NULL")
+        conn.execute("VACUUM ANALYZE")
+
+
+def _delivered(dsn: str) -> int:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return int(conn.execute("SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'").fetchone()[0])  # type: ignore[index]
+
+
+def run_workers(url: str, dsn: str, count: int, messages: int) -> dict[str, float]:
+    env = {**os.environ, "WAFA_DATABASE_URL": url, "WAFA_WEBHOOK_ALLOW_PRIVATE": "1", "WAFA_DELIVERY_INTERVAL_SECONDS": "0.05",
+           "WAFA_LOG_LEVEL": "warning"}
+    wafa = str(Path(sys.executable).parent / "wafa")
+    started = time.perf_counter()
+    workers = [subprocess.Popen([wafa, "worker", "--deliveries-only"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               for _ in range(count)]
+    try:
+        done = 0
+        while done < messages:
+            time.sleep(0.2)
+            done = _delivered(dsn)
+            if time.perf_counter() - started > 1800:
+                raise SystemExit(f"{count} workers: only {done} of {messages} delivered after 30 minutes")
+        seconds = time.perf_counter() - started
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(30)
+    return {"workers": count, "messages": messages, "seconds": seconds, "deliveries_per_s": messages / seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test", help="a database to connect to for CREATE DATABASE")
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--members", type=int, default=2_000)
+    parser.add_argument("--workers", default="1,2", help="worker process counts to run")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+
+    run = uuid.uuid4().hex[:8]
+    wafa_db, pgb_db = f"wafa_outbox_{run}", f"pgbench_{run}"
+    with psycopg.connect(args.postgres, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{wafa_db}"')
+        conn.execute(f'CREATE DATABASE "{pgb_db}"')
+        pg_version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+    dsn = f"{args.postgres.rsplit('/', 1)[0]}/{wafa_db}"
+    url = dsn.replace("postgresql://", "postgresql+psycopg://")
+    port = free_port()
+    receiver = multiprocessing.Process(target=_serve, args=(port,), daemon=True)
+    receiver.start()
+    try:
+        engine = make_engine(url)
+        upgrade(engine)
+        os.environ["WAFA_WEBHOOK_ALLOW_PRIVATE"] = "1"
+        get_settings.cache_clear()
+        factory = sessionmaker(engine, expire_on_commit=False)
+        now = datetime.now(UTC)
+        with unit_of_work(factory) as session:
+            tenant = tenants.create(session, name="Bench", slug="bench", currency="SAR", now=now)
+            webhooks.create(session, tenant_id=tenant.id, url=f"http://127.0.0.1:{port}/hooks", event_types=None, description=None,
+                            enabled=True, now=now)
+        engine.dispose()
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(
+                """INSERT INTO outbox_messages (tenant_id, message_id, type, version, member_id, occurred_at, created_at, payload)
+                   SELECT %(t)s, 'msg_' || md5(n::text), 'points.earned', 1, 1 + n %% %(members)s, now(), now(),
+                          json_build_object('points', 40, 'status', 'pending', 'available_at', now(), 'expires_at', null,
+                                            'kind', 'earn', 'reason', 'bench', 'entry_id', n, 'event_id', n, 'order_id', 'B-' || n)
+                   FROM generate_series(1, %(n)s) AS n""",
+                {"t": tenant.id, "members": args.members, "n": args.messages},
+            )
+        subprocess.run(["pgbench", "-i", "-q", "-s", "10", "-h", "127.0.0.1", "-U", "postgres", pgb_db], check=True, capture_output=True)
+        rows = []
+        for count in [int(c) for c in args.workers.split(",")]:
+            _reset(dsn, tenant.id)
+            found = run_workers(url, dsn, count, args.messages)
+            found["pgbench_tps"] = run_pgbench(args.postgres, pgb_db, clients=8, seconds=15)
+            found["ratio"] = found["deliveries_per_s"] / found["pgbench_tps"]
+            rows.append(found)
+            print(f"{count} worker(s): {args.messages} deliveries in {found['seconds']:.1f} s = {found['deliveries_per_s']:.0f}/s; "
+                  f"pgbench {found['pgbench_tps']:.0f} tps; ratio {found['ratio']:.3f}", flush=True)
+        print()
+        print("| workers | deliveries | seconds | deliveries/s | pgbench tps (8 clients) | deliveries/s ÷ pgbench tps |")
+        print("|---:|---:|---:|---:|---:|---:|")
+        for row in rows:
+            print(f"| {row['workers']} | {row['messages']:,} | {row['seconds']:.1f} | {row['deliveries_per_s']:.0f} | "
+                  f"{row['pgbench_tps']:.0f} | {row['ratio']:.3f} |")
+        result = {"environment": {"date": now.isoformat(timespec="seconds"), "cpus": os.cpu_count(), "postgresql": pg_version,
+                                  "python": sys.version.split()[0], "members": args.members}, "rows": rows}
+        print("JSON:", json.dumps(result))
+        if args.json:
+            args.json.write_text(json.dumps(result, indent=2))
+    finally:
+        receiver.terminate()
+        with psycopg.connect(args.postgres, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{wafa_db}" WITH (FORCE)')
+            conn.execute(f'DROP DATABASE IF EXISTS "{pgb_db}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
