@@ -31,6 +31,7 @@ from wafa.members import service as members
 from wafa.members.schemas import Consent, MemberCreate
 from wafa.memberships import service as memberships
 from wafa.memberships.schemas import PaymentIn, PlanIn
+from wafa.notify import webhooks
 from wafa.programs import service as programs
 from wafa.rewards import catalog, coupons, redemptions, stamp_cards, vouchers
 from wafa.rewards.schemas import RedemptionIn, RewardIn, StampCardIn
@@ -272,6 +273,11 @@ def seed(
             _program_achievements(session, tenant_id=tenant.id, since=now - timedelta(days=31 * months + 1), now=now)
             admin_users.create(
                 session, tenant_id=tenant.id, email=DEMO_ADMIN_EMAIL, name="Demo admin", password=DEMO_ADMIN_PASSWORD, role="owner", now=now,
+            )
+            # An example webhook, off: the console shows where messages would go (nothing is sent).
+            webhooks.create(
+                session, tenant_id=tenant.id, url="https://crm.example.com/wafa", event_types=["points.earned", "tier.upgraded", "reward.redeemed"],
+                description="CRM (an example: point it at your system, then turn it on)", enabled=False, now=now, resolve=False,
             )
         key = tenants.create_key(session, tenant_id=tenant.id, name=f"demo admin {now:%Y-%m-%d %H:%M}", scopes=["admin"], now=now)
         tenant_id = tenant.id

@@ -111,7 +111,7 @@ def test_admin_finds_a_member_by_email_and_adjusts_their_points(browser: Browser
         form.locator('input[name="points"]').fill("250")
         form.locator('input[name="reason"]').fill("Goodwill: late delivery (browser test)")
         form.locator('button[type="submit"]').click()
-        page.locator("#confirm").get_by_role("button", name="Yes, adjust").click()  # asked first (issue 14)
+        page.locator("#confirm").get_by_role("button", name="Yes, adjust").click()  # asked first
         page.wait_for_url(re.compile(rf"/admin/members/{member['id']}\?done=adjusted"))
         expect(page.locator("p.flash")).to_be_visible()
         assert number(page.locator("#balance-available").inner_text()) == before + 250

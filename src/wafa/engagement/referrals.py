@@ -112,6 +112,10 @@ def on_enrolment(session: Session, *, tenant_id: int, member: Member, code: str,
     )
     session.add(referral)
     session.flush()
+    if reason:
+        outbox.emit(session, tenant_id=tenant_id, type_="referral.refused", member_id=member.id, now=now, payload={
+            "referral_id": referral.id, "referrer_id": referral.referrer_id, "referee_id": member.id, "reason": reason,
+        })
     return referral
 
 

@@ -22,6 +22,7 @@ from wafa.engagement.models import Survey, SurveyInvitation, SurveyResponse
 from wafa.engagement.schemas import InviteIn, ResponseIn, SurveyIn, SurveyUpdate
 from wafa.errors import Conflict, InvalidInput, NotFound
 from wafa.members import service as members
+from wafa.outbox import service as outbox
 from wafa.programs import service as programs
 from wafa.tenants import service as tenants
 from wafa.tiers import service as tiers
@@ -221,6 +222,9 @@ def respond(session: Session, *, tenant_id: int, survey_id: int, response_in: Re
         session, tenant_id=tenant_id, member=member, type_=EVENT_TYPE, reference=f"survey:{survey.key}",
         attributes={"survey": survey.key, "score": score}, occurred_at=now, now=now,
     )
+    outbox.emit(session, tenant_id=tenant_id, type_="survey.answered", member_id=member.id, now=now, payload={
+        "survey_id": survey.id, "survey_key": survey.key, "response_id": response.id, "score": score,
+    })
     return response
 
 

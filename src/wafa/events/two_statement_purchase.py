@@ -144,6 +144,7 @@ aw AS (
 {purchase_day},
 {category_day},
 {outbox},
+{wallet_outbox},
 oc AS (
     -- The answer's balance (with the earn's account as `acc` left it) and reason, kept for replays.
     INSERT INTO event_outcomes (event_id, tenant_id, balance, not_awarded_reason)
@@ -169,7 +170,7 @@ LEFT JOIN oc ON true
 """
 _WRITE_SQL = _WRITE.format(
     earn=EARN_CTES, cashback=CASHBACK_CTES, purchase_day=purchase_totals.DAY_CTE, category_day=category_totals.CATEGORY_CTE,
-    outbox=outbox.EARNED_CTE,
+    outbox=outbox.EARNED_CTE, wallet_outbox=outbox.WALLET_CTE,
 )
 
 
@@ -230,6 +231,11 @@ def write(
         "wallet": cashback.wallet_account_id if cashback else None,
         "cashback_reason": cashback.reason if cashback else None,
         "cashback_details": orjson.dumps(cashback.details).decode() if cashback else None,
+        "wallet_outbox_id": outbox.new_id(),
+        "wallet_outbox_payload": orjson.dumps(outbox.wallet_payload(
+            amount=cashback.amount, currency=cashback.currency, status="available" if released else "pending", kind="cashback",
+            reason=cashback.reason,
+        ) if cashback else {}).decode(),
         "with_balance": with_balance, "not_awarded_reason": not_awarded_reason, "keep_outcome": keep_outcome,
     }
     cursor = _cursor(session)

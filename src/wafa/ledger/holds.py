@@ -13,6 +13,7 @@ from wafa.ledger.accounts import member_accounts, program_accounts
 from wafa.ledger.lots import debit, restore_lots
 from wafa.ledger.models import Hold
 from wafa.ledger.postings import Leg, post_entry
+from wafa.outbox import service as outbox
 
 
 def hold(
@@ -47,6 +48,9 @@ def hold(
         )
         .returning(Hold.id)
     ).scalar_one()
+    outbox.emit(session, tenant_id=tenant_id, type_="hold.created", member_id=member_id, now=now, payload={
+        "hold_id": hold_id, "points": points, "reason": reason, "expires_at": now + timedelta(seconds=ttl_seconds), "entry_id": result.entry_id,
+    })
     return get_hold_or_raise(session, tenant_id=tenant_id, hold_id=hold_id)
 
 
@@ -113,4 +117,7 @@ def resolve_hold(
             balance_before=posted[accounts["available"]].balance_after - give_back,
         )
     session.execute(update(Hold).where(Hold.id == hold_id).values(resolution_entry_id=entry_id))
+    outbox.emit(session, tenant_id=tenant_id, type_=f"hold.{status}", member_id=member_id, now=now, payload={
+        "hold_id": hold_id, "points": current.points, "captured": capture, "returned": give_back, "entry_id": entry_id,
+    })
     return get_hold_or_raise(session, tenant_id=tenant_id, hold_id=hold_id)

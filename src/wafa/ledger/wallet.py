@@ -18,6 +18,7 @@ from wafa.db import insert_unless_exists
 from wafa.errors import InsufficientFunds, InsufficientPoints, InvalidInput
 from wafa.ledger.models import Account, Entry, Posting
 from wafa.ledger.postings import Leg, post_entry
+from wafa.outbox import service as outbox
 
 WALLET_KINDS = ("wallet", "wallet_pending")
 _accounts: dict[tuple[object, int, str, str], int] = {}
@@ -77,6 +78,10 @@ def credit_cashback(
         reason=reason, now=now, member_id=member_id, event_id=event_id, unit=currency,
         details={**(details or {}), "currency": currency, "amount": amount},
     )
+    outbox.emit(session, tenant_id=tenant_id, type_="wallet.credited", member_id=member_id, now=now, payload={
+        **outbox.wallet_payload(amount=amount, currency=currency, status="pending" if pending else "available", kind="cashback", reason=reason),
+        "entry_id": entry_id, "event_id": event_id,
+    })
     return entry_id
 
 
@@ -110,6 +115,10 @@ def reverse_cashback(
         reason=reason, now=now, member_id=member_id, event_id=event_id, unit=currency,
         details={**(details or {}), "currency": currency, "amount": -amount},
     )
+    outbox.emit(session, tenant_id=tenant_id, type_="wallet.debited", member_id=member_id, now=now, payload={
+        **outbox.wallet_payload(amount=amount, currency=currency, status="pending" if pending else "available", kind="reverse", reason=reason),
+        "entry_id": entry_id, "event_id": event_id,
+    })
     return entry_id
 
 
@@ -147,6 +156,10 @@ def debit(
         raise InsufficientFunds(
             f"{amount} ({currency} minor units) asked for, {max(held, 0)} available", field="amount", available=max(held, 0)
         ) from None
+    outbox.emit(session, tenant_id=tenant_id, type_="wallet.debited", member_id=member_id, now=now, payload={
+        **outbox.wallet_payload(amount=amount, currency=currency, status="available", kind=kind, reason=reason),
+        "entry_id": entry_id, "event_id": None,
+    })
     return entry_id, posted[ids["wallet"]].balance_after
 
 
@@ -162,6 +175,10 @@ def refund(
         reason=reason, now=now, member_id=member_id, event_id=event_id, unit=currency,
         details={**(details or {}), "currency": currency, "amount": amount},
     )
+    outbox.emit(session, tenant_id=tenant_id, type_="wallet.credited", member_id=member_id, now=now, payload={
+        **outbox.wallet_payload(amount=amount, currency=currency, status="available", kind="refund", reason=reason),
+        "entry_id": entry_id, "event_id": event_id,
+    })
     return entry_id
 
 

@@ -88,8 +88,8 @@ def require_active(member: Member) -> None:
         raise MemberNotActive(f"member {member.id} is {member.status}", member_status=member.status)
 
 
-def create(session: Session, *, tenant_id: int, member_in: MemberCreate, region: str, now: datetime) -> Member:
-    """Enrol a member and open their points accounts."""
+def create(session: Session, *, tenant_id: int, member_in: MemberCreate, region: str, now: datetime, channel: str = "api") -> Member:
+    """Enrol a member and open their points accounts; `channel` says where they joined (api, portal)."""
     if get_by_external_id(session, tenant_id=tenant_id, external_id=member_in.external_id) is not None:
         raise Conflict(f"a member with external id {member_in.external_id!r} exists", field="external_id")
     _check_birth_date(member_in.birth_date, now)
@@ -119,7 +119,7 @@ def create(session: Session, *, tenant_id: int, member_in: MemberCreate, region:
         raise Conflict(f"a member with external id {member_in.external_id!r} exists", field="external_id") from None
     ledger.open_member_accounts(session, tenant_id=tenant_id, member_id=member_id)
     outbox.emit(session, tenant_id=tenant_id, type_="member.enrolled", member_id=member_id, now=now, payload={
-        "external_id": member_in.external_id, "enrolled_at": now, "channel": "api",
+        "external_id": member_in.external_id, "enrolled_at": now, "channel": channel,
     })
     return get_or_raise(session, tenant_id=tenant_id, member_id=member_id)
 

@@ -25,6 +25,7 @@ from wafa.members import service as members
 from wafa.memberships.models import Membership, MembershipLog, MembershipPayment, Plan
 from wafa.memberships.schemas import PaymentIn, PlanIn, PlanUpdate
 from wafa.money import to_major, to_minor
+from wafa.outbox import service as outbox
 from wafa.programs import earning
 from wafa.programs import service as programs
 from wafa.tiers.qualification import add_months
@@ -43,11 +44,25 @@ def has_plans(session: Session, *, tenant_id: int) -> bool:
     )
 
 
+# What the log's entries tell the outside world (the outbox's membership.* messages).
+_ANNOUNCED = {
+    "subscribed": "membership.subscribed", "activated": "membership.renewed", "converted": "membership.renewed",
+    "renewed": "membership.renewed", "resumed": "membership.renewed", "renewal_due": "membership.renewal_due",
+    "payment_failed": "membership.payment_failed", "lapsed": "membership.lapsed", "expired_unpaid": "membership.lapsed",
+    "cancelled": "membership.cancelled",
+}
+
+
 def _log(session: Session, membership: Membership, type_: str, now: datetime, **details: object) -> None:
     session.add(MembershipLog(
         tenant_id=membership.tenant_id, membership_id=membership.id, member_id=membership.member_id, type=type_,
         details=details or None, at=now,
     ))
+    if type_ in _ANNOUNCED:
+        outbox.emit(session, tenant_id=membership.tenant_id, type_=_ANNOUNCED[type_], member_id=membership.member_id, now=now, payload={
+            "membership_id": membership.id, "plan_id": membership.plan_id, "status": membership.status, "event": type_,
+            "period_end": membership.period_end, "details": details or None,
+        })
 
 
 def create_plan(session: Session, *, tenant_id: int, plan_in: PlanIn, now: datetime) -> Plan:

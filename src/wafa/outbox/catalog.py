@@ -65,6 +65,88 @@ class PointsExpired(_Payload):
     entry_id: int
 
 
+class HoldCreated(_Payload):
+    hold_id: int
+    points: int = Field(gt=0, description="reserved from the member's available points")
+    reason: str
+    expires_at: datetime = Field(description="when it lapses unless captured or voided")
+    entry_id: int
+
+
+class HoldResolved(_Payload):
+    hold_id: int
+    points: int = Field(description="what the hold reserved")
+    captured: int = Field(description="spent (0 when voided or lapsed)")
+    returned: int = Field(description="given back to the member's available points")
+    entry_id: int
+
+
+class RewardRedeemed(_Payload):
+    redemption_id: int
+    reward_id: int
+    reward_key: str
+    kind: str = Field(description="coupon, free_product, voucher, cashback, gift, privilege")
+    source: str = Field(description="points, or what granted it: achievement, referral, stamp_card, rule, ...")
+    points: int
+    money: int | None = Field(None, description="cashback: minor units of `currency`")
+    currency: str | None = None
+    expires_at: datetime | None = None
+    fulfilment: str | None = Field(None, description="gifts: requested")
+
+
+class RewardCancelled(_Payload):
+    redemption_id: int
+    reward_id: int
+    kind: str
+    points: int = Field(description="given back")
+    reason: str | None = None
+
+
+class RewardFulfilment(_Payload):
+    redemption_id: int
+    reward_id: int
+    fulfilment: Literal["shipped", "delivered"]
+    note: str | None = None
+
+
+class CouponIssued(_Payload):
+    coupon_id: int
+    code: str = Field(description="the code the member shows at the till")
+    discount: dict[str, Any]
+    max_uses: int
+    valid_until: datetime | None
+    redemption_id: int | None = Field(None, description="the reward redemption that issued it, if any")
+
+
+class CouponRedeemed(_Payload):
+    coupon_id: int
+    campaign_id: int | None
+    order_id: str | None
+    discount: int = Field(description="minor units of `currency`")
+    currency: str
+    uses: int
+    max_uses: int
+
+
+class MembershipChanged(_Payload):
+    membership_id: int
+    plan_id: int
+    status: str = Field(description="the membership's status after the change")
+    event: str = Field(description="what happened, as the membership's history names it (subscribed, renewed, converted, resumed, ...)")
+    period_end: datetime | None
+    details: dict[str, Any] | None = None
+
+
+class WalletMoved(_Payload):
+    amount: int = Field(gt=0, description="minor units of `currency`")
+    currency: str
+    status: Literal["pending", "available"] = Field(description="the wallet it went into or out of")
+    kind: str = Field(description="cashback, refund (credits); redeem, reverse, ... (debits)")
+    reason: str
+    entry_id: int
+    event_id: int | None = None
+
+
 class TierMoved(_Payload):
     from_tier: str | None = Field(description="the tier's key, none without one")
     to_tier: str | None
@@ -103,6 +185,20 @@ class ReferralCompleted(_Payload):
     referral_id: int
 
 
+class ReferralRefused(_Payload):
+    referral_id: int
+    referrer_id: int | None = Field(description="none when the code named no one")
+    referee_id: int
+    reason: str
+
+
+class SurveyAnswered(_Payload):
+    survey_id: int
+    survey_key: str
+    response_id: int
+    score: int | None = Field(description="the 0-10 answer of an NPS survey, if it has one")
+
+
 class WebhookTest(_Payload):
     endpoint_id: int
     message: str
@@ -127,6 +223,31 @@ TYPES: dict[str, EventType] = {t.name: t for t in (
     EventType("points.reversed", 1, "Points credited were taken back: by a return, or by a badge or challenge a return made untrue.", PointsReversed),
     EventType("points.released", 1, "Pending points became available (their return window closed).", PointsReleased),
     EventType("points.expired", 1, "Points expired unspent.", PointsExpired),
+    EventType("hold.created", 1, "Points were reserved at a till (two-phase redemption).", HoldCreated),
+    EventType("hold.captured", 1, "A hold was captured: all or part of its points spent, the rest given back.", HoldResolved),
+    EventType("hold.voided", 1, "A hold was voided: its points given back.", HoldResolved),
+    EventType("hold.lapsed", 1, "A hold was neither captured nor voided in time: its points given back.", HoldResolved),
+    EventType(
+        "reward.redeemed", 1, "A member received a reward: bought with points, or granted by an achievement, referral, card or rule.",
+        RewardRedeemed,
+    ),
+    EventType("reward.cancelled", 1, "A reward not yet used was cancelled: its points (and cashback, stock) given back.", RewardCancelled),
+    EventType("reward.fulfilment_changed", 1, "A gift was shipped or delivered.", RewardFulfilment),
+    EventType(
+        "coupon.issued", 1, "A coupon was issued to a member (bulk campaign codes, which belong to no one, are not announced).", CouponIssued,
+    ),
+    EventType("coupon.redeemed", 1, "A coupon was used on an order.", CouponRedeemed),
+    EventType("membership.subscribed", 1, "A member subscribed to a paid plan (a trial, or waiting for its first payment).", MembershipChanged),
+    EventType(
+        "membership.renewed", 1, "A paid period began: the first payment, a trial converted, a renewal, or a cancelled one resumed.",
+        MembershipChanged,
+    ),
+    EventType("membership.renewal_due", 1, "A period ended and its renewal payment is due.", MembershipChanged),
+    EventType("membership.payment_failed", 1, "The payment provider reported a failed payment.", MembershipChanged),
+    EventType("membership.lapsed", 1, "A membership ended unpaid after its grace period.", MembershipChanged),
+    EventType("membership.cancelled", 1, "A membership ended on cancellation.", MembershipChanged),
+    EventType("wallet.credited", 1, "Money went into a member's wallet: cashback (pending until the return window closes) or a refund.", WalletMoved),
+    EventType("wallet.debited", 1, "Money left a member's wallet: paid at a till or in a shop, or cashback a return took back.", WalletMoved),
     EventType("tier.upgraded", 1, "A member moved to a better tier.", TierMoved),
     EventType("tier.downgraded", 1, "A member dropped to a lower tier (or out of every tier) at a review.", TierMoved),
     EventType("member.enrolled", 1, "A member joined the program.", MemberEnrolled),
@@ -139,6 +260,11 @@ TYPES: dict[str, EventType] = {t.name: t for t in (
     EventType("challenge.completed", 1, "A member completed a challenge.", AchievementEarned),
     EventType("streak.milestone", 1, "A member's streak reached a milestone.", AchievementEarned),
     EventType("referral.completed", 1, "A referral completed: the referee's qualifying purchase was kept.", ReferralCompleted),
+    EventType(
+        "referral.refused", 1, "A referral was refused (a code of no one, self-referral, a known contact, over the monthly limit).",
+        ReferralRefused,
+    ),
+    EventType("survey.answered", 1, "A member answered a survey.", SurveyAnswered),
     EventType("webhook.test", 1, "Sent by the console's or the API's \"send test event\" to one endpoint only.", WebhookTest, member=False),
 )}
 

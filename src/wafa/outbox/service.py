@@ -40,6 +40,16 @@ EARNED_CTE = """ob AS (
 )""".format(version=catalog.version_of("points.earned"))  # noqa: S608  only the catalog's version number is formatted in
 
 
+# wallet.credited of a purchase's cashback, likewise: it expects `ev` and `cb` (the cashback entry), and
+# %(wallet_outbox_id)s and %(wallet_outbox_payload)s (`wallet_payload(...)`).
+WALLET_CTE = """wo AS (
+    INSERT INTO outbox_messages (tenant_id, message_id, type, version, member_id, occurred_at, created_at, payload)
+    SELECT %(t)s, %(wallet_outbox_id)s, 'wallet.credited', {version}, ev.member_id, %(now)s, %(now)s,
+           (%(wallet_outbox_payload)s::jsonb || jsonb_build_object('entry_id', cb.id, 'event_id', ev.id))::json
+    FROM ev JOIN cb ON true
+)""".format(version=catalog.version_of("wallet.credited"))  # noqa: S608  only the catalog's version number is formatted in
+
+
 def new_id() -> str:
     """A message id: the `webhook-id` receivers deduplicate by, unique across tenants."""
     return "msg_" + uuid.uuid4().hex
@@ -78,6 +88,11 @@ def earned_payload(
         "status": status, "available_at": available_at, "expires_at": expires_at, "kind": kind, "reason": reason,
         "order_id": order_id,
     })
+
+
+def wallet_payload(*, amount: int, currency: str, status: str, kind: str, reason: str) -> dict[str, Any]:
+    """wallet.credited's or wallet.debited's payload apart from the entry and event ids."""
+    return {"amount": amount, "currency": currency, "status": status, "kind": kind, "reason": reason}
 
 
 def pending(session: Session) -> list[dict[str, Any]]:

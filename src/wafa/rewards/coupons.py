@@ -23,6 +23,7 @@ from wafa.errors import Conflict, CouponNotUsable, CouponUsed, InvalidInput, Not
 from wafa.events.schemas import Item
 from wafa.members import service as members
 from wafa.money import to_minor
+from wafa.outbox import service as outbox
 from wafa.rewards import codes, discounts
 from wafa.rewards.discounts import Discount
 from wafa.rewards.models import Coupon, CouponCampaign, CouponUse, OrderPayment, RewardRedemption
@@ -76,7 +77,13 @@ def issue(
             conflict=["tenant_id", "code"], returning=[Coupon.id],
         ).first()
         if inserted is not None:
-            return session.get_one(Coupon, inserted[0])
+            coupon = session.get_one(Coupon, inserted[0])
+            if member_id is not None:
+                outbox.emit(session, tenant_id=tenant_id, type_="coupon.issued", member_id=member_id, now=now, payload={
+                    "coupon_id": coupon.id, "code": coupon.code, "discount": coupon.discount, "max_uses": max_uses,
+                    "valid_until": valid_until, "redemption_id": redemption_id,
+                })
+            return coupon
     raise RuntimeError("could not draw a free coupon code")  # 8 collisions in a 58-bit space: the generator is broken
 
 
@@ -177,6 +184,10 @@ def redeem(
             tenant_id=tenant_id, member_id=use.member_id, order_id=order_id, method="coupon", amount=applied.discount,
             currency=basket.currency, restored=0, coupon_use_id=use.id, created_at=now,
         ))
+    outbox.emit(session, tenant_id=tenant_id, type_="coupon.redeemed", member_id=use.member_id, now=now, payload={
+        "coupon_id": coupon.id, "campaign_id": coupon.campaign_id, "order_id": order_id, "discount": applied.discount,
+        "currency": basket.currency, "uses": coupon.uses, "max_uses": coupon.max_uses,
+    })
     if coupon.redemption_id is not None and coupon.uses >= coupon.max_uses:
         session.execute(
             update(RewardRedemption)

@@ -20,6 +20,7 @@ from wafa.ledger import service as ledger
 from wafa.ledger import wallet
 from wafa.members import service as members
 from wafa.money import precision, to_major
+from wafa.outbox import service as outbox
 from wafa.programs import service as programs
 from wafa.programs.service import ProgramConfig
 from wafa.rewards import catalog, coupons, vouchers
@@ -200,6 +201,11 @@ def _issue(
     elif reward.kind == "privilege" and config.get("valid_days"):
         redemption.expires_at = now + timedelta(days=config["valid_days"])
     session.flush()
+    outbox.emit(session, tenant_id=reward.tenant_id, type_="reward.redeemed", member_id=member_id, now=now, payload={
+        "redemption_id": redemption.id, "reward_id": reward.id, "reward_key": reward.key, "kind": reward.kind, "source": source,
+        "points": points, "money": reward.money, "currency": redemption.currency, "expires_at": redemption.expires_at,
+        "fulfilment": redemption.fulfilment,
+    })
     return redemption
 
 
@@ -307,6 +313,10 @@ def cancel(
         redemption.fulfilment = "cancelled"
     redemption.updated_at = now
     session.flush()
+    outbox.emit(session, tenant_id=tenant_id, type_="reward.cancelled", member_id=redemption.member_id, now=now, payload={
+        "redemption_id": redemption.id, "reward_id": redemption.reward_id, "kind": redemption.kind, "points": redemption.points,
+        "reason": reason,
+    })
     return redemption
 
 
@@ -343,6 +353,9 @@ def fulfil(session: Session, *, tenant_id: int, redemption_id: int, status: str,
         redemption.note = note
     redemption.updated_at = now
     session.flush()
+    outbox.emit(session, tenant_id=tenant_id, type_="reward.fulfilment_changed", member_id=redemption.member_id, now=now, payload={
+        "redemption_id": redemption.id, "reward_id": redemption.reward_id, "fulfilment": status, "note": note,
+    })
     return redemption
 
 

@@ -12,17 +12,11 @@ from wafa.web.portal import pages as portal_pages
 
 
 def install(app: FastAPI) -> None:
-    for module in (assets, auth, dashboard, members, rules, catalog, program, imports, engagement, audit_trail, portal_auth, portal_pages):
-        app.include_router(module.router)
-    from wafa.web.admin import passwords, people  # people and their passwords (issue 14)
+    from wafa.web.admin import coupons, goals, passwords, people, surveys, webhooks
 
-    for module in (passwords, people):
+    for module in (
+        assets, auth, dashboard, members, rules, catalog, program, imports, engagement, audit_trail, portal_auth, portal_pages,
+        passwords, people, coupons, surveys, goals, webhooks,
+    ):
         app.include_router(module.router)
-    from wafa.web.admin import coupons, surveys  # coupon campaigns and surveys after creation (issue 14)
-
-    for module in (coupons, surveys):
-        app.include_router(module.router)
-    from wafa.web.admin import goals  # program goals (issue 14)
-
-    app.include_router(goals.router)
     install_error_pages(app)

@@ -17,7 +17,7 @@ from wafa.tenants import audit
 
 PAGES = ["/admin", "/admin/members", "/admin/rules", "/admin/rules/new", "/admin/rewards", "/admin/rewards/new", "/admin/coupons",
          "/admin/tiers", "/admin/plans", "/admin/segments", "/admin/surveys", "/admin/imports", "/admin/settings", "/admin/api-keys",
-         "/admin/audit"]
+         "/admin/webhooks", "/admin/audit"]
 
 
 @pytest.fixture

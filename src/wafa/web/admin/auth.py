@@ -113,7 +113,7 @@ _BY_ROUTE = {
 _BY_SECTION = {
     "account": "read", "members": "members", "redemptions": "members", "rules": "rules.draft", "rewards": "marketing",
     "coupons": "marketing", "segments": "marketing", "surveys": "marketing", "imports": "imports", "settings": "program",
-    "tiers": "program", "plans": "program", "goals": "program", "api-keys": "api_keys", "people": "people",
+    "tiers": "program", "plans": "program", "goals": "program", "api-keys": "api_keys", "webhooks": "api_keys", "people": "people",
 }
 
 

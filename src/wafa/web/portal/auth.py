@@ -222,7 +222,7 @@ def _enrol(session: Any, request: Request, portal: Portal, email: str, signup: s
         external_id=f"web-{uuid.uuid4().hex}", name=data.get("name") or None, email=email, locale=data.get("locale") or portal.lang.code,
         referral_code=data.get("ref") or None,
     )
-    member = members.create(session, tenant_id=portal.tenant_id, member_in=member_in, region=region, now=now)
+    member = members.create(session, tenant_id=portal.tenant_id, member_in=member_in, region=region, now=now, channel="portal")
     dispatch.publish(session, MemberEnrolled(portal.tenant_id, member.id, now, member=member))
     # A code from a link the member followed: a wrong one is not theirs to fix, so it is logged, not refused.
     if member_in.referral_code:
