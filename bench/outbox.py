@@ -9,7 +9,8 @@ both dropped afterwards), a tenant and an endpoint subscribed to everything, and
 points.earned messages into the outbox over `--members` members in one statement (as committed
 purchases would have). Then, for each worker count, the workers number the messages, owe them to the
 endpoint and deliver them; the time runs from starting the workers to the last delivery recorded.
-The receiver is its own process (a threaded http.server answering 200 at once, checking nothing), so
+The receiver is its own process (a threaded http.server keeping connections alive, answering 200 at
+once, checking nothing), so
 what is measured is Wafa's side: leasing, building and signing envelopes, sending, recording.
 Between the rows the deliveries are forgotten and the messages made new again.
 """
@@ -44,6 +45,8 @@ from earn import free_port, run_pgbench  # bench scripts share helpers as plain 
 
 def _serve(port: int) -> None:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as a real receiver behind a proxy would be
+
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("content-length", 0)))
             self.send_response(200)

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import orjson
-from sqlalchemy import ColumnElement, and_, case, delete, exists, func, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, delete, exists, func, or_, select, true, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 from standardwebhooks.webhooks import Webhook
 
@@ -56,6 +56,7 @@ SECRET_OVERLAP = timedelta(hours=24)
 TIMEOUT_SECONDS = 10.0
 KEEP_LOG = timedelta(days=30)
 SENDERS = 16  # requests in flight per worker
+BATCH = 64  # deliveries a worker leases at once: four rounds of senders, at worst 40 s of timeouts, inside the lease
 RESPONSE_KEPT = 1024
 
 
@@ -375,23 +376,15 @@ def next_delay(attempts: int, rng: random.Random) -> timedelta | None:
     return RETRIES[attempts - 1] * rng.uniform(0.8, 1.2)
 
 
-def record(session: Session, leased: Leased, outcome: Outcome, *, now: datetime, rng: random.Random) -> str:
-    """Keep an attempt's outcome and decide what follows; return the delivery's status."""
-    session.add(WebhookAttempt(
-        tenant_id=leased.tenant_id, delivery_id=leased.delivery_id, endpoint_id=leased.endpoint_id, attempted_at=now,
-        status_code=outcome.status_code, latency_ms=outcome.latency_ms, response=outcome.response, error=outcome.error,
-    ))
+def _record_failure(session: Session, leased: Leased, outcome: Outcome, *, now: datetime, rng: random.Random) -> str:
+    """A failed attempt: retry later, or give up (dead); an endpoint failing for five days is disabled."""
     delivery = session.get_one(WebhookDelivery, leased.delivery_id, with_for_update=True)
-    endpoint = session.get_one(WebhookEndpoint, leased.endpoint_id, with_for_update=True)
     if delivery.status != "pending":
         return delivery.status  # replayed or finished meanwhile (a lease that ran out): keep what it is
     delivery.attempts += 1
     delivery.leased_until = None
     delivery.last_status, delivery.last_error = outcome.status_code, outcome.error
-    if outcome.ok:
-        delivery.status, delivery.finished_at = "delivered", now
-        endpoint.failing_since = None
-        return "delivered"
+    endpoint = session.get_one(WebhookEndpoint, leased.endpoint_id, with_for_update=True)
     if endpoint.failing_since is None:
         endpoint.failing_since = now
     elif now - endpoint.failing_since >= DISABLE_AFTER and endpoint.enabled:
@@ -409,7 +402,7 @@ def record(session: Session, leased: Leased, outcome: Outcome, *, now: datetime,
 
 
 def deliver_due(
-    factory: sessionmaker[Session], *, clock: Any, client: httpx.Client, limit: int = SENDERS, rng: random.Random | None = None,
+    factory: sessionmaker[Session], *, clock: Any, client: httpx.Client, limit: int = BATCH, rng: random.Random | None = None,
     tenant_id: int | None = None,
 ) -> dict[str, int]:
     """Lease what is due, send it, record each outcome: one pass of a worker. Returns counts by outcome.
@@ -422,16 +415,51 @@ def deliver_due(
     with factory() as session:
         batch = _envelopes(session, ids, clock.now())
 
-    def one(leased: Leased) -> str:
-        outcome = send(client, leased, at=datetime.now(UTC))
-        with unit_of_work(factory) as session:
-            return record(session, leased, outcome, now=clock.now(), rng=rng)
+    def one(leased: Leased) -> Outcome:
+        return send(client, leased, at=datetime.now(UTC))
 
     # All at once: a batch never holds two deliveries one endpoint owes about the same member (the
-    # later one waits), and a batch then takes at most one timeout (10 s), well inside its lease.
-    counts: dict[str, int] = {}
+    # later one waits), and a batch then takes at most one timeout (10 s), well inside its lease. The
+    # outcomes are kept in one transaction: a worker that dies before it leaves them to be sent again.
     with ThreadPoolExecutor(max_workers=min(len(batch), SENDERS)) as pool:
-        for status in pool.map(one, batch):
+        outcomes = list(pool.map(one, batch))
+    with unit_of_work(factory) as session:
+        return record_many(session, list(zip(batch, outcomes, strict=True)), now=clock.now(), rng=rng)
+
+
+_DELIVERED = (
+    update(WebhookDelivery.__table__)
+    .where(WebhookDelivery.__table__.c.id == bindparam("delivery_id"), WebhookDelivery.__table__.c.status == "pending")
+    .values(status="delivered", attempts=WebhookDelivery.__table__.c.attempts + 1, leased_until=None, last_status=bindparam("code"),
+            last_error=None, finished_at=bindparam("now"))
+)
+
+
+def record_many(session: Session, done: list[tuple[Leased, Outcome]], *, now: datetime, rng: random.Random) -> dict[str, int]:
+    """Keep a batch's outcomes: every attempt in one INSERT, the deliveries that succeeded in one
+    statement sent as a batch, and what failed one by one (it moves the endpoint's health). Returns
+    counts by the deliveries' status."""
+    if not done:
+        return {}
+    session.execute(WebhookAttempt.__table__.insert(), [
+        {"tenant_id": leased.tenant_id, "delivery_id": leased.delivery_id, "endpoint_id": leased.endpoint_id, "attempted_at": now,
+         "status_code": outcome.status_code, "latency_ms": outcome.latency_ms, "response": outcome.response, "error": outcome.error}
+        for leased, outcome in done
+    ])
+    counts: dict[str, int] = {}
+    ok = [(leased, outcome) for leased, outcome in done if outcome.ok]
+    if ok:
+        # (A delivery finished meanwhile, its lease having run out, keeps its status: the WHERE says so.)
+        session.execute(_DELIVERED, [{"delivery_id": leased.delivery_id, "code": outcome.status_code, "now": now} for leased, outcome in ok])
+        counts["delivered"] = len(ok)
+        recovered = sorted({leased.endpoint_id for leased, _ in ok})
+        # Only a change of an endpoint's health locks its row: the healthy path never waits on it.
+        session.execute(
+            update(WebhookEndpoint).where(WebhookEndpoint.id.in_(recovered), WebhookEndpoint.failing_since.is_not(None)).values(failing_since=None)
+        )
+    for leased, outcome in done:
+        if not outcome.ok:
+            status = _record_failure(session, leased, outcome, now=now, rng=rng)
             counts[status] = counts.get(status, 0) + 1
     return counts
 
