@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from wafa.api.app import create_app
 from wafa.clock import FrozenClock
+from wafa.config import get_settings
 from wafa.db import make_engine, unit_of_work
 from wafa.members import service as members
 from wafa.members.schemas import MemberCreate
@@ -348,3 +349,12 @@ def problem(response, status: int, type_: str, field: str | None = None) -> dict
     if field is not None:
         assert field in [e["field"] for e in body["errors"]], body
     return body
+
+
+@pytest.fixture
+def allow_private_webhooks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Webhook endpoints on 127.0.0.1 over http: the test receivers (WAFA_WEBHOOK_ALLOW_PRIVATE)."""
+    monkeypatch.setenv("WAFA_WEBHOOK_ALLOW_PRIVATE", "1")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()

@@ -3,8 +3,6 @@ replaying and removing them, their deliveries, the catalog of message types; and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from standardwebhooks.webhooks import Webhook
 
@@ -14,13 +12,7 @@ from wafa.config import get_settings
 from wafa.notify import webhooks
 from wafa.outbox import catalog
 
-
-@pytest.fixture(autouse=True)
-def allow_private(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("WAFA_WEBHOOK_ALLOW_PRIVATE", "1")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+pytestmark = pytest.mark.usefixtures("allow_private_webhooks")
 
 
 def test_register_list_change_rotate_and_remove(client) -> None:  # type: ignore[no-untyped-def]

@@ -5,7 +5,6 @@ new secret, remove it; a read-only role sees but cannot change; Arabic pages sho
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,13 +14,7 @@ from tests.integration.notify.receiver import receiving
 from wafa.config import get_settings
 from wafa.notify import webhooks
 
-
-@pytest.fixture(autouse=True)
-def allow_private(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("WAFA_WEBHOOK_ALLOW_PRIVATE", "1")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+pytestmark = pytest.mark.usefixtures("allow_private_webhooks")
 
 
 def _post(browser: TestClient, path: str, data: dict, page: str):  # type: ignore[no-untyped-def]

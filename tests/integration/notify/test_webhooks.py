@@ -6,7 +6,6 @@ replays, and 30 days of logs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
@@ -25,13 +24,7 @@ from wafa.notify import webhooks
 from wafa.notify.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from wafa.outbox.models import OutboxMessage
 
-
-@pytest.fixture(autouse=True)
-def allow_private(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("WAFA_WEBHOOK_ALLOW_PRIVATE", "1")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+pytestmark = pytest.mark.usefixtures("allow_private_webhooks")
 
 
 def _buy(factory, tenant_id: int, member_id: int, order_id: str, now, amount: str = "50.00") -> None:  # type: ignore[no-untyped-def]

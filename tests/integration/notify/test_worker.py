@@ -31,20 +31,13 @@ from tests.conftest import (
 )
 from tests.integration.notify.receiver import receiving
 from wafa.clock import SystemClock
-from wafa.config import get_settings
 from wafa.db import unit_of_work
 from wafa.events import service as events
 from wafa.events.schemas import MemberRef, PurchaseIn
 from wafa.notify import webhooks
 from wafa.notify.models import WebhookDelivery
 
-
-@pytest.fixture(autouse=True)
-def allow_private(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("WAFA_WEBHOOK_ALLOW_PRIVATE", "1")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+pytestmark = pytest.mark.usefixtures("allow_private_webhooks")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
