@@ -43,7 +43,7 @@ from wafa.members.models import Member
 from wafa.notify.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from wafa.outbox import catalog
 from wafa.outbox import service as outbox
-from wafa.outbox.models import OutboxMessage, OutboxSequence
+from wafa.outbox.models import OutboxMessage
 from wafa.tenants.models import Tenant
 
 # Delays before each retry (the first try is at once); jitter ±20 % spreads a recovering receiver's load.
@@ -100,10 +100,6 @@ def check_types(types: list[str] | None, *, field: str = "event_types") -> list[
     return sorted(set(types))
 
 
-def last_seq(session: Session, *, tenant_id: int) -> int:
-    return int(session.execute(select(OutboxSequence.last_seq).where(OutboxSequence.tenant_id == tenant_id)).scalar() or 0)
-
-
 def create(
     session: Session, *, tenant_id: int, url: str, event_types: list[str] | None, description: str | None, enabled: bool, now: datetime,
     resolve: bool = True,
@@ -113,7 +109,7 @@ def create(
     check_url(url, resolve=resolve)
     endpoint = WebhookEndpoint(
         tenant_id=tenant_id, url=url, event_types=check_types(event_types), description=description, enabled=enabled,
-        secret=new_secret(), from_seq=last_seq(session, tenant_id=tenant_id) + 1, created_at=now, updated_at=now,
+        secret=new_secret(), from_seq=outbox.last_seq(session, tenant_id=tenant_id) + 1, created_at=now, updated_at=now,
     )
     session.add(endpoint)
     session.flush()

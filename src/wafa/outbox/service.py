@@ -119,6 +119,11 @@ class Numbered:
     last: int
 
 
+def last_seq(session: Session, *, tenant_id: int) -> int:
+    """The last sequence number a tenant's messages were given (0: none yet)."""
+    return int(session.execute(select(OutboxSequence.last_seq).where(OutboxSequence.tenant_id == tenant_id)).scalar() or 0)
+
+
 def unsequenced_tenants(session: Session, *, limit: int = 1000) -> list[int]:
     """Tenants with committed messages not numbered yet."""
     return [int(t) for (t,) in session.execute(

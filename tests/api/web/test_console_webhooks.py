@@ -49,7 +49,7 @@ def test_an_endpoint_from_the_console_to_a_real_receiver(browser: Browser, clien
         assert _deliver(factory, clock, tenant.id) == {"delivered": 1}
         assert [m["id"] for m in receiver.messages()] == [message_id, message_id]
     listed = admin.get("/admin/webhooks").text
-    assert receiver.url in listed and "points.earned, tier.upgraded" in listed
+    assert receiver.url in listed and ">points.earned</code>" in listed and ">tier.upgraded</code>" in listed
     assert _post(admin, f"{page}/enabled", {"enabled": "false"}, page).headers["location"].endswith("?done=disabled")
     assert client.get(f"/v1/webhook-endpoints/{endpoint_id}").json()["enabled"] is False
     assert _post(admin, f"{page}/enabled", {"enabled": "true"}, page).status_code == 303
