@@ -29,9 +29,22 @@ from wafa.engagement.models import (
 )
 from wafa.events.models import Event, EventOutcome, EventType, IdempotencyRecord, ImportJob, MemberCategoryDay, MemberPurchaseDay
 from wafa.ledger.models import Account, Entry, Hold, Lot, LotMovement, MemberPointsEarned, Posting
-from wafa.members.models import Member
+from wafa.members.models import ConsentChange, Member
 from wafa.memberships.models import Membership, MembershipLog, MembershipPayment, Plan
+from wafa.messages.models import (
+    Campaign,
+    CampaignMember,
+    Journey,
+    JourneyCursor,
+    MemberMessage,
+    MessageChannel,
+    MessagePolicy,
+    MessageTemplate,
+    Reminder,
+    Suppression,
+)
 from wafa.notify.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from wafa.notify.stream_models import StreamSink as StreamSink  # the outbox streamed to brokers
 from wafa.outbox.models import OutboxMessage, OutboxSequence
 from wafa.programs.models import Program
 from wafa.rewards.models import (
@@ -62,9 +75,12 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Badge",
+    "Campaign",
+    "CampaignMember",
     "Challenge",
     "ChallengeProgress",
     "ClvModel",
+    "ConsentChange",
     "Coupon",
     "CouponCampaign",
     "CouponUse",
@@ -76,12 +92,15 @@ __all__ = [
     "Hold",
     "IdempotencyRecord",
     "ImportJob",
+    "Journey",
+    "JourneyCursor",
     "LeaderboardProfile",
     "LoginCode",
     "Lot",
     "LotMovement",
     "Member",
     "MemberCategoryDay",
+    "MemberMessage",
     "MemberPointsEarned",
     "MemberPurchaseDay",
     "MemberStampCard",
@@ -90,6 +109,9 @@ __all__ = [
     "Membership",
     "MembershipLog",
     "MembershipPayment",
+    "MessageChannel",
+    "MessagePolicy",
+    "MessageTemplate",
     "OrderPayment",
     "OutboxMessage",
     "OutboxSequence",
@@ -99,6 +121,7 @@ __all__ = [
     "ProgramGoal",
     "Referral",
     "ReferralPolicy",
+    "Reminder",
     "Reward",
     "RewardRedemption",
     "RfmCount",
@@ -112,6 +135,7 @@ __all__ = [
     "StampCard",
     "StampCardEvent",
     "Streak",
+    "Suppression",
     "Survey",
     "SurveyInvitation",
     "SurveyResponse",

@@ -6,16 +6,18 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from wafa.analytics import custom_segments, lifetime_value, segments
 from wafa.analytics.segment_rules import SegmentCondition
+from wafa.clock import FrozenClock
 from wafa.db import unit_of_work
 from wafa.engagement import achievements, leaderboard, referrals, surveys
 from wafa.engagement.schemas import BadgeIn, ChallengeIn, LeaderboardProfileIn, ReferralPolicyIn, ResponseIn, StreakIn, SurveyIn
@@ -31,6 +33,9 @@ from wafa.members import service as members
 from wafa.members.schemas import Consent, MemberCreate
 from wafa.memberships import service as memberships
 from wafa.memberships.schemas import PaymentIn, PlanIn
+from wafa.messages import campaigns, channels, journeys, sender
+from wafa.messages import service as messaging
+from wafa.messages.models import CampaignMember
 from wafa.notify import webhooks
 from wafa.programs import service as programs
 from wafa.rewards import catalog, coupons, redemptions, stamp_cards, vouchers
@@ -331,6 +336,12 @@ def seed(
     order = 0
     for day in range(days):
         today = start + timedelta(days=day)
+        if day == days - CAMPAIGN_DAYS_AGO:
+            # Three weeks ago a campaign went out (through the log provider); its audience has shopped a
+            # little more since, so its page shows a lift against the holdout.
+            morning = datetime.combine(today.astimezone(RIYADH).date(), time(10), tzinfo=RIYADH).astimezone(UTC)
+            for reached in _campaign(factory, tenant_id=tenant_id, at=morning):
+                weight[reached] *= 1.5
         with unit_of_work(factory) as session:
             for _ in range(rng.randrange(10, 22)):
                 order += 1
@@ -408,7 +419,43 @@ def seed(
             progress(day + 1, days)
     run_due(factory, now=now, tenant_id=tenant_id)
     _survey_and_clv(factory, tenant_id=tenant_id, ids=ids, now=now, rng=rng)
+    _journeys(factory, tenant_id=tenant_id, now=now)
     return result
+
+
+CAMPAIGN_DAYS_AGO = 21
+RIYADH = ZoneInfo("Asia/Riyadh")
+
+
+def _campaign(factory: sessionmaker[Session], *, tenant_id: int, at: datetime) -> list[int]:
+    """A sent campaign with a quarter of its audience held out; returns the members it was sent to."""
+    with unit_of_work(factory) as session:
+        for channel in ("email", "sms"):
+            messaging.save_channel(session, tenant_id=tenant_id, channel=channel, config={"provider": "log"}, enabled=True, now=at)
+        made = campaigns.create(
+            session, tenant_id=tenant_id, name="Weekend double points", audience={"all": True}, channel="email",
+            subject={"en": "Double Noor points this weekend", "ar": "نقاط النور مضاعفة في عطلة نهاية الأسبوع"},
+            body={"en": "Hello {{ name }}, every purchase earns double {{ points_name }} on Friday and Saturday. Your card: {{ card_url }}",
+                  "ar": "مرحباً {{ name }}، كل عملية شراء تكسبك {{ points_name }} مضاعفة يومي الجمعة والسبت. بطاقتك: {{ card_url }}"},
+            send_at=at, holdout_percent=25, lift_days=14, now=at,
+        )
+        campaign_id = made.id
+    campaigns.start_due(factory, now=at)
+    with channels.client() as http:
+        sender.send_all_due(factory, clock=FrozenClock(at), http=http, tenant_id=tenant_id)
+    campaigns.finish_done(factory, now=at)
+    with factory() as session:
+        return [m for m, held in session.execute(
+            select(CampaignMember.member_id, CampaignMember.holdout).where(CampaignMember.campaign_id == campaign_id)
+        ).all() if not held]
+
+
+def _journeys(factory: sessionmaker[Session], *, tenant_id: int, now: datetime) -> None:
+    """The automatic messages a program usually starts with, on from today (through the log provider)."""
+    with unit_of_work(factory) as session:
+        for kind, settings in (("welcome", {}), ("points_expiring", {"days_before": [30, 7, 1]}), ("tier_upgraded", {}),
+                               ("reward_issued", {}), ("birthday", {})):
+            journeys.save(session, tenant_id=tenant_id, kind=kind, enabled=True, channels=["email", "sms"], settings=settings, now=now)
 
 
 def _survey_and_clv(factory: sessionmaker[Session], *, tenant_id: int, ids: list[int], now: datetime, rng: random.Random) -> None:

@@ -26,7 +26,8 @@ def test_post_member_minimal_is_201_with_defaults(client: TestClient) -> None:
     body = response.json()
     assert {k: v for k, v in body.items() if k not in ("id", "referral_code", "card_token")} == {
         "external_id": "C-100", "name": None, "email": None, "phone": None, "locale": "ar", "birth_date": None,
-        "city": None, "profile_complete": False, "consent": {"email": False, "sms": False, "push": False}, "status": "active", "status_reason": None,
+        "city": None, "profile_complete": False, "consent": {"email": False, "sms": False, "push": False, "whatsapp": False},
+        "status": "active", "status_reason": None,
         "enrolled_at": "2026-03-01T09:00:00Z", "updated_at": "2026-03-01T09:00:00Z",
     }
     assert len(body["referral_code"]) == 8 and set(body["referral_code"]) <= CODE_ALPHABET
@@ -41,7 +42,7 @@ def test_post_member_full_profile_is_normalised(client: TestClient) -> None:
     )
     assert (body["name"], body["email"], body["phone"]) == ("ليلى", "layla.q@example.com", "+966501234567")
     assert (body["locale"], body["birth_date"]) == ("en", "1991-07-30")
-    assert body["consent"] == {"email": False, "sms": True, "push": True}
+    assert body["consent"] == {"email": False, "sms": True, "push": True, "whatsapp": False}
 
 
 def test_post_member_international_phone_keeps_its_country(client: TestClient) -> None:
@@ -115,7 +116,7 @@ def test_patch_member_changes_only_given_fields(client: TestClient, clock) -> No
     assert response.status_code == 200
     body = response.json()
     assert body == {
-        **made, "name": "Omar K", "email": "omar.k@example.com", "consent": {"email": False, "sms": True, "push": False},
+        **made, "name": "Omar K", "email": "omar.k@example.com", "consent": {"email": True, "sms": True, "push": False, "whatsapp": False},
         "updated_at": "2026-03-01T11:00:00Z",
     }
     assert client.get(f"/v1/members/{made['id']}").json() == body

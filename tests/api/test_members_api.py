@@ -13,7 +13,7 @@ def test_post_member_normalises_contact_details(client: TestClient) -> None:
     assert response.status_code == 201
     body = response.json()
     assert (body["email"], body["phone"], body["status"]) == ("noura@example.com", "+966551234567", "active")
-    assert body["consent"] == {"email": True, "sms": False, "push": False}
+    assert body["consent"] == {"email": True, "sms": False, "push": False, "whatsapp": False}
     assert len(body["referral_code"]) == 8 and len(body["card_token"]) >= 32
 
 

@@ -11,7 +11,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from wafa.analytics import abc, audiences, clv, rfm, segment_rules, segments
+from wafa.analytics import abc, audiences, clv, rfm, segment_changes, segment_rules, segments
 from wafa.analytics.models import AbcScore, CustomSegment, RfmScore, SegmentCount, SegmentMember
 from wafa.db import bulk_insert
 from wafa.errors import Conflict, InvalidInput, NotFound
@@ -117,10 +117,22 @@ def update(
     return segment
 
 
-def _facts(session: Session, *, tenant_id: int, churn: bool, now: datetime) -> list[tuple[int, segment_rules.Facts]]:
-    """Every active member's facts, from a few whole-program queries."""
+def churn_risks(session: Session, *, tenant_id: int, now: datetime) -> dict[int, float]:
+    """Member id -> 1 - P(alive) from the newest lifetime-value fit (empty without one)."""
     from wafa.analytics import lifetime_value
 
+    model = lifetime_value.latest(session, tenant_id=tenant_id)
+    if model is None:
+        return {}
+    params = clv.BgNbd(**model.bgnbd)
+    today = now.astimezone(ZoneInfo(programs.get(session, tenant_id=tenant_id).timezone)).date()
+    history = lifetime_value.history_rows(session, tenant_id=tenant_id, until=now)
+    return {int(s.customer): 1 - clv.probability_alive(params, s.x, s.t_x, s.T)
+            for s in clv.summarise(history, calibration_end=today, unit=model.unit)}
+
+
+def _facts(session: Session, *, tenant_id: int, churn: bool, now: datetime) -> list[tuple[int, segment_rules.Facts]]:
+    """Every active member's facts, from a few whole-program queries."""
     program = programs.get(session, tenant_id=tenant_id)
     last: dict[int, datetime] = {}
     spend: dict[int, int] = {}
@@ -129,15 +141,7 @@ def _facts(session: Session, *, tenant_id: int, churn: bool, now: datetime) -> l
         spend[member_id] = spend.get(member_id, 0) + int(program.in_base(kept, currency))
     rfm_of = dict(session.execute(select(RfmScore.member_id, RfmScore.segment).where(RfmScore.tenant_id == tenant_id)).all())
     tier_of = tiers.keys_by_member(session, tenant_id=tenant_id)
-    risk: dict[int, float] = {}
-    if churn:
-        model = lifetime_value.latest(session, tenant_id=tenant_id)
-        if model is not None:
-            params = clv.BgNbd(**model.bgnbd)
-            today = now.astimezone(ZoneInfo(program.timezone)).date()
-            history = lifetime_value.history_rows(session, tenant_id=tenant_id, until=now)
-            for s in clv.summarise(history, calibration_end=today, unit=model.unit):
-                risk[int(s.customer)] = 1 - clv.probability_alive(params, s.x, s.t_x, s.T)
+    risk = churn_risks(session, tenant_id=tenant_id, now=now) if churn else {}
     zone = ZoneInfo(program.timezone)
     return [
         (member_id, segment_rules.Facts(
@@ -159,7 +163,10 @@ def recompute(session: Session, *, segment: CustomSegment, now: datetime, facts:
     bounds = {b: to_minor(b, program.base_currency) for b in segment_rules.money_bounds(conditions)}
     today = now.astimezone(ZoneInfo(program.timezone)).date()
     chosen = [m for m, f in facts if segment_rules.matches(conditions, f, today=today, to_minor=bounds)]
+    before = set(session.execute(select(SegmentMember.member_id).where(
+        SegmentMember.tenant_id == segment.tenant_id, SegmentMember.segment_id == segment.id)).scalars())
     session.execute(delete(SegmentMember).where(SegmentMember.tenant_id == segment.tenant_id, SegmentMember.segment_id == segment.id))
+    segment_changes.announce_membership(session, tenant_id=segment.tenant_id, segment=segment.key, before=before, after=set(chosen), now=now)
     bulk_insert(session, SegmentMember, [{"tenant_id": segment.tenant_id, "segment_id": segment.id, "member_id": m} for m in chosen])
     session.add(SegmentCount(tenant_id=segment.tenant_id, segment_id=segment.id, at=now, members=len(chosen)))
     segment.computed_at = now

@@ -23,8 +23,10 @@ from wafa.events.routes import types_router as event_types_router
 from wafa.ledger.routes import router as ledger_router
 from wafa.members.routes import router as members_router
 from wafa.memberships.routes import router as memberships_router
+from wafa.messages.routes import router as messaging_router
 from wafa.notify.mail import Mailer
 from wafa.notify.routes import router as webhooks_router
+from wafa.notify.stream_routes import router as streams_router
 from wafa.programs.routes import router as programs_router
 from wafa.rewards.routes import router as rewards_router
 from wafa.rules.routes import member_router as rule_awards_router
@@ -56,7 +58,7 @@ def create_app(
     for router in (
         members_router, events_router, event_types_router, ledger_router, programs_router, rewards_router, rules_router,
         rule_awards_router, tenants_router, tenant_router, tiers_router, engagement_router, achievements_router, memberships_router,
-        analytics_router, surveys_router, webhooks_router,
+        analytics_router, surveys_router, webhooks_router, streams_router, messaging_router,
     ):
         app.include_router(router, responses=problems.PROBLEM_RESPONSES)
     problems.document(app)

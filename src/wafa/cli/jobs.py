@@ -34,26 +34,29 @@ def jobs_run_due(
             f"expired {report.expired_points} points in {report.expired_lots} lots, lapsed {report.lapsed_holds} holds, "
             f"released {report.released_cashback} (minor units) of cashback, recorded {report.birthday_events} birthdays, "
             f"expired {report.expired_rewards} unused rewards, reviewed {report.tier_reviews} tiers, "
-            f"completed {report.referrals_completed} referrals, moved {report.memberships_due} memberships on"
+            f"completed {report.referrals_completed} referrals, moved {report.memberships_due} memberships on, "
+            f"announced {report.reminders_announced} reminders, owed {report.journey_messages_queued} birthday and win-back messages"
         ))
 
 
 def worker(
     interval: float = typer.Option(None, "--interval", help="seconds between passes (default WAFA_WORKER_INTERVAL_SECONDS, 30)"),
     passes: int = typer.Option(0, "--passes", help="stop after this many passes (0: run until stopped)"),
-    deliveries_only: bool = typer.Option(False, "--deliveries-only", help="only number the outbox and deliver webhooks"),
+    deliveries_only: bool = typer.Option(False, "--deliveries-only", help="only number the outbox, deliver webhooks and send members' messages"),
 ) -> None:
     """Run the scheduled work in a loop (releases, expiries, hold lapses, pending cashback, birthdays,
-    tier reviews, renewals) and, between passes, deliver the outbox: number what committed and send
-    what webhooks are owed, every WAFA_DELIVERY_INTERVAL_SECONDS (1). Several workers may run at once."""
+    tier reviews, renewals, reminders) and, between passes, deliver the outbox: number what committed, send
+    what webhooks are owed, queue and send members' messages, every WAFA_DELIVERY_INTERVAL_SECONDS (1).
+    Several workers may run at once."""
     from wafa.jobs.service import run_due
-    from wafa.notify import webhooks
+    from wafa.messages import campaigns, journeys, sender
+    from wafa.notify import streams, webhooks
 
     settings = get_settings()
     every = interval if interval is not None else settings.worker_interval_seconds
     clock = SystemClock()
     done = 0
-    with failures(), webhooks.client() as http:
+    with failures(), webhooks.client() as http, streams.StreamPublisher() as publisher:
         factory = session_factory()
         next_pass = 0.0
         while True:
@@ -67,6 +70,13 @@ def worker(
             webhooks.number_and_fan_out(factory, now=clock.now())
             while webhooks.deliver_due(factory, clock=clock, client=http):
                 webhooks.number_and_fan_out(factory, now=clock.now())
+            streams.publish_due(factory, now=clock.now(), publisher=publisher)
+            # Messages to members: what the journeys owe for the facts just numbered, then what is due.
+            journeys.plan(factory, now=clock.now())
+            campaigns.start_due(factory, now=clock.now())
+            while sender.send_due(factory, clock=clock, http=http):
+                pass
+            campaigns.finish_done(factory, now=clock.now())
             if deliveries_only and passes:
                 done += 1
                 if done >= passes:

@@ -163,3 +163,18 @@ def business_rows(session: Session, *, tenant_id: int, until: datetime) -> Itera
     )
     for member_id, at, currency, money, attributes in session.execute(query):
         yield int(member_id), at, currency or "", int(money), attributes
+
+
+def window_totals(
+    session: Session, *, tenant_id: int, since: datetime, until: datetime,
+) -> list[tuple[int, str, int, int]]:
+    """(member, currency, purchases, money kept) per member and currency over purchases in [since, until)
+    not wholly returned: a campaign's lift reads it for its audience and holdout."""
+    kept = Event.amount - Event.returned_amount
+    query = (
+        select(Event.member_id, Event.currency, func.count(), func.coalesce(func.sum(kept), 0))
+        .where(Event.tenant_id == tenant_id, Event.type == "purchase", Event.member_id.is_not(None), (kept > 0) | (Event.amount == 0),
+               Event.occurred_at >= since, Event.occurred_at < until)
+        .group_by(Event.member_id, Event.currency)
+    )
+    return [(int(m), c or "", int(n), int(money)) for m, c, n, money in session.execute(query)]  # type: ignore[arg-type]  # no NULL members

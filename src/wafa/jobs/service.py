@@ -23,6 +23,7 @@ from wafa.events import awards, member_events
 from wafa.ledger import service as ledger
 from wafa.members import service as members
 from wafa.memberships import service as memberships
+from wafa.messages import journeys
 from wafa.notify import webhooks
 from wafa.programs import service as programs
 from wafa.rewards import redemptions
@@ -51,6 +52,8 @@ class PassReport:
     rfm_recomputed: int = 0  # programs whose RFM scores (and custom segments) were a day old or missing
     web_sessions_ended: int = 0  # console and portal sessions past their idle time, and spent sign-in codes
     outbox_rows_forgotten: int = 0  # outbox messages, webhook deliveries and attempts past 30 days
+    reminders_announced: int = 0  # points.expiring and tier.downgrade_warning messages put in the outbox
+    journey_messages_queued: int = 0  # birthday and win-back messages owed to members
 
 
 class Due(Protocol):
@@ -133,6 +136,7 @@ def run_due(
         ended = web_sessions.purge_expired(session, now=now) + login_codes.purge(session, now=now)
     with unit_of_work(factory) as session:
         forgotten = webhooks.purge(session, now=now)
+    scanned = journeys.scan(factory, now=now, tenant_id=tenant_id)
     # Count only what this pass did: a lot another pass got to first moved nothing here.
     return PassReport(
         released_lots=released.done,
@@ -149,6 +153,8 @@ def run_due(
         rfm_recomputed=rfm_done,
         web_sessions_ended=ended,
         outbox_rows_forgotten=forgotten,
+        reminders_announced=scanned["points.expiring"] + scanned["tier.downgrade_warning"],
+        journey_messages_queued=scanned["birthday"] + scanned["win_back"],
     )
 
 

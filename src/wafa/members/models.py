@@ -1,10 +1,10 @@
-"""The member table."""
+"""The member table, and the history of each member's consent to be messaged."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wafa.db import Base, Id, UTCDateTime
@@ -32,9 +32,28 @@ class Member(Base):
     consent_email: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_sms: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_push: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_whatsapp: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(16), default="active")
     status_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     referral_code: Mapped[str] = mapped_column(String(16))
     card_token: Mapped[str] = mapped_column(String(64))
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ConsentChange(Base):
+    """One change of a member's consent on one channel: when, where (api, console, portal, import,
+    unsubscribe link, enrolment) and by whom (an API key, a console user). Never changed or deleted:
+    it is what shows that a message was allowed."""
+
+    __tablename__ = "member_consent_changes"
+    __table_args__ = (Index("ix_member_consent_changes", "tenant_id", "member_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(Id)
+    member_id: Mapped[int] = mapped_column(BigInteger)
+    channel: Mapped[str] = mapped_column(String(16))  # email, sms, whatsapp, push
+    granted: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

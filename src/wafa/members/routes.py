@@ -26,7 +26,9 @@ def create_member(
     ctx = Context(request)
     with ctx.transaction() as session:
         region = programs.get(session, tenant_id=principal.tenant_id).default_region
-        member = service.create(session, tenant_id=principal.tenant_id, member_in=member_in, region=region, now=ctx.now())
+        member = service.create(
+            session, tenant_id=principal.tenant_id, member_in=member_in, region=region, now=ctx.now(), actor=f"api key {principal.key_id}",
+        )
         # Welcome and profile bonuses and the referral, in the same transaction: enrolled means rewarded.
         dispatch.publish(session, MemberEnrolled(
             principal.tenant_id, member.id, ctx.now(), referral_code=member_in.referral_code, member=member,
@@ -70,7 +72,8 @@ def update_member(
     with ctx.transaction() as session:
         region = programs.get(session, tenant_id=principal.tenant_id).default_region
         member = service.update_profile(
-            session, tenant_id=principal.tenant_id, member_id=member_id, member_in=member_in, region=region, now=ctx.now()
+            session, tenant_id=principal.tenant_id, member_id=member_id, member_in=member_in, region=region, now=ctx.now(),
+            actor=f"api key {principal.key_id}",
         )
         member_events.profile_changed(session, tenant_id=principal.tenant_id, member=member, now=ctx.now())
         return service.to_read(member)

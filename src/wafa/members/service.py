@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from wafa.db import bucket_of, bulk_insert, in_chunks
 from wafa.errors import Conflict, InvalidInput, MemberNotActive, NotFound
 from wafa.ledger import service as ledger
-from wafa.members.models import Member
+from wafa.members.models import ConsentChange, Member
 from wafa.members.schemas import Consent, MemberCreate, MemberRead, MemberUpdate
 from wafa.outbox import service as outbox
 
@@ -88,8 +88,11 @@ def require_active(member: Member) -> None:
         raise MemberNotActive(f"member {member.id} is {member.status}", member_status=member.status)
 
 
-def create(session: Session, *, tenant_id: int, member_in: MemberCreate, region: str, now: datetime, channel: str = "api") -> Member:
-    """Enrol a member and open their points accounts; `channel` says where they joined (api, portal)."""
+def create(
+    session: Session, *, tenant_id: int, member_in: MemberCreate, region: str, now: datetime, channel: str = "api", actor: str | None = None,
+) -> Member:
+    """Enrol a member and open their points accounts; `channel` says where they joined (api, portal),
+    `actor` who enrolled them (recorded with the consent they gave)."""
     if get_by_external_id(session, tenant_id=tenant_id, external_id=member_in.external_id) is not None:
         raise Conflict(f"a member with external id {member_in.external_id!r} exists", field="external_id")
     _check_birth_date(member_in.birth_date, now)
@@ -105,6 +108,7 @@ def create(session: Session, *, tenant_id: int, member_in: MemberCreate, region:
         "consent_email": member_in.consent.email,
         "consent_sms": member_in.consent.sms,
         "consent_push": member_in.consent.push,
+        "consent_whatsapp": member_in.consent.whatsapp,
         "status": "active",
         "referral_code": referral_code(),
         "card_token": secrets.token_urlsafe(24),
@@ -118,6 +122,8 @@ def create(session: Session, *, tenant_id: int, member_in: MemberCreate, region:
         # Two enrolments of one external id at once: the loser sees the winner's row.
         raise Conflict(f"a member with external id {member_in.external_id!r} exists", field="external_id") from None
     ledger.open_member_accounts(session, tenant_id=tenant_id, member_id=member_id)
+    _record_consent(session, tenant_id=tenant_id, member_id=member_id, before=Consent(), after=member_in.consent,
+                    source=channel, actor=actor, now=now)
     outbox.emit(session, tenant_id=tenant_id, type_="member.enrolled", member_id=member_id, now=now, payload={
         "external_id": member_in.external_id, "enrolled_at": now, "channel": channel,
     })
@@ -130,9 +136,11 @@ def _check_birth_date(birth_date: date | None, now: datetime) -> None:
 
 
 def update_profile(
-    session: Session, *, tenant_id: int, member_id: int, member_in: MemberUpdate, region: str, now: datetime
+    session: Session, *, tenant_id: int, member_id: int, member_in: MemberUpdate, region: str, now: datetime,
+    source: str = "api", actor: str | None = None,
 ) -> Member:
-    """Change the given profile fields; return the member."""
+    """Change the given profile fields; return the member. A change of consent is recorded with
+    `source` (api, console, portal) and `actor` (who)."""
     member = get_or_raise(session, tenant_id=tenant_id, member_id=member_id)
     data = member_in.model_dump(exclude_unset=True)
     values: dict[str, object] = {}
@@ -146,8 +154,11 @@ def update_profile(
     if "phone" in data:
         values["phone"] = normalize_phone(data["phone"], region=region)
     if data.get("consent") is not None:
-        consent = Consent(**data["consent"])
-        values.update(consent_email=consent.email, consent_sms=consent.sms, consent_push=consent.push)
+        # The channels given change; the others keep their consent ({"sms": true} withdraws nothing).
+        consent = consent_of(member).model_copy(update=data["consent"])
+        values.update(consent_email=consent.email, consent_sms=consent.sms, consent_push=consent.push, consent_whatsapp=consent.whatsapp)
+        _record_consent(session, tenant_id=tenant_id, member_id=member.id, before=consent_of(member), after=consent,
+                        source=source, actor=actor, now=now)
     _check_birth_date(values.get("birth_date"), now)  # type: ignore[arg-type]
     values["updated_at"] = now
     session.execute(update(Member).where(Member.tenant_id == tenant_id, Member.id == member.id).values(**values))
@@ -156,6 +167,53 @@ def update_profile(
         outbox.emit(session, tenant_id=tenant_id, type_="member.updated", member_id=member.id, now=now, payload={"changed": changed})
     session.expire(member)
     return get_or_raise(session, tenant_id=tenant_id, member_id=member_id)
+
+
+CONSENT_CHANNELS = ("email", "sms", "whatsapp", "push")
+
+
+def consent_of(member: Member) -> Consent:
+    return Consent(email=member.consent_email, sms=member.consent_sms, push=member.consent_push, whatsapp=member.consent_whatsapp)
+
+
+def _record_consent(
+    session: Session, *, tenant_id: int, member_id: int, before: Consent, after: Consent, source: str, actor: str | None, now: datetime,
+) -> None:
+    rows = [
+        {"tenant_id": tenant_id, "member_id": member_id, "channel": channel, "granted": getattr(after, channel), "source": source,
+         "actor": actor, "at": now}
+        for channel in CONSENT_CHANNELS if getattr(after, channel) != getattr(before, channel)
+    ]
+    if rows:
+        session.execute(insert(ConsentChange), rows)
+
+
+def set_consent(
+    session: Session, *, tenant_id: int, member_id: int, channel: str, granted: bool, source: str, actor: str | None, now: datetime,
+) -> bool:
+    """Give or withdraw consent on one channel (an unsubscribe link, the console); return whether it changed."""
+    if channel not in CONSENT_CHANNELS:
+        raise InvalidInput(f"no channel {channel!r}; one of {', '.join(CONSENT_CHANNELS)}", field="channel")
+    member = get_or_raise(session, tenant_id=tenant_id, member_id=member_id)
+    before = consent_of(member)
+    if getattr(before, channel) == granted:
+        return False
+    after = before.model_copy(update={channel: granted})
+    session.execute(
+        update(Member).where(Member.tenant_id == tenant_id, Member.id == member_id).values({f"consent_{channel}": granted, "updated_at": now})
+    )
+    _record_consent(session, tenant_id=tenant_id, member_id=member_id, before=before, after=after, source=source, actor=actor, now=now)
+    outbox.emit(session, tenant_id=tenant_id, type_="member.updated", member_id=member_id, now=now, payload={"changed": ["consent"]})
+    session.expire(member)
+    return True
+
+
+def consent_history(session: Session, *, tenant_id: int, member_id: int, limit: int = 200) -> list[ConsentChange]:
+    """A member's consent changes, newest first."""
+    return list(session.execute(
+        select(ConsentChange).where(ConsentChange.tenant_id == tenant_id, ConsentChange.member_id == member_id)
+        .order_by(ConsentChange.id.desc()).limit(limit)
+    ).scalars())
 
 
 TRANSITIONS = {"suspend": ("active", "suspended"), "reactivate": ("suspended", "active"), "close": (None, "closed")}
@@ -270,7 +328,7 @@ def to_read(member: Member) -> MemberRead:
         birth_date=member.birth_date,
         city=member.city,
         profile_complete=profile_complete(member),
-        consent=Consent(email=member.consent_email, sms=member.consent_sms, push=member.consent_push),
+        consent=consent_of(member),
         status=member.status,
         status_reason=member.status_reason,
         referral_code=member.referral_code,
@@ -355,7 +413,7 @@ def ensure_many(
         codes = _free_codes(session, tenant_id=tenant_id, count=len(missing))
         rows = [
             {"tenant_id": tenant_id, "external_id": external_id, "locale": "ar", "consent_email": False, "consent_sms": False, "consent_push": False,
-             "status": "active", "referral_code": codes[k], "card_token": secrets.token_urlsafe(24),
+             "consent_whatsapp": False, "status": "active", "referral_code": codes[k], "card_token": secrets.token_urlsafe(24),
              "enrolled_at": min((since or {}).get(external_id, now), now), "updated_at": now}
             for k, external_id in enumerate(missing)
         ]

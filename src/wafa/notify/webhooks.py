@@ -40,7 +40,9 @@ from wafa.config import get_settings
 from wafa.db import rowcount, unit_of_work
 from wafa.errors import InvalidInput, NotFound
 from wafa.members.models import Member
+from wafa.messages.models import JourneyCursor
 from wafa.notify.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from wafa.notify.stream_models import StreamSink
 from wafa.outbox import catalog
 from wafa.outbox import service as outbox
 from wafa.outbox.models import OutboxMessage
@@ -478,8 +480,12 @@ def purge(session: Session, *, now: datetime, tenant_id: int | None = None) -> i
         WebhookDelivery.status != "pending", WebhookDelivery.finished_at < before, mine(WebhookDelivery),
     )))
     owed = select(WebhookDelivery.id).where(WebhookDelivery.message_pk == OutboxMessage.id, WebhookDelivery.status == "pending")
+    # A stream (or the journeys) still behind a message keeps it: they read the outbox itself.
+    streamed = select(StreamSink.id).where(StreamSink.tenant_id == OutboxMessage.tenant_id, StreamSink.acked_seq < OutboxMessage.seq)
+    planned = select(JourneyCursor.tenant_id).where(JourneyCursor.tenant_id == OutboxMessage.tenant_id, JourneyCursor.last_seq < OutboxMessage.seq)
     done += rowcount(session.execute(delete(OutboxMessage).where(
-        OutboxMessage.created_at < before, OutboxMessage.seq.is_not(None), ~exists(owed), mine(OutboxMessage),
+        OutboxMessage.created_at < before, OutboxMessage.seq.is_not(None), ~exists(owed), ~exists(streamed), ~exists(planned),
+        mine(OutboxMessage),
     )))
     return done
 

@@ -199,6 +199,30 @@ class SurveyAnswered(_Payload):
     score: int | None = Field(description="the 0-10 answer of an NPS survey, if it has one")
 
 
+class PointsExpiring(_Payload):
+    points: int = Field(gt=0, description="points that expire on that day unless spent")
+    expires_at: datetime = Field(description="the first of them expires then")
+    expires_on: str = Field(description="the day, in the program's time zone (YYYY-MM-DD)")
+    days_before: int = Field(description="the reminder's offset (30, 7, 1 by default: the points-expiring journey's settings)")
+    days_left: int
+
+
+class TierDowngradeWarning(_Payload):
+    tier: str = Field(description="the tier's key the member would lose")
+    review_at: datetime
+    metric: str
+    value: int = Field(description="the member's metric measured now")
+    threshold: int
+    to_keep: int = Field(description="what is missing to keep the tier (minor units when the metric is spend)")
+
+
+class SegmentChanged(_Payload):
+    segment: str = Field(description="the segment's key: an RFM segment (champions...), an A/B/C class (abc_a), a custom segment's key")
+    kind: Literal["rfm", "abc", "custom"]
+    from_: str | None = Field(None, alias="from", description="segment.entered: the segment of this kind the member was in before (RFM, A/B/C)")
+    to: str | None = Field(None, description="segment.left: the segment of this kind the member moved to (RFM, A/B/C)")
+
+
 class WebhookTest(_Payload):
     endpoint_id: int
     message: str
@@ -222,6 +246,10 @@ TYPES: dict[str, EventType] = {t.name: t for t in (
     EventType("points.redeemed", 1, "A member spent points (a reward, a discount at checkout).", PointsRedeemed),
     EventType("points.reversed", 1, "Points credited were taken back: by a return, or by a badge or challenge a return made untrue.", PointsReversed),
     EventType("points.released", 1, "Pending points became available (their return window closed).", PointsReleased),
+    EventType(
+        "points.expiring", 1, "A reminder: a member's points expire on a day soon (announced once per day of expiry and offset).",
+        PointsExpiring,
+    ),
     EventType("points.expired", 1, "Points expired unspent.", PointsExpired),
     EventType("hold.created", 1, "Points were reserved at a till (two-phase redemption).", HoldCreated),
     EventType("hold.captured", 1, "A hold was captured: all or part of its points spent, the rest given back.", HoldResolved),
@@ -249,6 +277,10 @@ TYPES: dict[str, EventType] = {t.name: t for t in (
     EventType("wallet.credited", 1, "Money went into a member's wallet: cashback (pending until the return window closes) or a refund.", WalletMoved),
     EventType("wallet.debited", 1, "Money left a member's wallet: paid at a till or in a shop, or cashback a return took back.", WalletMoved),
     EventType("tier.upgraded", 1, "A member moved to a better tier.", TierMoved),
+    EventType(
+        "tier.downgrade_warning", 1, "A reminder: the member's tier is reviewed soon and, measured now, would not be kept.",
+        TierDowngradeWarning,
+    ),
     EventType("tier.downgraded", 1, "A member dropped to a lower tier (or out of every tier) at a review.", TierMoved),
     EventType("member.enrolled", 1, "A member joined the program.", MemberEnrolled),
     EventType(
@@ -265,6 +297,8 @@ TYPES: dict[str, EventType] = {t.name: t for t in (
         ReferralRefused,
     ),
     EventType("survey.answered", 1, "A member answered a survey.", SurveyAnswered),
+    EventType("segment.entered", 1, "A recomputation put a member in a segment (RFM, A/B/C class, custom).", SegmentChanged),
+    EventType("segment.left", 1, "A recomputation took a member out of a segment.", SegmentChanged),
     EventType("webhook.test", 1, "Sent by the console's or the API's \"send test event\" to one endpoint only.", WebhookTest, member=False),
 )}
 

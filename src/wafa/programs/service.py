@@ -181,3 +181,8 @@ def to_read(config: ProgramConfig) -> ProgramRead:
         return_restores=config.return_restores,
         numerals=config.numerals,
     )
+
+
+def tenant_ids(session: Session) -> list[int]:
+    """Every tenant with a program, in id order (the worker's scans go through them)."""
+    return [int(t) for t in session.execute(select(Program.tenant_id).order_by(Program.tenant_id)).scalars()]

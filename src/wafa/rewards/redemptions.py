@@ -436,3 +436,13 @@ def fill_waiting(session: Session, *, reward: Reward, now: datetime) -> int:
         filled += 1
     session.flush()
     return filled
+
+
+def counts_by_member(session: Session, *, tenant_id: int, since: datetime, until: datetime) -> dict[int, int]:
+    """Member -> rewards received in [since, until) (a campaign's lift counts them)."""
+    rows = session.execute(
+        select(RewardRedemption.member_id, func.count())
+        .where(RewardRedemption.tenant_id == tenant_id, RewardRedemption.created_at >= since, RewardRedemption.created_at < until)
+        .group_by(RewardRedemption.member_id)
+    )
+    return {int(m): int(n) for m, n in rows}

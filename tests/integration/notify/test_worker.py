@@ -156,3 +156,42 @@ def test_two_workers_at_once_never_send_a_delivery_twice(pg_url: str) -> None:
     with factory() as session:
         statuses = set(session.execute(select(WebhookDelivery.status).where(WebhookDelivery.endpoint_id == endpoint.id)).scalars())
     assert statuses == {"delivered"}
+
+
+def test_one_worker_process_streams_the_outbox_and_sends_members_their_messages(own_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker's loop as shipped: a member joins, and the same `wafa worker` publishes the fact to a
+    NATS JetStream stream and e-mails the welcome through a real SMTP server."""
+    from tests.integration.messages.smtp import smtp_server
+    from tests.integration.notify.test_streams import Broker, need
+    from wafa.messages import journeys, policy
+    from wafa.messages import service as messaging
+    from wafa.notify import streams
+
+    need("nats")
+    monkeypatch.setenv("WAFA_PUBLIC_URL", "https://loyalty.example")
+    factory = factory_for(own_url)
+    now = datetime.now(UTC)
+    broker = Broker("nats")
+    broker.open()
+    try:
+        with smtp_server() as server:
+            tenant = make_tenant(factory, now)
+            with unit_of_work(factory) as session:
+                streams.create(session, tenant_id=tenant.id, kind="nats", url=broker.url, target=broker.target, subject_prefix="wafa",
+                               event_types=["member.enrolled"], description=None, enabled=True, now=now)
+                messaging.save_channel(session, tenant_id=tenant.id, channel="email", enabled=True, now=now, config={
+                    "provider": "smtp", "host": server.host, "port": server.port, "starttls": False, "sender": "Club <club@example.com>"})
+                policy.save(session, tenant_id=tenant.id, policy=policy.Policy("00:00", "00:00", 0, 0), now=now)
+                journeys.save(session, tenant_id=tenant.id, kind="welcome", enabled=True, channels=["email"], settings={}, now=now)
+            member = make_member(factory, tenant.id, now, email="new@example.com", locale="en", consent={"email": True})
+            worker = _worker(own_url)
+            try:
+                _wait(lambda: len(server.messages()) == 1 and len(broker.received()) == 1, 60, "the e-mail and the streamed message")
+            finally:
+                worker.send_signal(signal.SIGTERM)
+                worker.wait(30)
+        [got] = broker.received()
+        assert got.key == f"wafa.{tenant.slug}.member.enrolled" and f'"id":{member}' in got.body.decode().replace(" ", "")
+        assert server.messages()[0]["To"] == "new@example.com"
+    finally:
+        broker.close()

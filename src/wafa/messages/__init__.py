@@ -1,0 +1,1 @@
+"""Messages to members: channels, templates, consent, journeys and campaigns."""
