@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from wafa.analytics import segment_changes
 from wafa.analytics.models import AbcPolicy, AbcScore
 from wafa.db import bulk_insert, insert_unless_exists
 from wafa.errors import InvalidInput
@@ -122,6 +123,7 @@ def recompute(session: Session, *, tenant_id: int, now: datetime) -> int:
     # Half up, and at least one A among any members: "the top 20%" of three customers is one of them.
     a_count = max(1, int(len(ordered) * rules.a_share + 0.5)) if ordered else 0
     b_count = max(0, int(len(ordered) * (rules.a_share + rules.b_share) + 0.5) - a_count)
+    before = segment_changes.assignment(session, (AbcScore.member_id, AbcScore.abc_class), AbcScore.tenant_id == tenant_id)
     session.execute(delete(AbcScore).where(AbcScore.tenant_id == tenant_id))
     rows = [
         {"tenant_id": tenant_id, "member_id": m, "score": round(scores[m], 6),
@@ -130,6 +132,8 @@ def recompute(session: Session, *, tenant_id: int, now: datetime) -> int:
         for k, m in enumerate(ordered)
     ]
     bulk_insert(session, AbcScore, rows)
+    segment_changes.announce(session, tenant_id=tenant_id, kind="abc", before={m: f"abc_{c.lower()}" for m, c in before.items()},
+                             after={int(str(r["member_id"])): f"abc_{str(r['abc_class']).lower()}" for r in rows}, now=now)
     session.flush()
     return len(rows)
 

@@ -11,7 +11,7 @@ from decimal import ROUND_FLOOR, Decimal
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from wafa.analytics import rfm
+from wafa.analytics import rfm, segment_changes
 from wafa.analytics.models import AnalyticsRun, RfmCount, RfmScore
 from wafa.db import bulk_insert, insert_unless_exists
 from wafa.errors import NotFound
@@ -46,6 +46,7 @@ def recompute(session: Session, *, tenant_id: int, now: datetime) -> int:
     r = rfm.quintiles(recency, higher_is_better=False)
     f = rfm.quintiles([count[m] for m in ids])
     m = rfm.quintiles([float(money[i]) for i in ids])
+    before = segment_changes.assignment(session, (RfmScore.member_id, RfmScore.segment), RfmScore.tenant_id == tenant_id)
     session.execute(delete(RfmScore).where(RfmScore.tenant_id == tenant_id))
     rows = [
         {"tenant_id": tenant_id, "member_id": member_id, "recency_days": recency[k], "frequency": count[member_id],
@@ -54,6 +55,8 @@ def recompute(session: Session, *, tenant_id: int, now: datetime) -> int:
         for k, member_id in enumerate(ids)
     ]
     bulk_insert(session, RfmScore, rows)
+    segment_changes.announce(session, tenant_id=tenant_id, kind="rfm", before=before,
+                             after={int(str(r["member_id"])): str(r["segment"]) for r in rows}, now=now)
     sizes = Counter(row["segment"] for row in rows)
     if rows:
         bulk_insert(session, RfmCount, [{"tenant_id": tenant_id, "at": now, "segment": key, "members": sizes.get(key, 0)} for key in rfm.SEGMENTS])
