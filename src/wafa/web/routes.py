@@ -9,14 +9,15 @@ from wafa.web.admin import audit_trail, auth, catalog, dashboard, engagement, im
 from wafa.web.pages import install_error_pages
 from wafa.web.portal import auth as portal_auth
 from wafa.web.portal import pages as portal_pages
+from wafa.web.portal import unsubscribe as portal_unsubscribe
 
 
 def install(app: FastAPI) -> None:
-    from wafa.web.admin import coupons, goals, passwords, people, surveys, webhooks
+    from wafa.web.admin import coupons, goals, messaging, passwords, people, surveys, webhooks
 
     for module in (
         assets, auth, dashboard, members, rules, catalog, program, imports, engagement, audit_trail, portal_auth, portal_pages,
-        passwords, people, coupons, surveys, goals, webhooks,
+        passwords, people, coupons, surveys, goals, webhooks, messaging, portal_unsubscribe,
     ):
         app.include_router(module.router)
     install_error_pages(app)

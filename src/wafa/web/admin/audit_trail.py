@@ -43,6 +43,14 @@ ACTIONS = {
     "admin_user.reactivated": N_("Person reactivated"), "admin.password_reset_sent": N_("Password reset link sent"),
     "admin.password_reset": N_("Password reset"), "admin.password_changed": N_("Password changed"),
     "admin.support_limit_changed": N_("Support limit changed"),
+    "webhook.created": N_("Webhook endpoint added"), "webhook.deleted": N_("Webhook endpoint removed"),
+    "webhook.enabled": N_("Webhook endpoint turned on or off"), "webhook.replayed": N_("Webhook message sent again"),
+    "webhook.secret_rotated": N_("Webhook secret replaced"), "webhook.tested": N_("Webhook test sent"),
+    "messaging.channel_saved": N_("Message channel set up"), "messaging.channel_removed": N_("Message channel removed"),
+    "messaging.journey_saved": N_("Journey changed"), "messaging.policy_saved": N_("Message rules changed"),
+    "messaging.template_saved": N_("Wording changed"), "messaging.template_reset": N_("Wording reset"),
+    "messaging.test_sent": N_("Test message sent"), "campaign.created": N_("Campaign scheduled"), "campaign.cancelled": N_("Campaign cancelled"),
+    "member.consent_changed": N_("Consent changed"),
 }
 
 

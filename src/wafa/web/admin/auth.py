@@ -114,6 +114,8 @@ _BY_SECTION = {
     "account": "read", "members": "members", "redemptions": "members", "rules": "rules.draft", "rewards": "marketing",
     "coupons": "marketing", "segments": "marketing", "surveys": "marketing", "imports": "imports", "settings": "program",
     "tiers": "program", "plans": "program", "goals": "program", "api-keys": "api_keys", "webhooks": "api_keys", "people": "people",
+    # Journeys, wordings and campaigns are marketing's work; a channel's settings (provider secrets) stay with api_keys.
+    "messages": "marketing", "campaigns": "marketing",
 }
 
 

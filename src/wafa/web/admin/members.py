@@ -1,6 +1,7 @@
 """Members in the console: the list (search, filters, sorting, pages with the total, CSV), a profile with
-balance, lots, the whole history page by page, tier, achievements and referrals; adjust points with a
-reason within a bound, and suspend, each after a confirmation; reactivate."""
+balance, lots, the whole history page by page, tier, achievements, referrals, the messages sent and the
+consent history; adjust points with a reason within a bound, and suspend, each after a confirmation;
+reactivate; give or withdraw consent per channel."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from wafa.ledger import service as ledger
 from wafa.ledger import wallet
 from wafa.members import directory
 from wafa.members import service as members
+from wafa.messages import service as messaging
 from wafa.programs import earning
 from wafa.programs import service as programs
 from wafa.rewards import redemptions
@@ -30,6 +32,7 @@ from wafa.web import history, sessions
 from wafa.web.admin import tables
 from wafa.web.admin.auth import PATH, Admin, changing_admin, current_admin
 from wafa.web.admin.forms import FormError, Problem, Problems, integer, local_datetime, problems_for
+from wafa.web.admin.messaging import WORDS as MESSAGE_WORDS
 from wafa.web.messages import N_
 from wafa.web.pages import redirect, render
 
@@ -39,6 +42,8 @@ FILTERS = ("q", "status", "tier", "joined-from-date", "joined-to-date")
 HISTORY_PAGE = 50
 # A hand adjustment larger than this (either way) is a typo, not a gesture of goodwill.
 MAX_ADJUSTMENT = 1_000_000
+MESSAGES_SHOWN = 20  # the member's latest messages on the profile
+CONSENT_SHOWN = 50  # consent changes on the profile
 
 
 # --- the list ------------------------------------------------------------------------------------------
@@ -136,6 +141,10 @@ def profile_data(session, *, admin: Admin, member_id: int, now, history_page: in
         "referred": referred,
         "rfm": segments.of_member(session, tenant_id=tenant_id, member_id=member_id),
         "redemptions": redemptions.list_for_member(session, tenant_id=tenant_id, member_id=member_id, before_id=None, limit=20),
+        "messages": messaging.messages_of(session, tenant_id=tenant_id, member_id=member_id, before_id=None, limit=MESSAGES_SHOWN),
+        "consent_history": members.consent_history(session, tenant_id=tenant_id, member_id=member_id, limit=CONSENT_SHOWN),
+        "consent": members.consent_of(member),
+        "message_words": MESSAGE_WORDS,
         "rfm_names": SEGMENTS,
         "request_id": uuid.uuid4().hex,
         "now": now,
@@ -253,3 +262,23 @@ def change_status(
     except WafaError as exc:
         return _profile(request, admin, member_id, problems=problems_for(exc, {"reason": reason}), status=exc.status)
     return redirect(f"{PATH}/members/{member_id}?done={action}")
+
+
+@router.post("/members/{member_id}/consent")
+def change_consent(
+    request: Request, member_id: IdPath, channel: str = Form(..., pattern="^(email|sms|whatsapp|push)$"),
+    granted: str = Form(..., pattern="^(yes|no)$"), admin: Admin = Depends(changing_admin),
+) -> Response:
+    """Give or withdraw the member's consent on one channel (as the member asked the team), recorded with
+    the console as its source and the admin's e-mail, and audited."""
+    ctx = Context(request)
+    given = granted == "yes"
+    try:
+        with ctx.transaction() as session:
+            if members.set_consent(session, tenant_id=admin.tenant_id, member_id=member_id, channel=channel, granted=given, source="console",
+                                   actor=admin.email, now=ctx.now()):
+                admin.record(session, request, action="member.consent_changed", target=f"member:{member_id}",
+                             details={"channel": channel, "granted": given}, now=ctx.now())
+    except WafaError as exc:
+        return _profile(request, admin, member_id, problems=problems_for(exc, {"channel": channel}), status=exc.status)
+    return redirect(f"{PATH}/members/{member_id}?done=consent#consent")
