@@ -13,6 +13,12 @@ The receiver is its own process (a threaded http.server keeping connections aliv
 once, checking nothing), so
 what is measured is Wafa's side: leasing, building and signing envelopes, sending, recording.
 Between the rows the deliveries are forgotten and the messages made new again.
+
+`--broadcast N` (default 100,000; 0 skips it) adds the e-mail broadcast rows: N members who consented
+to e-mail, a campaign to all of them (no holdout, no quiet hours, no caps), its audience and messages
+made at the send time (timed on its own), then `wafa worker --deliveries-only` (1, then 2 processes)
+sending them through SMTP to an aiosmtpd server in its own process that accepts and counts, each row
+timed from starting the workers to the last message recorded as sent.
 """
 
 from __future__ import annotations
@@ -100,12 +106,103 @@ def run_workers(url: str, dsn: str, count: int, messages: int) -> dict[str, floa
     return {"workers": count, "messages": messages, "seconds": seconds, "deliveries_per_s": messages / seconds}
 
 
+def _smtp_sink(port: int) -> None:
+    import asyncio
+
+    from aiosmtpd.controller import Controller
+
+    class Sink:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd's name
+            return "250 2.0.0 Ok: queued"
+
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    asyncio.run(asyncio.sleep(10**9))
+
+
+def _sent(dsn: str) -> int:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return int(conn.execute("SELECT count(*) FROM member_messages WHERE status = 'sent'").fetchone()[0])  # type: ignore[index]
+
+
+def broadcast(url: str, dsn: str, members: int, workers: list[int], postgres: str, pgb_db: str) -> list[dict[str, float]]:
+    """The e-mail broadcast rows (see the module's docstring)."""
+    from wafa.messages import campaigns, policy
+    from wafa.messages import service as messaging
+
+    port = free_port()
+    sink = multiprocessing.Process(target=_smtp_sink, args=(port,), daemon=True)
+    sink.start()
+    engine = make_engine(url)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    now = datetime.now(UTC)
+    try:
+        with unit_of_work(factory) as session:
+            tenant = tenants.create(session, name="Broadcast", slug="broadcast", currency="SAR", now=now)
+            messaging.save_channel(session, tenant_id=tenant.id, channel="email", enabled=True, now=now, config={
+                "provider": "smtp", "host": "127.0.0.1", "port": port, "starttls": False, "sender": "Bench <bench@example.com>"})
+            policy.save(session, tenant_id=tenant.id, policy=policy.Policy("00:00", "00:00", 0, 0), now=now)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(
+                """INSERT INTO members (tenant_id, external_id, name, email, locale, consent_email, consent_sms, consent_push,
+                                        consent_whatsapp, status, referral_code, card_token, enrolled_at, updated_at)
+                   SELECT %(t)s, 'B' || n, 'Member ' || n, 'm' || n || '@example.com', CASE WHEN n %% 2 = 0 THEN 'ar' ELSE 'en' END,
+                          true, false, false, false, 'active', substr(md5('r' || n), 1, 12), md5('c' || n), now(), now()
+                   FROM generate_series(1, %(n)s) AS n""", {"t": tenant.id, "n": members})
+        with unit_of_work(factory) as session:
+            campaign = campaigns.create(
+                session, tenant_id=tenant.id, name="Bench", audience={"all": True}, channel="email", subject={"en": "Hello", "ar": "مرحباً"},
+                body={"en": "Hello {{ name }}, double points tonight.", "ar": "مرحباً {{ name }}، نقاط مضاعفة الليلة."},
+                send_at=now, holdout_percent=0, lift_days=30, now=now)
+        started = time.perf_counter()
+        campaigns.start_due(factory, now=datetime.now(UTC))
+        queued = time.perf_counter() - started
+        print(f"campaign {campaign.id}: {members:,} messages queued in {queued:.1f} s", flush=True)
+        rows = []
+        env = {**os.environ, "WAFA_DATABASE_URL": url, "WAFA_WEBHOOK_ALLOW_PRIVATE": "1", "WAFA_DELIVERY_INTERVAL_SECONDS": "0.05",
+               "WAFA_LOG_LEVEL": "warning", "WAFA_PUBLIC_URL": "https://loyalty.example"}
+        wafa = str(Path(sys.executable).parent / "wafa")
+        for count in workers:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute("UPDATE member_messages SET status = 'queued', sent_at = NULL, attempts = 0, leased_until = NULL, "
+                             "reason = NULL, due_at = now() - interval '1 second'")
+                conn.execute("VACUUM ANALYZE member_messages")
+            started = time.perf_counter()
+            procs = [subprocess.Popen([wafa, "worker", "--deliveries-only"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                     for _ in range(count)]
+            try:
+                done = 0
+                while done < members:
+                    time.sleep(0.5)
+                    done = _sent(dsn)
+                    if time.perf_counter() - started > 3600:
+                        raise SystemExit(f"{count} workers: only {done} of {members} e-mails sent after an hour")
+                seconds = time.perf_counter() - started
+            finally:
+                for proc in procs:
+                    proc.terminate()
+                for proc in procs:
+                    proc.wait(30)
+            row: dict[str, float] = {"workers": count, "messages": members, "seconds": seconds, "messages_per_s": members / seconds,
+                                     "queued_seconds": queued}
+            row["pgbench_tps"] = run_pgbench(postgres, pgb_db, clients=8, seconds=15)
+            row["ratio"] = row["messages_per_s"] / row["pgbench_tps"]
+            rows.append(row)
+            print(f"{count} worker(s): {members:,} e-mails in {seconds:.1f} s = {row['messages_per_s']:.0f}/s; "
+                  f"pgbench {row['pgbench_tps']:.0f} tps; ratio {row['ratio']:.3f}", flush=True)
+        return rows
+    finally:
+        engine.dispose()
+        sink.terminate()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test", help="a database to connect to for CREATE DATABASE")
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--members", type=int, default=2_000)
     parser.add_argument("--workers", default="1,2", help="worker process counts to run")
+    parser.add_argument("--broadcast", type=int, default=100_000, help="members of the e-mail broadcast rows (0: skip them)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
@@ -157,8 +254,16 @@ def main() -> None:
         for row in rows:
             print(f"| {row['workers']} | {row['messages']:,} | {row['seconds']:.1f} | {row['deliveries_per_s']:.0f} | "
                   f"{row['pgbench_tps']:.0f} | {row['ratio']:.3f} |")
+        mails = broadcast(url, dsn, args.broadcast, [int(c) for c in args.workers.split(",")], args.postgres, pgb_db) if args.broadcast else []
+        if mails:
+            print()
+            print("| workers | e-mails | seconds | e-mails/s | pgbench tps (8 clients) | e-mails/s ÷ pgbench tps |")
+            print("|---:|---:|---:|---:|---:|---:|")
+            for row in mails:
+                print(f"| {row['workers']} | {row['messages']:,} | {row['seconds']:.1f} | {row['messages_per_s']:.0f} | "
+                      f"{row['pgbench_tps']:.0f} | {row['ratio']:.3f} |")
         result = {"environment": {"date": now.isoformat(timespec="seconds"), "cpus": os.cpu_count(), "postgresql": pg_version,
-                                  "python": sys.version.split()[0], "members": args.members}, "rows": rows}
+                                  "python": sys.version.split()[0], "members": args.members}, "rows": rows, "broadcast": mails}
         print("JSON:", json.dumps(result))
         if args.json:
             args.json.write_text(json.dumps(result, indent=2))
