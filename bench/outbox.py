@@ -19,6 +19,11 @@ to e-mail, a campaign to all of them (no holdout, no quiet hours, no caps), its 
 made at the send time (timed on its own), then `wafa worker --deliveries-only` (1, then 2 processes)
 sending them through SMTP to an aiosmtpd server in its own process that accepts and counts, each row
 timed from starting the workers to the last message recorded as sent.
+
+`--earn` (on by default; `--no-earn` skips it) adds the cost of the outbox on the purchase path:
+bench/earn.py's no-rules run (8 clients) on this tree, then on the last revision without the outbox
+(`--without-outbox`, default e12840f, checked out in a temporary git worktree and run from its own
+sources with this virtual environment), each next to its own pgbench run.
 """
 
 from __future__ import annotations
@@ -196,6 +201,32 @@ def broadcast(url: str, dsn: str, members: int, workers: list[int], postgres: st
         sink.terminate()
 
 
+def earn_rows(postgres: str, without: str, seconds: int) -> list[dict[str, Any]]:
+    """Purchases per second with the outbox (this tree) and without it (`without`), each against pgbench."""
+    import tempfile
+
+    here = Path(__file__).resolve().parent.parent
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="wafa-without-outbox-") as folder:
+        old = Path(folder) / "tree"
+        subprocess.run(["git", "-C", str(here), "worktree", "add", "--detach", str(old), without], check=True, capture_output=True)
+        try:
+            for label, tree in (("with the outbox", here), (f"without it ({without})", old)):
+                out = Path(folder) / "earn.json"
+                env = {**os.environ, "PYTHONPATH": str(tree / "src")}  # the `wafa` script then runs that tree's code
+                subprocess.run([sys.executable, str(tree / "bench" / "earn.py"), "--postgres", postgres, "--clients", "8", "--rules", "",
+                                "--no-realistic", "--seconds", str(seconds), "--json", str(out)], env=env, check=True,
+                               stdout=subprocess.DEVNULL)
+                [run] = json.loads(out.read_text())["runs"]
+                rows.append({"row": label, "events_per_s": run["events_per_s"], "pgbench_tps": run["pgbench_tps"],
+                             "ratio": run["events_per_s"] / run["pgbench_tps"]})
+                print(f"earn {label}: {run['events_per_s']:.0f} events/s; pgbench {run['pgbench_tps']:.0f} tps; "
+                      f"ratio {rows[-1]['ratio']:.3f}", flush=True)
+        finally:
+            subprocess.run(["git", "-C", str(here), "worktree", "remove", "--force", str(old)], check=False, capture_output=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test", help="a database to connect to for CREATE DATABASE")
@@ -203,6 +234,9 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=2_000)
     parser.add_argument("--workers", default="1,2", help="worker process counts to run")
     parser.add_argument("--broadcast", type=int, default=100_000, help="members of the e-mail broadcast rows (0: skip them)")
+    parser.add_argument("--no-earn", action="store_true", help="skip the earn rows with and without the outbox")
+    parser.add_argument("--without-outbox", default="e12840f", help="the revision measured without the outbox")
+    parser.add_argument("--earn-seconds", type=int, default=20)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
@@ -262,8 +296,17 @@ def main() -> None:
             for row in mails:
                 print(f"| {row['workers']} | {row['messages']:,} | {row['seconds']:.1f} | {row['messages_per_s']:.0f} | "
                       f"{row['pgbench_tps']:.0f} | {row['ratio']:.3f} |")
+        earn = [] if args.no_earn else earn_rows(args.postgres, args.without_outbox, args.earn_seconds)
+        if earn:
+            print()
+            print("| purchases (no rules, 8 clients) | events/s | pgbench tps (8 clients) | events/s ÷ pgbench tps |")
+            print("|---|---:|---:|---:|")
+            for row in earn:
+                print(f"| {row['row']} | {row['events_per_s']:.0f} | {row['pgbench_tps']:.0f} | {row['ratio']:.3f} |")
+            print(f"with ÷ without: {earn[0]['ratio'] / earn[1]['ratio']:.3f} (of the ratios to pgbench)")
         result = {"environment": {"date": now.isoformat(timespec="seconds"), "cpus": os.cpu_count(), "postgresql": pg_version,
-                                  "python": sys.version.split()[0], "members": args.members}, "rows": rows, "broadcast": mails}
+                                  "python": sys.version.split()[0], "members": args.members}, "rows": rows, "broadcast": mails,
+                  "earn": earn}
         print("JSON:", json.dumps(result))
         if args.json:
             args.json.write_text(json.dumps(result, indent=2))

@@ -24,7 +24,7 @@ ROLES = ("owner", "admin", "marketer", "support", "viewer")
 PUBLIC = {"/admin/login", "/admin/logout", "/admin/password/forgot", "/admin/password/reset/{token}", "/admin/invite/{token}"}
 # What the issue asks of each role, by console section (the path's first part after /admin); a
 # section this table does not know (a page added later) is for owners and admins only.
-MARKETING = {"rules", "rewards", "coupons", "segments", "surveys"}
+MARKETING = {"rules", "rewards", "coupons", "segments", "surveys", "messages", "campaigns"}
 SUPPORT = {"members", "redemptions"}
 
 
@@ -38,7 +38,8 @@ def allowed(role: str, route: str) -> bool:
     if role in ("owner", "admin"):
         return True
     if role == "marketer":
-        return section in MARKETING and route != "/admin/rules/{rule_id}/status"
+        # A channel's settings hold the providers' secrets: set up by those who hold the API keys.
+        return section in MARKETING and route != "/admin/rules/{rule_id}/status" and not route.startswith("/admin/messages/channels/")
     if role == "support":
         return section in SUPPORT
     return False
