@@ -88,26 +88,31 @@ def _delivered(dsn: str) -> int:
         return int(conn.execute("SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'").fetchone()[0])  # type: ignore[index]
 
 
-def run_workers(url: str, dsn: str, count: int, messages: int) -> dict[str, float]:
+def timed_workers(url: str, count: int, finished: Any, total: int, *, limit: float = 3600) -> float:
+    """Seconds from starting `count` processes of `wafa worker --deliveries-only` until `finished()` reaches `total`."""
     env = {**os.environ, "WAFA_DATABASE_URL": url, "WAFA_WEBHOOK_ALLOW_PRIVATE": "1", "WAFA_DELIVERY_INTERVAL_SECONDS": "0.05",
-           "WAFA_LOG_LEVEL": "warning"}
+           "WAFA_LOG_LEVEL": "warning", "WAFA_PUBLIC_URL": "https://loyalty.example"}
     wafa = str(Path(sys.executable).parent / "wafa")
     started = time.perf_counter()
     workers = [subprocess.Popen([wafa, "worker", "--deliveries-only"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                for _ in range(count)]
     try:
         done = 0
-        while done < messages:
+        while done < total:
             time.sleep(0.2)
-            done = _delivered(dsn)
-            if time.perf_counter() - started > 1800:
-                raise SystemExit(f"{count} workers: only {done} of {messages} delivered after 30 minutes")
-        seconds = time.perf_counter() - started
+            done = finished()
+            if time.perf_counter() - started > limit:
+                raise SystemExit(f"{count} workers: only {done} of {total} done after {limit:.0f} s")
+        return time.perf_counter() - started
     finally:
         for worker in workers:
             worker.terminate()
         for worker in workers:
             worker.wait(30)
+
+
+def run_workers(url: str, dsn: str, count: int, messages: int) -> dict[str, float]:
+    seconds = timed_workers(url, count, lambda: _delivered(dsn), messages, limit=1800)
     return {"workers": count, "messages": messages, "seconds": seconds, "deliveries_per_s": messages / seconds}
 
 
@@ -164,30 +169,12 @@ def broadcast(url: str, dsn: str, members: int, workers: list[int], postgres: st
         queued = time.perf_counter() - started
         print(f"campaign {campaign.id}: {members:,} messages queued in {queued:.1f} s", flush=True)
         rows = []
-        env = {**os.environ, "WAFA_DATABASE_URL": url, "WAFA_WEBHOOK_ALLOW_PRIVATE": "1", "WAFA_DELIVERY_INTERVAL_SECONDS": "0.05",
-               "WAFA_LOG_LEVEL": "warning", "WAFA_PUBLIC_URL": "https://loyalty.example"}
-        wafa = str(Path(sys.executable).parent / "wafa")
         for count in workers:
             with psycopg.connect(dsn, autocommit=True) as conn:
                 conn.execute("UPDATE member_messages SET status = 'queued', sent_at = NULL, attempts = 0, leased_until = NULL, "
                              "reason = NULL, due_at = now() - interval '1 second'")
                 conn.execute("VACUUM ANALYZE member_messages")
-            started = time.perf_counter()
-            procs = [subprocess.Popen([wafa, "worker", "--deliveries-only"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                     for _ in range(count)]
-            try:
-                done = 0
-                while done < members:
-                    time.sleep(0.5)
-                    done = _sent(dsn)
-                    if time.perf_counter() - started > 3600:
-                        raise SystemExit(f"{count} workers: only {done} of {members} e-mails sent after an hour")
-                seconds = time.perf_counter() - started
-            finally:
-                for proc in procs:
-                    proc.terminate()
-                for proc in procs:
-                    proc.wait(30)
+            seconds = timed_workers(url, count, lambda: _sent(dsn), members)
             row: dict[str, float] = {"workers": count, "messages": members, "seconds": seconds, "messages_per_s": members / seconds,
                                      "queued_seconds": queued}
             row["pgbench_tps"] = run_pgbench(postgres, pgb_db, clients=8, seconds=15)

@@ -162,18 +162,15 @@ def test_one_worker_process_streams_the_outbox_and_sends_members_their_messages(
     """The worker's loop as shipped: a member joins, and the same `wafa worker` publishes the fact to a
     NATS JetStream stream and e-mails the welcome through a real SMTP server."""
     from tests.integration.messages.smtp import smtp_server
-    from tests.integration.notify.test_streams import Broker, need
+    from tests.integration.notify.test_streams import opened
     from wafa.messages import journeys, policy
     from wafa.messages import service as messaging
     from wafa.notify import streams
 
-    need("nats")
     monkeypatch.setenv("WAFA_PUBLIC_URL", "https://loyalty.example")
     factory = factory_for(own_url)
     now = datetime.now(UTC)
-    broker = Broker("nats")
-    broker.open()
-    try:
+    with opened("nats") as broker:
         with smtp_server() as server:
             tenant = make_tenant(factory, now)
             with unit_of_work(factory) as session:
@@ -193,5 +190,3 @@ def test_one_worker_process_streams_the_outbox_and_sends_members_their_messages(
         [got] = broker.received()
         assert got.key == f"wafa.{tenant.slug}.member.enrolled" and f'"id":{member}' in got.body.decode().replace(" ", "")
         assert server.messages()[0]["To"] == "new@example.com"
-    finally:
-        broker.close()
