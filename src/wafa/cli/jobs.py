@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 
 import typer
 
@@ -11,6 +13,7 @@ from wafa.clock import SystemClock
 from wafa.config import get_settings
 from wafa.db import session_factory
 
+log = logging.getLogger("wafa.worker")
 jobs_app = typer.Typer(help="Scheduled work, one pass at a time (for cron).", no_args_is_help=True)
 
 
@@ -37,6 +40,13 @@ def jobs_run_due(
             f"completed {report.referrals_completed} referrals, moved {report.memberships_due} memberships on, "
             f"announced {report.reminders_announced} reminders, owed {report.journey_messages_queued} birthday and win-back messages"
         ))
+
+
+def _step(name: str, work: Callable[[], object]) -> None:
+    try:
+        work()
+    except Exception:
+        log.exception("worker: %s failed; trying again next round", name)
 
 
 def worker(
@@ -67,16 +77,24 @@ def worker(
                 if passes and done >= passes:
                     return
                 next_pass = time.monotonic() + every
-            webhooks.number_and_fan_out(factory, now=clock.now())
-            while webhooks.deliver_due(factory, clock=clock, client=http):
+            def webhook_round() -> None:
                 webhooks.number_and_fan_out(factory, now=clock.now())
-            streams.publish_due(factory, now=clock.now(), publisher=publisher)
+                while webhooks.deliver_due(factory, clock=clock, client=http):
+                    webhooks.number_and_fan_out(factory, now=clock.now())
+
+            def send_round() -> None:
+                while sender.send_due(factory, clock=clock, http=http):
+                    pass
+
+            # Each step on its own: one that fails (a database hiccup, a bug) is logged and tried again
+            # next round, and the others go on.
+            _step("webhooks", webhook_round)
+            _step("streams", lambda: streams.publish_due(factory, now=clock.now(), publisher=publisher))
             # Messages to members: what the journeys owe for the facts just numbered, then what is due.
-            journeys.plan(factory, now=clock.now())
-            campaigns.start_due(factory, now=clock.now())
-            while sender.send_due(factory, clock=clock, http=http):
-                pass
-            campaigns.finish_done(factory, now=clock.now())
+            _step("journeys", lambda: journeys.plan(factory, now=clock.now()))
+            _step("campaigns", lambda: campaigns.start_due(factory, now=clock.now()))
+            _step("messages", send_round)
+            _step("campaigns finished", lambda: campaigns.finish_done(factory, now=clock.now()))
             if deliveries_only and passes:
                 done += 1
                 if done >= passes:

@@ -107,10 +107,14 @@ def send_many(
                 raise ValueError(f"a {message.channel} message cannot go through the {config.channel} channel")
             if deadline is not None and time.monotonic() > deadline:
                 out.append(Delivery("retry", None, NOT_ATTEMPTED))
-            elif connection is None:
-                out.append(send(config, message, http=http))
-            else:
-                out.append(_scrubbed(connection.send(message), config))
+                continue
+            try:
+                out.append(send(config, message, http=http) if connection is None else _scrubbed(connection.send(message), config))
+            except Exception as exc:  # this message's retry; those before it went, those after it still go
+                log.exception("sending %s failed", message.message_id)
+                if connection is not None:
+                    connection.close()  # in an unknown state: the next message opens a new one
+                out.append(Delivery("retry", None, type(exc).__name__))
         return out
     finally:
         if connection is not None:

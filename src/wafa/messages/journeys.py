@@ -17,22 +17,24 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, extract, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from wafa.db import insert_or_skip, unit_of_work
 from wafa.errors import InvalidInput
 from wafa.events import purchase_history
+from wafa.members import service as members
 from wafa.members.models import Member
 from wafa.memberships.models import Plan
 from wafa.messages import reminders
 from wafa.messages.models import Journey, JourneyCursor, MemberMessage
 from wafa.messages.templates import CHANNELS
+from wafa.money import to_major
 from wafa.notify import webhooks
 from wafa.outbox import service as outbox
 from wafa.outbox.models import OutboxMessage
 from wafa.programs import service as programs
-from wafa.rewards.models import Reward
+from wafa.rewards.models import Reward, RewardRedemption
 from wafa.tiers import service as tiers
 
 
@@ -196,7 +198,7 @@ def _for(message: OutboxMessage, session: Session) -> tuple[str, int, str, Varia
             }
         case "tier.downgrade_warning":
             return "tier_downgrade_warning", member, f"tier_downgrade_warning:{message.message_id}", {
-                "review_on": data["review_at"][:10], "to_keep": _to_keep(session, t, data["metric"], int(data["to_keep"])),
+                "review_on": data.get("review_on") or data["review_at"][:10], "to_keep": _to_keep(session, t, data["metric"], int(data["to_keep"])),
                 "next_tier_down": _tier_names(session, t, data["tier"]),
             }
         case "reward.redeemed" if data.get("kind") != "coupon":  # a coupon reward is announced by its coupon.issued, with the code
@@ -207,12 +209,15 @@ def _for(message: OutboxMessage, session: Session) -> tuple[str, int, str, Varia
             }
         case "coupon.issued":
             key = f"redemption:{data['redemption_id']}" if data.get("redemption_id") else f"coupon:{data['coupon_id']}"
+            redemption = session.get(RewardRedemption, data["redemption_id"]) if data.get("redemption_id") else None
+            reward = session.get(Reward, redemption.reward_id) if redemption is not None else None
             return "reward_issued", member, f"reward_issued:{key}", {
-                "reward": _names("Coupon", "قسيمة"), "coupon_code": data["code"], "valid_until": (data.get("valid_until") or "")[:10] or None,
+                "reward": _names(reward.name_en, reward.name_ar) if reward else _names("Coupon", "قسيمة"), "coupon_code": data["code"],
+                "valid_until": (data.get("valid_until") or "")[:10] or None,
             }
         case "membership.renewal_due" | "membership.payment_failed":
             plan = session.get(Plan, data["plan_id"])
-            amount = f"{plan.price / 100:,.2f} {plan.currency}" if plan else ""
+            amount = f"{to_major(plan.price, plan.currency)} {plan.currency}" if plan else ""
             kind = "renewal_due" if message.type.endswith("renewal_due") else "payment_failed"
             return kind, member, f"{kind}:{message.message_id}", {
                 "plan": _names(plan.name_en, plan.name_ar) if plan else "-", "amount": amount,
@@ -272,10 +277,7 @@ def plan(factory: sessionmaker[Session], *, now: datetime, batch: int = 2000) ->
 
 def _birthdays(session: Session, tenant_id: int, journey: Journey, now: datetime, zone: ZoneInfo) -> int:
     today = now.astimezone(zone).date()
-    rows = session.execute(select(Member.id).where(
-        Member.tenant_id == tenant_id, Member.status == "active", Member.birth_date.is_not(None),
-        extract("month", Member.birth_date) == today.month, extract("day", Member.birth_date) == today.day,
-    )).scalars()
+    rows = members.born_on(session, tenant_id=tenant_id, day=today)  # 29 February counts on the 28th in other years
     return sum(queue(session, tenant_id=tenant_id, member_id=int(m), kind="birthday", channels=journey.channels,
                      dedupe_key=f"birthday:{m}:{today.year}", variables={}, due_at=now, now=now) for m in rows)
 

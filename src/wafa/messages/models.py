@@ -128,6 +128,16 @@ class Suppression(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class MessageKey(Base):
+    """A tenant's secret for signing its members' unsubscribe links (made at the first link, never shown)."""
+
+    __tablename__ = "message_keys"
+
+    tenant_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class JourneyCursor(Base):
     """Up to which outbox sequence number a tenant's journeys have read."""
 

@@ -90,9 +90,11 @@ def local_day_start(now: datetime, timezone: str) -> datetime:
     return datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone).astimezone(now.tzinfo)
 
 
-def cap_reached(session: Session, *, tenant_id: int, member_id: int, policy: Policy, now: datetime, timezone: str) -> str | None:
-    """'daily_cap' or 'weekly_cap' when the member has had as many messages as the policy allows, else None.
-    Test messages and messages to no member are not counted (they are not the member's)."""
+def cap_reached(
+    session: Session, *, tenant_id: int, member_id: int, policy: Policy, now: datetime, timezone: str, pending: int = 0,
+) -> str | None:
+    """'daily_cap' or 'weekly_cap' when the member has had as many messages as the policy allows (with
+    `pending` more about to go in the same batch), else None. Test messages are not counted."""
     if not policy.daily_cap and not policy.weekly_cap:
         return None
     since_week = now - timedelta(days=7)
@@ -106,7 +108,7 @@ def cap_reached(session: Session, *, tenant_id: int, member_id: int, policy: Pol
             MemberMessage.kind != "test", MemberMessage.sent_at >= min(since_week, since_day),
         )
     ).one()
-    today, week = int(counts[0]), int(counts[1])
+    today, week = int(counts[0]) + pending, int(counts[1]) + pending
     if policy.daily_cap and today >= policy.daily_cap:
         return "daily_cap"
     if policy.weekly_cap and week >= policy.weekly_cap:

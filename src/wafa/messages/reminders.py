@@ -13,10 +13,11 @@ run twice, or by two workers at once, announces nothing twice.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from wafa.db import insert_or_skip
@@ -43,25 +44,46 @@ def claim(session: Session, *, tenant_id: int, what: str, key: str, now: datetim
     return _announce(session, tenant_id=tenant_id, member_id=0, kind=f"scan:{what}", key=key, now=now)
 
 
-def points_expiring(session: Session, *, tenant_id: int, offsets: list[int], now: datetime, limit: int = 5000) -> int:
+def _expiring(session: Session, tenant_id: int, now: datetime, horizon: datetime, page: int) -> Iterator[tuple[int, datetime, int]]:
+    """(member, expires at, points) of available lots expiring in (now, horizon], member by member, page by
+    page (a program whose points all expire on 31 December has every member in here at once)."""
+    after: tuple[int, datetime] | None = None
+    while True:
+        query = (
+            select(Lot.member_id, Lot.expires_at, func.sum(Lot.remaining))
+            # released and remaining > 0: the worker's expiry index (ix_lots_expiry_due) holds exactly these lots
+            .where(Lot.tenant_id == tenant_id, Lot.released.is_(True), Lot.remaining > 0, Lot.expires_at > now, Lot.expires_at <= horizon)
+            .group_by(Lot.member_id, Lot.expires_at).order_by(Lot.member_id, Lot.expires_at).limit(page)
+        )
+        if after is not None:
+            query = query.where(tuple_(Lot.member_id, Lot.expires_at) > tuple_(*after))
+        rows = session.execute(query).all()
+        for member_id, expires_at, points in rows:
+            assert expires_at is not None  # the query asks for lots that expire
+            yield int(member_id), expires_at, int(points)
+        if len(rows) < page:
+            return
+        last_at = rows[-1][1]
+        assert last_at is not None
+        after = (int(rows[-1][0]), last_at)
+
+
+def last_day(expires_at: datetime, zone: ZoneInfo) -> str:
+    """The last local day points can be used: expiry at midnight (end of a month or a year) leaves the day before."""
+    return (expires_at - timedelta(microseconds=1)).astimezone(zone).date().isoformat()
+
+
+def points_expiring(session: Session, *, tenant_id: int, offsets: list[int], now: datetime, page: int = 5000) -> int:
     """Announce points that expire within the largest offset; return messages emitted. A lot expiring
     in 5 days when the offsets are 30, 7, 1 is announced once for the 7-day offset (the smallest offset
     it is within), and again at 1 day."""
     if not offsets:
         return 0
     zone = ZoneInfo(programs.get(session, tenant_id=tenant_id).timezone)
-    horizon = now + timedelta(days=max(offsets))
-    rows = session.execute(
-        select(Lot.member_id, Lot.expires_at, func.sum(Lot.remaining))
-        .where(Lot.tenant_id == tenant_id, Lot.remaining > 0, Lot.expires_at.is_not(None), Lot.expires_at > now, Lot.expires_at <= horizon)
-        .group_by(Lot.member_id, Lot.expires_at)
-        .limit(limit)
-    ).all()
-    # One reminder per member and local day of expiry: lots expiring the same day are one message.
+    # One reminder per member and last local day: lots expiring the same day are one message.
     by_day: dict[tuple[int, str], list[tuple[datetime, int]]] = defaultdict(list)
-    for member_id, expires_at, points in rows:
-        assert expires_at is not None  # the query asks for lots that expire
-        by_day[(int(member_id), expires_at.astimezone(zone).date().isoformat())].append((expires_at, int(points)))
+    for member_id, expires_at, points in _expiring(session, tenant_id, now, now + timedelta(days=max(offsets)), page):
+        by_day[(member_id, last_day(expires_at, zone))].append((expires_at, points))
     emitted = 0
     for (member_id, day), lots in sorted(by_day.items()):
         first = min(at for at, _ in lots)
@@ -78,31 +100,40 @@ def points_expiring(session: Session, *, tenant_id: int, offsets: list[int], now
     return emitted
 
 
-def tier_downgrade_warnings(session: Session, *, tenant_id: int, days_before: int, now: datetime, limit: int = 2000) -> int:
+def _reviewed_soon(session: Session, tenant_id: int, now: datetime, days_before: int, page: int) -> Iterator[tuple[MemberTier, Tier]]:
+    after = 0
+    while True:
+        rows = session.execute(
+            select(MemberTier, Tier)
+            .join(Tier, Tier.id == MemberTier.tier_id)
+            .where(MemberTier.tenant_id == tenant_id, MemberTier.review_at.is_not(None), MemberTier.review_at > now,
+                   MemberTier.review_at <= now + timedelta(days=days_before), MemberTier.id > after)
+            .order_by(MemberTier.id)
+            .limit(page)
+        ).all()
+        yield from ((row, tier) for row, tier in rows)
+        if len(rows) < page:
+            return
+        after = rows[-1][0].id
+
+
+def tier_downgrade_warnings(session: Session, *, tenant_id: int, days_before: int, now: datetime, page: int = 2000) -> int:
     """Warn members reviewed within `days_before` days who would drop at the review if it were now."""
-    rows = session.execute(
-        select(MemberTier, Tier)
-        .join(Tier, Tier.id == MemberTier.tier_id)
-        .where(MemberTier.tenant_id == tenant_id, MemberTier.review_at.is_not(None), MemberTier.review_at > now,
-               MemberTier.review_at <= now + timedelta(days=days_before))
-        .order_by(MemberTier.id)
-        .limit(limit)
-    ).all()
-    if not rows:
-        return 0
     rules = tiers.policy(session, tenant_id=tenant_id)
+    zone = ZoneInfo(programs.get(session, tenant_id=tenant_id).timezone)
     emitted = 0
-    for row, tier in rows:
+    for row, tier in _reviewed_soon(session, tenant_id, now, days_before, page):
         assert row.review_at is not None  # the query asks for rows with a review date
         if row.floor_tier_id == tier.id and (row.floor_until is None or row.floor_until >= row.review_at):
             continue  # a floor keeps the member in this tier past the review
         value = tiers.review_value(session, tenant_id=tenant_id, member_id=row.member_id, now=now, rules=rules)
         if value >= tier.threshold:
             continue
-        key = f"{tier.key}:{row.review_at.date().isoformat()}"
+        key = f"{tier.key}:{row.review_at.astimezone(zone).date().isoformat()}"
         if _announce(session, tenant_id=tenant_id, member_id=row.member_id, kind="tier.downgrade_warning", key=key, now=now):
             outbox.emit(session, tenant_id=tenant_id, type_="tier.downgrade_warning", member_id=row.member_id, now=now, payload={
-                "tier": tier.key, "review_at": row.review_at, "metric": rules.metric, "value": value, "threshold": tier.threshold,
+                "tier": tier.key, "review_at": row.review_at, "review_on": row.review_at.astimezone(zone).date().isoformat(),
+                "metric": rules.metric, "value": value, "threshold": tier.threshold,
                 "to_keep": tier.threshold - value,
             })
             emitted += 1

@@ -18,15 +18,16 @@ import hashlib
 import hmac
 import logging
 import random
+import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from jinja2 import meta
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from wafa.clock import Clock
@@ -36,7 +37,7 @@ from wafa.errors import InvalidInput
 from wafa.ledger import accounts
 from wafa.members.models import ConsentChange, Member
 from wafa.messages import channels, policy, templates
-from wafa.messages.models import Campaign, MemberMessage, MessageChannel, Suppression
+from wafa.messages.models import Campaign, MemberMessage, MessageChannel, MessageKey, Suppression
 from wafa.programs import service as programs
 from wafa.tenants.models import Tenant
 
@@ -44,21 +45,38 @@ log = logging.getLogger("wafa.messages")
 
 RETRIES = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
 BATCH = 128  # messages a worker leases at once (each connection of a batch sends up to BATCH / SENDERS)
+# How long a worker holds the messages it leased: sends stop at half of it (the rest wait for the next
+# batch) and one SMTP exchange is bounded well inside the other half, so a message is never still being
+# sent when its lease runs out and another worker takes it.
+LEASE = timedelta(minutes=5)
+# Messages that carry what the member needs (a code, a payment problem): never held back by the caps.
+TRANSACTIONAL = frozenset({"reward_issued", "payment_failed", "renewal_due", "test"})
 # Messages that sell rather than inform: e-mails of these kinds must carry the one-click unsubscribe.
 MARKETING = frozenset({"campaign", "win_back", "birthday"})
 SENDERS = 8
 
 
-# Unsubscribe links: signed with the member's card token (a secret only Wafa and the member's card hold),
-# so a link works without a sign-in and cannot be made for another member.
+# Unsubscribe links: signed with a secret of the tenant's that only the server holds (`message_keys`), so a
+# link works without a sign-in and cannot be made for another member, nor from what a card shows.
 
-def unsubscribe_signature(card_token: str, member_id: int, channel: str) -> str:
-    return hmac.new(card_token.encode(), f"unsubscribe:{member_id}:{channel}".encode(), hashlib.sha256).hexdigest()[:32]
+def unsubscribe_key(session: Session, *, tenant_id: int) -> str:
+    """The tenant's signing secret, made at its first use (two makers at once keep the first)."""
+    found = session.get(MessageKey, tenant_id)
+    if found is None:
+        session.execute(insert_or_skip(session, MessageKey, conflict=["tenant_id"]).values(
+            tenant_id=tenant_id, secret=secrets.token_hex(32), created_at=datetime.now(UTC)))
+        found = session.get(MessageKey, tenant_id, populate_existing=True)
+        assert found is not None
+    return found.secret
 
 
-def unsubscribe_url(slug: str, member: Member, channel: str) -> str:
+def unsubscribe_signature(key: str, member_id: int, channel: str) -> str:
+    return hmac.new(key.encode(), f"unsubscribe:{member_id}:{channel}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def unsubscribe_url(slug: str, key: str, member: Member, channel: str) -> str:
     base = get_settings().public_url.rstrip("/")
-    return f"{base}/m/{slug}/unsubscribe/{member.id}/{channel}/{unsubscribe_signature(member.card_token, member.id, channel)}"
+    return f"{base}/m/{slug}/unsubscribe/{member.id}/{channel}/{unsubscribe_signature(key, member.id, channel)}"
 
 
 def address_of(member: Member, channel: str) -> str | None:
@@ -72,10 +90,30 @@ def consented(member: Member, channel: str) -> bool:
 
 
 def suppress(session: Session, *, tenant_id: int, channel: str, address: str, reason: str, detail: str | None, now: datetime) -> None:
+    """Suppress an address; a hard bounce, a complaint or a suppression by hand replaces an unsubscribe
+    (which consent given again lifts), so a bad address never hides behind one."""
+    address = address.lower() if channel == "email" else address
     session.execute(insert_or_skip(session, Suppression, conflict=["tenant_id", "channel", "address"]).values(
-        tenant_id=tenant_id, channel=channel, address=address.lower() if channel == "email" else address, reason=reason,
-        detail=(detail or "")[:500] or None, created_at=now,
+        tenant_id=tenant_id, channel=channel, address=address, reason=reason, detail=(detail or "")[:500] or None, created_at=now,
     ))
+    if reason != "unsubscribe":
+        session.execute(update(Suppression).where(
+            Suppression.tenant_id == tenant_id, Suppression.channel == channel, Suppression.address == address,
+            Suppression.reason == "unsubscribe",
+        ).values(reason=reason, detail=(detail or "")[:500] or None, created_at=now))
+
+
+def invalid_channels(session: Session, *, tenant_id: int) -> list[str]:
+    """The tenant's channels that are on but whose settings no longer parse."""
+    out = []
+    for row in session.execute(
+        select(MessageChannel).where(MessageChannel.tenant_id == tenant_id, MessageChannel.enabled.is_(True))
+    ).scalars():
+        try:
+            channels.parse_config(row.channel, row.config, resolve=False)
+        except channels.ChannelConfigError:
+            out.append(row.channel)
+    return out
 
 
 def channel_configs(session: Session, *, tenant_id: int) -> dict[str, Any]:
@@ -131,7 +169,7 @@ def variables_for(session: Session, *, member: Member, tenant: Tenant, language:
         "program": (tenant.name_ar or tenant.name) if language == "ar" else tenant.name,
         "points_name": program.points_name_ar if language == "ar" else program.points_name_en,
         "card_url": f"{get_settings().public_url.rstrip('/')}/m/{tenant.slug}",
-        "unsubscribe_url": unsubscribe_url(tenant.slug, member, channel),
+        "unsubscribe_url": unsubscribe_url(tenant.slug, unsubscribe_key(session, tenant_id=member.tenant_id), member, channel),
         "balance": 0, "tier": "", "tier_progress": "",
     }
     if "balance" in needs:
@@ -173,6 +211,7 @@ def decide(session: Session, row: MemberMessage, *, now: datetime, cache: dict[s
     tenant_cache = cache.setdefault(f"tenant:{row.tenant_id}", {})
     if "configs" not in tenant_cache:
         tenant_cache["configs"] = channel_configs(session, tenant_id=row.tenant_id)
+        tenant_cache["invalid"] = set(invalid_channels(session, tenant_id=row.tenant_id))
         tenant_cache["policy"] = policy.get(session, tenant_id=row.tenant_id)
         tenant_cache["timezone"] = programs.get(session, tenant_id=row.tenant_id).timezone
         tenant_cache["tenant"] = session.get(Tenant, row.tenant_id)
@@ -192,6 +231,10 @@ def decide(session: Session, row: MemberMessage, *, now: datetime, cache: dict[s
         else:
             chosen = (channel, address)
             break
+    if chosen is None and any(c in tenant_cache["invalid"] for c in row.channels):
+        # A channel set up but with settings no longer valid: the message waits for them to be fixed.
+        return Decision(row.id, "deferred", "channel_invalid", "the channel's settings are no longer valid: fix them on the Messages page",
+                        due_at=now + timedelta(hours=1), tenant_id=row.tenant_id, member_id=row.member_id, attempts=row.attempts)
     if chosen is None:
         decision.reason = refusals[0][1] if refusals else "channel_off"
         decision.detail = "; ".join(f"{c}: {r}" for c, r in refusals)
@@ -202,8 +245,10 @@ def decide(session: Session, row: MemberMessage, *, now: datetime, cache: dict[s
     if quiet is not None:
         return Decision(row.id, "deferred", "quiet_hours", f"quiet hours until {quiet.isoformat()}", due_at=quiet,
                         tenant_id=row.tenant_id, member_id=row.member_id, attempts=row.attempts)
-    capped = policy.cap_reached(session, tenant_id=row.tenant_id, member_id=row.member_id, policy=rules, now=now,
-                                timezone=tenant_cache["timezone"])
+    batch_sends = cache.setdefault("sends", {})
+    capped = None if row.kind in TRANSACTIONAL else policy.cap_reached(
+        session, tenant_id=row.tenant_id, member_id=row.member_id, policy=rules, now=now, timezone=tenant_cache["timezone"],
+        pending=batch_sends.get(row.member_id, 0))
     if capped:
         decision.reason, decision.detail = capped, f"{capped.replace('_', ' ')} of the program's message policy reached"
         return decision
@@ -220,6 +265,7 @@ def decide(session: Session, row: MemberMessage, *, now: datetime, cache: dict[s
                         channel=channel, attempts=row.attempts)
     decision.status, decision.reason, decision.detail, decision.channel = "send", None, None, channel
     decision.config = configs[channel]
+    batch_sends[row.member_id] = batch_sends.get(row.member_id, 0) + 1  # the caps count what this batch sends too
     try:
         decision.outgoing = channels.OutgoingMessage(
             message_id=row.message_id, channel=channel, to=address, language=language, subject=rendered_subject, text=text,
@@ -249,7 +295,7 @@ def lease(session: Session, *, now: datetime, limit: int = BATCH, tenant_id: int
     ids = list(session.execute(query).scalars())
     if not ids:
         return []
-    until = now + timedelta(seconds=get_settings().delivery_lease_seconds)
+    until = now + LEASE
     taken = session.execute(
         update(MemberMessage.__table__)
         .where(MemberMessage.id.in_(ids), MemberMessage.status == "queued",
@@ -266,26 +312,41 @@ def send_due(
     """Send one batch of due messages; return how many were handled (0: nothing due)."""
     rng = rng or random.Random()
     now = clock.now()
+    # Past half the lease, what is not sent yet waits for the next batch: another worker takes over a
+    # lease that runs out, and must not find a message this one is still sending.
+    deadline = time.monotonic() + LEASE.total_seconds() / 2
     with unit_of_work(factory) as session:
         ids = lease(session, now=now, tenant_id=tenant_id)
+        # Each tenant's link-signing secret exists before the batch is decided (deciding only reads).
+        for t in set(session.execute(select(MemberMessage.tenant_id).where(MemberMessage.id.in_(ids))).scalars()) if ids else ():
+            unsubscribe_key(session, tenant_id=t)
     if not ids:
         return 0
+    until = now + LEASE
     cache: dict[str, Any] = {}
     with factory() as session:
         rows = list(session.execute(select(MemberMessage).where(MemberMessage.id.in_(ids)).order_by(MemberMessage.id)).scalars())
         _prefetch(session, rows, cache)
-        decisions = [decide(session, row, now=now, cache=cache) for row in rows]
+        decisions = [_decided(session, row, now=now, cache=cache) for row in rows]
         session.rollback()
     to_send = [d for d in decisions if d.status == "send"]
     outcomes: dict[int, channels.Delivery] = {}
-    # Past half the lease, what is not sent yet waits for the next batch: another worker takes over a
-    # lease that runs out, and must not find a message this one is still sending.
-    deadline = time.monotonic() + get_settings().delivery_lease_seconds / 2
     with ThreadPoolExecutor(max_workers=SENDERS) as pool:
         for sent in pool.map(lambda group: _send_group(group, http, deadline), _groups(to_send)):
             outcomes.update(sent)
-    record(factory, decisions, outcomes, now=clock.now(), rng=rng)
+    record(factory, decisions, outcomes, now=clock.now(), rng=rng, until=until)
     return len(decisions)
+
+
+def _decided(session: Session, row: MemberMessage, *, now: datetime, cache: dict[str, Any]) -> Decision:
+    """`decide`, and a message it cannot decide fails alone (recorded with the error), never the batch or the worker."""
+    try:
+        with session.begin_nested():
+            return decide(session, row, now=now, cache=cache)
+    except Exception as exc:  # one member's data must not stop every tenant's messages
+        log.exception("deciding message %s failed", row.message_id)
+        return Decision(row.id, "failed", "internal_error", f"{type(exc).__name__}: {exc}"[:500], tenant_id=row.tenant_id,
+                        member_id=row.member_id, attempts=row.attempts)
 
 
 def _prefetch(session: Session, rows: list[MemberMessage], cache: dict[str, Any]) -> None:
@@ -294,14 +355,16 @@ def _prefetch(session: Session, rows: list[MemberMessage], cache: dict[str, Any]
     addresses = {a for m in cache["members"].values() for a in (address_of(m, "email"), m.phone) if a}
     suppressions = session.execute(
         select(Suppression.tenant_id, Suppression.channel, Suppression.address, Suppression.reason, Suppression.created_at)
-        .where(Suppression.tenant_id.in_({r.tenant_id for r in rows}), Suppression.address.in_(addresses))
+        .where(Suppression.tenant_id.in_({r.tenant_id for r in rows}), Suppression.address.in_(addresses),
+               Suppression.channel.in_({c for r in rows for c in r.channels}))
     ).all() if addresses else []
     # An unsubscribe is lifted by consent given again after it (a hard bounce or a complaint is not).
     granted: dict[tuple[int, str], datetime] = {}
     if any(row.reason == "unsubscribe" for row in suppressions):
         for member_id, channel, at in session.execute(
             select(ConsentChange.member_id, ConsentChange.channel, func.max(ConsentChange.at))
-            .where(ConsentChange.member_id.in_(cache["members"]), ConsentChange.granted.is_(True))
+            .where(ConsentChange.tenant_id.in_({r.tenant_id for r in rows}), ConsentChange.member_id.in_(cache["members"]),
+                   ConsentChange.granted.is_(True))
             .group_by(ConsentChange.member_id, ConsentChange.channel)
         ):
             granted[(int(member_id), channel)] = at
@@ -336,8 +399,10 @@ def _send_group(group: list[Decision], http: httpx.Client, deadline: float) -> d
 
 def record(
     factory: sessionmaker[Session], decisions: list[Decision], outcomes: dict[int, channels.Delivery], *, now: datetime, rng: random.Random,
+    until: datetime | None = None,
 ) -> None:
-    """Write every decision and send outcome of a batch in one transaction."""
+    """Write every decision and send outcome of a batch in one transaction; with `until`, only rows this
+    worker still holds (leased until then) are written: a row whose lease ran out belongs to another worker."""
     shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     with unit_of_work(factory) as session:
         for d in decisions:
@@ -368,9 +433,10 @@ def record(
                     values.update(due_at=now + delay * (1 + rng.random() * 0.2), reason="retrying")
             shapes.setdefault(tuple(sorted(values)), []).append({**values, "row_id": d.row_id})
         table = MemberMessage.__table__
+        held = (table.c.leased_until == until) if until is not None else true()
         for keys, rows in shapes.items():  # one executemany per set of columns written
             session.execute(
-                update(table).where(table.c.id == bindparam("row_id")).values({key: bindparam(key) for key in keys}), rows,
+                update(table).where(table.c.id == bindparam("row_id"), held).values({key: bindparam(key) for key in keys}), rows,
             )
 
 

@@ -195,7 +195,8 @@ def member_for_unsubscribe(session: Session, *, slug: str, member_id: int, chann
     member = session.get(Member, member_id)
     if tenant is None or member is None or member.tenant_id != tenant.id or channel not in templates.CHANNELS:
         return None
-    if not hmac.compare_digest(sender.unsubscribe_signature(member.card_token, member.id, channel), signature):
+    key = sender.unsubscribe_key(session, tenant_id=tenant.id)
+    if not hmac.compare_digest(sender.unsubscribe_signature(key, member.id, channel), signature):
         return None
     return tenant, member
 

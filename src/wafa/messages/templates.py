@@ -110,7 +110,7 @@ RENDERED_LIMIT = 10_000  # a member's message, rendered
 _REFUSED = (nodes.For, nodes.Macro, nodes.CallBlock, nodes.Call, nodes.Import, nodes.FromImport, nodes.Include, nodes.Extends,
             nodes.Assign, nodes.AssignBlock, nodes.FilterBlock, nodes.Mul, nodes.Pow, nodes.With, nodes.Scope)
 FILTERS = frozenset({"upper", "lower", "title", "capitalize", "trim", "default", "d", "truncate", "string", "int", "round", "abs",
-                     "length", "first", "last", "replace"})
+                     "length", "first", "last"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +132,8 @@ def render(text: str, variables: dict[str, Any], *, field: str = "body") -> str:
         out = compiled(text).render(**variables).strip()
     except TemplateError as exc:  # SecurityError and UndefinedError are TemplateErrors
         raise InvalidInput(f"template: {exc.message or exc.__class__.__name__}", field=field) from None
+    except Exception as exc:  # noqa: BLE001  a member's values the examples did not have: {{ 100 // balance }} with a balance of 0
+        raise InvalidInput(f"template: {type(exc).__name__} with this member's values", field=field) from None
     if len(out) > RENDERED_LIMIT:
         raise InvalidInput(f"the message comes out longer than {RENDERED_LIMIT:,} characters", field=field)
     return out

@@ -481,7 +481,9 @@ def purge(session: Session, *, now: datetime, tenant_id: int | None = None) -> i
     )))
     owed = select(WebhookDelivery.id).where(WebhookDelivery.message_pk == OutboxMessage.id, WebhookDelivery.status == "pending")
     # A stream (or the journeys) still behind a message keeps it: they read the outbox itself.
-    streamed = select(StreamSink.id).where(StreamSink.tenant_id == OutboxMessage.tenant_id, StreamSink.acked_seq < OutboxMessage.seq)
+    streamed = select(StreamSink.id).where(
+        StreamSink.tenant_id == OutboxMessage.tenant_id, StreamSink.enabled.is_(True), StreamSink.acked_seq < OutboxMessage.seq,
+    )  # a sink turned off keeps nothing: turned on again, it resumes with what is still kept
     planned = select(JourneyCursor.tenant_id).where(JourneyCursor.tenant_id == OutboxMessage.tenant_id, JourneyCursor.last_seq < OutboxMessage.seq)
     done += rowcount(session.execute(delete(OutboxMessage).where(
         OutboxMessage.created_at < before, OutboxMessage.seq.is_not(None), ~exists(owed), ~exists(streamed), ~exists(planned),

@@ -202,7 +202,7 @@ class SurveyAnswered(_Payload):
 class PointsExpiring(_Payload):
     points: int = Field(gt=0, description="points that expire on that day unless spent")
     expires_at: datetime = Field(description="the first of them expires then")
-    expires_on: str = Field(description="the day, in the program's time zone (YYYY-MM-DD)")
+    expires_on: str = Field(description="the last day they can be used, in the program's time zone (YYYY-MM-DD)")
     days_before: int = Field(description="the reminder's offset (30, 7, 1 by default: the points-expiring journey's settings)")
     days_left: int
 
@@ -210,6 +210,7 @@ class PointsExpiring(_Payload):
 class TierDowngradeWarning(_Payload):
     tier: str = Field(description="the tier's key the member would lose")
     review_at: datetime
+    review_on: str = Field(description="the review's day in the program's time zone (YYYY-MM-DD)")
     metric: str
     value: int = Field(description="the member's metric measured now")
     threshold: int

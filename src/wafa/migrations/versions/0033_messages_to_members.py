@@ -129,6 +129,12 @@ def upgrade() -> None:
     with op.batch_alter_table('message_channels', schema=None) as batch_op:
         batch_op.create_index('uq_message_channel', ['tenant_id', 'channel'], unique=True)
 
+    op.create_table('message_keys',
+    sa.Column('tenant_id', Id, nullable=False),
+    sa.Column('secret', sa.String(length=64), nullable=False),
+    sa.Column('created_at', When, nullable=False),
+    sa.PrimaryKeyConstraint('tenant_id')
+    )
     op.create_table('message_cursors',
     sa.Column('tenant_id', Id, nullable=False),
     sa.Column('last_seq', sa.BigInteger(), nullable=False),
@@ -215,6 +221,7 @@ def downgrade() -> None:
 
     op.drop_table('message_journeys')
     op.drop_table('message_cursors')
+    op.drop_table('message_keys')
     with op.batch_alter_table('message_channels', schema=None) as batch_op:
         batch_op.drop_index('uq_message_channel')
 
