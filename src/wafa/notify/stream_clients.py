@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
 
 import aio_pika
@@ -19,6 +20,8 @@ from nats.js.errors import APIError, NotFoundError
 
 from wafa.errors import InvalidInput
 from wafa.notify.stream_urls import check_url, mask_url
+
+T = TypeVar("T")
 
 log = logging.getLogger("wafa.streams")
 
@@ -175,30 +178,41 @@ class _Link:
 
 
 class StreamPublisher:
-    """The worker's broker clients: one event loop (an `asyncio.Runner`) for the synchronous worker, one
-    connection per sink URL kept open across calls (opened again after a failure), closed on exit."""
+    """The worker's broker clients: one event loop of their own, in a thread of their own (so a caller
+    that already runs a loop, as a test beside a browser does, can still publish), one connection per
+    sink URL kept open across calls (opened again after a failure), closed on exit."""
 
     def __init__(self) -> None:
-        self._runner: asyncio.Runner | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
         self._links: dict[str, _Link] = {}
 
     def __enter__(self) -> Self:
-        self._runner = asyncio.Runner()
+        loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=loop.run_forever, name="wafa-streams", daemon=True)
+        self._thread.start()
+        self._loop = loop
         return self
 
     def __exit__(self, *exc: object) -> None:
-        assert self._runner is not None
+        assert self._loop is not None and self._thread is not None
         try:
-            self._runner.run(self._close(list(self._links)))
+            self._call(self._close(list(self._links)))
         finally:
-            self._runner.close()
-            self._runner = None
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(30)
+            self._loop.close()
+            self._loop = self._thread = None
+
+    def _call(self, work: Coroutine[Any, Any, T]) -> T:
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result()
 
     def publish(self, sink: Leased, messages: Sequence[Outgoing], *, deadline: float | None = None) -> Published:
         """Publish in order, each confirmed before the next, until done, a failure or the (monotonic) deadline."""
-        if self._runner is None:
+        if self._loop is None:
             raise RuntimeError("StreamPublisher publishes inside its `with` block")
-        return self._runner.run(self._publish(sink, messages, deadline))
+        return self._call(self._publish(sink, messages, deadline))
 
     async def _publish(self, sink: Leased, messages: Sequence[Outgoing], deadline: float | None) -> Published:
         now = time.monotonic()

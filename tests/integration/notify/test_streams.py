@@ -12,6 +12,7 @@ not running the tests skip, saying so; in CI (CI set) they fail instead."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import os
 import threading
@@ -53,6 +54,13 @@ STARTS = {"rabbitmq": "rabbitmq-server -detached", "nats": "nats-server -js"}
 _probed: dict[str, str | None] = {}
 
 
+def run_apart(work: Any) -> Any:
+    """asyncio.run(work()) in a thread of its own: a test's thread may already run a loop (a browser's,
+    when the same worker ran the browser tests before)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(work())).result()
+
+
 async def _probe(kind: str) -> None:
     if kind == "rabbitmq":
         connection = await aio_pika.connect(AMQP_URL, timeout=5)
@@ -69,7 +77,7 @@ def need(kind: str) -> None:
     """Skip (fail in CI) where the broker is not running."""
     if kind not in _probed:
         try:
-            asyncio.run(asyncio.wait_for(_probe(kind), 15))
+            run_apart(lambda: asyncio.wait_for(_probe(kind), 15))
             _probed[kind] = None
         except Exception as failed:  # noqa: BLE001  any failure to reach it is the same answer
             _probed[kind] = f"{type(failed).__name__}: {failed}"
@@ -115,7 +123,7 @@ class Broker:
             await client.close()
 
     def run(self, work: Any) -> Any:
-        return asyncio.run(asyncio.wait_for(self._amqp(work) if self.kind == "rabbitmq" else self._js(work), 30))
+        return run_apart(lambda: asyncio.wait_for(self._amqp(work) if self.kind == "rabbitmq" else self._js(work), 30))
 
     def open(self) -> None:
         if self.kind == "rabbitmq":
