@@ -208,15 +208,15 @@ def test_points_expiring_is_announced_once_per_offset_and_tells_the_member(facto
                 type="purchase", member=MemberRef(id=member), order_id="o-1", amount="120.00", currency="SAR",
             ))
         for _ in range(2):  # nothing within 7 days yet
-            journeys.scan(factory, now=clock.now())
+            journeys.scan(factory, now=clock.now(), tenant_id=t)
             _run(factory, clock)
         clock.advance(timedelta(days=23, hours=1))  # 6 days 23 hours before expiry
         for _ in range(3):  # the same hour, then later hours: announced once
-            journeys.scan(factory, now=clock.now())
+            journeys.scan(factory, now=clock.now(), tenant_id=t)
             _run(factory, clock)
             clock.advance(timedelta(hours=1))
         clock.advance(timedelta(days=5, hours=20))  # within a day of expiry
-        journeys.scan(factory, now=clock.now())
+        journeys.scan(factory, now=clock.now(), tenant_id=t)
         _run(factory, clock)
         bodies = [m.get_body(("plain",)).get_content() for m in server.messages()]
     with factory() as session:
@@ -236,7 +236,7 @@ def test_birthday_goes_once_a_year_on_the_local_day(factory, clock: FrozenClock)
         make_member(factory, t, clock.now(), email="bday@example.com", birth_date=date(1990, today.month, today.day), consent=_consent())
         make_member(factory, t, clock.now(), email="other@example.com", birth_date=date(1990, 1, 15), consent=_consent())
         for _ in range(2):
-            journeys.scan(factory, now=clock.now())
+            journeys.scan(factory, now=clock.now(), tenant_id=t)
             _run(factory, clock)
             clock.advance(timedelta(hours=2))
         assert [m["To"] for m in server.messages()] == ["bday@example.com"]
@@ -290,12 +290,12 @@ def test_tier_upgraded_and_the_downgrade_warning_name_the_tier_in_the_members_la
         with factory() as session:
             review_at = session.execute(select(MemberTier.review_at).where(MemberTier.member_id == member)).scalar_one()
         clock.advance(review_at - clock.now() - timedelta(days=20))
-        journeys.scan(factory, now=clock.now())
+        journeys.scan(factory, now=clock.now(), tenant_id=t)
         _run(factory, clock)
         assert len(server.messages()) == 1  # 20 days before: not yet
         clock.advance(timedelta(days=7))
         for _ in range(2):
-            journeys.scan(factory, now=clock.now())
+            journeys.scan(factory, now=clock.now(), tenant_id=t)
             _run(factory, clock)
             clock.advance(timedelta(hours=1))
         warned = server.messages()[1:]
@@ -315,7 +315,7 @@ def test_win_back_goes_once_per_lapse(factory, clock: FrozenClock) -> None:  # t
             ))
         for days in (29, 2, 1, 1):  # day 29: not yet; day 31: once; the next days: not again
             clock.advance(timedelta(days=days))
-            journeys.scan(factory, now=clock.now())
+            journeys.scan(factory, now=clock.now(), tenant_id=t)
             _run(factory, clock)
         assert [m["To"] for m in server.messages()] == ["away@example.com"]
         assert "it has been 31 days" in server.messages()[0].get_body(("plain",)).get_content()
@@ -324,7 +324,7 @@ def test_win_back_goes_once_per_lapse(factory, clock: FrozenClock) -> None:  # t
                 type="purchase", member=MemberRef(id=away), order_id="o-2", amount="20.00", currency="SAR",
             ))
         clock.advance(timedelta(days=31))
-        journeys.scan(factory, now=clock.now())
+        journeys.scan(factory, now=clock.now(), tenant_id=t)
         _run(factory, clock)
         assert len(server.messages()) == 2
 
