@@ -20,14 +20,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from wafa.db import insert_or_skip, unit_of_work
+from wafa.db import in_chunks, insert_or_skip, unit_of_work
 from wafa.errors import InvalidInput
 from wafa.events import purchase_history
 from wafa.members import service as members
 from wafa.members.models import Member
 from wafa.memberships.models import Plan
 from wafa.messages import reminders
-from wafa.messages.models import Journey, JourneyCursor, MemberMessage
+from wafa.messages.models import Journey, JourneyCursor, MemberMessage, Reminder
 from wafa.messages.templates import CHANNELS
 from wafa.money import to_major
 from wafa.notify import webhooks
@@ -308,12 +308,40 @@ def _win_back(session: Session, tenant_id: int, journey: Journey, now: datetime,
 SCANS: dict[str, Callable[[Session, int, Journey, datetime, ZoneInfo], int]] = {"birthday": _birthdays, "win_back": _win_back}
 
 
+def _periods(session: Session, tenant_id: int, now: datetime) -> tuple[str, str]:
+    """The program's local hour and day: the keys its scans claim."""
+    local = now.astimezone(ZoneInfo(programs.get(session, tenant_id=tenant_id).timezone))
+    return local.strftime("%Y-%m-%dT%H"), local.date().isoformat()
+
+
+def _unclaimed(session: Session, tenants: list[int], now: datetime) -> list[int]:
+    """The programs with a scan still to do this hour or day, read in a few queries (most passes of a
+    worker find every program's hour claimed already: no transaction is opened for those)."""
+    calendar_on: dict[int, set[str]] = {}
+    for t, kind in session.execute(
+        select(Journey.tenant_id, Journey.kind).where(Journey.enabled.is_(True), Journey.kind.in_(tuple(SCANS)))
+    ):
+        calendar_on.setdefault(int(t), set()).add(kind)
+    wanted = {t: _periods(session, t, now) for t in tenants}
+    claimed: set[tuple[int, str, str]] = set()
+    for chunk in in_chunks(tenants, 1000):
+        claimed.update((int(t), k, key) for t, k, key in session.execute(
+            select(Reminder.tenant_id, Reminder.kind, Reminder.key).where(
+                Reminder.tenant_id.in_(chunk), Reminder.member_id == 0,
+                Reminder.key.in_({key for t in chunk for key in wanted[t]}),
+            )
+        ))
+    return [t for t in tenants if (t, "scan:reminders", wanted[t][0]) not in claimed
+            or any((t, f"scan:{kind}", wanted[t][1]) not in claimed for kind in calendar_on.get(t, ()))]
+
+
 def scan(factory: sessionmaker[Session], *, now: datetime, tenant_id: int | None = None) -> dict[str, int]:
     """Announce the reminders of every tenant (or one) once an hour, and queue the calendar journeys
     that are on once a local day; safe to call every pass and from several workers (a pass claims its
     hour or day in `member_reminders` first)."""
     with factory() as session:
         tenants = [tenant_id] if tenant_id is not None else programs.tenant_ids(session)
+        tenants = _unclaimed(session, tenants, now)
     counts = {"points.expiring": 0, "tier.downgrade_warning": 0, "birthday": 0, "win_back": 0}
     for t in tenants:
         with unit_of_work(factory) as session:

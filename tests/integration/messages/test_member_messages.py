@@ -372,3 +372,20 @@ def _plan_fields(clock: FrozenClock) -> dict:  # type: ignore[type-arg]
 def _reward_fields(clock: FrozenClock) -> dict:  # type: ignore[type-arg]
     return {"kind": "free_product", "points": 100, "money": 0, "tiers": [], "segments": [], "plans": [], "status": "active", "config": {},
             "created_at": clock.now(), "updated_at": clock.now()}
+
+
+def test_a_scan_passes_over_the_programs_whose_hour_and_day_are_claimed(factory, clock: FrozenClock) -> None:  # type: ignore[no-untyped-def]
+    t = _setup(factory, clock, timezone="Asia/Riyadh")
+    journeys.scan(factory, now=clock.now(), tenant_id=t)
+    with factory() as session:
+        assert journeys._unclaimed(session, [t], clock.now()) == []  # this hour's reminders are done: nothing to open
+    _journey(factory, clock, t, "birthday", ["email"])
+    with factory() as session:
+        assert journeys._unclaimed(session, [t], clock.now()) == [t]  # a calendar journey turned on: today's run is owed
+    journeys.scan(factory, now=clock.now(), tenant_id=t)
+    clock.advance(timedelta(minutes=59))
+    with factory() as session:
+        assert journeys._unclaimed(session, [t], clock.now()) == []
+    clock.advance(timedelta(minutes=1))
+    with factory() as session:
+        assert journeys._unclaimed(session, [t], clock.now()) == [t]  # the next local hour
