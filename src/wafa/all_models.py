@@ -13,6 +13,7 @@ from wafa.analytics.models import (
     SegmentCount,
     SegmentMember,
 )
+from wafa.coalition.models import Coalition, Partner, PartnerStore, SettlementRun, Statement
 from wafa.engagement.models import (
     AchievementAward,
     Badge,
@@ -28,7 +29,7 @@ from wafa.engagement.models import (
     SurveyResponse,
 )
 from wafa.events.models import Event, EventOutcome, EventType, IdempotencyRecord, ImportJob, MemberCategoryDay, MemberPurchaseDay
-from wafa.ledger.models import Account, Entry, Hold, Lot, LotMovement, MemberPointsEarned, Posting
+from wafa.ledger.models import Account, Entry, Hold, Lot, LotMovement, MemberPointsEarned, MoneyPeriod, Posting
 from wafa.members.models import ConsentChange, Member
 from wafa.memberships.models import Membership, MembershipLog, MembershipPayment, Plan
 from wafa.messages.models import (
@@ -66,6 +67,12 @@ from wafa.tiers.models import MemberTier, Tier, TierChange, TierPolicy
 from wafa.web.models import LoginCode, WebSession
 
 __all__ = [
+    "Coalition",
+    "MoneyPeriod",
+    "Partner",
+    "PartnerStore",
+    "SettlementRun",
+    "Statement",
     "AbcPolicy",
     "AbcScore",
     "Account",

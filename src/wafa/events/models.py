@@ -67,6 +67,8 @@ class Event(Base):
     attributes: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     channel: Mapped[str | None] = mapped_column(String(32), nullable=True)
     store: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # In a coalition: the partner the event happened at (a return is the purchase's partner's).
+    partner_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     # sha256 of the request that created a purchase, so a repeated order id replays or conflicts.
     request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
-from wafa.db import bulk_insert
+from wafa.db import bulk_insert, insert_unless_exists
 from wafa.errors import NotFound
 from wafa.ledger.models import MEMBER_KINDS, PROGRAM_KINDS, Account
 
@@ -17,6 +17,7 @@ _program_accounts: dict[tuple[object, int], dict[str, int]] = {}
 
 
 _member_accounts: dict[tuple[object, int, int], dict[str, int]] = {}
+_opened_on_use: dict[tuple[object, int, str, str], int] = {}
 
 
 def opened_here(session: Session, owner: str) -> bool:
@@ -129,3 +130,31 @@ def balances(session: Session, *, tenant_id: int, member_id: int) -> dict[str, i
         )
     ).all()
     return dict(rows)
+
+
+def account_id(session: Session, *, tenant_id: int, owner: str, member_id: int | None, kind: str, currency: str) -> int:
+    """The id of an account opened on first use (wallets, coalition money), opening it if need be (two
+    first uses at once open it once)."""
+    key = (session.get_bind().engine, tenant_id, owner, f"{kind}:{currency}")
+    found = _opened_on_use.get(key)
+    if found is not None:
+        return found
+    values = {"tenant_id": tenant_id, "owner": owner, "member_id": member_id, "kind": kind, "unit": currency, "balance": 0, "seq": 0}
+    opened = insert_unless_exists(
+        session, Account, values, conflict=["tenant_id", "owner", "kind", "unit"], returning=[Account.id]
+    ).first()
+    if opened is not None:
+        # Opened by this transaction: cached only once another transaction finds it committed.
+        session.info.setdefault("opened_wallets", set()).add(key)
+        return opened[0]
+    found = session.execute(
+        select(Account.id).where(
+            Account.tenant_id == tenant_id, Account.owner == owner, Account.kind == kind, Account.unit == currency
+        )
+    ).scalar_one()
+    if key in session.info.get("opened_wallets", ()):
+        return found
+    if len(_opened_on_use) > 200_000:
+        _opened_on_use.clear()
+    _opened_on_use[key] = found
+    return found

@@ -11,16 +11,18 @@ from sqlalchemy.orm import Session
 from wafa.errors import Conflict, InvalidInput, NotFound
 from wafa.ledger.accounts import member_accounts, program_accounts
 from wafa.ledger.lots import debit, restore_lots
-from wafa.ledger.models import Hold
+from wafa.ledger.models import Entry, Hold
+from wafa.ledger.money import Money, with_money
 from wafa.ledger.postings import Leg, post_entry
 from wafa.outbox import service as outbox
 
 
 def hold(
     session: Session, *, tenant_id: int, member_id: int, points: int, reason: str, now: datetime, ttl_seconds: int,
-    block_in_debt: bool = True,
+    block_in_debt: bool = True, partner_id: int | None = None,
 ) -> Hold:
-    """Reserve available points for a till; the hold must be captured or voided, or it lapses."""
+    """Reserve available points for a till (of a coalition partner: `partner_id`); the hold must be
+    captured or voided, or it lapses."""
     result = debit(
         session,
         tenant_id=tenant_id,
@@ -32,6 +34,7 @@ def hold(
         reason=reason,
         now=now,
         block_in_debt=block_in_debt,
+        money=Money(partner_id) if partner_id is not None else None,
     )
     hold_id = session.execute(
         insert(Hold)
@@ -65,9 +68,11 @@ def get_hold_or_raise(session: Session, *, tenant_id: int, hold_id: int) -> Hold
 
 
 def resolve_hold(
-    session: Session, *, tenant_id: int, hold_id: int, action: str, now: datetime, points: int | None = None
+    session: Session, *, tenant_id: int, hold_id: int, action: str, now: datetime, points: int | None = None,
+    money: Money | None = None,
 ) -> Hold:
-    """Capture (all or part), void or lapse an open hold, exactly once."""
+    """Capture (all or part), void or lapse an open hold, exactly once; a capture at a coalition partner
+    pays it `money` in the same entry."""
     current = get_hold_or_raise(session, tenant_id=tenant_id, hold_id=hold_id)
     capture = 0
     if action == "capture":
@@ -95,17 +100,23 @@ def resolve_hold(
         legs.append(Leg(program_accounts(session, tenant_id=tenant_id)["redeemed"], capture, member_account=False))
     if give_back:
         legs.append(Leg(accounts["available"], give_back, member_account=True))
+    if money is None or not capture:
+        # A void is dated at the hold's partner too, so the points it gives back leave that partner's flows.
+        partner_id = session.execute(select(Entry.partner_id).where(Entry.id == current.hold_entry_id)).scalar_one_or_none()
+        money = Money(partner_id) if partner_id is not None else None
     entry_id, posted = post_entry(
         session,
         tenant_id=tenant_id,
         kind="capture" if capture else "void",
         idempotency_key=f"resolve:hold:{hold_id}",
-        legs=legs,
         reason=f"hold {hold_id} {status}" + (f" ({capture} of {current.points} points)" if capture else ""),
         now=now,
         member_id=member_id,
         points=give_back,
-        details={"hold_id": hold_id, "captured": capture, "returned": give_back},
+        **with_money(
+            session, tenant_id=tenant_id, legs=legs, details={"hold_id": hold_id, "captured": capture, "returned": give_back},
+            money=money,
+        ),
     )
     if give_back:
         restore_lots(

@@ -15,6 +15,7 @@ from wafa.errors import InsufficientPoints, InvalidInput, MemberInDebt
 from wafa.ledger import earned
 from wafa.ledger.accounts import lock_accounts, member_accounts, program_accounts
 from wafa.ledger.models import Account, Entry, Lot, LotMovement
+from wafa.ledger.money import Money, breakage, following, with_money
 from wafa.ledger.postings import Leg, post_entry
 from wafa.outbox import service as outbox
 
@@ -119,28 +120,30 @@ def credit(
     expires_at: datetime | None,
     event_id: int | None = None,
     details: dict[str, Any] | None = None,
+    money: Money | None = None,
 ) -> Credit:
-    """Credit points from a program account (`source`) into a new lot, pending or available."""
+    """Credit points from a program account (`source`) into a new lot, pending or available, with the
+    money a coalition partner pays for them in the same entry."""
     if points <= 0:
         raise InvalidInput("points to credit must be positive", field="points")
     accounts = member_accounts(session, tenant_id=tenant_id, member_id=member_id)
     pending = available_at > now
     target = accounts["pending" if pending else "available"]
+    legs = [
+        Leg(program_accounts(session, tenant_id=tenant_id)[source], -points, member_account=False),
+        Leg(target, points, member_account=True),
+    ]
     entry_id, posted = post_entry(
         session,
         tenant_id=tenant_id,
         kind=kind,
         idempotency_key=idempotency_key,
-        legs=[
-            Leg(program_accounts(session, tenant_id=tenant_id)[source], -points, member_account=False),
-            Leg(target, points, member_account=True),
-        ],
         reason=reason,
         now=now,
         member_id=member_id,
         event_id=event_id,
         points=points,
-        details=details,
+        **with_money(session, tenant_id=tenant_id, legs=legs, details=details, money=money),
     )
     if source == "issued" and earned.counts(idempotency_key):
         earned.add(session, tenant_id=tenant_id, member_id=member_id, points=points, day=day_of(now))
@@ -239,28 +242,30 @@ def debit(
     now: datetime,
     block_in_debt: bool = True,
     details: dict[str, Any] | None = None,
+    money: Money | None = None,
 ) -> Debit:
-    """Spend available points into a program account, soonest-expiring lots first; never overdraws."""
+    """Spend available points into a program account, soonest-expiring lots first; never overdraws. A
+    coalition partner where they are spent is paid `money` in the same entry."""
     if points <= 0:
         raise InvalidInput("points must be a positive integer", field="points")
     accounts = member_accounts(session, tenant_id=tenant_id, member_id=member_id)
     target = accounts["held"] if destination == "held" else program_accounts(session, tenant_id=tenant_id)[destination]
     expire_due_for_member(session, tenant_id=tenant_id, member_id=member_id, now=now)
+    legs = [
+        Leg(accounts["available"], -points, member_account=True, guarded=True),
+        Leg(target, points, member_account=destination == "held"),
+    ]
     try:
         entry_id, posted = post_entry(
             session,
             tenant_id=tenant_id,
             kind=kind,
             idempotency_key=idempotency_key,
-            legs=[
-                Leg(accounts["available"], -points, member_account=True, guarded=True),
-                Leg(target, points, member_account=destination == "held"),
-            ],
             reason=reason,
             now=now,
             member_id=member_id,
             points=-points,
-            details=details,
+            **with_money(session, tenant_id=tenant_id, legs=legs, details=details, money=money),
         )
     except InsufficientPoints:
         balance = session.execute(select(Account.balance).where(Account.id == accounts["available"])).scalar_one()
@@ -322,23 +327,26 @@ def refund(
     details: dict[str, Any] | None = None,
 ) -> int:
     """Give back points a debit spent (a cancelled reward) from the program account they went to, onto
-    the lots they came from; points whose lot has expired since expire again at once. Return the entry id."""
+    the lots they came from, with the same share of any money the debit paid a partner; points whose lot
+    has expired since expire again at once. Return the entry id."""
     accounts = member_accounts(session, tenant_id=tenant_id, member_id=member_id)
     lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"]])
+    legs = [
+        Leg(program_accounts(session, tenant_id=tenant_id)[source], -points, member_account=False),
+        Leg(accounts["available"], points, member_account=True),
+    ]
+    money = following(session, tenant_id=tenant_id, entry_id=debit_entry_id, quantity=points)
     entry_id, posted = post_entry(
         session,
         tenant_id=tenant_id,
         kind="reverse",
         idempotency_key=idempotency_key,
-        legs=[
-            Leg(program_accounts(session, tenant_id=tenant_id)[source], -points, member_account=False),
-            Leg(accounts["available"], points, member_account=True),
-        ],
         reason=reason,
         now=now,
         member_id=member_id,
         points=points,
-        details=details,
+        reverses_entry_id=debit_entry_id,
+        **with_money(session, tenant_id=tenant_id, legs=legs, details=details, money=money),
     )
     restore_lots(
         session, tenant_id=tenant_id, taken_by_entry=debit_entry_id, entry_id=entry_id, points=points,
@@ -381,19 +389,20 @@ def claw_back(
         legs.append(Leg(accounts["pending"], -from_pending, member_account=True))
     if from_available:
         legs.append(Leg(accounts["available"], -from_available, member_account=True))
+    # The same share of the money the credit carried goes back (a coalition partner is repaid).
+    money = following(session, tenant_id=tenant_id, entry_id=reverses_entry_id, quantity=points) if reverses_entry_id else None
     entry_id, posted = post_entry(
         session,
         tenant_id=tenant_id,
         kind="reverse",
         idempotency_key=idempotency_key,
-        legs=legs,
         reason=reason,
         now=now,
         member_id=member_id,
         event_id=event_id,
         points=-points,
-        details=details,
         reverses_entry_id=reverses_entry_id,
+        **with_money(session, tenant_id=tenant_id, legs=legs, details=details, money=money),
     )
     if earned.counts(idempotency_key):
         credited_on = earned.credited_on(session, tenant_id=tenant_id, entry_id=reverses_entry_id) if reverses_entry_id else None
@@ -430,22 +439,24 @@ def expire_lot(session: Session, *, tenant_id: int, lot_id: int, now: datetime) 
     taken = session.execute(
         select(func.coalesce(func.sum(LotMovement.amount), 0)).where(LotMovement.lot_id == lot_id, LotMovement.amount > 0)
     ).scalar_one()
+    legs = [
+        Leg(accounts["available"], -remaining, member_account=True),
+        Leg(program_accounts(session, tenant_id=tenant_id)["expired"], remaining, member_account=False),
+    ]
+    # Points a coalition partner paid for: their value goes to breakage (or back to the partner).
+    money = breakage(session, tenant_id=tenant_id, lot_id=lot_id, points=remaining)
     entry_id, _ = post_entry(
         session,
         tenant_id=tenant_id,
         kind="expire",
         # Derived from the lot's state, so two workers expiring the same lot collide here.
         idempotency_key=f"expire:lot:{lot_id}:{taken}",
-        legs=[
-            Leg(accounts["available"], -remaining, member_account=True),
-            Leg(program_accounts(session, tenant_id=tenant_id)["expired"], remaining, member_account=False),
-        ],
         reason="points expired",
         now=now,
         member_id=lot.member_id,
         event_id=lot.event_id,
         points=-remaining,
-        details={"lot_id": lot_id, "expired_at": expires_at.isoformat()},
+        **with_money(session, tenant_id=tenant_id, legs=legs, details={"lot_id": lot_id, "expired_at": expires_at.isoformat()}, money=money),
     )
     _insert_movements(session, tenant_id=tenant_id, entry_id=entry_id, moves=[(lot_id, remaining)])
     outbox.emit(session, tenant_id=tenant_id, type_="points.expired", member_id=lot.member_id, now=now, payload={

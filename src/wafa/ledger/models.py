@@ -55,6 +55,11 @@ class Entry(Base):
             "ix_entries_reverses", "tenant_id", "reverses_entry_id",
             postgresql_where=text("reverses_entry_id IS NOT NULL"), sqlite_where=text("reverses_entry_id IS NOT NULL"),
         ),
+        # A partner's entries of a settlement period (only coalition entries are in it).
+        Index(
+            "ix_entries_partner", "tenant_id", "partner_id", "created_at",
+            postgresql_where=text("partner_id IS NOT NULL"), sqlite_where=text("partner_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -64,6 +69,9 @@ class Entry(Base):
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), nullable=True)
     event_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     reverses_entry_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # The coalition partner where the entry happened (earned, spent, returned, expired): history lines
+    # name it, and statements and flows read a partner's entries by it.
+    partner_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     # The member's net change to available and pending points, for history lines.
     points: Mapped[int] = mapped_column(BigInteger, default=0)
     reason: Mapped[str] = mapped_column(String(500))
@@ -169,3 +177,14 @@ class MemberPointsEarned(Base):
     member_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     points: Mapped[int] = mapped_column(BigInteger)
+
+
+class MoneyPeriod(Base):
+    """How far a party's money is settled: postings to a partner's money accounts are never dated before
+    `closed_through` (an entry posted as its period closes is dated into the next one)."""
+
+    __tablename__ = "money_periods"
+
+    tenant_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+    partner_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    closed_through: Mapped[datetime] = mapped_column(UTCDateTime)

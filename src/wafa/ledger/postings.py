@@ -13,7 +13,7 @@ from wafa.db import chain_hash
 from wafa.errors import InsufficientPoints, WafaError
 from wafa.ledger.models import Account, Entry, Posting
 
-ENTRY_KINDS = ("earn", "release", "redeem", "hold", "capture", "void", "expire", "reverse", "adjust", "cashback")
+ENTRY_KINDS = ("earn", "release", "redeem", "hold", "capture", "void", "expire", "reverse", "adjust", "cashback", "convert")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +25,8 @@ class Leg:
     member_account: bool
     # A debit on this leg may not take the account below zero.
     guarded: bool = False
+    # The leg's unit when it is not the entry's: money a coalition entry carries beside its points.
+    unit: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,21 +84,29 @@ def post_entry(
     details: dict[str, Any] | None = None,
     reverses_entry_id: int | None = None,
     unit: str = "PTS",
+    partner_id: int | None = None,
+    dated_from: datetime | None = None,
 ) -> tuple[int, dict[int, Posted]]:
     """Write an entry and its postings; return the entry id and each member account's new balance.
 
+    Legs may be in several units (points and the money they carry); the entry balances in each.
+    `partner_id` names the coalition partner where the entry happened; `dated_from` is the start of
+    that partner's open settlement period, which the entry is dated into if `now` is earlier.
     Raises InsufficientPoints if a guarded leg would overdraw its account.
     """
     if kind not in ENTRY_KINDS:
         raise ValueError(f"unknown entry kind {kind}")
-    if sum(leg.amount for leg in legs) != 0 or len(legs) < 2:
+    totals: dict[str, int] = {}
+    for leg in legs:
+        totals[leg.unit or unit] = totals.get(leg.unit or unit, 0) + leg.amount
+    if any(totals.values()) or len(legs) < 2:
         raise UnbalancedEntry(f"entry {idempotency_key} does not balance")
     entry_id = session.execute(
         _INSERT_ENTRY,
         {
             "tenant_id": tenant_id, "kind": kind, "idempotency_key": idempotency_key, "member_id": member_id,
             "event_id": event_id, "reverses_entry_id": reverses_entry_id, "points": points, "reason": reason,
-            "details": details, "created_at": now,
+            "details": details, "created_at": max(now, dated_from) if dated_from is not None else now, "partner_id": partner_id,
         },
     ).scalar_one()
 
@@ -108,14 +118,14 @@ def post_entry(
             "tenant_id": tenant_id,
             "entry_id": entry_id,
             "account_id": leg.account_id,
-            "unit": unit,
+            "unit": leg.unit or unit,
             "amount": leg.amount,
             "seq": None,
             "hash": None,
         }
         if leg.member_account:
             payload = posting_payload(
-                tenant_id=tenant_id, entry_id=entry_id, account_id=leg.account_id, unit=unit, amount=leg.amount, kind=kind
+                tenant_id=tenant_id, entry_id=entry_id, account_id=leg.account_id, unit=leg.unit or unit, amount=leg.amount, kind=kind
             )
             stmt = _MOVE_GUARDED if leg.guarded and leg.amount < 0 else _MOVE
             result = session.execute(

@@ -14,69 +14,44 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from wafa.db import insert_unless_exists
 from wafa.errors import InsufficientFunds, InsufficientPoints, InvalidInput
+from wafa.ledger.accounts import account_id as account_opened_on_use
 from wafa.ledger.models import Account, Entry, Posting
+from wafa.ledger.money import Money, following, with_money
 from wafa.ledger.postings import Leg, post_entry
 from wafa.outbox import service as outbox
 
 WALLET_KINDS = ("wallet", "wallet_pending")
-_accounts: dict[tuple[object, int, str, str], int] = {}
-
-
-def _account(session: Session, *, tenant_id: int, owner: str, member_id: int | None, kind: str, currency: str) -> int:
-    """The id of an account, opened on first use (two first uses at once open it once)."""
-    key = (session.get_bind().engine, tenant_id, owner, f"{kind}:{currency}")
-    found = _accounts.get(key)
-    if found is not None:
-        return found
-    values = {"tenant_id": tenant_id, "owner": owner, "member_id": member_id, "kind": kind, "unit": currency, "balance": 0, "seq": 0}
-    opened = insert_unless_exists(
-        session, Account, values, conflict=["tenant_id", "owner", "kind", "unit"], returning=[Account.id]
-    ).first()
-    if opened is not None:
-        # Opened by this transaction: cached only once another transaction finds it committed.
-        session.info.setdefault("opened_wallets", set()).add(key)
-        return opened[0]
-    found = session.execute(
-        select(Account.id).where(
-            Account.tenant_id == tenant_id, Account.owner == owner, Account.kind == kind, Account.unit == currency
-        )
-    ).scalar_one()
-    if key in session.info.get("opened_wallets", ()):
-        return found
-    if len(_accounts) > 200_000:
-        _accounts.clear()
-    _accounts[key] = found
-    return found
 
 
 def accounts(session: Session, *, tenant_id: int, member_id: int, currency: str) -> dict[str, int]:
     """A member's wallet account ids in a currency by kind, plus the program's cashback account."""
     owner = f"member:{member_id}"
     ids = {
-        kind: _account(session, tenant_id=tenant_id, owner=owner, member_id=member_id, kind=kind, currency=currency)
+        kind: account_opened_on_use(session, tenant_id=tenant_id, owner=owner, member_id=member_id, kind=kind, currency=currency)
         for kind in WALLET_KINDS
     }
-    ids["cashback"] = _account(session, tenant_id=tenant_id, owner="program", member_id=None, kind="cashback", currency=currency)
-    ids["spent"] = _account(session, tenant_id=tenant_id, owner="program", member_id=None, kind="wallet_spent", currency=currency)
+    ids["cashback"] = account_opened_on_use(session, tenant_id=tenant_id, owner="program", member_id=None, kind="cashback", currency=currency)
+    ids["spent"] = account_opened_on_use(session, tenant_id=tenant_id, owner="program", member_id=None, kind="wallet_spent", currency=currency)
     return ids
 
 
 def credit_cashback(
     session: Session, *, tenant_id: int, member_id: int, amount: int, currency: str, pending: bool,
     idempotency_key: str, reason: str, now: datetime, event_id: int | None = None, details: dict[str, Any] | None = None,
+    money: Money | None = None,
 ) -> int:
-    """Pay cashback into the wallet (pending until the return window closes); return the entry id."""
+    """Pay cashback into the wallet (pending until the return window closes), funded in a coalition by
+    `money` (a partner, or the operator's fund); return the entry id."""
     ids = accounts(session, tenant_id=tenant_id, member_id=member_id, currency=currency)
+    legs = [
+        Leg(ids["cashback"], -amount, member_account=False),
+        Leg(ids["wallet_pending" if pending else "wallet"], amount, member_account=True),
+    ]
     entry_id, _ = post_entry(
         session, tenant_id=tenant_id, kind="cashback", idempotency_key=idempotency_key,
-        legs=[
-            Leg(ids["cashback"], -amount, member_account=False),
-            Leg(ids["wallet_pending" if pending else "wallet"], amount, member_account=True),
-        ],
         reason=reason, now=now, member_id=member_id, event_id=event_id, unit=currency,
-        details={**(details or {}), "currency": currency, "amount": amount},
+        **with_money(session, tenant_id=tenant_id, legs=legs, details={**(details or {}), "currency": currency, "amount": amount}, money=money),
     )
     outbox.emit(session, tenant_id=tenant_id, type_="wallet.credited", member_id=member_id, now=now, payload={
         **outbox.wallet_payload(amount=amount, currency=currency, status="pending" if pending else "available", kind="cashback", reason=reason),
@@ -103,17 +78,19 @@ def release_cashback(
 def reverse_cashback(
     session: Session, *, tenant_id: int, member_id: int, amount: int, currency: str, pending: bool,
     idempotency_key: str, reason: str, now: datetime, event_id: int | None = None, details: dict[str, Any] | None = None,
+    money: Money | None = None,
 ) -> int:
-    """Take cashback back (from the pending wallet, or the available one even below zero); return the entry id."""
+    """Take cashback back (from the pending wallet, or the available one even below zero), repaying in a
+    coalition the partner that funded it (`money`); return the entry id."""
     ids = accounts(session, tenant_id=tenant_id, member_id=member_id, currency=currency)
+    legs = [
+        Leg(ids["wallet_pending" if pending else "wallet"], -amount, member_account=True),
+        Leg(ids["cashback"], amount, member_account=False),
+    ]
     entry_id, _ = post_entry(
         session, tenant_id=tenant_id, kind="reverse", idempotency_key=idempotency_key,
-        legs=[
-            Leg(ids["wallet_pending" if pending else "wallet"], -amount, member_account=True),
-            Leg(ids["cashback"], amount, member_account=False),
-        ],
         reason=reason, now=now, member_id=member_id, event_id=event_id, unit=currency,
-        details={**(details or {}), "currency": currency, "amount": -amount},
+        **with_money(session, tenant_id=tenant_id, legs=legs, details={**(details or {}), "currency": currency, "amount": -amount}, money=money),
     )
     outbox.emit(session, tenant_id=tenant_id, type_="wallet.debited", member_id=member_id, now=now, payload={
         **outbox.wallet_payload(amount=amount, currency=currency, status="pending" if pending else "available", kind="reverse", reason=reason),
@@ -138,18 +115,19 @@ def balances(session: Session, *, tenant_id: int, member_id: int) -> dict[str, d
 def debit(
     session: Session, *, tenant_id: int, member_id: int, amount: int, currency: str, idempotency_key: str,
     reason: str, now: datetime, to: str = "spent", kind: str = "redeem", details: dict[str, Any] | None = None,
+    money: Money | None = None,
 ) -> tuple[int, int]:
-    """Pay with wallet money (at a till, in a shop; or back to `cashback` when a conversion is
-    cancelled); never overdraws. Return the entry id and what is left."""
+    """Pay with wallet money (at a till, in a shop, at a coalition partner paid `money`; or back to
+    `cashback` when a conversion is cancelled); never overdraws. Return the entry id and what is left."""
     if amount <= 0:
         raise InvalidInput("a wallet debit must be more than zero", field="amount")
     ids = accounts(session, tenant_id=tenant_id, member_id=member_id, currency=currency)
+    legs = [Leg(ids["wallet"], -amount, member_account=True, guarded=True), Leg(ids[to], amount, member_account=False)]
     try:
         entry_id, posted = post_entry(
             session, tenant_id=tenant_id, kind=kind, idempotency_key=idempotency_key,
-            legs=[Leg(ids["wallet"], -amount, member_account=True, guarded=True), Leg(ids[to], amount, member_account=False)],
             reason=reason, now=now, member_id=member_id, unit=currency,
-            details={**(details or {}), "currency": currency, "amount": -amount},
+            **with_money(session, tenant_id=tenant_id, legs=legs, details={**(details or {}), "currency": currency, "amount": -amount}, money=money),
         )
     except InsufficientPoints:
         held = session.execute(select(Account.balance).where(Account.id == ids["wallet"])).scalar_one()
@@ -166,14 +144,17 @@ def debit(
 def refund(
     session: Session, *, tenant_id: int, member_id: int, amount: int, currency: str, idempotency_key: str,
     reason: str, now: datetime, event_id: int | None = None, details: dict[str, Any] | None = None,
+    of_entry_id: int | None = None,
 ) -> int:
-    """Pay wallet money back (a returned order paid from the wallet, a cancelled reward's money part)."""
+    """Pay wallet money back (a returned order paid from the wallet, a cancelled reward's money part);
+    `of_entry_id`, the debit it reverses, gets the same share of any money it paid a coalition partner back."""
     ids = accounts(session, tenant_id=tenant_id, member_id=member_id, currency=currency)
+    legs = [Leg(ids["spent"], -amount, member_account=False), Leg(ids["wallet"], amount, member_account=True)]
+    money = following(session, tenant_id=tenant_id, entry_id=of_entry_id, quantity=amount) if of_entry_id else None
     entry_id, _ = post_entry(
         session, tenant_id=tenant_id, kind="reverse", idempotency_key=idempotency_key,
-        legs=[Leg(ids["spent"], -amount, member_account=False), Leg(ids["wallet"], amount, member_account=True)],
-        reason=reason, now=now, member_id=member_id, event_id=event_id, unit=currency,
-        details={**(details or {}), "currency": currency, "amount": amount},
+        reason=reason, now=now, member_id=member_id, event_id=event_id, unit=currency, reverses_entry_id=of_entry_id,
+        **with_money(session, tenant_id=tenant_id, legs=legs, details={**(details or {}), "currency": currency, "amount": amount}, money=money),
     )
     outbox.emit(session, tenant_id=tenant_id, type_="wallet.credited", member_id=member_id, now=now, payload={
         **outbox.wallet_payload(amount=amount, currency=currency, status="available", kind="refund", reason=reason),

@@ -39,6 +39,8 @@ class Member(Base):
     card_token: Mapped[str] = mapped_column(String(64))
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # In a coalition: the partner the member joined through (enrolled by its key or at its store).
+    partner_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class ConsentChange(Base):

@@ -47,6 +47,8 @@ class Reward(Base):
     status: Mapped[str] = mapped_column(String(16))
     # What the kind gives: the coupon's discount, the gift's SKU, the voucher's partner, the privilege's days.
     config: Mapped[dict] = mapped_column(JSON, default=dict)
+    # In a coalition: the partner that gives this reward; points spent on it pay that partner.
+    partner_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

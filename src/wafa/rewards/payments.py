@@ -71,7 +71,7 @@ def restore_for_return(
                 session, tenant_id=tenant_id, member_id=payment.member_id, amount=give, currency=payment.currency,
                 idempotency_key=f"wallet-refund:{payment.id}:{return_event_id}",
                 reason=f"return on order {order_id}: wallet payment given back", now=now, event_id=return_event_id,
-                details={"order_id": order_id, "payment_id": payment.id},
+                details={"order_id": order_id, "payment_id": payment.id}, of_entry_id=payment.wallet_entry_id,
             )
             payment.restored = target
             done.append({"method": "wallet", "amount": to_major(give, payment.currency), "currency": payment.currency})

@@ -295,7 +295,7 @@ def cancel(
         wallet.refund(
             session, tenant_id=tenant_id, member_id=redemption.member_id, amount=redemption.money,
             currency=redemption.currency or "", idempotency_key=f"reward-money-back:{redemption.id}", reason=label, now=now,
-            details={"redemption_id": redemption.id},
+            details={"redemption_id": redemption.id}, of_entry_id=redemption.wallet_entry_id,
         )
     if reward.kind != "voucher":
         catalog.put_back_stock(session, tenant_id=tenant_id, reward_id=reward.id)

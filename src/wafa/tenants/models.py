@@ -37,6 +37,9 @@ class ApiKey(Base):
     # sha256 of the whole key: keys are 256-bit random, so a slow hash would add nothing.
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     scopes: Mapped[list[str]] = mapped_column(JSON)
+    # A coalition partner's key: it reaches only the routes a partner's tills and shops use, and only
+    # the partner's own events, holds and statements; what it records is the partner's.
+    partner_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
@@ -55,6 +58,8 @@ class AdminUser(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     # owner, admin, marketer, support or viewer: what each may do is tenants/roles.py.
     role: Mapped[str] = mapped_column(String(16), default="admin")
+    # A coalition partner's person: signs in to the partner's own pages only.
+    partner_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     # "active"; "invited" (no password until the invitation is accepted); "disabled" (signs in nowhere).
     status: Mapped[str] = mapped_column(String(16), default="active")
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)

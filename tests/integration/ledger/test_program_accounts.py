@@ -27,7 +27,7 @@ def fresh_process() -> None:
     """Forget what this process cached about accounts, as after a restart."""
     ledger_accounts._program_accounts.clear()
     ledger_accounts._member_accounts.clear()
-    wallet._accounts.clear()
+    ledger_accounts._opened_on_use.clear()
 
 
 @pytest.fixture
