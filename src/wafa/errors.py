@@ -145,3 +145,11 @@ class LedgerCorrupt(WafaError):
     status = 500
     slug = "ledger-corrupt"
     title = "Ledger verification failed"
+
+
+class PdfUnavailable(WafaError):
+    """This server cannot render PDFs (WeasyPrint, or the Pango library it uses, is missing)."""
+
+    status = 503
+    slug = "pdf-unavailable"
+    title = "PDF export unavailable"

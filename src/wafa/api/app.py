@@ -13,6 +13,7 @@ from wafa.analytics.routes import router as analytics_router
 from wafa.api import problems
 from wafa.api.metrics import MetricsMiddleware, render
 from wafa.clock import Clock, SystemClock
+from wafa.coalition.routes import router as coalition_router
 from wafa.config import get_settings
 from wafa.db import session_factory
 from wafa.engagement.achievement_routes import router as achievements_router
@@ -58,7 +59,7 @@ def create_app(
     for router in (
         members_router, events_router, event_types_router, ledger_router, programs_router, rewards_router, rules_router,
         rule_awards_router, tenants_router, tenant_router, tiers_router, engagement_router, achievements_router, memberships_router,
-        analytics_router, surveys_router, webhooks_router, streams_router, messaging_router,
+        analytics_router, surveys_router, webhooks_router, streams_router, messaging_router, coalition_router,
     ):
         app.include_router(router, responses=problems.PROBLEM_RESPONSES)
     problems.document(app)

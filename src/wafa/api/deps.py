@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -46,10 +47,38 @@ async def authenticate(request: Request, credentials: HTTPAuthorizationCredentia
     return await run_in_threadpool(lookup)
 
 
-def require(scope: str) -> Callable[..., Any]:
-    """A dependency that admits keys holding `scope` (or `admin`)."""
+# The routes a coalition partner's key may call: its tills' and shop's (enrol, purchases and returns,
+# redemptions, holds, wallet payments, rewards, exchanges of its own points) and its own statements.
+# Every other route refuses it, so a route added later is closed to partners until it is listed here.
+PARTNER_ROUTES = frozenset({
+    ("POST", "/v1/members"),
+    ("POST", "/v1/events"),
+    ("POST", "/v1/members/{member_id}/redemptions"),
+    ("POST", "/v1/members/{member_id}/holds"),
+    ("POST", "/v1/holds/{hold_id}/capture"),
+    ("POST", "/v1/holds/{hold_id}/void"),
+    ("POST", "/v1/members/{member_id}/wallet/debits"),
+    ("POST", "/v1/members/{member_id}/reward-redemptions"),
+    ("GET", "/v1/partners/{partner_id}"),
+    ("GET", "/v1/partners/{partner_id}/statements"),
+    ("GET", "/v1/statements/{statement_id}"),
+    ("GET", "/v1/statements/{statement_id}.csv"),
+    ("GET", "/v1/statements/{statement_id}.pdf"),
+    ("POST", "/v1/partners/{partner_id}/exchanges"),
+})
 
-    async def check(principal: Principal = Depends(authenticate)) -> Principal:
+
+def require(scope: str, *, partners_read: bool = False) -> Callable[..., Any]:
+    """A dependency that admits keys holding `scope` (or `admin`); a coalition partner's key only on
+    PARTNER_ROUTES (and, with `partners_read`, without the scope: the route shows a partner its own part)."""
+
+    async def check(request: Request, principal: Principal = Depends(authenticate)) -> Principal:
+        if principal.partner_id is not None:
+            route = request.scope.get("route")
+            if (request.method, getattr(route, "path", None)) not in PARTNER_ROUTES:
+                raise Forbidden("a partner's API key cannot use this route")
+            if partners_read:
+                return principal
         if not principal.allows(scope):
             raise Forbidden(f"this API key lacks the {scope!r} scope")
         return principal
@@ -75,6 +104,15 @@ class Context:
     def reading(self):
         """A session for one-statement reads: no BEGIN and COMMIT round trips."""
         return autocommit_session(self.factory) if self.is_postgres else unit_of_work(self.factory)
+
+
+def fingerprinted(body_in: BaseModel) -> dict[str, Any]:
+    """The body a request's fingerprint is taken of: without `partner` when none is named, so requests
+    made before coalitions existed keep their fingerprints (and replay)."""
+    body = body_in.model_dump(mode="json")
+    if body.get("partner", "") is None:
+        del body["partner"]
+    return body
 
 
 def encode_cursor(value: int) -> str:
@@ -119,6 +157,9 @@ def run_idempotent(
     """
     if key is not None:
         idempotency.check_key(key)
+        if principal.partner_id is not None:
+            # Partners choose their keys independently: one partner's key never replays another's answer.
+            key = f"partner:{principal.partner_id}:" + hashlib.sha256(key.encode()).hexdigest()
     try:
         with ctx.transaction() as session:
             result = work(session)

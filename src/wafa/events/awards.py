@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from wafa.analytics import segments as analytics_segments
+from wafa.coalition import service as coalition
 from wafa.errors import InvalidInput
 from wafa.events.models import Event
 from wafa.events.schemas import RuleAwarded
@@ -132,27 +133,38 @@ def post(
     session: Session, *, tenant_id: int, event_id: int, member_id: int, base_points: int, base_reason: str | None,
     base_details: dict[str, Any] | None, awards: Sequence[engine.Award], rules_: Sequence[engine.Rule],
     facts: engine.EventFacts, base_currency: str, now: datetime, available_at: datetime, expires_at: datetime | None,
+    partner: coalition.Terms | None = None,
 ) -> tuple[ledger.Credit | None, list[RuleAwarded]]:
     """Credit an event's base points and every rule's points as one entry and one lot, pay all its
-    cashback as one wallet entry, and record each rule's award against its version.
+    cashback as one wallet entry, and record each rule's award against its version. At a coalition
+    partner, the partner pays in the same entries for the base points and what its own rules give.
 
     One entry per event keeps the earn path to a handful of statements however many rules fire; its
     reason and details name every rule and version, so the history still explains every point.
     """
     currency = facts.currency
     plan = plan_of(base_points=base_points, base_reason=base_reason, base_details=base_details, awards=awards, facts=facts)
+    funded = partner_funded(awards, rules_, partner)
     credit = None
     if plan.points > 0:
+        money = None
+        if partner is not None:
+            money = coalition.earn_money(session, tenant_id=tenant_id, partner=partner, points=base_points + funded.points)
         credit = ledger.credit(
             session, tenant_id=tenant_id, member_id=member_id, points=plan.points, kind="earn", source="issued",
             idempotency_key=f"earn:event:{event_id}", reason=plan.reason, now=now,
-            available_at=available_at, expires_at=expires_at, event_id=event_id, details=plan.details,
+            available_at=available_at, expires_at=expires_at, event_id=event_id, details=plan.details, money=money,
         )
     if plan.cashback and currency:
+        cashback_money = None
+        if partner is not None:
+            cashback_money = coalition.with_partner(
+                coalition.cashback_money(session, tenant_id=tenant_id, partner=partner, amount=funded.cashback, currency=currency), partner,
+            )
         wallet.credit_cashback(
             session, tenant_id=tenant_id, member_id=member_id, amount=plan.cashback,
             currency=currency, pending=available_at > now, idempotency_key=f"cashback:event:{event_id}",
-            reason=plan.cashback_reason, now=now, event_id=event_id, details=plan.cashback_details,
+            reason=plan.cashback_reason, now=now, event_id=event_id, details=plan.cashback_details, money=cashback_money,
         )
     rules.record_awards(
         session, tenant_id=tenant_id, event_id=event_id, member_id=member_id, occurred_at=facts.occurred_at,
@@ -162,6 +174,23 @@ def post(
     )
     give_rewards(session, tenant_id=tenant_id, event_id=event_id, member_id=member_id, awards=awards, now=now)
     return credit, [to_result(award, currency=currency, entry_id=credit.entry_id if credit and award.points else None) for award in awards]
+
+
+@dataclass(frozen=True, slots=True)
+class Funded:
+    """What a coalition partner's own rules gave on one of its events: the partner pays for it."""
+
+    points: int = 0
+    cashback: int = 0
+
+
+def partner_funded(awards: Sequence[engine.Award], rules_: Sequence[engine.Rule], partner: coalition.Terms | None) -> Funded:
+    """The points and cashback of the awards made by the partner's own rules (none outside a partner)."""
+    if partner is None:
+        return Funded()
+    own = {rule.id for rule in rules_ if rule.definition.partner == partner.key}
+    mine = [award for award in awards if award.rule_id in own]
+    return Funded(sum(award.points for award in mine), sum(award.cashback for award in mine))
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +315,9 @@ class GivenBack:
     cashback_available: int
     rules: list[engine.Award]
     lines: list[str]
+    # Of the cashback taken back, what a coalition partner's own rules gave (the partner is repaid it).
+    partner_cashback_pending: int = 0
+    partner_cashback_available: int = 0
 
 
 def give_back(
@@ -296,7 +328,7 @@ def give_back(
     takes back (the caller posts it, with the base points, as one entry)."""
     member = facts_from_json((purchase.attributes or {}).get("member"))
     currency = purchase.currency
-    points = pending = available = 0
+    points = pending = available = partner_pending = partner_available = 0
     backs, lines = [], []
     for row in rules.awards_of_event(session, tenant_id=tenant_id, event_id=purchase.id, lock=True):
         rule = rules.version_of(session, tenant_id=tenant_id, rule_id=row.rule_id, version=row.version)
@@ -317,28 +349,42 @@ def give_back(
             tuple(reward for reward in before.rewards if reward not in after.rewards),
         )
         points += back.points
+        own = purchase.partner_id is not None and rule.definition.partner is not None
         if row.cashback_released:
             available += back.cashback
+            partner_available += back.cashback if own else 0
         else:
             pending += back.cashback
+            partner_pending += back.cashback if own else 0
         rules.shrink(session, tenant_id=tenant_id, row=row, kept=after, base_currency=base_currency)
         backs.append(back)
         lines.append(back.describe(currency=currency, precision=kept_facts.precision, sign=-1))
-    return GivenBack(points, pending, available, backs, lines)
+    return GivenBack(points, pending, available, backs, lines, partner_pending, partner_available)
 
 
 def reverse_cashback(
     session: Session, *, tenant_id: int, member_id: int, given: GivenBack, currency: str, return_event_id: int,
-    reason: str, now: datetime,
+    reason: str, now: datetime, partner_id: int | None = None,
 ) -> None:
-    """Take back the cashback a return gives back: what is still pending, then what was released."""
-    for pending, amount in ((True, given.cashback_pending), (False, given.cashback_available)):
+    """Take back the cashback a return gives back: what is still pending, then what was released (and
+    repay the coalition partner that funded its part)."""
+    partner = coalition.terms_of(session, tenant_id=tenant_id, partner_id=partner_id) if partner_id is not None else None
+    for pending, amount, funded in (
+        (True, given.cashback_pending, given.partner_cashback_pending),
+        (False, given.cashback_available, given.partner_cashback_available),
+    ):
         if amount:
+            money = None
+            if partner is not None:
+                money = coalition.with_partner(
+                    coalition.cashback_money(session, tenant_id=tenant_id, partner=partner, amount=funded, currency=currency, sign=-1),
+                    partner,
+                )
             wallet.reverse_cashback(
                 session, tenant_id=tenant_id, member_id=member_id, amount=amount, currency=currency, pending=pending,
                 idempotency_key=f"cashback-back:event:{return_event_id}:{'pending' if pending else 'available'}",
                 reason=fit(reason), now=now, event_id=return_event_id,
-                details={"rules": [_detail(award) for award in given.rules if award.cashback]},
+                details={"rules": [_detail(award) for award in given.rules if award.cashback]}, money=money,
             )
 
 

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from wafa.bus import dispatch
 from wafa.bus.messages import PurchaseReturned
-from wafa.errors import Conflict, InvalidInput
+from wafa.coalition import service as coalition
+from wafa.errors import Conflict, InvalidInput, NotFound
 from wafa.events import awards, category_totals, purchase_totals, service
 from wafa.events import return_arithmetic as arithmetic
 from wafa.events.models import Event
@@ -23,6 +24,21 @@ from wafa.programs import service as programs
 from wafa.rewards import payments
 from wafa.rules import engine
 from wafa.rules import service as rules
+
+
+def for_partner(session: Session, *, tenant_id: int, key_partner_id: int | None, event_in: ReturnIn) -> ReturnIn:
+    """A return as recorded in a coalition: the order id in its partner's namespace; a partner's key
+    reaches its own orders only (another partner's are not found)."""
+    if key_partner_id is None and event_in.partner is None:
+        return event_in
+    partner = coalition.attribute(session, tenant_id=tenant_id, key_partner_id=key_partner_id, named=event_in.partner, store=None)
+    if partner is None:
+        return event_in
+    order_id = service.partner_order_id(partner, event_in.order_id)
+    purchase = service.get_purchase_or_raise(session, tenant_id=tenant_id, order_id=order_id)
+    if purchase.partner_id != partner.id:
+        raise NotFound(f"no purchase with order id {event_in.order_id!r}", field="order_id")
+    return event_in.model_copy(update={"order_id": order_id})
 
 
 def find_return(session: Session, *, tenant_id: int, event_in: ReturnIn, request_hash: str) -> EventResult | None:
@@ -95,6 +111,7 @@ def record_return(
             items=[item.model_dump() for item in event_in.items] if event_in.items else None,
             channel=event_in.channel,
             store=event_in.store,
+            partner_id=purchase.partner_id,
             occurred_at=occurred_at,
             received_at=now,
         )
@@ -198,7 +215,7 @@ def _take_back(
     if given.cashback_pending or given.cashback_available:
         awards.reverse_cashback(
             session, tenant_id=tenant_id, member_id=member_id, given=given, currency=currency,
-            return_event_id=return_event_id, reason=f"{reason} ({'; '.join(given.lines)})", now=now,
+            return_event_id=return_event_id, reason=f"{reason} ({'; '.join(given.lines)})", now=now, partner_id=purchase.partner_id,
         )
     return Reversal(
         points=claw, from_pending=from_pending, from_available=total - from_pending, entry_id=entry_id,

@@ -12,10 +12,11 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
-from wafa.api.deps import Context, IdPath, decode_cursor, paginate, require, run_idempotent
+from wafa.api.deps import Context, IdPath, decode_cursor, fingerprinted, paginate, require, run_idempotent
 from wafa.api.metrics import count_on_commit
 from wafa.api.problems import invalid_input, problem_of
 from wafa.db import autocommit_session
+from wafa.errors import Forbidden
 from wafa.events import member_events, returns, service
 from wafa.events import types as event_types
 from wafa.events.idempotency import check_key, lookup, request_hash, store
@@ -39,23 +40,30 @@ from wafa.events.schemas import (
 from wafa.tenants.service import Principal
 
 log = logging.getLogger("wafa.api")
+
 router = APIRouter(prefix="/v1/events", tags=["events"])
 types_router = APIRouter(prefix="/v1/event-types", tags=["events"])
 _one_event: TypeAdapter[PurchaseIn | ReturnIn | CustomEventIn] = TypeAdapter(EventIn)
 
 
-def _record(session: Session, *, ctx: Context, tenant_id: int, event_in: Any, fingerprint: str) -> tuple[EventResult, bool]:
-    """Record one event in the caller's transaction; return its result and whether it replayed an earlier one."""
+def _record(
+    session: Session, *, ctx: Context, tenant_id: int, event_in: Any, fingerprint: str, partner_id: int | None = None,
+) -> tuple[EventResult, bool]:
+    """Record one event in the caller's transaction (a coalition partner's, with its key's `partner_id`);
+    return its result and whether it replayed an earlier one."""
     if isinstance(event_in, PurchaseIn):
         result, replay = service.record_purchase(
-            session, tenant_id=tenant_id, event_in=event_in, request_hash=fingerprint, now=ctx.now()
+            session, tenant_id=tenant_id, event_in=event_in, request_hash=fingerprint, now=ctx.now(), partner_id=partner_id,
         )
     elif isinstance(event_in, ReturnIn):
+        event_in = returns.for_partner(session, tenant_id=tenant_id, key_partner_id=partner_id, event_in=event_in)
         found = returns.find_return(session, tenant_id=tenant_id, event_in=event_in, request_hash=fingerprint)
         replay = found is not None
         result = found or returns.record_return(
             session, tenant_id=tenant_id, event_in=event_in, now=ctx.now(), request_hash=fingerprint
         )
+    elif partner_id is not None:
+        raise Forbidden("a partner's key records purchases and returns only")
     else:
         result, replay = member_events.record_custom(
             session, tenant_id=tenant_id, event_in=event_in, request_hash=fingerprint, now=ctx.now()
@@ -82,7 +90,7 @@ def post_event(
     active rules add; a return takes back the returned part's points and rule awards; a custom event
     (a type the tenant declared) awards what its rules give. Replays return the first result."""
     ctx = Context(request)
-    body = event_in.model_dump(mode="json")
+    body = fingerprinted(event_in)
     fingerprint = request_hash("POST", "/v1/events", body)
     replayed = {"value": False}
     if idempotency_key is None and isinstance(event_in, PurchaseIn) and ctx.is_postgres and event_in.member is not None:
@@ -91,7 +99,7 @@ def post_event(
             with autocommit_session(ctx.factory) as session:
                 result, _ = service.record_purchase(
                     session, tenant_id=principal.tenant_id, event_in=event_in, request_hash=fingerprint,
-                    now=ctx.now(), fast_only=True,
+                    now=ctx.now(), fast_only=True, partner_id=principal.partner_id,
                 )
                 count_on_commit(session, "event_types", "purchase")
             return Response(result.model_dump_json(), status_code=201, media_type="application/json")
@@ -100,7 +108,7 @@ def post_event(
 
     def work(session: Session) -> EventResult:
         result, replayed["value"] = _record(
-            session, ctx=ctx, tenant_id=principal.tenant_id, event_in=event_in, fingerprint=fingerprint
+            session, ctx=ctx, tenant_id=principal.tenant_id, event_in=event_in, fingerprint=fingerprint, partner_id=principal.partner_id,
         )
         return result
 
@@ -167,7 +175,7 @@ def _batch_item(ctx: Context, principal: Principal, index: int, raw: dict[str, A
         # The problem POST /v1/events would answer: fields named within the event, its place given by `index`.
         problem = invalid_input(exc.errors(), body=raw)
         return BatchItem(index=index, status=422, problem=problem)
-    fingerprint = request_hash("POST", "/v1/events", event_in.model_dump(mode="json"))
+    fingerprint = request_hash("POST", "/v1/events", fingerprinted(event_in))
     key = f"{item_key}:{index}" if item_key else None
     try:
         with ctx.transaction() as session:

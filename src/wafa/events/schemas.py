@@ -54,6 +54,11 @@ class PurchaseIn(BaseModel):
     coupons: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
         None, max_length=20, description="coupon codes presented at checkout (rules may ask for one)"
     )
+    partner: str | None = Field(
+        None, min_length=1, max_length=64,
+        description="in a coalition: the key of the partner where the purchase happened (a partner's own API key implies it, "
+        "and so does a store of the partner's); its order ids are kept as `<partner>:<order id>`",
+    )
 
 
 class ReturnItem(BaseModel):
@@ -77,6 +82,11 @@ class ReturnIn(BaseModel):
     occurred_at: AwareDatetime | None = None
     channel: str | None = Field(None, max_length=32)
     store: str | None = Field(None, max_length=64)
+    partner: str | None = Field(
+        None, min_length=1, max_length=64,
+        description="in a coalition: the key of the partner the order was bought at, so `order_id` is that partner's own "
+        "(a partner's API key implies it)",
+    )
 
 
 class PurchaseCoupon(BaseModel):

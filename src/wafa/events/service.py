@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from wafa.bus import dispatch
 from wafa.bus.messages import PurchaseRecorded
+from wafa.coalition import service as coalition
 from wafa.db import insert_unless_exists
 from wafa.errors import Conflict, InvalidInput, LedgerCorrupt, NotFound
 from wafa.events import awards, category_totals, hotpath, purchase_totals, return_arithmetic, two_statement_purchase
@@ -118,18 +119,34 @@ def as_first_answered(session: Session, *, result: EventResult) -> EventResult:
     return result.model_copy(update={"balance": outcome.balance, "not_awarded_reason": outcome.not_awarded_reason})
 
 
+def partner_order_id(partner: coalition.Terms, order_id: str) -> str:
+    """A partner's order id as kept: `<partner>:<order id>`, so partners' tills never collide."""
+    if order_id.startswith(f"{partner.key}:"):
+        return order_id
+    kept = f"{partner.key}:{order_id}"
+    if len(kept) > 128:
+        raise InvalidInput(f"a purchase at partner {partner.key!r} has an order id of at most {127 - len(partner.key)} characters", field="order_id")
+    return kept
+
+
 def record_purchase(
-    session: Session, *, tenant_id: int, event_in: PurchaseIn, request_hash: str, now: datetime, fast_only: bool = False
+    session: Session, *, tenant_id: int, event_in: PurchaseIn, request_hash: str, now: datetime, fast_only: bool = False,
+    partner_id: int | None = None,
 ) -> tuple[EventResult, bool]:
     """Record a purchase and award its points; return the result and whether it was a replay.
 
     A purchase whose order id was seen before replays the first result if the request is the
     same, and is a Conflict otherwise. With `fast_only`, only PostgreSQL's one-statement path is
-    tried and NeedsTransaction is raised (having written nothing) if it cannot decide.
+    tried and NeedsTransaction is raised (having written nothing) if it cannot decide. In a coalition,
+    a purchase at a partner (`partner_id`: the calling key's) earns at the partner's rate, and the
+    partner pays for the points in the same ledger entry.
     """
     program = programs.get(session, tenant_id=tenant_id)
     currency = event_in.currency.upper()
-    rate = program.rate_for(currency)
+    at = coalition.attribute(session, tenant_id=tenant_id, key_partner_id=partner_id, named=event_in.partner, store=event_in.store)
+    if at is not None:
+        event_in = event_in.model_copy(update={"order_id": partner_order_id(at, event_in.order_id)})
+    rate = at.earn_rate if at is not None and at.currency == currency else program.rate_for(currency)
     amount = to_minor(event_in.amount, currency)
     items = _items(event_in, currency)
     occurred_at = occurred_or_now(event_in.occurred_at, now)
@@ -143,7 +160,8 @@ def record_purchase(
     reason_text = f"purchase {event_in.order_id}: {to_major(amount, currency)} {currency}"
     details = {"order_id": event_in.order_id, "amount": to_major(amount, currency), "currency": currency, "rate": rate}
 
-    go_fast = event_in.member is not None and can_go_fast(session, tenant_id=tenant_id, event_in=event_in)
+    # A partner's purchase carries money beside its points: the ORM path below posts both.
+    go_fast = at is None and event_in.member is not None and can_go_fast(session, tenant_id=tenant_id, event_in=event_in)
     if go_fast and event_in.member is not None:
         fast = hotpath.purchase(
             session, tenant_id=tenant_id, member_external_id=event_in.member.external_id, member_id=event_in.member.id,
@@ -171,7 +189,7 @@ def record_purchase(
 
     if fast_only:
         raise NeedsTransaction
-    if not go_fast and event_in.member is not None and session.get_bind().dialect.name == "postgresql":
+    if at is None and not go_fast and event_in.member is not None and session.get_bind().dialect.name == "postgresql":
         decided = _in_two_statements(
             session, tenant_id=tenant_id, event_in=event_in, program=program, currency=currency, amount=amount, items=items,
             occurred_at=occurred_at, earned=earned, available_at=available_at, expires_at=expires_at, reason_text=reason_text,
@@ -220,6 +238,7 @@ def record_purchase(
             "attributes": {"member": awards.facts_to_json(member_facts), "coupons": event_in.coupons or []} if member_facts else None,
             "channel": event_in.channel,
             "store": event_in.store,
+            "partner_id": at.id if at is not None else None,
             "request_hash": request_hash,
             "occurred_at": occurred_at,
             "received_at": now,
@@ -245,7 +264,7 @@ def record_purchase(
     applied: list[awards.RuleAwarded] = []
     if member is not None and (points > 0 or member_facts is not None):
         granted: list[engine.Award] = []
-        facts = _purchase_facts(event_in, currency=currency, amount=amount, items=items, occurred_at=occurred_at)
+        facts = _purchase_facts(event_in, currency=currency, amount=amount, items=items, occurred_at=occurred_at, partner=at)
         if member_facts is not None:
             granted = awards.evaluate(
                 session, tenant_id=tenant_id, rules_=purchase_rules, member_id=member.id, facts=facts, member=member_facts,
@@ -254,7 +273,7 @@ def record_purchase(
         credit, applied = awards.post(
             session, tenant_id=tenant_id, event_id=event_id, member_id=member.id, base_points=points,
             base_reason=reason_text, base_details=details, awards=granted, rules_=purchase_rules, facts=facts,
-            base_currency=program.base_currency, now=now, available_at=available_at, expires_at=expires_at,
+            base_currency=program.base_currency, now=now, available_at=available_at, expires_at=expires_at, partner=at,
         )
         if credit is not None:
             award = Award(
@@ -393,12 +412,13 @@ def earning_amount(amount: int, items: list[dict] | None) -> int:
 
 
 def _purchase_facts(
-    event_in: PurchaseIn, *, currency: str, amount: int, items: list[dict] | None, occurred_at: datetime
+    event_in: PurchaseIn, *, currency: str, amount: int, items: list[dict] | None, occurred_at: datetime,
+    partner: coalition.Terms | None = None,
 ) -> engine.EventFacts:
     return engine.EventFacts(
         type="purchase", occurred_at=occurred_at, currency=currency, precision=precision(currency), amount=amount,
         lines=awards.lines_of(items), channel=event_in.channel, store=event_in.store,
-        coupon_codes=tuple(event_in.coupons or ()),
+        coupon_codes=tuple(event_in.coupons or ()), partner=partner.key if partner is not None else None,
     )
 
 
@@ -527,10 +547,10 @@ def trial(
         currency = event_in.currency.upper()
         amount = to_minor(event_in.amount, currency)
         items = _items(event_in, currency)
-        base = earning.points_for(
-            earning_amount(amount, items), precision=precision(currency), rate=program.rate_for(currency), rounding=program.rounding
-        )
-        facts = _purchase_facts(event_in, currency=currency, amount=amount, items=items, occurred_at=occurred_at)
+        where = coalition.attribute(session, tenant_id=tenant_id, key_partner_id=None, named=event_in.partner, store=event_in.store)
+        rate = where.earn_rate if where is not None and where.currency == currency else program.rate_for(currency)
+        base = earning.points_for(earning_amount(amount, items), precision=precision(currency), rate=rate, rounding=program.rounding)
+        facts = _purchase_facts(event_in, currency=currency, amount=amount, items=items, occurred_at=occurred_at, partner=where)
     trigger_rules = rules.for_trigger(session, tenant_id=tenant_id, trigger=facts.type)
     if draft is not None:
         trigger_rules = [rule for rule in trigger_rules if rule.id != draft.id] + [draft]

@@ -132,3 +132,10 @@ def resolve_hold(
         "hold_id": hold_id, "points": current.points, "captured": capture, "returned": give_back, "entry_id": entry_id,
     })
     return get_hold_or_raise(session, tenant_id=tenant_id, hold_id=hold_id)
+
+
+def partner_of_hold(session: Session, *, tenant_id: int, hold_id: int) -> int | None:
+    """The coalition partner whose till made a hold (None: not a partner's)."""
+    return session.execute(
+        select(Entry.partner_id).join(Hold, Hold.hold_entry_id == Entry.id).where(Hold.tenant_id == tenant_id, Hold.id == hold_id)
+    ).scalar_one_or_none()

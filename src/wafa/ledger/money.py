@@ -230,14 +230,15 @@ def period_totals(
     session: Session, *, tenant_id: int, partner_id: int, start: datetime | None, end: datetime,
 ) -> list[tuple[str, str, str, int]]:
     """(entry kind, account kind, unit, amount) of the money posted in a partner's entries dated in
-    [start, end), summed: the partner's side (`settlement`) and the operator's (fund, commission, ...)."""
+    [start, end), summed: the partner's side (`settlement`) and the operator's (fund, commission, ...,
+    and the members' wallets, which the operator owes)."""
     query = (
         select(Entry.kind, Account.kind, Posting.unit, func.sum(Posting.amount))
         .select_from(Entry)
         .join(Posting, Posting.entry_id == Entry.id)
         .join(Account, Account.id == Posting.account_id)
         .where(Entry.tenant_id == tenant_id, Entry.partner_id == partner_id, Entry.created_at < end,
-               Posting.unit != "PTS", Account.member_id.is_(None), Account.kind != OWN_POINTS_KIND)
+               Posting.unit != "PTS", Account.kind != OWN_POINTS_KIND)
         .group_by(Entry.kind, Account.kind, Posting.unit)
     )
     if start is not None:
@@ -291,3 +292,13 @@ def flows(session: Session, *, tenant_id: int, start: datetime | None, end: date
     if start is not None:
         query = query.where(spend.created_at >= start)
     return [(a, b, int(points)) for a, b, points in session.execute(query) if points]
+
+
+def member_own_points(session: Session, *, tenant_id: int, member_id: int) -> dict[str, int]:
+    """A member's balances of partners' own points, by unit (what exchanges kept, short of a whole point)."""
+    rows = session.execute(
+        select(Account.unit, Account.balance).where(
+            Account.tenant_id == tenant_id, Account.owner == f"member:{member_id}", Account.kind == OWN_POINTS_KIND,
+        )
+    ).all()
+    return {unit: int(balance) for unit, balance in rows}

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 from pydantic import AwareDatetime
 
-from wafa.api.deps import Context, IdPath, decode_cursor, paginate, require, run_idempotent
+from wafa.api.deps import Context, IdPath, decode_cursor, fingerprinted, paginate, require, run_idempotent
+from wafa.coalition import service as coalition
 from wafa.errors import InvalidInput, NotFound
 from wafa.events.idempotency import request_hash
 from wafa.ledger import liability, wallet
@@ -109,9 +110,11 @@ def debit_wallet(
         member = members.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id)
         members.require_active(member)
         amount = to_minor(debit_in.amount, currency)
+        at = coalition.attribute(session, tenant_id=principal.tenant_id, key_partner_id=principal.partner_id, named=debit_in.partner, store=None)
+        money = coalition.spend_money(session, tenant_id=principal.tenant_id, partner=at, amount=amount, currency=currency) if at else None
         entry_id, left = wallet.debit(
             session, tenant_id=principal.tenant_id, member_id=member_id, amount=amount, currency=currency,
-            idempotency_key=f"wallet-debit:{idempotency_key or uuid.uuid4().hex}", reason=debit_in.reason, now=ctx.now(),
+            idempotency_key=f"wallet-debit:{idempotency_key or uuid.uuid4().hex}", reason=debit_in.reason, now=ctx.now(), money=money,
         )
         if debit_in.order_id is not None:
             payments.record_wallet(
@@ -123,7 +126,7 @@ def debit_wallet(
             available=to_major(left, currency),
         )
 
-    fingerprint = request_hash("POST", request.url.path, debit_in.model_dump(mode="json"))
+    fingerprint = request_hash("POST", request.url.path, fingerprinted(debit_in))
     return run_idempotent(ctx, principal=principal, key=idempotency_key, fingerprint=fingerprint, status_code=201, work=work)
 
 
@@ -200,14 +203,18 @@ def redeem(
 
     def work(session):
         program = _spendable(session, principal, member_id, redemption_in.points)
+        at = coalition.attribute(
+            session, tenant_id=principal.tenant_id, key_partner_id=principal.partner_id, named=redemption_in.partner, store=None,
+        )
+        money = coalition.redeem_money(session, tenant_id=principal.tenant_id, partner=at, points=redemption_in.points) if at else None
         debit = ledger.debit(
             session, tenant_id=principal.tenant_id, member_id=member_id, points=redemption_in.points, kind="redeem",
             destination="redeemed", idempotency_key=f"redeem:{idempotency_key or uuid.uuid4().hex}",
-            reason=redemption_in.reason, now=ctx.now(), block_in_debt=program.block_redemptions_in_debt,
+            reason=redemption_in.reason, now=ctx.now(), block_in_debt=program.block_redemptions_in_debt, money=money,
         )
         return RedemptionRead(entry_id=debit.entry_id, member_id=member_id, points=debit.points, balance=debit.balance_after)
 
-    fingerprint = request_hash("POST", request.url.path, redemption_in.model_dump(mode="json"))
+    fingerprint = request_hash("POST", request.url.path, fingerprinted(redemption_in))
     return run_idempotent(ctx, principal=principal, key=idempotency_key, fingerprint=fingerprint, status_code=201, work=work)
 
 
@@ -225,13 +232,15 @@ def create_hold(
 
     def work(session):
         program = _spendable(session, principal, member_id, hold_in.points)
+        at = coalition.attribute(session, tenant_id=principal.tenant_id, key_partner_id=principal.partner_id, named=hold_in.partner, store=None)
         hold = ledger.hold(
             session, tenant_id=principal.tenant_id, member_id=member_id, points=hold_in.points, reason=hold_in.reason,
             now=ctx.now(), ttl_seconds=program.hold_ttl_seconds, block_in_debt=program.block_redemptions_in_debt,
+            partner_id=at.id if at is not None else None,
         )
         return _hold_read(hold)
 
-    fingerprint = request_hash("POST", request.url.path, hold_in.model_dump(mode="json"))
+    fingerprint = request_hash("POST", request.url.path, fingerprinted(hold_in))
     return run_idempotent(ctx, principal=principal, key=idempotency_key, fingerprint=fingerprint, status_code=201, work=work)
 
 
@@ -259,8 +268,17 @@ def _resolve_route(action: str, summary: str):
             step = programs.get(session, tenant_id=principal.tenant_id).redemption_step
             if points is not None and points % step:
                 raise InvalidInput(f"the program redeems points in steps of {step}: capture a multiple", field="points")
+            partner_id = ledger.partner_of_hold(session, tenant_id=principal.tenant_id, hold_id=hold_id)
+            coalition.own(principal.partner_id, partner_id)  # a partner's till resolves its own holds only
+            money = None
+            if partner_id is not None and action == "capture":
+                current = ledger.get_hold_or_raise(session, tenant_id=principal.tenant_id, hold_id=hold_id)
+                at = coalition.terms_of(session, tenant_id=principal.tenant_id, partner_id=partner_id)
+                money = coalition.redeem_money(
+                    session, tenant_id=principal.tenant_id, partner=at, points=points if points is not None else current.points,
+                )
             hold = ledger.resolve_hold(
-                session, tenant_id=principal.tenant_id, hold_id=hold_id, action=action, now=ctx.now(), points=points
+                session, tenant_id=principal.tenant_id, hold_id=hold_id, action=action, now=ctx.now(), points=points, money=money,
             )
             return _hold_read(hold)
 

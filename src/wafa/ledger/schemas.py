@@ -54,6 +54,10 @@ class RedemptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     points: int = Field(ge=1, le=10**12)
     reason: str = Field(min_length=1, max_length=500)
+    partner: str | None = Field(
+        None, min_length=1, max_length=64, description="in a coalition: the key of the partner where the points are spent "
+        "(a partner's own API key implies it); the operator pays the partner for them",
+    )
 
 
 class RedemptionRead(BaseModel):
@@ -67,6 +71,10 @@ class HoldIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     points: int = Field(ge=1, le=10**12)
     reason: str = Field(min_length=1, max_length=500)
+    partner: str | None = Field(
+        None, min_length=1, max_length=64, description="in a coalition: the key of the partner where the points are spent "
+        "(a partner's own API key implies it); the operator pays the partner for them",
+    )
 
 
 class CaptureIn(BaseModel):
@@ -107,6 +115,10 @@ class WalletDebitIn(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
     order_id: str | None = Field(
         None, min_length=1, max_length=128, description="the order paid: its return gives the money back, per the program's policy"
+    )
+    partner: str | None = Field(
+        None, min_length=1, max_length=64, description="in a coalition: the key of the partner where the money is spent "
+        "(a partner's own API key implies it); the operator pays the partner for them",
     )
 
 

@@ -24,7 +24,7 @@ from wafa.ledger.accounts import (  # noqa: F401  called as ledger.<name>
     opened_here,
     program_accounts,
 )
-from wafa.ledger.holds import get_hold_or_raise, hold, resolve_hold  # noqa: F401  called as ledger.<name>
+from wafa.ledger.holds import get_hold_or_raise, hold, partner_of_hold, resolve_hold  # noqa: F401  called as ledger.<name>
 from wafa.ledger.lots import (  # noqa: F401  called as ledger.<name>
     Credit,
     Debit,

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from wafa.api.deps import Context, IdPath, decode_cursor, paginate, require
 from wafa.bus import dispatch
 from wafa.bus.messages import MemberEnrolled
+from wafa.coalition import service as coalition
 from wafa.engagement import leaderboard
 from wafa.errors import NotFound
 from wafa.events import member_events
@@ -26,8 +27,12 @@ def create_member(
     ctx = Context(request)
     with ctx.transaction() as session:
         region = programs.get(session, tenant_id=principal.tenant_id).default_region
+        partner = coalition.attribute(
+            session, tenant_id=principal.tenant_id, key_partner_id=principal.partner_id, named=member_in.partner, store=None,
+        )
         member = service.create(
             session, tenant_id=principal.tenant_id, member_in=member_in, region=region, now=ctx.now(), actor=f"api key {principal.key_id}",
+            partner_id=partner.id if partner is not None else None,
         )
         # Welcome and profile bonuses and the referral, in the same transaction: enrolled means rewarded.
         dispatch.publish(session, MemberEnrolled(

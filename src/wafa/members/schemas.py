@@ -29,6 +29,10 @@ class MemberCreate(BaseModel):
     referral_code: str | None = Field(
         None, min_length=1, max_length=32, description="the referral code of the member who brought this one (refused ones are recorded)"
     )
+    partner: str | None = Field(
+        None, min_length=1, max_length=64,
+        description="in a coalition: the key of the partner the member joins through (a partner's API key implies it)",
+    )
 
 
 class MemberUpdate(BaseModel):
@@ -62,6 +66,7 @@ class MemberRead(BaseModel):
     status_reason: str | None
     referral_code: str
     card_token: str
+    partner_id: int | None = Field(None, description="in a coalition: the partner the member joined through")
     enrolled_at: datetime
     updated_at: datetime
 

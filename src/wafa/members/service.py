@@ -90,9 +90,11 @@ def require_active(member: Member) -> None:
 
 def create(
     session: Session, *, tenant_id: int, member_in: MemberCreate, region: str, now: datetime, channel: str = "api", actor: str | None = None,
+    partner_id: int | None = None,
 ) -> Member:
     """Enrol a member and open their points accounts; `channel` says where they joined (api, portal),
-    `actor` who enrolled them (recorded with the consent they gave)."""
+    `actor` who enrolled them (recorded with the consent they gave), `partner_id` the coalition partner
+    they joined through."""
     if get_by_external_id(session, tenant_id=tenant_id, external_id=member_in.external_id) is not None:
         raise Conflict(f"a member with external id {member_in.external_id!r} exists", field="external_id")
     _check_birth_date(member_in.birth_date, now)
@@ -114,6 +116,7 @@ def create(
         "card_token": secrets.token_urlsafe(24),
         "enrolled_at": now,
         "updated_at": now,
+        "partner_id": partner_id,
     }
     try:
         with session.begin_nested():
@@ -333,6 +336,7 @@ def to_read(member: Member) -> MemberRead:
         status_reason=member.status_reason,
         referral_code=member.referral_code,
         card_token=member.card_token,
+        partner_id=member.partner_id,
         enrolled_at=member.enrolled_at,
         updated_at=member.updated_at,
     )

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from wafa.analytics import audiences
 from wafa.analytics import segments as analytics_segments
+from wafa.coalition import service as coalition
 from wafa.errors import Conflict, InvalidInput, NotFound
 from wafa.members.models import Member
 from wafa.memberships import service as memberships
@@ -125,6 +126,7 @@ def create(session: Session, *, tenant_id: int, reward_in: RewardIn, program: Pr
         limit_period=reward_in.limit.period if reward_in.limit else None, valid_from=reward_in.valid_from,
         valid_until=reward_in.valid_until, tiers=chosen_tiers, segments=chosen_segments, plans=chosen_plans,
         status=reward_in.status, config=_config(reward_in.gives, program=program), created_at=now, updated_at=now,
+        partner_id=_partner_id(session, tenant_id=tenant_id, key=reward_in.partner),
     )
     if reward.kind == "cashback" and reward.points == 0:
         raise InvalidInput("a cashback reward converts at least one point", field="points")
@@ -152,6 +154,8 @@ def update_(session: Session, *, tenant_id: int, reward_id: int, reward_in: Rewa
     if "limit" in changes:
         reward.limit_count = reward_in.limit.count if reward_in.limit else None
         reward.limit_period = reward_in.limit.period if reward_in.limit else None
+    if "partner" in changes:
+        reward.partner_id = _partner_id(session, tenant_id=tenant_id, key=changes["partner"])
     if reward_in.unlimited_stock:
         reward.stock_left = None
     elif reward_in.stock is not None:
@@ -169,6 +173,25 @@ def update_(session: Session, *, tenant_id: int, reward_id: int, reward_in: Rewa
     reward.updated_at = now
     session.flush()
     return reward
+
+
+def _partner_id(session: Session, *, tenant_id: int, key: str | None) -> int | None:
+    """The id of the coalition partner a reward names by key (None: the operator's own reward)."""
+    if key is None:
+        return None
+    found = coalition.config(session, tenant_id=tenant_id)
+    if found is None or key not in found.by_key:
+        raise InvalidInput(f"no partner {key!r} in this coalition", field="partner")
+    return found.by_key[key]
+
+
+def partner_key(session: Session, *, reward: Reward) -> str | None:
+    """The key of the partner that gives a reward (None: the operator's own)."""
+    if reward.partner_id is None:
+        return None
+    found = coalition.config(session, tenant_id=reward.tenant_id)
+    partner = found.partners.get(reward.partner_id) if found is not None else None
+    return partner.key if partner is not None else None
 
 
 def get_by_key(session: Session, *, tenant_id: int, key: str) -> Reward | None:

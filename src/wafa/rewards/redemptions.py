@@ -14,6 +14,7 @@ from decimal import ROUND_FLOOR, Decimal
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
+from wafa.coalition import service as coalition
 from wafa.db import rowcount
 from wafa.errors import Conflict, InsufficientFunds, InvalidInput, NotFound, OutOfStock, RewardLocked
 from wafa.ledger import service as ledger
@@ -77,9 +78,12 @@ def cashback_amount(points: int, *, rate: str, currency: str) -> int:
 
 
 def redeem(
-    session: Session, *, tenant_id: int, member_id: int, redemption_in: RedemptionIn, key: str, now: datetime
+    session: Session, *, tenant_id: int, member_id: int, redemption_in: RedemptionIn, key: str, now: datetime,
+    key_partner_id: int | None = None,
 ) -> tuple[RewardRedemption, bool]:
-    """Spend a member's points on a reward and issue what it gives; (redemption, replayed).
+    """Spend a member's points on a reward and issue what it gives; (redemption, replayed). In a
+    coalition, a partner's reward pays that partner for the points (a partner's key redeems its own
+    rewards only), and wallet money converted from points is paid from the points fund.
 
     The member's points accounts are locked first, so two redemptions by one member run one after
     the other and the per-member limit is counted under the lock.
@@ -90,6 +94,7 @@ def redeem(
         reward = catalog.get_or_raise(session, tenant_id=tenant_id, reward_id=redemption_in.reward_id)
     else:
         reward = catalog.get_by_key_or_raise(session, tenant_id=tenant_id, key=redemption_in.reward_key or "")
+    coalition.own(key_partner_id, reward.partner_id)
     accounts = ledger.member_accounts(session, tenant_id=tenant_id, member_id=member_id)
     ledger.lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"], accounts["pending"]])
     source_key = f"points:{key}"
@@ -114,11 +119,16 @@ def redeem(
         program=program, note=redemption_in.note,
     )
     if points:
+        money = None
+        if reward.partner_id is not None:
+            partner = coalition.terms_of(session, tenant_id=tenant_id, partner_id=reward.partner_id)
+            money = coalition.redeem_money(session, tenant_id=tenant_id, partner=partner, points=points)
         debit = ledger.debit(
             session, tenant_id=tenant_id, member_id=member_id, points=points, kind="redeem", destination="redeemed",
             idempotency_key=f"reward:{redemption.id}", reason=f"reward: {reward.name_en}", now=now,
             block_in_debt=program.block_redemptions_in_debt,
             details={"reward_id": reward.id, "reward_key": reward.key, "reward_kind": reward.kind, "redemption_id": redemption.id},
+            money=money,
         )
         redemption.points_entry_id = debit.entry_id
     if reward.money and redemption_in.pay_money_from_wallet:
@@ -135,6 +145,7 @@ def redeem(
             session, tenant_id=tenant_id, member_id=member_id, amount=amount, currency=program.base_currency, pending=False,
             idempotency_key=f"reward-cashback:{redemption.id}", reason=f"reward: {reward.name_en} ({points} points)", now=now,
             details={"reward_id": reward.id, "redemption_id": redemption.id, "points": points},
+            money=coalition.conversion_money(session, tenant_id=tenant_id, amount=amount, currency=program.base_currency),
         )
         redemption.wallet_amount = amount
     session.flush()
@@ -238,6 +249,7 @@ def grant(
                 session, tenant_id=tenant_id, member_id=member_id, amount=amount, currency=program.base_currency,
                 pending=False, idempotency_key=f"reward-cashback:{redemption.id}", reason=f"reward: {reward.name_en}",
                 now=now, event_id=event_id, details={"reward_id": reward.id, "redemption_id": redemption.id},
+                money=coalition.conversion_money(session, tenant_id=tenant_id, amount=amount, currency=program.base_currency),
             )
             redemption.wallet_amount = amount
     session.flush()
@@ -280,6 +292,9 @@ def cancel(
                 session, tenant_id=tenant_id, member_id=redemption.member_id, amount=redemption.wallet_amount,
                 currency=programs.get(session, tenant_id=tenant_id).base_currency, idempotency_key=f"reward-cashback-back:{redemption.id}",
                 reason=label, now=now, to="cashback", kind="reverse", details={"redemption_id": redemption.id},
+                money=coalition.conversion_money(
+                    session, tenant_id=tenant_id, amount=redemption.wallet_amount, currency=redemption_currency(session, tenant_id), sign=-1,
+                ),
             )
         except InsufficientFunds:
             raise Conflict("the cashback has already been spent from the wallet", redemption_status="used") from None
@@ -446,3 +461,8 @@ def counts_by_member(session: Session, *, tenant_id: int, since: datetime, until
         .group_by(RewardRedemption.member_id)
     )
     return {int(m): int(n) for m, n in rows}
+
+
+def redemption_currency(session: Session, tenant_id: int) -> str:
+    """The currency reward money and cashback are in: the program's base currency."""
+    return programs.get(session, tenant_id=tenant_id).base_currency

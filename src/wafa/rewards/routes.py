@@ -72,7 +72,8 @@ def reward_read(session, reward: Reward, *, currency: str, locked: list[dict[str
         limit=Limit(count=reward.limit_count, period=reward.limit_period) if reward.limit_count else None,
         valid_from=reward.valid_from, valid_until=reward.valid_until,
         tiers=list(reward.tiers), segments=list(reward.segments), plans=list(reward.plans or []),
-        status=reward.status, gives=gives, created_at=reward.created_at, updated_at=reward.updated_at,
+        status=reward.status, gives=gives, partner=catalog.partner_key(session, reward=reward),
+        created_at=reward.created_at, updated_at=reward.updated_at,
         available=None if locked is None else not locked,
         locked=None if locked is None else [Lock(**lock) for lock in locked],
     )
@@ -217,6 +218,7 @@ def redeem_reward(
     def work(session):
         redemption, _ = redemptions.redeem(
             session, tenant_id=principal.tenant_id, member_id=member_id, redemption_in=redemption_in, key=key, now=ctx.now(),
+            key_partner_id=principal.partner_id,
         )
         balance = ledger.balances(session, tenant_id=principal.tenant_id, member_id=member_id).get("available")
         return redemption_read(session, redemption, now=ctx.now(), balance=balance)

@@ -122,6 +122,10 @@ class RewardIn(_Strict):
     plans: list[Label] = Field(default_factory=list, max_length=50, description="only members of these paid plans (keys; empty: all)")
     status: Literal["draft", "active", "paused", "archived"] = "active"
     gives: Gives
+    partner: str | None = Field(
+        None, min_length=1, max_length=64,
+        description="in a coalition: the key of the partner that gives this reward; points spent on it pay that partner",
+    )
 
 
 class RewardUpdate(_Strict):
@@ -142,6 +146,10 @@ class RewardUpdate(_Strict):
     plans: list[Label] | None = Field(None, max_length=50)
     status: Literal["draft", "active", "paused", "archived"] | None = None
     gives: Gives | None = None
+    partner: str | None = Field(
+        None, min_length=1, max_length=64,
+        description="in a coalition: the key of the partner that gives this reward; points spent on it pay that partner",
+    )
 
 
 class Lock(BaseModel):
@@ -168,6 +176,7 @@ class RewardRead(BaseModel):
     plans: list[str]
     status: str
     gives: dict[str, Any]
+    partner: str | None = Field(None, description="in a coalition: the key of the partner that gives it")
     created_at: datetime
     updated_at: datetime
     available: bool | None = Field(None, description="with member_id: whether the member may redeem it now")

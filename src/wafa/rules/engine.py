@@ -46,6 +46,8 @@ class EventFacts:
     store: str | None = None
     attributes: Mapping[str, Any] = field(default_factory=dict)
     coupon_codes: tuple[str, ...] = ()
+    # In a coalition: the key of the partner where the event happened (a partner's own rules apply there only).
+    partner: str | None = None
     # The lines' total at list price, which every share of the amount is taken against: summed once.
     listed: int = field(init=False, default=0, compare=False, repr=False)
 
@@ -141,6 +143,8 @@ def evaluate(
     for rule in rules:
         spec = rule.definition
         if spec.trigger != event.type or not in_window(spec.window, event.occurred_at, zone):
+            continue
+        if spec.partner is not None and spec.partner != event.partner:
             continue
         if not all(holds(condition, event, member, memo) for condition in spec.conditions):
             continue

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from wafa.rules.engine import Award, EventFacts, MemberFacts, Rule, Usage, capped, holds, outside_window, raw_award, stacking
 
-Outcome = Literal["applies", "trigger", "not_started", "ended", "day", "hours", "condition", "nothing", "capped_out", "shut_out"]
+Outcome = Literal["applies", "trigger", "partner", "not_started", "ended", "day", "hours", "condition", "nothing", "capped_out", "shut_out"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +57,9 @@ def explain(
         spec = rule.definition
         if spec.trigger != event.type:
             verdicts[id(rule)] = Verdict(rule, "trigger")
+            continue
+        if spec.partner is not None and spec.partner != event.partner:
+            verdicts[id(rule)] = Verdict(rule, "partner")
             continue
         missed = outside_window(spec.window, event.occurred_at, zone)
         if missed is not None:

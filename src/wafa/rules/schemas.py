@@ -284,6 +284,11 @@ class RuleDefinition(_Strict):
     stackable: bool = True
     window: Window = Window()
     caps: Caps = Caps()
+    partner: str | None = Field(
+        None, min_length=1, max_length=64,
+        description="in a coalition: a partner's own rule, applied only to events at that partner (by its key), whose points "
+        "and cashback the partner pays for",
+    )
 
     @field_validator("trigger")
     @classmethod
@@ -293,7 +298,10 @@ class RuleDefinition(_Strict):
         return value
 
     def dump(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True, exclude_defaults=False)
+        dumped = self.model_dump(mode="json", by_alias=True, exclude_defaults=False)
+        if dumped.get("partner") is None:
+            dumped.pop("partner", None)  # rules outside a coalition read as they always have
+        return dumped
 
 
 # --- API shapes ---------------------------------------------------------------------------------

@@ -59,7 +59,8 @@ def list_keys(request: Request, principal: Principal = Depends(require("admin"))
     ctx = Context(request)
     with ctx.transaction() as session:
         return [
-            ApiKeyRead(id=k.id, name=k.name, prefix=k.prefix, scopes=k.scopes, created_at=k.created_at, revoked_at=k.revoked_at)
+            ApiKeyRead(id=k.id, name=k.name, prefix=k.prefix, scopes=k.scopes, partner_id=k.partner_id, created_at=k.created_at,
+                       revoked_at=k.revoked_at)
             for k in service.list_keys(session, tenant_id=principal.tenant_id)
         ]
 

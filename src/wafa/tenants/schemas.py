@@ -50,6 +50,7 @@ class ApiKeyRead(BaseModel):
     name: str
     prefix: str
     scopes: list[str]
+    partner_id: int | None = Field(None, description="a coalition partner's key: the partner it acts for")
     created_at: datetime
     revoked_at: datetime | None
 

@@ -22,6 +22,8 @@ from wafa.tenants.models import ApiKey, Tenant
 from wafa.tenants.schemas import TenantUpdate
 
 SCOPES = ("admin", "read", "members:write", "events:write", "redeem")
+# What a coalition partner's key may hold: enrol members, send purchases and returns, redeem at its tills.
+PARTNER_SCOPES = ("members:write", "events:write", "redeem")
 # A program names a few benefits of its own, not an open-ended dictionary.
 MAX_BENEFIT_NAMES = 500
 KEY_PREFIX = "wafa_"
@@ -34,6 +36,8 @@ class Principal:
     tenant_id: int
     key_id: int
     scopes: frozenset[str]
+    # A coalition partner's key: only the routes a partner's tills use, and only the partner's own data.
+    partner_id: int | None = None
 
     def allows(self, scope: str) -> bool:
         return "admin" in self.scopes or scope in self.scopes
@@ -152,17 +156,22 @@ def benefit_names(session: Session, *, tenant_id: int) -> dict[str, dict[str, st
     return dict(tenant.benefit_names or {}) if tenant else {}
 
 
-def create_key(session: Session, *, tenant_id: int, name: str, scopes: list[str], now: datetime) -> NewKey:
-    """Create an API key; the returned secret is the only copy."""
-    unknown = sorted(set(scopes) - set(SCOPES))
+def create_key(
+    session: Session, *, tenant_id: int, name: str, scopes: list[str], now: datetime, partner_id: int | None = None,
+) -> NewKey:
+    """Create an API key (a coalition partner's, limited to PARTNER_SCOPES, with `partner_id`); the
+    returned secret is the only copy."""
+    allowed = PARTNER_SCOPES if partner_id is not None else SCOPES
+    unknown = sorted(set(scopes) - set(allowed))
     if unknown or not scopes:
-        raise InvalidInput(f"scopes must be some of {', '.join(SCOPES)}; got {', '.join(unknown) or 'none'}", field="scopes")
+        raise InvalidInput(f"scopes must be some of {', '.join(allowed)}; got {', '.join(unknown) or 'none'}", field="scopes")
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     prefix = secret[: len(KEY_PREFIX) + 6]
     key_id = session.execute(
         insert(ApiKey)
         .values(
-            tenant_id=tenant_id, name=name, prefix=prefix, key_hash=hash_key(secret), scopes=sorted(set(scopes)), created_at=now
+            tenant_id=tenant_id, name=name, prefix=prefix, key_hash=hash_key(secret), scopes=sorted(set(scopes)), created_at=now,
+            partner_id=partner_id,
         )
         .returning(ApiKey.id)
     ).scalar_one()
@@ -199,12 +208,12 @@ def authenticate(session: Session, *, secret: str) -> Principal:
 
     def load() -> tuple[int, Principal]:
         row = session.execute(
-            select(ApiKey.id, ApiKey.tenant_id, ApiKey.scopes, Tenant.status)
+            select(ApiKey.id, ApiKey.tenant_id, ApiKey.scopes, ApiKey.partner_id, Tenant.status)
             .join(Tenant, Tenant.id == ApiKey.tenant_id)
             .where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))
         ).one_or_none()
         if row is None or row.status != "active":
             raise Unauthorized("invalid or revoked API key")
-        return row.tenant_id, Principal(row.tenant_id, row.id, frozenset(row.scopes))
+        return row.tenant_id, Principal(row.tenant_id, row.id, frozenset(row.scopes), row.partner_id)
 
     return cache.get_by_key(session, name="api_keys", key=digest, load=load)
