@@ -140,3 +140,165 @@ def test_a_statement_exports_as_csv_and_pdf(client: TestClient, clock, fmt: str)
     else:
         assert got.content.startswith(b"%PDF")
     problem(client.get(f"/v1/statements/{statement['id']}.{fmt}", headers=as_partner(client, partners["pharmacy"])), 404, "/problems/not-found")
+
+
+def close_month(client: TestClient, clock) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+    """Close the month the clock is in (moving the clock into the next one); the statements by party,
+    each with its lines by code."""
+    period = clock.now().strftime("%Y-%m")
+    clock.advance(timedelta(days=32))
+    closed = client.post("/v1/coalition/settlements", json={"period": period})
+    assert closed.status_code == 201, closed.text
+    assert sum(Decimal(s["net"]) for s in closed.json()["statements"]) == 0
+    return {s["party"]: {**s, "lines": {line["code"]: line for line in s["lines"]}} for s in closed.json()["statements"]}
+
+
+def test_a_return_at_the_partner_gives_back_the_same_share_of_its_money(client: TestClient, clock) -> None:  # type: ignore[no-untyped-def]
+    partners = coalition(client)
+    member_id = enrol(client)
+    buy(client, member_id, "7", "100.00", partners["cafe"])  # 200 points: the café owes 10.00
+    back = client.post("/v1/events", json={"type": "return", "order_id": "7", "amount": "25.00"}, headers=as_partner(client, partners["cafe"]))
+    assert back.status_code == 201, back.text
+    assert back.json()["order_id"] == "cafe:7" and back.json()["reversal"]["points"] == 50
+    # The pharmacy's key does not find the café's order 7.
+    problem(client.post("/v1/events", json={"type": "return", "order_id": "7"}, headers=as_partner(client, partners["pharmacy"])),
+            404, "/problems/not-found", "order_id")
+    cafe = close_month(client, clock)[f"partner:{partners['cafe']['id']}"]
+    assert cafe["lines"]["issued"]["amount"] == "-10.00" and cafe["lines"]["reversed"]["amount"] == "2.50"
+    assert cafe["net"] == "-7.50"
+
+
+def test_points_a_tier_multiplies_are_the_operators_cost(client: TestClient, clock) -> None:  # type: ignore[no-untyped-def]
+    partners = coalition(client)
+    tier = client.post("/v1/tiers", json={"key": "gold", "name_en": "Gold", "name_ar": "ذهبي", "rank": 1, "threshold": "0",
+                                          "benefits": {"earn_multiplier": "2"}})
+    assert tier.status_code == 201, tier.text
+    member_id = enrol(client)
+    buy(client, member_id, "0", "1.00", partners["cafe"])  # the member reaches the tier
+    assert client.get(f"/v1/members/{member_id}/tier").json()["tier"]["key"] == "gold"
+    earned = buy(client, member_id, "1", "50.00", partners["cafe"]).json()
+    assert earned["total_points"] == 200  # 100 at the café's rate, doubled by the tier
+    entry = client.get(f"/v1/members/{member_id}/entries").json()["items"][0]
+    assert entry["details"]["coalition"]["points_charged"] == 100 and entry["partner"] == "cafe"
+
+
+def test_a_partners_own_rule_applies_there_only_and_the_partner_pays_for_it(client: TestClient, clock) -> None:  # type: ignore[no-untyped-def]
+    partners = coalition(client)
+    rule = {"name_en": "Café double", "name_ar": "ضعف المقهى", "trigger": "purchase", "status": "active", "partner": "cafe",
+            "actions": [{"type": "fixed_points", "points": 40}]}
+    assert client.post("/v1/rules", json=rule).status_code == 201
+    member_id = enrol(client)
+    assert buy(client, member_id, "1", "10.00", partners["cafe"]).json()["total_points"] == 60  # 20 + the café's 40
+    assert buy(client, member_id, "2", "10.00", partners["pharmacy"]).json()["total_points"] == 10
+    statements = close_month(client, clock)
+    assert statements[f"partner:{partners['cafe']['id']}"]["lines"]["issued"] == {
+        "code": "issued", "label": "Points issued to the partner's customers", "points": 60, "amount": "-3.00"}
+
+
+def test_a_hold_captured_at_a_partners_till_pays_it_and_a_void_pays_nothing(client: TestClient, clock) -> None:  # type: ignore[no-untyped-def]
+    partners = coalition(client)
+    member_id = enrol(client)
+    buy(client, member_id, "1", "100.00", partners["cafe"])  # 200 points
+    till = as_partner(client, partners["pharmacy"])
+    held = client.post(f"/v1/members/{member_id}/holds", json={"points": 100, "reason": "till 2"}, headers=till).json()
+    # Another partner's till cannot capture it.
+    problem(client.post(f"/v1/holds/{held['id']}/capture", json={"points": 60}, headers=as_partner(client, partners["cafe"])),
+            404, "/problems/not-found")
+    captured = client.post(f"/v1/holds/{held['id']}/capture", json={"points": 60}, headers=till)
+    assert captured.status_code == 200 and captured.json()["captured_points"] == 60
+    voided = client.post(f"/v1/members/{member_id}/holds", json={"points": 30, "reason": "till 2"}, headers=till).json()
+    assert client.post(f"/v1/holds/{voided['id']}/void", headers=till).json()["status"] == "voided"
+    pharmacy = close_month(client, clock)[f"partner:{partners['pharmacy']['id']}"]
+    assert (pharmacy["points_redeemed"], pharmacy["net"]) == (60, "3.00")  # 60 x 0.05, no commission
+
+
+def test_wallet_money_spent_at_a_partner_pays_it_less_its_commission(client: TestClient, clock) -> None:  # type: ignore[no-untyped-def]
+    partners = coalition(client)
+    cashback = {"name_en": "Cashback", "name_ar": "استرداد", "trigger": "purchase", "status": "active", "partner": "cafe",
+                "actions": [{"type": "cashback", "percent": "10"}]}
+    assert client.post("/v1/rules", json=cashback).status_code == 201
+    member_id = enrol(client)
+    buy(client, member_id, "1", "100.00", partners["cafe"])  # 10.00 SAR cashback, funded by the café
+    paid = client.post(f"/v1/members/{member_id}/wallet/debits", json={"amount": "10.00", "currency": "SAR", "reason": "till"},
+                       headers=as_partner(client, partners["cafe"]))
+    assert paid.status_code == 201, paid.text
+    cafe = close_month(client, clock)[f"partner:{partners['cafe']['id']}"]
+    # Owes 10.00 for 200 points and the 10.00 cashback; is paid 10.00 less the 5% commission for the wallet money.
+    assert {code: line["amount"] for code, line in cafe["lines"].items()} == {
+        "issued": "-10.00", "redeemed": "10.00", "redeem_commission": "-0.50", "cashback": "-10.00"}
+    assert cafe["net"] == "-10.50"
+
+
+def test_a_partners_reward_pays_that_partner_and_other_partners_keys_cannot_redeem_it(client: TestClient, clock) -> None:  # type: ignore[no-untyped-def]
+    partners = coalition(client)
+    reward = client.post("/v1/rewards", json={"key": "latte", "name_en": "Latte", "name_ar": "لاتيه", "points": 100, "partner": "cafe",
+                                              "gives": {"type": "gift", "sku": "LATTE"}})
+    assert reward.status_code == 201, reward.text
+    assert reward.json()["partner"] == "cafe"
+    member_id = enrol(client)
+    buy(client, member_id, "1", "100.00", partners["pharmacy"])  # 100 points at the pharmacy
+    problem(client.post(f"/v1/members/{member_id}/reward-redemptions", json={"reward_key": "latte"},
+                        headers=as_partner(client, partners["pharmacy"])), 404, "/problems/not-found")
+    redeemed = client.post(f"/v1/members/{member_id}/reward-redemptions", json={"reward_key": "latte"},
+                           headers=as_partner(client, partners["cafe"]))
+    assert redeemed.status_code == 201, redeemed.text
+    statements = close_month(client, clock)
+    cafe = statements[f"partner:{partners['cafe']['id']}"]
+    assert (cafe["points_redeemed"], cafe["lines"]["redeemed"]["amount"], cafe["lines"]["redeem_commission"]["amount"]) == (100, "4.00", "-0.20")
+    flows = client.get("/v1/reports/coalition-flows").json()["flows"]
+    assert flows == [{"earned_at": "pharmacy", "spent_at": "cafe", "points": 100}]
+
+
+def test_an_exchange_of_own_points_keeps_what_is_short_of_a_whole_point(client: TestClient, clock) -> None:  # type: ignore[no-untyped-def]
+    partners = coalition(client)
+    member_id = enrol(client)
+    shifa = as_partner(client, partners["pharmacy"])
+    url = f"/v1/partners/{partners['pharmacy']['id']}/exchanges"
+    first = client.post(url, json={"member_id": member_id, "own_points": 25}, headers={**shifa, "Idempotency-Key": "x-1"})
+    assert first.status_code == 201, first.text
+    assert {k: first.json()[k] for k in ("points", "kept", "carried", "rate")} == {"points": 2, "kept": 5, "carried": 0, "rate": 10}
+    second = client.post(url, json={"member_id": member_id, "own_points": 7}, headers={**shifa, "Idempotency-Key": "x-2"})
+    assert {k: second.json()[k] for k in ("points", "kept", "carried")} == {"points": 1, "kept": 2, "carried": 5}
+    again = client.post(url, json={"member_id": member_id, "own_points": 7}, headers={**shifa, "Idempotency-Key": "x-2"})
+    assert again.json() == second.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert client.get(f"/v1/members/{member_id}/balance").json()["available"] == 3
+    problem(client.post(f"/v1/partners/{partners['cafe']['id']}/exchanges", json={"member_id": member_id, "own_points": 10},
+                        headers={"Idempotency-Key": "x-3"}), 422, "/problems/invalid-input", "own_points")
+    problem(client.post(url, json={"member_id": member_id, "own_points": 10}, headers=as_partner(client, partners["cafe"]) | {"Idempotency-Key": "k"}),
+            404, "/problems/not-found")
+    pharmacy = close_month(client, clock)[f"partner:{partners['pharmacy']['id']}"]
+    assert pharmacy["lines"]["exchanged"] == {"code": "exchanged", "label": "Coalition points bought with the partner's own points",
+                                              "points": None, "amount": "-0.18"}  # 3 points at 0.06
+
+
+@pytest.mark.parametrize(("policy", "to_cafe"), [("operator", "0.00"), ("partners", "0.90")])
+def test_expired_points_value_goes_by_the_policy_they_were_sold_under(client: TestClient, clock, policy: str, to_cafe: str) -> None:  # type: ignore[no-untyped-def]
+    partners = coalition(client, policy)
+    assert client.patch("/v1/program", json={"expiry": {"policy": "days", "periods": 10}}).status_code == 200
+    member_id = enrol(client)
+    buy(client, member_id, "1", "10.00", partners["cafe"])  # 20 points: the café owes 1.00, 0.90 of it to the fund
+    clock.advance(timedelta(days=11))
+    from wafa.jobs.service import run_due
+
+    report = run_due(client.app.state.session_factory, now=clock.now())  # type: ignore[attr-defined]
+    assert report.expired_points >= 20
+    entries = client.get(f"/v1/members/{member_id}/entries").json()["items"]
+    assert entries[0]["kind"] == "expire" and entries[0]["partner"] == "cafe"
+    statements = close_month(client, clock)
+    cafe = statements[f"partner:{partners['cafe']['id']}"]
+    assert cafe["lines"].get("breakage", {"amount": "0.00"})["amount"] == to_cafe
+    operator = statements["operator"]
+    assert operator["lines"].get("kept_breakage", {"amount": "0.00"})["amount"] == ("0.90" if policy == "operator" else "0.00")
+
+
+def test_a_partners_till_scans_a_card_without_seeing_personal_data(client: TestClient) -> None:
+    partners = coalition(client)
+    made = client.post("/v1/members", json={"external_id": "m-9", "name": "Layla", "email": "layla@example.com", "phone": "+966501234567"})
+    card = made.json()["card_token"]
+    till = as_partner(client, partners["cafe"])
+    scanned = client.get(f"/v1/cards/{card}", headers=till)
+    assert scanned.status_code == 200
+    assert (scanned.json()["id"], scanned.json()["name"], scanned.json()["email"], scanned.json()["phone"]) == (made.json()["id"], "Layla", None, None)
+    assert client.get(f"/v1/members/{made.json()['id']}/balance", headers=till).status_code == 200
+    problem(client.get(f"/v1/members/{made.json()['id']}", headers=till), 403, "/problems/forbidden")
+    problem(client.get(f"/v1/members/{made.json()['id']}/entries", headers=till), 403, "/problems/forbidden")

@@ -52,6 +52,8 @@ async def authenticate(request: Request, credentials: HTTPAuthorizationCredentia
 # Every other route refuses it, so a route added later is closed to partners until it is listed here.
 PARTNER_ROUTES = frozenset({
     ("POST", "/v1/members"),
+    ("GET", "/v1/cards/{token}"),
+    ("GET", "/v1/members/{member_id}/balance"),
     ("POST", "/v1/events"),
     ("POST", "/v1/members/{member_id}/redemptions"),
     ("POST", "/v1/members/{member_id}/holds"),

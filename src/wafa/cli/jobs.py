@@ -38,7 +38,8 @@ def jobs_run_due(
             f"released {report.released_cashback} (minor units) of cashback, recorded {report.birthday_events} birthdays, "
             f"expired {report.expired_rewards} unused rewards, reviewed {report.tier_reviews} tiers, "
             f"completed {report.referrals_completed} referrals, moved {report.memberships_due} memberships on, "
-            f"announced {report.reminders_announced} reminders, owed {report.journey_messages_queued} birthday and win-back messages"
+            f"announced {report.reminders_announced} reminders, owed {report.journey_messages_queued} birthday and win-back messages, "
+            f"closed {report.settlements_closed} coalition settlement periods"
         ))
 
 

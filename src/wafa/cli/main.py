@@ -6,6 +6,7 @@ import typer
 
 from wafa.cli.admin import admin_app
 from wafa.cli.analytics import clv_app, kpi
+from wafa.cli.coalition import coalition_app, partner_app
 from wafa.cli.db import db_app
 from wafa.cli.imports import export_app, import_app
 from wafa.cli.jobs import jobs_app, worker
@@ -27,7 +28,7 @@ app.command("serve")(serve)
 for group, name in (
     (db_app, "db"), (tenant_app, "tenant"), (key_app, "apikey"), (program_app, "program"), (jobs_app, "jobs"),
     (ledger_app, "ledger"), (totals_app, "totals"), (rules_app, "rules"), (clv_app, "clv"), (rewards_app, "rewards"), (import_app, "import"),
-    (export_app, "export"), (admin_app, "admin"),
+    (export_app, "export"), (admin_app, "admin"), (coalition_app, "coalition"), (partner_app, "partner"),
 ):
     app.add_typer(group, name=name)
 

@@ -361,6 +361,11 @@ def with_partner(money: Money, partner: Terms | None) -> Money | None:
     return replace(money, partner_id=partner.id)
 
 
+def tenant_ids(session: Session) -> list[int]:
+    """The tenants whose programs are coalitions."""
+    return list(session.execute(select(Coalition.tenant_id).order_by(Coalition.tenant_id)).scalars())
+
+
 def count_partners(session: Session, *, tenant_id: int) -> int:
     return int(session.execute(select(func.count()).select_from(Partner).where(Partner.tenant_id == tenant_id)).scalar_one())
 

@@ -133,11 +133,13 @@ def post(
     session: Session, *, tenant_id: int, event_id: int, member_id: int, base_points: int, base_reason: str | None,
     base_details: dict[str, Any] | None, awards: Sequence[engine.Award], rules_: Sequence[engine.Rule],
     facts: engine.EventFacts, base_currency: str, now: datetime, available_at: datetime, expires_at: datetime | None,
-    partner: coalition.Terms | None = None,
+    partner: coalition.Terms | None = None, partner_points: int = 0,
 ) -> tuple[ledger.Credit | None, list[RuleAwarded]]:
     """Credit an event's base points and every rule's points as one entry and one lot, pay all its
     cashback as one wallet entry, and record each rule's award against its version. At a coalition
-    partner, the partner pays in the same entries for the base points and what its own rules give.
+    partner, the partner pays in the same entries for `partner_points` (the base points at its earn
+    rate) and for what its own rules give; tier and plan multipliers and the operator's rules are the
+    operator's.
 
     One entry per event keeps the earn path to a handful of statements however many rules fire; its
     reason and details name every rule and version, so the history still explains every point.
@@ -149,7 +151,7 @@ def post(
     if plan.points > 0:
         money = None
         if partner is not None:
-            money = coalition.earn_money(session, tenant_id=tenant_id, partner=partner, points=base_points + funded.points)
+            money = coalition.earn_money(session, tenant_id=tenant_id, partner=partner, points=min(partner_points, base_points) + funded.points)
         credit = ledger.credit(
             session, tenant_id=tenant_id, member_id=member_id, points=plan.points, kind="earn", source="issued",
             idempotency_key=f"earn:event:{event_id}", reason=plan.reason, now=now,

@@ -274,6 +274,7 @@ def record_purchase(
             session, tenant_id=tenant_id, event_id=event_id, member_id=member.id, base_points=points,
             base_reason=reason_text, base_details=details, awards=granted, rules_=purchase_rules, facts=facts,
             base_currency=program.base_currency, now=now, available_at=available_at, expires_at=expires_at, partner=at,
+            partner_points=earned,
         )
         if credit is not None:
             award = Award(

@@ -16,6 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from wafa.analytics import custom_segments, segments
+from wafa.coalition import service as coalition
+from wafa.coalition import settlement
 from wafa.db import unit_of_work
 from wafa.engagement import referrals
 from wafa.errors import Conflict
@@ -54,6 +56,7 @@ class PassReport:
     outbox_rows_forgotten: int = 0  # outbox messages, webhook deliveries and attempts past 30 days
     reminders_announced: int = 0  # points.expiring and tier.downgrade_warning messages put in the outbox
     journey_messages_queued: int = 0  # birthday and win-back messages owed to members
+    settlements_closed: int = 0  # coalition periods closed at their end (in the operator's time zone)
 
 
 class Due(Protocol):
@@ -137,6 +140,7 @@ def run_due(
     with unit_of_work(factory) as session:
         forgotten = webhooks.purge(session, now=now)
     scanned = journeys.scan(factory, now=now, tenant_id=tenant_id)
+    closed = close_settlements(factory, now=now, tenant_id=tenant_id)
     # Count only what this pass did: a lot another pass got to first moved nothing here.
     return PassReport(
         released_lots=released.done,
@@ -155,7 +159,27 @@ def run_due(
         outbox_rows_forgotten=forgotten,
         reminders_announced=scanned["points.expiring"] + scanned["tier.downgrade_warning"],
         journey_messages_queued=scanned["birthday"] + scanned["win_back"],
+        settlements_closed=closed,
     )
+
+
+def close_settlements(factory: sessionmaker[Session], *, now: datetime, tenant_id: int | None) -> int:
+    """Close each coalition's periods that ended (the last month, the last week), one transaction each;
+    return how many this pass closed (a period another pass closed first is skipped)."""
+    with factory() as session:
+        ids = [tenant_id] if tenant_id is not None else coalition.tenant_ids(session)
+    done = 0
+    for one in ids:
+        with factory() as session:
+            due = settlement.due_periods(session, tenant_id=one, now=now)
+        for period in due:
+            try:
+                with unit_of_work(factory) as session:
+                    _, replayed = settlement.close(session, tenant_id=one, period=period, now=now, by="worker")
+                done += not replayed
+            except IntegrityError:
+                continue  # another worker closed it at the same moment
+    return done
 
 
 def _recompute_rfm(factory: sessionmaker[Session], *, now: datetime, tenant_id: int | None) -> int:

@@ -58,7 +58,7 @@ def _hold_read(hold: Hold) -> HoldRead:
 
 
 @router.get("/members/{member_id}/balance", response_model=BalanceRead, summary="A member's points now")
-def get_balance(request: Request, member_id: IdPath, principal: Principal = Depends(require("read"))) -> BalanceRead:
+def get_balance(request: Request, member_id: IdPath, principal: Principal = Depends(require("read", partners_read=True))) -> BalanceRead:
     ctx = Context(request)
     with ctx.reading() as session:
         found = ledger.summary(session, tenant_id=principal.tenant_id, member_id=member_id, now=ctx.now())
@@ -172,8 +172,11 @@ def list_entries(
         rows = ledger.list_entries(
             session, tenant_id=principal.tenant_id, member_id=member_id, before_id=decode_cursor(cursor), limit=limit + 1
         )
+        found = coalition.config(session, tenant_id=principal.tenant_id)
+        keys = {partner_id: terms.key for partner_id, terms in found.partners.items()} if found is not None else {}
         items, next_cursor = paginate(rows, limit, lambda e: EntryRead(
-            id=e.id, kind=e.kind, points=e.points, reason=e.reason, event_id=e.event_id, details=e.details, created_at=e.created_at,
+            id=e.id, kind=e.kind, points=e.points, reason=e.reason, event_id=e.event_id, details=e.details,
+            partner=keys.get(e.partner_id) if e.partner_id is not None else None, created_at=e.created_at,
         ))
         return EntryPage(items=items, next_cursor=next_cursor)
 

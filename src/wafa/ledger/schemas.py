@@ -42,6 +42,7 @@ class EntryRead(BaseModel):
     reason: str
     event_id: int | None
     details: dict[str, Any] | None
+    partner: str | None = Field(None, description="in a coalition: the key of the partner where it was earned or spent")
     created_at: datetime
 
 

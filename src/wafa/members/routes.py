@@ -12,7 +12,7 @@ from wafa.engagement import leaderboard
 from wafa.errors import NotFound
 from wafa.events import member_events
 from wafa.members import service
-from wafa.members.schemas import MemberCreate, MemberPage, MemberRead, MemberUpdate, StatusChange
+from wafa.members.schemas import Consent, MemberCreate, MemberPage, MemberRead, MemberUpdate, StatusChange
 from wafa.memberships import service as memberships
 from wafa.programs import service as programs
 from wafa.tenants.service import Principal
@@ -111,10 +111,15 @@ _status_route("close", "Close a member for good")
 
 
 @router.get("/cards/{token}", response_model=MemberRead, summary="Find the member a scanned card belongs to")
-def get_card(request: Request, token: str, principal: Principal = Depends(require("read"))) -> MemberRead:
+def get_card(request: Request, token: str, principal: Principal = Depends(require("read", partners_read=True))) -> MemberRead:
+    """A coalition partner's key (a till scanning the card) gets the member's id, external id, name, status
+    and card only: their e-mail, phone, birth date, city and consent are the operator's to keep."""
     ctx = Context(request)
     with ctx.transaction() as session:
         member = service.get_by_card_token(session, tenant_id=principal.tenant_id, token=token)
         if member is None:
             raise NotFound("no member carries this card")
-        return service.to_read(member)
+        found = service.to_read(member)
+        if principal.partner_id is not None:
+            found = found.model_copy(update={"email": None, "phone": None, "birth_date": None, "city": None, "consent": Consent()})
+        return found
