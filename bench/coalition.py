@@ -54,13 +54,14 @@ function setup(thread)
 end
 function init(args)
   math.randomseed(tid * 7919 + os.time())
+  run = math.random(1, 1000000000)  -- each wrk run numbers its orders afresh: no repeat of an earlier run's order id
 end
 request = function()
   counter = counter + 1
   local m = math.random(1, __MEMBERS__)
   local body = string.format(
-    '{"type":"purchase","member":{"external_id":"__PREFIX__%d"},"order_id":"__RUN__-%d-%d","amount":"%d.%02d","currency":"SAR"}',
-    m, tid, counter, math.random(5, 500), math.random(0, 99))
+    '{"type":"purchase","member":{"external_id":"__PREFIX__%d"},"order_id":"__RUN__-%d-%d-%d","amount":"%d.%02d","currency":"SAR"}',
+    m, run, tid, counter, math.random(5, 500), math.random(0, 99))
   return wrk.format("POST", "/v1/events", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer __KEY__"}, body)
 end
 """
@@ -102,10 +103,10 @@ def _synthetic_month(dsn: str, tenant_id: int, entries: int, start: datetime, en
         conn.execute(
             """INSERT INTO synth
                SELECT n, nextval(pg_get_serial_sequence('entries', 'id')),
-                      CASE WHEN n % 4 = 0 THEN 'redeem' ELSE 'earn' END,
-                      (%(members)s::bigint[])[1 + (n % array_length(%(members)s::bigint[], 1))],
-                      CASE WHEN n % 4 = 0 THEN -40 ELSE 100 END,
-                      CASE WHEN n % 4 = 0 THEN %(pharmacy)s ELSE %(cafe)s END,
+                      CASE WHEN n %% 4 = 0 THEN 'redeem' ELSE 'earn' END,
+                      (%(members)s::bigint[])[1 + (n %% array_length(%(members)s::bigint[], 1))],
+                      CASE WHEN n %% 4 = 0 THEN -40 ELSE 100 END,
+                      CASE WHEN n %% 4 = 0 THEN %(pharmacy)s ELSE %(cafe)s END,
                       %(start)s::timestamptz + make_interval(secs => (n::float8 / %(entries)s) * %(span)s)
                FROM generate_series(1, %(entries)s) AS n""",
             {"members": member_accounts, "pharmacy": pharmacy, "cafe": cafe, "start": start, "entries": entries, "span": span},
@@ -223,6 +224,8 @@ def main() -> None:
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {operator}"}) as client:
             # One real redemption at the pharmacy: it opens the pharmacy's money account the synthetic month posts to.
             member = client.get("/v1/members", params={"external_id": "c-1"}).raise_for_status().json()["items"][0]["id"]
+            client.post("/v1/events", json={"type": "purchase", "member": {"id": member}, "order_id": f"open-{run}", "amount": "10.00",
+                                            "currency": "SAR", "partner": "cafe"}).raise_for_status()
             client.post(f"/v1/members/{member}/redemptions", json={"points": 1, "reason": "bench", "partner": "pharmacy"}).raise_for_status()
         server.terminate()
         server.wait(timeout=30)

@@ -272,7 +272,9 @@ def test_an_exchange_of_own_points_keeps_what_is_short_of_a_whole_point(client: 
 
 
 @pytest.mark.parametrize(("policy", "to_cafe"), [("operator", "0.00"), ("partners", "0.90")])
-def test_expired_points_value_goes_by_the_policy_they_were_sold_under(client: TestClient, clock, policy: str, to_cafe: str) -> None:  # type: ignore[no-untyped-def]
+def test_expired_points_value_goes_by_the_policy_they_were_sold_under(  # type: ignore[no-untyped-def]
+    client: TestClient, clock, tenant, policy: str, to_cafe: str,
+) -> None:
     partners = coalition(client, policy)
     assert client.patch("/v1/program", json={"expiry": {"policy": "days", "periods": 10}}).status_code == 200
     member_id = enrol(client)
@@ -280,10 +282,12 @@ def test_expired_points_value_goes_by_the_policy_they_were_sold_under(client: Te
     clock.advance(timedelta(days=11))
     from wafa.jobs.service import run_due
 
-    report = run_due(client.app.state.session_factory, now=clock.now())  # type: ignore[attr-defined]
+    report = run_due(client.app.state.session_factory, now=clock.now(), tenant_id=tenant.id)  # type: ignore[attr-defined]
     assert report.expired_points >= 20
     entries = client.get(f"/v1/members/{member_id}/entries").json()["items"]
     assert entries[0]["kind"] == "expire" and entries[0]["partner"] == "cafe"
+    # The worker closed February (the month before the clock's), which saw nothing: March is this test's.
+    assert [run["period"] for run in client.get("/v1/coalition/settlements").json()] == ["2026-02"]
     statements = close_month(client, clock)
     cafe = statements[f"partner:{partners['cafe']['id']}"]
     assert cafe["lines"].get("breakage", {"amount": "0.00"})["amount"] == to_cafe

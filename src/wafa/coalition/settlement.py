@@ -178,16 +178,22 @@ def close(session: Session, *, tenant_id: int, period: str, now: datetime, by: s
 
 
 def due_periods(session: Session, *, tenant_id: int, now: datetime) -> list[str]:
-    """The periods that ended last (one per kind of period the partners use) and are not closed yet."""
+    """The periods that ended last (one per kind of period the partners use) and are not closed yet, nor
+    passed by a later period closed by hand."""
     found = service.config(session, tenant_id=tenant_id)
     if found is None:
         return []
     timezone = programs.get(session, tenant_id=tenant_id).timezone
-    labels = {terms.previous(terms.label_of(now, kind=kind, timezone=timezone)) for kind in {p.period for p in found.partners.values()}}
-    closed = set(session.execute(
-        select(SettlementRun.period).where(SettlementRun.tenant_id == tenant_id, SettlementRun.period.in_(labels))
-    ).scalars())
-    return sorted(labels - closed)
+    due = []
+    for kind in sorted({p.period for p in found.partners.values()}):
+        label = terms.previous(terms.label_of(now, kind=kind, timezone=timezone))
+        _, end = terms.bounds(label, timezone=timezone)
+        runs = session.execute(
+            select(SettlementRun.period, SettlementRun.ends_at).where(SettlementRun.tenant_id == tenant_id, SettlementRun.ends_at >= end)
+        ).all()
+        if not any(terms.period_kind(period) == kind for period, _ in runs):
+            due.append(label)
+    return due
 
 
 def statements_of_run(session: Session, *, tenant_id: int, run_id: int) -> list[Statement]:

@@ -26,7 +26,9 @@ from sqlalchemy.orm import Session
 
 from wafa.day_windows import day_of
 from wafa.events import category_totals, purchase_totals
+from wafa.ledger import money as ledger_money
 from wafa.ledger.earn_statement import EARN_CTES
+from wafa.ledger.money import Money
 from wafa.outbox import service as outbox
 
 _SQL = """
@@ -35,10 +37,10 @@ WITH m AS (
 ),
 ev AS (
     INSERT INTO events (tenant_id, type, member_id, order_id, currency, amount, returned_amount, points,
-                        points_reversed, items, channel, store, request_hash, occurred_at, received_at)
+                        points_reversed, items, channel, store, request_hash, occurred_at, received_at, partner_id)
     SELECT %(t)s, 'purchase', m.id, %(order_id)s, %(currency)s, %(amount)s, 0,
            CASE WHEN m.status = 'active' THEN %(points)s ELSE 0 END, 0, %(items)s::json, %(channel)s, %(store)s,
-           %(request_hash)s, %(occurred_at)s, %(now)s
+           %(request_hash)s, %(occurred_at)s, %(now)s, %(partner)s::bigint
     FROM m
     ON CONFLICT (tenant_id, order_id) WHERE type = 'purchase' DO NOTHING
     RETURNING id, member_id, points
@@ -101,9 +103,13 @@ def purchase(
     issued_account_id: int,
     available_at: datetime,
     expires_at: datetime | None,
+    money: Money | None = None,
 ) -> dict[str, Any] | None:
-    """Record a member's purchase and its earn in one statement; None if the slow path must decide."""
+    """Record a member's purchase and its earn in one statement (at a coalition partner: with the money
+    it pays for the points, `money`); None if the slow path must decide."""
     released = available_at <= now
+    if money is not None:
+        details = ledger_money.coalition_details(details, money)
     params = {
         "t": tenant_id,
         "member": member_external_id if member_external_id is not None else member_id,
@@ -132,6 +138,7 @@ def purchase(
             status="available" if released else "pending", available_at=available_at, expires_at=expires_at, kind="earn",
             reason=reason, order_id=order_id,
         )).decode(),
+        **ledger_money.statement_params(money, tenant_id=tenant_id),
     }
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:

@@ -160,8 +160,7 @@ def record_purchase(
     reason_text = f"purchase {event_in.order_id}: {to_major(amount, currency)} {currency}"
     details = {"order_id": event_in.order_id, "amount": to_major(amount, currency), "currency": currency, "rate": rate}
 
-    # A partner's purchase carries money beside its points: the ORM path below posts both.
-    go_fast = at is None and event_in.member is not None and can_go_fast(session, tenant_id=tenant_id, event_in=event_in)
+    go_fast = event_in.member is not None and can_go_fast(session, tenant_id=tenant_id, event_in=event_in)
     if go_fast and event_in.member is not None:
         fast = hotpath.purchase(
             session, tenant_id=tenant_id, member_external_id=event_in.member.external_id, member_id=event_in.member.id,
@@ -169,6 +168,8 @@ def record_purchase(
             channel=event_in.channel, store=event_in.store, request_hash=request_hash, occurred_at=occurred_at, now=now,
             reason=reason_text, details=details, issued_account_id=ledger.program_accounts(session, tenant_id=tenant_id)["issued"],
             available_at=available_at, expires_at=expires_at,
+            # At a partner, the money it pays for the points goes in the same statement (no multiplier on this path).
+            money=coalition.earn_money(session, tenant_id=tenant_id, partner=at, points=earned) if at is not None else None,
         )
         if fast is not None:
             award = None

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from wafa.day_windows import day_of
 from wafa.events import category_totals, purchase_totals
+from wafa.ledger import money as ledger_money
 from wafa.ledger.earn_statement import CASHBACK_CTES, EARN_CTES
 from wafa.outbox import service as outbox
 from wafa.rules import engine
@@ -237,6 +238,8 @@ def write(
             reason=cashback.reason,
         ) if cashback else {}).decode(),
         "with_balance": with_balance, "not_awarded_reason": not_awarded_reason, "keep_outcome": keep_outcome,
+        # A partner's purchase carries money and takes the ORM path (events/service.py): none here.
+        **ledger_money.statement_params(None, tenant_id=tenant_id),
     }
     cursor = _cursor(session)
     try:

@@ -177,8 +177,8 @@ def close_settlements(factory: sessionmaker[Session], *, now: datetime, tenant_i
                 with unit_of_work(factory) as session:
                     _, replayed = settlement.close(session, tenant_id=one, period=period, now=now, by="worker")
                 done += not replayed
-            except IntegrityError:
-                continue  # another worker closed it at the same moment
+            except (IntegrityError, Conflict):
+                continue  # another worker closed it at the same moment, or a partner is settled past it
     return done
 
 

@@ -9,8 +9,10 @@ ledger code, whoever composes the statement.
 `EARN_CTES` expects a preceding CTE named `ev` with columns `id` (the event), `member_id` and `points`
 (0: nothing is written), and these parameters: %(t)s tenant, %(reason)s, %(details)s (JSON text),
 %(now)s, %(target)s ('available' or 'pending'), %(issued)s (the program's issued account id),
-%(released)s, %(available_at)s, %(expires_at)s and %(today)s (the UTC day of %(now)s). It defines `en`
-(the entry), `acc` (the member account after the credit), `po`, `lo` (the lot), `mv` and `pe`.
+%(released)s, %(available_at)s, %(expires_at)s and %(today)s (the UTC day of %(now)s), and the money a
+coalition partner pays for the points (money.statement_params: %(partner)s, %(floor_key)s and the legs as
+three arrays; no partner: NULLs and empty arrays). It defines `en` (the entry), `acc` (the member account
+after the credit), `po`, `lo` (the lot), `mv` and `pe`.
 
 `CASHBACK_CTES` writes what `wallet.credit_cashback` writes (an entry, its two postings, the member's
 wallet account's balance and hash chain) for a rule's cashback on the same event: it expects `ev` and
@@ -23,8 +25,12 @@ from __future__ import annotations
 
 EARN_CTES = """
 en AS (
-    INSERT INTO entries (tenant_id, kind, idempotency_key, member_id, event_id, points, reason, details, created_at)
-    SELECT %(t)s, 'earn', 'earn:event:' || ev.id, ev.member_id, ev.id, ev.points, %(reason)s, %(details)s::json, %(now)s
+    INSERT INTO entries (tenant_id, kind, idempotency_key, member_id, event_id, points, reason, details, created_at, partner_id)
+    SELECT %(t)s, 'earn', 'earn:event:' || ev.id, ev.member_id, ev.id, ev.points, %(reason)s, %(details)s::json,
+           -- Money for a partner is dated in its open settlement period (money.py: wafa_money_floor waits for a closing).
+           CASE WHEN %(floor_key)s::bigint IS NULL THEN %(now)s
+                ELSE GREATEST(%(now)s, coalesce(wafa_money_floor(%(t)s, %(partner)s::bigint, %(floor_key)s::bigint), %(now)s)) END,
+           %(partner)s::bigint
     FROM ev WHERE ev.points > 0
     RETURNING id, member_id, event_id, points
 ),
@@ -48,6 +54,9 @@ po AS (
     SELECT %(t)s, en.id, %(issued)s, 'PTS', -en.points, NULL, NULL FROM en
     UNION ALL
     SELECT %(t)s, en.id, acc.id, 'PTS', en.points, acc.seq, acc.last_hash FROM en, acc
+    UNION ALL
+    SELECT %(t)s, en.id, m.account, m.unit, m.amount, NULL, NULL
+    FROM en, unnest(%(money_accounts)s::bigint[], %(money_units)s::text[], %(money_amounts)s::bigint[]) AS m(account, unit, amount)
 ),
 lo AS (
     -- A member in debt repays it from the new points first (only points that land as available).

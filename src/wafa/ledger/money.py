@@ -83,7 +83,11 @@ def period_floor(session: Session, *, tenant_id: int, partner_id: int) -> dateti
     """Where the partner's open settlement period starts (None: nothing closed yet), read under a shared
     lock that a closing waits for: an entry dated from here cannot land in a period being closed."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": _lock_key(tenant_id, partner_id)})
+        # One round trip: the function takes the lock, then reads with a snapshot taken after it (a
+        # VOLATILE function's queries see what committed while it waited; migration 0035).
+        return session.execute(
+            text("SELECT wafa_money_floor(:t, :p, :k)"), {"t": tenant_id, "p": partner_id, "k": _lock_key(tenant_id, partner_id)},
+        ).scalar_one()
     # SQLite: every writing transaction holds the database's write lock (BEGIN IMMEDIATE) already.
     return session.execute(
         select(MoneyPeriod.closed_through).where(MoneyPeriod.tenant_id == tenant_id, MoneyPeriod.partner_id == partner_id)
@@ -107,6 +111,24 @@ def close_period(session: Session, *, tenant_id: int, partner_id: int, through: 
             session.flush()
 
 
+def coalition_details(details: dict[str, Any] | None, money: Money) -> dict[str, Any]:
+    """An entry's details with what it records of the money it carries."""
+    return {**(details or {}), "coalition": {"partner_id": money.partner_id, **money.details}}
+
+
+def statement_params(money: Money | None, *, tenant_id: int) -> dict[str, Any]:
+    """The parameters of earn_statement.py's money: the partner, the key of its settlement lock (None when
+    no money moves), and the legs as arrays."""
+    legs = money.legs if money is not None else ()
+    partner_id = money.partner_id if money is not None else None
+    return {
+        "partner": partner_id,
+        "floor_key": _lock_key(tenant_id, partner_id) if legs and partner_id is not None else None,
+        "money_accounts": [leg.account_id for leg in legs], "money_units": [leg.unit for leg in legs],
+        "money_amounts": [leg.amount for leg in legs],
+    }
+
+
 def with_money(
     session: Session, *, tenant_id: int, legs: list[Leg], details: dict[str, Any] | None, money: Money | None,
 ) -> dict[str, Any]:
@@ -118,7 +140,7 @@ def with_money(
         dated_from = period_floor(session, tenant_id=tenant_id, partner_id=money.partner_id)
     return {
         "legs": [*legs, *money.legs], "partner_id": money.partner_id, "dated_from": dated_from,
-        "details": {**(details or {}), "coalition": {"partner_id": money.partner_id, **money.details}},
+        "details": coalition_details(details, money),
     }
 
 
@@ -302,3 +324,29 @@ def member_own_points(session: Session, *, tenant_id: int, member_id: int) -> di
         )
     ).all()
     return {unit: int(balance) for unit, balance in rows}
+
+
+# Entries that are a member's visit to a partner: a purchase that earned there, points spent there.
+VISIT_KINDS = ("earn", "redeem", "capture")
+
+
+def partner_reach(
+    session: Session, *, tenant_id: int, partner_id: int, start: datetime | None, end: datetime,
+) -> list[tuple[int, int, int]]:
+    """(other partner, visits, members) for a partner's customers (members who earned or spent there before
+    `end`) at the coalition's other partners in [start, end): counts only, never who. A visit is an
+    earning or a spending entry (VISIT_KINDS); `members` counts each customer once per other partner."""
+    customers = select(Entry.member_id).where(
+        Entry.tenant_id == tenant_id, Entry.partner_id == partner_id, Entry.kind.in_(VISIT_KINDS), Entry.created_at < end,
+        Entry.member_id.is_not(None),
+    )
+    query = (
+        select(Entry.partner_id, func.count(), func.count(func.distinct(Entry.member_id)))
+        .where(Entry.tenant_id == tenant_id, Entry.partner_id.is_not(None), Entry.partner_id != partner_id,
+               Entry.kind.in_(VISIT_KINDS), Entry.created_at < end, Entry.member_id.in_(customers))
+        .group_by(Entry.partner_id)
+    )
+    if start is not None:
+        query = query.where(Entry.created_at >= start)
+    found = [(int(other), int(visits), int(members)) for other, visits, members in session.execute(query) if other is not None]
+    return sorted(found, key=lambda row: (-row[1], row[0]))
