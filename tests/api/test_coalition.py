@@ -306,3 +306,26 @@ def test_a_partners_till_scans_a_card_without_seeing_personal_data(client: TestC
     assert client.get(f"/v1/members/{made.json()['id']}/balance", headers=till).status_code == 200
     problem(client.get(f"/v1/members/{made.json()['id']}", headers=till), 403, "/problems/forbidden")
     problem(client.get(f"/v1/members/{made.json()['id']}/entries", headers=till), 403, "/problems/forbidden")
+
+
+def test_closing_a_period_tells_webhooks_and_streams(client: TestClient, clock, factory, tenant) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from wafa.outbox.models import OutboxMessage
+
+    partners = coalition(client)
+    member_id = enrol(client)
+    buy(client, member_id, "1", "100.00", partners["cafe"])
+    statements = close_month(client, clock)
+    with factory() as session:
+        rows = session.execute(
+            select(OutboxMessage.type, OutboxMessage.payload).where(OutboxMessage.tenant_id == tenant.id).order_by(OutboxMessage.id)
+        ).all()
+    earned = next(payload for type_, payload in rows if type_ == "points.earned")
+    assert earned["partner_id"] == partners["cafe"]["id"]
+    closed = [payload for type_, payload in rows if type_ == "settlement.closed"]
+    assert len(closed) == 1 and closed[0]["period"] == "2026-03"
+    told = {s["party"]: s for s in closed[0]["statements"]}
+    assert told[f"partner:{partners['cafe']['id']}"]["net"] == -1000 and told[f"partner:{partners['cafe']['id']}"]["partner"] == "cafe"
+    assert sum(s["net"] for s in closed[0]["statements"]) == 0
+    assert set(told) == set(statements)

@@ -16,6 +16,7 @@ from wafa.coalition import service, terms
 from wafa.coalition.models import SettlementRun, Statement
 from wafa.errors import Conflict, InvalidInput, NotFound
 from wafa.ledger import money as ledger_money
+from wafa.outbox import service as outbox
 from wafa.programs import service as programs
 
 # The partner's side of a statement, by the kind of the entries that moved its money.
@@ -174,6 +175,15 @@ def close(session: Session, *, tenant_id: int, period: str, now: datetime, by: s
             currency=currency, lines=_lines(draft, {}), points_issued=0, points_redeemed=0, net=draft.net, closed_at=now,
         ))
     session.flush()
+    keys = {p.id: p.key for p in found.partners.values()}
+    outbox.emit(session, tenant_id=tenant_id, type_="settlement.closed", member_id=None, now=now, payload={
+        "run_id": run.id, "period": period, "starts_at": start, "ends_at": end,
+        "statements": [
+            {"statement_id": s.id, "party": s.party, "partner": keys.get(s.partner_id) if s.partner_id is not None else None,
+             "currency": s.currency, "net": s.net, "points_issued": s.points_issued, "points_redeemed": s.points_redeemed}
+            for s in statements_of_run(session, tenant_id=tenant_id, run_id=run.id)
+        ],
+    })
     return run, False
 
 

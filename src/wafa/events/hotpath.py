@@ -137,7 +137,7 @@ def purchase(
         "outbox_payload": orjson.dumps(outbox.earned_payload(
             status="available" if released else "pending", available_at=available_at, expires_at=expires_at, kind="earn",
             reason=reason, order_id=order_id,
-        )).decode(),
+        ) | ({"partner_id": money.partner_id} if money is not None and money.partner_id is not None else {})).decode(),
         **ledger_money.statement_params(money, tenant_id=tenant_id),
     }
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]

@@ -168,6 +168,7 @@ def credit(
             **outbox.earned_payload(status="pending" if pending else "available", available_at=available_at, expires_at=expires_at,
                                     kind=kind, reason=reason, order_id=(details or {}).get("order_id")),
             "points": points, "entry_id": entry_id, "event_id": event_id,
+            **({"partner_id": money.partner_id} if money is not None and money.partner_id is not None else {}),
         })
     return Credit(entry_id, lot_id, points, "pending" if pending else "available", available_at, expires_at)
 
@@ -283,6 +284,7 @@ def debit(
     elif destination != "held":  # a hold says so itself (hold.created)
         outbox.emit(session, tenant_id=tenant_id, type_="points.redeemed", member_id=member_id, now=now, payload={
             "points": points, "reason": reason, "entry_id": entry_id, "kind": kind,
+            **({"partner_id": money.partner_id} if money is not None and money.partner_id is not None else {}),
         })
     return Debit(entry_id, points, posted[accounts["available"]].balance_after)
 
@@ -418,6 +420,7 @@ def claw_back(
     _insert_movements(session, tenant_id=tenant_id, entry_id=entry_id, moves=moves)
     outbox.emit(session, tenant_id=tenant_id, type_="points.reversed", member_id=member_id, now=now, payload={
         "points": points, "reason": reason, "entry_id": entry_id, "reverses_entry_id": reverses_entry_id, "event_id": event_id,
+        **({"partner_id": money.partner_id} if money is not None and money.partner_id is not None else {}),
     })
     if from_available:
         return Debit(entry_id, points, posted[accounts["available"]].balance_after)

@@ -29,6 +29,7 @@ class PointsEarned(_Payload):
     entry_id: int
     event_id: int | None = Field(None, description="the event that earned them, if any")
     order_id: str | None = None
+    partner_id: int | None = Field(None, description="in a coalition: the partner where it happened (GET /v1/partners/{id})")
 
 
 class PointsAdjusted(_Payload):
@@ -43,6 +44,7 @@ class PointsRedeemed(_Payload):
     reason: str
     entry_id: int
     kind: str
+    partner_id: int | None = Field(None, description="in a coalition: the partner where it happened (GET /v1/partners/{id})")
 
 
 class PointsReversed(_Payload):
@@ -51,6 +53,7 @@ class PointsReversed(_Payload):
     entry_id: int
     reverses_entry_id: int | None = Field(None, description="the credit taken back")
     event_id: int | None = Field(None, description="the return (or other event) that took them back")
+    partner_id: int | None = Field(None, description="in a coalition: the partner where it happened (GET /v1/partners/{id})")
 
 
 class PointsReleased(_Payload):
@@ -224,6 +227,24 @@ class SegmentChanged(_Payload):
     to: str | None = Field(None, description="segment.left: the segment of this kind the member moved to (RFM, A/B/C)")
 
 
+class StatementClosed(BaseModel):
+    statement_id: int
+    party: str = Field(description="partner:<id> or operator")
+    partner: str | None = Field(description="the partner's key (null: the operator)")
+    currency: str
+    net: int = Field(description="minor units: positive, the operator pays the partner; negative, the partner pays the operator")
+    points_issued: int
+    points_redeemed: int
+
+
+class SettlementClosed(_Payload):
+    run_id: int
+    period: str = Field(description="2026-11 (a month) or 2026-W47 (an ISO week)")
+    starts_at: datetime
+    ends_at: datetime
+    statements: list[StatementClosed] = Field(description="they sum to zero in each currency; GET /v1/statements/{id} has the lines")
+
+
 class WebhookTest(_Payload):
     endpoint_id: int
     message: str
@@ -300,6 +321,10 @@ TYPES: dict[str, EventType] = {t.name: t for t in (
     EventType("survey.answered", 1, "A member answered a survey.", SurveyAnswered),
     EventType("segment.entered", 1, "A recomputation put a member in a segment (RFM, A/B/C class, custom).", SegmentChanged),
     EventType("segment.left", 1, "A recomputation took a member out of a segment.", SegmentChanged),
+    EventType(
+        "settlement.closed", 1, "A coalition's settlement period was closed: one statement per partner and currency, and the operator's.",
+        SettlementClosed, member=False,
+    ),
     EventType("webhook.test", 1, "Sent by the console's or the API's \"send test event\" to one endpoint only.", WebhookTest, member=False),
 )}
 
