@@ -77,6 +77,8 @@ def partner_drafts(
     operator: dict[str, Draft] = {}
     commission_by_kind: dict[tuple[str, str], int] = {}
     for kind, account_kind, unit, amount in rows:
+        if unit == "PTS":
+            continue  # the program's points: see points_of
         if account_kind == ledger_money.PARTNER_KIND:
             draft = partner.setdefault(unit, Draft({}))
             draft.net += amount
@@ -93,6 +95,8 @@ def partner_drafts(
             partner[unit].add("redeemed", amount)
             partner[unit].add("redeem_commission", -amount)
     for _kind, account_kind, unit, amount in earlier:
+        if unit == "PTS":
+            continue
         if account_kind == ledger_money.PARTNER_KIND:
             draft = partner.setdefault(unit, Draft({}))
             draft.net += amount
@@ -104,6 +108,15 @@ def partner_drafts(
     # Both sides are signed as the postings are: what the party is owed grows with a positive amount
     # (a partner's payable; the operator's fund, commission and breakage), so the nets sum to zero.
     return partner, operator
+
+
+def points_of(rows: Iterable[tuple[str, str, str, int]]) -> tuple[int, int]:
+    """(points issued, points redeemed) at a partner from the same sums: what earns and exchanges took from
+    the program's issued account, what redemptions and captures put in its redeemed account."""
+    points = [(kind, account_kind, amount) for kind, account_kind, unit, amount in rows if unit == "PTS"]
+    issued = -sum(amount for kind, account_kind, amount in points if account_kind == "issued" and kind in ("earn", "convert"))
+    redeemed = sum(amount for kind, account_kind, amount in points if account_kind == "redeemed" and kind in ("redeem", "capture"))
+    return issued, redeemed
 
 
 def _lines(draft: Draft, points: dict[str, int]) -> list[dict]:
@@ -147,10 +160,7 @@ def close(session: Session, *, tenant_id: int, period: str, now: datetime, by: s
         if floor is None or floor < start:
             earlier = ledger_money.period_totals(session, tenant_id=tenant_id, partner_id=partner.id, start=floor, end=start)
         drafts, operator = partner_drafts(rows, earlier=earlier)
-        points = ledger_money.period_points(session, tenant_id=tenant_id, partner_id=partner.id, start=start, end=end)
-        captured = ledger_money.held_points_moved(session, tenant_id=tenant_id, partner_id=partner.id, start=start, end=end)
-        issued_points = points.get("earn", 0) + points.get("convert", 0)
-        redeemed_points = -points.get("redeem", 0) + captured
+        issued_points, redeemed_points = points_of(rows)
         for currency in sorted(set(drafts) | {partner.currency}):
             draft = drafts.get(currency, Draft({}))
             session.add(Statement(

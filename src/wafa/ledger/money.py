@@ -253,14 +253,15 @@ def period_totals(
 ) -> list[tuple[str, str, str, int]]:
     """(entry kind, account kind, unit, amount) of the money posted in a partner's entries dated in
     [start, end), summed: the partner's side (`settlement`) and the operator's (fund, commission, ...,
-    and the members' wallets, which the operator owes)."""
+    and the members' wallets, which the operator owes); and, in unit PTS, the points on the program's
+    accounts (issued, redeemed, ...), so one pass over the entries gives a statement's points too."""
     query = (
         select(Entry.kind, Account.kind, Posting.unit, func.sum(Posting.amount))
         .select_from(Entry)
         .join(Posting, Posting.entry_id == Entry.id)
         .join(Account, Account.id == Posting.account_id)
         .where(Entry.tenant_id == tenant_id, Entry.partner_id == partner_id, Entry.created_at < end,
-               Posting.unit != "PTS", Account.kind != OWN_POINTS_KIND)
+               ((Posting.unit != "PTS") & (Account.kind != OWN_POINTS_KIND)) | ((Posting.unit == "PTS") & (Account.owner == "program")))
         .group_by(Entry.kind, Account.kind, Posting.unit)
     )
     if start is not None:
