@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import TenantCtx, make_key, problem
 
-LISTED_FIELDS = {"id", "name", "prefix", "scopes", "created_at", "revoked_at"}
+LISTED_FIELDS = {"id", "name", "prefix", "scopes", "partner_id", "created_at", "revoked_at"}
 
 
 def bearer(secret: str) -> dict[str, str]:
