@@ -330,3 +330,32 @@ def test_closing_a_period_tells_webhooks_and_streams(client: TestClient, clock, 
     assert told[f"partner:{partners['cafe']['id']}"]["net"] == -1000 and told[f"partner:{partners['cafe']['id']}"]["partner"] == "cafe"
     assert sum(s["net"] for s in closed[0]["statements"]) == 0
     assert set(told) == set(statements)
+
+
+def test_a_partner_whose_period_changes_is_settled_once(client: TestClient, clock) -> None:  # type: ignore[no-untyped-def]
+    partners = coalition(client)
+    cafe = partners["cafe"]["id"]
+    client.patch(f"/v1/partners/{cafe}", json={"period": "weekly"})
+    member_id = enrol(client)
+    clock.set(clock.now().replace(day=3))
+    buy(client, member_id, "1", "100.00", partners["cafe"])  # Tuesday 3 March 2026: week 10
+    clock.advance(timedelta(days=7))
+    weekly = client.post("/v1/coalition/settlements", json={"period": "2026-W10"}).json()
+    assert {s["party"]: s["net"] for s in weekly["statements"]}[f"partner:{cafe}"] == "-10.00"
+    client.patch(f"/v1/partners/{cafe}", json={"period": "monthly"})
+    buy(client, member_id, "2", "50.00", partners["cafe"])  # after the week closed
+    clock.advance(timedelta(days=30))
+    monthly = client.post("/v1/coalition/settlements", json={"period": "2026-03"}).json()
+    statement = {s["party"]: s for s in monthly["statements"]}[f"partner:{cafe}"]
+    assert (statement["net"], statement["points_issued"]) == ("-5.00", 100)  # only what the week's statement did not have
+
+
+def test_a_statement_csv_never_runs_a_partner_name_as_a_formula(client: TestClient, clock) -> None:  # type: ignore[no-untyped-def]
+    partners = coalition(client)
+    client.patch(f"/v1/partners/{partners['cafe']['id']}", json={"name": "=HYPERLINK(\"http://x\")"})
+    member_id = enrol(client)
+    buy(client, member_id, "1", "10.00", partners["cafe"])
+    close_month(client, clock)
+    statement = client.get(f"/v1/partners/{partners['cafe']['id']}/statements").json()["items"][0]
+    text = client.get(f"/v1/statements/{statement['id']}.csv").text
+    assert "party,\"'=HYPERLINK(\"\"http://x\"\")\"" in text

@@ -13,8 +13,14 @@ from wafa.errors import PdfUnavailable
 from wafa.money import to_major
 
 
+def _cell(text: str) -> str:
+    """A text cell a spreadsheet will not run as a formula (a name starting with =, +, -, @)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def csv_of(statement: Statement, *, party_name: str) -> str:
     """The statement as CSV: a header block, then code, label, points, amount per line, then the net."""
+    party_name = _cell(party_name)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["statement", statement.id])

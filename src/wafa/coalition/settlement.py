@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -155,7 +155,10 @@ def close(session: Session, *, tenant_id: int, period: str, now: datetime, by: s
         if floor is not None and floor >= end:
             raise Conflict(f"partner {partner.key!r} is settled through {floor.isoformat()}, after {period}", field="period")
         ledger_money.close_period(session, tenant_id=tenant_id, partner_id=partner.id, through=end)
-        rows = ledger_money.period_totals(session, tenant_id=tenant_id, partner_id=partner.id, start=start, end=end)
+        # From where the partner was settled last, if that is inside the period (its period changed from
+        # weekly to monthly or back): what came before was in an earlier statement.
+        since = max(start, floor) if floor is not None else start
+        rows = ledger_money.period_totals(session, tenant_id=tenant_id, partner_id=partner.id, start=since, end=end)
         earlier = []
         if floor is None or floor < start:
             earlier = ledger_money.period_totals(session, tenant_id=tenant_id, partner_id=partner.id, start=floor, end=start)
@@ -254,7 +257,8 @@ def open_totals(session: Session, *, tenant_id: int, now: datetime) -> dict[int,
     out: dict[int, dict[str, int]] = {}
     for partner in found.partners.values():
         floor = ledger_money.period_floor(session, tenant_id=tenant_id, partner_id=partner.id)
-        rows = ledger_money.period_totals(session, tenant_id=tenant_id, partner_id=partner.id, start=floor, end=now)
+        # Everything posted so far: an entry stamped at `now` (or dated into the open period) included.
+        rows = ledger_money.period_totals(session, tenant_id=tenant_id, partner_id=partner.id, start=floor, end=now + timedelta(days=1))
         drafts, _ = partner_drafts(rows)
         out[partner.id] = {currency: draft.net for currency, draft in drafts.items()}
     return out

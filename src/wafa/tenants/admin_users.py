@@ -1,6 +1,7 @@
 """Admin users of the console: create, sign in with lock-out after repeated failures, change roles and
 passwords, deactivate and reactivate (never leaving a tenant without an active owner), and the limit
-an owner sets on support staff's adjustments."""
+an owner sets on support staff's adjustments. A coalition partner's person (`partner_id` set) holds the
+partner role and only it; the operator's people never hold it."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from wafa.errors import Conflict, InvalidInput, NotFound, WafaError
 from wafa.members.service import normalize_email
 from wafa.tenants.models import AdminPolicy, AdminUser
-from wafa.tenants.roles import ROLES, can
+from wafa.tenants.roles import PARTNER, ROLES, can
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
@@ -83,6 +84,12 @@ class NotYourself(Conflict):
     slug = "not-yourself"
 
 
+class PartnerRoleFixed(Conflict):
+    """A partner's person holds the partner role and no other; the operator's people never hold it."""
+
+    slug = "partner-role-fixed"
+
+
 def _address(email: str) -> str:
     try:
         return validate_email(email.strip(), check_deliverability=False).normalized.lower()
@@ -91,9 +98,16 @@ def _address(email: str) -> str:
 
 
 def check_role(role: str) -> str:
-    if role not in ROLES:
+    if role not in (*ROLES, PARTNER):
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
     return role
+
+
+def _check_partner_role(role: str, partner_id: int | None) -> None:
+    if (role == PARTNER) != (partner_id is not None):
+        raise PartnerRoleFixed(
+            "a partner's person holds the partner role and no other; the operator's people hold the operator's roles", field="role",
+        )
 
 
 def check_password(password: str) -> str:
@@ -110,17 +124,20 @@ def hash_password(password: str) -> str:
 
 def create(
     session: Session, *, tenant_id: int, email: str, name: str, password: str | None, role: str = "admin", now: datetime,
+    partner_id: int | None = None,
 ) -> AdminUser:
     """Add an admin user; the password is stored as an argon2id hash. Without a password the user is
-    "invited" and signs in only after accepting an invitation (admin_tokens)."""
+    "invited" and signs in only after accepting an invitation (admin_tokens). A coalition partner's
+    person has `partner_id` and the partner role."""
     address = _address(email)
     check_role(role)
+    _check_partner_role(role, partner_id)
     password_hash = hash_password(password) if password is not None else ""
     if password is not None and not name.strip():
         raise InvalidInput("a name is required", field="name")
     user = AdminUser(
         tenant_id=tenant_id, email=address, name=name.strip(), password_hash=password_hash, role=role,
-        status="active" if password is not None else "invited", failed_logins=0, created_at=now,
+        status="active" if password is not None else "invited", failed_logins=0, created_at=now, partner_id=partner_id,
     )
     try:
         with session.begin_nested():
@@ -148,8 +165,27 @@ def get_by_email(session: Session, *, tenant_id: int, email: str) -> AdminUser |
     return session.execute(select(AdminUser).where(AdminUser.tenant_id == tenant_id, AdminUser.email == address)).scalar_one_or_none()
 
 
-def list_(session: Session, *, tenant_id: int) -> list[AdminUser]:
-    return list(session.execute(select(AdminUser).where(AdminUser.tenant_id == tenant_id).order_by(AdminUser.id)).scalars())
+def list_(session: Session, *, tenant_id: int, partner_id: int | None = None) -> list[AdminUser]:
+    """The tenant's console users (a partner's people only, with `partner_id`), oldest first."""
+    query = select(AdminUser).where(AdminUser.tenant_id == tenant_id)
+    if partner_id is not None:
+        query = query.where(AdminUser.partner_id == partner_id)
+    return list(session.execute(query.order_by(AdminUser.id)).scalars())
+
+
+def ready_for_invitation(session: Session, *, tenant_id: int, email: str, role: str, partner_id: int | None, now: datetime) -> None:
+    """Refuse an invitation that would mix a partner's people with the operator's (either way), and make
+    the invited account of a partner's new person; admin_tokens.invite then issues the link."""
+    check_role(role)
+    _check_partner_role(role, partner_id)
+    user = get_by_email(session, tenant_id=tenant_id, email=email)
+    if user is None:
+        if partner_id is not None:
+            create(session, tenant_id=tenant_id, email=email, name="", password=None, role=PARTNER, now=now, partner_id=partner_id)
+        return
+    if user.partner_id != partner_id:
+        # Another partner's person, or the operator's: inviting them again as this one would move them across.
+        raise AlreadyUser(f"{user.email} is already a console user of this tenant", field="email")
 
 
 def has_owner(session: Session, *, tenant_id: int) -> bool:
@@ -231,6 +267,7 @@ def change_role(session: Session, *, tenant_id: int, user_id: int, role: str, by
     active owner keeps it."""
     check_role(role)
     user = get_or_raise(session, tenant_id=tenant_id, user_id=user_id)
+    _check_partner_role(role, user.partner_id)
     if role == user.role:
         return user
     if "owner" in (role, user.role) and not can(by_role, "owners"):

@@ -3,14 +3,18 @@ central check (web/admin/auth.py), the pages (to hide what a role cannot use) an
 
 from __future__ import annotations
 
-# Widest first: the order the People page offers them in.
+# The operator's roles, widest first: the order the People page offers them in.
 ROLES = ("owner", "admin", "marketer", "support", "viewer")
+# A coalition partner's person (an admin user with a partner): reads their partner's own pages only
+# (the whitelist in web/admin/auth.py). Never offered on the People page, never one of ROLES: a
+# partner's person cannot become an operator's, nor the reverse (tenants/admin_users.py).
+PARTNER = "partner"
 
 _MANAGERS = frozenset({"owner", "admin"})
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     # Reading every page (and read-only posts: a rule simulation, signing out, one's own password).
-    "read": frozenset(ROLES),
+    "read": frozenset((*ROLES, PARTNER)),
     # Suspend and reactivate members, adjust their points (support: within the owner's limit), fulfil gifts.
     "members": _MANAGERS | {"support"},
     # Adjustments of any size; without it an adjustment is held to the support limit.
@@ -32,6 +36,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "people": _MANAGERS,
     # Give or take the owner role, deactivate an owner, set the support limit.
     "owners": frozenset({"owner"}),
+    # The coalition: its settings, partners and their terms, stores, keys and people, closing periods.
+    "coalition": _MANAGERS,
 }
 
 

@@ -15,6 +15,7 @@ from wafa.api.deps import Context
 from wafa.programs import service as programs
 from wafa.tenants import audit
 from wafa.tenants.models import AuditEntry
+from wafa.web.admin import coalition as coalition_pages
 from wafa.web.admin import tables
 from wafa.web.admin.auth import PATH, Admin, current_admin
 from wafa.web.admin.forms import FormError, Problem, Problems, local_datetime
@@ -51,6 +52,7 @@ ACTIONS = {
     "messaging.template_saved": N_("Wording changed"), "messaging.template_reset": N_("Wording reset"),
     "messaging.test_sent": N_("Test message sent"), "campaign.created": N_("Campaign scheduled"), "campaign.cancelled": N_("Campaign cancelled"),
     "member.consent_changed": N_("Consent changed"),
+    **coalition_pages.AUDIT_ACTIONS,
 }
 
 

@@ -1,6 +1,7 @@
 """Console sign-in (argon2 passwords, lock-out), the signed-in admin of a request, sign-out, the audit
 record every change leaves, and the one check of what each role may change (every POST under /admin
-passes it, whichever page it belongs to)."""
+passes it, whichever page it belongs to) and of what a coalition partner's person may reach at all (a
+whitelist: their partner's pages, their account, their partner's statements)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
 from wafa.api.deps import Context
+from wafa.coalition import dashboard
+from wafa.coalition import service as coalition
 from wafa.errors import WafaError
 from wafa.programs import service as programs
 from wafa.tenants import admin_users, audit, roles
 from wafa.tenants import service as tenants
 from wafa.web import sessions
-from wafa.web.admin.forms import FormError, Problem
+from wafa.web.admin.forms import FormError, Problem, whole
 from wafa.web.i18n import Lang
 from wafa.web.messages import N_
 from wafa.web.pages import Redirect, check_csrf, language_of, pre_auth_token, redirect, render, set_cookie
@@ -44,6 +47,11 @@ class Admin:
     permission: str = "program"
     # For a role held to a limit (support): the most points one adjustment may move.
     adjust_limit: int | None = None
+    # A coalition partner's person: their partner (they reach only its pages; see partner_may).
+    partner_id: int | None = None
+    partner_name: str = ""
+    # Whether the program is a coalition (the navigation shows its pages).
+    coalition: bool = False
 
     def can(self, permission: str) -> bool:
         """Whether this admin's role has `permission` (tenants/roles.py); templates hide what it has not."""
@@ -94,7 +102,10 @@ REFUSALS = {
     "api_keys": N_("Only owners and admins can manage API keys."),
     "people": N_("Only owners and admins can manage people."),
     "owners": N_("Only owners can do this."),
+    "coalition": N_("Only owners and admins can change the coalition."),
 }
+PARTNER_ONLY = N_("Your account sees your partner's pages only.")
+PARTNER_SUSPENDED = N_("Your partner is suspended in this coalition: its pages are closed until the operator reactivates it.")
 # What a refused export (or the codes of a campaign) says, by the permission it lacked.
 EXPORTS = {
     "members": N_("Only owners, admins and support staff can export members."),
@@ -116,13 +127,30 @@ _BY_SECTION = {
     "tiers": "program", "plans": "program", "goals": "program", "api-keys": "api_keys", "webhooks": "api_keys", "people": "people",
     # Journeys, wordings and campaigns are marketing's work; a channel's settings (provider secrets) stay with api_keys.
     "messages": "marketing", "campaigns": "marketing",
+    "coalition": "coalition",
 }
+# A statement's downloads (web/admin/coalition.py): any for the operator's people, their own for a partner's.
+STATEMENT_DOWNLOADS = frozenset({f"{PATH}/statements/{{statement_id}}.csv", f"{PATH}/statements/{{statement_id}}.pdf"})
+# What a partner's person may reach besides their partner's pages (under /admin/partner): signing out,
+# their own account and password, their partner's statements. Anything else is the 403 page: a console
+# page added later stays closed to them until it is listed here.
+_PARTNER_ROUTES = frozenset({f"{PATH}/logout", f"{PATH}/account", f"{PATH}/account/password", *STATEMENT_DOWNLOADS})
+
+
+def partner_may(template: str) -> bool:
+    """Whether a partner's person may reach the console route `template` (its path with {parameters})."""
+    return template in _PARTNER_ROUTES or template == f"{PATH}/partner" or template.startswith(f"{PATH}/partner/")
+
+
+def _template(request: Request) -> str:
+    """The path of the route this request matched, with its {parameters}."""
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "") or request.url.path)
 
 
 def change_permission(request: Request) -> str:
     """The permission a change posted to this request's route needs."""
-    route = request.scope.get("route")
-    template = str(getattr(route, "path", "") or request.url.path)
+    template = _template(request)
     if template in _BY_ROUTE:
         return _BY_ROUTE[template]
     if template.endswith("/simulate"):  # a dry run writes nothing
@@ -152,6 +180,10 @@ def current_admin(request: Request) -> Admin:
         tenant = tenants.get(session, tenant_id=found.tenant_id)
         if tenant is None or tenant.status != "active":
             raise Redirect(f"{PATH}/login")
+        partner_name = ""
+        if user.partner_id is not None or user.role == roles.PARTNER:
+            # The one place a partner's person is kept to their partner's part of the console.
+            partner_name = _partner_gate(session, request, tenant_id=found.tenant_id, partner_id=user.partner_id)
         permission = change_permission(request)
         # The one place every change of every console page is checked against the role: a page that
         # forgets to check cannot let a narrower role through.
@@ -162,7 +194,30 @@ def current_admin(request: Request) -> Admin:
             tenant_id=found.tenant_id, tenant_name=tenants.name_in(tenant, language_of(request)) if tenant else "", user_id=user.id, email=user.email,
             name=user.name, role=user.role, csrf=found.csrf_token, lang=_lang(session, request, found.tenant_id),
             permission=permission, adjust_limit=admin_users.support_limit(session, tenant_id=found.tenant_id) if limited else None,
+            partner_id=user.partner_id, partner_name=partner_name,
+            coalition=coalition.config(session, tenant_id=found.tenant_id) is not None,
         )
+
+
+def _partner_gate(session: Any, request: Request, *, tenant_id: int, partner_id: int | None) -> str:
+    """Refuse a partner's person (the 403 page) any route outside their whitelist, every page while their
+    partner is suspended, and another partner's statement; return their partner's name in the page's language."""
+    template = _template(request)
+    if template in (PATH, f"{PATH}/") and request.method in ("GET", "HEAD"):
+        raise Redirect(f"{PATH}/partner")  # the console's start page (the error page links to it) is their partner's
+    if not partner_may(template):
+        raise Refused(PARTNER_ONLY, permission="partner")
+    found = coalition.config(session, tenant_id=tenant_id)
+    terms = found.partners.get(partner_id) if found is not None and partner_id is not None else None
+    if terms is None or terms.status != "active":
+        if template == f"{PATH}/logout":
+            return ""
+        raise Refused(PARTNER_SUSPENDED, permission="partner")
+    if template in STATEMENT_DOWNLOADS:
+        statement_id = whole(str(request.path_params.get("statement_id", ""))) or 0
+        if dashboard.statement_of(session, tenant_id=tenant_id, partner_id=terms.id, statement_id=statement_id) is None:
+            raise Refused(PARTNER_ONLY, permission="partner")  # another party's statement, or none: the same answer
+    return terms.name_in(language_of(request))
 
 
 def changing_admin(request: Request, admin: Admin = Depends(current_admin), csrf: str = Form("")) -> Admin:
@@ -231,7 +286,10 @@ def login(
             session, tenant_id=user.tenant_id, user_id=user.id, actor=user.email, action="admin.signed_in",
             ip=request.client.host if request.client else None, now=ctx.now(),
         )
-    response = redirect(_safe_next(next))
+    target = _safe_next(next)
+    if user.partner_id is not None and not partner_may(target.split("?", 1)[0]):
+        target = f"{PATH}/partner"  # a partner's person starts on their partner's pages, never on a page refused to them
+    response = redirect(target)
     set_cookie(response, request, COOKIE, token, path=PATH)
     return response
 

@@ -1,9 +1,12 @@
 """People in the console: who has access and with which role, invitations by e-mail (accepted with a
 name and a password), role changes, deactivation (which ends the person's sessions), and the support
-limit an owner sets. Only owners and admins manage people; only owners touch the owner role."""
+limit an owner sets. Only owners and admins manage people; only owners touch the owner role. A coalition
+partner's people are invited and managed from their partner's page (web/admin/coalition.py, through the
+helpers here); this page lists the operator's people and never gives either side the other's role."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,11 +15,13 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from wafa.api.deps import Context, IdPath
+from wafa.coalition import service as coalition
 from wafa.errors import InvalidInput, WafaError
 from wafa.notify.mail import Mail
 from wafa.tenants import admin_tokens, admin_users, audit
 from wafa.tenants import service as tenants
-from wafa.tenants.roles import ROLES
+from wafa.tenants.models import AdminUser
+from wafa.tenants.roles import PARTNER, ROLES
 from wafa.web import sessions
 from wafa.web.admin.auth import PATH, Admin, current_admin
 from wafa.web.admin.forms import FormError, Problem, Problems, apply_change, integer, text
@@ -27,7 +32,8 @@ from wafa.web.pages import CSRF_COOKIE, check_csrf, language_of, pre_auth_token,
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
 
-ROLE_NAMES = {"owner": N_("Owner"), "admin": N_("Admin"), "marketer": N_("Marketer"), "support": N_("Support"), "viewer": N_("Viewer")}
+ROLE_NAMES = {"owner": N_("Owner"), "admin": N_("Admin"), "marketer": N_("Marketer"), "support": N_("Support"), "viewer": N_("Viewer"),
+              PARTNER: N_("Partner")}
 # What a refused change says, by the service's reason (the services speak English to logs and the CLI).
 _SAID: list[tuple[type[WafaError], str]] = [
     (admin_users.AlreadyUser, N_("This e-mail already belongs to someone in this organisation.")),
@@ -35,6 +41,7 @@ _SAID: list[tuple[type[WafaError], str]] = [
     (admin_users.OwnersOnly, N_("Only an owner can give or take the owner role, or deactivate an owner.")),
     (admin_users.NotYourself, N_("You cannot deactivate yourself.")),
     (admin_users.WeakPassword, N_("Use at least 10 characters.")),
+    (admin_users.PartnerRoleFixed, N_("A partner's person keeps the partner role, and the operator's people never take it.")),
 ]
 
 
@@ -52,7 +59,8 @@ def _said(exc: WafaError, *, placed: bool = False) -> FormError:
 def _people_page(request: Request, admin: Admin, problems: Problems | None = None, done: str | None = None) -> Response:
     ctx = Context(request)
     with ctx.transaction() as session:
-        people = admin_users.list_(session, tenant_id=admin.tenant_id)
+        # A partner's people are managed on their partner's page (the coalition section).
+        people = [u for u in admin_users.list_(session, tenant_id=admin.tenant_id) if u.partner_id is None]
         invitations = admin_tokens.pending_invitations(session, tenant_id=admin.tenant_id, now=ctx.now())
         limit = admin_users.support_limit(session, tenant_id=admin.tenant_id)
     order = {role: n for n, role in enumerate(ROLES)}
@@ -68,39 +76,70 @@ def people_page(request: Request, done: str | None = None, admin: Admin = Depend
     return _people_page(request, admin, done=done if done in ("invited", "saved") else None)
 
 
-def _invite_mail(*, address: str, program: str, slug: str, inviter: str, role: str, token: str, language: str) -> Mail:
+def _invite_mail(
+    *, address: str, program: str, slug: str, inviter: str, role: str, token: str, language: str, partner: str | None = None,
+) -> Mail:
     _ = translations(language).gettext
-    body = _(
-        "%(inviter)s invited you to the team that runs %(program)s in the Wafa console, as %(role)s.\n\n"
-        "Choose your name and password here (the link works once, within 7 days):\n%(link)s\n\n"
-        "Then sign in with the organisation %(slug)s and this e-mail address.\n\n"
-        "If you did not expect this invitation, ignore this message."
-    ) % {"inviter": inviter, "program": program, "role": _(ROLE_NAMES[role]), "link": link(f"{PATH}/invite/{token}"), "slug": slug}
+    values = {"inviter": inviter, "program": program, "role": _(ROLE_NAMES[role]), "link": link(f"{PATH}/invite/{token}"), "slug": slug,
+              "partner": partner or ""}
+    if partner is not None:
+        body = _(
+            "%(inviter)s invited you to the pages of %(partner)s in %(program)s, in the Wafa console: your figures and statements.\n\n"
+            "Choose your name and password here (the link works once, within 7 days):\n%(link)s\n\n"
+            "Then sign in with the organisation %(slug)s and this e-mail address.\n\n"
+            "If you did not expect this invitation, ignore this message."
+        ) % values
+    else:
+        body = _(
+            "%(inviter)s invited you to the team that runs %(program)s in the Wafa console, as %(role)s.\n\n"
+            "Choose your name and password here (the link works once, within 7 days):\n%(link)s\n\n"
+            "Then sign in with the organisation %(slug)s and this e-mail address.\n\n"
+            "If you did not expect this invitation, ignore this message."
+        ) % values
     return Mail(to=address, subject=_("Join %(program)s in the Wafa console") % {"program": program}, text=body, language=language)
 
 
-async def _change(request: Request, admin: Admin, work: Any) -> Response:
-    """apply_change for this page, sending the invitation `work` may leave in its outbox once committed."""
+async def change_and_mail(
+    request: Request, admin: Admin, work: Callable[[Any, Any, Context, list[Mail]], str], page: Callable[[Problems], Response],
+) -> Response:
+    """apply_change, sending the invitation `work` may leave in its outbox once committed."""
     outbox: list[Mail] = []
-    response = await apply_change(request, admin, lambda session, form, ctx: work(session, form, ctx, outbox),
-                                  lambda problems: _people_page(request, admin, problems))
+    response = await apply_change(request, admin, lambda session, form, ctx: work(session, form, ctx, outbox), page)
     if outbox and response.status_code == 303:
         send_later(response, request, outbox[0])
     return response
 
 
-def _invite(
-    session: Any, request: Request, admin: Admin, ctx: Context, *, email: str, role: str, language: str, outbox: list[Mail], action: str
-) -> str:
+async def _change(request: Request, admin: Admin, work: Any) -> Response:
+    return await change_and_mail(request, admin, work, lambda problems: _people_page(request, admin, problems))
+
+
+def invite_person(
+    session: Any, request: Request, admin: Admin, ctx: Context, *, email: str, role: str, language: str, outbox: list[Mail], action: str,
+    partner_id: int | None = None, partner_name: str | None = None,
+) -> AdminUser:
+    """Invite a person (the operator's, or with `partner_id` a partner's), leave the mail in `outbox`, audit it."""
     try:
+        admin_users.ready_for_invitation(session, tenant_id=admin.tenant_id, email=email, role=role, partner_id=partner_id, now=ctx.now())
         user, token = admin_tokens.invite(session, tenant_id=admin.tenant_id, email=email, role=role, by_role=admin.role, now=ctx.now())
     except WafaError as exc:
         raise _said(exc, placed=action == "admin_user.invited") from None
     tenant = tenants.get(session, tenant_id=admin.tenant_id)
+    if user.partner_id is not None and partner_name is None:
+        partner_name = coalition.get_or_raise(session, tenant_id=admin.tenant_id, partner_id=user.partner_id).name
     outbox.append(_invite_mail(address=user.email, program=admin.tenant_name, slug=tenant.slug if tenant else "", inviter=admin.name,
-                               role=user.role, token=token, language=language if language in ("ar", "en") else admin.lang.code))
-    admin.record(session, request, action=action, target=f"admin_user:{user.id}", details={"email": user.email, "role": user.role},
-                 now=ctx.now())
+                               role=user.role, token=token, language=language if language in ("ar", "en") else admin.lang.code,
+                               partner=partner_name if user.partner_id is not None else None))
+    details = {"email": user.email, "role": user.role} | ({"partner_id": user.partner_id} if user.partner_id is not None else {})
+    admin.record(session, request, action=action, target=f"admin_user:{user.id}", details=details, now=ctx.now())
+    return user
+
+
+def _invite(
+    session: Any, request: Request, admin: Admin, ctx: Context, *, email: str, role: str, language: str, outbox: list[Mail], action: str,
+    partner_id: int | None = None,
+) -> str:
+    invite_person(session, request, admin, ctx, email=email, role=role, language=language, outbox=outbox, action=action, partner_id=partner_id)
     return f"{PATH}/people?done=invited"
 
 
@@ -125,7 +164,7 @@ async def resend(request: Request, user_id: IdPath, admin: Admin = Depends(curre
     def work(session: Any, form: Any, ctx: Context, outbox: list[Mail]) -> str:
         user = admin_users.get_or_raise(session, tenant_id=admin.tenant_id, user_id=user_id)
         return _invite(session, request, admin, ctx, email=user.email, role=user.role, language=text(form, "language"), outbox=outbox,
-                       action="admin_user.invitation_resent")
+                       action="admin_user.invitation_resent", partner_id=user.partner_id)
 
     return await _change(request, admin, work)
 
