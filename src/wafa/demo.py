@@ -1,5 +1,5 @@
 """A realistic demo program: a tenant, its rules, members and six months of purchases, returns,
-reviews and redemptions."""
+reviews and redemptions; and beside it a coalition of four partners (demo_coalition.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from wafa import demo_coalition
 from wafa.analytics import custom_segments, lifetime_value, segments
 from wafa.analytics.segment_rules import SegmentCondition
 from wafa.clock import FrozenClock
@@ -237,6 +238,8 @@ class DemoResult:
     coupons_used: int = 0
     admin_email: str = DEMO_ADMIN_EMAIL
     admin_password: str = DEMO_ADMIN_PASSWORD
+    # The coalition beside it (demo_coalition.CoalitionResult as a dict): its sign-in details and history.
+    coalition: dict[str, Any] | None = None
 
 
 def seed(
@@ -248,8 +251,21 @@ def seed(
     months: int = 6,
     seed_value: int = 7,
     progress: Callable[[int, int], None] | None = None,
+    with_coalition: bool = True,
 ) -> DemoResult:
-    """Create (or reuse) the demo tenant, fill it with history if empty, and return a fresh admin key."""
+    """Create (or reuse) the demo tenant and the coalition beside it, fill them with history if empty,
+    and return fresh admin keys."""
+    result = _seed_program(factory, now=now, slug=slug, members_count=members_count, months=months, seed_value=seed_value, progress=progress)
+    if with_coalition and slug != demo_coalition.SLUG:
+        result.coalition = demo_coalition.seed(factory, now=now, password=DEMO_ADMIN_PASSWORD).as_dict()
+    return result
+
+
+def _seed_program(
+    factory: sessionmaker[Session], *, now: datetime, slug: str, members_count: int, months: int, seed_value: int,
+    progress: Callable[[int, int], None] | None,
+) -> DemoResult:
+    """The single-brand program: created if new, then filled with months of history."""
     rng = random.Random(seed_value)
     with unit_of_work(factory) as session:
         tenant = tenants.get_by_slug(session, slug=slug)

@@ -359,3 +359,15 @@ def test_a_statement_csv_never_runs_a_partner_name_as_a_formula(client: TestClie
     statement = client.get(f"/v1/partners/{partners['cafe']['id']}/statements").json()["items"][0]
     text = client.get(f"/v1/statements/{statement['id']}.csv").text
     assert "party,\"'=HYPERLINK(\"\"http://x\"\")\"" in text
+
+
+def test_a_suspended_partners_rewards_and_tills_are_refused(client: TestClient) -> None:
+    partners = coalition(client)
+    client.post("/v1/rewards", json={"key": "latte", "name_en": "Latte", "name_ar": "لاتيه", "points": 10, "partner": "cafe",
+                                     "gives": {"type": "gift", "sku": "LATTE"}})
+    member_id = enrol(client)
+    buy(client, member_id, "1", "100.00", partners["pharmacy"])
+    client.patch(f"/v1/partners/{partners['cafe']['id']}", json={"status": "suspended"})
+    problem(client.post(f"/v1/members/{member_id}/reward-redemptions", json={"reward_key": "latte"}), 409, "/problems/conflict", "reward_id")
+    problem(buy(client, member_id, "2", "10.00", partners["cafe"]), 403, "/problems/forbidden")
+    assert client.get(f"/v1/members/{member_id}/balance").json()["available"] == 100  # nothing was spent

@@ -21,6 +21,7 @@ def demo(
 ) -> None:
     """Create the demo tenant with members and months of purchases (kept if it exists), and print an admin key."""
     from wafa import demo as demo_data
+    from wafa import demo_coalition
 
     with failures():
         upgrade_schema()
@@ -35,6 +36,7 @@ def demo(
             f"{result.returns} returns, {result.reviews} reviews, {result.redemptions} redemptions.\nAdmin API key: {result.api_key}\n"
             f"Console: /admin, organisation {result.tenant_slug}, {result.admin_email} / {result.admin_password}\n"
             f"Member portal: /m/{result.tenant_slug} (sign in as member0@example.com; with no SMTP server set, the code is in this log)"
+            + ("\n" + "\n".join(demo_coalition.sign_in_lines(result.coalition)) if result.coalition else "")
         ))
 
 

@@ -122,6 +122,8 @@ def redeem(
         money = None
         if reward.partner_id is not None:
             partner = coalition.terms_of(session, tenant_id=tenant_id, partner_id=reward.partner_id)
+            if partner.status != "active":
+                raise Conflict(f"{reward.name_en} is given by partner {partner.key!r}, which is {partner.status}", field="reward_id")
             money = coalition.redeem_money(session, tenant_id=tenant_id, partner=partner, points=points)
         debit = ledger.debit(
             session, tenant_id=tenant_id, member_id=member_id, points=points, kind="redeem", destination="redeemed",

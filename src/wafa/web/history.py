@@ -1,6 +1,7 @@
-"""A member's history as people read it: each ledger line with what caused it, in their language. Lines
-that move nothing a member holds (pending points becoming available: 0 points) are left out; lines of
-wallet money show the amount instead of points."""
+"""A member's history as people read it: each ledger line with what caused it, in their language (and,
+in a coalition, the partner where it was earned or spent). Lines that move nothing a member holds
+(pending points becoming available: 0 points) are left out; lines of wallet money show the amount
+instead of points."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from wafa.coalition import service as coalition
 from wafa.engagement import achievements
 from wafa.ledger.models import Entry
 from wafa.rewards import catalog
@@ -30,6 +32,7 @@ class Line:
     title: str
     notes: list[str] = field(default_factory=list)
     money: str | None = None  # signed wallet money, for a line that moves money rather than points
+    partner: str | None = None  # in a coalition: the partner where it happened, in the reader's language
 
 
 def _shown(tenant_id: int, member_id: int):
@@ -59,6 +62,36 @@ def _achievement_names(session: Session, tenant_id: int, lang: Lang) -> dict[tup
                                                                 ("streak", found.streaks)) for row in rows}
 
 
+# Where a line happened, said by what happened there.
+_EARNED = ("earn", "convert", "cashback", "expire")
+_SPENT = ("redeem", "hold", "capture", "wallet_spent")
+
+
+def _partners(session: Session, tenant_id: int, entries: list[Entry]) -> dict[int, coalition.Terms]:
+    """The partners the entries happened at, by id (none outside a coalition)."""
+    if not any(e.partner_id is not None for e in entries):
+        return {}
+    found = coalition.config(session, tenant_id=tenant_id)
+    return dict(found.partners) if found is not None else {}
+
+
+def _order(d: dict[str, Any], partner: coalition.Terms | None, lang: Lang) -> str:
+    """The order id as the member's receipt shows it: without the `<partner>:` a coalition keeps it under."""
+    order = str(d["order_id"])
+    if partner is not None:
+        order = order.removeprefix(f"{partner.key}:")
+    return lang.digits(order)
+
+
+def _where(kind: str, partner: str, lang: Lang) -> str:
+    _ = lang.gettext
+    if kind in _EARNED:
+        return _("Earned at %(partner)s") % {"partner": partner}
+    if kind in _SPENT:
+        return _("Spent at %(partner)s") % {"partner": partner}
+    return _("At %(partner)s") % {"partner": partner}
+
+
 def _money(d: dict[str, Any], lang: Lang) -> str | None:
     if not d.get("currency") or not d.get("amount"):
         return None
@@ -68,7 +101,8 @@ def _money(d: dict[str, Any], lang: Lang) -> str | None:
 
 def explain(session: Session, *, tenant_id: int, entries: list[Entry], lang: Lang) -> list[Line]:
     """Why each entry happened: the purchase and every rule that added points, the reward a redemption
-    bought, the badge, challenge or streak earned, what a till wrote, who adjusted by hand and why."""
+    bought, the badge, challenge or streak earned, what a till wrote, who adjusted by hand and why; in a
+    coalition, the partner where it was earned or spent."""
     _ = lang.gettext
     reward_ids = {int(e.details["reward_id"]) for e in entries if e.details and "reward_id" in e.details}
     rewards = {}
@@ -79,6 +113,7 @@ def explain(session: Session, *, tenant_id: int, entries: list[Entry], lang: Lan
             continue
     tier_names = {t.key: lang.name(t) for t in tiers.tiers_of(session, tenant_id=tenant_id)}
     earned = _achievement_names(session, tenant_id, lang) if any(e.details and "achievement_id" in e.details for e in entries) else {}
+    partners = _partners(session, tenant_id, entries)
 
     def reward_name(d: dict[str, Any]) -> str:
         reward = rewards.get(int(d["reward_id"]))
@@ -92,8 +127,9 @@ def explain(session: Session, *, tenant_id: int, entries: list[Entry], lang: Lan
             continue  # moves nothing the member holds (pending points becoming available)
         notes: list[str] = []
         kind = entry.kind
+        at = partners.get(entry.partner_id) if entry.partner_id is not None else None
         if kind == "earn" and "order_id" in d:
-            title = _("Purchase %(order)s") % {"order": lang.digits(d["order_id"])}
+            title = _("Purchase %(order)s") % {"order": _order(d, at, lang)}
             if d.get("amount") and d.get("currency"):
                 notes.append(lang.money(d["amount"], d["currency"]))
             if "rules" in d:
@@ -128,7 +164,7 @@ def explain(session: Session, *, tenant_id: int, entries: list[Entry], lang: Lan
             if entry.reason:
                 notes.append(entry.reason)
         elif kind == "reverse" and "order_id" in d:
-            title = _("Return of order %(order)s") % {"order": lang.digits(d["order_id"])}
+            title = _("Return of order %(order)s") % {"order": _order(d, at, lang)}
         elif kind == "reverse" and "reward_id" in d:
             title = _("Redemption cancelled: %(reward)s") % {"reward": reward_name(d)}
         elif kind == "reverse" and "achievement_id" in d:
@@ -139,6 +175,10 @@ def explain(session: Session, *, tenant_id: int, entries: list[Entry], lang: Lan
             title = _("Reversal")
             if entry.reason:
                 notes.append(entry.reason)
+        elif kind == "convert":
+            title = _("%(own)s %(name)s exchanged for points") % {"own": lang.number(d.get("own_points", 0)), "name": d.get("own_points_name") or ""}
+            if d.get("kept"):
+                notes.append(_("%(kept)s kept for your next exchange") % {"kept": lang.number(d["kept"])})
         elif kind == "expire":
             title = _("Points expired")
         elif kind == "release":
@@ -165,5 +205,8 @@ def explain(session: Session, *, tenant_id: int, entries: list[Entry], lang: Lan
                 notes.append(_("by %(who)s") % {"who": d["actor"]})
         else:
             title = entry.reason or kind
-        out.append(Line(entry_id=entry.id, at=entry.created_at, points=entry.points, title=title, notes=notes, money=money))
+        partner = at.name_in(lang.code) if at is not None else None
+        if partner:
+            notes.insert(0, _where(kind, partner, lang))
+        out.append(Line(entry_id=entry.id, at=entry.created_at, points=entry.points, title=title, notes=notes, money=money, partner=partner))
     return out

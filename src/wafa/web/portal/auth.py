@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from wafa.api.deps import Context
 from wafa.bus import dispatch
 from wafa.bus.messages import MemberEnrolled
+from wafa.coalition import service as coalition
 from wafa.engagement import referrals
 from wafa.errors import NotFound, WafaError
 from wafa.members import service as members
@@ -48,6 +49,8 @@ class Portal:
     lang: Lang
     points_name: dict[str, str]
     currency: str
+    # The program is a coalition: the portal shows its partners.
+    coalition: bool = False
 
     @property
     def base(self) -> str:
@@ -85,6 +88,7 @@ def _portal(session: Any, request: Request, slug: str, preferred: str | None = N
         tenant_id=tenant.id, slug=tenant.slug, name=tenants.name_in(tenant, lang.code),
         lang=lang,
         points_name={"en": program.points_name_en, "ar": program.points_name_ar}, currency=program.base_currency,
+        coalition=coalition.config(session, tenant_id=tenant.id) is not None,
     )
 
 

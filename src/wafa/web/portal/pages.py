@@ -1,12 +1,13 @@
 """The member's pages: the card with its QR code, balance and history, rewards to redeem (and why
-others are locked), coupons with QR codes, the referral link, badges and challenges, surveys; the web
-app manifest and the service worker that keep the card showing offline."""
+others are locked), coupons with QR codes, the referral link, badges and challenges, surveys, a
+coalition's partners; the web app manifest and the service worker that keep the card showing offline."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import segno
@@ -16,6 +17,7 @@ from fastapi.responses import Response
 from markupsafe import Markup
 
 from wafa.api.deps import MAX_ID, Context, IdPath
+from wafa.coalition import service as coalition
 from wafa.engagement import achievements, member_achievements, referrals, surveys
 from wafa.engagement.models import Challenge
 from wafa.engagement.schemas import ResponseIn
@@ -163,13 +165,16 @@ def _rewards(session: Any, me: Me, now: Any) -> tuple[list[dict], int]:
     own = member_tier(session, me.tenant_id, me.member_id, now).tier
     ladder = Ladder(tiers=names, rank=own.rank if own else None,
                     plans={plan.key: me.lang.name(plan) for plan in memberships.list_plans(session, tenant_id=me.tenant_id)})
+    # A suspended partner's offers wait until it is reactivated, as its tills do.
+    partners = coalition.config(session, tenant_id=me.tenant_id) if me.portal.coalition else None
+    closed = {p.id for p in partners.partners.values() if p.status != "active"} if partners is not None else set()
     out: list[dict] = []
     after = None
     while True:
         rows = catalog.list_(session, tenant_id=me.tenant_id, statuses=("active",), after_id=after, limit=100)
         for reward in rows:
             after = reward.id
-            if reward.valid_until is not None and now >= reward.valid_until:
+            if (reward.valid_until is not None and now >= reward.valid_until) or reward.partner_id in closed:
                 continue
             locks = catalog.locks(session, reward=reward, member=me.member, available_points=available, program=program, now=now)
             out.append({"reward": reward, "locked": lock_reasons(me.lang, locks, reward, ladder, available)})
@@ -209,6 +214,42 @@ def redeem(
         return page(request, "portal/rewards.html", me, "rewards", rewards=found, available=available, done=None, error=exc,
                     request_id=uuid.uuid4().hex, status=exc.status)
     return redirect(f"{me.portal.base}/coupons?new={redemption.id}")
+
+
+@dataclass
+class PartnerCard:
+    """A partner as its card on the Partners page shows it, in the member's language."""
+
+    key: str
+    name: str
+    earn_rate: Decimal
+    currency: str
+    own_points_name: str | None
+    own_points_rate: int | None
+    stores: list[Any] = field(default_factory=list)
+    offers: list[dict] = field(default_factory=list)  # as on the rewards page: the reward, and why it is locked
+
+
+@router.get("/partners")
+def partners(request: Request, me: Me = Depends(current_member)) -> Response:
+    """The coalition's active partners: where to earn and spend, their stores, and their offers."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        found = coalition.config(session, tenant_id=me.tenant_id)
+        if found is None:
+            raise NotFound("this program has no partners")
+        cards = {
+            p.id: PartnerCard(p.key, p.name_in(me.lang.code), Decimal(p.earn_rate), p.currency, p.own_points_name, p.own_points_rate)
+            for p in found.partners.values() if p.status == "active"
+        }
+        for store in sorted(coalition.stores_of(session, tenant_id=me.tenant_id), key=lambda s: (s.city or "", s.name)):
+            if store.partner_id in cards:
+                cards[store.partner_id].stores.append(store)
+        offers, available = _rewards(session, me, ctx.now())
+    for item in offers:
+        if item["reward"].partner_id in cards:
+            cards[item["reward"].partner_id].offers.append(item)
+    return page(request, "portal/partners.html", me, "partners", partners=sorted(cards.values(), key=lambda c: c.name), available=available)
 
 
 @router.get("/coupons")
