@@ -108,6 +108,14 @@ class Context:
         return autocommit_session(self.factory) if self.is_postgres else unit_of_work(self.factory)
 
 
+def scoped_key(principal: Principal, key: str) -> str:
+    """An Idempotency-Key as kept: a coalition partner's apart from every other partner's and the operator's
+    (partners choose their keys independently: one's key never replays, or blocks, another's request)."""
+    if principal.partner_id is None:
+        return key
+    return f"partner:{principal.partner_id}:" + hashlib.sha256(key.encode()).hexdigest()
+
+
 def fingerprinted(body_in: BaseModel) -> dict[str, Any]:
     """The body a request's fingerprint is taken of: without `partner` when none is named, so requests
     made before coalitions existed keep their fingerprints (and replay)."""
@@ -159,9 +167,7 @@ def run_idempotent(
     """
     if key is not None:
         idempotency.check_key(key)
-        if principal.partner_id is not None:
-            # Partners choose their keys independently: one partner's key never replays another's answer.
-            key = f"partner:{principal.partner_id}:" + hashlib.sha256(key.encode()).hexdigest()
+        key = scoped_key(principal, key)
     try:
         with ctx.transaction() as session:
             result = work(session)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 from pydantic import AwareDatetime
 
-from wafa.api.deps import Context, IdPath, decode_cursor, encode_cursor, paginate, require, run_idempotent
+from wafa.api.deps import Context, IdPath, decode_cursor, encode_cursor, paginate, require, run_idempotent, scoped_key
 from wafa.coalition import exchanges, exports, reads, service, settlement
 from wafa.coalition.schemas import (
     CoalitionIn,
@@ -160,7 +160,7 @@ def exchange(
     def work(session):
         return exchanges.exchange(
             session, tenant_id=principal.tenant_id, partner_id=partner_id, member_id=exchange_in.member_id,
-            own_points=exchange_in.own_points, key=idempotency_key, now=ctx.now(),
+            own_points=exchange_in.own_points, key=scoped_key(principal, idempotency_key), now=ctx.now(),
         )
 
     fingerprint = request_hash("POST", request.url.path, exchange_in.model_dump(mode="json"))

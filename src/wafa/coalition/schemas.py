@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-Decimal = Annotated[str, Field(min_length=1, max_length=24, pattern=r"^\d{1,12}(\.\d{1,8})?$", examples=["0.05"])]
-Fraction = Annotated[str, Field(min_length=1, max_length=12, pattern=r"^0(\.\d{1,8})?$", examples=["0.05"])]
+Decimal = Annotated[str, Field(min_length=1, max_length=24, pattern=r"^[0-9]{1,12}(\.[0-9]{1,8})?$", examples=["0.05"])]
+Fraction = Annotated[str, Field(min_length=1, max_length=12, pattern=r"^0(\.[0-9]{1,8})?$", examples=["0.05"])]
 Currency = Annotated[str, Field(min_length=3, max_length=3, pattern=r"^[A-Za-z]{3}$", examples=["SAR"])]
 
 

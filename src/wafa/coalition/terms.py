@@ -92,7 +92,8 @@ def exchange(own_points: int, *, carried: int, rate: int) -> Exchange:
 
 def decimal_ok(value: str, *, allow_zero: bool = True) -> bool:
     """Whether `value` is a plain non-negative decimal ("1", "0.25"), without exponent or sign."""
-    if not re.fullmatch(rf"\d{{1,12}}(\.\d{{1,{MAX_DECIMALS}}})?", value):
+    # [0-9], not \d: a rate is written in ASCII digits (\d would take Arabic-Indic ones and keep them as written).
+    if not re.fullmatch(rf"[0-9]{{1,12}}(\.[0-9]{{1,{MAX_DECIMALS}}})?", value):
         return False
     return allow_zero or Fraction(value) > 0
 

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 from pydantic import AwareDatetime
 
-from wafa.api.deps import Context, IdPath, decode_cursor, fingerprinted, paginate, require, run_idempotent
+from wafa.api.deps import Context, IdPath, decode_cursor, fingerprinted, paginate, require, run_idempotent, scoped_key
 from wafa.coalition import service as coalition
-from wafa.errors import InvalidInput, NotFound
+from wafa.errors import Forbidden, InvalidInput, NotFound
+from wafa.events import service as events
 from wafa.events.idempotency import request_hash
 from wafa.ledger import liability, wallet
 from wafa.ledger import service as ledger
@@ -114,11 +115,14 @@ def debit_wallet(
         money = coalition.spend_money(session, tenant_id=principal.tenant_id, partner=at, amount=amount, currency=currency) if at else None
         entry_id, left = wallet.debit(
             session, tenant_id=principal.tenant_id, member_id=member_id, amount=amount, currency=currency,
-            idempotency_key=f"wallet-debit:{idempotency_key or uuid.uuid4().hex}", reason=debit_in.reason, now=ctx.now(), money=money,
+            idempotency_key=f"wallet-debit:{scoped_key(principal, idempotency_key) if idempotency_key else uuid.uuid4().hex}",
+            reason=debit_in.reason, now=ctx.now(), money=money,
         )
         if debit_in.order_id is not None:
+            # A partner's order ids are kept in its namespace (`cafe:1`), as its purchases are.
+            order_id = events.partner_order_id(at, debit_in.order_id) if at is not None else debit_in.order_id
             payments.record_wallet(
-                session, tenant_id=principal.tenant_id, member_id=member_id, order_id=debit_in.order_id, amount=amount,
+                session, tenant_id=principal.tenant_id, member_id=member_id, order_id=order_id, amount=amount,
                 currency=currency, entry_id=entry_id, now=ctx.now(),
             )
         return WalletDebitRead(
@@ -212,7 +216,7 @@ def redeem(
         money = coalition.redeem_money(session, tenant_id=principal.tenant_id, partner=at, points=redemption_in.points) if at else None
         debit = ledger.debit(
             session, tenant_id=principal.tenant_id, member_id=member_id, points=redemption_in.points, kind="redeem",
-            destination="redeemed", idempotency_key=f"redeem:{idempotency_key or uuid.uuid4().hex}",
+            destination="redeemed", idempotency_key=f"redeem:{scoped_key(principal, idempotency_key) if idempotency_key else uuid.uuid4().hex}",
             reason=redemption_in.reason, now=ctx.now(), block_in_debt=program.block_redemptions_in_debt, money=money,
         )
         return RedemptionRead(entry_id=debit.entry_id, member_id=member_id, points=debit.points, balance=debit.balance_after)
@@ -277,6 +281,8 @@ def _resolve_route(action: str, summary: str):
             if partner_id is not None and action == "capture":
                 current = ledger.get_hold_or_raise(session, tenant_id=principal.tenant_id, hold_id=hold_id)
                 at = coalition.terms_of(session, tenant_id=principal.tenant_id, partner_id=partner_id)
+                if at.status != "active":
+                    raise Forbidden(f"partner {at.key!r} is {at.status}: its holds can be voided, not captured")
                 money = coalition.redeem_money(
                     session, tenant_id=principal.tenant_id, partner=at, points=points if points is not None else current.points,
                 )

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from wafa.coalition import service as coalition
 from wafa.db import rowcount
-from wafa.errors import Conflict, InsufficientFunds, InvalidInput, NotFound, OutOfStock, RewardLocked
+from wafa.errors import Conflict, Forbidden, InsufficientFunds, InvalidInput, NotFound, OutOfStock, RewardLocked
 from wafa.ledger import service as ledger
 from wafa.ledger import wallet
 from wafa.members import service as members
@@ -122,6 +122,8 @@ def redeem(
         money = None
         if reward.partner_id is not None:
             partner = coalition.terms_of(session, tenant_id=tenant_id, partner_id=reward.partner_id)
+            if partner.status != "active" and key_partner_id is not None:
+                raise Forbidden(f"partner {partner.key!r} is {partner.status}: it records nothing until reactivated")
             if partner.status != "active":
                 raise Conflict(f"{reward.name_en} is given by partner {partner.key!r}, which is {partner.status}", field="reward_id")
             money = coalition.redeem_money(session, tenant_id=tenant_id, partner=partner, points=points)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 
-from wafa.api.deps import Context, IdPath, decode_cursor, encode_cursor, paginate, require, run_idempotent
+from wafa.api.deps import Context, IdPath, decode_cursor, encode_cursor, paginate, require, run_idempotent, scoped_key
 from wafa.errors import InvalidInput
 from wafa.events.idempotency import check_key, request_hash
 from wafa.ledger import service as ledger
@@ -213,7 +213,7 @@ def redeem_reward(
     """Spends the points (one ledger entry naming the reward) and issues a coupon, wallet money, a gift
     order, a partner's code or a privilege. A repeat with the same Idempotency-Key redeems once."""
     ctx = Context(request)
-    key = check_key(idempotency_key) if idempotency_key else uuid.uuid4().hex
+    key = scoped_key(principal, check_key(idempotency_key)) if idempotency_key else uuid.uuid4().hex
 
     def work(session):
         redemption, _ = redemptions.redeem(
