@@ -257,7 +257,13 @@ def seed(
     and return fresh admin keys."""
     result = _seed_program(factory, now=now, slug=slug, members_count=members_count, months=months, seed_value=seed_value, progress=progress)
     if with_coalition and slug != demo_coalition.SLUG:
-        result.coalition = demo_coalition.seed(factory, now=now, password=DEMO_ADMIN_PASSWORD).as_dict()
+        # As big as the program beside it (a small demo is a quick one), with at least one month to settle.
+        size = min(demo_coalition.MEMBERS, 3 * members_count)
+        busiest = max(2, demo_coalition.PURCHASES_PER_DAY[1] * size // demo_coalition.MEMBERS)
+        result.coalition = demo_coalition.seed(
+            factory, now=now, password=DEMO_ADMIN_PASSWORD, members_count=size, purchases_per_day=(1, busiest),
+            days=demo_coalition.DAYS if months >= 3 else 62,
+        ).as_dict()
     return result
 
 

@@ -60,7 +60,7 @@ EXCLUDED = [positive_data_acceptance, negative_data_rejection]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # Fuzzed examples per operation: (CI, HYPOTHESIS_PROFILE=dev).
 DEEP = os.environ.get("HYPOTHESIS_PROFILE") == "dev"
-AS_ADMIN, AS_READ_ONLY, AS_STRANGER, ON_POSTGRESQL = (100, 15, 5, 20) if DEEP else (40, 8, 3, 12)
+AS_ADMIN, AS_READ_ONLY, AS_STRANGER, ON_POSTGRESQL = (100, 15, 5, 20) if DEEP else (25, 6, 3, 8)
 # Rule and segment bodies nest conditions (any/all/not) without end: the coverage phase's boundary
 # cases for them number in the tens of thousands (minutes per database). They are fuzzed without it,
 # every other operation with it.

@@ -43,7 +43,7 @@ DEV = os.environ.get("HYPOTHESIS_PROFILE") == "dev"
 # CI: 30 programs of 30 steps, still enough for windows to close, lots to expire, holds to lapse and
 # returns to leave debts (the events below); under "dev" its profile's 500 programs of 80 steps.
 STEPS = 80 if DEV else 30
-EXAMPLES = settings.default.max_examples if DEV else 30
+EXAMPLES = settings.default.max_examples if DEV else 20
 MEMBERS = 2
 
 POLICIES = [("none", 0), ("days", 1), ("days", 30), ("end_of_month", 0), ("end_of_month", 1), ("end_of_year", 0)]

@@ -100,12 +100,17 @@ def decimal_ok(value: str, *, allow_zero: bool = True) -> bool:
 
 # --- periods ----------------------------------------------------------------------------------
 
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
-_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+_WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")
+# Periods a program can have run in; outside them dates overflow (year 0, the week after 9999-W52).
+_YEARS = range(1970, 9999)
 
 
 def period_kind(label: str) -> str:
     """"monthly" for "2026-11", "weekly" for "2026-W47"; ValueError otherwise."""
+    match = _MONTH.fullmatch(label) or _WEEK.fullmatch(label)
+    if match and int(match[1]) not in _YEARS:
+        raise ValueError(f"{label} is not a period between {_YEARS.start} and {_YEARS.stop - 1}")
     if _MONTH.fullmatch(label) and 1 <= int(label[5:7]) <= 12:
         return "monthly"
     match = _WEEK.fullmatch(label)

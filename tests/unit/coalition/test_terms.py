@@ -162,7 +162,8 @@ def test_period_kind_reads_months_and_iso_weeks(label: str, kind: str) -> None:
     assert terms.period_kind(label) == kind
 
 
-@pytest.mark.parametrize("label", ["2026-13", "2026-00", "2025-W53", "2026-W00", "2026-W54", "26-11", "2026-1", "2026-w47", "2026/11", "2026-11-01"])
+@pytest.mark.parametrize("label", ["2026-13", "2026-00", "2025-W53", "2026-W00", "2026-W54", "26-11", "2026-1", "2026-w47", "2026/11", "2026-11-01",
+                                   "0000-01", "1969-12", "9999-12", "9999-W52", "٢٠٢٦-١١", "２０２６-11"])
 def test_period_kind_refuses_what_is_not_a_month_or_a_week(label: str) -> None:
     with pytest.raises(ValueError, match=r"is not a (period|week)"):
         terms.period_kind(label)
