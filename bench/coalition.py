@@ -41,7 +41,7 @@ import httpx
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).parent))
-from earn import DONE_LUA, free_port, run_pgbench, run_wrk  # bench scripts share helpers as plain modules
+from earn import DONE_LUA, UNLIMITED, free_port, run_pgbench, run_wrk  # bench scripts share helpers as plain modules
 
 WAFA = str(Path(sys.executable).parent / "wafa")
 
@@ -179,7 +179,7 @@ def main() -> None:
         pg_version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
     wafa_dsn = f"{admin.rsplit('/', 1)[0]}/{wafa_db}"
     sa_url = wafa_dsn.replace("postgresql://", "postgresql+psycopg://")
-    env = {**os.environ, "WAFA_DATABASE_URL": sa_url, "WAFA_LOG_LEVEL": "warning", "WAFA_DB_POOL_SIZE": "20"}
+    env = {**os.environ, **UNLIMITED, "WAFA_DATABASE_URL": sa_url, "WAFA_LOG_LEVEL": "warning", "WAFA_DB_POOL_SIZE": "20"}
     server = None
     rows: list[dict[str, Any]] = []
     settled: dict[str, Any] = {}

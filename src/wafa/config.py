@@ -40,6 +40,32 @@ class Settings(BaseSettings):
     # Where the front-end libraries installed from npm live (default: node_modules beside the source).
     assets_dir: str | None = None
 
+    # --- Limits against abuse (wafa.trust; the README's security section) ---
+    # Where request counts are kept, shared by every process: redis://host:port/db. Without it each
+    # process counts in its own memory (fine for one process, e.g. on SQLite).
+    redis_url: str | None = None
+    # The largest request body (bytes) the API and console read; imports (CSV uploads) may be larger.
+    max_body_bytes: int = 1_048_576
+    max_import_bytes: int = 209_715_200
+    # Requests per API key, per class of route ("N/second|minute|hour|day", several joined by ";").
+    # A tenant may have its own (PUT /v1/tenant/rate-limits).
+    rate_events: str = "3000/minute"
+    rate_redemptions: str = "600/minute"
+    rate_writes: str = "600/minute"
+    rate_reads: str = "3000/minute"
+    # Sign-in (console passwords, members' e-mailed codes, joining): per client address and per organisation,
+    # counted before any password is hashed; failed sign-ins per address lock that address out.
+    signin_per_ip: str = "20/minute;100/hour"
+    signin_per_org: str = "120/minute"
+    signin_failures_per_ip: str = "20/15 minutes"
+    member_codes_per_ip: str = "10/15 minutes;30/day"
+    # Unknown programs asked for under /m/<slug> by one address (slugs are not for guessing).
+    unknown_programs_per_ip: str = "20/hour"
+    # Password hashes (argon2id: 64 MiB and 4 threads each) computed at once per process; more wait, then get a 503.
+    password_hash_slots: int = 1
+    # /metrics: with a token, only `Authorization: Bearer <token>`; without, only clients on this machine.
+    metrics_token: str | None = None
+
 
 @lru_cache
 def get_settings() -> Settings:

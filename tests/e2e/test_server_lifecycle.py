@@ -152,3 +152,41 @@ def test_worker_on_a_served_database_runs_its_passes_and_exits_0(env: dict[str, 
         assert done.returncode == 0, done.stderr
         assert "pass 1:" in done.stderr and "pass 2:" in done.stderr and done.stdout == ""
         stop(process)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def env_on(request: pytest.FixtureRequest, env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """`env` on SQLite, or on a fresh PostgreSQL database (revocations travel differently: a version
+    table on SQLite, a NOTIFY on PostgreSQL)."""
+    if request.param == "sqlite":
+        yield env
+        return
+    from tests.conftest import PG_ENV, drop_postgres_database, new_postgres_database
+
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"PostgreSQL tests need {PG_ENV}")
+    url = new_postgres_database(base, "wafa_serve")
+    yield {**env, "WAFA_DATABASE_URL": url}
+    drop_postgres_database(url)
+
+
+def test_a_revoked_key_is_refused_at_once_by_every_worker_process(env_on: dict[str, str]) -> None:
+    """Each process caches the keys it has seen; a revocation made through one process (or the CLI's
+    database) must reach the other's cache before the next request, not within 30 s."""
+    made = cli(env_on, "tenant", "create", "Al Noor Stores", "--currency", "SAR", "--json")
+    admin = json.loads(made.stdout)["api_key"]
+    with serving(env_on, "--workers", "2") as (url, process):
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin}"}) as http:
+            till = http.post("/v1/api-keys", json={"name": "till 4", "scopes": ["read"]}).json()
+
+        def fresh_get(secret: str) -> int:
+            """A read on a new connection, so that both processes take some (and cache the key)."""
+            return httpx.get(f"{url}/v1/tenant", headers={"Authorization": f"Bearer {secret}", "Connection": "close"}).status_code
+
+        assert {fresh_get(till["secret"]) for _ in range(40)} == {200}
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin}"}) as http:
+            assert http.delete(f"/v1/api-keys/{till['id']}").status_code == 204
+        # The very next requests, on whichever process: refused.
+        assert [fresh_get(till["secret"]) for _ in range(40)] == [401] * 40
+        stop(process)

@@ -257,6 +257,7 @@ def test_jobs_run_due_json_releases_and_expires_once(wafa: Wafa, empty_db: str) 
         "released_cashback": 0, "birthday_events": 0, "expired_rewards": 0, "tier_reviews": 0, "referrals_completed": 0, "memberships_due": 0,
         "rfm_recomputed": 0,
         "web_sessions_ended": 0, "outbox_rows_forgotten": 0, "reminders_announced": 0, "journey_messages_queued": 0, "settlements_closed": 0,
+        "members_anonymised": 0,
     }
     code, out, _ = wafa("jobs", "run-due", "--tenant", "al-noor-stores", "--json")
     assert code == 0 and set(only_json(out).values()) == {0}  # nothing is due twice

@@ -11,10 +11,10 @@ from starlette.concurrency import run_in_threadpool
 from wafa import __version__
 from wafa.analytics.routes import router as analytics_router
 from wafa.api import problems
-from wafa.api.metrics import MetricsMiddleware, render
+from wafa.api.metrics import MetricsMiddleware, metrics_allowed, render
 from wafa.clock import Clock, SystemClock
 from wafa.coalition.routes import router as coalition_router
-from wafa.config import get_settings
+from wafa.config import Settings, get_settings
 from wafa.db import session_factory
 from wafa.engagement.achievement_routes import router as achievements_router
 from wafa.engagement.routes import router as engagement_router
@@ -35,14 +35,20 @@ from wafa.rules.routes import router as rules_router
 from wafa.tenants.routes import router as tenants_router
 from wafa.tenants.routes import tenant_router
 from wafa.tiers.routes import router as tiers_router
+from wafa.trust.gate import Gate
+from wafa.trust.routes import router as rate_limits_router
+from wafa.trust.throttle import Throttle
 from wafa.web import routes as web
 
 
 def create_app(
     *, factory: sessionmaker[Session] | None = None, clock: Clock | None = None, mailer: Mailer | None = None,
+    throttle: Throttle | None = None, settings: Settings | None = None,
 ) -> FastAPI:
-    """Build the app for a database (default: WAFA_DATABASE_URL), a clock (default: the wall clock) and a
-    mailer (default: the SMTP server of WAFA_SMTP_*, or the log)."""
+    """Build the app for a database (default: WAFA_DATABASE_URL), a clock (default: the wall clock), a
+    mailer (default: the SMTP server of WAFA_SMTP_*, or the log) and the counter of rate limits
+    (default: in Redis at WAFA_REDIS_URL, or in this process)."""
+    settings = settings or get_settings()
     app = FastAPI(
         title="Wafa",
         version=__version__,
@@ -54,12 +60,14 @@ def create_app(
     )
     app.state.session_factory = factory or session_factory()
     app.state.clock = clock or SystemClock()
-    app.state.mailer = mailer or Mailer.from_settings(get_settings())
+    app.state.mailer = mailer or Mailer.from_settings(settings)
+    app.state.settings = settings
+    app.state.throttle = throttle or Throttle(settings.redis_url)
     problems.install(app)
     for router in (
         members_router, events_router, event_types_router, ledger_router, programs_router, rewards_router, rules_router,
         rule_awards_router, tenants_router, tenant_router, tiers_router, engagement_router, achievements_router, memberships_router,
-        analytics_router, surveys_router, webhooks_router, streams_router, messaging_router, coalition_router,
+        analytics_router, surveys_router, webhooks_router, streams_router, messaging_router, coalition_router, rate_limits_router,
     ):
         app.include_router(router, responses=problems.PROBLEM_RESPONSES)
     problems.document(app)
@@ -80,10 +88,21 @@ def create_app(
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok", "version": __version__})
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics of this process", response_class=Response)
-    def metrics() -> Response:
+    @app.get(
+        "/metrics", tags=["operations"], summary="Prometheus metrics of this server (every tenant's counts)", response_class=Response,
+        responses={403: {"description": "without WAFA_METRICS_TOKEN: a client not on this machine; with it: a wrong token"}},
+    )
+    def metrics(request: Request) -> Response:
+        if not metrics_allowed(request, settings.metrics_token):
+            return problems.problem_response(
+                403, "forbidden", "Forbidden",
+                "metrics are for the monitoring system: send `Authorization: Bearer <WAFA_METRICS_TOKEN>`" if settings.metrics_token
+                else "metrics are served to this machine only (set WAFA_METRICS_TOKEN to serve them to others)",
+            )
         body, content_type = render()
         return Response(body, media_type=content_type)
 
+    # The gate inside the metrics: refused requests (413, 429) are counted too.
+    app.add_middleware(Gate, settings=settings, throttle=app.state.throttle)
     app.add_middleware(MetricsMiddleware)
     return app

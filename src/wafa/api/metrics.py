@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 import time
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from sqlalchemy import event
@@ -49,6 +51,18 @@ def render() -> tuple[bytes, str]:
         multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+LOCAL = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def metrics_allowed(request: Any, token: str | None) -> bool:
+    """Whether a request may read /metrics (every tenant's counts): with a token, only a request that
+    sends it; without, only a client on this machine (a monitoring agent beside the server)."""
+    if token:
+        sent = request.headers.get("authorization", "")
+        return hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
+    return request.client is not None and request.client.host in LOCAL
 
 
 class MetricsMiddleware:

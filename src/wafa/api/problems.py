@@ -151,7 +151,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(WafaError)
     async def _wafa(_request: Request, exc: WafaError) -> JSONResponse:
-        return JSONResponse(exc.problem(), status_code=exc.status, media_type=PROBLEM)
+        retry = exc.extra.get("retry_after")
+        headers = {"Retry-After": str(retry)} if isinstance(retry, int) else None
+        return JSONResponse(exc.problem(), status_code=exc.status, media_type=PROBLEM, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -166,8 +168,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        titles = {400: "Malformed request", 404: "Not found", 405: "Method not allowed"}
-        slug = {400: "malformed-request", 404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        titles = {400: "Malformed request", 404: "Not found", 405: "Method not allowed", 413: "Request body too large"}
+        slug = {400: "malformed-request", 404: "not-found", 405: "method-not-allowed", 413: "body-too-large"}.get(exc.status_code, "http-error")
         response = problem_response(exc.status_code, slug, titles.get(exc.status_code, "HTTP error"), str(exc.detail))
         response.headers.update(exc.headers or {})
         if exc.status_code == 405:

@@ -1,13 +1,14 @@
 """One pass of due work: releases, expiries, hold lapses, pending cashback, birthday rules, unused
-rewards past their end, tier reviews, referrals, membership renewals and monthly points, and the daily
-RFM scores. Each row is handled in its own short transaction (`sweep`), so a pass can run beside live
-traffic and two passes at once do each thing once."""
+rewards past their end, tier reviews, referrals, membership renewals and monthly points, the daily
+RFM scores, and members anonymised after the program's retention period. Each row is handled in its
+own short transaction (`sweep`), so a pass can run beside live traffic and two passes at once do each
+thing once."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -23,6 +24,7 @@ from wafa.engagement import referrals
 from wafa.errors import Conflict
 from wafa.events import awards, member_events
 from wafa.ledger import service as ledger
+from wafa.members import activity, privacy
 from wafa.members import service as members
 from wafa.memberships import service as memberships
 from wafa.messages import journeys
@@ -57,6 +59,7 @@ class PassReport:
     reminders_announced: int = 0  # points.expiring and tier.downgrade_warning messages put in the outbox
     journey_messages_queued: int = 0  # birthday and win-back messages owed to members
     settlements_closed: int = 0  # coalition periods closed at their end (in the operator's time zone)
+    members_anonymised: int = 0  # members erased after the program's retention period without activity
 
 
 class Due(Protocol):
@@ -136,11 +139,14 @@ def run_due(
     renewals = _move_memberships(factory, now=now, tenant_id=tenant_id, batch=batch)
     rfm_done = _recompute_rfm(factory, now=now, tenant_id=tenant_id)
     with unit_of_work(factory) as session:
+        # Sign-ins outlive the sessions and codes forgotten here, for the retention period to read.
+        activity.keep_sign_ins(session, now=now)
         ended = web_sessions.purge_expired(session, now=now) + login_codes.purge(session, now=now)
     with unit_of_work(factory) as session:
         forgotten = webhooks.purge(session, now=now)
     scanned = journeys.scan(factory, now=now, tenant_id=tenant_id)
     closed = close_settlements(factory, now=now, tenant_id=tenant_id)
+    anonymised = anonymise_inactive(factory, now=now, tenant_id=tenant_id, batch=batch)
     # Count only what this pass did: a lot another pass got to first moved nothing here.
     return PassReport(
         released_lots=released.done,
@@ -160,7 +166,42 @@ def run_due(
         reminders_announced=scanned["points.expiring"] + scanned["tier.downgrade_warning"],
         journey_messages_queued=scanned["birthday"] + scanned["win_back"],
         settlements_closed=closed,
+        members_anonymised=anonymised,
     )
+
+
+def years_before(now: datetime, years: int) -> datetime:
+    """The same moment `years` calendar years earlier (29 February becomes the 28th)."""
+    try:
+        return now.replace(year=now.year - years)
+    except ValueError:
+        return (now - timedelta(days=1)).replace(year=now.year - years)
+
+
+def anonymise_inactive(factory: sessionmaker[Session], *, now: datetime, tenant_id: int | None, batch: int) -> int:
+    """Erase, one member a transaction, the members of programs with a retention period who have done
+    nothing for that long (members/activity.py says what counts); return how many this pass erased. A
+    program is scanned once a day per process (and again at once when its period changes)."""
+    bind = factory.kw["bind"]
+    with factory() as session:
+        due = [(t, years) for t, years in programs.retention_settings(session) if tenant_id is None or t == tenant_id]
+    erased = 0
+    for tid, years in due:
+        if _retention_done.get((bind, tid)) == (now.date(), years):
+            continue
+        cutoff = years_before(now, years)
+        work: Work = partial(_erase_inactive, cutoff=cutoff, now=now)
+        erased += sweep(factory, due=partial(activity.inactive_since, tenant_id=tid, cutoff=cutoff), batch=batch, work=work).total
+        _retention_done[(bind, tid)] = (now.date(), years)
+    return erased
+
+
+def _erase_inactive(session: Session, tenant_id: int, member_id: int, *, cutoff: datetime, now: datetime) -> int:
+    return privacy.erase_inactive(session, tenant_id=tenant_id, member_id=member_id, cutoff=cutoff, now=now)
+
+
+# (database, tenant) -> the UTC day and retention period this process last scanned the program's members for.
+_retention_done: dict[tuple[object, int], tuple[date, int]] = {}
 
 
 def close_settlements(factory: sessionmaker[Session], *, now: datetime, tenant_id: int | None) -> int:

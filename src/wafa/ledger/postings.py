@@ -40,6 +40,9 @@ class Posted:
 
 def posting_payload(*, tenant_id: int, entry_id: int, account_id: int, unit: str, amount: int, kind: str) -> str:
     """The text a posting contributes to its account's hash chain."""
+    # Ids, the unit, the amount and the entry's kind: never the entry's reason or details, nor anything
+    # about the member, so erasing a member's personal data (members/privacy.py) leaves every chain intact.
+    # earn_statement.py's CTEs hash the same fields.
     return f"{tenant_id}|{entry_id}|{account_id}|{unit}|{amount}|{kind}"
 
 

@@ -41,6 +41,12 @@ class Member(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # In a coalition: the partner the member joined through (enrolled by its key or at its store).
     partner_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # When the member's personal data was erased (members/privacy.py): the row stays, closed, for the
+    # ledger's sake, holding nothing that names the person.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The member's last portal sign-in or visit as far as the worker has folded it in from sessions and
+    # sign-in codes before forgetting them (members/activity.py): retention reads it.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class ConsentChange(Base):

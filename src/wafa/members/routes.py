@@ -1,4 +1,5 @@
-"""HTTP: enrol, read, search, update, suspend, reactivate and close members; read a card."""
+"""HTTP: enrol, read, search, update, suspend, reactivate and close members; read a card; and, from
+privacy_routes, export, erase and the consent history."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from wafa.coalition import service as coalition
 from wafa.engagement import leaderboard
 from wafa.errors import NotFound
 from wafa.events import member_events
-from wafa.members import service
+from wafa.members import privacy_routes, service
 from wafa.members.schemas import Consent, MemberCreate, MemberPage, MemberRead, MemberUpdate, StatusChange
 from wafa.memberships import service as memberships
 from wafa.programs import service as programs
@@ -123,3 +124,7 @@ def get_card(request: Request, token: str, principal: Principal = Depends(requir
         if principal.partner_id is not None:
             found = found.model_copy(update={"email": None, "phone": None, "birth_date": None, "city": None, "consent": Consent()})
         return found
+
+
+# Export, erasure and the consent history (their router has no prefix of its own: it takes /v1 from here).
+router.include_router(privacy_routes.router)

@@ -125,7 +125,7 @@ def create(
         # Two enrolments of one external id at once: the loser sees the winner's row.
         raise Conflict(f"a member with external id {member_in.external_id!r} exists", field="external_id") from None
     ledger.open_member_accounts(session, tenant_id=tenant_id, member_id=member_id)
-    _record_consent(session, tenant_id=tenant_id, member_id=member_id, before=Consent(), after=member_in.consent,
+    record_consent(session, tenant_id=tenant_id, member_id=member_id, before=Consent(), after=member_in.consent,
                     source=channel, actor=actor, now=now)
     outbox.emit(session, tenant_id=tenant_id, type_="member.enrolled", member_id=member_id, now=now, payload={
         "external_id": member_in.external_id, "enrolled_at": now, "channel": channel,
@@ -160,7 +160,7 @@ def update_profile(
         # The channels given change; the others keep their consent ({"sms": true} withdraws nothing).
         consent = consent_of(member).model_copy(update=data["consent"])
         values.update(consent_email=consent.email, consent_sms=consent.sms, consent_push=consent.push, consent_whatsapp=consent.whatsapp)
-        _record_consent(session, tenant_id=tenant_id, member_id=member.id, before=consent_of(member), after=consent,
+        record_consent(session, tenant_id=tenant_id, member_id=member.id, before=consent_of(member), after=consent,
                         source=source, actor=actor, now=now)
     _check_birth_date(values.get("birth_date"), now)  # type: ignore[arg-type]
     values["updated_at"] = now
@@ -179,9 +179,10 @@ def consent_of(member: Member) -> Consent:
     return Consent(email=member.consent_email, sms=member.consent_sms, push=member.consent_push, whatsapp=member.consent_whatsapp)
 
 
-def _record_consent(
+def record_consent(
     session: Session, *, tenant_id: int, member_id: int, before: Consent, after: Consent, source: str, actor: str | None, now: datetime,
 ) -> None:
+    """Record a change of consent on each channel where `after` differs from `before` (one row per channel)."""
     rows = [
         {"tenant_id": tenant_id, "member_id": member_id, "channel": channel, "granted": getattr(after, channel), "source": source,
          "actor": actor, "at": now}
@@ -205,18 +206,20 @@ def set_consent(
     session.execute(
         update(Member).where(Member.tenant_id == tenant_id, Member.id == member_id).values({f"consent_{channel}": granted, "updated_at": now})
     )
-    _record_consent(session, tenant_id=tenant_id, member_id=member_id, before=before, after=after, source=source, actor=actor, now=now)
+    record_consent(session, tenant_id=tenant_id, member_id=member_id, before=before, after=after, source=source, actor=actor, now=now)
     outbox.emit(session, tenant_id=tenant_id, type_="member.updated", member_id=member_id, now=now, payload={"changed": ["consent"]})
     session.expire(member)
     return True
 
 
-def consent_history(session: Session, *, tenant_id: int, member_id: int, limit: int = 200) -> list[ConsentChange]:
-    """A member's consent changes, newest first."""
-    return list(session.execute(
-        select(ConsentChange).where(ConsentChange.tenant_id == tenant_id, ConsentChange.member_id == member_id)
-        .order_by(ConsentChange.id.desc()).limit(limit)
-    ).scalars())
+def consent_history(
+    session: Session, *, tenant_id: int, member_id: int, limit: int = 200, before_id: int | None = None,
+) -> list[ConsentChange]:
+    """A member's consent changes, newest first (older than a cursor, when given)."""
+    query = select(ConsentChange).where(ConsentChange.tenant_id == tenant_id, ConsentChange.member_id == member_id)
+    if before_id is not None:
+        query = query.where(ConsentChange.id < before_id)
+    return list(session.execute(query.order_by(ConsentChange.id.desc()).limit(limit)).scalars())
 
 
 TRANSITIONS = {"suspend": ("active", "suspended"), "reactivate": ("suspended", "active"), "close": (None, "closed")}
@@ -339,6 +342,8 @@ def to_read(member: Member) -> MemberRead:
         partner_id=member.partner_id,
         enrolled_at=member.enrolled_at,
         updated_at=member.updated_at,
+        # Shown once MemberRead has the field (members/schemas.py); ignored until then.
+        erased_at=member.erased_at,
     )
 
 
@@ -382,6 +387,11 @@ def active_count(session: Session, *, tenant_id: int) -> int:
     return int(session.execute(
         select(func.count()).select_from(Member).where(Member.tenant_id == tenant_id, Member.status == "active")
     ).scalar_one())
+
+
+def unused_referral_code(session: Session, *, tenant_id: int) -> str:
+    """A referral code no member of the tenant has."""
+    return _free_codes(session, tenant_id=tenant_id, count=1)[0]
 
 
 def _free_codes(session: Session, *, tenant_id: int, count: int) -> list[str]:

@@ -173,6 +173,14 @@ class MemberSuspended(_Payload):
     reason: str | None
 
 
+class MemberErased(_Payload):
+    erased_at: datetime
+    via: Literal["api", "console", "retention"] = Field(description="an API request, a person in the console, or the program's retention period")
+    former_external_id: str = Field(
+        description="the shop's id for the member before erasure (the envelope's external_id is now a placeholder): erase them on your side too",
+    )
+
+
 class AchievementEarned(_Payload):
     key: str
     name_en: str
@@ -310,6 +318,12 @@ TYPES: dict[str, EventType] = {t.name: t for t in (
         MemberUpdated,
     ),
     EventType("member.suspended", 1, "A member was suspended: they earn and redeem nothing until reactivated.", MemberSuspended),
+    EventType(
+        "member.erased", 1,
+        "A member's personal data was erased (at their request, or after the program's retention period): the member is closed, "
+        "their points history stays without anything that names them.",
+        MemberErased,
+    ),
     EventType("badge.earned", 1, "A member earned a badge.", AchievementEarned),
     EventType("challenge.completed", 1, "A member completed a challenge.", AchievementEarned),
     EventType("streak.milestone", 1, "A member's streak reached a milestone.", AchievementEarned),

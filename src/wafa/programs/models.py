@@ -39,4 +39,7 @@ class Program(Base):
     # Digits the member portal and console show: "latn" (0-9) or "arab" (Arabic-Indic).
     numerals: Mapped[str] = mapped_column(String(8), default="latn", server_default="latn")
     hold_ttl_seconds: Mapped[int] = mapped_column(Integer, default=900)
+    # Members with no activity (event, ledger entry, portal sign-in) for this many years are anonymised by
+    # the worker, as an erasure would (members/privacy.py); None: never.
+    anonymise_inactive_after_years: Mapped[int | None] = mapped_column(Integer, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -38,6 +38,8 @@ class ProgramConfig:
     point_cost: str = "0"
     return_restores: str = "proportional"
     numerals: str = "latn"
+    # Anonymise members inactive for this many years (members/privacy.py); None: never.
+    anonymise_inactive_after_years: int | None = None
 
     def rate_for(self, currency: str) -> str:
         """Points per major unit of `currency`, or InvalidInput if the program does not take it."""
@@ -80,6 +82,7 @@ def _snapshot(row: Program) -> ProgramConfig:
         point_cost=row.point_cost,
         return_restores=row.return_restores,
         numerals=row.numerals,
+        anonymise_inactive_after_years=row.anonymise_inactive_after_years,
     )
 
 
@@ -180,7 +183,32 @@ def to_read(config: ProgramConfig) -> ProgramRead:
         point_cost=config.point_cost,
         return_restores=config.return_restores,
         numerals=config.numerals,
+        # Shown once ProgramRead has the field (programs/schemas.py); ignored until then. Set by PUT /v1/program/retention.
+        anonymise_inactive_after_years=config.anonymise_inactive_after_years,
     )
+
+
+def set_retention(session: Session, *, tenant_id: int, years: int | None, now: datetime) -> ProgramConfig:
+    """Anonymise members inactive for `years` years from now on (None: never); return the program as it now is."""
+    if years is not None and not 1 <= years <= MAX_RETENTION_YEARS:
+        raise InvalidInput(f"years must be between 1 and {MAX_RETENTION_YEARS}, or null for never", field="anonymise_inactive_after_years")
+    get(session, tenant_id=tenant_id, fresh=True)  # NotFound for a tenant without a program
+    session.execute(update(Program).where(Program.tenant_id == tenant_id).values(anonymise_inactive_after_years=years, updated_at=now))
+    cache.changed(session, tenant_id=tenant_id, name="program")
+    return get(session, tenant_id=tenant_id, fresh=True)
+
+
+# Longer than anyone keeps a loyalty account open; a typo (2025 for 5) is refused rather than meaning "never".
+MAX_RETENTION_YEARS = 100
+
+
+def retention_settings(session: Session) -> list[tuple[int, int]]:
+    """(tenant, years) of every program that anonymises inactive members, in tenant order (the worker's pass)."""
+    rows = session.execute(
+        select(Program.tenant_id, Program.anonymise_inactive_after_years)
+        .where(Program.anonymise_inactive_after_years.is_not(None)).order_by(Program.tenant_id)
+    )
+    return [(int(t), int(y)) for t, y in rows if y is not None]
 
 
 def tenant_ids(session: Session) -> list[int]:

@@ -18,6 +18,7 @@ from wafa.errors import Conflict, InvalidInput, NotFound, WafaError
 from wafa.members.service import normalize_email
 from wafa.tenants.models import AdminPolicy, AdminUser
 from wafa.tenants.roles import PARTNER, ROLES, can
+from wafa.trust import hashing
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
@@ -119,7 +120,9 @@ def check_password(password: str) -> str:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(check_password(password))
+    checked = check_password(password)
+    with hashing.slot():
+        return _hasher.hash(checked)
 
 
 def create(
@@ -198,25 +201,50 @@ def has_owner(session: Session, *, tenant_id: int) -> bool:
 
 
 def authenticate(session: Session, *, tenant_id: int, email: str, password: str, now: datetime) -> AdminUser:
-    """The user these credentials name, or SignInRefused. Failures are counted (and committed by the
-    caller even though sign-in fails); the fifth in a row locks the account for LOCK_FOR."""
+    """The user these credentials name, or SignInRefused, in one session (the CLI's and tests' way; the
+    console hashes outside any transaction: see `stored_hash` and `settle`)."""
+    stored = stored_hash(session, tenant_id=tenant_id, email=email)
+    return settle(session, tenant_id=tenant_id, email=email, hashed=stored, verified=verify(stored, password), password=password,
+                  now=now)
+
+
+def stored_hash(session: Session, *, tenant_id: int, email: str) -> str | None:
+    """The password hash of the user an e-mail names (None: no such user, or no password yet)."""
+    address = normalize_email(email) or ""
+    return session.execute(
+        select(AdminUser.password_hash).where(AdminUser.tenant_id == tenant_id, AdminUser.email == address)
+    ).scalar_one_or_none()
+
+
+def verify(stored: str | None, password: str) -> bool:
+    """Whether `password` matches the hash (an unknown user costs a hash too, so e-mails cannot be told
+    apart by the time an answer takes). Call it outside a transaction: it takes tens of milliseconds."""
+    return _verify(stored or _DUMMY_HASH, password) and stored is not None
+
+
+def settle(
+    session: Session, *, tenant_id: int, email: str, hashed: str | None, verified: bool, password: str, now: datetime,
+) -> AdminUser:
+    """Record a sign-in attempt checked by `verify` against `hashed`: the user, or SignInRefused. Failures
+    are counted (the caller commits them even though sign-in fails); the fifth in a row locks the account
+    for LOCK_FOR. A password changed between the check and now refuses the attempt."""
     address = normalize_email(email) or ""
     user = session.execute(
         select(AdminUser).where(AdminUser.tenant_id == tenant_id, AdminUser.email == address).with_for_update()
     ).scalar_one_or_none()
     if user is None:
-        _verify(_DUMMY_HASH, password)
         raise SignInRefused("wrong e-mail or password")
     if user.locked_until is not None and user.locked_until > now:
         raise AccountLocked("too many failed attempts: this account is locked for a while", locked_until=user.locked_until.isoformat())
-    if not _verify(user.password_hash or _DUMMY_HASH, password) or user.status != "active" or not user.password_hash:
+    if not verified or user.password_hash != hashed or user.status != "active" or not user.password_hash:
         user.failed_logins += 1
         if user.failed_logins >= MAX_FAILURES:
             user.locked_until = now + LOCK_FOR
         session.flush()
         raise SignInRefused("wrong e-mail or password")
     if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+        with hashing.slot():
+            user.password_hash = _hasher.hash(password)
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
@@ -226,7 +254,8 @@ def authenticate(session: Session, *, tenant_id: int, email: str, password: str,
 
 def _verify(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        with hashing.slot():
+            return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 

@@ -23,6 +23,8 @@ class Tenant(Base):
     benefit_names: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Its own API rate limits by route class ("events": "3000/minute"); NULL keeps the server's (WAFA_RATE_*).
+    rate_limits: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class ApiKey(Base):
@@ -72,7 +74,11 @@ class AuditEntry(Base):
     """One change a person made: who, when, what, to which thing."""
 
     __tablename__ = "audit_entries"
-    __table_args__ = (Index("ix_audit_entries_tenant", "tenant_id", "id"),)
+    __table_args__ = (
+        Index("ix_audit_entries_tenant", "tenant_id", "id"),
+        # Everything done to (or read of) one thing: a member's erasure scrubs the reasons typed about them.
+        Index("ix_audit_entries_target", "tenant_id", "target", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))

@@ -7,8 +7,10 @@ import hashlib
 import re
 import secrets
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 
 from sqlalchemy import insert, select
 from sqlalchemy import update as update_rows  # `update` is this module's own verb
@@ -38,6 +40,8 @@ class Principal:
     scopes: frozenset[str]
     # A coalition partner's key: only the routes a partner's tills use, and only the partner's own data.
     partner_id: int | None = None
+    # The tenant's own rate limits by route class (wafa.trust.gate), where it set some.
+    rate_limits: Mapping[str, str] | None = None
 
     def allows(self, scope: str) -> bool:
         return "admin" in self.scopes or scope in self.scopes
@@ -183,6 +187,18 @@ def list_keys(session: Session, *, tenant_id: int) -> list[ApiKey]:
     return list(session.execute(select(ApiKey).where(ApiKey.tenant_id == tenant_id).order_by(ApiKey.id)).scalars())
 
 
+def rate_limits(session: Session, *, tenant_id: int) -> dict[str, str]:
+    """The tenant's own rate limits by route class ({} where it keeps the server's defaults)."""
+    return dict(session.execute(select(Tenant.rate_limits).where(Tenant.id == tenant_id)).scalar_one() or {})
+
+
+def set_rate_limits(session: Session, *, tenant_id: int, limits: dict[str, str]) -> None:
+    """Replace the tenant's own rate limits (checked by the caller); every process uses them once this commits."""
+    session.execute(update_rows(Tenant).where(Tenant.id == tenant_id).values(rate_limits=limits or None))
+    # The limits ride with each key's cached principal.
+    cache.changed(session, tenant_id=tenant_id, name="api_keys")
+
+
 def revoke_key(session: Session, *, tenant_id: int, key_id: int, now: datetime) -> None:
     """Revoke a key; every process refuses it once this commits."""
     done = session.execute(
@@ -208,12 +224,13 @@ def authenticate(session: Session, *, secret: str) -> Principal:
 
     def load() -> tuple[int, Principal]:
         row = session.execute(
-            select(ApiKey.id, ApiKey.tenant_id, ApiKey.scopes, ApiKey.partner_id, Tenant.status)
+            select(ApiKey.id, ApiKey.tenant_id, ApiKey.scopes, ApiKey.partner_id, Tenant.status, Tenant.rate_limits)
             .join(Tenant, Tenant.id == ApiKey.tenant_id)
             .where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))
         ).one_or_none()
         if row is None or row.status != "active":
             raise Unauthorized("invalid or revoked API key")
-        return row.tenant_id, Principal(row.tenant_id, row.id, frozenset(row.scopes), row.partner_id)
+        return row.tenant_id, Principal(row.tenant_id, row.id, frozenset(row.scopes), row.partner_id,
+                                        MappingProxyType(dict(row.rate_limits)) if row.rate_limits else None)
 
     return cache.get_by_key(session, name="api_keys", key=digest, load=load)

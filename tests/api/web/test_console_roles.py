@@ -34,7 +34,7 @@ def allowed(role: str, route: str) -> bool:
     """Whether `role` may post to `route`, as the issue states it."""
     if route.endswith("/simulate") or route == "/admin/account/password":
         return True  # a dry run, and one's own password
-    if route == "/admin/people/support-limit":
+    if route in ("/admin/people/support-limit", "/admin/members/{member_id}/erase"):
         return role == "owner"
     section = route.removeprefix("/admin/").split("/", 1)[0]
     if role in ("owner", "admin"):

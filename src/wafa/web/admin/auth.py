@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from wafa.api.deps import Context
 from wafa.coalition import dashboard
@@ -19,6 +20,8 @@ from wafa.errors import WafaError
 from wafa.programs import service as programs
 from wafa.tenants import admin_users, audit, roles
 from wafa.tenants import service as tenants
+from wafa.trust import hashing, signin
+from wafa.trust.signin import client_ip
 from wafa.web import sessions
 from wafa.web.admin.forms import FormError, Problem, whole
 from wafa.web.i18n import Lang
@@ -249,42 +252,68 @@ def login_page(
 
 
 @router.post("/login")
-def login(
+async def login(
     request: Request, tenant: str = Form(..., max_length=64), email: str = Form(..., max_length=254),
     password: str = Form(..., max_length=1024), csrf: str = Form(""), next: str = Form(PATH),
 ) -> Response:
     lang = Lang(language_of(request))
     check_csrf(request, csrf, request.cookies.get("wafa_csrf"))
+    slug = tenant.strip().lower()
+    ip = client_ip(request)
+
+    def page(status: int, error: str, headers: dict[str, str] | None = None) -> Response:
+        return render(request, "admin/login.html", lang=lang, status=status, headers=headers, csrf=pre_auth_token(request),
+                      next=_safe_next(next), error=error, tenant=tenant, email=email, done=None)
+
+    # Counted before any password is hashed: a flood of guesses costs a lookup in the counts, not 64 MiB each.
+    refused = await signin.guard(request).console(ip=ip, organisation=slug)
+    if refused is not None:
+        return page(429, "too-many", {"Retry-After": str(refused.reset)})
+    try:
+        async with hashing.SLOTS.admitted():
+            user = await run_in_threadpool(_sign_in, request, slug=slug, email=email, password=password, ip=ip)
+    except hashing.Busy:
+        return page(503, "busy", {"Retry-After": "1"})
+    if user is None:
+        await signin.guard(request).failed(ip=ip)
+        # One answer for a wrong e-mail, a wrong password and a locked account: the page tells nobody
+        # which e-mails have accounts.
+        return page(401, "refused")
+    return await run_in_threadpool(_signed_in, request, user, next)
+
+
+def _sign_in(request: Request, *, slug: str, email: str, password: str, ip: str) -> Any:
+    """The user the credentials name, or None (the failure counted and audited). The password is hashed
+    between two short transactions, never inside one: on SQLite a transaction holds the write lock."""
     ctx = Context(request)
-    user = None
+    with ctx.transaction() as session:
+        found = tenants.get_by_slug(session, slug=slug)
+        tenant_id = found.id if found is not None and found.status == "active" else 0
+        hashed = admin_users.stored_hash(session, tenant_id=tenant_id, email=email)
+    verified = admin_users.verify(hashed, password)
     # A refused sign-in still commits: the failure count (and the lock) must outlive the refusal.
     with ctx.transaction() as session:
-        found = tenants.get_by_slug(session, slug=tenant.strip().lower())
         try:
-            user = admin_users.authenticate(
-                session, tenant_id=found.id if found is not None and found.status == "active" else 0, email=email, password=password,
-                now=ctx.now(),
-            )
+            return admin_users.settle(session, tenant_id=tenant_id, email=email, hashed=hashed, verified=verified, password=password,
+                                      now=ctx.now())
         except admin_users.SignInRefused as exc:
             if found is not None:
                 audit.record(
                     session, tenant_id=found.id, user_id=None, actor=email.strip().lower()[:254], action="admin.sign_in_refused",
-                    details={"reason": exc.slug}, ip=request.client.host if request.client else None, now=ctx.now(),
+                    details={"reason": exc.slug}, ip=ip, now=ctx.now(),
                 )
-    if user is None:
-        # One answer for a wrong e-mail, a wrong password and a locked account: the page tells nobody
-        # which e-mails have accounts.
-        return render(
-            request, "admin/login.html", lang=lang, status=401, csrf=pre_auth_token(request), next=_safe_next(next),
-            error="refused", tenant=tenant, email=email, done=None,
-        )
+            return None
+
+
+def _signed_in(request: Request, user: Any, next: str) -> Response:
+    ctx = Context(request)
     with ctx.transaction() as session:
         # A new token at every sign-in: one planted in the browser before cannot be signed in.
         sessions.end(session, token=request.cookies.get(COOKIE))
         token, _ = sessions.start(session, kind="admin", tenant_id=user.tenant_id, subject_id=user.id, now=ctx.now())
         audit.record(
             session, tenant_id=user.tenant_id, user_id=user.id, actor=user.email, action="admin.signed_in",
-            ip=request.client.host if request.client else None, now=ctx.now(),
+            ip=client_ip(request), now=ctx.now(),
         )
     target = _safe_next(next)
     if user.partner_id is not None and not partner_may(target.split("?", 1)[0]):

@@ -1,7 +1,11 @@
 """Members in the console: the list (search, filters, sorting, pages with the total, CSV), a profile with
 balance, lots, the whole history page by page, tier, achievements, referrals, the messages sent and the
-consent history; adjust points with a reason within a bound, and suspend, each after a confirmation;
-reactivate; give or withdraw consent per channel."""
+consent history (all of it, page by page); adjust points with a reason within a bound, and suspend, each
+after a confirmation; reactivate; give or withdraw consent per channel; export everything held about
+the member (a zip), and, for owners, erase their personal data after a confirmation.
+
+Reads of personal data are audited, one record per page shown (never one per row): a page of the list
+(the ids it showed), a member's profile or consent history, an export of one member or of the list."""
 
 from __future__ import annotations
 
@@ -12,15 +16,16 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from wafa.analytics import segments
 from wafa.analytics.rfm import SEGMENTS
 from wafa.api.deps import Context, IdPath
 from wafa.engagement import leaderboard, member_achievements, referrals
-from wafa.errors import InsufficientPoints, WafaError
+from wafa.errors import Conflict, InsufficientPoints, WafaError
 from wafa.ledger import service as ledger
 from wafa.ledger import wallet
-from wafa.members import directory
+from wafa.members import directory, privacy
 from wafa.members import service as members
 from wafa.messages import service as messaging
 from wafa.programs import earning
@@ -29,12 +34,12 @@ from wafa.rewards import redemptions
 from wafa.tiers import service as tiers
 from wafa.tiers.reads import member_tier
 from wafa.web import history, sessions
-from wafa.web.admin import tables
-from wafa.web.admin.auth import PATH, Admin, changing_admin, current_admin
-from wafa.web.admin.forms import FormError, Problem, Problems, integer, local_datetime, problems_for
+from wafa.web.admin import retention, tables
+from wafa.web.admin.auth import PATH, Admin, changing_admin, current_admin, refuse
+from wafa.web.admin.forms import FormError, Problem, Problems, checked, integer, local_datetime, problems_for
 from wafa.web.admin.messaging import WORDS as MESSAGE_WORDS
 from wafa.web.messages import N_
-from wafa.web.pages import redirect, render
+from wafa.web.pages import protect, redirect, render
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
 
@@ -43,7 +48,16 @@ HISTORY_PAGE = 50
 # A hand adjustment larger than this (either way) is a typo, not a gesture of goodwill.
 MAX_ADJUSTMENT = 1_000_000
 MESSAGES_SHOWN = 20  # the member's latest messages on the profile
-CONSENT_SHOWN = 50  # consent changes on the profile
+CONSENT_SHOWN = 50  # consent changes on the profile, and on each page of the whole history
+# Where consent changes came from, beyond the messaging pages' words: an erasure, and the retention period.
+SOURCES = {**MESSAGE_WORDS["sources"], "erasure": N_("erasure of personal data")}
+WORDS = {**MESSAGE_WORDS, "sources": SOURCES}
+# Why an erasure was refused, said for a person (the service's reasons are English sentences for the API).
+NOT_ERASED = {
+    "forfeit_balance": N_("The member still holds points or money: tick “Forfeit what the member holds” to erase them anyway."),
+    "write_off_debt": N_("The member owes points or money after a return: tick “Write off the debt” to erase them anyway."),
+    "hold": N_("A hold at a till is open for this member: erase them once it is captured, voided or has lapsed."),
+}
 
 
 # --- the list ------------------------------------------------------------------------------------------
@@ -88,6 +102,11 @@ def member_list(request: Request, admin: Admin = Depends(current_admin)) -> Resp
     # One member found by an exact id, e-mail or phone: straight to the profile.
     if searched_only and found.total == 1 and not htmx:
         return redirect(f"{PATH}/members/{found.rows[0][0].id}")
+    if found.rows:
+        # The page shows these members' e-mails and phones: one read, naming them (never the words searched for).
+        with ctx.transaction() as session:
+            admin.record(session, request, action="members.listed", target="members",
+                         details={"page": "members", "members": [row[0].id for row in found.rows]}, now=ctx.now())
     template = "admin/members_rows.html" if htmx else "admin/members.html"
     return render(
         request, template, lang=admin.lang, me=admin, section="members", found=found, view=view, problems=problems,
@@ -103,6 +122,9 @@ def export_members(request: Request, admin: Admin = Depends(current_admin)) -> S
     admin.require("members")
     view = _view(request)
     ctx = Context(request)
+    with ctx.transaction() as session:
+        admin.record(session, request, action="members.exported", target="members",
+                     details={"page": "members.csv", "filters": sorted(k for k, v in view.filters.items() if v)}, now=ctx.now())
 
     def rows() -> Iterator[list]:
         with ctx.transaction() as session:
@@ -124,12 +146,15 @@ def profile_data(session, *, admin: Admin, member_id: int, now, history_page: in
     entries, lines_total = history.page(session, tenant_id=tenant_id, member_id=member_id, offset=(history_page - 1) * HISTORY_PAGE,
                                         limit=HISTORY_PAGE)
     referred_by, referred = referrals.of_member(session, tenant_id=tenant_id, member_id=member_id)
+    balance = ledger.summary(session, tenant_id=tenant_id, member_id=member_id, now=now)
+    money = wallet.balances(session, tenant_id=tenant_id, member_id=member_id)
     return {
         "member": member,
         "program": program,
-        "balance": ledger.summary(session, tenant_id=tenant_id, member_id=member_id, now=now),
+        "balance": balance,
         "lots": ledger.open_lots(session, tenant_id=tenant_id, member_id=member_id, limit=50),
-        "wallet": wallet.balances(session, tenant_id=tenant_id, member_id=member_id),
+        "wallet": money,
+        "erase_asks": erase_asks(balance or {}, money),
         "history": history.explain(session, tenant_id=tenant_id, entries=entries, lang=admin.lang),
         "history_page": history_page,
         "history_first": (history_page - 1) * HISTORY_PAGE + 1,
@@ -143,12 +168,23 @@ def profile_data(session, *, admin: Admin, member_id: int, now, history_page: in
         "redemptions": redemptions.list_for_member(session, tenant_id=tenant_id, member_id=member_id, before_id=None, limit=20),
         "messages": messaging.messages_of(session, tenant_id=tenant_id, member_id=member_id, before_id=None, limit=MESSAGES_SHOWN),
         "consent_history": members.consent_history(session, tenant_id=tenant_id, member_id=member_id, limit=CONSENT_SHOWN),
+        "consent_shown": CONSENT_SHOWN,
+        "consent_more": False,
         "consent": members.consent_of(member),
-        "message_words": MESSAGE_WORDS,
+        "message_words": WORDS,
         "rfm_names": SEGMENTS,
         "request_id": uuid.uuid4().hex,
         "now": now,
         "max_adjustment": MAX_ADJUSTMENT,
+    }
+
+
+def erase_asks(balance: dict, money: dict) -> dict[str, bool]:
+    """Which of the erasure's choices the member's balances call for (the form offers only those)."""
+    available, pending = balance.get("available", 0), balance.get("pending", 0)
+    return {
+        "forfeit_balance": available > 0 or pending > 0 or any(m["available"] > 0 or m["pending"] > 0 for m in money.values()),
+        "write_off_debt": available + pending < 0 or any(m["available"] + m["pending"] < 0 for m in money.values()),
     }
 
 
@@ -159,6 +195,7 @@ def _profile(
     ctx = Context(request)
     with ctx.transaction() as session:
         data = profile_data(session, admin=admin, member_id=member_id, now=ctx.now(), history_page=history_page)
+        admin.record(session, request, action="member.viewed", target=f"member:{member_id}", details={"page": "profile"}, now=ctx.now())
     if confirm and confirm.get("request_id"):
         data["request_id"] = confirm["request_id"]  # the confirmed post is the one the form started
     return render(request, "admin/member.html", lang=admin.lang, me=admin, section="members", done=done, problems=problems,
@@ -282,3 +319,68 @@ def change_consent(
     except WafaError as exc:
         return _profile(request, admin, member_id, problems=problems_for(exc, {"channel": channel}), status=exc.status)
     return redirect(f"{PATH}/members/{member_id}?done=consent#consent")
+
+
+# --- data rights: export, erasure, the whole consent history ----------------------------------------------
+
+
+@router.get("/members/{member_id}/consents")
+def consent_history(
+    request: Request, member_id: IdPath, before: int | None = Query(None, ge=1, le=2**63 - 1), admin: Admin = Depends(current_admin),
+) -> Response:
+    """Every change of the member's consent, newest first, CONSENT_SHOWN a page."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        member = members.get_or_raise(session, tenant_id=admin.tenant_id, member_id=member_id)
+        changes = members.consent_history(session, tenant_id=admin.tenant_id, member_id=member_id, before_id=before, limit=CONSENT_SHOWN + 1)
+        admin.record(session, request, action="member.viewed", target=f"member:{member_id}", details={"page": "consents"}, now=ctx.now())
+    older = changes[CONSENT_SHOWN - 1].id if len(changes) > CONSENT_SHOWN else None
+    return render(request, "admin/member_consents.html", lang=admin.lang, me=admin, section="members", member=member,
+                  consent_history=changes[:CONSENT_SHOWN], older=older, newest=before is None, message_words=WORDS)
+
+
+@router.post("/members/{member_id}/export")
+def export_member(request: Request, member_id: IdPath, admin: Admin = Depends(changing_admin)) -> Response:
+    """Everything held about the member, as the API's zip (one CSV per section and the JSON): a post carrying
+    the CSRF token, since it is audited (a link elsewhere cannot export, nor write the audit trail). For the
+    roles that look after members, as the members' CSV is."""
+    admin.require("members")
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        data = privacy.export(session, tenant_id=admin.tenant_id, member_id=member_id, now=ctx.now())
+        admin.record(session, request, action="member.exported", target=f"member:{member_id}", details={"format": "zip"}, now=ctx.now())
+    response = Response(privacy.as_zip(data), media_type="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="member-{member_id}.zip"'})
+    protect(response)
+    return response
+
+
+@router.post("/members/{member_id}/erase")
+async def erase_member(request: Request, member_id: IdPath, admin: Admin = Depends(changing_admin)) -> Response:
+    """Erase the member's personal data for good, owners only, once confirmed; what they hold is forfeited
+    (and a debt written off) only when ticked. Audited by the erasure itself: who and when, not what."""
+    if not admin.can("owners"):
+        raise refuse("owners")
+    form = await request.form()
+    asked = {"forfeit_balance": checked(form, "forfeit_balance"), "write_off_debt": checked(form, "write_off_debt")}
+    if str(form.get("confirmed", "")) != "yes":
+        return await run_in_threadpool(_profile, request, admin, member_id, confirm={"action": "erase", **asked})
+
+    def work() -> Response:
+        ctx = Context(request)
+        try:
+            with ctx.transaction() as session:
+                privacy.erase(session, tenant_id=admin.tenant_id, member_id=member_id, now=ctx.now(), via="console", actor=admin.email,
+                              user_id=admin.user_id, ip=request.client.host if request.client else None, **asked)
+        except privacy.BalanceOutstanding as exc:
+            said = [Problem(NOT_ERASED[need]) for need in exc.extra.get("needs", ())]
+            return _profile(request, admin, member_id, problems=Problems(general=said), status=exc.status)
+        except Conflict as exc:
+            said = [Problem(NOT_ERASED["hold"])] if exc.extra.get("open_holds") else [Problem(exc.detail)]
+            return _profile(request, admin, member_id, problems=Problems(general=said), status=exc.status)
+        return redirect(f"{PATH}/members/{member_id}?done=erased")
+
+    return await run_in_threadpool(work)
+
+
+router.include_router(retention.router)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
@@ -28,11 +29,14 @@ from wafa.members.schemas import MemberCreate
 from wafa.notify.mail import Mail
 from wafa.programs import service as programs
 from wafa.tenants import service as tenants
+from wafa.trust import signin
+from wafa.trust.signin import client_ip
 from wafa.web import login_codes, sessions
 from wafa.web.i18n import Lang, translations
 from wafa.web.pages import CSRF_COOKIE, Redirect, check_csrf, language_of, pre_auth_token, redirect, render, set_cookie
 
 log = logging.getLogger("wafa.portal")
+T = TypeVar("T")
 COOKIE = "wafa_member"
 Slug = Path(pattern=r"^[a-z0-9-]{1,64}$")
 
@@ -92,25 +96,56 @@ def _portal(session: Any, request: Request, slug: str, preferred: str | None = N
     )
 
 
-def portal_of(request: Request, slug: str = Slug) -> Portal:
-    ctx = Context(request)
-    with ctx.transaction() as session:
-        return _portal(session, request, slug)
+class TooManyGuesses(WafaError):
+    """An address asked for too many programs that do not exist: it learns nothing more for a while."""
+
+    status = 429
+    slug = "too-many-requests"
+    title = "Too many requests"
 
 
-def current_member(request: Request, slug: str = Slug) -> Me:
+async def _known(request: Request, slug: str, work: Callable[[], T]) -> T:
+    """Run `work` (which raises NotFound for a program that does not exist) unless this address guessed
+    too many program slugs already; a guess that misses is counted. So slugs cannot be enumerated: past
+    WAFA_UNKNOWN_PROGRAMS_PER_IP misses, every program answers 429 to that address for a while."""
+    ip = client_ip(request)
+    guard = signin.guard(request)
+    refused = await guard.unknown_programs_exceeded(ip=ip)
+    if refused is not None:
+        raise TooManyGuesses("too many requests from this connection: try again later", retry_after=refused.reset)
+    try:
+        return await run_in_threadpool(work)
+    except NotFound:
+        await guard.unknown_program(ip=ip)
+        raise
+
+
+async def portal_of(request: Request, slug: str = Slug) -> Portal:
+    def work() -> Portal:
+        ctx = Context(request)
+        with ctx.transaction() as session:
+            return _portal(session, request, slug)
+
+    return await _known(request, slug, work)
+
+
+async def current_member(request: Request, slug: str = Slug) -> Me:
     """The member this browser signed in as, in this tenant's portal, or a redirect to sign in."""
-    ctx = Context(request)
-    with ctx.transaction() as session:
-        portal = _portal(session, request, slug)
-        found = sessions.find(session, token=request.cookies.get(COOKIE), kind="member", now=ctx.now(), tenant_id=portal.tenant_id)
-        member = members.get(session, tenant_id=portal.tenant_id, member_id=found.subject_id) if found else None
-        if found is None or member is None or member.status != "active":
-            # A suspended or closed membership ends its sessions, however it was suspended.
-            raise Redirect(f"/m/{portal.slug}/login")
-        # The member's own language unless they chose another on this device.
-        portal = _portal(session, request, slug, preferred=member.locale)
-        return Me(portal=portal, member=member, csrf=found.csrf_token)
+
+    def work() -> Me:
+        ctx = Context(request)
+        with ctx.transaction() as session:
+            portal = _portal(session, request, slug)
+            found = sessions.find(session, token=request.cookies.get(COOKIE), kind="member", now=ctx.now(), tenant_id=portal.tenant_id)
+            member = members.get(session, tenant_id=portal.tenant_id, member_id=found.subject_id) if found else None
+            if found is None or member is None or member.status != "active":
+                # A suspended or closed membership ends its sessions, however it was suspended.
+                raise Redirect(f"/m/{portal.slug}/login")
+            # The member's own language unless they chose another on this device.
+            portal = _portal(session, request, slug, preferred=member.locale)
+            return Me(portal=portal, member=member, csrf=found.csrf_token)
+
+    return await _known(request, slug, work)
 
 
 def changing_member(request: Request, me: Me = Depends(current_member), csrf: str = Form("")) -> Me:
@@ -144,6 +179,11 @@ async def ask_code(request: Request, portal: Portal = Depends(portal_of), email:
     a member, so the form tells nobody who is a member."""
     check_csrf(request, csrf, request.cookies.get(CSRF_COOKIE))
     address = members.normalize_email(email) or ""
+    # Per address (login_codes) and per connection: one client asking codes for many addresses is refused too.
+    refused = await signin.guard(request).member_code(ip=client_ip(request))
+    if refused is not None:
+        return render(request, "portal/login.html", lang=portal.lang, portal=portal, csrf=pre_auth_token(request), error="too-many-here",
+                      email=address, status=429, headers={"Retry-After": str(refused.reset)})
 
     def work() -> str | None:
         ctx = Context(request)
@@ -175,11 +215,26 @@ def verify_page(request: Request, email: str = Query("", max_length=254), portal
 
 
 @router.post("/verify")
-def verify(
+async def verify(
     request: Request, portal: Portal = Depends(portal_of), email: str = Form(..., max_length=254), code: str = Form(..., max_length=32),
     csrf: str = Form(""),
 ) -> Response:
     check_csrf(request, csrf, request.cookies.get(CSRF_COOKIE))
+    # Wrong codes count against the connection too: one client guessing across many addresses is locked out.
+    guard = signin.guard(request)
+    ip = client_ip(request)
+    locked = await guard.locked_out(ip=ip)
+    if locked is not None:
+        return render(request, "portal/verify.html", lang=portal.lang, portal=portal, csrf=pre_auth_token(request),
+                      email=members.normalize_email(email) or "", error="too-many-here", status=429,
+                      headers={"Retry-After": str(locked.reset)})
+    response = await run_in_threadpool(_verify, request, portal, email, code)
+    if response.status_code == 401:
+        await guard.failed(ip=ip)
+    return response
+
+
+def _verify(request: Request, portal: Portal, email: str, code: str) -> Response:
     ctx = Context(request)
     address = members.normalize_email(email) or ""
     refused: login_codes.CodeRefused | None = None
@@ -260,6 +315,10 @@ async def join(
         return render(request, "portal/join.html", lang=portal.lang, portal=portal, csrf=pre_auth_token(request), ref=ref,
                       error="email", name=name, email=email, status=422)
     signup = json.dumps({"name": name.strip(), "ref": ref.strip().upper(), "locale": portal.lang.code}, ensure_ascii=False)[:500]
+    refused = await signin.guard(request).member_code(ip=client_ip(request))
+    if refused is not None:
+        return render(request, "portal/join.html", lang=portal.lang, portal=portal, csrf=pre_auth_token(request), ref=ref,
+                      error="too-many-here", name=name, email=email, status=429, headers={"Retry-After": str(refused.reset)})
 
     def work() -> str:
         ctx = Context(request)

@@ -1,6 +1,7 @@
 """The member's pages: the card with its QR code, balance and history, rewards to redeem (and why
 others are locked), coupons with QR codes, the referral link, badges and challenges, surveys, a
-coalition's partners; the web app manifest and the service worker that keep the card showing offline."""
+coalition's partners, a download of everything the program holds about them; the web app manifest and
+the service worker that keep the card showing offline."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from wafa.engagement.schemas import ResponseIn
 from wafa.errors import NotFound, WafaError
 from wafa.ledger import service as ledger
 from wafa.ledger import wallet
+from wafa.members import privacy
 from wafa.memberships import service as memberships
 from wafa.programs import service as programs
 from wafa.rewards import catalog, coupons, redemptions
@@ -356,6 +358,24 @@ async def answer_survey(request: Request, token: str, portal: Portal = Depends(p
         return redirect(f"{portal.base}/surveys/{token}")
 
     return await run_in_threadpool(work)
+
+
+@router.get("/my-data")
+def my_data(request: Request, me: Me = Depends(current_member)) -> Response:
+    """What the program holds about the member, and the link to download it."""
+    return page(request, "portal/my_data.html", me, "more")
+
+
+@router.get("/my-data.zip")
+def my_data_zip(request: Request, me: Me = Depends(current_member)) -> Response:
+    """The member's own data, as the console and the API export it: a zip of one CSV per part and the JSON."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        data = privacy.export(session, tenant_id=me.tenant_id, member_id=me.member_id, now=ctx.now())
+    response = Response(privacy.as_zip(data), media_type="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="{me.portal.slug}-my-data.zip"'})
+    protect(response)
+    return response
 
 
 @router.get("/manifest.webmanifest")
