@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -95,6 +96,38 @@ def test_self_referral_is_refused_with_the_reason(client: TestClient) -> None:
     new_id = enrol(client, "new-1", code, email="sara@EXAMPLE.com")
     found = referral_of(client, new_id)
     assert found["status"] == "refused" and found["reason"].startswith("self-referral")
+
+
+@pytest.mark.parametrize(("referrer_email", "alias"), [
+    ("Sara@Example.com", "sara+promo@example.com"),            # a sub-address: the same inbox at most providers
+    ("sara.ali@gmail.com", "SaraAli+2@googlemail.com"),          # Gmail ignores dots, and googlemail is Gmail
+    ("s.a.r.a@gmail.com", "sara@gmail.com"),
+])
+def test_self_referral_with_an_alias_of_the_referrers_inbox_is_refused(client: TestClient, referrer_email: str, alias: str) -> None:
+    """+tag aliases and Gmail's dots made a second account that passed as a new customer."""
+    _, code = setup(client)
+    client.patch(f"/v1/members/{referral_owner(client, code)}", json={"email": referrer_email})
+    found = referral_of(client, enrol(client, "new-1", code, email=alias))
+    assert found["status"] == "refused" and found["reason"].startswith("self-referral"), found
+
+
+def test_an_alias_of_another_members_inbox_is_not_a_new_customer(client: TestClient) -> None:
+    _, code = setup(client)
+    client.post("/v1/members", json={"external_id": "old-1", "email": "noura.h@gmail.com"})
+    found = referral_of(client, enrol(client, "new-1", code, email="nourah+deal@gmail.com"))
+    assert found["status"] == "refused" and found["reason"].startswith("not a new customer"), found
+
+
+def test_dots_count_outside_gmail(client: TestClient) -> None:
+    """Other providers deliver first.last@ and firstlast@ to different people."""
+    _, code = setup(client)
+    client.patch(f"/v1/members/{referral_owner(client, code)}", json={"email": "sara.ali@example.com"})
+    found = referral_of(client, enrol(client, "new-1", code, email="saraali@example.com"))
+    assert found["status"] == "pending", found
+
+
+def referral_owner(client: TestClient, code: str) -> int:
+    return client.get("/v1/members", params={"external_id": "ref-1"}).json()["items"][0]["id"]
 
 
 def test_referee_who_is_not_new_is_refused_phone_formats_normalised(client: TestClient) -> None:

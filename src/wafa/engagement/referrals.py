@@ -2,7 +2,7 @@
 completes when the new member's first qualifying purchase clears the return window, and then both are
 rewarded (points, and any catalog reward). Abuse is refused and recorded with the reason.
 
-Refused: an unknown code; self-referral (the new member has the referrer's e-mail or phone); a new
+Refused: an unknown code; self-referral (the new member has the referrer's e-mail, an alias of it, or phone); a new
 member who is not new (another member already has their e-mail or phone); a referrer who is not
 active; a referrer past the month's limit. A referral whose new member makes no qualifying purchase
 within `expire_days` expires. The worker completes and expires referrals.
@@ -87,8 +87,8 @@ def on_enrolment(session: Session, *, tenant_id: int, member: Member, code: str,
         reason = "unknown referral code"
     elif rules_.require_contact and not member.email and not member.phone:
         reason = "a referred member needs an e-mail or phone, to tell whether they are new"
-    elif (member.email and member.email == referrer.email) or (member.phone and member.phone == referrer.phone):
-        reason = "self-referral: the new member has the referrer's e-mail or phone"
+    elif members.same_person(member, referrer):
+        reason = "self-referral: the new member has the referrer's e-mail (or an alias of it) or phone"
     elif members.known_contact(session, tenant_id=tenant_id, member=member, exclude=referrer.id):
         reason = "not a new customer: another member has this e-mail or phone"
     elif referrer.status != "active":

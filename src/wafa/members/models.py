@@ -17,6 +17,7 @@ class Member(Base):
         UniqueConstraint("tenant_id", "referral_code", name="uq_members_referral_code"),
         UniqueConstraint("card_token", name="uq_members_card_token"),
         Index("ix_members_email", "tenant_id", "email"),
+        Index("ix_members_email_key", "tenant_id", "email_key"),
         Index("ix_members_phone", "tenant_id", "phone"),
     )
 
@@ -25,6 +26,8 @@ class Member(Base):
     external_id: Mapped[str] = mapped_column(String(128))
     name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    # The inbox the address delivers to (members.service.mailbox_key): aliases of one inbox share it.
+    email_key: Mapped[str | None] = mapped_column(String(254), nullable=True)
     phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
     locale: Mapped[str] = mapped_column(String(2), default="ar")
     birth_date: Mapped[date | None] = mapped_column(Date, nullable=True)

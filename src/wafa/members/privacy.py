@@ -141,8 +141,8 @@ def erase(
                            source="erasure", actor=actor, now=now)
     memberships.end_for_member(session, tenant_id=tenant_id, member_id=member_id, now=now)
     session.execute(update(Member).where(Member.tenant_id == tenant_id, Member.id == member_id).values(
-        external_id=placeholder, name=None, email=None, phone=None, birth_date=None, city=None, consent_email=False, consent_sms=False,
-        consent_push=False, consent_whatsapp=False, status="closed", status_reason=None,
+        external_id=placeholder, name=None, email=None, email_key=None, phone=None, birth_date=None, city=None,
+        consent_email=False, consent_sms=False, consent_push=False, consent_whatsapp=False, status="closed", status_reason=None,
         referral_code=members.unused_referral_code(session, tenant_id=tenant_id), card_token=secrets.token_urlsafe(24),
         erased_at=now, updated_at=now,
     ))

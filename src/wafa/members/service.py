@@ -41,6 +41,28 @@ def normalize_email(raw: str | None) -> str | None:
     return raw.strip().lower() if raw else None
 
 
+# Providers whose mailboxes ignore dots in the local part (j.smith@ and jsmith@ are one inbox).
+_DOTLESS = frozenset({"gmail.com", "googlemail.com"})
+# One provider under several names.
+_SAME_PROVIDER = {"googlemail.com": "gmail.com"}
+
+
+def mailbox_key(email: str | None) -> str | None:
+    """The inbox an address delivers to, for telling people apart: lower case, the sub-address after "+"
+    dropped (RFC 5233; Gmail, Outlook, iCloud, Proton, Fastmail deliver name+anything@ to name@), and at
+    Gmail the dots of the local part too. Kept beside the address as typed (`members.email_key`), so a
+    second account made with an alias is the same person to self-referral checks and debts."""
+    address = normalize_email(email)
+    if not address or "@" not in address:
+        return address
+    local, _, domain = address.rpartition("@")
+    domain = _SAME_PROVIDER.get(domain, domain)
+    local = local.split("+", 1)[0] or local
+    if domain in _DOTLESS:
+        local = local.replace(".", "") or local
+    return f"{local}@{domain}"
+
+
 def referral_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
 
@@ -103,6 +125,7 @@ def create(
         "external_id": member_in.external_id,
         "name": member_in.name,
         "email": normalize_email(member_in.email),
+        "email_key": mailbox_key(member_in.email),
         "phone": normalize_phone(member_in.phone, region=region),
         "locale": member_in.locale,
         "birth_date": member_in.birth_date,
@@ -154,6 +177,7 @@ def update_profile(
         raise InvalidInput("locale cannot be empty", field="locale")
     if "email" in data:
         values["email"] = normalize_email(data["email"])
+        values["email_key"] = mailbox_key(data["email"])
     if "phone" in data:
         values["phone"] = normalize_phone(data["phone"], region=region)
     if data.get("consent") is not None:
@@ -355,11 +379,16 @@ def get_by_referral_code(session: Session, *, tenant_id: int, code: str) -> Memb
     ).scalar_one_or_none()
 
 
+def same_person(first: Member, second: Member) -> bool:
+    """Whether two members share an inbox (aliases included: see `mailbox_key`) or a phone number."""
+    return bool((first.email_key and first.email_key == second.email_key) or (first.phone and first.phone == second.phone))
+
+
 def known_contact(session: Session, *, tenant_id: int, member: Member, exclude: int | None = None) -> bool:
-    """Whether another member already has this member's e-mail or phone (both stored normalised)."""
+    """Whether another member already has this member's inbox (aliases included) or phone (both stored normalised)."""
     contacts = []
-    if member.email:
-        contacts.append(Member.email == member.email)
+    if member.email_key:
+        contacts.append(Member.email_key == member.email_key)
     if member.phone:
         contacts.append(Member.phone == member.phone)
     if not contacts:
