@@ -36,6 +36,7 @@ from wafa.tenants.routes import router as tenants_router
 from wafa.tenants.routes import tenant_router
 from wafa.tiers.routes import router as tiers_router
 from wafa.trust.gate import Gate
+from wafa.trust.routes import anomalies_router
 from wafa.trust.routes import router as rate_limits_router
 from wafa.trust.throttle import Throttle
 from wafa.web import routes as web
@@ -68,6 +69,7 @@ def create_app(
         members_router, events_router, event_types_router, ledger_router, programs_router, rewards_router, rules_router,
         rule_awards_router, tenants_router, tenant_router, tiers_router, engagement_router, achievements_router, memberships_router,
         analytics_router, surveys_router, webhooks_router, streams_router, messaging_router, coalition_router, rate_limits_router,
+        anomalies_router,
     ):
         app.include_router(router, responses=problems.PROBLEM_RESPONSES)
     problems.document(app)

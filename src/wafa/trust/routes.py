@@ -1,15 +1,17 @@
-"""HTTP: a tenant's API rate limits (read with any key, changed by an admin key)."""
+"""HTTP: a tenant's API rate limits (read with any key, changed by an admin key), and the anomaly flags (read)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 
-from wafa.api.deps import Context, require
+from wafa.api.deps import Context, decode_cursor, encode_cursor, require
 from wafa.errors import InvalidInput
 from wafa.tenants import service as tenants
 from wafa.tenants.service import Principal
+from wafa.trust import anomalies
+from wafa.trust.anomalies import DEFAULTS, Thresholds
 from wafa.trust.gate import check_limits, default_limits
-from wafa.trust.schemas import RateLimitsIn, RateLimitsRead
+from wafa.trust.schemas import AnomalyKind, AnomalyPage, RateLimitsIn, RateLimitsRead
 
 router = APIRouter(prefix="/v1/tenant/rate-limits", tags=["tenant"])
 
@@ -40,3 +42,35 @@ def set_rate_limits(request: Request, limits_in: RateLimitsIn, principal: Princi
         own = {name: text for name, text in {**own, **changed}.items() if limits_in.limits.get(name, "") is not None}
         tenants.set_rate_limits(session, tenant_id=principal.tenant_id, limits=own)
     return _read(request, own)
+
+
+# Mounted beside `router` in wafa.api.app (a prefix of its own: /v1/trust).
+anomalies_router = APIRouter(prefix="/v1/trust", tags=["trust"])
+
+
+@anomalies_router.get(
+    "/anomalies", response_model=AnomalyPage,
+    summary="Anomaly flags: members who may be using the program's rules against it, each with its evidence",
+)
+def list_anomalies(
+    request: Request,
+    kind: AnomalyKind = Query(description="returns: a returned share far above the program's; shared_contact: several members on one "
+                                          "phone or inbox; quick_redemption: a spend within hours of enrolling"),
+    limit: int = Query(50, ge=1, le=500),
+    cursor: str | None = Query(None, max_length=200, description="next_cursor of the page before"),
+    days: int = Query(DEFAULTS.days, ge=1, le=3660,
+                      description="returns: purchases of the last `days` days; quick_redemption: members enrolled in them"),
+    min_purchases: int = Query(DEFAULTS.min_purchases, ge=1, le=10_000, description="returns: fewer purchases than this never flag"),
+    min_members: int = Query(DEFAULTS.min_members, ge=2, le=10_000, description="shared_contact: members on one contact before it flags"),
+    hours: int = Query(DEFAULTS.hours, ge=1, le=24 * 365, description="quick_redemption: the hours after enrolment"),
+    principal: Principal = Depends(require("read")),
+) -> AnomalyPage:
+    """Read live from purchases, members and the ledger: a flag is a reason to review, not a verdict.
+    A member's returned share flags when it is at least half of what they bought and three times the program's."""
+    offset = decode_cursor(cursor) or 0
+    thresholds = Thresholds(days=days, min_purchases=min_purchases, min_members=min_members, hours=hours)
+    ctx = Context(request)
+    with ctx.reading() as session:
+        found = anomalies.find(session, tenant_id=principal.tenant_id, kind=kind, now=ctx.now(), limit=limit + 1, offset=offset,
+                               thresholds=thresholds)
+    return AnomalyPage(items=found[:limit], next_cursor=encode_cursor(offset + limit) if len(found) > limit else None)
