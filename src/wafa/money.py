@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 import iso4217
 
 from wafa.errors import InvalidInput
+from wafa.inputs import latin_digits
 
 
 def precision(currency: str, *, field: str = "currency") -> int:
@@ -23,13 +25,32 @@ def precision(currency: str, *, field: str = "currency") -> int:
     return exponent
 
 
+# A decimal written out: digits, then a point and digits. Not an exponent, a sign, "_" or any other script's digits,
+# all of which Decimal() would take.
+_WRITTEN = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
 def to_minor(amount: str | int | Decimal, currency: str, *, field: str = "amount", allow_zero: bool = True) -> int:
-    """Parse a non-negative amount in major units ("120.50") into minor units (12050)."""
+    """Parse a non-negative amount in major units ("120.50") into minor units (12050).
+
+    A string is ASCII digits with an optional decimal point, spaces around it ignored. Arabic-Indic and Eastern
+    Arabic-Indic digits and the Arabic decimal separator are read as ASCII ones: the API's schemas refuse them
+    before this (wafa.inputs), so they come only from what people type and the files they export (purchase
+    imports, often from spreadsheets in an Arabic locale)."""
     digits = precision(currency)
     if isinstance(amount, float):
         raise InvalidInput("amounts are decimal strings, not floats", field=field)
+    if isinstance(amount, bool):
+        raise InvalidInput("amounts are decimal strings, not true or false", field=field)
+    if isinstance(amount, str):
+        written = latin_digits(amount.strip(" "))
+        if written.startswith("-") and _WRITTEN.fullmatch(written[1:]):
+            raise InvalidInput("amount must not be negative", field=field)
+        if not _WRITTEN.fullmatch(written):
+            raise InvalidInput(f"{amount!r} is not a decimal amount", field=field)
+        amount = written
     try:
-        value = Decimal(str(amount).strip())
+        value = Decimal(amount)
     except InvalidOperation:
         raise InvalidInput(f"{amount!r} is not a decimal amount", field=field) from None
     if not value.is_finite():

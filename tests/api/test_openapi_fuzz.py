@@ -14,8 +14,9 @@ first runs one of its tests, not while the tests are collected.
 Two checks are left out on purpose:
 - positive_data_acceptance: schema-valid input is still refused by business rules (a cursor this
   API never issued, an unknown currency, a closed member, too few points): 422 is the answer.
-- negative_data_rejection: request models are not strict, so pydantic coerces `0` to `false` or
-  `"5"` to `5`; a lenient reader, not a crash.
+- negative_data_rejection: request bodies are strict (wafa.inputs: `0` is not `false`, `"5"` not `5`)
+  and pass it, but a GET ignores a query parameter it does not know (`?x=0`), which the check counts as
+  accepting invalid data.
 """
 
 from __future__ import annotations

@@ -240,3 +240,66 @@ def test_a_referred_member_without_contact_is_refused_when_the_policy_requires_o
     found = referral_of(client, bare)
     assert (found["status"], found["reason"]) == ("refused", "a referred member needs an e-mail or phone, to tell whether they are new")
     assert referral_of(client, enrol(client, "new-2", code, email="omar@example.com"))["status"] == "pending"
+
+
+def completed(client: TestClient, factory: sessionmaker[Session], tenant: TenantCtx, clock: FrozenClock, **policy: object) -> tuple[int, int]:
+    """A referral completed by a purchase of 100.00 (order Q-1) that cleared a return window of 0 days."""
+    client.patch("/v1/program", json={"pending_days": 0})
+    answer = client.put("/v1/referral-policy", json={"referrer_points": 1500, "referee_points": 200, "min_purchase": "50.00", **policy})
+    assert answer.status_code == 200, answer.text
+    referrer_id = client.post("/v1/members", json={"external_id": "ref-1", "email": "sara@example.com"}).json()["id"]
+    code = client.get(f"/v1/members/{referrer_id}/referrals").json()["referral_code"]
+    new_id = enrol(client, "new-1", code, email="huda@example.com")
+    client.post("/v1/events", json={"type": "purchase", "member": {"id": new_id}, "order_id": "Q-1", "amount": "100.00", "currency": "SAR"})
+    clock.advance(timedelta(minutes=5))
+    run_due(factory, now=clock.now(), tenant_id=tenant.id)
+    assert referral_of(client, new_id)["status"] == "completed"
+    return referrer_id, new_id
+
+
+def available(client: TestClient, member_id: int) -> int:
+    return client.get(f"/v1/members/{member_id}/balance").json()["available"]
+
+
+def test_a_referral_whose_purchase_is_returned_is_reversed_and_its_bonuses_clawed_back(
+    client: TestClient, factory: sessionmaker[Session], tenant: TenantCtx, clock: FrozenClock,
+) -> None:
+    """Farming: the bonuses paid, the qualifying purchase returned; the referrer kept 1,500 points and the new member 200."""
+    referrer_id, new_id = completed(client, factory, tenant, clock)
+    assert (available(client, referrer_id), available(client, new_id)) == (1500, 300)  # 100 for the purchase, 200 the bonus
+    clock.advance(timedelta(days=3))
+    assert client.post("/v1/events", json={"type": "return", "order_id": "Q-1"}).status_code == 201
+    found = referral_of(client, new_id)
+    assert (found["status"], found["reason"]) == ("reversed", "the qualifying purchase was returned")
+    assert (available(client, referrer_id), available(client, new_id)) == (0, 0)
+    from wafa.ledger.verify import verify
+
+    with factory() as session:
+        assert verify(session, tenant_id=tenant.id).ok
+
+
+def test_spent_bonuses_come_back_as_a_debt(client: TestClient, factory: sessionmaker[Session], tenant: TenantCtx, clock: FrozenClock) -> None:
+    referrer_id, _ = completed(client, factory, tenant, clock)
+    assert client.post(f"/v1/members/{referrer_id}/redemptions", json={"points": 1500, "reason": "gift"}).status_code == 201
+    client.post("/v1/events", json={"type": "return", "order_id": "Q-1"})
+    assert available(client, referrer_id) == -1500
+
+
+def test_a_partial_return_that_still_qualifies_keeps_the_referral(
+    client: TestClient, factory: sessionmaker[Session], tenant: TenantCtx, clock: FrozenClock,
+) -> None:
+    referrer_id, new_id = completed(client, factory, tenant, clock)
+    client.post("/v1/events", json={"type": "return", "order_id": "Q-1", "amount": "40.00"})  # 60.00 kept, over 50.00
+    assert referral_of(client, new_id)["status"] == "completed" and available(client, referrer_id) == 1500
+    client.post("/v1/events", json={"type": "return", "order_id": "Q-1", "amount": "20.00"})  # 40.00 kept: no longer
+    assert referral_of(client, new_id)["status"] == "reversed" and available(client, referrer_id) == 0
+
+
+def test_a_return_after_the_window_or_with_reversal_off_keeps_the_referral(
+    client: TestClient, factory: sessionmaker[Session], tenant: TenantCtx, clock: FrozenClock,
+) -> None:
+    referrer_id, new_id = completed(client, factory, tenant, clock, reverse_within_days=10)
+    clock.advance(timedelta(days=11))
+    client.post("/v1/events", json={"type": "return", "order_id": "Q-1"})
+    assert referral_of(client, new_id)["status"] == "completed" and available(client, referrer_id) == 1500
+    assert client.get("/v1/referral-policy").json()["reverse_within_days"] == 10

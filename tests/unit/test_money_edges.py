@@ -88,3 +88,17 @@ def test_an_amount_is_accepted_exactly_when_it_fits_the_currency(currency: str, 
     else:
         with pytest.raises(InvalidInput):
             to_minor(text, currency)
+
+
+@pytest.mark.parametrize(("amount", "minor"), [("١٢٫٥٠", 1250), ("١٢.٥", 1250), ("۱۲.۵۰", 1250), ("٠", 0), (" 12.50 ", 1250)])
+def test_arabic_indic_digits_from_people_and_their_files_read_as_ascii(amount: str, minor: int) -> None:
+    # The API's schemas refuse them first (wafa.inputs); a purchase file exported in an Arabic locale has them.
+    assert to_minor(amount, "SAR") == minor
+
+
+@pytest.mark.parametrize("amount", ["1e2", "1E+2", "1_000", "+5", "१२", "１２", "٥²", "\t5", "5\n", "5.", ".5", "1,000", "", True])
+def test_every_other_way_of_writing_a_number_is_refused(amount) -> None:  # type: ignore[no-untyped-def]
+    # Decimal() takes most of these; an amount is written out in digits, or it is not an amount.
+    with pytest.raises(InvalidInput) as failure:
+        to_minor(amount, "SAR")
+    assert failure.value.field == "amount"

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from wafa.analytics.segment_rules import SegmentCondition
+from wafa.inputs import Amount, Count, Day, Line, Number, TypedDigits, decimal_pattern
 
 
 class ClvFitIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    calibration_end: date = Field(description="the last local day of the purchases the models learn from")
+    calibration_end: Day = Field(description="the last local day of the purchases the models learn from")
     unit: Literal["day", "week"] = "week"
-    holdout_end: date | None = Field(None, description="with it, predicted and actual repeat purchases after calibration_end are compared")
+    holdout_end: Day | None = Field(None, description="with it, predicted and actual repeat purchases after calibration_end are compared")
 
 
 class ClvModelRead(BaseModel):
@@ -74,7 +75,7 @@ class RfmPage(BaseModel):
 
 class AcquisitionSpendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: str = Field(pattern=r"^\s*\d{1,15}(\.\d{1,6})?\s*$", description="base currency, major units")
+    amount: Amount = Field(description="base currency, major units")
 
 
 class AcquisitionSpendRead(BaseModel):
@@ -86,15 +87,15 @@ class AcquisitionSpendRead(BaseModel):
 class SegmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     key: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$", description="how rules and rewards name it")
-    name_en: str = Field(min_length=1, max_length=200)
-    name_ar: str = Field(min_length=1, max_length=200)
+    name_en: Line = Field(min_length=1, max_length=200)
+    name_ar: Line = Field(min_length=1, max_length=200)
     conditions: list[SegmentCondition] = Field(min_length=1, max_length=50, description="all must hold")
 
 
 class SegmentUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name_en: str | None = Field(None, min_length=1, max_length=200)
-    name_ar: str | None = Field(None, min_length=1, max_length=200)
+    name_en: Line | None = Field(None, min_length=1, max_length=200)
+    name_ar: Line | None = Field(None, min_length=1, max_length=200)
     conditions: list[SegmentCondition] | None = Field(None, min_length=1, max_length=50)
 
 
@@ -124,10 +125,10 @@ class SegmentSize(BaseModel):
 
 class AbcPolicyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    weights: dict[str, float] = Field(description="volume, growth, margin, payment_speed, tenure: non-negative, normalised")
-    a_share: float = Field(0.2, gt=0, lt=1, description="share of members ranked A")
-    b_share: float = Field(0.3, ge=0, lt=1, description="share ranked B after them")
-    months: int = Field(12, ge=1, le=60, description="the window of volume, margin and payment speed; growth compares it with the one before")
+    weights: dict[Line, Number] = Field(description="volume, growth, margin, payment_speed, tenure: non-negative, normalised")
+    a_share: Number = Field(0.2, gt=0, lt=1, description="share of members ranked A")
+    b_share: Number = Field(0.3, ge=0, lt=1, description="share ranked B after them")
+    months: Count = Field(12, ge=1, le=60, description="the window of volume, margin and payment speed; growth compares it with the one before")
 
 
 class AbcSummary(BaseModel):
@@ -218,23 +219,24 @@ class Cohorts(BaseModel):
 
 
 GoalKpi = Literal["purchase_frequency", "retention_rate", "participation_rate_revenue", "aov_members", "nps", "clv_to_cac"]
-_DECIMAL = r"^\s*-?\d{1,12}(\.\d{1,6})?\s*$"
+# A KPI's target: a signed decimal string of ASCII digits ("0.25", "-10", "150.00").
+Target = Annotated[str, Field(pattern=decimal_pattern(12, 6, signed=True)), TypedDigits]
 
 
 class GoalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kpi: GoalKpi = Field(description="the KPI aimed at, as /v1/analytics/kpis names it")
-    target: str = Field(pattern=_DECIMAL, description="in the KPI's unit: rates 0 to 1, NPS -100 to 100, money in major units of the base currency")
-    starts_on: date = Field(description="first local day of the goal")
-    ends_on: date = Field(description="last local day of the goal (inclusive)")
+    target: Target = Field(description="in the KPI's unit: rates 0 to 1, NPS -100 to 100, money in major units of the base currency")
+    starts_on: Day = Field(description="first local day of the goal")
+    ends_on: Day = Field(description="last local day of the goal (inclusive)")
 
 
 class GoalUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kpi: GoalKpi | None = None
-    target: str | None = Field(None, pattern=_DECIMAL)
-    starts_on: date | None = None
-    ends_on: date | None = None
+    target: Target | None = None
+    starts_on: Day | None = None
+    ends_on: Day | None = None
 
 
 class GoalPoint(BaseModel):

@@ -10,10 +10,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from wafa.inputs import Count, Day, Line, Number, TypedDigits, decimal_pattern
 from wafa.rules.engine import age_band
 
-Names = Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(min_length=1, max_length=100)]
-Money = Annotated[str, Field(pattern=r"^\s*\d{1,15}(\.\d{1,6})?\s*$")]
+Names = Annotated[list[Annotated[Line, Field(min_length=1, max_length=64)]], Field(min_length=1, max_length=100)]
+Money = Annotated[str, Field(pattern=decimal_pattern(15, 6)), TypedDigits]
 
 
 class _Strict(BaseModel):
@@ -34,9 +35,9 @@ class LastPurchase(_Strict):
     """The member's last kept purchase: before and/or after a day, or within the last N days (none: never bought)."""
 
     type: Literal["last_purchase"]
-    before: date | None = None
-    after: date | None = None
-    within_days: int | None = Field(None, ge=1, le=3650)
+    before: Day | None = None
+    after: Day | None = None
+    within_days: Count | None = Field(None, ge=1, le=3650)
 
     @model_validator(mode="after")
     def _some(self) -> LastPurchase:
@@ -63,7 +64,7 @@ class ChurnRisk(_Strict):
     """1 - P(alive) from the newest lifetime-value fit (members without one never match)."""
 
     type: Literal["churn_risk"]
-    at_least: float = Field(ge=0, le=1)
+    at_least: Number = Field(ge=0, le=1)
 
 
 class Attribute(_Strict):

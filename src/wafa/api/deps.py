@@ -19,12 +19,14 @@ from starlette.concurrency import run_in_threadpool
 from wafa.db import autocommit_session, unit_of_work
 from wafa.errors import Forbidden, InvalidInput, Unauthorized, WafaError
 from wafa.events import idempotency
+from wafa.inputs import DigitsOnly
 from wafa.tenants import service as tenants
 from wafa.tenants.service import Principal
 
 # Ids are 64-bit: anything larger cannot name a row, and must not reach the database driver.
 MAX_ID = 2**63 - 1
-IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+# Written with ASCII digits only: lax pydantic would read /members/+12, /members/1_2 and /members/12.0 as member 12.
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID), DigitsOnly]
 
 bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer wafa_...`")
 

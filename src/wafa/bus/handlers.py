@@ -81,6 +81,13 @@ def achievements_after_return(session: Session, message: Message) -> None:
     _measured(session, message, member_id=message.member_id, cause="return")
 
 
+def referral_after_return(session: Session, message: Message) -> None:
+    """A referral bought then returned is reversed (farming: the bonuses paid, the purchases returned)."""
+    assert isinstance(message, PurchaseReturned)
+    referrals.on_return(session, tenant_id=message.tenant_id, purchase_event_id=message.purchase_event_id,
+                        return_event_id=message.return_event_id, now=message.now)
+
+
 # Points earned outside a purchase -------------------------------------------------------------------
 
 def tier_after_points(session: Session, message: Message) -> None:
@@ -156,7 +163,7 @@ def referral_after_enrolment(session: Session, message: Message) -> None:
 
 HANDLERS: dict[type[Message], list[Handler]] = {
     PurchaseRecorded: [Handler(tier_after_purchase, _has_tiers), Handler(achievements_after_purchase, _has_achievements)],
-    PurchaseReturned: [Handler(achievements_after_return, _had_achievements)],
+    PurchaseReturned: [Handler(achievements_after_return, _had_achievements), Handler(referral_after_return, _always)],
     PointsEarned: [Handler(tier_after_points, _has_tiers), Handler(achievements_after_points, _has_achievements)],
     CustomEventRecorded: [Handler(tier_after_custom_event, _has_tiers), Handler(achievements_after_custom_event, _has_achievements)],
     ReferralCompleted: [Handler(tiers_after_referral, _has_tiers), Handler(achievements_after_referral, _has_achievements)],

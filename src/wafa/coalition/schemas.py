@@ -6,10 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 
-Decimal = Annotated[str, Field(min_length=1, max_length=24, pattern=r"^[0-9]{1,12}(\.[0-9]{1,8})?$", examples=["0.05"])]
-Fraction = Annotated[str, Field(min_length=1, max_length=12, pattern=r"^0(\.[0-9]{1,8})?$", examples=["0.05"])]
+from wafa.inputs import Count, Id, Line, TypedDigits, decimal_pattern
+
+# ASCII digits only in the API; the console's partner form reads Arabic-Indic ones too (TypedDigits).
+Decimal = Annotated[str, Field(min_length=1, max_length=24, pattern=decimal_pattern(12, 8), examples=["0.05"]), TypedDigits]
+Fraction = Annotated[str, Field(min_length=1, max_length=12, pattern=r"^0(\.[0-9]{1,8})?$", examples=["0.05"]), TypedDigits]
 Currency = Annotated[str, Field(min_length=3, max_length=3, pattern=r"^[A-Za-z]{3}$", examples=["SAR"])]
 
 
@@ -31,9 +34,9 @@ class CoalitionRead(BaseModel):
 
 
 class PartnerIn(_Strict):
-    key: str = Field(min_length=1, max_length=64, description="lowercase letters, digits, dashes; events name the partner by it")
-    name: str = Field(min_length=1, max_length=200)
-    name_ar: str | None = Field(None, max_length=200)
+    key: Line = Field(min_length=1, max_length=64, description="lowercase letters, digits, dashes; events name the partner by it")
+    name: Line = Field(min_length=1, max_length=200)
+    name_ar: Line | None = Field(None, max_length=200)
     currency: Currency = Field(description="the currency the partner settles in")
     period: Literal["monthly", "weekly"] = "monthly"
     earn_rate: Decimal = Field(description="points per one unit of money spent at the partner")
@@ -41,13 +44,13 @@ class PartnerIn(_Strict):
     redeem_value: Decimal = Field(description="what the operator pays the partner per point spent there")
     issue_fee: Fraction = Field("0", description="the operator's commission on points issued, a fraction of their price")
     redeem_fee: Fraction = Field("0", description="the operator's commission on points redeemed, a fraction of their value")
-    own_points_name: str | None = Field(None, min_length=1, max_length=64, description="a points currency of the partner's own")
-    own_points_rate: StrictInt | None = Field(None, ge=1, le=1_000_000, description="the partner's own points per coalition point")
+    own_points_name: Line | None = Field(None, min_length=1, max_length=64, description="a points currency of the partner's own")
+    own_points_rate: Count | None = Field(None, ge=1, le=1_000_000, description="the partner's own points per coalition point")
 
 
 class PartnerUpdate(_Strict):
-    name: str | None = Field(None, min_length=1, max_length=200)
-    name_ar: str | None = Field(None, max_length=200)
+    name: Line | None = Field(None, min_length=1, max_length=200)
+    name_ar: Line | None = Field(None, max_length=200)
     status: Literal["active", "suspended"] | None = None
     currency: Currency | None = None
     period: Literal["monthly", "weekly"] | None = None
@@ -56,14 +59,14 @@ class PartnerUpdate(_Strict):
     redeem_value: Decimal | None = None
     issue_fee: Fraction | None = None
     redeem_fee: Fraction | None = None
-    own_points_name: str | None = Field(None, min_length=1, max_length=64)
-    own_points_rate: StrictInt | None = Field(None, ge=1, le=1_000_000)
+    own_points_name: Line | None = Field(None, min_length=1, max_length=64)
+    own_points_rate: Count | None = Field(None, ge=1, le=1_000_000)
 
 
 class StoreIn(_Strict):
-    code: str = Field(min_length=1, max_length=64, description="the `store` events name")
-    name: str = Field(min_length=1, max_length=200)
-    city: str | None = Field(None, max_length=100)
+    code: Line = Field(min_length=1, max_length=64, description="the `store` events name")
+    name: Line = Field(min_length=1, max_length=200)
+    city: Line | None = Field(None, max_length=100)
 
 
 class StoreRead(BaseModel):
@@ -105,13 +108,13 @@ def _every_partner_scope() -> list[PartnerScope]:
 
 
 class PartnerKeyIn(_Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
     scopes: list[PartnerScope] = Field(default_factory=_every_partner_scope, min_length=1, max_length=3)
 
 
 class ExchangeIn(_Strict):
-    member_id: StrictInt = Field(ge=1, le=2**63 - 1)
-    own_points: StrictInt = Field(ge=1, le=10**12, description="the partner's own points the member brings")
+    member_id: Id
+    own_points: Count = Field(ge=1, le=10**12, description="the partner's own points the member brings")
 
 
 class ExchangeRead(BaseModel):
@@ -125,7 +128,7 @@ class ExchangeRead(BaseModel):
 
 
 class SettlementIn(_Strict):
-    period: str = Field(pattern=r"^\d{4}-(\d{2}|W\d{2})$", description="2026-11 (monthly partners) or 2026-W47 (weekly partners)")
+    period: str = Field(pattern=r"^[0-9]{4}-([0-9]{2}|W[0-9]{2})$", description="2026-11 (monthly partners) or 2026-W47 (weekly partners)")
 
 
 class StatementLine(BaseModel):

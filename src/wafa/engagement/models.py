@@ -28,6 +28,9 @@ class ReferralPolicy(Base):
     max_per_month: Mapped[int] = mapped_column(Integer)
     # A referral with no qualifying purchase after this many days expires.
     expire_days: Mapped[int] = mapped_column(Integer)
+    # A completed referral whose qualifying purchase comes back (below min_purchase kept) within this many
+    # days of completing is reversed, both bonuses clawed back; 0 never reverses.
+    reverse_within_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     # Refuse referred members with neither e-mail nor phone (nothing to tell a new customer by).
     require_contact: Mapped[bool] = mapped_column(Boolean, default=False)
     # The shop's sign-up page with {code} where the code goes; None: the member portal's join page.
@@ -43,6 +46,7 @@ class Referral(Base):
         UniqueConstraint("tenant_id", "referee_id", name="uq_referrals_referee"),
         Index("ix_referrals_referrer", "tenant_id", "referrer_id", "created_at"),
         Index("ix_referrals_status", "status", "id"),
+        Index("ix_referrals_purchase", "tenant_id", "purchase_event_id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -50,7 +54,7 @@ class Referral(Base):
     referrer_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     referee_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     code: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16))  # pending, completed, expired, refused
+    status: Mapped[str] = mapped_column(String(16))  # pending, completed, expired, refused, reversed
     reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     purchase_event_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

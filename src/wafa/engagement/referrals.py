@@ -189,6 +189,45 @@ def settle(session: Session, *, tenant_id: int, referral_id: int, now: datetime)
     return "completed"
 
 
+def on_return(session: Session, *, tenant_id: int, purchase_event_id: int, return_event_id: int, now: datetime) -> str | None:
+    """After a return: reverse the completed referral this purchase qualified, if it no longer does (less
+    than min_purchase kept) within the policy's `reverse_within_days` of completing. Both bonuses are
+    clawed back like any return (into debt if spent); rewards granted stay granted. Returns the new status."""
+    referral = session.execute(
+        select(Referral).where(Referral.tenant_id == tenant_id, Referral.purchase_event_id == purchase_event_id,
+                               Referral.status == "completed").with_for_update()
+    ).scalar_one_or_none()
+    if referral is None or referral.completed_at is None:
+        return None
+    rules_ = policy(session, tenant_id=tenant_id)
+    if not rules_.reverse_within_days or now > referral.completed_at + timedelta(days=rules_.reverse_within_days):
+        return None
+    program = programs.get(session, tenant_id=tenant_id)
+    kept = purchase_history.kept_of(session, tenant_id=tenant_id, event_id=purchase_event_id, currency=program.base_currency)
+    if kept is not None and kept >= max(rules_.min_purchase, 1):
+        return None  # a partial return that leaves a qualifying purchase
+    taken: dict[str, int] = {}
+    for who, member_id in (("referrer", referral.referrer_id), ("referee", referral.referee_id)):
+        credit = ledger.credit_by_key(session, tenant_id=tenant_id, idempotency_key=f"referral:{referral.id}:{who}")
+        if member_id is None or credit is None or credit[1] <= 0:
+            continue
+        entry_id, points, lot_id = credit
+        ledger.claw_back(
+            session, tenant_id=tenant_id, member_id=member_id, points=points, lot_id=lot_id, reverses_entry_id=entry_id,
+            idempotency_key=f"referral:{referral.id}:{who}:reversed", reason=f"referral reversed ({who}): the qualifying purchase was returned",
+            now=now, event_id=return_event_id, details={"referral_id": referral.id},
+        )
+        taken[who] = points
+    referral.status, referral.reason = "reversed", "the qualifying purchase was returned"
+    session.flush()
+    for side in [w for w in (referral.referrer_id, referral.referee_id) if w is not None]:
+        outbox.emit(session, tenant_id=tenant_id, type_="referral.reversed", member_id=side, now=now, payload={
+            "referral_id": referral.id, "referrer_id": referral.referrer_id, "referee_id": referral.referee_id,
+            "points_taken_back": taken, "reason": referral.reason,
+        })
+    return "reversed"
+
+
 def of_member(session: Session, *, tenant_id: int, member_id: int) -> tuple[Referral | None, list[Referral]]:
     """Who referred a member (None), and the member's own referrals, newest first."""
     referred_by = session.execute(

@@ -23,6 +23,7 @@ def _policy_read(session, tenant_id: int) -> ReferralPolicyRead:
         enabled=found.enabled, referrer_points=found.referrer_points, referee_points=found.referee_points,
         referrer_reward=found.referrer_reward, referee_reward=found.referee_reward,
         min_purchase=to_major(found.min_purchase, currency), max_per_month=found.max_per_month, expire_days=found.expire_days,
+        reverse_within_days=found.reverse_within_days if found.reverse_within_days is not None else 30,
         require_contact=bool(found.require_contact), link_template=found.link_template, updated_at=found.updated_at,
     )
 

@@ -6,26 +6,30 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from wafa.events.schemas import Decimal_
+from wafa.inputs import Amount, Count, Flag, Id, Line, Moment, Text
 
 
 class ReferralPolicyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    enabled: bool = True
-    referrer_points: int = Field(0, ge=0, le=10**9)
-    referee_points: int = Field(0, ge=0, le=10**9)
-    referrer_reward: str | None = Field(None, max_length=64, description="a catalog reward's key given to the referrer")
-    referee_reward: str | None = Field(None, max_length=64, description="a catalog reward's key given to the new member")
-    min_purchase: Decimal_ = Field("0", description="the first purchase of at least this (base currency, kept after returns) completes it")
-    max_per_month: int = Field(10, ge=1, le=10_000, description="referrals a member may make per month; more are refused")
-    expire_days: int = Field(90, ge=1, le=3650, description="a referral with no qualifying purchase by then expires")
-    require_contact: bool = Field(
+    enabled: Flag = True
+    referrer_points: Count = Field(0, ge=0, le=10**9)
+    referee_points: Count = Field(0, ge=0, le=10**9)
+    referrer_reward: Line | None = Field(None, max_length=64, description="a catalog reward's key given to the referrer")
+    referee_reward: Line | None = Field(None, max_length=64, description="a catalog reward's key given to the new member")
+    min_purchase: Amount = Field("0", description="the first purchase of at least this (base currency, kept after returns) completes it")
+    max_per_month: Count = Field(10, ge=1, le=10_000, description="referrals a member may make per month; more are refused")
+    expire_days: Count = Field(90, ge=1, le=3650, description="a referral with no qualifying purchase by then expires")
+    reverse_within_days: Count = Field(
+        30, ge=0, le=3650, description="a completed referral whose qualifying purchase is returned (below min_purchase kept) within "
+        "this many days of completing is reversed: both bonuses are clawed back; 0 never reverses",
+    )
+    require_contact: Flag = Field(
         False, description="refuse a referred member with neither e-mail nor phone: nothing tells whether they are new"
     )
     link_template: str | None = Field(
-        None, max_length=500, pattern=r"^https?://[^\s]*\{code\}[^\s]*$",
+        None, max_length=500, pattern=r"^https?://[^\s\x00-\x1f\x7f-\x9f]*\{code\}[^\s\x00-\x1f\x7f-\x9f]*$",
         description="the shop's sign-up page, with {code} where the referral code goes "
         "(e.g. https://shop.example/join?ref={code}); without it, the member portal's join page",
     )
@@ -40,8 +44,8 @@ class ReferralRead(BaseModel):
     referrer_id: int | None
     referee_id: int
     code: str
-    status: str = Field(description="pending, completed, expired or refused")
-    reason: str | None = Field(description="why it was refused or expired")
+    status: str = Field(description="pending, completed, expired, refused or reversed")
+    reason: str | None = Field(description="why it was refused, expired or reversed")
     purchase_event_id: int | None
     created_at: datetime
     completed_at: datetime | None
@@ -58,8 +62,10 @@ class MemberReferrals(BaseModel):
 # Badges, challenges and streaks ------------------------------------------------------------------
 
 Key = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
-Text = Annotated[str, Field(min_length=1, max_length=200)]
-Long = Annotated[str, Field(min_length=1, max_length=1000)]
+Name = Annotated[Line, Field(min_length=1, max_length=200)]
+Long = Annotated[Text, Field(min_length=1, max_length=1000)]
+# An image's address: http(s), then no control characters.
+ImageUrl = Annotated[str, Field(max_length=500, pattern=r"^https?://[^\x00-\x1f\x7f-\x9f]*$")]
 
 METRICS = ("purchases", "spend", "categories", "events", "referrals", "tier")
 
@@ -73,12 +79,12 @@ class GoalIn(BaseModel):
         "(different categories bought), events (custom events of `event_type`), referrals (completed), "
         "tier (reached `tier` or above; badges only)"
     )
-    at_least: Decimal_ | None = Field(
+    at_least: Amount | None = Field(
         None, description="the target: a count, or for spend an amount in the base currency; not for tier"
     )
-    category: str | None = Field(None, min_length=1, max_length=64, description="purchases and spend: only lines of this category")
-    min_amount: Decimal_ | None = Field(None, description="purchases: only orders of at least this (base currency)")
-    event_type: str | None = Field(None, min_length=1, max_length=64, description="events: the custom event's type")
+    category: Line | None = Field(None, min_length=1, max_length=64, description="purchases and spend: only lines of this category")
+    min_amount: Amount | None = Field(None, description="purchases: only orders of at least this (base currency)")
+    event_type: Line | None = Field(None, min_length=1, max_length=64, description="events: the custom event's type")
     tier: Key | None = Field(None, description="tier: the tier's key")
 
     @model_validator(mode="after")
@@ -112,22 +118,22 @@ class GoalIn(BaseModel):
 class _Definition(BaseModel):
     model_config = ConfigDict(extra="forbid")
     key: Key
-    name_en: Text
-    name_ar: Text
+    name_en: Name
+    name_ar: Name
     description_en: Long | None = None
     description_ar: Long | None = None
-    image_url: str | None = Field(None, max_length=500, pattern=r"^https?://")
-    points: int = Field(0, ge=0, le=10**9, description="points given when earned")
+    image_url: ImageUrl | None = None
+    points: Count = Field(0, ge=0, le=10**9, description="points given when earned")
     reward_key: Key | None = Field(None, description="a catalog reward granted when earned")
 
 
 class _DefinitionUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name_en: Text | None = None
-    name_ar: Text | None = None
+    name_en: Name | None = None
+    name_ar: Name | None = None
     description_en: Long | None = None
     description_ar: Long | None = None
-    image_url: str | None = Field(None, max_length=500, pattern=r"^https?://")
+    image_url: ImageUrl | None = None
     status: Literal["active", "archived"] | None = Field(None, description="an archived one is no longer earned; what was earned stays")
 
 
@@ -155,9 +161,9 @@ class BadgeRead(BaseModel):
 
 class ChallengeIn(_Definition):
     goal: GoalIn
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    opt_in: bool = Field(False, description="members join first; only what they do after joining counts")
+    starts_at: Moment
+    ends_at: Moment
+    opt_in: Flag = Field(False, description="members join first; only what they do after joining counts")
 
     @model_validator(mode="after")
     def _window(self) -> ChallengeIn:
@@ -169,7 +175,7 @@ class ChallengeIn(_Definition):
 
 
 class ChallengeUpdate(_DefinitionUpdate):
-    ends_at: AwareDatetime | None = Field(None, description="extend or shorten; not before it starts")
+    ends_at: Moment | None = Field(None, description="extend or shorten; not before it starts")
 
 
 class ChallengeRead(BaseModel):
@@ -192,19 +198,19 @@ class ChallengeRead(BaseModel):
 
 class Milestone(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    length: int = Field(ge=1, le=1000, description="periods in a row")
-    points: int = Field(0, ge=0, le=10**9)
+    length: Count = Field(ge=1, le=1000, description="periods in a row")
+    points: Count = Field(0, ge=0, le=10**9)
     reward_key: Key | None = None
 
 
 class StreakIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     key: Key
-    name_en: Text
-    name_ar: Text
+    name_en: Name
+    name_ar: Name
     period: Literal["week", "month"] = Field(description="week: Monday to Sunday; both in the program's time zone")
-    min_amount: Decimal_ = Field("0", description="a purchase of at least this (base currency, kept after returns) qualifies")
-    starts_at: AwareDatetime | None = Field(None, description="purchases from here count (default: now)")
+    min_amount: Amount = Field("0", description="a purchase of at least this (base currency, kept after returns) qualifies")
+    starts_at: Moment | None = Field(None, description="purchases from here count (default: now)")
     milestones: list[Milestone] = Field(min_length=1, max_length=20)
 
     @field_validator("milestones")
@@ -218,8 +224,8 @@ class StreakIn(BaseModel):
 
 class StreakUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name_en: Text | None = None
-    name_ar: Text | None = None
+    name_en: Name | None = None
+    name_ar: Name | None = None
     status: Literal["active", "archived"] | None = None
 
 
@@ -301,8 +307,8 @@ class Achievements(BaseModel):
 
 class LeaderboardProfileIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    nickname: str = Field(min_length=2, max_length=32, description="shown instead of the member's name")
-    opt_in: bool = True
+    nickname: Line = Field(min_length=2, max_length=32, description="shown instead of the member's name")
+    opt_in: Flag = True
 
     @field_validator("nickname")
     @classmethod
@@ -342,16 +348,16 @@ class Question(BaseModel):
     type: Literal["nps", "rating", "text"] = Field(description="nps: 0 to 10; rating: 1 to 5; text: a comment")
     text_en: Long
     text_ar: Long
-    required: bool = True
+    required: Flag = True
 
 
 class SurveyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     key: Key
-    title_en: Text
-    title_ar: Text
+    title_en: Name
+    title_ar: Name
     questions: list[Question] = Field(min_length=1, max_length=30)
-    closes_at: AwareDatetime | None = None
+    closes_at: Moment | None = None
 
     @field_validator("questions")
     @classmethod
@@ -365,7 +371,7 @@ class SurveyIn(BaseModel):
 class SurveyUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: Literal["open", "closed"] | None = None
-    closes_at: AwareDatetime | None = None
+    closes_at: Moment | None = None
 
 
 class SurveyRead(BaseModel):
@@ -386,13 +392,13 @@ class SurveyPage(BaseModel):
 
 class InviteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    member_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(None, max_length=10_000)
-    tier: str | None = Field(None, min_length=1, max_length=64, description="every active member of this tier (its key, in any case)")
-    segment: str | None = Field(
+    member_ids: list[Id] | None = Field(None, max_length=10_000)
+    tier: Line | None = Field(None, min_length=1, max_length=64, description="every active member of this tier (its key, in any case)")
+    segment: Line | None = Field(
         None, min_length=1, max_length=64,
         description="every active member of this segment (an RFM segment, an A/B/C class or a custom one; its key, in any case)",
     )
-    all_members: bool = Field(False, description="every active member")
+    all_members: Flag = Field(False, description="every active member")
 
     @model_validator(mode="after")
     def _one(self) -> InviteIn:
@@ -414,9 +420,11 @@ class Invitations(BaseModel):
 
 class ResponseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    member_id: int | None = Field(None, ge=1, le=2**63 - 1)
-    token: str | None = Field(None, min_length=10, max_length=64, description="the invitation link's token, instead of member_id")
-    answers: dict[str, int | str] = Field(description="question key -> answer")
+    member_id: Id | None = None
+    token: Line | None = Field(None, min_length=10, max_length=64, description="the invitation link's token, instead of member_id")
+    answers: dict[Line, Count | Text] = Field(
+        description="question key -> answer: a score as a JSON integer, a comment as text (several lines allowed)"
+    )
 
     @model_validator(mode="after")
     def _who(self) -> ResponseIn:

@@ -23,6 +23,7 @@ from wafa.db import bulk_insert, unit_of_work
 from wafa.errors import WafaError
 from wafa.events import category_totals, purchase_totals
 from wafa.events.models import Event
+from wafa.inputs import control_character, latin_digits
 from wafa.members import service as members
 from wafa.money import precision, to_minor
 from wafa.programs.service import ProgramConfig
@@ -94,6 +95,11 @@ def parse(raw: dict[str, Any], *, line: int, mapping: dict[str, str], program: P
     for name in REQUIRED:
         if value(name) is None:
             raise BadRow("%(column)s is empty", column=mapping.get(name, name))
+    # The text rule of the API (wafa.inputs): what PostgreSQL cannot store (NUL), nor SQLite, nor the purchase's schema.
+    for name in ("customer_id", "order_id", "store"):
+        found = value(name)
+        if isinstance(found, str) and (bad := control_character(found)):
+            raise BadRow("unreadable row: %(error)s", error=f"{mapping.get(name, name)} holds a control character ({bad})")
     customer = str(value("customer_id"))
     if len(customer) > 128:
         raise BadRow("%(column)s is longer than %(n)s characters", column=mapping.get("customer_id", "customer_id"), n=128)
@@ -128,7 +134,10 @@ def parse(raw: dict[str, Any], *, line: int, mapping: dict[str, str], program: P
     quantity = None
     if value("quantity") is not None:
         try:
-            number = Decimal(str(value("quantity")))
+            written = latin_digits(str(value("quantity")))  # Arabic-Indic digits read as ASCII ones, as for amounts
+            if not written.isascii():
+                raise ValueError("digits of another script")
+            number = Decimal(written)
             if number != number.to_integral_value():
                 raise ValueError("fraction")
             quantity = int(number)
@@ -150,8 +159,8 @@ def _when(raw: Any, timezone: str) -> datetime:
         elif isinstance(raw, date):
             found = datetime.combine(raw, time(0))
         else:
-            text_ = str(raw)
-            if len(text_) == 8 and text_.isdigit():
+            text_ = latin_digits(str(raw))  # Arabic-Indic digits read as ASCII ones, as for amounts
+            if len(text_) == 8 and text_.isascii() and text_.isdigit():
                 found = datetime.combine(datetime.strptime(text_, "%Y%m%d").date(), time(0))
             elif len(text_) == 10:
                 found = datetime.combine(date.fromisoformat(text_), time(0))
@@ -173,9 +182,19 @@ def _items(raw: Any, currency: str) -> list[dict] | None:
         lines = json.loads(raw) if isinstance(raw, str) else raw
         out = []
         for line in lines:
-            quantity = int(line.get("quantity", 1))
+            quantity = line.get("quantity", 1)
+            if isinstance(quantity, str):  # Arabic-Indic digits read as ASCII ones, as for amounts
+                quantity = latin_digits(quantity.strip())
+                quantity = int(quantity) if quantity.isascii() and quantity.isdigit() else None
+            elif isinstance(quantity, float) and quantity.is_integer():  # a spreadsheet's 2.0
+                quantity = int(quantity)
+            if isinstance(quantity, bool) or not isinstance(quantity, int):  # never 2.9 read as 2, nor true as 1
+                raise ValueError("quantity is not a whole number")
             if quantity < 0:
                 raise ValueError("negative quantity")
+            for name in ("sku", "category", "brand"):
+                if isinstance(line.get(name), str) and (bad := control_character(line[name])):
+                    raise ValueError(f"{name} holds a control character ({bad})")
             out.append({
                 "sku": str(line["sku"])[:64], "category": line.get("category"), "brand": line.get("brand"), "quantity": quantity,
                 "unit_price": to_minor(str(line.get("unit_price", "0")), currency), "earns": bool(line.get("earns", True)),

@@ -94,6 +94,16 @@ def kept_purchase(
     )
 
 
+def kept_of(session: Session, *, tenant_id: int, event_id: int, currency: str) -> int | None:
+    """Money a purchase keeps after its returns (minor units), if it is in `currency`; None otherwise."""
+    row = session.execute(
+        select(Event.amount, Event.returned_amount, Event.currency).where(Event.tenant_id == tenant_id, Event.id == event_id)
+    ).first()
+    if row is None or (row.currency or "") != currency:
+        return None
+    return int(row.amount or 0) - int(row.returned_amount or 0)
+
+
 def count_events(
     session: Session, *, tenant_id: int, member_id: int, type_: str, since: datetime | None = None, until: datetime | None = None
 ) -> int:

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
-Decimal_ = Annotated[
-    str,
-    Field(pattern=r"^\s*\d{1,15}(\.\d{1,6})?\s*$", description='a decimal string in major units, e.g. "120.50"', examples=["120.50"]),
-]
+from wafa.inputs import Amount, Count, Flag, Id, JsonObject, Line, Moment, Text
+
+# Kept for the domains that import it: money in major units as a string of ASCII digits ("120.50").
+Decimal_ = Amount
 
 
 class MemberRef(BaseModel):
     """Who the event is for: the shop's id for the member, or Wafa's id."""
 
     model_config = ConfigDict(extra="forbid")
-    external_id: str | None = Field(None, min_length=1, max_length=128)
-    id: int | None = Field(None, ge=1, le=2**63 - 1)
+    external_id: Line | None = Field(None, min_length=1, max_length=128)
+    id: Id | None = None
 
     @model_validator(mode="after")
     def _one(self) -> MemberRef:
@@ -30,12 +29,12 @@ class MemberRef(BaseModel):
 
 class Item(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    sku: str = Field(min_length=1, max_length=64)
-    category: str | None = Field(None, max_length=64)
-    brand: str | None = Field(None, max_length=64)
-    quantity: int = Field(ge=1, le=1_000_000)
-    unit_price: Decimal_
-    earns: bool = Field(
+    sku: Line = Field(min_length=1, max_length=64)
+    category: Line | None = Field(None, max_length=64)
+    brand: Line | None = Field(None, max_length=64)
+    quantity: Count = Field(ge=1, le=1_000_000)
+    unit_price: Amount
+    earns: Flag = Field(
         True, description="false for a discounted or reward line: it earns nothing unless a rule says so"
     )
 
@@ -44,17 +43,17 @@ class PurchaseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: Literal["purchase"]
     member: MemberRef | None = Field(None, description="omit for a purchase by someone who is not a member")
-    order_id: str = Field(min_length=1, max_length=128)
-    amount: Decimal_
-    currency: str = Field(min_length=3, max_length=3)
-    occurred_at: AwareDatetime | None = Field(None, description="defaults to the time Wafa receives it")
+    order_id: Line = Field(min_length=1, max_length=128)
+    amount: Amount
+    currency: Line = Field(min_length=3, max_length=3)
+    occurred_at: Moment | None = Field(None, description="defaults to the time Wafa receives it")
     items: list[Item] | None = Field(None, max_length=500)
-    channel: str | None = Field(None, max_length=32)
-    store: str | None = Field(None, max_length=64)
-    coupons: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+    channel: Line | None = Field(None, max_length=32)
+    store: Line | None = Field(None, max_length=64)
+    coupons: list[Annotated[Line, Field(min_length=1, max_length=64)]] | None = Field(
         None, max_length=20, description="coupon codes presented at checkout (rules may ask for one)"
     )
-    partner: str | None = Field(
+    partner: Line | None = Field(
         None, min_length=1, max_length=64,
         description="in a coalition: the key of the partner where the purchase happened (a partner's own API key implies it, "
         "and so does a store of the partner's); its order ids are kept as `<partner>:<order id>`",
@@ -63,8 +62,8 @@ class PurchaseIn(BaseModel):
 
 class ReturnItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    sku: str = Field(min_length=1, max_length=64)
-    quantity: int = Field(ge=1, le=1_000_000)
+    sku: Line = Field(min_length=1, max_length=64)
+    quantity: Count = Field(ge=1, le=1_000_000)
 
 
 class ReturnIn(BaseModel):
@@ -72,17 +71,17 @@ class ReturnIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     type: Literal["return"]
-    order_id: str = Field(min_length=1, max_length=128)
-    return_id: str | None = Field(
+    order_id: Line = Field(min_length=1, max_length=128)
+    return_id: Line | None = Field(
         None, min_length=1, max_length=128, description="the shop's id for this return: a repeat with the same id replays the first result"
     )
     member: MemberRef | None = None
     items: list[ReturnItem] | None = Field(None, min_length=1, max_length=500)
-    amount: Decimal_ | None = Field(None, description="money refunded, in the order's currency")
-    occurred_at: AwareDatetime | None = None
-    channel: str | None = Field(None, max_length=32)
-    store: str | None = Field(None, max_length=64)
-    partner: str | None = Field(
+    amount: Amount | None = Field(None, description="money refunded, in the order's currency")
+    occurred_at: Moment | None = None
+    channel: Line | None = Field(None, max_length=32)
+    store: Line | None = Field(None, max_length=64)
+    partner: Line | None = Field(
         None, min_length=1, max_length=64,
         description="in a coalition: the key of the partner the order was bought at, so `order_id` is that partner's own "
         "(a partner's API key implies it)",
@@ -91,7 +90,7 @@ class ReturnIn(BaseModel):
 
 class PurchaseCoupon(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    code: str = Field(min_length=1, max_length=64)
+    code: Line = Field(min_length=1, max_length=64)
 
 
 class CustomEventIn(BaseModel):
@@ -100,31 +99,16 @@ class CustomEventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: str = Field(pattern=r"^[a-z][a-z0-9_]{1,63}$", description="a declared event type, e.g. review_written")
     member: MemberRef
-    reference: str | None = Field(
+    reference: Line | None = Field(
         None, min_length=1, max_length=128,
         description="the sender's id for this event: a repeat with the same reference (same type and member) replays the first result",
     )
-    attributes: dict[str, Any] = Field(default_factory=dict, description="checked against the type's JSON schema")
-    occurred_at: AwareDatetime | None = None
-    channel: str | None = Field(None, max_length=32)
-    store: str | None = Field(None, max_length=64)
-
-    @field_validator("attributes")
-    @classmethod
-    def _finite(cls, value: dict[str, Any]) -> dict[str, Any]:
-        # 1e400 parses as infinity, which JSON cannot carry back out (and PostgreSQL refuses to store).
-        def check(node: Any) -> None:
-            if isinstance(node, float) and not math.isfinite(node):
-                raise ValueError("numbers must be finite")
-            if isinstance(node, dict):
-                for child in node.values():
-                    check(child)
-            elif isinstance(node, list):
-                for child in node:
-                    check(child)
-
-        check(value)
-        return value
+    # Free-form, held to the text rule at every depth, and finite: 1e400 parses as infinity, which JSON
+    # cannot carry back out (and PostgreSQL refuses to store, as it refuses NUL).
+    attributes: JsonObject = Field(default_factory=dict, description="checked against the type's JSON schema")
+    occurred_at: Moment | None = None
+    channel: Line | None = Field(None, max_length=32)
+    store: Line | None = Field(None, max_length=64)
 
 
 def event_kind(value: Any) -> str | None:
@@ -219,6 +203,7 @@ class Simulation(BaseModel):
 
 class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    # Each is read as an EventIn (strictly) when it is recorded; a refused one is that item's problem.
     events: list[dict[str, Any]] = Field(
         min_length=1, max_length=1000,
         description="purchases, returns and custom events, as for POST /v1/events; each is checked and recorded on its own",
@@ -242,16 +227,16 @@ class BatchResult(BaseModel):
 class EventTypeCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,63}$", description="lowercase, digits, underscores: review_written")
-    description: str | None = Field(None, max_length=500)
-    attributes_schema: dict[str, Any] = Field(
+    description: Text | None = Field(None, max_length=500)
+    attributes_schema: JsonObject = Field(
         default_factory=lambda: {"type": "object"}, description="a JSON Schema (draft 2020-12) the attributes must meet"
     )
 
 
 class EventTypeUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    description: str | None = Field(None, max_length=500)
-    attributes_schema: dict[str, Any] | None = None
+    description: Text | None = Field(None, max_length=500)
+    attributes_schema: JsonObject | None = None
 
 
 class EventTypeRead(BaseModel):

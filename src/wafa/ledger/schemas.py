@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from wafa.inputs import Amount, Count, Line, Moment
 
 
 class Expiring(BaseModel):
@@ -53,9 +55,9 @@ class EntryPage(BaseModel):
 
 class RedemptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    points: int = Field(ge=1, le=10**12)
-    reason: str = Field(min_length=1, max_length=500)
-    partner: str | None = Field(
+    points: Count = Field(ge=1, le=10**12)
+    reason: Line = Field(min_length=1, max_length=500)
+    partner: Line | None = Field(
         None, min_length=1, max_length=64, description="in a coalition: the key of the partner where the points are spent "
         "(a partner's own API key implies it); the operator pays the partner for them",
     )
@@ -70,9 +72,9 @@ class RedemptionRead(BaseModel):
 
 class HoldIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    points: int = Field(ge=1, le=10**12)
-    reason: str = Field(min_length=1, max_length=500)
-    partner: str | None = Field(
+    points: Count = Field(ge=1, le=10**12)
+    reason: Line = Field(min_length=1, max_length=500)
+    partner: Line | None = Field(
         None, min_length=1, max_length=64, description="in a coalition: the key of the partner where the points are spent "
         "(a partner's own API key implies it); the operator pays the partner for them",
     )
@@ -80,7 +82,7 @@ class HoldIn(BaseModel):
 
 class CaptureIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    points: int | None = Field(None, ge=1, le=10**12, description="capture part of the hold; the rest goes back")
+    points: Count | None = Field(None, ge=1, le=10**12, description="capture part of the hold; the rest goes back")
 
 
 class HoldRead(BaseModel):
@@ -97,9 +99,9 @@ class HoldRead(BaseModel):
 
 class AdjustmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    points: int = Field(ge=-(10**12), le=10**12, description="positive credits, negative debits; never zero")
-    reason: str = Field(min_length=3, max_length=500)
-    expires_at: AwareDatetime | None = Field(None, description="credits only; default: the program's expiry policy")
+    points: Count = Field(ge=-(10**12), le=10**12, description="positive credits, negative debits; never zero")
+    reason: Line = Field(min_length=3, max_length=500)
+    expires_at: Moment | None = Field(None, description="credits only; default: the program's expiry policy")
 
 
 class AdjustmentRead(BaseModel):
@@ -111,13 +113,13 @@ class AdjustmentRead(BaseModel):
 
 class WalletDebitIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: str = Field(pattern=r"^\s*\d{1,15}(\.\d{1,6})?\s*$", description='money to pay from the wallet, e.g. "12.50"')
-    currency: str = Field(min_length=3, max_length=3)
-    reason: str = Field(min_length=1, max_length=500)
-    order_id: str | None = Field(
+    amount: Amount = Field(description='money to pay from the wallet, e.g. "12.50"')
+    currency: Line = Field(min_length=3, max_length=3)
+    reason: Line = Field(min_length=1, max_length=500)
+    order_id: Line | None = Field(
         None, min_length=1, max_length=128, description="the order paid: its return gives the money back, per the program's policy"
     )
-    partner: str | None = Field(
+    partner: Line | None = Field(
         None, min_length=1, max_length=64, description="in a coalition: the key of the partner where the money is spent "
         "(a partner's own API key implies it); the operator pays the partner for them",
     )

@@ -173,6 +173,15 @@ def has_entry(session: Session, *, tenant_id: int, idempotency_key: str) -> bool
     ).first() is not None
 
 
+def credit_by_key(session: Session, *, tenant_id: int, idempotency_key: str) -> tuple[int, int, int | None] | None:
+    """(entry id, points, lot id) of the credit posted under this idempotency key, if it was."""
+    row = session.execute(
+        select(Entry.id, Entry.points, Lot.id).outerjoin(Lot, (Lot.entry_id == Entry.id) & (Lot.tenant_id == Entry.tenant_id))
+        .where(Entry.tenant_id == tenant_id, Entry.idempotency_key == idempotency_key)
+    ).first()
+    return (row[0], int(row[1] or 0), row[2]) if row is not None else None
+
+
 def export_rows(session: Session, *, tenant_id: int) -> Iterator[dict]:
     """Every journal entry of the tenant as a flat record, in id order, streamed (details as JSON text)."""
     columns = (Entry.id, Entry.created_at, Entry.kind, Entry.member_id, Entry.points, Entry.reason, Entry.idempotency_key,

@@ -44,6 +44,37 @@ FORFEITED = "forfeited: the member's personal data was erased"
 WRITTEN_OFF = "debt written off: the member's personal data was erased"
 
 
+class InDebt(Conflict):
+    """Closing a member who owes points or wallet money, without saying the debt is written off."""
+
+    slug = "member-in-debt"
+    title = "The member owes points or money"
+
+
+def write_off_debts(session: Session, *, tenant_id: int, member_id: int, write_off: bool, reason: str, now: datetime, actor: str) -> dict:
+    """Before a member is closed: what they owe (points, wallet money by currency), written off by ledger
+    entries when `write_off`, else InDebt. A debt left on a closed member would be lost from sight, and
+    the same person could open a new account free of it."""
+    points = ledger.balances(session, tenant_id=tenant_id, member_id=member_id)
+    owed_points = max(0, -(points.get("available", 0) + points.get("pending", 0)))
+    money = wallet.balances(session, tenant_id=tenant_id, member_id=member_id)
+    owed_money = {currency: -(v["available"] + v["pending"]) for currency, v in money.items() if v["available"] + v["pending"] < 0}
+    if not owed_points and not owed_money:
+        return {}
+    if not write_off:
+        raise InDebt("the member owes points or wallet money: send write_off_debt: true to write the debt off and close",
+                     points=owed_points, wallet=owed_money)
+    available = ledger.balances(session, tenant_id=tenant_id, member_id=member_id).get("available", 0)
+    if available < 0:
+        ledger.adjust(session, tenant_id=tenant_id, member_id=member_id, points=-available, reason=reason,
+                      idempotency_key=f"close:{member_id}:points", now=now, expires_at=None, actor=actor)
+    for currency, amounts in wallet.balances(session, tenant_id=tenant_id, member_id=member_id).items():
+        if amounts["available"] < 0:
+            wallet.refund(session, tenant_id=tenant_id, member_id=member_id, amount=-amounts["available"], currency=currency,
+                          idempotency_key=f"close:{member_id}:wallet:{currency}", reason=reason, now=now, details={"actor": actor})
+    return {"points": owed_points, "wallet": owed_money}
+
+
 class BalanceOutstanding(Conflict):
     """The member still holds points or money, or owes some, and the request did not say what to do with it."""
 

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from wafa.inputs import Count, Flag
 from wafa.programs.service import MAX_RETENTION_YEARS
 
 
@@ -25,10 +26,10 @@ class MemberExport(BaseModel):
 
 class ErasureIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    forfeit_balance: bool = Field(
+    forfeit_balance: Flag = Field(
         False, description="forfeit the points and wallet money the member still holds (pending ones included), by ledger entries",
     )
-    write_off_debt: bool = Field(False, description="write off what the member owes after a return (a negative balance), by ledger entries")
+    write_off_debt: Flag = Field(False, description="write off what the member owes after a return (a negative balance), by ledger entries")
 
 
 class ErasureRead(BaseModel):
@@ -64,4 +65,4 @@ class RetentionRead(BaseModel):
 
 class RetentionUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    anonymise_inactive_after_years: int | None = Field(ge=1, le=MAX_RETENTION_YEARS, description="years; null: never")
+    anonymise_inactive_after_years: Count | None = Field(ge=1, le=MAX_RETENTION_YEARS, description="years; null: never")

@@ -12,7 +12,7 @@ from wafa.coalition import service as coalition
 from wafa.engagement import leaderboard
 from wafa.errors import NotFound
 from wafa.events import member_events
-from wafa.members import privacy_routes, service
+from wafa.members import privacy, privacy_routes, service
 from wafa.members.schemas import Consent, MemberCreate, MemberPage, MemberRead, MemberUpdate, StatusChange
 from wafa.memberships import service as memberships
 from wafa.programs import service as programs
@@ -91,6 +91,11 @@ def _status_route(action: str, summary: str):
     ) -> MemberRead:
         ctx = Context(request)
         with ctx.transaction() as session:
+            if action == "close":
+                # A debt is written off in the ledger, on purpose, or the member stays open.
+                privacy.write_off_debts(session, tenant_id=principal.tenant_id, member_id=member_id, write_off=change_in.write_off_debt,
+                                        reason=f"debt written off: member closed ({change_in.reason})"[:500], now=ctx.now(),
+                                        actor=f"api key {principal.key_id}")
             member = service.change_status(
                 session, tenant_id=principal.tenant_id, member_id=member_id, action=action, reason=change_in.reason, now=ctx.now()
             )

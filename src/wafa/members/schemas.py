@@ -7,29 +7,31 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from wafa.inputs import Day, Flag, Line
+
 
 class Consent(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: bool = False
-    sms: bool = False
-    push: bool = False
-    whatsapp: bool = False
+    email: Flag = False
+    sms: Flag = False
+    push: Flag = False
+    whatsapp: Flag = False
 
 
 class MemberCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    external_id: str = Field(min_length=1, max_length=128, description="the member's id in the shop's systems")
-    name: str | None = Field(None, max_length=200)
+    external_id: Line = Field(min_length=1, max_length=128, description="the member's id in the shop's systems")
+    name: Line | None = Field(None, max_length=200)
     email: EmailStr | None = None
-    phone: str | None = Field(None, max_length=32, description="international (+966...) or national for the program's region")
+    phone: Line | None = Field(None, max_length=32, description="international (+966...) or national for the program's region")
     locale: Literal["ar", "en"] = "ar"
-    birth_date: date | None = None
-    city: str | None = Field(None, min_length=1, max_length=100)
+    birth_date: Day | None = None
+    city: Line | None = Field(None, min_length=1, max_length=100)
     consent: Consent = Consent()
-    referral_code: str | None = Field(
+    referral_code: Line | None = Field(
         None, min_length=1, max_length=32, description="the referral code of the member who brought this one (refused ones are recorded)"
     )
-    partner: str | None = Field(
+    partner: Line | None = Field(
         None, min_length=1, max_length=64,
         description="in a coalition: the key of the partner the member joins through (a partner's API key implies it)",
     )
@@ -37,18 +39,19 @@ class MemberCreate(BaseModel):
 
 class MemberUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(None, max_length=200)
+    name: Line | None = Field(None, max_length=200)
     email: EmailStr | None = None
-    phone: str | None = Field(None, max_length=32)
+    phone: Line | None = Field(None, max_length=32)
     locale: Literal["ar", "en"] | None = None
-    birth_date: date | None = None
-    city: str | None = Field(None, min_length=1, max_length=100)
+    birth_date: Day | None = None
+    city: Line | None = Field(None, min_length=1, max_length=100)
     consent: Consent | None = None
 
 
 class StatusChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Line = Field(min_length=1, max_length=500)
+    write_off_debt: Flag = Field(False, description="closing only: write off what the member owes (points, wallet money) in the ledger")
 
 
 class MemberRead(BaseModel):
@@ -67,6 +70,7 @@ class MemberRead(BaseModel):
     referral_code: str
     card_token: str
     partner_id: int | None = Field(None, description="in a coalition: the partner the member joined through")
+    erased_at: datetime | None = Field(None, description="when the member's personal data was erased (status is then closed)")
     enrolled_at: datetime
     updated_at: datetime
 

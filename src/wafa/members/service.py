@@ -9,7 +9,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from sqlalchemy import ColumnElement, extract, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Subquery, extract, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -490,6 +490,16 @@ def enrolled_between(session: Session, *, tenant_id: int, start: datetime, end: 
     return session.execute(
         select(func.count()).where(Member.tenant_id == tenant_id, Member.enrolled_at >= start, Member.enrolled_at < end)
     ).scalar_one()
+
+
+def enrolments_since(*, tenant_id: int, start: datetime) -> Subquery:
+    """SQL: the tenant's members enrolled at or after `start` as rows of (member_id, enrolled_at), for a read
+    in another domain to join to (the ledger's spends soon after enrolment) without naming this table."""
+    return (
+        select(Member.id.label("member_id"), Member.enrolled_at.label("enrolled_at"))
+        .where(Member.tenant_id == tenant_id, Member.enrolled_at >= start)
+        .subquery("enrolments")
+    )
 
 
 def enrolled_by_bucket(session: Session, *, tenant_id: int, edges: list[datetime]) -> list[int]:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from wafa.events.schemas import Decimal_
+from wafa.inputs import Amount, Count, Flag, Line
 
 Key = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
 
@@ -18,9 +18,9 @@ class _Strict(BaseModel):
 
 
 class PlanBenefits(_Strict):
-    earn_multiplier: Decimal_ = Field("1", description="base points of purchases are multiplied by this (with the tier's)")
-    monthly_points: int = Field(0, ge=0, le=10**9, description="points granted each month the membership is in force")
-    flags: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list, max_length=50)
+    earn_multiplier: Amount = Field("1", description="base points of purchases are multiplied by this (with the tier's)")
+    monthly_points: Count = Field(0, ge=0, le=10**9, description="points granted each month the membership is in force")
+    flags: list[Annotated[Line, Field(min_length=1, max_length=64)]] = Field(default_factory=list, max_length=50)
 
     @field_validator("earn_multiplier")
     @classmethod
@@ -32,13 +32,13 @@ class PlanBenefits(_Strict):
 
 class PlanIn(_Strict):
     key: Key
-    name_en: str = Field(min_length=1, max_length=200)
-    name_ar: str = Field(min_length=1, max_length=200)
+    name_en: Line = Field(min_length=1, max_length=200)
+    name_ar: Line = Field(min_length=1, max_length=200)
     interval: Literal["month", "year"]
-    price: Decimal_
-    currency: str | None = Field(None, min_length=3, max_length=3, description="defaults to the program's base currency")
-    trial_days: int = Field(0, ge=0, le=365)
-    grace_days: int = Field(7, ge=0, le=90, description="an unpaid renewal keeps the membership this long, then it lapses")
+    price: Amount
+    currency: Line | None = Field(None, min_length=3, max_length=3, description="defaults to the program's base currency")
+    trial_days: Count = Field(0, ge=0, le=365)
+    grace_days: Count = Field(7, ge=0, le=90, description="an unpaid renewal keeps the membership this long, then it lapses")
     benefits: PlanBenefits = Field(default_factory=PlanBenefits)
 
 
@@ -65,7 +65,7 @@ class SubscribeIn(_Strict):
 
 
 class CancelIn(_Strict):
-    at_period_end: bool = Field(True, description="keep the benefits to the end of the paid period (false: end now)")
+    at_period_end: Flag = Field(True, description="keep the benefits to the end of the paid period (false: end now)")
 
 
 class ChangePlanIn(_Strict):
@@ -78,9 +78,9 @@ class ChangePlanIn(_Strict):
 
 class PaymentIn(_Strict):
     status: Literal["paid", "failed"]
-    amount: Decimal_
-    currency: str = Field(min_length=3, max_length=3)
-    provider_ref: str | None = Field(None, max_length=200, description="the payment provider's id for it (no card data)")
+    amount: Amount
+    currency: Line = Field(min_length=3, max_length=3)
+    provider_ref: Line | None = Field(None, max_length=200, description="the payment provider's id for it (no card data)")
 
 
 class MembershipRead(BaseModel):
@@ -102,8 +102,8 @@ class MembershipPage(BaseModel):
 
 
 class PlanUpdate(_Strict):
-    name_en: str | None = Field(None, min_length=1, max_length=200)
-    name_ar: str | None = Field(None, min_length=1, max_length=200)
+    name_en: Line | None = Field(None, min_length=1, max_length=200)
+    name_ar: Line | None = Field(None, min_length=1, max_length=200)
     status: Literal["active", "archived"] | None = Field(None, description="an archived plan takes no new members; its members renew")
     benefits: PlanBenefits | None = None
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from wafa.inputs import Count, Flag, Id, JsonObject, Line, Moment, Text
 
 Channel = Literal["email", "sms", "whatsapp"]
 Language = Literal["ar", "en"]
@@ -16,8 +18,8 @@ class _Strict(BaseModel):
 
 
 class ChannelIn(_Strict):
-    config: dict[str, Any] = Field(description="the provider and its settings: provider smtp (e-mail), generic_http, twilio, unifonic")
-    enabled: bool = True
+    config: JsonObject = Field(description="the provider and its settings: provider smtp (e-mail), generic_http, twilio, unifonic")
+    enabled: Flag = True
 
 
 class ChannelRead(BaseModel):
@@ -33,15 +35,15 @@ class ChannelPage(BaseModel):
 
 
 class PolicyIO(_Strict):
-    quiet_start: str = Field("21:00", description="HH:MM in the program's time zone: messages wait until quiet_end")
-    quiet_end: str = Field("09:00", description="equal to quiet_start: no quiet hours")
-    daily_cap: int = Field(2, description="messages per member per local day (0: no cap)")
-    weekly_cap: int = Field(6, description="messages per member per seven days (0: no cap)")
+    quiet_start: Line = Field("21:00", max_length=5, description="HH:MM in the program's time zone: messages wait until quiet_end")
+    quiet_end: Line = Field("09:00", max_length=5, description="equal to quiet_start: no quiet hours")
+    daily_cap: Count = Field(2, description="messages per member per local day (0: no cap)")
+    weekly_cap: Count = Field(6, description="messages per member per seven days (0: no cap)")
 
 
 class TemplateIn(_Strict):
-    subject: str | None = Field(None, max_length=300, description="e-mail only")
-    body: str = Field(min_length=1, max_length=5000, description="Jinja2 (sandboxed); variables: see GET /v1/messaging/templates")
+    subject: Line | None = Field(None, max_length=300, description="e-mail only")
+    body: Text = Field(min_length=1, max_length=5000, description="Jinja2 (sandboxed); variables: see GET /v1/messaging/templates")
 
 
 class TemplateRead(BaseModel):
@@ -59,12 +61,12 @@ class TemplatePage(BaseModel):
 
 
 class PreviewIn(_Strict):
-    kind: str = Field(min_length=1, max_length=40)
+    kind: Line = Field(min_length=1, max_length=40)
     channel: Channel
     language: Language
-    subject: str | None = Field(None, max_length=300, description="leave out (with body) to preview the saved wording")
-    body: str | None = Field(None, max_length=5000)
-    member_id: int | None = Field(None, description="render with this member's values; leave out for the examples")
+    subject: Line | None = Field(None, max_length=300, description="leave out (with body) to preview the saved wording")
+    body: Text | None = Field(None, max_length=5000)
+    member_id: Id | None = Field(None, description="render with this member's values; leave out for the examples")
 
 
 class PreviewRead(BaseModel):
@@ -73,10 +75,10 @@ class PreviewRead(BaseModel):
 
 
 class TestSendIn(_Strict):
-    kind: str = Field(min_length=1, max_length=40)
+    kind: Line = Field(min_length=1, max_length=40)
     channel: Channel
     language: Language
-    to: str = Field(min_length=3, max_length=254, description="an e-mail address, or a phone number in international form")
+    to: Line = Field(min_length=3, max_length=254, description="an e-mail address, or a phone number in international form")
 
 
 class TestSendRead(BaseModel):
@@ -86,9 +88,9 @@ class TestSendRead(BaseModel):
 
 
 class JourneyIn(_Strict):
-    enabled: bool
+    enabled: Flag
     channels: list[Channel] = Field(["email", "sms"], min_length=1, max_length=3, description="in order of preference")
-    settings: dict[str, Any] = Field(default_factory=dict)
+    settings: JsonObject = Field(default_factory=dict)
 
 
 class JourneyRead(BaseModel):
@@ -130,7 +132,7 @@ class MemberMessagePage(BaseModel):
 
 class ConsentIn(_Strict):
     channel: Literal["email", "sms", "whatsapp", "push"]
-    granted: bool
+    granted: Flag
     source: Literal["api", "console", "portal", "import", "in_store"] = "api"
 
 
@@ -148,9 +150,9 @@ class ConsentHistory(BaseModel):
 
 class SuppressionIn(_Strict):
     channel: Channel
-    address: str = Field(min_length=3, max_length=254)
+    address: Line = Field(min_length=3, max_length=254)
     reason: Literal["manual", "complaint", "hard_bounce", "unsubscribe"] = "manual"
-    detail: str | None = Field(None, max_length=500)
+    detail: Line | None = Field(None, max_length=500)
 
 
 class SuppressionRead(BaseModel):
@@ -169,14 +171,14 @@ class SuppressionPage(BaseModel):
 
 
 class CampaignIn(_Strict):
-    name: str = Field(min_length=1, max_length=200)
-    audience: dict[str, Any] = Field(description='{"all": true}, {"tiers": [...]}, {"segments": [...]} or {"external_ids": [...]} (up to 100,000)')
+    name: Line = Field(min_length=1, max_length=200)
+    audience: JsonObject = Field(description='{"all": true}, {"tiers": [...]}, {"segments": [...]} or {"external_ids": [...]} (up to 100,000)')
     channel: Channel
-    subject: dict[Language, str] = Field(default_factory=dict, description="e-mail: the subject per language")
-    body: dict[Language, str] = Field(description="the wording per language (Jinja2, the common variables); members read their own")
-    send_at: AwareDatetime = Field(description="when to send, with its UTC offset")
-    holdout_percent: int = Field(10, ge=0, le=50, description="members sent nothing, to measure the lift against")
-    lift_days: int = Field(30, ge=1, le=365, description="the horizon of the lift")
+    subject: dict[Language, Line] = Field(default_factory=dict, description="e-mail: the subject per language")
+    body: dict[Language, Text] = Field(description="the wording per language (Jinja2, the common variables); members read their own")
+    send_at: Moment = Field(description="when to send, with its UTC offset")
+    holdout_percent: Count = Field(10, ge=0, le=50, description="members sent nothing, to measure the lift against")
+    lift_days: Count = Field(30, ge=1, le=365, description="the horizon of the lift")
 
 
 class LiftMetric(BaseModel):

@@ -7,21 +7,23 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from wafa.inputs import Flag, Instant, Line, Text
+
 
 class EndpointIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: str = Field(min_length=1, max_length=2048, description="https, on a public address")
-    event_types: list[str] | None = Field(None, max_length=100, description="the types to receive; leave out for every type")
-    description: str | None = Field(None, max_length=500)
-    enabled: bool = True
+    url: Line = Field(min_length=1, max_length=2048, description="https, on a public address")
+    event_types: list[Line] | None = Field(None, max_length=100, description="the types to receive; leave out for every type")
+    description: Text | None = Field(None, max_length=500)
+    enabled: Flag = True
 
 
 class EndpointUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: str | None = Field(None, min_length=1, max_length=2048)
-    event_types: list[str] | None = Field(None, max_length=100, description="null: every type")
-    description: str | None = Field(None, max_length=500)
-    enabled: bool | None = Field(None, description="true re-enables an endpoint disabled after failing, and forgets its failures")
+    url: Line | None = Field(None, min_length=1, max_length=2048)
+    event_types: list[Line] | None = Field(None, max_length=100, description="null: every type")
+    description: Text | None = Field(None, max_length=500)
+    enabled: Flag | None = Field(None, description="true re-enables an endpoint disabled after failing, and forgets its failures")
 
 
 class EndpointHealth(BaseModel):
@@ -59,8 +61,8 @@ class SecretRotated(BaseModel):
 
 class ReplayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    message_id: str | None = Field(None, max_length=40, description="one message, by its id (msg_...)")
-    since: datetime | None = Field(None, description="or every message this endpoint subscribes to since then (kept 30 days)")
+    message_id: Line | None = Field(None, max_length=40, description="one message, by its id (msg_...)")
+    since: Instant | None = Field(None, description="or every message this endpoint subscribes to since then (kept 30 days)")
 
 
 class ReplayRead(BaseModel):

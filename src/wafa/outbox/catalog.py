@@ -203,6 +203,14 @@ class ReferralRefused(_Payload):
     reason: str
 
 
+class ReferralReversed(_Payload):
+    referral_id: int
+    referrer_id: int | None
+    referee_id: int
+    points_taken_back: dict[str, int] = Field(description="points clawed back, by side (referrer, referee)")
+    reason: str
+
+
 class SurveyAnswered(_Payload):
     survey_id: int
     survey_key: str
@@ -331,6 +339,10 @@ TYPES: dict[str, EventType] = {t.name: t for t in (
     EventType(
         "referral.refused", 1, "A referral was refused (a code of no one, self-referral, a known contact, over the monthly limit).",
         ReferralRefused,
+    ),
+    EventType(
+        "referral.reversed", 1, "A completed referral was reversed: its qualifying purchase came back within the policy's window, "
+        "and both bonuses were clawed back.", ReferralReversed,
     ),
     EventType("survey.answered", 1, "A member answered a survey.", SurveyAnswered),
     EventType("segment.entered", 1, "A recomputation put a member in a segment (RFM, A/B/C class, custom).", SegmentChanged),

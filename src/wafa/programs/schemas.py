@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from wafa.errors import InvalidInput
+from wafa.inputs import Count, Flag, Line, TypedDigits, decimal_pattern
 from wafa.money import precision
+
+# Points per one major unit of a currency, as a string of ASCII digits ("1", "3.75").
+_RATE = re.compile(decimal_pattern(7, 8))
+# What one point costs the program, in the base currency ("0.05").
+PointCost = Annotated[str, Field(pattern=decimal_pattern(9, 8), examples=["0.05"]), TypedDigits]
 
 
 def _currency_code(code: str) -> str:
@@ -23,17 +30,20 @@ def _currency_code(code: str) -> str:
 
 class PointsName(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    en: str = Field(min_length=1, max_length=64)
-    ar: str = Field(min_length=1, max_length=64)
+    en: Line = Field(min_length=1, max_length=64)
+    ar: Line = Field(min_length=1, max_length=64)
 
 
 class ExpiryPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid")
     policy: Literal["none", "days", "end_of_month", "end_of_year"] = "none"
-    periods: int = Field(0, ge=0, le=3650, description="days for `days`; months or years later for end_of_*")
+    periods: Count = Field(0, ge=0, le=3650, description="days for `days`; months or years later for end_of_*")
 
 
 def _check_rate(value: str) -> str:
+    # A string of ASCII digits (wafa.inputs), checked here so that the problem names `earn_rates`.
+    if not _RATE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a decimal rate of ASCII digits, such as \"1\" or \"3.75\"")
     try:
         rate = Decimal(value)
     except InvalidOperation:
@@ -48,22 +58,20 @@ class ProgramUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     points_name: PointsName | None = None
-    base_currency: str | None = Field(None, min_length=3, max_length=3)
-    earn_rates: dict[str, str] | None = Field(
+    base_currency: Line | None = Field(None, min_length=3, max_length=3)
+    earn_rates: dict[Line, str] | None = Field(
         None, description='points per one major unit of each accepted currency, e.g. {"SAR": "1", "JOD": "10"}'
     )
     rounding: Literal["floor", "half_up", "ceil"] | None = None
-    pending_days: int | None = Field(None, ge=0, le=365)
+    pending_days: Count | None = Field(None, ge=0, le=365)
     expiry: ExpiryPolicy | None = None
-    timezone: str | None = None
-    default_region: str | None = Field(None, min_length=2, max_length=2)
-    block_redemptions_in_debt: bool | None = None
-    min_redemption: int | None = Field(None, ge=1, le=10**9)
-    hold_ttl_seconds: int | None = Field(None, ge=30, le=86400)
-    redemption_step: int | None = Field(None, ge=1, le=10**6, description="redemptions spend whole multiples of this")
-    point_cost: str | None = Field(
-        None, pattern=r"^\d{1,9}(\.\d{1,8})?$", description='what one point costs the program in the base currency, e.g. "0.05"'
-    )
+    timezone: Line | None = Field(None, max_length=64)
+    default_region: Line | None = Field(None, min_length=2, max_length=2)
+    block_redemptions_in_debt: Flag | None = None
+    min_redemption: Count | None = Field(None, ge=1, le=10**9)
+    hold_ttl_seconds: Count | None = Field(None, ge=30, le=86400)
+    redemption_step: Count | None = Field(None, ge=1, le=10**6, description="redemptions spend whole multiples of this")
+    point_cost: PointCost | None = Field(None, description='what one point costs the program in the base currency, e.g. "0.05"')
 
     return_restores: Literal["proportional", "none"] | None = Field(
         None, description="what a return gives back of the wallet money and coupons that paid the order"
@@ -124,3 +132,4 @@ class ProgramRead(BaseModel):
     point_cost: str
     return_restores: str
     numerals: str = "latn"
+    anonymise_inactive_after_years: int | None = Field(None, description="set with PUT /v1/program/retention")

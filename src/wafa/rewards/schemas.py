@@ -6,12 +6,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from wafa.events.schemas import Decimal_, Item
+from wafa.events.schemas import Item
+from wafa.inputs import Amount, Count, Flag, Id, Line, Moment, Text
 
 Key = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
-Label = Annotated[str, Field(min_length=1, max_length=64)]
+Label = Annotated[Line, Field(min_length=1, max_length=64)]
+# An image's address: http(s), then no control characters.
+ImageUrl = Annotated[str, Field(max_length=1000, pattern=r"^https?://[^\x00-\x1f\x7f-\x9f]*$")]
 
 
 class _Strict(BaseModel):
@@ -22,15 +25,15 @@ class DiscountIn(_Strict):
     """What a coupon takes off: a fixed amount, a percentage, or one product free. Money in major units."""
 
     type: Literal["fixed", "percent", "free_product"]
-    amount: Decimal_ | None = Field(None, description="fixed: the amount off")
-    percent: Decimal_ | None = Field(None, description="percent: the share off, 0 to 100")
-    currency: str | None = Field(None, min_length=3, max_length=3, description="defaults to the program's base currency")
-    min_order: Decimal_ | None = Field(None, description="the basket must come to at least this")
-    max_discount: Decimal_ | None = Field(None, description="never more off than this")
+    amount: Amount | None = Field(None, description="fixed: the amount off")
+    percent: Amount | None = Field(None, description="percent: the share off, 0 to 100")
+    currency: Line | None = Field(None, min_length=3, max_length=3, description="defaults to the program's base currency")
+    min_order: Amount | None = Field(None, description="the basket must come to at least this")
+    max_discount: Amount | None = Field(None, description="never more off than this")
     categories: list[Label] = Field(default_factory=list, max_length=100, description="only these categories are discounted")
     skus: list[Label] = Field(default_factory=list, max_length=1000, description="only these SKUs are discounted")
     sku: Label | None = Field(None, description="free_product: the product given")
-    quantity: int = Field(1, ge=1, le=100, description="free_product: how many units go free")
+    quantity: Count = Field(1, ge=1, le=100, description="free_product: how many units go free")
 
     @model_validator(mode="after")
     def _terms(self) -> DiscountIn:
@@ -51,8 +54,8 @@ class CouponGives(_Strict):
 
     type: Literal["coupon"]
     discount: DiscountIn
-    uses: int = Field(1, ge=1, le=10_000)
-    valid_days: int | None = Field(30, ge=1, le=3650, description="how long an issued coupon is valid (null: no end)")
+    uses: Count = Field(1, ge=1, le=10_000)
+    valid_days: Count | None = Field(30, ge=1, le=3650, description="how long an issued coupon is valid (null: no end)")
 
 
 class FreeProductGives(_Strict):
@@ -60,15 +63,15 @@ class FreeProductGives(_Strict):
 
     type: Literal["free_product"]
     sku: Label
-    quantity: int = Field(1, ge=1, le=100)
-    valid_days: int | None = Field(30, ge=1, le=3650)
+    quantity: Count = Field(1, ge=1, le=100)
+    valid_days: Count | None = Field(30, ge=1, le=3650)
 
 
 class CashbackGives(_Strict):
     """Points converted into wallet money."""
 
     type: Literal["cashback"]
-    rate: Decimal_ | None = Field(
+    rate: Amount | None = Field(
         None, description="money (major units of the base currency) per point; defaults to the program's point cost"
     )
 
@@ -84,14 +87,14 @@ class VoucherGives(_Strict):
     """A partner's code, one per redemption, from codes uploaded in bulk."""
 
     type: Literal["voucher"]
-    partner: str = Field(min_length=1, max_length=200)
+    partner: Line = Field(min_length=1, max_length=200)
 
 
 class PrivilegeGives(_Strict):
     """A privilege or experience (lounge access, early access to a sale), valid for `valid_days`."""
 
     type: Literal["privilege"]
-    valid_days: int | None = Field(None, ge=1, le=3650)
+    valid_days: Count | None = Field(None, ge=1, le=3650)
 
 
 Gives = Annotated[
@@ -100,53 +103,53 @@ Gives = Annotated[
 
 
 class Limit(_Strict):
-    count: int = Field(ge=1, le=1_000_000)
+    count: Count = Field(ge=1, le=1_000_000)
     period: Literal["day", "week", "month", "year", "lifetime"]
 
 
 class RewardIn(_Strict):
     key: Key = Field(description="the reward's name to rules and stamp cards, unique in the program")
-    name_en: str = Field(min_length=1, max_length=200)
-    name_ar: str = Field(min_length=1, max_length=200)
-    description_en: str | None = Field(None, max_length=5000)
-    description_ar: str | None = Field(None, max_length=5000)
-    image_url: str | None = Field(None, max_length=1000, pattern=r"^https?://")
-    points: int = Field(ge=0, le=10**12, description="the cost in points (for cashback: the least a member converts)")
-    money: Decimal_ | None = Field(None, description="money paid on top of the points, in the base currency")
-    stock: int | None = Field(None, ge=0, le=10**12, description="null: unlimited (vouchers: the codes uploaded)")
+    name_en: Line = Field(min_length=1, max_length=200)
+    name_ar: Line = Field(min_length=1, max_length=200)
+    description_en: Text | None = Field(None, max_length=5000)
+    description_ar: Text | None = Field(None, max_length=5000)
+    image_url: ImageUrl | None = None
+    points: Count = Field(ge=0, le=10**12, description="the cost in points (for cashback: the least a member converts)")
+    money: Amount | None = Field(None, description="money paid on top of the points, in the base currency")
+    stock: Count | None = Field(None, ge=0, le=10**12, description="null: unlimited (vouchers: the codes uploaded)")
     limit: Limit | None = Field(None, description="per member")
-    valid_from: AwareDatetime | None = None
-    valid_until: AwareDatetime | None = None
+    valid_from: Moment | None = None
+    valid_until: Moment | None = None
     tiers: list[Label] = Field(default_factory=list, max_length=50, description="only members of these tiers (empty: all)")
     segments: list[Label] = Field(default_factory=list, max_length=50, description="only members of these segments")
     plans: list[Label] = Field(default_factory=list, max_length=50, description="only members of these paid plans (keys; empty: all)")
     status: Literal["draft", "active", "paused", "archived"] = "active"
     gives: Gives
-    partner: str | None = Field(
+    partner: Line | None = Field(
         None, min_length=1, max_length=64,
         description="in a coalition: the key of the partner that gives this reward; points spent on it pay that partner",
     )
 
 
 class RewardUpdate(_Strict):
-    name_en: str | None = Field(None, min_length=1, max_length=200)
-    name_ar: str | None = Field(None, min_length=1, max_length=200)
-    description_en: str | None = Field(None, max_length=5000)
-    description_ar: str | None = Field(None, max_length=5000)
-    image_url: str | None = Field(None, max_length=1000, pattern=r"^https?://")
-    points: int | None = Field(None, ge=0, le=10**12)
-    money: Decimal_ | None = None
-    stock: int | None = Field(None, ge=0, le=10**12, description="the new stock left (send `unlimited_stock` to lift it)")
-    unlimited_stock: bool | None = None
+    name_en: Line | None = Field(None, min_length=1, max_length=200)
+    name_ar: Line | None = Field(None, min_length=1, max_length=200)
+    description_en: Text | None = Field(None, max_length=5000)
+    description_ar: Text | None = Field(None, max_length=5000)
+    image_url: ImageUrl | None = None
+    points: Count | None = Field(None, ge=0, le=10**12)
+    money: Amount | None = None
+    stock: Count | None = Field(None, ge=0, le=10**12, description="the new stock left (send `unlimited_stock` to lift it)")
+    unlimited_stock: Flag | None = None
     limit: Limit | None = None
-    valid_from: AwareDatetime | None = None
-    valid_until: AwareDatetime | None = None
+    valid_from: Moment | None = None
+    valid_until: Moment | None = None
     tiers: list[Label] | None = Field(None, max_length=50)
     segments: list[Label] | None = Field(None, max_length=50)
     plans: list[Label] | None = Field(None, max_length=50)
     status: Literal["draft", "active", "paused", "archived"] | None = None
     gives: Gives | None = None
-    partner: str | None = Field(
+    partner: Line | None = Field(
         None, min_length=1, max_length=64,
         description="in a coalition: the key of the partner that gives this reward; points spent on it pay that partner",
     )
@@ -189,13 +192,13 @@ class RewardPage(BaseModel):
 
 
 class RedemptionIn(_Strict):
-    reward_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    reward_id: Id | None = None
     reward_key: Key | None = None
-    points: int | None = Field(
+    points: Count | None = Field(
         None, ge=1, le=10**12, description="cashback rewards: the points to convert (at least the reward's points)"
     )
-    pay_money_from_wallet: bool = Field(False, description="pay the reward's money part from the member's wallet")
-    note: str | None = Field(None, max_length=500, description="e.g. a gift's delivery address")
+    pay_money_from_wallet: Flag = Field(False, description="pay the reward's money part from the member's wallet")
+    note: Text | None = Field(None, max_length=500, description="e.g. a gift's delivery address")
 
     @model_validator(mode="after")
     def _one(self) -> RedemptionIn:
@@ -243,18 +246,18 @@ class RedemptionPage(BaseModel):
 
 class FulfilmentIn(_Strict):
     status: Literal["shipped", "delivered", "cancelled"]
-    note: str | None = Field(None, max_length=500, description="e.g. a tracking number")
+    note: Text | None = Field(None, max_length=500, description="e.g. a tracking number")
 
 
 class BasketIn(_Strict):
-    amount: Decimal_ = Field(description="the order total before this coupon")
-    currency: str = Field(min_length=3, max_length=3)
+    amount: Amount = Field(description="the order total before this coupon")
+    currency: Line = Field(min_length=3, max_length=3)
     items: list[Item] = Field(default_factory=list, max_length=500)
-    member_id: int | None = Field(None, ge=1, le=2**63 - 1, description="needed for a coupon issued to a member")
+    member_id: Id | None = Field(None, description="needed for a coupon issued to a member")
 
 
 class CouponRedeemIn(BasketIn):
-    order_id: str | None = Field(None, min_length=1, max_length=128, description="links the use to the order, for returns")
+    order_id: Line | None = Field(None, min_length=1, max_length=128, description="links the use to the order, for returns")
 
 
 class CouponCheck(BaseModel):
@@ -277,14 +280,14 @@ class CouponUseRead(BaseModel):
 
 
 class CampaignIn(_Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
     discount: DiscountIn
-    count: int = Field(ge=1, le=1_000_000)
-    max_uses: int = Field(1, ge=1, le=1_000_000, description="uses per code")
+    count: Count = Field(ge=1, le=1_000_000)
+    max_uses: Count = Field(1, ge=1, le=1_000_000, description="uses per code")
     prefix: str = Field("", max_length=8, pattern=r"^[A-Z0-9]*$")
-    length: int = Field(12, ge=10, le=32, description="random characters per code")
-    valid_from: AwareDatetime | None = None
-    valid_until: AwareDatetime | None = None
+    length: Count = Field(12, ge=10, le=32, description="random characters per code")
+    valid_from: Moment | None = None
+    valid_until: Moment | None = None
 
 
 class CampaignRead(BaseModel):
@@ -310,7 +313,7 @@ class CampaignUpdate(_Strict):
     """Pause or resume a campaign, or move the end of its codes' validity (null: no end)."""
 
     status: Literal["active", "paused"] | None = None
-    valid_until: AwareDatetime | None = Field(None, description="the new end for every code of the campaign; null: no end")
+    valid_until: Moment | None = Field(None, description="the new end for every code of the campaign; null: no end")
 
     @model_validator(mode="after")
     def _something(self) -> CampaignUpdate:
@@ -338,7 +341,7 @@ class CampaignUsage(BaseModel):
 
 
 class VouchersIn(_Strict):
-    codes: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(min_length=1, max_length=10_000)
+    codes: list[Annotated[Line, Field(min_length=1, max_length=128)]] = Field(min_length=1, max_length=10_000)
 
     @field_validator("codes")
     @classmethod
@@ -357,16 +360,16 @@ class VouchersRead(BaseModel):
 
 class StampCardIn(_Strict):
     key: Key = Field(description="the card rules give stamps to (the `card` of a stamps action)")
-    name_en: str = Field(min_length=1, max_length=200)
-    name_ar: str = Field(min_length=1, max_length=200)
-    stamps_needed: int = Field(ge=1, le=1000)
-    reward_id: int = Field(ge=1, le=2**63 - 1, description="the reward a full card issues")
+    name_en: Line = Field(min_length=1, max_length=200)
+    name_ar: Line = Field(min_length=1, max_length=200)
+    stamps_needed: Count = Field(ge=1, le=1000)
+    reward_id: Id = Field(description="the reward a full card issues")
     status: Literal["active", "paused"] = "active"
 
 
 class StampCardUpdate(_Strict):
-    name_en: str | None = Field(None, min_length=1, max_length=200)
-    name_ar: str | None = Field(None, min_length=1, max_length=200)
+    name_en: Line | None = Field(None, min_length=1, max_length=200)
+    name_ar: Line | None = Field(None, min_length=1, max_length=200)
     status: Literal["active", "paused"] | None = Field(None, description="a paused card takes no stamps")
 
 

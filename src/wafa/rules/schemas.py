@@ -7,15 +7,18 @@ function. Money amounts are decimal strings in major units of the event's curren
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Money = Annotated[str, Field(pattern=r"^\d{1,15}(\.\d{1,6})?$", description='decimal string in major units, e.g. "100.00"')]
-Ratio = Annotated[str, Field(pattern=r"^\d{1,9}(\.\d{1,6})?$", description='a non-negative decimal, e.g. "2" or "0.5"')]
-Names = Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(min_length=1, max_length=500)]
+from wafa.inputs import Count, Flag, Line, Moment, Number, Text, TimeOfDay, TypedDigits, decimal_pattern
+
+# Decimals are strings of ASCII digits (wafa.inputs): a rule is stored as written and read back as such.
+Money = Annotated[str, Field(pattern=decimal_pattern(15, 6), description='decimal string in major units, e.g. "100.00"'), TypedDigits]
+Ratio = Annotated[str, Field(pattern=decimal_pattern(9, 6), description='a non-negative decimal, e.g. "2" or "0.5"'), TypedDigits]
+Names = Annotated[list[Annotated[Line, Field(min_length=1, max_length=64)]], Field(min_length=1, max_length=500)]
 BUILT_IN_TRIGGERS = ("purchase", "return", "enrolment", "birthday", "profile_completed")
 CUSTOM_TYPE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 
@@ -62,7 +65,7 @@ class ItemFilter(_Strict):
     skus: Names | None = None
     categories: Names | None = None
     brands: Names | None = None
-    include_non_earning: bool = Field(
+    include_non_earning: Flag = Field(
         False, description="also count discounted or reward lines, which earn nothing unless a rule says so"
     )
 
@@ -78,7 +81,7 @@ class Items(_Strict):
 
     type: Literal["items"]
     match: ItemFilter
-    min_quantity: int = Field(1, ge=1, le=1_000_000)
+    min_quantity: Count = Field(1, ge=1, le=1_000_000)
     min_amount: Money | None = None
 
 
@@ -96,7 +99,7 @@ class NthPurchase(_Strict):
     """This is the member's n-th purchase (n=1: the first)."""
 
     type: Literal["nth_purchase"]
-    n: int = Field(ge=1, le=100_000)
+    n: Count = Field(ge=1, le=100_000)
 
 
 AGE_BANDS = ("under_18", "18_24", "25_34", "35_44", "45_54", "55_64", "65_plus", "unknown")
@@ -118,7 +121,8 @@ class Segment(_Strict):
     any_of: Names
 
 
-Scalar = str | int | float | bool
+# A value compared with a custom event's attribute: JSON's own types, each as itself (true is not 1).
+Scalar = Text | Count | Number | Flag
 
 
 class EventAttribute(_Strict):
@@ -176,7 +180,7 @@ class PointsPerUnit(_Strict):
 
 class FixedPoints(_Strict):
     type: Literal["fixed_points"]
-    points: int = Field(ge=1, le=10**9)
+    points: Count = Field(ge=1, le=10**9)
 
 
 class Multiplier(_Strict):
@@ -188,7 +192,7 @@ class Multiplier(_Strict):
 
 class PointsPerQuantity(_Strict):
     type: Literal["points_per_quantity"]
-    points: int = Field(ge=1, le=10**6)
+    points: Count = Field(ge=1, le=10**6)
     match: ItemFilter | None = None
 
 
@@ -212,15 +216,15 @@ class Stamps(_Strict):
     """Stamps on a stamp card: `count` per order, or per matching item with `per_item`."""
 
     type: Literal["stamps"]
-    card: str = Field(min_length=1, max_length=64)
-    count: int = Field(1, ge=1, le=1000)
-    per_item: bool = False
+    card: Line = Field(min_length=1, max_length=64)
+    count: Count = Field(1, ge=1, le=1000)
+    per_item: Flag = False
     match: ItemFilter | None = None
 
 
 class IssueReward(_Strict):
     type: Literal["issue_reward"]
-    reward: str = Field(min_length=1, max_length=64)
+    reward: Line = Field(min_length=1, max_length=64)
 
 
 Action = Annotated[
@@ -235,8 +239,8 @@ Action = Annotated[
 class Hours(_Strict):
     """Local time of day, from (inclusive) to (exclusive); `to` before `from` wraps past midnight."""
 
-    start: time = Field(alias="from")
-    end: time = Field(alias="to")
+    start: TimeOfDay = Field(alias="from")
+    end: TimeOfDay = Field(alias="to")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -244,9 +248,9 @@ class Hours(_Strict):
 class Window(_Strict):
     """When a rule applies, in the program's time zone."""
 
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
-    days_of_week: list[Annotated[int, Field(ge=0, le=6)]] | None = Field(None, description="0 = Monday ... 6 = Sunday")
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
+    days_of_week: list[Annotated[Count, Field(ge=0, le=6)]] | None = Field(None, description="0 = Monday ... 6 = Sunday")
     hours: Hours | None = None
 
     @model_validator(mode="after")
@@ -259,12 +263,12 @@ class Window(_Strict):
 class Caps(_Strict):
     """Limits on the points a rule awards (and on its cashback, for `budget_money`)."""
 
-    per_order: int | None = Field(None, ge=1)
-    per_member_day: int | None = Field(None, ge=1)
-    per_member_week: int | None = Field(None, ge=1)
-    per_member_month: int | None = Field(None, ge=1)
-    per_member_lifetime: int | None = Field(None, ge=1)
-    budget_points: int | None = Field(None, ge=1, description="the rule's total points, across all members")
+    per_order: Count | None = Field(None, ge=1)
+    per_member_day: Count | None = Field(None, ge=1)
+    per_member_week: Count | None = Field(None, ge=1)
+    per_member_month: Count | None = Field(None, ge=1)
+    per_member_lifetime: Count | None = Field(None, ge=1)
+    budget_points: Count | None = Field(None, ge=1, description="the rule's total points, across all members")
     budget_money: Money | None = Field(
         None,
         description="the rule's total cashback, in the program's base currency; "
@@ -275,16 +279,16 @@ class Caps(_Strict):
 class RuleDefinition(_Strict):
     """What a rule says; stored as JSON, versioned on every change."""
 
-    name_en: str = Field(min_length=1, max_length=200)
-    name_ar: str = Field(min_length=1, max_length=200)
-    trigger: str = Field(description="purchase, return, enrolment, birthday, profile_completed, or a declared custom event type")
+    name_en: Line = Field(min_length=1, max_length=200)
+    name_ar: Line = Field(min_length=1, max_length=200)
+    trigger: Line = Field(description="purchase, return, enrolment, birthday, profile_completed, or a declared custom event type")
     conditions: list[Condition] = Field(default_factory=list, max_length=50, description="all must hold")
     actions: list[Action] = Field(min_length=1, max_length=20)
-    priority: int = Field(0, ge=-1000, le=1000, description="higher runs first")
-    stackable: bool = True
+    priority: Count = Field(0, ge=-1000, le=1000, description="higher runs first")
+    stackable: Flag = True
     window: Window = Window()
     caps: Caps = Caps()
-    partner: str | None = Field(
+    partner: Line | None = Field(
         None, min_length=1, max_length=64,
         description="in a coalition: a partner's own rule, applied only to events at that partner (by its key), whose points "
         "and cashback the partner pays for",

@@ -7,14 +7,16 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from wafa.inputs import Line
+
 # A benefit flag as tiers and plans carry it (their `flags`).
-BenefitKey = Annotated[str, Field(min_length=1, max_length=64)]
+BenefitKey = Annotated[Line, Field(min_length=1, max_length=64)]
 
 
 class BenefitName(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    en: str = Field(min_length=1, max_length=100)
-    ar: str = Field(min_length=1, max_length=100)
+    en: Line = Field(min_length=1, max_length=100)
+    ar: Line = Field(min_length=1, max_length=100)
 
 
 class TenantRead(BaseModel):
@@ -32,8 +34,8 @@ class TenantUpdate(BaseModel):
     """Fields to change; omitted ones stay as they are."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(None, min_length=1, max_length=200)
-    name_ar: str | None = Field(None, max_length=200, description="an empty string removes the Arabic name")
+    name: Line | None = Field(None, min_length=1, max_length=200)
+    name_ar: Line | None = Field(None, max_length=200, description="an empty string removes the Arabic name")
     benefit_names: dict[BenefitKey, BenefitName | None] | None = Field(
         None, max_length=200, description="benefit names to add or change, by flag; null removes one"
     )
@@ -41,8 +43,8 @@ class TenantUpdate(BaseModel):
 
 class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
-    scopes: list[str] = Field(min_length=1, max_length=10, description="admin, read, members:write, events:write, redeem")
+    name: Line = Field(min_length=1, max_length=200)
+    scopes: list[Line] = Field(min_length=1, max_length=10, description="admin, read, members:write, events:write, redeem")
 
 
 class ApiKeyRead(BaseModel):

@@ -6,9 +6,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from wafa.events.schemas import Decimal_
+from wafa.inputs import Amount, Count, Line, Moment
 
 Key = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
 
@@ -22,10 +22,10 @@ class TierPolicyIn(_Strict):
         "points_earned", description="points earned (net of returns; spending never demotes), money spent (base currency) or orders"
     )
     window: Literal["rolling", "calendar_year"] = Field("rolling", description="the last `months` months, or the program's local year")
-    months: int = Field(12, ge=1, le=60)
-    grace_days: int = Field(30, ge=0, le=365, description="a member who no longer qualifies at a review keeps the tier this long")
-    max_drop: int = Field(1, ge=1, le=20, description="at most this many tiers down per review")
-    thresholds: dict[Key, Decimal_] | None = Field(
+    months: Count = Field(12, ge=1, le=60)
+    grace_days: Count = Field(30, ge=0, le=365, description="a member who no longer qualifies at a review keeps the tier this long")
+    max_drop: Count = Field(1, ge=1, le=20, description="at most this many tiers down per review")
+    thresholds: dict[Key, Amount] | None = Field(
         None, description="with a change of metric, every tier's new threshold in the new unit, by key (tier key -> value)"
     )
 
@@ -40,9 +40,9 @@ class TierPolicyRead(BaseModel):
 
 
 class Benefits(_Strict):
-    earn_multiplier: Decimal_ = Field("1", description="base points of purchases are multiplied by this (1 to 10)")
-    welcome_points: int = Field(0, ge=0, le=10**9, description="points given once, the first time a member reaches the tier")
-    flags: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+    earn_multiplier: Amount = Field("1", description="base points of purchases are multiplied by this (1 to 10)")
+    welcome_points: Count = Field(0, ge=0, le=10**9, description="points given once, the first time a member reaches the tier")
+    flags: list[Annotated[Line, Field(min_length=1, max_length=64)]] = Field(
         default_factory=list, max_length=50, description="free-form benefits a shop reads (free_delivery, priority_service)"
     )
 
@@ -56,17 +56,17 @@ class Benefits(_Strict):
 
 class TierIn(_Strict):
     key: Key = Field(description="the tier's name to rules (tier conditions) and rewards, unique in the program")
-    name_en: str = Field(min_length=1, max_length=200)
-    name_ar: str = Field(min_length=1, max_length=200)
-    rank: int = Field(ge=0, le=1000, description="higher is better; unique")
-    threshold: Decimal_ = Field(description="in the policy's metric: points, money in the base currency, or orders")
+    name_en: Line = Field(min_length=1, max_length=200)
+    name_ar: Line = Field(min_length=1, max_length=200)
+    rank: Count = Field(ge=0, le=1000, description="higher is better; unique")
+    threshold: Amount = Field(description="in the policy's metric: points, money in the base currency, or orders")
     benefits: Benefits = Field(default_factory=Benefits)
 
 
 class TierUpdate(_Strict):
-    name_en: str | None = Field(None, min_length=1, max_length=200)
-    name_ar: str | None = Field(None, min_length=1, max_length=200)
-    threshold: Decimal_ | None = None
+    name_en: Line | None = Field(None, min_length=1, max_length=200)
+    name_ar: Line | None = Field(None, min_length=1, max_length=200)
+    threshold: Amount | None = None
     benefits: Benefits | None = None
 
 
@@ -111,8 +111,8 @@ class MemberTierRead(BaseModel):
 
 class TierSetIn(_Strict):
     tier: Key | None = Field(description="the tier to set (null: lift a floor set before)")
-    reason: str = Field(min_length=1, max_length=500)
-    until: AwareDatetime | None = Field(None, description="reviews keep the member at least in this tier until then (null: for good)")
+    reason: Line = Field(min_length=1, max_length=500)
+    until: Moment | None = Field(None, description="reviews keep the member at least in this tier until then (null: for good)")
 
 
 class TierChangeRead(BaseModel):

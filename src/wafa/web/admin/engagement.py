@@ -16,6 +16,7 @@ from wafa.analytics.schemas import SegmentIn
 from wafa.analytics.segment_rules import SegmentCondition
 from wafa.api.deps import Context, IdPath
 from wafa.errors import WafaError
+from wafa.inputs import TYPED_BY_PEOPLE
 from wafa.members import service as members
 from wafa.programs import service as programs
 from wafa.tenants import service as tenants
@@ -34,6 +35,7 @@ from wafa.web.admin.forms import (
     text,
     valid,
 )
+from wafa.web.admin.program_fields import number as read_number
 from wafa.web.messages import N_
 from wafa.web.pages import render
 
@@ -115,7 +117,10 @@ def segment_condition(form: Any, i: int, *, tiers: list[str], cities: list[str],
             raise FormError(fields={f"{p}-at_least": Problem(N_("Give at least or at most."))})
         return found
     if kind == "churn_risk":
-        return {"type": kind, "at_least": optional(form, f"{p}-at_least")}
+        # A JSON number to the schema (wafa.inputs.Number): read as typed, Arabic-Indic digits included.
+        typed = optional(form, f"{p}-at_least")
+        risk = read_number(typed) if typed else None
+        return {"type": kind, "at_least": float(risk) if risk is not None else typed}
     raise FormError(fields={f"{p}-type": Problem(N_("Choose one of the options."))})
 
 
@@ -159,7 +164,7 @@ def _conditions(session: Any, form: Any, admin: Admin) -> list:
     if not rows:
         raise FormError(fields={"s0-type": Problem(N_("Choose at least one condition."))})
     try:
-        return _CONDITIONS.validate_python(rows)
+        return _CONDITIONS.validate_python(rows, context=TYPED_BY_PEOPLE)  # typed by a person: Arabic-Indic digits read
     except ValidationError as exc:
         raise problems_of(exc, _row_field) from None
 

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from wafa.api.deps import MAX_ID, Context
 from wafa.errors import WafaError
+from wafa.inputs import TYPED_BY_PEOPLE, latin_digits
 from wafa.web.messages import N_
 from wafa.web.pages import check_csrf, redirect
 
@@ -47,7 +48,7 @@ def names(form: Any, name: str) -> list[str] | None:
 
 
 def integer(form: Any, name: str) -> int | None:
-    raw = text(form, name).translate(_LATIN_DIGITS)
+    raw = latin_digits(text(form, name))
     if not raw:
         return None
     try:
@@ -60,7 +61,7 @@ def whole(raw: str, *, most: int = MAX_ID) -> int | None:
     """`raw` as a whole number from 0 to `most` (Latin or Arabic-Indic digits), or None for anything else.
     Never `raw.isdigit()` then int(): "²" is a digit to isdigit() and a ValueError to int(), and a forged
     id or filter must be a 4xx page, not a 500."""
-    digits = raw.strip().translate(_LATIN_DIGITS)
+    digits = latin_digits(raw.strip())
     if not (digits.isascii() and digits.isdigit()) or len(digits) > 19:
         return None
     value = int(digits)
@@ -71,15 +72,12 @@ def checked(form: Any, name: str) -> bool:
     return text(form, name) in ("on", "true", "1", "yes")
 
 
-_LATIN_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
-
-
 def local_datetime(form: Any, name: str, timezone: str, *, end_of_day: bool = False) -> datetime | None:
     """The moment chosen by a date picker (`name-date`, and `name-time` when the form has one) read in
     the program's time zone, as an aware datetime; None when the date is empty. Without a time the
     day starts at 00:00 (or, with `end_of_day`, ends at the next midnight)."""
-    day_raw = text(form, f"{name}-date").translate(_LATIN_DIGITS)
-    time_raw = text(form, f"{name}-time").translate(_LATIN_DIGITS)
+    day_raw = latin_digits(text(form, f"{name}-date"))
+    time_raw = latin_digits(text(form, f"{name}-time"))
     if not day_raw:
         if time_raw:
             raise FormError(fields={name: Problem(N_("Choose a date for this time."))})
@@ -160,6 +158,8 @@ _MESSAGES = {
     "int_parsing": N_("Enter a whole number."),
     "int_type": N_("Enter a whole number."),
     "int_from_float": N_("Enter a whole number."),
+    "bool_type": N_("Choose yes or no."),
+    "float_type": N_("Enter a number, such as 12.50."),
     "decimal_parsing": N_("Enter a number, such as 12.50."),
     "decimal_type": N_("Enter a number, such as 12.50."),
     "float_parsing": N_("Enter a number, such as 12.50."),
@@ -233,9 +233,13 @@ def prune(value: Any) -> Any:
 
 
 def valid(model: type[BaseModel], data: dict, fields: Mapping[str, str] | Callable[[tuple], str | None] | None = None) -> Any:
-    """`data` as the domain's input shape, or FormError naming what to fix, field by field."""
+    """`data` as the domain's input shape, or FormError naming what to fix, field by field.
+
+    The shapes are the API's, read as typed by a person (wafa.inputs.TYPED_BY_PEOPLE): a decimal may be written
+    with Arabic-Indic digits. Whole numbers come here as ints already (`integer`, `whole`), and text is held to
+    the API's rule (no control characters)."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=TYPED_BY_PEOPLE)
     except ValidationError as exc:
         raise problems_of(exc, fields) from None
 
@@ -279,6 +283,13 @@ async def apply_change(
             with ctx.transaction() as session:
                 target = work(session, form, ctx)
             return redirect(target)
+        except ValidationError as exc:
+            # A shape built from the form outside `valid` (a name typed with a control character): the page says
+            # what to fix, beside the field when the form has one of that name, instead of a 500.
+            def field_of(loc: tuple) -> str | None:
+                return next((str(p) for p in reversed(loc) if isinstance(p, str) and p in form), None)
+
+            return page(problems_for(problems_of(exc, field_of), form))
         except (FormError, WafaError) as exc:
             return page(problems_for(exc, form))
 

@@ -295,9 +295,10 @@ def _problem(error: Mapping[str, Any], loc: tuple) -> Problem:
         return Problem(N_("This value is not valid."))
     if kind == "string_pattern_mismatch":
         pattern = str((error.get("ctx") or {}).get("pattern", ""))
-        if pattern.startswith(r"^\d{1,15}"):
+        # Money and Ratio of wafa.rules.schemas: ASCII digits (wafa.inputs.decimal_pattern).
+        if pattern.startswith(r"^[0-9]{1,15}"):
             return Problem(N_("Enter an amount, such as 12.50."))
-        if pattern.startswith(r"^\d{1,9}"):
+        if pattern.startswith(r"^[0-9]{1,9}"):
             return Problem(N_("Enter a number, such as 2 or 0.5."))
         return Problem(N_("Use Latin letters, digits and “_”, with dots between parts, such as order.size."))
     if kind == "union_tag_invalid":

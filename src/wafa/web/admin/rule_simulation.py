@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from wafa.errors import WafaError
 from wafa.events import service as events
 from wafa.events.schemas import Item, MemberRef, PurchaseIn
+from wafa.inputs import TYPED_BY_PEOPLE
 from wafa.members import service as members
 from wafa.programs import service as programs
 from wafa.rules import engine, reasons
@@ -62,17 +63,20 @@ def basket_of(form: Any, *, currency: str, member: MemberRef | None) -> Purchase
             continue
         sku, category, quantity, price = parts
         try:
-            items.append(Item(sku=sku, category=category or None, quantity=int(quantity), unit_price=price))
+            # Typed by a person: a price in Arabic-Indic digits reads as ASCII ones (wafa.inputs).
+            items.append(Item.model_validate({"sku": sku, "category": category or None, "quantity": int(quantity), "unit_price": price},
+                                             context=TYPED_BY_PEOPLE))
         except (ValueError, InvalidOperation, ValidationError):
             problems.setdefault("items", Problem(N_("Line %(n)s: the quantity is a whole number and the price an amount, such as 12.50."), {"n": n}))
     if problems:
         raise FormError(fields=problems)
     amount = text(form, "amount").replace(",", "") or (str(sum(Decimal(i.unit_price) * i.quantity for i in items)) if items else "0")
     try:
-        return PurchaseIn(
-            type="purchase", order_id="simulation", amount=amount, currency=(text(form, "currency") or currency).upper(), items=items or None,
-            member=member, channel=text(form, "channel") or None, store=text(form, "store") or None, coupons=names(form, "coupons"),
-        )
+        return PurchaseIn.model_validate({
+            "type": "purchase", "order_id": "simulation", "amount": amount, "currency": (text(form, "currency") or currency).upper(),
+            "items": items or None, "member": member, "channel": text(form, "channel") or None, "store": text(form, "store") or None,
+            "coupons": names(form, "coupons"),
+        }, context=TYPED_BY_PEOPLE)
     except (ValidationError, InvalidOperation):
         raise FormError(fields={"amount": Problem(N_("Enter an amount, such as 12.50."))}) from None
 

@@ -16,13 +16,14 @@ from babel.units import format_unit
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from markupsafe import Markup
+from pydantic import ValidationError
 
 from wafa.api.deps import MAX_ID, Context, IdPath
 from wafa.coalition import service as coalition
 from wafa.engagement import achievements, member_achievements, referrals, surveys
 from wafa.engagement.models import Challenge
 from wafa.engagement.schemas import ResponseIn
-from wafa.errors import NotFound, WafaError
+from wafa.errors import InvalidInput, NotFound, WafaError
 from wafa.ledger import service as ledger
 from wafa.ledger import wallet
 from wafa.members import privacy
@@ -196,6 +197,15 @@ def rewards(request: Request, done: str | None = Query(None, max_length=16), me:
                 request_id=uuid.uuid4().hex)
 
 
+def _typed(shape: Any, field: str, **values: Any) -> Any:
+    """The API's input shape of what the member typed; what it refuses (a control character pasted into a note)
+    is an InvalidInput the page shows, not a 500."""
+    try:
+        return shape(**values)
+    except ValidationError:
+        raise InvalidInput("this text holds a character it cannot (a control character)", field=field) from None
+
+
 @router.post("/rewards/{reward_id}/redeem")
 def redeem(
     request: Request, reward_id: IdPath, request_id: str = Form(..., min_length=8, max_length=64), note: str = Form("", max_length=500),
@@ -207,7 +217,7 @@ def redeem(
         with ctx.transaction() as session:
             redemption, _ = redemptions.redeem(
                 session, tenant_id=me.tenant_id, member_id=me.member_id,
-                redemption_in=RedemptionIn(reward_id=reward_id, note=note.strip() or None), key=f"portal:{me.member_id}:{request_id}",
+                redemption_in=_typed(RedemptionIn, "note", reward_id=reward_id, note=note.strip() or None), key=f"portal:{me.member_id}:{request_id}",
                 now=ctx.now(),
             )
     except WafaError as exc:
@@ -351,7 +361,7 @@ async def answer_survey(request: Request, token: str, portal: Portal = Depends(p
             try:
                 with session.begin_nested():
                     surveys.respond(session, tenant_id=portal.tenant_id, survey_id=found.id,
-                                    response_in=ResponseIn(token=token, answers=answers), now=ctx.now())
+                                    response_in=_typed(ResponseIn, "answers", token=token, answers=answers), now=ctx.now())
             except WafaError as exc:
                 return render(request, "portal/survey.html", lang=portal.lang, portal=portal, survey=found, token=token, done=False,
                               is_open=True, error=exc, me=None, tab="more", status=exc.status)
