@@ -47,8 +47,8 @@ def children_rss(pid: int) -> int:
             text = status.read_text()
         except OSError:
             continue
-        ppid = re.search(r"^PPid:\s+(\d+)", text, re.M)
-        rss = re.search(r"^VmRSS:\s+(\d+) kB", text, re.M)
+        ppid = re.search(r"^PPid:\s+(\d+)", text, re.MULTILINE)
+        rss = re.search(r"^VmRSS:\s+(\d+) kB", text, re.MULTILINE)
         if ppid and rss and int(ppid.group(1)) == pid:
             largest = max(largest, int(rss.group(1)) * 1024)
     return largest
