@@ -27,7 +27,7 @@ def test_post_member_minimal_is_201_with_defaults(client: TestClient) -> None:
     assert {k: v for k, v in body.items() if k not in ("id", "referral_code", "card_token")} == {
         "external_id": "C-100", "name": None, "email": None, "phone": None, "locale": "ar", "birth_date": None,
         "city": None, "profile_complete": False, "consent": {"email": False, "sms": False, "push": False, "whatsapp": False},
-        "status": "active", "status_reason": None, "partner_id": None,
+        "status": "active", "status_reason": None, "partner_id": None, "erased_at": None,
         "enrolled_at": "2026-03-01T09:00:00Z", "updated_at": "2026-03-01T09:00:00Z",
     }
     assert len(body["referral_code"]) == 8 and set(body["referral_code"]) <= CODE_ALPHABET

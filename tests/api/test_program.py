@@ -23,6 +23,7 @@ DEFAULTS = {
     "point_cost": "0",
     "return_restores": "proportional",
     "numerals": "latn",
+    "anonymise_inactive_after_years": None,
 }
 
 
@@ -57,7 +58,8 @@ def test_patch_program_every_setting(client: TestClient) -> None:
     }
     response = client.patch("/v1/program", json=change)
     assert response.status_code == 200
-    expected = {**change, "base_currency": "JOD", "earn_rates": {"JOD": "10", "SAR": "1.50"}, "default_region": "JO"}
+    expected = {**change, "base_currency": "JOD", "earn_rates": {"JOD": "10", "SAR": "1.50"}, "default_region": "JO",
+                "anonymise_inactive_after_years": None}
     assert response.json() == expected
     assert client.get("/v1/program").json() == expected
 

@@ -140,12 +140,12 @@ def test_refused_settings_keep_what_was_typed_and_say_why_in_arabic_next_to_the_
         before = http.get("/v1/program").json()
     page = page_in()
     page.goto(f"{server.url}/admin/settings?lang=ar")
-    form = page.locator("main form")
+    form = page.locator("main form").first  # the settings form (the retention form follows it)
     form.locator('input[name="points_name_en"]').fill("Stars")
     form.locator('input[name="earn_rates"]').fill("SAR=one")
     form.locator('button[type="submit"]').click()
 
-    form = page.locator("main form")
+    form = page.locator("main form").first  # the settings form (the retention form follows it)
     expect(form.locator("#err-earn_rates")).to_be_visible()
     assert ARABIC.search(form.locator("#err-earn_rates").inner_text())
     expect(form.locator('input[name="earn_rates"]')).to_have_value("SAR=one")
@@ -195,7 +195,7 @@ def test_a_custom_benefit_gets_a_name_in_both_languages(page_in: Any, server: Se
 def test_the_organisation_arabic_name_is_changed_in_the_settings(page_in: Any, server: Server) -> None:
     page = page_in()
     page.goto(f"{server.url}/admin/settings?lang=ar")
-    form = page.locator("main form")
+    form = page.locator("main form").first  # the settings form (the retention form follows it)
     expect(form.locator('input[name="tenant_name_ar"]')).to_have_value("متاجر النور (تجريبي)")
     form.locator('input[name="tenant_name_ar"]').fill("أسواق النور")
     form.locator('button[type="submit"]').click()

@@ -44,7 +44,12 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"model": Problem, "description": "the API key lacks the scope"},
     404: {"model": Problem, "description": "no such thing for this tenant"},
     409: {"model": Problem, "description": "conflicts with the current state or an earlier request"},
+    413: {"model": Problem, "description": "the body is larger than the server takes (WAFA_MAX_BODY_BYTES)"},
     422: {"model": Problem, "description": "invalid input, naming the field"},
+    429: {"model": Problem, "description": "this API key reached its rate limit for the route's class; retry after Retry-After seconds",
+          "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}},
+                      "RateLimit": {"description": "requests left and seconds until the window has room", "schema": {"type": "string"}},
+                      "RateLimit-Policy": {"description": "the limit and its window", "schema": {"type": "string"}}}},
     503: {"model": Problem, "description": "the database is busy or unreachable; retry"},
 }
 

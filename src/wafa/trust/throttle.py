@@ -1,4 +1,5 @@
-"""Counting hits against rate limits with the `limits` library's sliding window counters: in Redis
+"""Counting hits against rate limits with the `limits` library's moving windows (exact: a limit of N per minute
+admits N hits in any 60 s, whenever they come): in Redis
 when WAFA_REDIS_URL names one (every process and server shares the counts), else in this process's
 memory. If Redis stops answering, counting goes on in memory (logged) and goes back to Redis a little
 later: a broken Redis must not take the API down with it.
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, Storage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ class Throttle:
         self.redis_url = redis_url
         self.prefix = prefix
         # Async clients belong to the event loop they were made in (tests run several loops).
-        self._limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, SlidingWindowCounterRateLimiter]] = (
+        self._limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, MovingWindowRateLimiter]] = (
             weakref.WeakKeyDictionary()
         )
         self._redis_down_until = 0.0
@@ -81,7 +82,7 @@ class Throttle:
         """Whether counts are shared by every process (Redis)."""
         return self.redis_url is not None
 
-    def _limiter(self, kind: str) -> SlidingWindowCounterRateLimiter:
+    def _limiter(self, kind: str) -> MovingWindowRateLimiter:
         per_loop = self._limiters.setdefault(asyncio.get_running_loop(), {})
         limiter = per_loop.get(kind)
         if limiter is None:
@@ -93,7 +94,7 @@ class Throttle:
                 storage = storage_from_string(uri, wrap_exceptions=True, stream_timeout=0.5, connect_timeout=0.5)  # type: ignore[assignment]
             else:
                 storage = MemoryStorage()
-            limiter = per_loop[kind] = SlidingWindowCounterRateLimiter(storage)
+            limiter = per_loop[kind] = MovingWindowRateLimiter(storage)
         return limiter
 
     async def hit(self, rule: Rule, *identifiers: str, cost: int = 1) -> Verdict:
@@ -134,7 +135,7 @@ class Throttle:
             await limiter.clear(item, rule.name, self.prefix, *identifiers)
 
     @staticmethod
-    async def _hit(limiter: SlidingWindowCounterRateLimiter, rule: Rule, identifiers: tuple[str, ...], cost: int) -> Verdict:
+    async def _hit(limiter: MovingWindowRateLimiter, rule: Rule, identifiers: tuple[str, ...], cost: int) -> Verdict:
         tightest: Verdict | None = None
         if len(rule.items) > 1:
             for item in rule.items:
@@ -153,7 +154,7 @@ class Throttle:
 
 
 async def _verdict(
-    limiter: SlidingWindowCounterRateLimiter, rule: Rule, item: RateLimitItem, identifiers: tuple[str, ...], *, allowed: bool,
+    limiter: MovingWindowRateLimiter, rule: Rule, item: RateLimitItem, identifiers: tuple[str, ...], *, allowed: bool,
 ) -> Verdict:
     stats = await limiter.get_window_stats(item, rule.name, *identifiers)
     reset = max(1, math.ceil(stats.reset_time - time.time()))

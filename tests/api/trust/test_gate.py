@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -89,7 +90,9 @@ def _call(app, *, headers: list[tuple[bytes, bytes]], body: bytes) -> tuple[int,
         "server": ("testserver", 80), "app": app,
     }
     scope["app"] = app
-    asyncio.run(app(scope, receive, send))
+    # In a thread of its own: a browser test earlier in this worker may have left a loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
     return status, read
 
 

@@ -48,7 +48,9 @@ def _smtp(server: Any, **more: Any) -> dict[str, Any]:
 def _actions(factory, tenant_id: int) -> list[tuple[str, str, dict]]:  # type: ignore[no-untyped-def]
     with factory() as session:
         rows = session.execute(select(AuditEntry).where(AuditEntry.tenant_id == tenant_id).order_by(AuditEntry.id)).scalars()
-        return [(r.action, r.actor, r.details or {}) for r in rows if not r.action.startswith("admin.")]
+        # Changes only: sign-ins and reads of personal data (member.viewed, members.listed) are audited too.
+        return [(r.action, r.actor, r.details or {}) for r in rows
+                if not r.action.startswith("admin.") and r.action not in ("member.viewed", "members.listed")]
 
 
 def _local(factory, tenant_id: int, moment) -> tuple[str, str]:  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hypothesis import given, settings
@@ -21,7 +22,10 @@ def fresh(redis_url: str | None) -> Throttle:
 
 
 def run(coro):  # type: ignore[no-untyped-def]
-    return asyncio.run(coro)
+    """The coroutine on a new event loop in its own thread: a browser test earlier in this worker may have
+    left a loop running in this one (Playwright's sync API), where asyncio.run refuses to start."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def test_a_limit_admits_its_amount_then_refuses(redis_url: str | None) -> None:
