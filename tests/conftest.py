@@ -303,6 +303,8 @@ class TenantCtx:
 def make_tenant(factory: sessionmaker[Session], now: datetime, **program: object) -> TenantCtx:
     """A new tenant with its own admin key; program settings as keyword arguments."""
     slug = f"t{next(_counter)}-{uuid.uuid4().hex[:6]}"
+    # Tests count points as available at once unless they ask for a window (new programs start with 14 days).
+    program.setdefault("pending_days", 0)
     with unit_of_work(factory) as session:
         tenant = tenants.create(session, name=f"Tenant {slug}", slug=slug, currency=program.pop("currency", "SAR"), now=now, **program)  # type: ignore[arg-type]
         key = tenants.create_key(session, tenant_id=tenant.id, name="admin", scopes=["admin"], now=now)

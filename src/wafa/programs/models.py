@@ -42,4 +42,13 @@ class Program(Base):
     # Members with no activity (event, ledger entry, portal sign-in) for this many years are anonymised by
     # the worker, as an erasure would (members/privacy.py); None: never.
     anonymise_inactive_after_years: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # A member enrolling again with the e-mail or phone of a closed member who left a debt: "carry" the
+    # debt over to the new account, "refuse" the enrolment, or "ignore" it (trust/person_debts.py).
+    reenrol_debt: Mapped[str] = mapped_column(String(8), default="carry", server_default="carry")
+    # A return that takes a member back below the threshold of a tier won within `tier_return_days`:
+    # "demote" at once (and claw back the tier's welcome points) or "keep" the tier.
+    tier_return_policy: Mapped[str] = mapped_column(String(8), default="keep", server_default="keep")
+    tier_return_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    # Velocity limits (trust/velocity.py): [{"subject", "action", "window", "max_points", "max_count"}].
+    velocity_limits: Mapped[list] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

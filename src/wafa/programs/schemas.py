@@ -79,6 +79,15 @@ class ProgramUpdate(BaseModel):
     numerals: Literal["latn", "arab"] | None = Field(
         None, description="digits the member portal and console show: latn (0-9) or arab (Arabic-Indic)"
     )
+    reenrol_debt: Literal["carry", "refuse", "ignore"] | None = Field(
+        None, description="a member enrolling with the e-mail or phone of a closed member who left a debt: "
+        "carry the debt over, refuse the enrolment, or ignore it",
+    )
+    tier_return_policy: Literal["keep", "demote"] | None = Field(
+        None, description="a return that takes a member below a tier won within tier_return_days: keep the tier, "
+        "or demote at once and claw back the tier's welcome points",
+    )
+    tier_return_days: Count | None = Field(None, ge=1, le=365)
 
     @field_validator("earn_rates")
     @classmethod
@@ -133,3 +142,6 @@ class ProgramRead(BaseModel):
     return_restores: str
     numerals: str = "latn"
     anonymise_inactive_after_years: int | None = Field(None, description="set with PUT /v1/program/retention")
+    reenrol_debt: str = "carry"
+    tier_return_policy: str = "keep"
+    tier_return_days: int = 30

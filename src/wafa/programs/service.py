@@ -40,6 +40,11 @@ class ProgramConfig:
     numerals: str = "latn"
     # Anonymise members inactive for this many years (members/privacy.py); None: never.
     anonymise_inactive_after_years: int | None = None
+    # Loyalty-fraud policies (models.py says what each value does).
+    reenrol_debt: str = "carry"
+    tier_return_policy: str = "keep"
+    tier_return_days: int = 30
+    velocity_limits: tuple[dict, ...] = ()
 
     def rate_for(self, currency: str) -> str:
         """Points per major unit of `currency`, or InvalidInput if the program does not take it."""
@@ -83,7 +88,15 @@ def _snapshot(row: Program) -> ProgramConfig:
         return_restores=row.return_restores,
         numerals=row.numerals,
         anonymise_inactive_after_years=row.anonymise_inactive_after_years,
+        reenrol_debt=row.reenrol_debt,
+        tier_return_policy=row.tier_return_policy,
+        tier_return_days=row.tier_return_days,
+        velocity_limits=tuple(row.velocity_limits or ()),
     )
+
+
+# The pending window (days) a new program starts with.
+NEW_PROGRAM_PENDING_DAYS = 14
 
 
 def create(session: Session, *, tenant_id: int, currency: str, now: datetime, **settings: object) -> ProgramConfig:
@@ -98,7 +111,9 @@ def create(session: Session, *, tenant_id: int, currency: str, now: datetime, **
             points_name_en="points",
             points_name_ar="نقاط",
             rounding="floor",
-            pending_days=0,
+            # A return window by default: with none, points earned on a purchase can be spent before it is
+            # returned (buy, redeem, return). Shown in the console's first-day checklist.
+            pending_days=NEW_PROGRAM_PENDING_DAYS,
             expiry_policy="none",
             expiry_periods=0,
             timezone="UTC",
@@ -110,6 +125,10 @@ def create(session: Session, *, tenant_id: int, currency: str, now: datetime, **
             return_restores="proportional",
             numerals="latn",
             hold_ttl_seconds=900,
+            reenrol_debt="carry",
+            tier_return_policy="keep",
+            tier_return_days=30,
+            velocity_limits=[],
             updated_at=now,
         )
     )
@@ -149,7 +168,7 @@ def update_settings(session: Session, *, tenant_id: int, program_in: ProgramUpda
     for key in (
         "base_currency", "earn_rates", "rounding", "pending_days", "timezone", "default_region",
         "block_redemptions_in_debt", "min_redemption", "hold_ttl_seconds", "redemption_step",
-        "point_cost", "return_restores", "numerals",
+        "point_cost", "return_restores", "numerals", "reenrol_debt", "tier_return_policy", "tier_return_days",
     ):
         if key in data:
             values[key] = data[key]
@@ -185,6 +204,9 @@ def to_read(config: ProgramConfig) -> ProgramRead:
         numerals=config.numerals,
         # Shown once ProgramRead has the field (programs/schemas.py); ignored until then. Set by PUT /v1/program/retention.
         anonymise_inactive_after_years=config.anonymise_inactive_after_years,
+        reenrol_debt=config.reenrol_debt,
+        tier_return_policy=config.tier_return_policy,
+        tier_return_days=config.tier_return_days,
     )
 
 
