@@ -93,7 +93,7 @@ def run(label: str, extra_env: dict[str, str], clients: int, seconds: float) -> 
            "FORWARDED_ALLOW_IPS": "127.0.0.1"}
     env.pop("WAFA_REDIS_URL", None)
     subprocess.run([WAFA, "db", "upgrade"], env=env, check=True, capture_output=True)
-    made = json.loads(subprocess.run([WAFA, "tenant", "create", "Flooded", "--currency", "SAR", "--slug", "flooded", "--json"],
+    made = json.loads(subprocess.run([WAFA, "tenant", "create", "Flooded", "--currency", "SAR", "--slug", "flooded", "--pending-days", "0", "--json"],
                                      env=env, check=True, capture_output=True, text=True).stdout)
     port = free_port()
     url = f"http://127.0.0.1:{port}"

@@ -184,9 +184,11 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     settled: dict[str, Any] = {}
     try:
-        single = json.loads(subprocess.run([WAFA, "tenant", "create", "Single Brand", "--slug", "single", "--currency", "SAR", "--json"],
+        single = json.loads(subprocess.run([WAFA, "tenant", "create", "Single Brand", "--slug", "single", "--currency", "SAR", "--pending-days", "0",
+                                             "--json"],
                                            env=env, capture_output=True, text=True, check=True).stdout)["api_key"]
-        operator = json.loads(subprocess.run([WAFA, "tenant", "create", "Souq Rewards", "--slug", "souq", "--currency", "SAR", "--json"],
+        operator = json.loads(subprocess.run([WAFA, "tenant", "create", "Souq Rewards", "--slug", "souq", "--currency", "SAR", "--pending-days", "0",
+                                             "--json"],
                                              env=env, capture_output=True, text=True, check=True).stdout)["api_key"]
         port = free_port()
         url = f"http://127.0.0.1:{port}"

@@ -479,7 +479,7 @@ def main() -> None:
     realistic: dict[str, Any] = {}
     rule_ids: list[int] = []
     try:
-        created = json.loads(subprocess.run([WAFA, "tenant", "create", "Bench Stores", "--currency", "SAR", "--json"],
+        created = json.loads(subprocess.run([WAFA, "tenant", "create", "Bench Stores", "--currency", "SAR", "--pending-days", "0", "--json"],
                                             env=env, capture_output=True, text=True, check=True).stdout)
         key = created["api_key"]
         port = free_port()

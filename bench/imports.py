@@ -46,7 +46,7 @@ def wafa(url: str, *args: str) -> dict:
 def imported(url: str, csv_path: Path) -> tuple[dict, dict]:
     subprocess.run([*WAFA, "db", "upgrade"], env=dict(os.environ, WAFA_DATABASE_URL=url), check=True, capture_output=True)
     slug = f"bench-{uuid.uuid4().hex[:6]}"
-    wafa(url, "tenant", "create", "Bench", "--currency", "SAR", "--slug", slug, "--json")
+    wafa(url, "tenant", "create", "Bench", "--currency", "SAR", "--slug", slug, "--pending-days", "0", "--json")
     first = wafa(url, "import", "purchases", str(csv_path), "--tenant", slug, "--json")
     again = wafa(url, "import", "purchases", str(csv_path), "--tenant", slug, "--json")
     return first, again

@@ -60,7 +60,7 @@ def main() -> None:
         env = dict(os.environ, WAFA_DATABASE_URL=url)
         wafa = [sys.executable, "-m", "wafa.cli.main"]
         subprocess.run([*wafa, "db", "upgrade"], env=env, check=True, capture_output=True)
-        subprocess.run([*wafa, "tenant", "create", "KPI", "--currency", "SAR", "--slug", "kpi", "--json"], env=env, check=True,
+        subprocess.run([*wafa, "tenant", "create", "KPI", "--currency", "SAR", "--slug", "kpi", "--pending-days", "0", "--json"], env=env, check=True,
                        capture_output=True)
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "history.csv"

@@ -98,7 +98,8 @@ def main() -> None:
         env = dict(os.environ, WAFA_DATABASE_URL=url, WAFA_LOG_LEVEL="warning")
         wafa = [sys.executable, "-m", "wafa.cli.main"]
         subprocess.run([*wafa, "db", "upgrade"], env=env, check=True, capture_output=True)
-        made = subprocess.run([*wafa, "tenant", "create", "Export", "--currency", "SAR", "--slug", "export", "--json"], env=env, check=True,
+        made = subprocess.run([*wafa, "tenant", "create", "Export", "--currency", "SAR", "--slug", "export", "--pending-days", "0",
+                                             "--json"], env=env, check=True,
                               capture_output=True, text=True)
         key = json.loads(made.stdout)["api_key"]
         started = time.perf_counter()

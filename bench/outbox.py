@@ -148,7 +148,7 @@ def broadcast(url: str, dsn: str, members: int, workers: list[int], postgres: st
     now = datetime.now(UTC)
     try:
         with unit_of_work(factory) as session:
-            tenant = tenants.create(session, name="Broadcast", slug="broadcast", currency="SAR", now=now)
+            tenant = tenants.create(session, name="Broadcast", slug="broadcast", currency="SAR", now=now, pending_days=0)
             messaging.save_channel(session, tenant_id=tenant.id, channel="email", enabled=True, now=now, config={
                 "provider": "smtp", "host": "127.0.0.1", "port": port, "starttls": False, "sender": "Bench <bench@example.com>"})
             policy.save(session, tenant_id=tenant.id, policy=policy.Policy("00:00", "00:00", 0, 0), now=now)
@@ -246,7 +246,7 @@ def main() -> None:
         factory = sessionmaker(engine, expire_on_commit=False)
         now = datetime.now(UTC)
         with unit_of_work(factory) as session:
-            tenant = tenants.create(session, name="Bench", slug="bench", currency="SAR", now=now)
+            tenant = tenants.create(session, name="Bench", slug="bench", currency="SAR", now=now, pending_days=0)
             webhooks.create(session, tenant_id=tenant.id, url=f"http://127.0.0.1:{port}/hooks", event_types=None, description=None,
                             enabled=True, now=now)
         engine.dispose()

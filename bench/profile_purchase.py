@@ -222,7 +222,7 @@ def run(engine: Any, args: argparse.Namespace) -> dict[str, Any]:
     factory = sessionmaker(engine, expire_on_commit=False)
     now = datetime.now(UTC)
     with unit_of_work(factory) as session:
-        tenant = tenants.create(session, name="Profile", currency="SAR", now=now, slug=f"p{uuid.uuid4().hex[:8]}")
+        tenant = tenants.create(session, name="Profile", currency="SAR", now=now, pending_days=0, slug=f"p{uuid.uuid4().hex[:8]}")
         tenant_id = tenant.id
         key = tenants.create_key(session, tenant_id=tenant_id, name="bench", scopes=["admin"], now=now).secret
     rng = random.Random(5)

@@ -70,7 +70,8 @@ def main() -> None:
         env = dict(os.environ, WAFA_DATABASE_URL=url, WAFA_LOG_LEVEL="warning", WAFA_ADMIN_PASSWORD=PASSWORD,
                    **{f"WAFA_{name}": "1000000/second" for name in ("RATE_READS", "SIGNIN_PER_IP", "SIGNIN_PER_ORG", "SIGNIN_FAILURES_PER_IP")})
         wafa = [sys.executable, "-m", "wafa.cli.main"]
-        subprocess.run([*wafa, "tenant", "create", "Web", "--currency", "SAR", "--slug", "web", "--json"], env=env, check=True, capture_output=True)
+        subprocess.run([*wafa, "tenant", "create", "Web", "--currency", "SAR", "--slug", "web", "--pending-days", "0",
+                                             "--json"], env=env, check=True, capture_output=True)
         subprocess.run([*wafa, "admin", "create-user", "admin@bench.example", "--tenant", "web", "--name", "Bench"], env=env, check=True,
                        capture_output=True)
         with tempfile.TemporaryDirectory() as folder:

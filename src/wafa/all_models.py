@@ -64,6 +64,7 @@ from wafa.rewards.models import (
 from wafa.rules.models import Rule, RuleAward, RuleBudget, RuleVersion
 from wafa.tenants.models import AdminUser, ApiKey, AuditEntry, Tenant
 from wafa.tiers.models import MemberTier, Tier, TierChange, TierPolicy
+from wafa.trust.models import Review, VelocityMark
 from wafa.web.models import LoginCode, WebSession
 
 __all__ = [
@@ -129,6 +130,7 @@ __all__ = [
     "Referral",
     "ReferralPolicy",
     "Reminder",
+    "Review",
     "Reward",
     "RewardRedemption",
     "RfmCount",
@@ -152,6 +154,7 @@ __all__ = [
     "Tier",
     "TierChange",
     "TierPolicy",
+    "VelocityMark",
     "Voucher",
     "WebSession",
     "WebhookAttempt",

@@ -115,6 +115,14 @@ class MemberInDebt(WafaError):
     title = "Member has a negative balance"
 
 
+class PersonInDebt(Conflict):
+    """Enrolling someone who, as another member (same inbox or phone), still owes points or wallet money,
+    under a program whose `reenrol_debt` policy is "refuse"."""
+
+    slug = "person-in-debt"
+    title = "The person owes points or money as another member"
+
+
 class MemberNotActive(WafaError):
     """The member is suspended or closed."""
 

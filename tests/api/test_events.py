@@ -53,7 +53,7 @@ def test_post_event_purchase_awards_one_point_per_sar_floored(client: TestClient
                   "entry_id": body["award"]["entry_id"]},
         "not_awarded_reason": None, "reversal": None, "returned_amount": None,
         "rules": [], "total_points": 200, "reference": None, "attributes": None,
-        "balance": {"available": 200, "pending": 0, "held": 0},
+        "balance": {"available": 200, "pending": 0, "held": 0}, "review_id": None,
     }
     assert balance(client, member_id) == (200, 0, 0)
 

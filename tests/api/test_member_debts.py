@@ -62,3 +62,34 @@ def test_a_member_without_debt_closes_as_before(client: TestClient) -> None:
     member_id = client.post("/v1/members", json={"external_id": "d-2"}).json()["id"]
     closed = client.post(f"/v1/members/{member_id}/close", json={"reason": "asked to leave"})
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
+
+
+def test_cashback_spent_then_returned_is_a_wallet_debt_shown_refused_and_repaid(
+    client: TestClient, factory: sessionmaker[Session], tenant: TenantCtx,
+) -> None:
+    """The finding: 100.00 SAR of cashback spent, its purchase returned, and the wallet at -100.00 SAR while
+    the balance showed no debt. The debt is shown, the wallet pays for nothing, new cashback repays it first."""
+    member_id = funded(client, "1000.00")  # 100.00 SAR of cashback
+    assert pay(client, member_id, "100.00").status_code == 201
+    assert client.post("/v1/events", json={"type": "return", "order_id": "F-1"}).status_code == 201
+    shown = client.get(f"/v1/members/{member_id}/balance").json()
+    assert (shown["debt"], shown["wallet_debt"]) == (0, {"SAR": 10000})
+    assert client.get(f"/v1/members/{member_id}/wallet").json()["currencies"] == [
+        {"currency": "SAR", "available": "-100.00", "pending": "0.00", "debt": 10000}]
+    refused = problem(pay(client, member_id, "0.01"), 422, "/problems/insufficient-funds", "amount")
+    assert (refused["available"], refused["debt"]) == (0, 10000)
+    assert "in debt" in refused["detail"] and "100.00 SAR" in refused["detail"]
+    # New cashback (50.00) repays the debt first: still owed 50.00, and still nothing to pay with.
+    client.post("/v1/events", json={"type": "purchase", "member": {"id": member_id}, "order_id": "F-2", "amount": "500.00", "currency": "SAR"})
+    assert client.get(f"/v1/members/{member_id}/balance").json()["wallet_debt"] == {"SAR": 5000}
+    problem(pay(client, member_id, "0.01"), 422, "/problems/insufficient-funds", "amount")
+    # 60.00 more: the debt is repaid and 10.00 is left to spend.
+    client.post("/v1/events", json={"type": "purchase", "member": {"id": member_id}, "order_id": "F-3", "amount": "600.00", "currency": "SAR"})
+    # Nothing owed, nothing said: the fields are there only while the wallet owes money.
+    assert "wallet_debt" not in client.get(f"/v1/members/{member_id}/balance").json()
+    assert client.get(f"/v1/members/{member_id}/wallet").json()["currencies"] == [{"currency": "SAR", "available": "10.00", "pending": "0.00"}]
+    problem(pay(client, member_id, "10.01"), 422, "/problems/insufficient-funds", "amount")
+    assert pay(client, member_id, "10.00").status_code == 201
+    with factory() as session:
+        report = verify(session, tenant_id=tenant.id)
+    assert report.ok, report.problems

@@ -24,6 +24,9 @@ DEFAULTS = {
     "return_restores": "proportional",
     "numerals": "latn",
     "anonymise_inactive_after_years": None,
+    "reenrol_debt": "carry",
+    "tier_return_policy": "keep",
+    "tier_return_days": 30,
 }
 
 
@@ -55,6 +58,9 @@ def test_patch_program_every_setting(client: TestClient) -> None:
         "point_cost": "0.04",
         "return_restores": "none",
         "numerals": "arab",
+        "reenrol_debt": "refuse",
+        "tier_return_policy": "demote",
+        "tier_return_days": 14,
     }
     response = client.patch("/v1/program", json=change)
     assert response.status_code == 200

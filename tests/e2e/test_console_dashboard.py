@@ -280,12 +280,15 @@ def test_a_new_program_shows_the_first_day_checklist_and_ticks_what_is_done(brow
         checklist = page.locator("#checklist")
         expect(checklist).to_be_visible()
         items = checklist.locator("li")
-        assert items.count() == 6
-        for name, href in (("points", "/admin/settings"), ("earn", "/admin/settings"), ("reward", "/admin/rewards/new"),
-                           ("rule", "/admin/rules/new"), ("colleague", "/admin/people"), ("till", "/admin/api-keys")):
+        assert items.count() == 7
+        for name, href in (("points", "/admin/settings"), ("earn", "/admin/settings"), ("window", "/admin/settings"),
+                           ("reward", "/admin/rewards/new"), ("rule", "/admin/rules/new"), ("colleague", "/admin/people"),
+                           ("till", "/admin/api-keys")):
             item = checklist.locator(f'li[data-step="{name}"]')
             expect(item).to_have_attribute("data-done", "false")
             assert item.locator("a").get_attribute("href") == href
+        # The program starts with a return window, and the checklist says how long it is.
+        expect(checklist.locator('li[data-step="window"] .help')).to_have_text("Points stay pending 14 days after a purchase.")
         blocking, report = axe_blocking(page)
         assert not blocking, report
         SHOTS.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,8 @@ def free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, dict[str, str]]]:
     folder = tmp_path_factory.mktemp("e2e")
     env = {**os.environ, "WAFA_DATABASE_URL": f"sqlite:///{folder / 'wafa.db'}", "WAFA_LOG_LEVEL": "warning"}
-    created = subprocess.run([WAFA, "tenant", "create", "E2E Stores", "--currency", "SAR", "--json"],
+    # No return window: the test spends a purchase's points at once.
+    created = subprocess.run([WAFA, "tenant", "create", "E2E Stores", "--currency", "SAR", "--pending-days", "0", "--json"],
                              env=env, capture_output=True, text=True, check=True)
     key = json.loads(created.stdout)["api_key"]
     port = free_port()

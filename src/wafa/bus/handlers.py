@@ -26,6 +26,7 @@ from wafa.bus.messages import (
 from wafa.engagement import achievements, referrals
 from wafa.events import member_events
 from wafa.members import service as members
+from wafa.tiers import returns as tier_returns
 from wafa.tiers import service as tiers
 
 
@@ -45,6 +46,11 @@ def _had_achievements(session: Session, tenant_id: int) -> bool:
 
 def _always(session: Session, tenant_id: int) -> bool:
     return True
+
+
+def _demotes_after_returns(session: Session, tenant_id: int) -> bool:
+    """Whether a return can demote at once (the program's "demote" policy; cached: "keep" costs nothing)."""
+    return tier_returns.demotes(session, tenant_id=tenant_id)
 
 
 def _measured(session: Session, message: Message, *, member_id: int, cause: str, member: Any = None, locked: bool = False,
@@ -86,6 +92,14 @@ def referral_after_return(session: Session, message: Message) -> None:
     assert isinstance(message, PurchaseReturned)
     referrals.on_return(session, tenant_id=message.tenant_id, purchase_event_id=message.purchase_event_id,
                         return_event_id=message.return_event_id, now=message.now)
+
+
+def tier_after_return(session: Session, message: Message) -> None:
+    """A return that undoes a recent upgrade demotes at once. Last: the badge and referral points the
+    return took back before count towards tiers too."""
+    assert isinstance(message, PurchaseReturned)
+    tier_returns.on_return(session, tenant_id=message.tenant_id, member_id=message.member_id, order_id=message.order_id,
+                           return_event_id=message.return_event_id, now=message.now)
 
 
 # Points earned outside a purchase -------------------------------------------------------------------
@@ -163,7 +177,10 @@ def referral_after_enrolment(session: Session, message: Message) -> None:
 
 HANDLERS: dict[type[Message], list[Handler]] = {
     PurchaseRecorded: [Handler(tier_after_purchase, _has_tiers), Handler(achievements_after_purchase, _has_achievements)],
-    PurchaseReturned: [Handler(achievements_after_return, _had_achievements), Handler(referral_after_return, _always)],
+    PurchaseReturned: [
+        Handler(achievements_after_return, _had_achievements), Handler(referral_after_return, _always),
+        Handler(tier_after_return, _demotes_after_returns),
+    ],
     PointsEarned: [Handler(tier_after_points, _has_tiers), Handler(achievements_after_points, _has_achievements)],
     CustomEventRecorded: [Handler(tier_after_custom_event, _has_tiers), Handler(achievements_after_custom_event, _has_achievements)],
     ReferralCompleted: [Handler(tiers_after_referral, _has_tiers), Handler(achievements_after_referral, _has_achievements)],

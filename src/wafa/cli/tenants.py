@@ -21,22 +21,41 @@ def tenant_create(
     currency: str = typer.Option(..., "--currency", help="ISO 4217 code of the program's base currency (earns 1 point per unit)"),
     slug: str | None = typer.Option(None, "--slug", help="URL-safe short name (default: from the name)"),
     name_ar: str | None = typer.Option(None, "--name-ar", help="the name pages in Arabic show (default: the name)"),
+    pending_days: int | None = typer.Option(
+        None, "--pending-days", min=0, max=365,
+        help="days a purchase's points stay pending before they can be spent: the return window (default: 14, a new program's)",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Create a tenant, its program and its first admin API key (printed once)."""
+    from wafa.programs import service as programs
     from wafa.tenants import service as tenants
 
+    # Unset, the program keeps the window every new program starts with (wafa.programs.service).
+    settings = {} if pending_days is None else {"pending_days": pending_days}
     with failures():
         upgrade_schema()
         now = SystemClock().now()
         with unit_of_work(session_factory()) as session:
-            tenant = tenants.create(session, name=name, currency=currency, slug=slug, name_ar=name_ar, now=now)
+            tenant = tenants.create(session, name=name, currency=currency, slug=slug, name_ar=name_ar, now=now, **settings)
             key = tenants.create_key(session, tenant_id=tenant.id, name="first admin key", scopes=["admin"], now=now)
+            window = programs.get(session, tenant_id=tenant.id, fresh=True).pending_days
         data = {"tenant": {"id": tenant.id, "slug": tenant.slug, "name": tenant.name, "name_ar": tenant.name_ar},
-                "api_key": key.secret, "scopes": key.scopes}
+                "api_key": key.secret, "scopes": key.scopes, "program": {"pending_days": window}}
+        # The key stays the last word printed: scripts take it from there.
         emit(data, as_json=as_json, human=lambda: out.print(
-            f"Created tenant [bold]{tenant.slug}[/bold]. Admin API key (shown once, keep it safe):\n{key.secret}"
+            f"Created tenant [bold]{tenant.slug}[/bold].\n{_window_line(window)}; change it with "
+            f"`wafa program set --tenant {tenant.slug} --pending-days N`.\nAdmin API key (shown once, keep it safe):\n{key.secret}",
+            highlight=False,
         ))
+
+
+def _window_line(days: int) -> str:
+    """The return window in words, for the person who just created the program."""
+    if days == 0:
+        return ("Points can be spent as soon as a purchase earns them: no return window, so a member can spend them "
+                "before a return takes them back")
+    return f"Points stay pending for {days} day{'s' if days != 1 else ''} after a purchase (the return window)"
 
 
 @tenant_app.command("list")

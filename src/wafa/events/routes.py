@@ -48,12 +48,14 @@ _one_event: TypeAdapter[PurchaseIn | ReturnIn | CustomEventIn] = TypeAdapter(Eve
 
 def _record(
     session: Session, *, ctx: Context, tenant_id: int, event_in: Any, fingerprint: str, partner_id: int | None = None,
+    key_id: int | None = None,
 ) -> tuple[EventResult, bool]:
     """Record one event in the caller's transaction (a coalition partner's, with its key's `partner_id`);
     return its result and whether it replayed an earlier one."""
     if isinstance(event_in, PurchaseIn):
         result, replay = service.record_purchase(
             session, tenant_id=tenant_id, event_in=event_in, request_hash=fingerprint, now=ctx.now(), partner_id=partner_id,
+            key_id=key_id,
         )
     elif isinstance(event_in, ReturnIn):
         event_in = returns.for_partner(session, tenant_id=tenant_id, key_partner_id=partner_id, event_in=event_in)
@@ -109,6 +111,7 @@ def post_event(
     def work(session: Session) -> EventResult:
         result, replayed["value"] = _record(
             session, ctx=ctx, tenant_id=principal.tenant_id, event_in=event_in, fingerprint=fingerprint, partner_id=principal.partner_id,
+            key_id=principal.key_id,
         )
         return result
 
@@ -179,7 +182,9 @@ def _batch_item(ctx: Context, principal: Principal, index: int, raw: dict[str, A
     key = f"{item_key}:{index}" if item_key else None
     try:
         with ctx.transaction() as session:
-            result, replay = _record(session, ctx=ctx, tenant_id=principal.tenant_id, event_in=event_in, fingerprint=fingerprint)
+            result, replay = _record(
+                session, ctx=ctx, tenant_id=principal.tenant_id, event_in=event_in, fingerprint=fingerprint, key_id=principal.key_id,
+            )
             item = BatchItem(index=index, status=200 if replay else 201, result=result)
             if key is not None and not store(
                 session, tenant_id=principal.tenant_id, key=key, request_hash_=fingerprint, status_code=item.status,

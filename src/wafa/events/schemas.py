@@ -50,6 +50,11 @@ class PurchaseIn(BaseModel):
     items: list[Item] | None = Field(None, max_length=500)
     channel: Line | None = Field(None, max_length=32)
     store: Line | None = Field(None, max_length=64)
+    card: Line | None = Field(
+        None, min_length=1, max_length=64,
+        description="a token the till or payment provider gives for the payment card (never its number): velocity limits "
+        "per card count by it",
+    )
     coupons: list[Annotated[Line, Field(min_length=1, max_length=64)]] | None = Field(
         None, max_length=20, description="coupon codes presented at checkout (rules may ask for one)"
     )
@@ -128,7 +133,9 @@ class Award(BaseModel):
     """The points an event credited: the base earn and every rule's points, in one entry and one lot."""
 
     points: int
-    status: Literal["pending", "available"]
+    status: Literal["pending", "available", "held"] = Field(
+        description="held: past a velocity limit, pending until someone approves (review_id) or rejects it"
+    )
     available_at: datetime
     expires_at: datetime | None
     entry_id: int
@@ -178,6 +185,7 @@ class EventResult(BaseModel):
     reference: str | None = Field(None, description="custom events: the sender's id for the event")
     attributes: dict[str, Any] | None = Field(None, description="custom events: the attributes as recorded")
     balance: dict[str, int] | None = Field(None, description="the member's balances after the event")
+    review_id: int | None = Field(None, description="purchases past a velocity limit: the review that holds their points")
 
 
 def _simulated_kind(value: Any) -> str:

@@ -32,6 +32,7 @@ from wafa.programs import service as programs
 from wafa.rules import engine
 from wafa.rules import service as rules
 from wafa.tiers import service as tiers
+from wafa.trust import velocity
 
 # A till's clock may run a little fast; beyond this an event "from the future" is refused.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -131,7 +132,7 @@ def partner_order_id(partner: coalition.Terms, order_id: str) -> str:
 
 def record_purchase(
     session: Session, *, tenant_id: int, event_in: PurchaseIn, request_hash: str, now: datetime, fast_only: bool = False,
-    partner_id: int | None = None,
+    partner_id: int | None = None, key_id: int | None = None,
 ) -> tuple[EventResult, bool]:
     """Record a purchase and award its points; return the result and whether it was a replay.
 
@@ -139,7 +140,8 @@ def record_purchase(
     same, and is a Conflict otherwise. With `fast_only`, only PostgreSQL's one-statement path is
     tried and NeedsTransaction is raised (having written nothing) if it cannot decide. In a coalition,
     a purchase at a partner (`partner_id`: the calling key's) earns at the partner's rate, and the
-    partner pays for the points in the same ledger entry.
+    partner pays for the points in the same ledger entry. Past a velocity limit on earning (counted per
+    member, card, store and the sending key, `key_id`), the points are credited held, for review.
     """
     program = programs.get(session, tenant_id=tenant_id)
     currency = event_in.currency.upper()
@@ -160,7 +162,9 @@ def record_purchase(
     reason_text = f"purchase {event_in.order_id}: {to_major(amount, currency)} {currency}"
     details = {"order_id": event_in.order_id, "amount": to_major(amount, currency), "currency": currency, "rate": rate}
 
-    go_fast = event_in.member is not None and can_go_fast(session, tenant_id=tenant_id, event_in=event_in)
+    # Velocity limits are counted where the points are decided: on the ORM path below.
+    limited = bool(velocity.limits_for(program, "earn"))
+    go_fast = event_in.member is not None and not limited and can_go_fast(session, tenant_id=tenant_id, event_in=event_in)
     if go_fast and event_in.member is not None:
         fast = hotpath.purchase(
             session, tenant_id=tenant_id, member_external_id=event_in.member.external_id, member_id=event_in.member.id,
@@ -190,7 +194,7 @@ def record_purchase(
 
     if fast_only:
         raise NeedsTransaction
-    if at is None and not go_fast and event_in.member is not None and session.get_bind().dialect.name == "postgresql":
+    if at is None and not go_fast and not limited and event_in.member is not None and session.get_bind().dialect.name == "postgresql":
         decided = _in_two_statements(
             session, tenant_id=tenant_id, event_in=event_in, program=program, currency=currency, amount=amount, items=items,
             occurred_at=occurred_at, earned=earned, available_at=available_at, expires_at=expires_at, reason_text=reason_text,
@@ -211,7 +215,7 @@ def record_purchase(
             details = {**details, "earn_multiplier": str(multiplier)}
     purchase_rules = rules.for_trigger(session, tenant_id=tenant_id, trigger="purchase") if reason is None else []
     member_facts = None
-    if member is not None and (purchase_rules or dispatch.wanted(session, tenant_id=tenant_id, kind=PurchaseRecorded)):
+    if member is not None and (purchase_rules or limited or dispatch.wanted(session, tenant_id=tenant_id, kind=PurchaseRecorded)):
         # One member's events take turns from here on, so per-member caps are read and used atomically
         # (and a tier upgrade, which locks the tier row after the accounts, sees every earlier purchase).
         # Both accounts, available first, before the credit touches either: the order returns, releases
@@ -263,6 +267,7 @@ def record_purchase(
 
     award = None
     applied: list[awards.RuleAwarded] = []
+    review = None
     if member is not None and (points > 0 or member_facts is not None):
         granted: list[engine.Award] = []
         facts = _purchase_facts(event_in, currency=currency, amount=amount, items=items, occurred_at=occurred_at, partner=at)
@@ -271,15 +276,27 @@ def record_purchase(
                 session, tenant_id=tenant_id, rules_=purchase_rules, member_id=member.id, facts=facts, member=member_facts,
                 base_points=points, timezone=program.timezone, base_currency=program.base_currency,
             )
+        breach, subjects, total_earned = None, None, points + sum(award.points for award in granted)
+        if limited and total_earned > 0:
+            subjects = velocity.Subjects(member=member.id, card=event_in.card, store=event_in.store, key=key_id)
+            breach = velocity.assess(
+                session, tenant_id=tenant_id, program=program, action="earn", subjects=subjects, value=total_earned, now=now,
+            )
         credit, applied = awards.post(
             session, tenant_id=tenant_id, event_id=event_id, member_id=member.id, base_points=points,
             base_reason=reason_text, base_details=details, awards=granted, rules_=purchase_rules, facts=facts,
-            base_currency=program.base_currency, now=now, available_at=available_at, expires_at=expires_at, partner=at,
-            partner_points=earned,
+            base_currency=program.base_currency, now=now, available_at=velocity.HELD_UNTIL if breach else available_at,
+            expires_at=expires_at, partner=at, partner_points=earned,
         )
+        if breach is not None and subjects is not None:
+            review = velocity.hold(
+                session, tenant_id=tenant_id, action="earn", breach=breach, subjects=subjects, value=total_earned, now=now,
+                event_id=event_id, order_id=event_in.order_id, entry_id=credit.entry_id if credit else None,
+                lot_id=credit.lot_id if credit else None, available_at=available_at,
+            )
         if credit is not None:
             award = Award(
-                points=credit.points, status=credit.status,
+                points=credit.points, status="held" if breach else credit.status,
                 available_at=credit.available_at, expires_at=credit.expires_at, entry_id=credit.entry_id,
             )
     total = award.points if award else 0
@@ -306,6 +323,7 @@ def record_purchase(
             rules=applied,
             total_points=total,
             balance=balance_of(session, tenant_id=tenant_id, member_id=member.id if member and (award or applied) else None),
+            review_id=review.id if review is not None else None,
         )),
         False,
     )
@@ -466,10 +484,13 @@ def purchase_result(session: Session, *, event: Event) -> EventResult:
     lot = ledger.lot_of_event(session, tenant_id=event.tenant_id, event_id=event.id)
     if event.points > 0 and lot is None:
         raise LedgerCorrupt(f"event {event.id} earned {event.points} points but has no lot")
+    review_id = None
     if lot is not None:
+        held = velocity.is_held(lot.available_at)
+        review_id = velocity.review_of_event(session, tenant_id=event.tenant_id, event_id=event.id) if held else None
         award = Award(
             points=lot.amount,
-            status="pending" if lot.available_at > event.received_at else "available",
+            status="held" if held else "pending" if lot.available_at > event.received_at else "available",
             available_at=lot.available_at,
             expires_at=lot.expires_at,
             entry_id=lot.entry_id,
@@ -490,6 +511,7 @@ def purchase_result(session: Session, *, event: Event) -> EventResult:
         rules=applied,
         total_points=award.points if award else 0,
         balance=balance_of(session, tenant_id=event.tenant_id, member_id=event.member_id if award or applied else None),
+        review_id=review_id,
     ))
 
 

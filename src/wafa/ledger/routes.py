@@ -45,6 +45,8 @@ from wafa.programs import earning
 from wafa.programs import service as programs
 from wafa.rewards import payments, redemptions
 from wafa.tenants.service import Principal
+from wafa.trust import reviews, velocity
+from wafa.trust.schemas import ReviewRead
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
 IdempotencyKey = Header(None, alias="Idempotency-Key", description="repeats with the same key return the first result")
@@ -58,7 +60,8 @@ def _hold_read(hold: Hold) -> HoldRead:
     )
 
 
-@router.get("/members/{member_id}/balance", response_model=BalanceRead, summary="A member's points now")
+# Fields that are there only when they say something (a wallet's debt) are left out, not sent as null.
+@router.get("/members/{member_id}/balance", response_model=BalanceRead, response_model_exclude_none=True, summary="A member's points now")
 def get_balance(request: Request, member_id: IdPath, principal: Principal = Depends(require("read", partners_read=True))) -> BalanceRead:
     ctx = Context(request)
     with ctx.reading() as session:
@@ -66,18 +69,23 @@ def get_balance(request: Request, member_id: IdPath, principal: Principal = Depe
         if found is None:
             raise NotFound(f"member {member_id} not found", field="member_id")
         program = programs.get(session, tenant_id=principal.tenant_id)
+        owed = wallet.debts(session, tenant_id=principal.tenant_id, member_id=member_id)
     return BalanceRead(
         member_id=member_id,
         available=found["available"],
         pending=found["pending"],
         held=found["held"],
         debt=max(0, -found["available"]),
+        wallet_debt=owed or None,
         expiring=Expiring(days_30=found["expiring_30"], days_60=found["expiring_60"], days_90=found["expiring_90"]),
         points_name={"en": program.points_name_en, "ar": program.points_name_ar},
     )
 
 
-@router.get("/members/{member_id}/wallet", response_model=WalletRead, summary="A member's wallet: cashback money by currency")
+@router.get(
+    "/members/{member_id}/wallet", response_model=WalletRead, response_model_exclude_none=True,
+    summary="A member's wallet: cashback money by currency",
+)
 def get_wallet(request: Request, member_id: IdPath, principal: Principal = Depends(require("read"))) -> WalletRead:
     ctx = Context(request)
     with ctx.reading() as session:
@@ -86,7 +94,8 @@ def get_wallet(request: Request, member_id: IdPath, principal: Principal = Depen
     return WalletRead(
         member_id=member_id,
         currencies=[
-            WalletCurrency(currency=currency, available=to_major(money["available"], currency), pending=to_major(money["pending"], currency))
+            WalletCurrency(currency=currency, available=to_major(money["available"], currency), pending=to_major(money["pending"], currency),
+                           debt=-money["available"] if money["available"] < 0 else None)
             for currency, money in found.items()
         ],
     )
@@ -95,6 +104,7 @@ def get_wallet(request: Request, member_id: IdPath, principal: Principal = Depen
 @router.post(
     "/members/{member_id}/wallet/debits", status_code=201, response_model=WalletDebitRead,
     summary="Pay with wallet money at a till or in a shop",
+    responses={202: {"model": ReviewRead, "description": "past a velocity limit: held for review, carried out if approved"}},
 )
 def debit_wallet(
     request: Request,
@@ -106,11 +116,21 @@ def debit_wallet(
     """Never overdraws, also under concurrent requests; a repeat with the same Idempotency-Key pays once."""
     ctx = Context(request)
     currency = debit_in.currency.upper()
+    held = {"status": 201}
 
     def work(session):
         member = members.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id)
         members.require_active(member)
         amount = to_minor(debit_in.amount, currency)
+        review = velocity.held_request(
+            session, tenant_id=principal.tenant_id, action="wallet_debit", now=ctx.now(), value=amount,
+            subjects=velocity.Subjects(member=member_id, key=principal.key_id),
+            request={"amount": amount, "currency": currency, "reason": debit_in.reason, "order_id": debit_in.order_id,
+                     "partner": debit_in.partner, "partner_id": principal.partner_id},
+        )
+        if review is not None:
+            held["status"] = 202
+            return reviews.to_read(review)
         at = coalition.attribute(session, tenant_id=principal.tenant_id, key_partner_id=principal.partner_id, named=debit_in.partner, store=None)
         money = coalition.spend_money(session, tenant_id=principal.tenant_id, partner=at, amount=amount, currency=currency) if at else None
         entry_id, left = wallet.debit(
@@ -131,7 +151,9 @@ def debit_wallet(
         )
 
     fingerprint = request_hash("POST", request.url.path, fingerprinted(debit_in))
-    return run_idempotent(ctx, principal=principal, key=idempotency_key, fingerprint=fingerprint, status_code=201, work=work)
+    return run_idempotent(
+        ctx, principal=principal, key=idempotency_key, fingerprint=fingerprint, status_code=201, work=work, status_for=lambda: held["status"],
+    )
 
 
 @router.get("/members/{member_id}/wallet/entries", response_model=WalletEntryPage, summary="A member's wallet statement")
@@ -185,6 +207,16 @@ def list_entries(
         return EntryPage(items=items, next_cursor=next_cursor)
 
 
+def _held_spend(session, principal: Principal, member_id: int, points: int, reason: str, partner: str | None, now):
+    """A spend of points (now, or a till's hold) past a velocity limit on redemptions: queued for review as a
+    redemption of those points, carried out if approved (a hold would have lapsed by then)."""
+    return velocity.held_request(
+        session, tenant_id=principal.tenant_id, action="redeem", now=now, value=points,
+        subjects=velocity.Subjects(member=member_id, key=principal.key_id),
+        request={"points": points, "reason": reason, "partner": partner, "partner_id": principal.partner_id},
+    )
+
+
 def _spendable(session, principal: Principal, member_id: IdPath, points: int):
     member = members.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id)
     members.require_active(member)
@@ -198,7 +230,9 @@ def _spendable(session, principal: Principal, member_id: IdPath, points: int):
     return program
 
 
-@router.post("/members/{member_id}/redemptions", status_code=201, response_model=RedemptionRead, summary="Spend points now")
+@router.post("/members/{member_id}/redemptions", status_code=201, response_model=RedemptionRead, summary="Spend points now",
+    responses={202: {"model": ReviewRead, "description": "past a velocity limit: held for review, carried out if approved"}},
+)
 def redeem(
     request: Request,
     member_id: IdPath,
@@ -207,9 +241,14 @@ def redeem(
     idempotency_key: str | None = IdempotencyKey,
 ) -> Response:
     ctx = Context(request)
+    held = {"status": 201}
 
     def work(session):
         program = _spendable(session, principal, member_id, redemption_in.points)
+        review = _held_spend(session, principal, member_id, redemption_in.points, redemption_in.reason, redemption_in.partner, ctx.now())
+        if review is not None:
+            held["status"] = 202
+            return reviews.to_read(review)
         at = coalition.attribute(
             session, tenant_id=principal.tenant_id, key_partner_id=principal.partner_id, named=redemption_in.partner, store=None,
         )
@@ -222,10 +261,14 @@ def redeem(
         return RedemptionRead(entry_id=debit.entry_id, member_id=member_id, points=debit.points, balance=debit.balance_after)
 
     fingerprint = request_hash("POST", request.url.path, fingerprinted(redemption_in))
-    return run_idempotent(ctx, principal=principal, key=idempotency_key, fingerprint=fingerprint, status_code=201, work=work)
+    return run_idempotent(
+        ctx, principal=principal, key=idempotency_key, fingerprint=fingerprint, status_code=201, work=work, status_for=lambda: held["status"],
+    )
 
 
-@router.post("/members/{member_id}/holds", status_code=201, response_model=HoldRead, summary="Reserve points at a till")
+@router.post("/members/{member_id}/holds", status_code=201, response_model=HoldRead, summary="Reserve points at a till",
+    responses={202: {"model": ReviewRead, "description": "past a velocity limit: held for review, carried out if approved"}},
+)
 def create_hold(
     request: Request,
     member_id: IdPath,
@@ -237,8 +280,14 @@ def create_hold(
     program's hold time, 15 minutes by default) gives them back."""
     ctx = Context(request)
 
+    held = {"status": 201}
+
     def work(session):
         program = _spendable(session, principal, member_id, hold_in.points)
+        review = _held_spend(session, principal, member_id, hold_in.points, hold_in.reason, hold_in.partner, ctx.now())
+        if review is not None:
+            held["status"] = 202
+            return reviews.to_read(review)
         at = coalition.attribute(session, tenant_id=principal.tenant_id, key_partner_id=principal.partner_id, named=hold_in.partner, store=None)
         hold = ledger.hold(
             session, tenant_id=principal.tenant_id, member_id=member_id, points=hold_in.points, reason=hold_in.reason,
@@ -248,7 +297,9 @@ def create_hold(
         return _hold_read(hold)
 
     fingerprint = request_hash("POST", request.url.path, fingerprinted(hold_in))
-    return run_idempotent(ctx, principal=principal, key=idempotency_key, fingerprint=fingerprint, status_code=201, work=work)
+    return run_idempotent(
+        ctx, principal=principal, key=idempotency_key, fingerprint=fingerprint, status_code=201, work=work, status_for=lambda: held["status"],
+    )
 
 
 @router.get("/holds/{hold_id}", response_model=HoldRead, summary="Read a hold")
@@ -306,7 +357,8 @@ _resolve_route("void", "Give held points back, exactly once")
 
 
 @router.post(
-    "/members/{member_id}/adjustments", status_code=201, response_model=AdjustmentRead, summary="Credit or debit by hand (admin)"
+    "/members/{member_id}/adjustments", status_code=201, response_model=AdjustmentRead, summary="Credit or debit by hand (admin)",
+    responses={202: {"model": ReviewRead, "description": "a credit past a velocity limit: credited held, for review"}},
 )
 def adjust(
     request: Request,
@@ -317,6 +369,7 @@ def adjust(
 ) -> Response:
     ctx = Context(request)
     now = ctx.now()
+    held = {"status": 201}
 
     def work(session):
         members.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id)
@@ -328,16 +381,26 @@ def adjust(
         expires_at = adjustment_in.expires_at or earning.expires_at(
             now, policy=program.expiry_policy, periods=program.expiry_periods, timezone=program.timezone
         )
+        entry_key = f"adjust:{idempotency_key or uuid.uuid4().hex}"
+        review = velocity.held_credit(
+            session, tenant_id=principal.tenant_id, member_id=member_id, points=adjustment_in.points, reason=adjustment_in.reason,
+            idempotency_key=entry_key, now=now, expires_at=expires_at, actor=f"api-key:{principal.key_id}", key_id=principal.key_id,
+        )
+        if review is not None:
+            held["status"] = 202
+            return reviews.to_read(review)
         entry_id = ledger.adjust(
             session, tenant_id=principal.tenant_id, member_id=member_id, points=adjustment_in.points,
-            reason=adjustment_in.reason, idempotency_key=f"adjust:{idempotency_key or uuid.uuid4().hex}", now=now,
+            reason=adjustment_in.reason, idempotency_key=entry_key, now=now,
             expires_at=expires_at, actor=f"api-key:{principal.key_id}",
         )
         balance = ledger.balances(session, tenant_id=principal.tenant_id, member_id=member_id)["available"]
         return AdjustmentRead(entry_id=entry_id, member_id=member_id, points=adjustment_in.points, balance=balance)
 
     fingerprint = request_hash("POST", request.url.path, adjustment_in.model_dump(mode="json"))
-    return run_idempotent(ctx, principal=principal, key=idempotency_key, fingerprint=fingerprint, status_code=201, work=work)
+    return run_idempotent(
+        ctx, principal=principal, key=idempotency_key, fingerprint=fingerprint, status_code=201, work=work, status_for=lambda: held["status"],
+    )
 
 
 @router.get("/reports/liability", response_model=LiabilityRead, summary="The liability of points outstanding, and the period's flows")

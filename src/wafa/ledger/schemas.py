@@ -22,6 +22,10 @@ class BalanceRead(BaseModel):
     pending: int = Field(description="points waiting for the return window to close")
     held: int = Field(description="points reserved by open holds")
     debt: int = Field(description="points owed after a return took back points already spent")
+    wallet_debt: dict[str, int] | None = Field(
+        None, description="only while the wallet owes money: what it owes by currency, in minor units, after a return took back "
+        "cashback already spent; new cashback repays it first, and the wallet pays for nothing until then",
+    )
     expiring: Expiring
     points_name: dict[str, str]
 
@@ -30,6 +34,10 @@ class WalletCurrency(BaseModel):
     currency: str
     available: str = Field(description="money the member can spend, in major units (negative while a debt is owed)")
     pending: str = Field(description="cashback waiting for the return window to close")
+    debt: int | None = Field(
+        None, description="only while the wallet owes money: what it owes, in minor units, after a return took back cashback "
+        "already spent; new cashback repays it first, and the wallet pays for nothing until then",
+    )
 
 
 class WalletRead(BaseModel):

@@ -3,7 +3,9 @@
 A member has a pending and an available wallet account per currency, opened on first use; the
 program's `cashback` account in that currency is the other side. Money in the wallet has no lots:
 it does not expire, and any of it is as good as any other. A return that takes back cashback
-already spent leaves the wallet negative: a debt, as with points.
+already spent leaves the wallet negative: a debt, as with points. A wallet in debt pays for nothing
+(`debit` is guarded), and cashback credited or released into it repays the debt first (it only adds to
+the balance), so what the member can spend again is what is left above zero.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from wafa.ledger.accounts import account_id as account_opened_on_use
 from wafa.ledger.models import Account, Entry, Posting
 from wafa.ledger.money import Money, following, with_money
 from wafa.ledger.postings import Leg, post_entry
+from wafa.money import to_major
 from wafa.outbox import service as outbox
 
 WALLET_KINDS = ("wallet", "wallet_pending")
@@ -112,6 +115,17 @@ def balances(session: Session, *, tenant_id: int, member_id: int) -> dict[str, d
     return dict(sorted(out.items()))
 
 
+def debts(session: Session, *, tenant_id: int, member_id: int, lock: bool = False) -> dict[str, int]:
+    """What a member's wallet owes by currency, in minor units (its available money below zero: cashback
+    spent, then taken back by a return); `lock` holds the wallet's rows (PostgreSQL) until the transaction ends."""
+    query = select(Account.unit, Account.balance).where(
+        Account.tenant_id == tenant_id, Account.owner == f"member:{member_id}", Account.kind == "wallet"
+    ).order_by(Account.id)
+    if lock:
+        query = query.with_for_update()
+    return {unit: -balance for unit, balance in session.execute(query) if balance < 0}
+
+
 def debit(
     session: Session, *, tenant_id: int, member_id: int, amount: int, currency: str, idempotency_key: str,
     reason: str, now: datetime, to: str = "spent", kind: str = "redeem", details: dict[str, Any] | None = None,
@@ -131,8 +145,14 @@ def debit(
         )
     except InsufficientPoints:
         held = session.execute(select(Account.balance).where(Account.id == ids["wallet"])).scalar_one()
+        if held < 0:
+            # Said as such: "0 available" alone reads like an empty wallet, not one that owes money.
+            raise InsufficientFunds(
+                f"the wallet is in debt: it owes {to_major(-held, currency)} {currency} (cashback spent, then taken back by a return) "
+                "and pays for nothing until new cashback has repaid it", field="amount", available=0, debt=-held,
+            ) from None
         raise InsufficientFunds(
-            f"{amount} ({currency} minor units) asked for, {max(held, 0)} available", field="amount", available=max(held, 0)
+            f"{amount} ({currency} minor units) asked for, {held} available", field="amount", available=held
         ) from None
     outbox.emit(session, tenant_id=tenant_id, type_="wallet.debited", member_id=member_id, now=now, payload={
         **outbox.wallet_payload(amount=amount, currency=currency, status="available", kind=kind, reason=reason),

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from wafa.db import bucket_of, bulk_insert, in_chunks
 from wafa.errors import Conflict, InvalidInput, MemberNotActive, NotFound
 from wafa.ledger import service as ledger
+from wafa.members import person_debts
 from wafa.members.models import ConsentChange, Member
 from wafa.members.schemas import Consent, MemberCreate, MemberRead, MemberUpdate
 from wafa.outbox import service as outbox
@@ -116,17 +117,21 @@ def create(
 ) -> Member:
     """Enrol a member and open their points accounts; `channel` says where they joined (api, portal),
     `actor` who enrolled them (recorded with the consent they gave), `partner_id` the coalition partner
-    they joined through."""
+    they joined through. What the person owes as another member is refused or carried over as the
+    program says (person_debts)."""
     if get_by_external_id(session, tenant_id=tenant_id, external_id=member_in.external_id) is not None:
         raise Conflict(f"a member with external id {member_in.external_id!r} exists", field="external_id")
     _check_birth_date(member_in.birth_date, now)
+    email_key, phone = mailbox_key(member_in.email), normalize_phone(member_in.phone, region=region)
+    # A debt follows the person (the program's `reenrol_debt`): refused here, before anything is written, or carried below.
+    debts = person_debts.before_enrolment(session, tenant_id=tenant_id, email_key=email_key, phone=phone)
     values = {
         "tenant_id": tenant_id,
         "external_id": member_in.external_id,
         "name": member_in.name,
         "email": normalize_email(member_in.email),
-        "email_key": mailbox_key(member_in.email),
-        "phone": normalize_phone(member_in.phone, region=region),
+        "email_key": email_key,
+        "phone": phone,
         "locale": member_in.locale,
         "birth_date": member_in.birth_date,
         "city": member_in.city,
@@ -148,6 +153,8 @@ def create(
         # Two enrolments of one external id at once: the loser sees the winner's row.
         raise Conflict(f"a member with external id {member_in.external_id!r} exists", field="external_id") from None
     ledger.open_member_accounts(session, tenant_id=tenant_id, member_id=member_id)
+    if debts:
+        person_debts.carry(session, tenant_id=tenant_id, member_id=member_id, debts=debts, now=now)
     record_consent(session, tenant_id=tenant_id, member_id=member_id, before=Consent(), after=member_in.consent,
                     source=channel, actor=actor, now=now)
     outbox.emit(session, tenant_id=tenant_id, type_="member.enrolled", member_id=member_id, now=now, payload={

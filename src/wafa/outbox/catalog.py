@@ -153,7 +153,7 @@ class WalletMoved(_Payload):
 class TierMoved(_Payload):
     from_tier: str | None = Field(description="the tier's key, none without one")
     to_tier: str | None
-    cause: str = Field(description="qualified, review, manual, plan, ...")
+    cause: str = Field(description="qualified, review, manual, plan, returned (a return undid a recent upgrade), ...")
     metric_value: int | None = None
 
 
@@ -319,7 +319,7 @@ TYPES: dict[str, EventType] = {t.name: t for t in (
         "tier.downgrade_warning", 1, "A reminder: the member's tier is reviewed soon and, measured now, would not be kept.",
         TierDowngradeWarning,
     ),
-    EventType("tier.downgraded", 1, "A member dropped to a lower tier (or out of every tier) at a review.", TierMoved),
+    EventType("tier.downgraded", 1, "A member dropped to a lower tier (or out of every tier): at a review, by hand, or by a return.", TierMoved),
     EventType("member.enrolled", 1, "A member joined the program.", MemberEnrolled),
     EventType(
         "member.updated", 1, "A member's profile, consent or status changed (the values are read from the API: messages carry no personal data).",

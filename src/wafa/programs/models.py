@@ -43,7 +43,7 @@ class Program(Base):
     # the worker, as an erasure would (members/privacy.py); None: never.
     anonymise_inactive_after_years: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # A member enrolling again with the e-mail or phone of a closed member who left a debt: "carry" the
-    # debt over to the new account, "refuse" the enrolment, or "ignore" it (trust/person_debts.py).
+    # debt over to the new account, "refuse" the enrolment, or "ignore" it (members/person_debts.py).
     reenrol_debt: Mapped[str] = mapped_column(String(8), default="carry", server_default="carry")
     # A return that takes a member back below the threshold of a tier won within `tier_return_days`:
     # "demote" at once (and claw back the tier's welcome points) or "keep" the tier.

@@ -156,6 +156,16 @@ def redeem(
     return redemption, False
 
 
+def points_asked(session: Session, *, tenant_id: int, redemption_in: RedemptionIn) -> int:
+    """What a redemption would spend, before it is tried (velocity limits count it)."""
+    program = programs.get(session, tenant_id=tenant_id)
+    if redemption_in.reward_id is not None:
+        reward = catalog.get_or_raise(session, tenant_id=tenant_id, reward_id=redemption_in.reward_id)
+    else:
+        reward = catalog.get_by_key_or_raise(session, tenant_id=tenant_id, key=redemption_in.reward_key or "")
+    return _points_to_spend(reward, redemption_in, program)
+
+
 def _points_to_spend(reward: Reward, redemption_in: RedemptionIn, program: ProgramConfig) -> int:
     """The reward's price in points; a cashback reward converts what the member asks, within the
     program's minimum and step."""

@@ -54,6 +54,8 @@ from wafa.rewards.schemas import (
     VouchersRead,
 )
 from wafa.tenants.service import Principal
+from wafa.trust import reviews, velocity
+from wafa.trust.schemas import ReviewRead
 
 router = APIRouter(prefix="/v1", tags=["rewards"])
 IdempotencyKey = Header(None, alias="Idempotency-Key", description="repeats with the same key return the first result")
@@ -202,6 +204,7 @@ def upload_vouchers(request: Request, reward_id: IdPath, vouchers_in: VouchersIn
 @router.post(
     "/members/{member_id}/reward-redemptions", status_code=201, response_model=RedemptionRead,
     summary="Spend points on a reward and get what it gives",
+    responses={202: {"model": ReviewRead, "description": "past a velocity limit: held for review, carried out if approved"}},
 )
 def redeem_reward(
     request: Request,
@@ -214,8 +217,19 @@ def redeem_reward(
     order, a partner's code or a privilege. A repeat with the same Idempotency-Key redeems once."""
     ctx = Context(request)
     key = scoped_key(principal, check_key(idempotency_key)) if idempotency_key else uuid.uuid4().hex
+    held = {"status": 201}
 
     def work(session):
+        members.get_or_raise(session, tenant_id=principal.tenant_id, member_id=member_id)
+        points = redemptions.points_asked(session, tenant_id=principal.tenant_id, redemption_in=redemption_in)
+        review = velocity.held_request(
+            session, tenant_id=principal.tenant_id, action="redeem", now=ctx.now(), value=points,
+            subjects=velocity.Subjects(member=member_id, key=principal.key_id),
+            request={"body": redemption_in.model_dump(mode="json", exclude_unset=True), "partner_id": principal.partner_id},
+        )
+        if review is not None:
+            held["status"] = 202
+            return reviews.to_read(review)
         redemption, _ = redemptions.redeem(
             session, tenant_id=principal.tenant_id, member_id=member_id, redemption_in=redemption_in, key=key, now=ctx.now(),
             key_partner_id=principal.partner_id,
@@ -224,7 +238,9 @@ def redeem_reward(
         return redemption_read(session, redemption, now=ctx.now(), balance=balance)
 
     fingerprint = request_hash("POST", request.url.path, redemption_in.model_dump(mode="json"))
-    return run_idempotent(ctx, principal=principal, key=idempotency_key, fingerprint=fingerprint, status_code=201, work=work)
+    return run_idempotent(
+        ctx, principal=principal, key=idempotency_key, fingerprint=fingerprint, status_code=201, work=work, status_for=lambda: held["status"],
+    )
 
 
 @router.get("/members/{member_id}/reward-redemptions", response_model=RedemptionPage, summary="A member's rewards, newest first")

@@ -84,7 +84,7 @@ class TierChange(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     from_tier_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     to_tier_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    # qualified, grace, review, manual, floor_lifted
+    # qualified, grace, review, manual, floor_lifted, returned (a return undid the upgrade: tiers/returns.py)
     cause: Mapped[str] = mapped_column(String(16))
     metric_value: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     reason: Mapped[str | None] = mapped_column(String(500), nullable=True)

@@ -115,3 +115,89 @@ def review(
     target_rank = max(earned_rank, lowest_rank, rank_of(ordered, floor))
     target = next((level for level in ordered if level.rank == target_rank), None)
     return Review("drop", target.id if target else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """A recorded change of a member's tier (from and to the same tier: a grace period, a floor lifted)."""
+
+    from_tier_id: int | None
+    to_tier_id: int | None
+    cause: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Undo:
+    """What a return undoes: the tier the member goes back to, the upgrades undone (newest first), when the
+    member entered that tier (None: the history does not say, or they enter it now) and whether their
+    metric reaches it (or only the tier held before, or a floor, keeps them there)."""
+
+    tier_id: int | None
+    undone: tuple[Move, ...]
+    entered_at: datetime | None
+    qualifies: bool
+
+
+def recent_upgrades(moves: list[Move], *, current: int | None, since: datetime) -> list[Move]:
+    """The upgrades that led to tier `current`, newest first (`moves` newest first), as far back as each is a
+    qualifying upgrade made at or after `since`: a tier set by hand, a review or a return before stops it."""
+    chain: list[Move] = []
+    cursor = current
+    for move in moves:
+        if move.from_tier_id == move.to_tier_id:
+            continue  # no move: a grace period started, a floor lifted
+        if move.to_tier_id != cursor or move.cause != "qualified" or move.at < since:
+            break
+        chain.append(move)
+        cursor = move.from_tier_id
+    return chain
+
+
+def after_return(
+    levels: list[Level], *, current: int | None, moves: list[Move], since: datetime, value: int, floor: int | None,
+) -> Undo | None:
+    """What a return that leaves the member's metric at `value` undoes (None: nothing).
+
+    Only upgrades made since `since` are undone, and only those to tiers the value no longer reaches: the
+    member goes back to the best of the tier the value reaches, the tier held before those upgrades and a
+    manual floor in force.
+    """
+    chain = recent_upgrades(moves, current=current, since=since)
+    if not chain:
+        return None
+    earned = qualified(levels, value)
+    earned_rank = earned.rank if earned else -1
+    target_rank = max(earned_rank, rank_of(levels, chain[-1].from_tier_id), rank_of(levels, floor))
+    if target_rank >= rank_of(levels, current):
+        return None
+    undone = tuple(move for move in chain if rank_of(levels, move.to_tier_id) > target_rank)
+    target = next((level.id for level in levels if level.rank == target_rank), None)
+    # The move before the undone ones put the member in the tier they go back to, when it led there.
+    real = [move for move in moves if move.from_tier_id != move.to_tier_id]
+    before = real[len(undone)] if len(real) > len(undone) else None
+    entered_at = before.at if before is not None and before.to_tier_id == target else None
+    return Undo(target, undone, entered_at, earned_rank >= target_rank)
+
+
+def secured_after_return(
+    entered_at: datetime | None, *, qualifies: bool, now: datetime, window: str, months: int, timezone: str,
+) -> datetime:
+    """How long the tier a return leaves a member in stays secured.
+
+    Reaching it now secures it anew, as qualifying again does. A tier held only because it was held
+    before the undone upgrades gets back the period it had: reached at `entered_at` and carried from
+    review to review since (a review that keeps a tier leaves no record, so this is the earliest that
+    period can end; a review due now when the history does not say).
+    """
+    if qualifies:
+        return secured_until(now, window=window, months=months, timezone=timezone)
+    if entered_at is None:
+        return now
+    until = secured_until(entered_at, window=window, months=months, timezone=timezone)
+    while until <= now:
+        # A review keeps a tier to the end of the year under way (calendar years) or for `months` more.
+        until = window_end(until, window=window, months=months, timezone=timezone) or secured_until(
+            until, window=window, months=months, timezone=timezone
+        )
+    return until

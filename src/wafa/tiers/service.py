@@ -2,7 +2,8 @@
 crosses a threshold, reviews that demote (after a grace period, at most `max_drop` tiers, never below
 a manual floor), tiers set by hand, and the history of every change.
 
-Returns never demote at once: a member below a threshold after a return is handled by the next review.
+Returns demote at once only under the program's "demote" policy (tiers/returns.py); otherwise a member
+below a threshold after a return is handled by the next review.
 """
 
 from __future__ import annotations
@@ -25,9 +26,8 @@ from wafa.ledger import service as ledger
 from wafa.members import service as members
 from wafa.money import to_major, to_minor
 from wafa.outbox import service as outbox
-from wafa.programs import earning
 from wafa.programs import service as programs
-from wafa.tiers import qualification
+from wafa.tiers import qualification, welcome
 from wafa.tiers.models import MemberTier, Tier, TierChange, TierPolicy
 from wafa.tiers.schemas import TierIn, TierPolicyIn, TierUpdate
 
@@ -222,8 +222,14 @@ def _metric(
     return int(total.to_integral_value(rounding=ROUND_FLOOR))
 
 
-def _levels_of(tiers: list[Tier]) -> list[qualification.Level]:
+def levels_of(tiers: list[Tier]) -> list[qualification.Level]:
+    """The tiers as qualification sees them."""
     return [qualification.Level(tier.id, tier.rank, tier.threshold) for tier in tiers]
+
+
+def floor_in_force(row: MemberTier, *, now: datetime) -> int | None:
+    """The tier set by hand below which the member may not drop now (None: no floor, or it ended)."""
+    return row.floor_tier_id if row.floor_tier_id is not None and (row.floor_until is None or row.floor_until > now) else None
 
 
 def _lock_member(session: Session, *, tenant_id: int, member_id: int) -> None:
@@ -248,11 +254,12 @@ def _row(session: Session, *, tenant_id: int, member_id: int, now: datetime) -> 
     return session.execute(locked).scalar_one()
 
 
-def _move(
+def move(
     session: Session, *, row: MemberTier, to: Tier | None, cause: str, value: int | None, now: datetime, rules: TierPolicy,
     reason: str | None = None,
 ) -> None:
-    """Put a member in a tier (secured from now), record the change, give the tier's welcome points once."""
+    """Put a member in a tier (secured from now), record the change, give the tier's welcome points (once,
+    unless a return took them back)."""
     timezone = programs.get(session, tenant_id=row.tenant_id).timezone
     before = row.tier_id
     row.tier_id = to.id if to else None
@@ -276,20 +283,10 @@ def _move(
             member_id=row.member_id, now=now,
             payload={"from_tier": was.key if was else None, "to_tier": to.key if to else None, "cause": cause, "metric_value": value},
         )
-    welcome = int((to.benefits or {}).get("welcome_points") or 0) if to else 0
-    member = members.get(session, tenant_id=row.tenant_id, member_id=row.member_id)
-    if member is None or member.status != "active":
-        welcome = 0  # suspended and closed members earn nothing
-    key = f"tier-welcome:{row.member_id}:{to.id}" if to else ""
-    # Once per member and tier: a member who drops and climbs back is not welcomed twice.
-    if (welcome and to is not None and cause in ("qualified", "manual")
-            and not ledger.has_entry(session, tenant_id=row.tenant_id, idempotency_key=key)):
-        program = programs.get(session, tenant_id=row.tenant_id)
-        ledger.credit(
-            session, tenant_id=row.tenant_id, member_id=row.member_id, points=welcome, kind="earn", source="issued",
-            idempotency_key=key, reason=f"welcome to {to.name_en}", now=now, available_at=now, details={"tier": to.key},
-            expires_at=earning.expires_at(now, policy=program.expiry_policy, periods=program.expiry_periods, timezone=timezone),
-        )
+    if to is not None and cause in ("qualified", "manual") and (to.benefits or {}).get("welcome_points"):
+        member = members.get(session, tenant_id=row.tenant_id, member_id=row.member_id)
+        if member is not None and member.status == "active":  # suspended and closed members earn nothing
+            welcome.give(session, tenant_id=row.tenant_id, member_id=row.member_id, tier=to, now=now)
     session.flush()
 
 
@@ -304,13 +301,13 @@ def on_event(session: Session, *, tenant_id: int, member_id: int, now: datetime,
     if not locked:
         _lock_member(session, tenant_id=tenant_id, member_id=member_id)
     row = _row(session, tenant_id=tenant_id, member_id=member_id, now=now)
-    levels = _levels_of(tiers)
+    levels = levels_of(tiers)
     value = metric_value(session, tenant_id=tenant_id, member_id=member_id, now=now, rules=rules)
     earned = qualification.qualified(levels, value)
     have = qualification.rank_of(levels, row.tier_id)
     if earned is not None and earned.rank > have:
         target = next(tier for tier in tiers if tier.id == earned.id)
-        _move(session, row=row, to=session.merge(target, load=False), cause="qualified", value=value, now=now, rules=rules)
+        move(session, row=row, to=session.merge(target, load=False), cause="qualified", value=value, now=now, rules=rules)
     elif earned is not None and earned.rank == have:
         # Qualifying again for the tier held secures it anew (and ends a grace period).
         timezone = programs.get(session, tenant_id=tenant_id).timezone
@@ -331,15 +328,15 @@ def review(session: Session, *, tenant_id: int, member_id: int, now: datetime) -
     tiers = tiers_of(session, tenant_id=tenant_id)
     rules = policy(session, tenant_id=tenant_id)
     timezone = programs.get(session, tenant_id=tenant_id).timezone
-    floor = row.floor_tier_id if row.floor_tier_id is not None and (row.floor_until is None or row.floor_until > now) else None
+    floor = floor_in_force(row, now=now)
     value = review_value(session, tenant_id=tenant_id, member_id=member_id, now=now, rules=rules)
     decided = qualification.review(
-        _levels_of(tiers), current=row.tier_id, value=value, now=now, in_grace=row.grace_until is not None,
+        levels_of(tiers), current=row.tier_id, value=value, now=now, in_grace=row.grace_until is not None,
         grace_days=rules.grace_days, max_drop=rules.max_drop, floor=floor,
     )
     if decided.action == "keep" or (decided.action == "drop" and decided.tier_id == row.tier_id):
-        earned = qualification.qualified(_levels_of(tiers), value)
-        held_by_floor = floor is not None and (earned is None or earned.rank < qualification.rank_of(_levels_of(tiers), row.tier_id))
+        earned = qualification.qualified(levels_of(tiers), value)
+        held_by_floor = floor is not None and (earned is None or earned.rank < qualification.rank_of(levels_of(tiers), row.tier_id))
         row.grace_until = None
         # Kept on the year that just closed: secured to the end of this year (an event this year that
         # qualifies secures the next one too).
@@ -363,7 +360,7 @@ def review(session: Session, *, tenant_id: int, member_id: int, now: datetime) -
         ))
     else:
         target = next((tier for tier in tiers if tier.id == decided.tier_id), None)
-        _move(session, row=row, to=session.merge(target, load=False) if target else None, cause="review", value=value,
+        move(session, row=row, to=session.merge(target, load=False) if target else None, cause="review", value=value,
               now=now, rules=rules)
     session.flush()
     return decided.action
@@ -409,7 +406,7 @@ def set_by_hand(
     tier = _by_key_or_raise(session, tenant_id=tenant_id, key=tier_key)
     row.floor_tier_id, row.floor_until, row.floor_reason = tier.id, until, reason
     if row.tier_id != tier.id:
-        _move(session, row=row, to=tier, cause="manual", value=None, now=now, rules=rules,
+        move(session, row=row, to=tier, cause="manual", value=None, now=now, rules=rules,
               reason=f"{reason} (by {actor})" if actor else reason)
         if until is not None:
             # Given by hand until a date: reviewed then, on what the member did (not secured for a window).

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from wafa.inputs import Line
+from wafa.inputs import Count, Line
 
 
 class RateLimitsIn(BaseModel):
@@ -100,3 +100,83 @@ class AnomalyRead(BaseModel):
 class AnomalyPage(BaseModel):
     items: list[AnomalyRead]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+
+
+# --- velocity limits and the review queue (wafa.trust.velocity, wafa.trust.reviews) ----------------------------
+
+VelocityAction = Literal["earn", "redeem", "adjust", "wallet_debit"]
+VelocitySubject = Literal["member", "card", "store", "key"]
+VelocityWindow = Literal["hour", "day", "week"]
+
+
+class VelocityLimit(BaseModel):
+    """How much one subject may do of one action over a sliding window; past it, the action is held for review."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: VelocitySubject = Field(
+        description="member; card (a purchase's payment-card token); store (a purchase's store); key (the API key that sent it)"
+    )
+    action: VelocityAction = Field(
+        description="earn (points from purchases); redeem (points spent on rewards); adjust (points credited by hand); "
+                    "wallet_debit (wallet money spent)"
+    )
+    window: VelocityWindow
+    max_value: Count | None = Field(
+        None, ge=1, le=10**12, description="most points (wallet_debit: minor units of money) in the window"
+    )
+    max_count: Count | None = Field(None, ge=1, le=10**6, description="most actions in the window")
+
+    @model_validator(mode="after")
+    def _bounded(self) -> VelocityLimit:
+        if self.max_value is None and self.max_count is None:
+            raise ValueError("a limit needs max_value, max_count or both")
+        return self
+
+
+class VelocityLimitsIn(BaseModel):
+    """The program's whole set of velocity limits (it replaces the set before; [] removes them all)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limits: list[VelocityLimit] = Field(max_length=32)
+
+
+class VelocityLimitsRead(BaseModel):
+    limits: list[VelocityLimit]
+
+
+ReviewStatus = Literal["held", "approved", "rejected", "failed"]
+
+
+class ReviewRead(BaseModel):
+    """An action held for review because it went past a velocity limit."""
+
+    id: int
+    action: VelocityAction
+    member_id: int
+    status: ReviewStatus
+    limit: VelocityLimit = Field(description="the limit the action went past")
+    observed: dict[str, int] = Field(description="what the subject had done in the window before: count and value")
+    value: int = Field(description="the held action's points (wallet_debit: minor units of money)")
+    subjects: dict[str, str | int | None]
+    event_id: int | None = None
+    order_id: str | None = None
+    entry_id: int | None = Field(None, description="earn and adjust: the entry that credited the held points")
+    request: dict | None = Field(None, description="redeem and wallet_debit: the request, carried out on approval")
+    outcome: dict | None = Field(None, description="what the decision did (the redemption, the debit, the reversal)")
+    created_at: datetime
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    note: str | None = None
+
+
+class ReviewPage(BaseModel):
+    items: list[ReviewRead]
+    next_cursor: str | None = None
+
+
+class ReviewDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: Line | None = Field(None, max_length=500, description="why, for the audit trail")

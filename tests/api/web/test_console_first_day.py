@@ -1,6 +1,7 @@
 """The dashboard of a program on its first day, without a browser: the checklist of a fresh tenant, each
-step ticked by the change that does it; custom periods refused beside the dates; program goals set,
-changed and removed through the console's form, audited, and the same as /v1/analytics/goals says."""
+step ticked by the change that does it, the return window shown as it is; custom periods refused beside
+the dates; program goals set, changed and removed through the console's form, audited, and the same as
+/v1/analytics/goals says."""
 
 from __future__ import annotations
 
@@ -10,9 +11,17 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.web.conftest import Browser, csrf_of, make_admin, signed_in
-from tests.conftest import make_key
+from tests.api.web.test_console_program import send
+from tests.conftest import TenantCtx, make_key, make_tenant
 from wafa.db import unit_of_work
+from wafa.programs.service import NEW_PROGRAM_PENDING_DAYS
 from wafa.tenants import audit
+
+
+@pytest.fixture
+def tenant(factory, clock) -> TenantCtx:  # type: ignore[no-untyped-def]
+    """A program as `wafa tenant create` makes it: with a new program's return window, not the tests' none."""
+    return make_tenant(factory, clock.now(), pending_days=NEW_PROGRAM_PENDING_DAYS)
 
 
 @pytest.fixture
@@ -29,10 +38,13 @@ def test_a_fresh_program_shows_every_first_day_step_not_done(admin: TestClient) 
     page = admin.get("/admin", params={"lang": "en"})
     assert page.status_code == 200
     assert 'id="checklist"' in page.text and "<details open>" in page.text
-    assert steps(page.text) == {"points": False, "earn": False, "reward": False, "rule": False, "colleague": False, "till": False}
+    assert steps(page.text) == {"points": False, "earn": False, "window": False, "reward": False, "rule": False, "colleague": False,
+                                "till": False}
     for href in ("/admin/settings", "/admin/rewards/new", "/admin/rules/new", "/admin/people", "/admin/api-keys"):
         assert f'href="{href}"' in page.text
-    assert "خطوات البداية" in admin.get("/admin", params={"lang": "ar"}).text
+    assert "Check the return window" in page.text and "Points stay pending 14 days after a purchase." in page.text
+    arabic = admin.get("/admin", params={"lang": "ar"}).text
+    assert "خطوات البداية" in arabic and "راجع مهلة الإرجاع" in arabic and "تبقى النقاط معلّقة 14 يومًا بعد الشراء." in arabic
 
 
 def test_each_step_is_ticked_by_what_does_it_and_the_checklist_goes_when_all_are(admin: TestClient, client: TestClient, factory, clock,  # type: ignore[no-untyped-def]
@@ -40,16 +52,35 @@ def test_each_step_is_ticked_by_what_does_it_and_the_checklist_goes_when_all_are
     assert client.patch("/v1/program", json={"points_name": {"en": "Stars", "ar": "نجوم"}}).status_code == 200
     make_admin(factory, tenant.id, clock.now(), role="marketer")
     make_key(factory, tenant.id, ["events:write"], clock.now())
-    assert steps(admin.get("/admin").text) == {"points": True, "earn": False, "reward": False, "rule": False, "colleague": True, "till": True}
+    assert steps(admin.get("/admin").text) == {"points": True, "earn": False, "window": False, "reward": False, "rule": False,
+                                               "colleague": True, "till": True}
     assert client.patch("/v1/program", json={"earn_rates": {"SAR": "2"}}).status_code == 200
     assert client.post("/v1/rewards", json={"key": "coffee", "name_en": "Coffee", "name_ar": "قهوة", "points": 100,
                                             "gives": {"type": "privilege", "valid_days": 30}}).status_code == 201
-    assert steps(admin.get("/admin").text) == {"points": True, "earn": True, "reward": True, "rule": False, "colleague": True, "till": True}
+    # A window other than a new program's was chosen on purpose (here through the API): the step is done, and says what it is.
+    assert client.patch("/v1/program", json={"pending_days": 0}).status_code == 200
+    page = admin.get("/admin", params={"lang": "en"}).text
+    assert steps(page) == {"points": True, "earn": True, "window": True, "reward": True, "rule": False, "colleague": True, "till": True}
+    assert "Points can be spent as soon as a purchase earns them, before a return can take them back." in page
     made = client.post("/v1/rules", json={"name_en": "Fifty", "name_ar": "خمسون", "trigger": "purchase", "status": "active",
                                           "actions": [{"type": "fixed_points", "points": 50}]})
     assert made.status_code == 201, made.text
     page = admin.get("/admin").text
     assert 'id="checklist"' not in page and steps(page) == {}
+
+
+def test_saving_the_settings_in_the_console_ticks_the_return_window_and_the_settings_explain_it(admin: TestClient) -> None:
+    """Whoever saved the settings has seen the window beside what they changed, even if they kept it."""
+    settings = admin.get("/admin/settings", params={"lang": "en"}).text
+    assert 'name="pending_days" value="14"' in settings
+    assert "The return window: a purchase's points wait this many days" in settings and "0 lets members spend them at once" in settings
+    assert "مهلة الإرجاع: تنتظر نقاط الشراء" in admin.get("/admin/settings", params={"lang": "ar"}).text
+    saved = send(admin, "/admin/settings", {"rounding": "half_up"})
+    assert saved.status_code == 303, saved.text
+    page = admin.get("/admin", params={"lang": "en"}).text
+    assert steps(page)["window"] and "Points stay pending 14 days after a purchase." in page
+    assert send(admin, "/admin/settings", {"pending_days": "1"}).status_code == 303
+    assert "Points stay pending 1 day after a purchase." in admin.get("/admin", params={"lang": "en"}).text
 
 
 def test_a_purchase_received_connects_the_till(admin: TestClient, client: TestClient) -> None:

@@ -620,3 +620,22 @@ def test_every_page_of_the_portal_opens_for_a_member_with_history(
             assert page.status_code == 200, (path, page.text[:500])
             assert page.headers["content-security-policy"].startswith("default-src 'self'") and page.headers["x-frame-options"] == "DENY"
             assert f'lang="{lang}"' in page.text
+
+
+def test_joining_with_the_address_of_a_member_in_debt_is_refused_with_a_page_when_the_program_refuses(
+    browser: Browser, client: TestClient, inbox: Inbox, tenant: TenantCtx,
+) -> None:
+    """reenrol_debt "refuse": the portal's join says why on a page (409), and enrols nobody."""
+    assert client.patch("/v1/program", json={"reenrol_debt": "refuse"}).status_code == 200
+    email = unique_email("debtor")
+    debtor = client.post("/v1/members", json={"external_id": "debtor", "email": email}).json()["id"]
+    client.post("/v1/events", json={"type": "purchase", "member": {"id": debtor}, "order_id": "J-1", "amount": "100.00", "currency": "SAR"})
+    assert client.post(f"/v1/members/{debtor}/redemptions", json={"points": 100, "reason": "gift"}).status_code == 201
+    assert client.post("/v1/events", json={"type": "return", "order_id": "J-1"}).status_code == 201
+    alias = email.replace("@", "+again@")
+    b = browser()
+    page = b.get(f"/m/{tenant.slug}/join")
+    b.post(f"/m/{tenant.slug}/join", data={"name": "Again", "email": alias, "csrf": csrf_of(page.text)}, follow_redirects=False)
+    answer = enter_code(b, tenant.slug, alias, inbox.codes_for(alias)[-1])
+    assert answer.status_code == 409 and "ما زال عليها دين" in answer.text  # the portal speaks Arabic by default
+    assert client.get("/v1/members", params={"email": alias}).json()["items"] == []

@@ -15,15 +15,14 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ALTER TABLE (see 0036): SQLite adds and drops a column in place.
 def upgrade() -> None:
-    with op.batch_alter_table('programs') as batch:
-        batch.add_column(sa.Column('reenrol_debt', sa.String(8), nullable=False, server_default='carry'))
-        batch.add_column(sa.Column('tier_return_policy', sa.String(8), nullable=False, server_default='keep'))
-        batch.add_column(sa.Column('tier_return_days', sa.Integer(), nullable=False, server_default='30'))
-        batch.add_column(sa.Column('velocity_limits', sa.JSON(), nullable=False, server_default='[]'))
+    op.add_column('programs', sa.Column('reenrol_debt', sa.String(8), nullable=False, server_default='carry'))
+    op.add_column('programs', sa.Column('tier_return_policy', sa.String(8), nullable=False, server_default='keep'))
+    op.add_column('programs', sa.Column('tier_return_days', sa.Integer(), nullable=False, server_default='30'))
+    op.add_column('programs', sa.Column('velocity_limits', sa.JSON(), nullable=False, server_default='[]'))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('programs') as batch:
-        for name in ('velocity_limits', 'tier_return_days', 'tier_return_policy', 'reenrol_debt'):
-            batch.drop_column(name)
+    for name in ('velocity_limits', 'tier_return_days', 'tier_return_policy', 'reenrol_debt'):
+        op.drop_column('programs', name)

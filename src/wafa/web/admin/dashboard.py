@@ -212,20 +212,23 @@ class Step:
     label: str  # a catalog message
     href: str
     done: bool
+    pending_days: int | None = None  # the return window's step: the days a purchase's points stay pending
 
 
 def first_steps(session: Any, *, tenant_id: int) -> list[Step]:
     """What a new program sets up on its first day, each with the page that does it and whether it is done."""
     program = programs.get(session, tenant_id=tenant_id)
     named = (program.points_name_en, program.points_name_ar) != ("points", "نقاط")
+    saved = session.execute(audit.table_query(tenant_id=tenant_id, action="program.updated").limit(1)).first() is not None
     # The earn rate a new program starts with (1 point per unit of its currency) counts once someone saved the settings.
-    rates_set = program.earn_rates != {program.base_currency: "1"} or session.execute(
-        audit.table_query(tenant_id=tenant_id, action="program.updated").limit(1)
-    ).first() is not None
+    rates_set = program.earn_rates != {program.base_currency: "1"} or saved
+    # So does the return window: a window other than a new program's was chosen (by the CLI or the API).
+    window_checked = program.pending_days != programs.NEW_PROGRAM_PENDING_DAYS or saved
     till_key = any(k.revoked_at is None and "events:write" in (k.scopes or []) for k in tenants.list_keys(session, tenant_id=tenant_id))
     return [
         Step("points", N_("Name your points"), f"{PATH}/settings", named),
         Step("earn", N_("Set how many points a purchase earns"), f"{PATH}/settings", rates_set),
+        Step("window", N_("Check the return window"), f"{PATH}/settings", window_checked, pending_days=program.pending_days),
         Step("reward", N_("Add a first reward"), f"{PATH}/rewards/new",
              bool(catalog.list_(session, tenant_id=tenant_id, statuses=None, after_id=None, limit=1))),
         Step("rule", N_("Write a first earning rule"), f"{PATH}/rules/new", bool(rules.list_(session, tenant_id=tenant_id, limit=1))),

@@ -154,6 +154,8 @@ def profile_data(session, *, admin: Admin, member_id: int, now, history_page: in
         "balance": balance,
         "lots": ledger.open_lots(session, tenant_id=tenant_id, member_id=member_id, limit=50),
         "wallet": money,
+        # Money the wallet owes by currency (minor units): shown as a debt, not only as a negative balance.
+        "wallet_debt": {currency: -m["available"] for currency, m in money.items() if m["available"] < 0},
         "erase_asks": erase_asks(balance or {}, money),
         "history": history.explain(session, tenant_id=tenant_id, entries=entries, lang=admin.lang),
         "history_page": history_page,

@@ -109,6 +109,7 @@ _FILLS = {
     "pending_days": "pending_days", "expiry_policy": "expiry", "expiry_periods": "expiry", "timezone": "timezone",
     "default_region": "default_region", "block_redemptions_in_debt": "block_redemptions_in_debt", "min_redemption": "min_redemption",
     "redemption_step": "redemption_step", "point_cost": "point_cost", "return_restores": "return_restores", "numerals": "numerals",
+    "reenrol_debt": "reenrol_debt", "tier_return_policy": "tier_return_policy", "tier_return_days": "tier_return_days",
 }
 _NAMES = {"name": "tenant_name", "name_ar": "tenant_name_ar"}
 
@@ -145,6 +146,13 @@ async def save_settings(request: Request, admin: Admin = Depends(current_admin))
             "point_cost": _point_cost(form, fields), "return_restores": _choice(form, fields, "return_restores", ("proportional", "none")),
             "numerals": _choice(form, fields, "numerals", ("latn", "arab")),
         }
+        # The fraud controls, where the form carries them (an older form did not).
+        if "reenrol_debt" in form:
+            data["reenrol_debt"] = _choice(form, fields, "reenrol_debt", ("carry", "refuse", "ignore"))
+        if "tier_return_policy" in form:
+            data["tier_return_policy"] = _choice(form, fields, "tier_return_policy", ("keep", "demote"))
+        if "tier_return_days" in form:
+            data["tier_return_days"] = read.count(form, fields, "tier_return_days", least=1, most=365, empty=None)
         fields.check()
         asked = valid(ProgramUpdate, data, fields=lambda loc: _PARTS.get(tuple(loc[:2])) or (str(loc[0]) if loc else None))
         # Only the fields the person changed from what the form opened with, and only where they differ from

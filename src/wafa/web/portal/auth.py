@@ -22,7 +22,7 @@ from wafa.bus import dispatch
 from wafa.bus.messages import MemberEnrolled
 from wafa.coalition import service as coalition
 from wafa.engagement import referrals
-from wafa.errors import NotFound, WafaError
+from wafa.errors import NotFound, PersonInDebt, WafaError
 from wafa.members import service as members
 from wafa.members.models import Member
 from wafa.members.schemas import MemberCreate
@@ -238,6 +238,7 @@ def _verify(request: Request, portal: Portal, email: str, code: str) -> Response
     ctx = Context(request)
     address = members.normalize_email(email) or ""
     refused: login_codes.CodeRefused | None = None
+    in_debt = False
     # A wrong try must stay counted: the transaction commits even though sign-in fails.
     with ctx.transaction() as session:
         try:
@@ -258,6 +259,13 @@ def _verify(request: Request, portal: Portal, email: str, code: str) -> Response
                 token, _ = sessions.start(session, kind="member", tenant_id=portal.tenant_id, subject_id=member_id, now=ctx.now())
         except login_codes.CodeRefused as exc:
             refused = exc
+        except PersonInDebt:
+            in_debt = True  # the program refuses to enrol this person again while they owe (reenrol_debt)
+    if in_debt:
+        return render(
+            request, "portal/verify.html", lang=portal.lang, portal=portal, csrf=pre_auth_token(request), email=address,
+            error="person-in-debt", status=409,
+        )
     if refused is not None:
         left = refused.extra.get("attempts_left")
         return render(

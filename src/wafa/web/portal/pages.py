@@ -67,8 +67,10 @@ def card(request: Request, me: Me = Depends(current_member)) -> Response:
         money = wallet.balances(session, tenant_id=me.tenant_id, member_id=me.member_id)
         rules = tiers.policy(session, tenant_id=me.tenant_id)
         currency = programs.get(session, tenant_id=me.tenant_id).base_currency
-    return page(request, "portal/card.html", me, "card", balance=balance, tier=tier, wallet=money, qr=qr_svg(me.member.card_token),
-                counts=tier_counts(me.lang, rules.metric, rules.window, rules.months), currency=currency)
+    # Money the wallet owes by currency (minor units), said in words: a negative balance alone reads like a mistake.
+    owed = {code: -m["available"] for code, m in money.items() if m["available"] < 0}
+    return page(request, "portal/card.html", me, "card", balance=balance, tier=tier, wallet=money, wallet_debt=owed,
+                qr=qr_svg(me.member.card_token), counts=tier_counts(me.lang, rules.metric, rules.window, rules.months), currency=currency)
 
 
 def tier_counts(lang: Lang, metric: str, window: str, months: int) -> str:
