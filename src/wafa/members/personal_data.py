@@ -49,6 +49,7 @@ from wafa.rewards.models import Coupon, CouponUse, MemberStampCard, OrderPayment
 from wafa.rules.models import RuleAward
 from wafa.tenants.models import AuditEntry
 from wafa.tiers.models import MemberTier, TierChange
+from wafa.trust.models import Review, VelocityMark
 from wafa.web.models import LoginCode, WebSession
 
 # Free text a person typed about the member, in the details of the console's audit entries about them.
@@ -131,6 +132,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("portal_sessions", WebSession, lambda m: [
         WebSession.kind == "member", WebSession.tenant_id == m.tenant_id, WebSession.subject_id == m.id], leave_out=("token_hash", "csrf_token")),
     Section("sign_in_codes", LoginCode, _of(LoginCode), leave_out=("salt", "code_hash")),
+    # Actions of the member's held past a velocity limit, and what was decided (trust/reviews.py).
+    Section("reviews", Review, _of(Review)),
 )
 
 # Tables about a member (naming them, or holding rows of theirs by another key) that the export leaves out, and why.
@@ -140,6 +143,7 @@ NOT_EXPORTED = {
     "message_campaign_members": "which campaigns chose the member (the messages sent are in `messages`); read by campaign, not by member",
     "event_outcomes": "the balance an event's first answer showed, for replays (the ledger sections hold the same)",
     "lot_movements": "how entries took points from lots (the ledger's bookkeeping; `entries` and `lots` hold the outcome)",
+    "velocity_marks": "one count per limited action, for velocity limits (the actions are in `entries`, `events` and `reviews`)",
 }
 
 # The columns, beyond `member_id`, that name a member in some table.
@@ -185,6 +189,10 @@ def scrub(session: Session, *, member: Member, external_id: str, now: datetime) 
     codes = [LoginCode.member_id == m] + ([LoginCode.email == member.email] if member.email else [])
     session.execute(delete(LoginCode).where(LoginCode.tenant_id == t, or_(*codes)))
     session.execute(delete(WebSession).where(WebSession.kind == "member", WebSession.tenant_id == t, WebSession.subject_id == m))
+    # Velocity limits keep counting the member's actions, not the payment card they used; a review keeps its
+    # decision, not the note about the person.
+    session.execute(update(VelocityMark).where(VelocityMark.tenant_id == t, VelocityMark.member_id == m).values(card=None))
+    session.execute(update(Review).where(Review.tenant_id == t, Review.member_id == m).values(note=None))
     _audit_details(session, member=member)
     _outbox_payloads(session, member=member, external_id=external_id)
 

@@ -460,7 +460,7 @@ def operator_things(client: TestClient, factory, tenant, clock, made: dict[str, 
         "member_id": member_id, "rule_id": rule["id"], "reward_id": reward["id"], "redemption_id": redemption.json()["id"], "tier_id": tier["id"],
         "plan_id": plan["id"], "job_id": job_id, "key_id": key["id"], "user_id": owner_id, "token": uuid.uuid4().hex, "survey_id": survey["id"],
         "goal_id": goal.json()["id"], "endpoint_id": endpoint["id"], "kind": "welcome", "channel": "email", "language": "en",
-        "partner_id": made["pharmacy"], "run_id": made["run"], "statement_id": made["other_statement"],
+        "partner_id": made["pharmacy"], "run_id": made["run"], "statement_id": made["other_statement"], "index": 0, "review_id": 1,
         "coupons": coupons["id"], "campaigns": campaign.json()["id"],
     }
 

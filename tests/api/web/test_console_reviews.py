@@ -33,7 +33,7 @@ def test_limits_from_the_page_then_a_held_purchase_approved_and_one_rejected(
     admin: TestClient, client: TestClient, factory: sessionmaker[Session], tenant: TenantCtx,
 ) -> None:
     refused = add_limit(admin, action="earn", subject="member", window="day", max_value="", max_count="")
-    assert refused.status_code == 422 and "Give a most in value" in refused.text
+    assert refused.status_code == 422 and "حدّد حدًا أقصى للقيمة" in refused.text  # the console speaks Arabic unless told
     assert add_limit(admin, action="earn", subject="member", window="day", max_value="abc").status_code == 422
     added = add_limit(admin, action="earn", subject="member", window="day", max_value="1000", max_count="")
     assert added.status_code == 303, added.text
