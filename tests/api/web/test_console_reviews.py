@@ -52,7 +52,7 @@ def test_limits_from_the_page_then_a_held_purchase_approved_and_one_rejected(
     page = admin.get("/admin/reviews", params={"lang": "en"})
     assert page.status_code == 200
     assert f'data-review="{held[0]}" data-status="held"' in page.text and f'href="/admin/members/{member_id}"' in page.text
-    assert "Points earned per member, over a day" in page.text and "1 actions worth 800 points" in page.text
+    assert "Points earned per member, over a day" in page.text and "1 action worth 800 points" in page.text
     assert "JED-02" in page.text
 
     csrf = csrf_of(page.text)
