@@ -47,6 +47,7 @@ from wafa.messages.models import (
 )
 from wafa.notify.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from wafa.notify.stream_models import StreamSink as StreamSink  # the outbox streamed to brokers
+from wafa.offers.models import OfferModel
 from wafa.outbox.models import OutboxMessage, OutboxSequence
 from wafa.programs.models import Program
 from wafa.rewards.models import (
@@ -118,6 +119,7 @@ __all__ = [
     "MessagePolicy",
     "MessageTemplate",
     "MoneyPeriod",
+    "OfferModel",
     "OrderPayment",
     "OutboxMessage",
     "OutboxSequence",

@@ -11,6 +11,7 @@ from wafa.cli.db import db_app
 from wafa.cli.imports import export_app, import_app
 from wafa.cli.jobs import jobs_app, worker
 from wafa.cli.ledger import ledger_app
+from wafa.cli.offers import offers_app
 from wafa.cli.program import program_app
 from wafa.cli.rewards import rewards_app
 from wafa.cli.rules import rules_app
@@ -29,6 +30,7 @@ for group, name in (
     (db_app, "db"), (tenant_app, "tenant"), (key_app, "apikey"), (program_app, "program"), (jobs_app, "jobs"),
     (ledger_app, "ledger"), (totals_app, "totals"), (rules_app, "rules"), (clv_app, "clv"), (rewards_app, "rewards"), (import_app, "import"),
     (export_app, "export"), (admin_app, "admin"), (coalition_app, "coalition"), (partner_app, "partner"),
+    (offers_app, "offers"),
 ):
     app.add_typer(group, name=name)
 

@@ -1,0 +1,147 @@
+"""Training, evaluating and asking a tenant's next-best-offer model: each trained model is a row of
+offer_models, with the holdout metrics measured when it was trained; rankings come from the latest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from wafa.errors import InvalidInput, NotFound
+from wafa.offers import evaluation, interactions, model
+from wafa.offers.models import OfferModel
+
+ALGORITHM = "als"
+
+
+@dataclass(frozen=True)
+class Offer:
+    """An item ("reward:<id>" or "category:<name>") and its score: the model's, or the share of members
+    who took it when the member is a cold start ("popular")."""
+
+    item: str
+    score: float
+    source: str  # "model" or "popular"
+
+
+def _segments(session: Session, *, tenant_id: int) -> dict[int, str]:
+    """Each member's RFM segment as last computed (none for members never scored)."""
+    from wafa.analytics import rfm, segments
+
+    found: dict[int, str] = {}
+    for name in rfm.SEGMENTS:
+        after: int | None = None
+        while page := segments.members_of(session, tenant_id=tenant_id, segment=name, after_member_id=after, limit=10_000):
+            found.update((score.member_id, score.segment) for score in page)
+            after = page[-1].member_id
+    return found
+
+
+def evaluate(session: Session, *, tenant_id: int, now: datetime, seed: int = 0, cutoff: datetime | None = None,
+             parameters: model.Parameters | None = None) -> evaluation.Report:
+    """The holdout report: learn from interactions before `cutoff` (default: the last fifth of their time
+    span is left out), test on each member's items first seen from then until `now`."""
+    everything = _everything(session, tenant_id=tenant_id, now=now)
+    return _holdout(session, tenant_id=tenant_id, everything=everything, now=now, seed=seed, cutoff=cutoff, parameters=parameters,
+                    segments=_segments(session, tenant_id=tenant_id))
+
+
+def _everything(session: Session, *, tenant_id: int, now: datetime) -> list[interactions.Interaction]:
+    found = interactions.read(session, tenant_id=tenant_id, until=now)
+    if not found:
+        raise InvalidInput("no interactions to learn from: no purchases with item categories and no rewards given")
+    return found
+
+
+def _holdout(session: Session, *, tenant_id: int, everything: list[interactions.Interaction], now: datetime, seed: int,
+             cutoff: datetime | None, parameters: model.Parameters | None, segments: dict[int, str]) -> evaluation.Report:
+    cut = cutoff if cutoff is not None else evaluation.default_cutoff(everything)
+    if cut >= now:
+        raise InvalidInput("the cut-off must be before now")
+    before = interactions.read(session, tenant_id=tenant_id, until=cut)
+    if not before:
+        raise InvalidInput(f"no interactions before the cut-off {cut.isoformat()}: nothing to learn from")
+    return evaluation.holdout(
+        interactions.matrix(before), evaluation.first_seen_after(before, everything), cutoff=cut, end=now,
+        parameters=parameters or model.Parameters(), seed=seed, segments=segments,
+    )
+
+
+def train(session: Session, *, tenant_id: int, now: datetime, seed: int = 0, parameters: model.Parameters | None = None) -> OfferModel:
+    """Fit a model on every interaction up to `now` and store it (flushed) with the holdout's metrics."""
+    parameters = parameters or model.Parameters()
+    everything = _everything(session, tenant_id=tenant_id, now=now)
+    segment_of = _segments(session, tenant_id=tenant_id)
+    try:
+        metrics = _holdout(session, tenant_id=tenant_id, everything=everything, now=now, seed=seed, cutoff=None, parameters=parameters,
+                           segments=segment_of).as_dict()
+    except InvalidInput as exc:  # too short a history to hold part of it out: the model is still useful
+        metrics = {"model": None, "baseline": None, "members_evaluated": 0, "reason": exc.detail}
+    fitted = model.fit(interactions.matrix(everything), parameters=parameters, seed=seed, segments=segment_of)
+    row = OfferModel(
+        tenant_id=tenant_id, trained_at=now, algorithm=ALGORITHM,
+        parameters={**parameters.as_dict(), "seed": seed, "member_factors_shape": list(fitted.member_factors.shape),
+                    "item_factors_shape": list(fitted.item_factors.shape)},
+        metrics=metrics, item_ids=fitted.items, member_ids=fitted.member_ids,
+        member_factors=fitted.member_factors.astype(np.float32).tobytes(), item_factors=fitted.item_factors.astype(np.float32).tobytes(),
+        popular={"all": [list(pair) for pair in fitted.popular],
+                 "segments": {name: [list(pair) for pair in ranked] for name, ranked in fitted.popular_by_segment.items()}},
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def latest(session: Session, *, tenant_id: int) -> OfferModel | None:
+    """The tenant's most recently trained model, or None."""
+    query = select(OfferModel).where(OfferModel.tenant_id == tenant_id).order_by(OfferModel.trained_at.desc(), OfferModel.id.desc()).limit(1)
+    return session.execute(query).scalar_one_or_none()
+
+
+def latest_or_raise(session: Session, *, tenant_id: int) -> OfferModel:
+    """The tenant's most recently trained model (NotFound: none trained yet)."""
+    found = latest(session, tenant_id=tenant_id)
+    if found is None:
+        raise NotFound("no offer model trained yet (`wafa offers train`)")
+    return found
+
+
+def recommender(row: OfferModel) -> model.Recommender:
+    """The stored model, ready to rank."""
+    def factors(data: bytes, shape: list[int]) -> np.ndarray:
+        return np.frombuffer(data, dtype=np.float32).reshape(tuple(shape))
+
+    def pairs(ranked: list[list[object]]) -> model.Ranked:
+        return [(str(item), float(score)) for item, score in ranked]  # type: ignore[arg-type]
+
+    return model.Recommender(
+        member_ids=[int(m) for m in row.member_ids], items=list(row.item_ids),
+        member_factors=factors(row.member_factors, row.parameters["member_factors_shape"]),
+        item_factors=factors(row.item_factors, row.parameters["item_factors_shape"]),
+        popular=pairs(row.popular["all"]), popular_by_segment={name: pairs(r) for name, r in row.popular["segments"].items()},
+    )
+
+
+def ranked(session: Session, *, tenant_id: int, member_id: int, k: int = 5, exclude_seen: bool = False,
+           now: datetime | None = None) -> list[Offer]:
+    """The member's k best items by the latest model, best first (NotFound: no model yet). A member the
+    model does not know gets the popular items of their RFM segment, else the popular items overall;
+    `exclude_seen` leaves out the items the member had before `now` (default: when the model was trained)."""
+    from wafa.analytics import segments
+
+    row = latest_or_raise(session, tenant_id=tenant_id)
+    fitted = recommender(row)
+    seen: set[str] = set()
+    if exclude_seen:
+        had = interactions.read(session, tenant_id=tenant_id, until=now or row.trained_at, member_id=member_id)
+        seen = {interaction.item for interaction in had}
+    known = fitted.knows(member_id)
+    segment = None
+    if not known:
+        score = segments.of_member(session, tenant_id=tenant_id, member_id=member_id)
+        segment = score.segment if score is not None else None
+    return [Offer(item, score, "model" if known else "popular")
+            for item, score in fitted.recommend(member_id, k, exclude=seen, segment=segment)]
