@@ -28,6 +28,7 @@ from wafa.messages.routes import router as messaging_router
 from wafa.notify.mail import Mailer
 from wafa.notify.routes import router as webhooks_router
 from wafa.notify.stream_routes import router as streams_router
+from wafa.offers.routes import router as offers_router
 from wafa.programs.routes import router as programs_router
 from wafa.rewards.routes import router as rewards_router
 from wafa.rules.routes import member_router as rule_awards_router
@@ -69,7 +70,7 @@ def create_app(
         members_router, events_router, event_types_router, ledger_router, programs_router, rewards_router, rules_router,
         rule_awards_router, tenants_router, tenant_router, tiers_router, engagement_router, achievements_router, memberships_router,
         analytics_router, surveys_router, webhooks_router, streams_router, messaging_router, coalition_router, rate_limits_router,
-        anomalies_router,
+        anomalies_router, offers_router,
     ):
         app.include_router(router, responses=problems.PROBLEM_RESPONSES)
     problems.document(app)

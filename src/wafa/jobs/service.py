@@ -6,6 +6,7 @@ thing once."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -21,7 +22,7 @@ from wafa.coalition import service as coalition
 from wafa.coalition import settlement
 from wafa.db import unit_of_work
 from wafa.engagement import referrals
-from wafa.errors import Conflict
+from wafa.errors import Conflict, InvalidInput
 from wafa.events import awards, member_events
 from wafa.ledger import service as ledger
 from wafa.members import activity, privacy
@@ -29,6 +30,7 @@ from wafa.members import service as members
 from wafa.memberships import service as memberships
 from wafa.messages import journeys
 from wafa.notify import webhooks
+from wafa.offers import service as offers
 from wafa.programs import service as programs
 from wafa.rewards import redemptions
 from wafa.rules import service as rules
@@ -36,6 +38,8 @@ from wafa.tenants import service as tenants
 from wafa.tiers import service as tiers
 from wafa.web import login_codes
 from wafa.web import sessions as web_sessions
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -138,6 +142,7 @@ def run_due(
     settled = _settle_referrals(factory, now=now, tenant_id=tenant_id, batch=batch)
     renewals = _move_memberships(factory, now=now, tenant_id=tenant_id, batch=batch)
     rfm_done = _recompute_rfm(factory, now=now, tenant_id=tenant_id)
+    _train_offers(factory, now=now, tenant_id=tenant_id)  # after the RFM pass: cold starts read the segments
     with unit_of_work(factory) as session:
         # Sign-ins outlive the sessions and codes forgotten here, for the retention period to read.
         activity.keep_sign_ins(session, now=now)
@@ -237,6 +242,27 @@ def _recompute_rfm(factory: sessionmaker[Session], *, now: datetime, tenant_id: 
             run.ran_at = now
             done += custom_segments.recompute_everything(session, tenant_id=one, now=now)["rfm"] > 0
     return done
+
+
+def _train_offers(factory: sessionmaker[Session], *, now: datetime, tenant_id: int | None) -> None:
+    """Train the next-best-offer model of programs whose model is a day old (or missing), one transaction
+    each; a program with nothing to learn from is skipped, and one that fails is logged and tried tomorrow."""
+    with factory() as session:
+        ids = [tenant_id] if tenant_id is not None else [t.id for t in tenants.list_(session)]
+    for one in ids:
+        with unit_of_work(factory) as session:
+            # Claimed first, in its own transaction: a second pass skips, and the write lock is not held while a third trains.
+            run = segments.lock_run(session, tenant_id=one, job="offers")
+            if run.ran_at is not None and now - run.ran_at < segments.RECOMPUTE_EVERY:
+                continue
+            run.ran_at = now
+        try:
+            with unit_of_work(factory) as session:
+                offers.train(session, tenant_id=one, now=now)
+        except InvalidInput:
+            continue  # no purchases with categories and no rewards given yet
+        except Exception:  # one program's failure must not stop the others' (or the rest of the pass)
+            log.exception("training the offer model of tenant %s failed", one)
 
 
 def tier_reviews(factory: sessionmaker[Session], *, now: datetime, tenant_id: int | None, batch: int) -> int:

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wafa import cache
 from wafa.errors import InvalidInput, NotFound
 from wafa.offers import evaluation, interactions, model
 from wafa.offers.models import OfferModel
 
 ALGORITHM = "als"
+CACHE_NAME = "offer_model"  # the process cache's name for a tenant's latest model (wafa.cache)
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,19 @@ class Offer:
     item: str
     score: float
     source: str  # "model" or "popular"
+
+
+@dataclass(frozen=True)
+class Current:
+    """A tenant's latest model as the process keeps it: what it says about itself, and its factors decoded."""
+
+    id: int
+    tenant_id: int
+    trained_at: datetime
+    algorithm: str
+    parameters: dict[str, Any]
+    metrics: dict[str, Any]
+    recommender: model.Recommender
 
 
 def _segments(session: Session, *, tenant_id: int) -> dict[int, str]:
@@ -92,6 +108,7 @@ def train(session: Session, *, tenant_id: int, now: datetime, seed: int = 0, par
     )
     session.add(row)
     session.flush()
+    cache.changed(session, tenant_id=tenant_id, name=CACHE_NAME)  # every process answers from this model once it commits
     return row
 
 
@@ -125,18 +142,39 @@ def recommender(row: OfferModel) -> model.Recommender:
     )
 
 
+def current(session: Session, *, tenant_id: int) -> Current | None:
+    """The tenant's latest model ready to rank (None: none trained yet), kept in the process until a newer one commits."""
+    def load() -> Current | None:
+        row = latest(session, tenant_id=tenant_id)
+        if row is None:
+            return None
+        return Current(id=row.id, tenant_id=row.tenant_id, trained_at=row.trained_at, algorithm=row.algorithm,
+                       parameters=row.parameters, metrics=row.metrics, recommender=recommender(row))
+
+    return cache.get(session, tenant_id=tenant_id, name=CACHE_NAME, load=load)
+
+
 def ranked(session: Session, *, tenant_id: int, member_id: int, k: int = 5, exclude_seen: bool = False,
            now: datetime | None = None) -> list[Offer]:
     """The member's k best items by the latest model, best first (NotFound: no model yet). A member the
     model does not know gets the popular items of their RFM segment, else the popular items overall;
     `exclude_seen` leaves out the items the member had before `now` (default: when the model was trained)."""
+    found = current(session, tenant_id=tenant_id)
+    if found is None:
+        raise NotFound("no offer model trained yet (`wafa offers train`)")
+    return rank(session, stored=found, member_id=member_id, k=k, exclude_seen=exclude_seen, now=now)
+
+
+def rank(session: Session, *, stored: Current, member_id: int, k: int = 5, exclude_seen: bool = False,
+         now: datetime | None = None) -> list[Offer]:
+    """The member's k best items by `stored`, best first (as `ranked` explains)."""
     from wafa.analytics import segments
 
-    row = latest_or_raise(session, tenant_id=tenant_id)
-    fitted = recommender(row)
+    tenant_id = stored.tenant_id
+    fitted = stored.recommender
     seen: set[str] = set()
     if exclude_seen:
-        had = interactions.read(session, tenant_id=tenant_id, until=now or row.trained_at, member_id=member_id)
+        had = interactions.read(session, tenant_id=tenant_id, until=now or stored.trained_at, member_id=member_id)
         seen = {interaction.item for interaction in had}
     known = fitted.knows(member_id)
     segment = None
