@@ -390,6 +390,14 @@ def reverse_cashback(
             )
 
 
+def reschedule_held_cashback(session: Session, *, tenant_id: int, event_id: int, held_from: datetime, available_at: datetime,
+                             now: datetime) -> int:
+    """Let an event's held cashback through: pending until `available_at`, released now when that has come;
+    return the amount released."""
+    ids = rules.reschedule_cashback(session, tenant_id=tenant_id, event_id=event_id, held_from=held_from, available_at=available_at)
+    return sum(release_cashback(session, tenant_id=tenant_id, award_id=i, now=now) for i in ids) if available_at <= now else 0
+
+
 def release_cashback(session: Session, *, tenant_id: int, award_id: int, now: datetime) -> int:
     """Move an award's pending cashback into the available wallet once; return the amount moved."""
     row = rules.mark_cashback_released(session, tenant_id=tenant_id, award_id=award_id)

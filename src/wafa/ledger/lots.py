@@ -213,6 +213,18 @@ def release_lot(session: Session, *, tenant_id: int, lot_id: int, now: datetime)
     return remaining
 
 
+def reschedule_lot(session: Session, *, tenant_id: int, lot_id: int, available_at: datetime, now: datetime) -> int:
+    """Give a pending lot a new release time (held points let through: trust/reviews.py), releasing it now when
+    that time has come; return the points released."""
+    session.execute(update(Lot).where(Lot.tenant_id == tenant_id, Lot.id == lot_id).values(available_at=available_at))
+    return release_lot(session, tenant_id=tenant_id, lot_id=lot_id, now=now) if available_at <= now else 0
+
+
+def points_left(session: Session, *, tenant_id: int, lot_id: int) -> int:
+    """What is left in a lot."""
+    return int(session.execute(select(Lot.remaining).where(Lot.tenant_id == tenant_id, Lot.id == lot_id)).scalar_one())
+
+
 def expire_due_for_member(session: Session, *, tenant_id: int, member_id: int, now: datetime) -> int:
     """Expire a member's lots that are past expiry now, before the worker's pass gets to them.
 

@@ -35,8 +35,10 @@ from wafa.ledger.lots import (  # noqa: F401  called as ledger.<name>
     expire_lot,
     lot_of_event,
     open_lots,
+    points_left,
     refund,
     release_lot,
+    reschedule_lot,
     restore_lots,
 )
 from wafa.ledger.models import Entry, Hold, Lot

@@ -409,6 +409,19 @@ def cashback_due(session: Session, *, now: datetime, after_id: int, limit: int, 
     return [(row[0], row[1]) for row in session.execute(query.order_by(RuleAward.id).limit(limit))]
 
 
+def reschedule_cashback(session: Session, *, tenant_id: int, event_id: int, held_from: datetime, available_at: datetime) -> list[int]:
+    """Give an event's cashback awards pending from `held_from` on (held for review) a new release time; return their ids."""
+    ids = list(session.execute(
+        select(RuleAward.id).where(
+            RuleAward.tenant_id == tenant_id, RuleAward.event_id == event_id, RuleAward.cashback_available_at >= held_from,
+            RuleAward.cashback_released == False,  # noqa: E712
+        )
+    ).scalars())
+    if ids:
+        session.execute(update(RuleAward).where(RuleAward.id.in_(ids)).values(cashback_available_at=available_at))
+    return ids
+
+
 def mark_cashback_released(session: Session, *, tenant_id: int, award_id: int) -> RuleAward | None:
     """Claim a pending cashback for release exactly once (None: another pass has it, or it is gone)."""
     won = session.execute(

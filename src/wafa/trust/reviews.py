@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from wafa.coalition import service as coalition
@@ -27,12 +27,10 @@ from wafa.events import service as event_service
 from wafa.events.schemas import ReturnIn
 from wafa.ledger import service as ledger
 from wafa.ledger import wallet
-from wafa.ledger.models import Lot
 from wafa.money import to_major
 from wafa.programs import service as programs
 from wafa.rewards import payments, redemptions
 from wafa.rewards.schemas import RedemptionIn
-from wafa.rules.models import RuleAward
 from wafa.trust import velocity
 from wafa.trust.models import Review
 from wafa.trust.schemas import ReviewRead, VelocityLimit
@@ -55,10 +53,6 @@ def list_(
     if before_id is not None:
         query = query.where(Review.id < before_id)
     return list(session.execute(query.order_by(Review.id.desc()).limit(limit)).scalars())
-
-
-def count_held(session: Session, *, tenant_id: int) -> int:
-    return len(session.execute(select(Review.id).where(Review.tenant_id == tenant_id, Review.status == "held").limit(1000)).all())
 
 
 def get_or_raise(session: Session, *, tenant_id: int, review_id: int, lock: bool = False) -> Review:
@@ -113,8 +107,8 @@ def reject(session: Session, *, tenant_id: int, review_id: int, actor: str, note
     if review.action == "earn" and review.order_id is not None:
         outcome = _return_purchase(session, review, now=now)
     elif review.action == "adjust" and review.lot_id is not None:
-        lot = session.get(Lot, review.lot_id, populate_existing=True)
-        points = lot.remaining if lot is not None else 0
+        # Held points are pending, so nothing spent them: what is left is what the credit gave.
+        points = ledger.points_left(session, tenant_id=tenant_id, lot_id=review.lot_id)
         outcome = {"points_reversed": points}
         if points:
             debit = ledger.claw_back(
@@ -129,23 +123,13 @@ def reject(session: Session, *, tenant_id: int, review_id: int, actor: str, note
 def _release(session: Session, review: Review, *, now: datetime) -> dict[str, Any]:
     """Give held points (and an earning's held cashback) the pending window they would have had."""
     due = review.available_at or now
-    released = 0
+    released = cashback = 0
     if review.lot_id is not None:
-        session.execute(update(Lot).where(Lot.tenant_id == review.tenant_id, Lot.id == review.lot_id).values(available_at=due))
-        if due <= now:
-            released = ledger.release_lot(session, tenant_id=review.tenant_id, lot_id=review.lot_id, now=now)
-    cashback = 0
+        released = ledger.reschedule_lot(session, tenant_id=review.tenant_id, lot_id=review.lot_id, available_at=due, now=now)
     if review.event_id is not None:
-        held = session.execute(
-            select(RuleAward.id).where(
-                RuleAward.tenant_id == review.tenant_id, RuleAward.event_id == review.event_id,
-                RuleAward.cashback_available_at >= velocity.HELD_UNTIL.replace(hour=0, minute=0, second=0),
-            )
-        ).scalars().all()
-        for award_id in held:
-            session.execute(update(RuleAward).where(RuleAward.id == award_id).values(cashback_available_at=due))
-            if due <= now:
-                cashback += awards.release_cashback(session, tenant_id=review.tenant_id, award_id=award_id, now=now)
+        cashback = awards.reschedule_held_cashback(
+            session, tenant_id=review.tenant_id, event_id=review.event_id, held_from=velocity.HELD_FROM, available_at=due, now=now,
+        )
     return {"available_at": due.isoformat(), "points_released": released, "cashback_released": cashback}
 
 

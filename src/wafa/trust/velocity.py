@@ -31,6 +31,7 @@ WINDOWS = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedel
 
 # Held points wait here until a decision: later than any pending window, so the worker never releases them.
 HELD_UNTIL = datetime(9999, 12, 31, tzinfo=UTC)
+HELD_FROM = datetime(9999, 1, 1, tzinfo=UTC)  # any release time from here on is a hold
 
 _COLUMNS = {"member": VelocityMark.member_id, "card": VelocityMark.card, "store": VelocityMark.store, "key": VelocityMark.key_id}
 
@@ -81,7 +82,7 @@ def replace_limits(session: Session, *, tenant_id: int, limits: list[VelocityLim
 
 def is_held(available_at: datetime) -> bool:
     """Whether a lot's points are held for review (HELD_UNTIL), not pending."""
-    return available_at.year >= HELD_UNTIL.year
+    return available_at >= HELD_FROM
 
 
 def review_of_event(session: Session, *, tenant_id: int, event_id: int) -> int | None:
