@@ -103,6 +103,11 @@ def create(session: Session, *, tenant_id: int, currency: str, now: datetime, **
     """Create a tenant's program with 1 point per unit of `currency` unless told otherwise."""
     currency = currency.upper()
     precision(currency)
+    # The window is written with the row (a setting like any other, but one every test tenant sets: through
+    # update_settings it would tell every process of a change to a program nobody has read yet).
+    pending_days = settings.pop("pending_days", NEW_PROGRAM_PENDING_DAYS)
+    if not isinstance(pending_days, int) or isinstance(pending_days, bool) or not 0 <= pending_days <= 365:
+        raise InvalidInput("pending_days must be a whole number of days from 0 to 365", field="pending_days")
     session.execute(
         insert(Program).values(
             tenant_id=tenant_id,
@@ -113,7 +118,7 @@ def create(session: Session, *, tenant_id: int, currency: str, now: datetime, **
             rounding="floor",
             # A return window by default: with none, points earned on a purchase can be spent before it is
             # returned (buy, redeem, return). Shown in the console's first-day checklist.
-            pending_days=NEW_PROGRAM_PENDING_DAYS,
+            pending_days=pending_days,
             expiry_policy="none",
             expiry_periods=0,
             timezone="UTC",

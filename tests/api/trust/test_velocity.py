@@ -48,12 +48,12 @@ def verified(factory: sessionmaker[Session], tenant: TenantCtx) -> None:
 EARN_PER_DAY = {"subject": "member", "action": "earn", "window": "day", "max_value": 1000}
 
 
-def test_without_limits_nothing_is_counted_and_nothing_held(client: TestClient, factory: sessionmaker[Session]) -> None:
+def test_without_limits_nothing_is_counted_and_nothing_held(client: TestClient, factory: sessionmaker[Session], tenant: TenantCtx) -> None:
     member_id = member(client)
     answer = buy(client, member_id, "N-1", "5000.00").json()
     assert answer["award"]["status"] == "available" and answer["review_id"] is None
     with factory() as session:
-        assert session.execute(select(func.count()).select_from(VelocityMark)).scalar_one() == 0
+        assert session.execute(select(func.count()).select_from(VelocityMark).where(VelocityMark.tenant_id == tenant.id)).scalar_one() == 0
     assert held(client) == []
 
 
