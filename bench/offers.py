@@ -1,8 +1,9 @@
 """Next-best-offer benchmark: training time and ranking latency for 100,000 members and 200 rewards on
-PostgreSQL (target: training under 60 s, GET /v1/members/{id}/recommendations p99 under 20 ms), beside
-pgbench's SELECT-only tps measured in the same run.
+PostgreSQL (target: training under 60 s, GET /v1/members/{id}/recommendations p99 under 20 ms), then
+GET /v1/members/{id}/offers once a few offers are given to every member, beside pgbench's SELECT-only tps
+measured in the same run.
 
-Run: .venv/bin/python bench/offers.py [--members 100000] [--rewards 200] [--seconds 15] [--clients 8] [--keep]
+Run: .venv/bin/python bench/offers.py [--members 100000] [--rewards 200] [--seconds 15] [--clients 8] [--offers 4] [--keep]
      smoke run: .venv/bin/python bench/offers.py --members 2000 --seconds 3
 (uses wrk and pgbench when installed: apt-get install wrk postgresql-client; without wrk an httpx loop drives
 the load, without pgbench only the absolute figures are printed). Not part of the test suite.
@@ -11,7 +12,22 @@ A scratch database is migrated and given a tenant (`wafa tenant create`) and its
 members and their history are bulk-loaded with COPY, not through the services: each member belongs to one
 of a few planted taste groups that favour some categories and rewards, and one in ten has no history at all
 (a cold start). Training is `wafa offers train --json`; the load is random members' recommendations (k=5)
-through `wafa serve --workers 2`, after one warm-up request per process (the first decodes the model).
+through `wafa serve --workers 2`, after one warm-up request per process (the first decodes the model), with
+8 clients and then one. Then `--offers` reward offers (half about a category) are written and activated for
+every member through the API (POST /v1/offers, POST /v1/offers/{key}:activate) and random members' offers
+are loaded the same way. Each load also reports the server's CPU time per request (its workers' user and
+system time from /proc): latencies depend on whatever else the machine runs, that figure much less.
+
+What a request costs, and why (measured with this benchmark and cProfile on 2 CPUs):
+- A full garbage collection scanned every object the process holds (~400,000: the app, its modules and
+  the model) and stalled a request for 170-280 ms every few hundred requests: the one-client p99.
+  Loading a model now ends with gc.freeze(), which takes them out of the collector's view.
+- The route loaded every ranked reward as an ORM object (200 rows, four JSON columns each) to leave out
+  retired ones: ~6 ms and most of the garbage. offers.service.top_active looks up only the rewards that
+  can make the cut, four columns each (wafa.rewards.active_names), when the route calls it.
+- The SQL is indexed (the member by key, the rewards by tenant and status, a cold member's RFM score by
+  key); the model is decoded once per process and kept until a newer one commits (LISTEN/NOTIFY), and
+  scoring a member is one 236×16 matrix-vector product: none of them is where the time went.
 """
 
 from __future__ import annotations
@@ -47,13 +63,17 @@ GROUPS = 12  # planted taste groups
 CATEGORIES = [f"cat-{n:02d}" for n in range(36)]
 COLD_SHARE = 0.1  # members with no history: ranked from the popular items
 
-RECOMMEND_LUA = r"""
+# The two endpoints loaded, each after /v1/members/{id}.
+RECOMMENDATIONS = "/recommendations?k=5"
+MEMBER_OFFERS = "/offers"
+
+LOAD_LUA = r"""
 function init(args)
   math.randomseed(os.time() + math.floor(os.clock() * 1000000))
 end
 request = function()
   local m = math.random(__FIRST__, __LAST__)
-  return wrk.format("GET", "/v1/members/" .. m .. "/recommendations?k=5", {["Authorization"] = "Bearer __KEY__"})
+  return wrk.format("GET", "/v1/members/" .. m .. "__PATH__", {["Authorization"] = "Bearer __KEY__"})
 end
 function done(summary, latency, requests)
   local e = summary.errors
@@ -127,8 +147,27 @@ def load_members(dsn: str, tenant_id: int, count: int, reward_ids: list[int], rn
     return {"first": first, "last": last, "category_days": len(days), "redemptions": len(redemptions)}
 
 
-def run_wrk(url: str, key: str, first: int, last: int, clients: int, seconds: int) -> dict[str, float]:
-    script = RECOMMEND_LUA.replace("__FIRST__", str(first)).replace("__LAST__", str(last)).replace("__KEY__", key)
+def add_offers(url: str, key: str, count: int) -> dict[str, Any]:
+    """`count` reward offers for every member through the API (POST /v1/offers, then :activate, which gives
+    each member a copy): the first rewards, half of them about a category; how long activating took."""
+    timings = []
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=600) as client:
+        for n in range(count):
+            made = client.post("/v1/offers", json={
+                "key": f"bench-offer-{n}", "name_en": f"Bench offer {n}", "name_ar": f"عرض {n}", "kind": "reward",
+                "reward_key": f"bench-{n}", "points": 50 + n, "audience": {"all": True}, "valid_days": 30,
+                **({"category": CATEGORIES[n]} if n % 2 == 0 else {}),
+            })
+            assert made.status_code == 201, made.text
+            started = time.perf_counter()
+            activated = client.post(f"/v1/offers/bench-offer-{n}:activate")
+            timings.append(time.perf_counter() - started)
+            assert activated.status_code == 200, activated.text
+    return {"offers": count, "activate_seconds": timings}
+
+
+def run_wrk(url: str, key: str, first: int, last: int, clients: int, seconds: int, path: str = RECOMMENDATIONS) -> dict[str, float]:
+    script = LOAD_LUA.replace("__FIRST__", str(first)).replace("__LAST__", str(last)).replace("__KEY__", key).replace("__PATH__", path)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
     try:
@@ -142,7 +181,7 @@ def run_wrk(url: str, key: str, first: int, last: int, clients: int, seconds: in
             "p99_ms": found["p99_us"] / 1000, "errors": found["errors"]}
 
 
-def run_httpx(url: str, key: str, first: int, last: int, clients: int, seconds: int) -> dict[str, float]:
+def run_httpx(url: str, key: str, first: int, last: int, clients: int, seconds: int, path: str = RECOMMENDATIONS) -> dict[str, float]:
     """The same load from `clients` asyncio loops sharing one process (slower than wrk: it may be the bottleneck)."""
 
     async def go() -> tuple[list[float], int]:
@@ -155,7 +194,7 @@ def run_httpx(url: str, key: str, first: int, last: int, clients: int, seconds: 
                 nonlocal errors
                 while time.perf_counter() < stop:
                     started = time.perf_counter()
-                    answer = await client.get(f"/v1/members/{random.randint(first, last)}/recommendations", params={"k": 5})
+                    answer = await client.get(f"/v1/members/{random.randint(first, last)}{path}")
                     latencies.append(time.perf_counter() - started)
                     errors += answer.status_code != 200
 
@@ -179,6 +218,29 @@ def pgbench_select(db: str, clients: int, seconds: int) -> float | None:
     return float(re.search(r"tps = ([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time so far of a process and its children (the server's workers), from /proc:
+    the server's own cost, whatever else the machine runs meanwhile."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def timed(server: subprocess.Popen[bytes], drive: Any, *args: Any) -> dict[str, float]:
+    """`drive(*args)` with the server's CPU milliseconds per request added."""
+    before = cpu_seconds(server.pid)
+    found = drive(*args)
+    found["cpu_ms"] = (cpu_seconds(server.pid) - before) * 1000 / max(found["requests"], 1)
+    return found
+
+
 def serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     server = subprocess.Popen([WAFA, "serve", "--port", str(port), "--workers", "2"], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
@@ -192,16 +254,18 @@ def serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("wafa serve did not answer /healthz")
 
 
-def warm(url: str, key: str, first: int, last: int) -> list[float]:
+def warm(url: str, key: str, first: int, last: int, path: str = RECOMMENDATIONS) -> list[float]:
     """Enough requests on fresh connections that every server process has decoded the model; the first few latencies."""
     times = []
     for n in range(40):
         started = time.perf_counter()
-        answer = httpx.get(f"{url}/v1/members/{first + n % (last - first + 1)}/recommendations", params={"k": 5},
-                           headers={"Authorization": f"Bearer {key}"}, timeout=120)
+        answer = httpx.get(f"{url}/v1/members/{first + n % (last - first + 1)}{path}", headers={"Authorization": f"Bearer {key}"}, timeout=120)
         times.append(time.perf_counter() - started)
         assert answer.status_code == 200, answer.text[:300]
-        assert answer.json()["model"] is not None, answer.text[:300]
+        if path == RECOMMENDATIONS:
+            assert answer.json()["model"] is not None, answer.text[:300]
+        else:
+            assert answer.json()["items"], answer.text[:300]
     return times
 
 
@@ -228,11 +292,26 @@ def table(results: dict[str, Any]) -> str:
         f"| recommendations/s ({r['clients']} clients, {r['seconds']} s) | {load['rate']:.0f} |",
         f"| p50 / p99 | {load['p50_ms']:.1f} ms / {load['p99_ms']:.1f} ms (target p99 < 20 ms) |",
         f"| errors | {load['errors']} |",
+        f"| server CPU per recommendation (both workers, user + system) | {load['cpu_ms']:.2f} ms |",
         f"| one client: recommendations/s, p50 / p99 | {r['single']['rate']:.0f}, {r['single']['p50_ms']:.1f} ms / "
         f"{r['single']['p99_ms']:.1f} ms |",
         f"| pgbench -S tps ({r['clients']} clients, 10 s) | {tps:.0f} |" if tps else "| pgbench -S tps | not installed |",
         f"| recommendations/s ÷ pgbench tps | {ratio} |",
     ]
+    if r.get("offers_load"):
+        offers, single = r["offers_load"], r["offers_single"]
+        lines += [
+            f"| offers given (`POST /v1/offers/{{key}}:activate`, audience all) | {r['offers']} × {r['members']:,} copies, "
+            f"{sum(r['activate_seconds']):.1f} s |",
+            f"| member's offers/s (`GET /v1/members/{{id}}/offers`, {r['clients']} clients) | {offers['rate']:.0f} |",
+            f"| member's offers p50 / p99 | {offers['p50_ms']:.1f} ms / {offers['p99_ms']:.1f} ms |",
+            f"| member's offers errors | {offers['errors']} |",
+            f"| server CPU per member's offers request | {offers['cpu_ms']:.2f} ms |",
+            f"| member's offers, one client: /s, p50 / p99 | {single['rate']:.0f}, {single['p50_ms']:.1f} ms / {single['p99_ms']:.1f} ms |",
+            f"| member's offers/s ÷ pgbench tps | {offers['rate'] / tps:.3f} |" if tps else "| member's offers/s ÷ pgbench tps | n/a |",
+        ]
+    elif "offers_skipped" in r:
+        lines.append(f"| member's offers | not measured: {r['offers_skipped']} |")
     return "\n".join(lines) + "\n"
 
 
@@ -242,6 +321,8 @@ def main() -> None:
     parser.add_argument("--rewards", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=15, help="duration of the load")
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--offers", type=int, default=4,
+                        help="reward offers given to every member before loading GET /v1/members/{id}/offers (0: skip)")
     parser.add_argument("--keep", action="store_true", help="keep Wafa's database after the run")
     args = parser.parse_args()
     with psycopg.connect(ADMIN, autocommit=True) as conn:
@@ -290,10 +371,23 @@ def main() -> None:
         results["first_request_ms"] = first_times[0] * 1000
         drive = run_wrk if driver == "wrk" else run_httpx
         drive(url, key, loaded["first"], loaded["last"], args.clients, 2)  # warm-up: connections, pools
-        results["load"] = drive(url, key, loaded["first"], loaded["last"], args.clients, args.seconds)
+        results["load"] = timed(server, drive, url, key, loaded["first"], loaded["last"], args.clients, args.seconds)
         # One client: the latency of a request that waits for no other (the loaded p99 includes queueing).
-        results["single"] = drive(url, key, loaded["first"], loaded["last"], 1, max(3, args.seconds // 3))
+        results["single"] = timed(server, drive, url, key, loaded["first"], loaded["last"], 1, max(3, args.seconds // 3))
         print(f"recommendations: {json.dumps(results['load'])}; one client: {json.dumps(results['single'])}", flush=True)
+
+        if args.offers:
+            started = time.perf_counter()
+            given = add_offers(url, key, min(args.offers, args.rewards))
+            results.update(offers=given["offers"], activate_seconds=given["activate_seconds"])
+            print(f"gave {given['offers']} offers to every member in {time.perf_counter() - started:.1f} s", flush=True)
+            results["offers_first_request_ms"] = warm(url, key, loaded["first"], loaded["last"], MEMBER_OFFERS)[0] * 1000
+            drive(url, key, loaded["first"], loaded["last"], args.clients, 2, MEMBER_OFFERS)  # warm-up
+            results["offers_load"] = timed(server, drive, url, key, loaded["first"], loaded["last"], args.clients, args.seconds, MEMBER_OFFERS)
+            results["offers_single"] = timed(server, drive, url, key, loaded["first"], loaded["last"], 1, max(3, args.seconds // 3), MEMBER_OFFERS)
+            print(f"member offers: {json.dumps(results['offers_load'])}; one client: {json.dumps(results['offers_single'])}", flush=True)
+        else:
+            results["offers_skipped"] = "--offers 0"
         server.terminate()
         server.wait(timeout=30)
         server = None

@@ -29,6 +29,7 @@ from wafa.engagement.models import (
     SurveyResponse,
 )
 from wafa.events.models import Event, EventOutcome, EventType, IdempotencyRecord, ImportJob, MemberCategoryDay, MemberPurchaseDay
+from wafa.experiments.models import Experiment
 from wafa.ledger.models import Account, Entry, Hold, Lot, LotMovement, MemberPointsEarned, MoneyPeriod, Posting
 from wafa.members.models import ConsentChange, Member
 from wafa.memberships.models import Membership, MembershipLog, MembershipPayment, Plan
@@ -47,7 +48,7 @@ from wafa.messages.models import (
 )
 from wafa.notify.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from wafa.notify.stream_models import StreamSink as StreamSink  # the outbox streamed to brokers
-from wafa.offers.models import OfferModel
+from wafa.offers.models import MemberOffer, Offer, OfferModel, OfferUse
 from wafa.outbox.models import OutboxMessage, OutboxSequence
 from wafa.programs.models import Program
 from wafa.rewards.models import (
@@ -63,6 +64,7 @@ from wafa.rewards.models import (
     Voucher,
 )
 from wafa.rules.models import Rule, RuleAward, RuleBudget, RuleVersion
+from wafa.stores.models import Store, StoreCheckIn
 from wafa.tenants.models import AdminUser, ApiKey, AuditEntry, Tenant
 from wafa.tiers.models import MemberTier, Tier, TierChange, TierPolicy
 from wafa.trust.models import Review, VelocityMark
@@ -94,6 +96,7 @@ __all__ = [
     "Event",
     "EventOutcome",
     "EventType",
+    "Experiment",
     "Hold",
     "IdempotencyRecord",
     "ImportJob",
@@ -106,6 +109,7 @@ __all__ = [
     "Member",
     "MemberCategoryDay",
     "MemberMessage",
+    "MemberOffer",
     "MemberPointsEarned",
     "MemberPurchaseDay",
     "MemberStampCard",
@@ -119,7 +123,9 @@ __all__ = [
     "MessagePolicy",
     "MessageTemplate",
     "MoneyPeriod",
+    "Offer",
     "OfferModel",
+    "OfferUse",
     "OrderPayment",
     "OutboxMessage",
     "OutboxSequence",
@@ -147,6 +153,8 @@ __all__ = [
     "StampCard",
     "StampCardEvent",
     "Statement",
+    "Store",
+    "StoreCheckIn",
     "Streak",
     "Suppression",
     "Survey",

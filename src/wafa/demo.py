@@ -354,6 +354,13 @@ def _seed_program(
     result.members = len(ids)
     # Some members shop weekly, most now and then: a skewed activity weight each.
     weight = {mid: rng.paretovariate(1.5) for mid in ids}
+    # Each member has a favourite category, which most of their lines come from (its own generator, so the rest
+    # of the history is what it was): the next-best-offer model has tastes to learn, and offers have habits to name.
+    tastes = random.Random(seed_value + 1)
+    by_category: dict[str, list[tuple[str, str, str, str]]] = {}
+    for line in CATALOG:
+        by_category.setdefault(line[1], []).append(line)
+    favourite = {mid: tastes.choices(sorted(by_category), weights=[4 if c == "coffee" else 2 for c in sorted(by_category)])[0] for mid in ids}
     days = (now - start).days
     order = 0
     for day in range(days):
@@ -370,6 +377,8 @@ def _seed_program(
                 at = today + timedelta(hours=rng.uniform(8, 22))
                 member_id = rng.choices(ids, weights=[weight[m] for m in ids])[0] if rng.random() < 0.75 else None
                 lines = [rng.choice(CATALOG) for _ in range(rng.randrange(1, 5))]
+                if member_id:
+                    lines = [tastes.choice(by_category[favourite[member_id]]) if tastes.random() < 0.6 else line for line in lines]
                 items = [Item(sku=s, category=c, brand=b, quantity=rng.randrange(1, 3), unit_price=p) for s, c, b, p in lines]
                 total = sum(Decimal(i.unit_price) * i.quantity for i in items)
                 purchase = PurchaseIn(
@@ -442,6 +451,7 @@ def _seed_program(
     run_due(factory, now=now, tenant_id=tenant_id)
     _survey_and_clv(factory, tenant_id=tenant_id, ids=ids, now=now, rng=rng)
     _journeys(factory, tenant_id=tenant_id, now=now)
+    _stores_and_offers(factory, tenant_id=tenant_id, now=now)
     return result
 
 
@@ -517,3 +527,54 @@ def _survey_and_clv(factory: sessionmaker[Session], *, tenant_id: int, ids: list
                                holdout_end=local - timedelta(days=1), now=now)
     except WafaError:
         pass  # a demo too small to fit: the API says so when asked
+
+
+# The chain's stores, where members check in from the portal (the codes its tills send with purchases).
+STORES: list[dict[str, Any]] = [
+    {"code": "RUH-01", "name_en": "Olaya, Riyadh", "name_ar": "العليا، الرياض", "latitude": 24.6907, "longitude": 46.6853},
+    {"code": "RUH-02", "name_en": "King Fahd Road, Riyadh", "name_ar": "طريق الملك فهد، الرياض", "latitude": 24.7136, "longitude": 46.6753},
+    {"code": "JED-01", "name_en": "Tahlia Street, Jeddah", "name_ar": "شارع التحلية، جدة", "latitude": 21.5433, "longitude": 39.1728},
+]
+OPEN_HOURS = {day: [["08:00", "23:00"]] for day in ("mon", "tue", "wed", "thu", "sun")} | {"fri": [["13:00", "23:59"]], "sat": [["08:00", "23:59"]]}
+
+
+def _stores_and_offers(factory: sessionmaker[Session], *, tenant_id: int, now: datetime) -> None:
+    """The stores, and three offers given to members now: extra points on coffee for the members the model
+    picks (an experiment holds a fifth of them out), a latte at half its points for the program's champions
+    and loyal members, and dates at Olaya for members who check in there."""
+    from wafa.experiments import service as experiments
+    from wafa.experiments.schemas import ExperimentCreate
+    from wafa.offers import catalog as offers
+    from wafa.offers.schemas import OfferIn
+    from wafa.stores import service as stores
+    from wafa.stores.schemas import StoreCreate
+
+    with unit_of_work(factory) as session:
+        for spec in STORES:
+            stores.create(session, tenant_id=tenant_id, now=now, store_in=StoreCreate.model_validate(
+                {**spec, "timezone": "Asia/Riyadh", "hours": OPEN_HOURS, "radius_m": 200}))
+        rule, _ = rules.create(session, tenant_id=tenant_id, status="active", now=now, definition=RuleDefinition.model_validate({
+            "name_en": "Coffee lovers: 50 extra points", "name_ar": "لمحبي القهوة: ٥٠ نقطة إضافية", "trigger": "purchase",
+            "conditions": [{"type": "offer", "any_of": ["coffee-lovers"]},
+                           {"type": "items", "match": {"categories": ["coffee"]}}],
+            "actions": [{"type": "fixed_points", "points": 50}],
+        }))
+        # Does the coffee offer bring members back? A fifth of the model's pick is held out, for four weeks.
+        experiments.create(session, tenant_id=tenant_id, now=now, experiment_in=ExperimentCreate.model_validate({
+            "key": "coffee-lovers-test", "name": "Coffee lovers' extra points", "subject": "offers", "holdout_percent": 20,
+            "arms": [{"key": "a", "weight": 1}], "primary_metric": "purchases", "horizon_days": 28}))
+        experiments.start(session, tenant_id=tenant_id, key="coffee-lovers-test", now=now)
+        specs = [
+            {"key": "coffee-lovers", "name_en": "50 extra points on your coffee", "name_ar": "٥٠ نقطة إضافية على قهوتك", "kind": "rule",
+             "rule_id": rule.id, "category": "coffee", "valid_days": 14, "per_member_cap": 3,
+             "audience": {"model": {"top": 2}, "experiment": "coffee-lovers-test", "arms": ["a"]}},
+            {"key": "latte-half", "name_en": "A latte for half the points", "name_ar": "لاتيه بنصف النقاط", "kind": "reward",
+             "reward_key": "free-latte", "points": 125, "category": "coffee", "audience": {"segments": ["champions", "loyal"]},
+             "valid_days": 30, "per_member_cap": 2},
+            {"key": "olaya-dates", "name_en": "15% off dates at Olaya", "name_ar": "خصم ١٥٪ على التمور في العليا", "kind": "reward",
+             "reward_key": "dates-15", "points": 150, "category": "dates", "audience": {"all": True}, "valid_days": 30,
+             "per_member_cap": 1, "store_codes": ["RUH-01"]},
+        ]
+        for spec in specs:
+            offers.create(session, tenant_id=tenant_id, offer_in=OfferIn.model_validate(spec), now=now)
+            offers.activate(session, tenant_id=tenant_id, key=str(spec["key"]), now=now)

@@ -21,6 +21,7 @@ from wafa.engagement.routes import router as engagement_router
 from wafa.engagement.survey_routes import router as surveys_router
 from wafa.events.routes import router as events_router
 from wafa.events.routes import types_router as event_types_router
+from wafa.experiments.routes import router as experiments_router
 from wafa.ledger.routes import router as ledger_router
 from wafa.members.routes import router as members_router
 from wafa.memberships.routes import router as memberships_router
@@ -33,6 +34,7 @@ from wafa.programs.routes import router as programs_router
 from wafa.rewards.routes import router as rewards_router
 from wafa.rules.routes import member_router as rule_awards_router
 from wafa.rules.routes import router as rules_router
+from wafa.stores.routes import router as stores_router
 from wafa.tenants.routes import router as tenants_router
 from wafa.tenants.routes import tenant_router
 from wafa.tiers.routes import router as tiers_router
@@ -70,7 +72,7 @@ def create_app(
         members_router, events_router, event_types_router, ledger_router, programs_router, rewards_router, rules_router,
         rule_awards_router, tenants_router, tenant_router, tiers_router, engagement_router, achievements_router, memberships_router,
         analytics_router, surveys_router, webhooks_router, streams_router, messaging_router, coalition_router, rate_limits_router,
-        anomalies_router, offers_router,
+        anomalies_router, offers_router, experiments_router, stores_router,
     ):
         app.include_router(router, responses=problems.PROBLEM_RESPONSES)
     problems.document(app)

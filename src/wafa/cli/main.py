@@ -8,6 +8,7 @@ from wafa.cli.admin import admin_app
 from wafa.cli.analytics import clv_app, kpi
 from wafa.cli.coalition import coalition_app, partner_app
 from wafa.cli.db import db_app
+from wafa.cli.experiments import experiments_app
 from wafa.cli.imports import export_app, import_app
 from wafa.cli.jobs import jobs_app, worker
 from wafa.cli.ledger import ledger_app
@@ -16,6 +17,7 @@ from wafa.cli.program import program_app
 from wafa.cli.rewards import rewards_app
 from wafa.cli.rules import rules_app
 from wafa.cli.serve import demo, serve
+from wafa.cli.stores import stores_app
 from wafa.cli.tenants import key_app, tenant_app
 from wafa.cli.totals import totals_app
 
@@ -30,7 +32,7 @@ for group, name in (
     (db_app, "db"), (tenant_app, "tenant"), (key_app, "apikey"), (program_app, "program"), (jobs_app, "jobs"),
     (ledger_app, "ledger"), (totals_app, "totals"), (rules_app, "rules"), (clv_app, "clv"), (rewards_app, "rewards"), (import_app, "import"),
     (export_app, "export"), (admin_app, "admin"), (coalition_app, "coalition"), (partner_app, "partner"),
-    (offers_app, "offers"),
+    (offers_app, "offers"), (stores_app, "stores"), (experiments_app, "experiments"),
 ):
     app.add_typer(group, name=name)
 

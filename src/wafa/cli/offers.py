@@ -79,3 +79,45 @@ def evaluate(
                       f"tested up to {data['end']}; training took {data['training_seconds']:.2f} s")
 
         emit(data, as_json=as_json, human=human)
+
+
+@offers_app.command("list")
+def list_offers(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
+    """The program's offers, newest first: their kind, audience, status, members given them and uses."""
+    from wafa.offers import catalog
+
+    with failures(), session_factory()() as session:
+        tenant_id = tenant_id_of(session, slug=tenant)
+        rows = catalog.list_(session, tenant_id=tenant_id)
+        used = catalog.uses(session, tenant_id=tenant_id, offer_ids=[row.id for row in rows])
+        data = [catalog.to_read(session, row, used=used.get(row.id, 0)).model_dump(mode="json") for row in rows]
+
+    def human() -> None:
+        table = Table("key", "kind", "audience", "status", "given", "used")
+        for offer in data:
+            chosen = offer["audience"]
+            audience = next(kind for kind in ("all", "segments", "tiers", "external_ids", "model") if kind in chosen)
+            if "experiment" in chosen:
+                audience += f" (arms {', '.join(chosen['arms'])} of {chosen['experiment']})"
+            table.add_row(offer["key"], offer["kind"], audience, offer["status"], str(offer["granted"]), str(offer["used"]))
+        out.print(table)
+
+    emit(data, as_json=as_json, human=human)
+
+
+@offers_app.command("activate")
+def activate(key: str = typer.Argument(..., help="the offer's key"), tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
+    """Make an offer live and give it to its audience now (again: to members who joined the audience since)."""
+    from wafa.offers import catalog
+    from wafa.tenants import audit
+
+    with failures():
+        with unit_of_work(session_factory()) as session:
+            tenant_id = tenant_id_of(session, slug=tenant)
+            now = SystemClock().now()
+            err.print(f"giving {key!r} to its audience…")
+            row, given = catalog.activate(session, tenant_id=tenant_id, key=key, now=now)
+            audit.record(session, tenant_id=tenant_id, user_id=None, actor="cli", action="offer.activated", target=key,
+                         details={"given": given}, now=now)
+            data = {"key": row.key, "status": row.status, "given_now": given, "granted": row.granted}
+        emit(data, as_json=as_json, human=lambda: out.print(f"{key}: active, given to {given} more members ({data['granted']} in all)"))

@@ -17,10 +17,12 @@ from wafa.coalition import service as coalition
 from wafa.errors import InvalidInput
 from wafa.events.models import Event
 from wafa.events.schemas import RuleAwarded
+from wafa.experiments import registry as experiments
 from wafa.ledger import service as ledger
 from wafa.ledger import wallet
 from wafa.members.models import Member
 from wafa.money import precision, to_major
+from wafa.offers import grants
 from wafa.programs import earning
 from wafa.programs import service as programs
 from wafa.rewards import catalog, redemptions, stamp_cards
@@ -46,9 +48,11 @@ def lines_of(items: Sequence[dict[str, Any]] | None) -> tuple[engine.Line, ...]:
 
 
 def member_facts(
-    session: Session, *, tenant_id: int, member: Member, rules_: Sequence[engine.Rule], event_id: int | None = None
+    session: Session, *, tenant_id: int, member: Member, rules_: Sequence[engine.Rule], event_id: int | None = None,
+    at: datetime | None = None,
 ) -> engine.MemberFacts:
-    """What the rules may ask of a member; the purchase count and the segments only when some rule asks."""
+    """What the rules may ask of a member; the purchase count, the segments, the experiment arms and the live
+    offers (as of `at`, the event's time) only when some rule asks."""
     number = 0
     if engine.needs_purchase_number(rules_):
         query = select(func.count()).where(Event.tenant_id == tenant_id, Event.type == "purchase", Event.member_id == member.id)
@@ -61,12 +65,24 @@ def member_facts(
     return engine.MemberFacts(
         locale=member.locale, city=member.city, birth_date=member.birth_date, purchase_number=number,
         tier=tiers.standing(session, tenant_id=tenant_id, member_id=member.id).key, segments=segments,
+        **_asked(session, tenant_id=tenant_id, member_id=member.id, rules_=rules_, at=at),
     )
+
+
+def _asked(session: Session, *, tenant_id: int, member_id: int, rules_: Sequence[engine.Rule], at: datetime | None) -> dict[str, Any]:
+    """The member's experiment arms and live offers, each only when some rule asks (a program without such
+    rules reads neither: the arms come from a per-process cache, the offers cost a query)."""
+    asked: dict[str, Any] = {}
+    if engine.needs_experiments(rules_):
+        asked["arms"] = experiments.arms_of(session, tenant_id=tenant_id, member_id=member_id)
+    if engine.needs_offers(rules_) and at is not None:
+        asked["offers"] = grants.live_keys(session, tenant_id=tenant_id, member_id=member_id, at=at)
+    return asked
 
 
 def member_facts_read(
     session: Session, *, tenant_id: int, member_id: int, rules_: Sequence[engine.Rule], locale: str | None, city: str | None,
-    birth_date: date | None, purchases_before: int, tier: str | None,
+    birth_date: date | None, purchases_before: int, tier: str | None, at: datetime | None = None,
 ) -> engine.MemberFacts:
     """`member_facts` for a new purchase from what its read statement found (the member's fields, their
     purchases so far when a rule asks, their tier); the segments, when a rule asks, are read here."""
@@ -76,6 +92,7 @@ def member_facts_read(
     return engine.MemberFacts(
         locale=locale, city=city, birth_date=birth_date,
         purchase_number=purchases_before + 1 if engine.needs_purchase_number(rules_) else 0, tier=tier, segments=segments,
+        **_asked(session, tenant_id=tenant_id, member_id=member_id, rules_=rules_, at=at),
     )
 
 
@@ -84,6 +101,7 @@ def facts_to_json(facts: engine.MemberFacts) -> dict[str, Any]:
     return {
         "locale": facts.locale, "city": facts.city, "birth_date": facts.birth_date.isoformat() if facts.birth_date else None,
         "tier": facts.tier, "segments": sorted(facts.segments), "purchase_number": facts.purchase_number,
+        **({"arms": dict(facts.arms)} if facts.arms else {}), **({"offers": sorted(facts.offers)} if facts.offers else {}),
     }
 
 
@@ -93,6 +111,7 @@ def facts_from_json(data: dict[str, Any] | None) -> engine.MemberFacts:
     return engine.MemberFacts(
         locale=data.get("locale"), city=data.get("city"), birth_date=date.fromisoformat(birth) if birth else None,
         tier=data.get("tier"), segments=frozenset(data.get("segments") or ()), purchase_number=data.get("purchase_number", 0),
+        arms=dict(data.get("arms") or {}), offers=frozenset(data.get("offers") or ()),
     )
 
 
@@ -238,7 +257,7 @@ def award_now(
     program = programs.get(session, tenant_id=tenant_id)
     granted = evaluate(
         session, tenant_id=tenant_id, rules_=rules_, member_id=member.id, facts=facts,
-        member=member_facts(session, tenant_id=tenant_id, member=member, rules_=rules_),
+        member=member_facts(session, tenant_id=tenant_id, member=member, rules_=rules_, at=facts.occurred_at),
         base_points=0, timezone=program.timezone, base_currency=program.base_currency,
     )
     expires_at = earning.expires_at(now, policy=program.expiry_policy, periods=program.expiry_periods, timezone=program.timezone)

@@ -223,7 +223,7 @@ def record_purchase(
         accounts = ledger.member_accounts(session, tenant_id=tenant_id, member_id=member.id)
         ledger.lock_accounts(session, tenant_id=tenant_id, account_ids=[accounts["available"], accounts["pending"]])
         if purchase_rules:
-            member_facts = awards.member_facts(session, tenant_id=tenant_id, member=member, rules_=purchase_rules)
+            member_facts = awards.member_facts(session, tenant_id=tenant_id, member=member, rules_=purchase_rules, at=occurred_at)
 
     inserted = insert_unless_exists(
         session,
@@ -361,7 +361,7 @@ def _in_two_statements(
     if purchase_rules:
         member_facts = awards.member_facts_read(
             session, tenant_id=tenant_id, member_id=member_id, rules_=purchase_rules, locale=found.locale, city=found.city,
-            birth_date=found.birth_date, purchases_before=found.purchases_before, tier=standing.key,
+            birth_date=found.birth_date, purchases_before=found.purchases_before, tier=standing.key, at=occurred_at,
         )
         attributes = {"member": awards.facts_to_json(member_facts), "coupons": event_in.coupons or []}
         usage = rules.usage_from(
@@ -580,7 +580,7 @@ def trial(
         trigger_rules = [rule for rule in trigger_rules if rule.id != draft.id] + [draft]
     member_facts = engine.MemberFacts()
     if member is not None:
-        member_facts = awards.member_facts(session, tenant_id=tenant_id, member=member, rules_=trigger_rules)
+        member_facts = awards.member_facts(session, tenant_id=tenant_id, member=member, rules_=trigger_rules, at=occurred_at)
     usage = None
     if member is not None and member.status == "active":
         if base:

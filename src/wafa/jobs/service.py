@@ -30,6 +30,7 @@ from wafa.members import service as members
 from wafa.memberships import service as memberships
 from wafa.messages import journeys
 from wafa.notify import webhooks
+from wafa.offers import catalog as offer_catalog
 from wafa.offers import service as offers
 from wafa.programs import service as programs
 from wafa.rewards import redemptions
@@ -246,7 +247,8 @@ def _recompute_rfm(factory: sessionmaker[Session], *, now: datetime, tenant_id: 
 
 def _train_offers(factory: sessionmaker[Session], *, now: datetime, tenant_id: int | None) -> None:
     """Train the next-best-offer model of programs whose model is a day old (or missing), one transaction
-    each; a program with nothing to learn from is skipped, and one that fails is logged and tried tomorrow."""
+    each, then give their active offers to members who joined the offers' audiences since (and end offers
+    past their end); a program with nothing to learn from is skipped, and one that fails is logged and tried tomorrow."""
     with factory() as session:
         ids = [tenant_id] if tenant_id is not None else [t.id for t in tenants.list_(session)]
     for one in ids:
@@ -260,9 +262,15 @@ def _train_offers(factory: sessionmaker[Session], *, now: datetime, tenant_id: i
             with unit_of_work(factory) as session:
                 offers.train(session, tenant_id=one, now=now)
         except InvalidInput:
-            continue  # no purchases with categories and no rewards given yet
+            pass  # no purchases with categories and no rewards given yet
         except Exception:  # one program's failure must not stop the others' (or the rest of the pass)
             log.exception("training the offer model of tenant %s failed", one)
+        try:
+            # After training: an offer for the model's pick goes to the members the new model picks.
+            with unit_of_work(factory) as session:
+                offer_catalog.refresh_all(session, tenant_id=one, now=now)
+        except Exception:
+            log.exception("giving the offers of tenant %s to their audiences failed", one)
 
 
 def tier_reviews(factory: sessionmaker[Session], *, now: datetime, tenant_id: int | None, batch: int) -> int:

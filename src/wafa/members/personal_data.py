@@ -44,9 +44,11 @@ from wafa.ledger.models import Account, Entry, Hold, Lot, MemberPointsEarned, Po
 from wafa.members.models import ConsentChange, Member
 from wafa.memberships.models import Membership, MembershipLog, MembershipPayment
 from wafa.messages.models import MemberMessage, Reminder, Suppression
+from wafa.offers.models import MemberOffer, OfferUse
 from wafa.outbox.models import OutboxMessage
 from wafa.rewards.models import Coupon, CouponUse, MemberStampCard, OrderPayment, RewardRedemption, StampCardEvent
 from wafa.rules.models import RuleAward
+from wafa.stores.models import StoreCheckIn
 from wafa.tenants.models import AuditEntry
 from wafa.tiers.models import MemberTier, TierChange
 from wafa.trust.models import Review, VelocityMark
@@ -134,6 +136,11 @@ SECTIONS: tuple[Section, ...] = (
     Section("sign_in_codes", LoginCode, _of(LoginCode), leave_out=("salt", "code_hash")),
     # Actions of the member's held past a velocity limit, and what was decided (trust/reviews.py).
     Section("reviews", Review, _of(Review)),
+    # Offers the member was given (offers/grants.py) and each use of them.
+    Section("offers", MemberOffer, _of(MemberOffer)),
+    Section("offer_uses", OfferUse, _of(OfferUse)),
+    # Store check-ins: the store, the day and how far away; the member's coordinates are never kept.
+    Section("store_check_ins", StoreCheckIn, _of(StoreCheckIn)),
 )
 
 # Tables about a member (naming them, or holding rows of theirs by another key) that the export leaves out, and why.

@@ -13,20 +13,20 @@ horizon the figures are marked provisional.
 from __future__ import annotations
 
 import hashlib
-import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from scipy import stats
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from wafa.analytics import audiences, custom_segments
+from wafa.analytics.stats import welch
 from wafa.db import bulk_insert, in_chunks, unit_of_work
 from wafa.errors import Conflict, InvalidInput, NotFound
 from wafa.events import purchase_history
+from wafa.experiments import registry as experiments
 from wafa.members.models import Member
 from wafa.messages import templates
 from wafa.messages.models import Campaign, CampaignMember, MemberMessage
@@ -37,7 +37,29 @@ from wafa.tiers import service as tiers
 MAX_EXTERNAL_IDS = 100_000
 
 
+def _check_arms(session: Session, tenant_id: int, audience: dict[str, Any]) -> dict[str, Any]:
+    """{"experiment": key, "arms": [...]} of an audience restricted to experiment arms, checked ({} if none)."""
+    if "experiment" not in audience and "arms" not in audience:
+        return {}
+    key, arms = audience.get("experiment"), audience.get("arms")
+    found = experiments.get_by_key(session, tenant_id=tenant_id, key=key) if isinstance(key, str) else None
+    if found is None:
+        raise InvalidInput(f"no experiment {key!r}", field="audience.experiment")
+    known = (*found.arm_keys, "holdout")
+    if not isinstance(arms, list) or not arms or not all(isinstance(a, str) and a in known for a in arms):
+        raise InvalidInput(f"a list of arms of {found.key!r}: {', '.join(known)}", field="audience.arms")
+    return {"experiment": found.key, "arms": sorted(set(arms))}
+
+
 def _check_audience(session: Session, tenant_id: int, audience: dict[str, Any]) -> dict[str, Any]:
+    restricted = _check_arms(session, tenant_id, audience)
+    audience = {k: v for k, v in audience.items() if k not in ("experiment", "arms")}
+    if restricted and not audience:
+        audience = {"all": True}  # the arms alone: every active member in them
+    return {**_check_base_audience(session, tenant_id, audience), **restricted}
+
+
+def _check_base_audience(session: Session, tenant_id: int, audience: dict[str, Any]) -> dict[str, Any]:
     given = [k for k in ("all", "tiers", "segments", "external_ids") if audience.get(k)]
     if len(given) != 1 or set(audience) - {"all", "tiers", "segments", "external_ids"}:
         raise InvalidInput('one of {"all": true}, {"tiers": [...]}, {"segments": [...]}, {"external_ids": [...]}', field="audience")
@@ -123,7 +145,19 @@ def in_holdout(campaign_id: int, member_id: int, percent: int) -> bool:
 
 
 def audience_members(session: Session, *, campaign: Campaign) -> list[int]:
-    """The active members a campaign's audience names now."""
+    """The active members a campaign's audience names now (only those in the named experiment arms, if any)."""
+    chosen = _named_members(session, campaign=campaign)
+    key = campaign.audience.get("experiment")
+    if not key:
+        return chosen
+    found = experiments.get_by_key(session, tenant_id=campaign.tenant_id, key=key)
+    if found is None:
+        return []
+    arms = set(campaign.audience.get("arms") or ())
+    return [m for m in chosen if found.arm_of(tenant_id=campaign.tenant_id, member_id=m) in arms]
+
+
+def _named_members(session: Session, *, campaign: Campaign) -> list[int]:
     t, audience = campaign.tenant_id, campaign.audience
     active = select(Member.id).where(Member.tenant_id == t, Member.status == "active")
     if audience.get("all"):
@@ -232,26 +266,6 @@ class Lift:
     audience: int
     holdout: int
     metrics: list[Metric]
-
-
-def welch(a: list[float], b: list[float], *, confidence: float = 0.95) -> tuple[float, float | None, float | None, float | None]:
-    """Difference of means of a and b with Welch's interval and two-sided p-value."""
-    n1, n2 = len(a), len(b)
-    m1 = sum(a) / n1 if n1 else 0.0
-    m2 = sum(b) / n2 if n2 else 0.0
-    if n1 < 2 or n2 < 2:
-        return m1 - m2, None, None, None
-    v1 = sum((x - m1) ** 2 for x in a) / (n1 - 1)
-    v2 = sum((x - m2) ** 2 for x in b) / (n2 - 1)
-    se2 = v1 / n1 + v2 / n2
-    diff = m1 - m2
-    if se2 == 0:
-        return diff, diff, diff, (1.0 if diff == 0 else 0.0)
-    se = math.sqrt(se2)
-    dof = se2 ** 2 / ((v1 / n1) ** 2 / (n1 - 1) + (v2 / n2) ** 2 / (n2 - 1))
-    q = float(stats.t.ppf(0.5 + confidence / 2, dof))
-    p = float(2 * stats.t.sf(abs(diff) / se, dof))
-    return diff, diff - q * se, diff + q * se, p
 
 
 def lift(session: Session, *, campaign: Campaign, now: datetime) -> Lift | None:

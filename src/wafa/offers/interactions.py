@@ -1,6 +1,6 @@
-"""A tenant's member-item interactions, read from the program's own data, and the sparse member×item
-matrix the model learns from. Items are "category:<name>" (orders holding a line of it, per day, after
-returns) and "reward:<id>" (rewards a member was given and did not cancel)."""
+"""A tenant's member-item interactions, asked of the events and rewards domains' read modules, and the
+sparse member×item matrix the model learns from. Items are "category:<name>" (orders holding a line of
+it, per day, after returns) and "reward:<id>" (rewards a member was given and did not cancel)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 from scipy.sparse import csr_matrix
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from wafa.events.models import MemberCategoryDay
-from wafa.rewards.models import RewardRedemption
+from wafa.events import category_orders
+from wafa.rewards import given_rewards
 
 
 @dataclass(frozen=True)
@@ -53,39 +52,27 @@ def _day_start(day: date) -> datetime:
 
 def read(session: Session, *, tenant_id: int, until: datetime, member_id: int | None = None) -> list[Interaction]:
     """The tenant's interactions before `until` (a category's day counts from its midnight, UTC), grouped
-    per member and item; one member's only if `member_id` is given."""
+    per member and item; one member's only if `member_id` is given. Read through the events and rewards
+    domains' read modules: the offers domain reads no other domain's tables."""
     last_day = (until.astimezone(UTC) - timedelta(microseconds=1)).date()  # the last day whose midnight is before `until`
-    days = (
-        select(MemberCategoryDay.member_id, MemberCategoryDay.category, func.sum(MemberCategoryDay.orders),
-               func.min(MemberCategoryDay.day), func.max(MemberCategoryDay.day))
-        .where(MemberCategoryDay.tenant_id == tenant_id, MemberCategoryDay.day <= last_day, MemberCategoryDay.orders > 0)
-        .group_by(MemberCategoryDay.member_id, MemberCategoryDay.category)
-    )
-    rewards = (
-        select(RewardRedemption.member_id, RewardRedemption.reward_id, func.count(),
-               func.min(RewardRedemption.created_at), func.max(RewardRedemption.created_at))
-        .where(RewardRedemption.tenant_id == tenant_id, RewardRedemption.created_at < until, RewardRedemption.status != "cancelled")
-        .group_by(RewardRedemption.member_id, RewardRedemption.reward_id)
-    )
-    if member_id is not None:
-        days = days.where(MemberCategoryDay.member_id == member_id)
-        rewards = rewards.where(RewardRedemption.member_id == member_id)
+    midnights: dict[date, datetime] = {}  # a year has 366 of them, a tenant's rows hundreds of thousands
+
+    def midnight(day: date) -> datetime:
+        found = midnights.get(day)
+        if found is None:
+            found = midnights[day] = _day_start(day)
+        return found
+
     found = [
-        Interaction(int(member), f"category:{category}", int(orders), _day_start(first), _day_start(last))
-        for member, category, orders, first, last in session.execute(days)
+        Interaction(member, f"category:{category}", orders, midnight(first), midnight(last))
+        for member, category, orders, first, last in category_orders.by_member_and_category(
+            session, tenant_id=tenant_id, last_day=last_day, member_id=member_id)
     ]
-    # min() and max() over a UTC column come back naive on SQLite.
     found += [
-        Interaction(int(member), f"reward:{reward}", int(count), _aware(first), _aware(last))
-        for member, reward, count, first, last in session.execute(rewards)
+        Interaction(member, f"reward:{reward}", count, first, last)
+        for member, reward, count, first, last in given_rewards.by_member_and_reward(session, tenant_id=tenant_id, until=until, member_id=member_id)
     ]
     return found
-
-
-def _aware(moment: datetime | str) -> datetime:
-    if isinstance(moment, str):  # SQLite's aggregate of a datetime column is its stored text
-        moment = datetime.fromisoformat(moment)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def matrix(interactions: Iterable[Interaction]) -> InteractionMatrix:

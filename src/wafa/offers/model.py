@@ -77,6 +77,7 @@ class Recommender:
 
     def __post_init__(self) -> None:
         self.member_index = {member: index for index, member in enumerate(self.member_ids)}
+        self.item_index = {item: index for index, item in enumerate(self.items)}
 
     def knows(self, member_id: int) -> bool:
         """Whether the member had interactions when the model was fitted."""

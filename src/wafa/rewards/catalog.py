@@ -199,6 +199,14 @@ def get_by_key(session: Session, *, tenant_id: int, key: str) -> Reward | None:
     return session.execute(select(Reward).where(Reward.tenant_id == tenant_id, Reward.key == key)).scalar_one_or_none()
 
 
+def by_ids(session: Session, *, tenant_id: int, reward_ids: list[int]) -> dict[int, Reward]:
+    """The tenant's rewards with these ids, by id (ids of none left out)."""
+    if not reward_ids:
+        return {}
+    rows = session.execute(select(Reward).where(Reward.tenant_id == tenant_id, Reward.id.in_(sorted(set(reward_ids))))).scalars()
+    return {reward.id: reward for reward in rows}
+
+
 def get_or_raise(session: Session, *, tenant_id: int, reward_id: int, lock: bool = False) -> Reward:
     """Return a reward of this tenant by id or raise NotFound."""
     query = select(Reward).where(Reward.tenant_id == tenant_id, Reward.id == reward_id)

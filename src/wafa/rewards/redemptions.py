@@ -79,9 +79,10 @@ def cashback_amount(points: int, *, rate: str, currency: str) -> int:
 
 def redeem(
     session: Session, *, tenant_id: int, member_id: int, redemption_in: RedemptionIn, key: str, now: datetime,
-    key_partner_id: int | None = None,
+    key_partner_id: int | None = None, price: int | None = None,
 ) -> tuple[RewardRedemption, bool]:
-    """Spend a member's points on a reward and issue what it gives; (redemption, replayed). In a
+    """Spend a member's points on a reward and issue what it gives; (redemption, replayed). `price`: a
+    personal offer's price in points instead of the reward's (offers/personal.py). In a
     coalition, a partner's reward pays that partner for the points (a partner's key redeems its own
     rewards only), and wallet money converted from points is paid from the points fund.
 
@@ -103,7 +104,7 @@ def redeem(
         if earlier.member_id != member_id or earlier.reward_id != reward.id:
             raise Conflict("this key was used for another redemption", field="Idempotency-Key")
         return earlier, True
-    points = _points_to_spend(reward, redemption_in, program)
+    points = _points_to_spend(reward, redemption_in, program) if price is None else price
     summary = ledger.summary(session, tenant_id=tenant_id, member_id=member_id, now=now) or {"available": 0}
     locked = catalog.locks(
         session, reward=reward, member=member, available_points=summary["available"], program=program, now=now, points=points,

@@ -63,6 +63,10 @@ class MemberFacts:
     tier: str | None = None
     segments: frozenset[str] = frozenset()
     purchase_number: int = 0  # counting this purchase: 1 on the first
+    # Running experiment key -> the member's arm (or "holdout"); read only when a rule asks (needs_experiments).
+    arms: Mapping[str, str] = field(default_factory=dict)
+    # Keys of the personal offers the member holds live; read only when a rule asks (needs_offers).
+    offers: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +333,11 @@ def holds(condition: s.Condition, event: EventFacts, member: MemberFacts, memo: 
             return present if op == "exists" else present and _compare(op, found, wanted)
         case s.Coupon(codes=codes):
             return bool(event.coupon_codes) if codes is None else bool(set(event.coupon_codes) & set(codes))
+        case s.Experiment(experiment=key, arms=arms):
+            # Outside a running experiment a member is in no arm: nothing matches, not even "holdout".
+            return member.arms.get(key) in arms
+        case s.Offer(any_of=keys):
+            return bool(member.offers & set(keys))
     raise TypeError(f"unknown condition {condition!r}")
 
 
@@ -442,3 +451,25 @@ def needs_segments(rules: Iterable[Rule]) -> bool:
         return False
 
     return any(walk(condition) for rule in rules for condition in rule.definition.conditions)
+
+
+def _asks(rules: Iterable[Rule], kind: type) -> bool:
+    def walk(condition: s.Condition) -> bool:
+        match condition:
+            case s.AllOf(conditions=parts) | s.AnyOf(conditions=parts):
+                return any(walk(part) for part in parts)
+            case s.Not(condition=part):
+                return walk(part)
+        return isinstance(condition, kind)
+
+    return any(walk(condition) for rule in rules for condition in rule.definition.conditions)
+
+
+def needs_experiments(rules: Iterable[Rule]) -> bool:
+    """Whether any rule asks for the member's experiment arms."""
+    return _asks(rules, s.Experiment)
+
+
+def needs_offers(rules: Iterable[Rule]) -> bool:
+    """Whether any rule asks which personal offers the member holds (reading them costs a query)."""
+    return _asks(rules, s.Offer)

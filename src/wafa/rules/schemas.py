@@ -121,6 +121,21 @@ class Segment(_Strict):
     any_of: Names
 
 
+class Experiment(_Strict):
+    """The member is in one of these arms of a running experiment ("holdout" names the members held out)."""
+
+    type: Literal["experiment"]
+    experiment: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="the experiment's key")
+    arms: Annotated[list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,15}$")]], Field(min_length=1, max_length=6)]
+
+
+class Offer(_Strict):
+    """The member holds a live personal offer with one of these keys."""
+
+    type: Literal["offer"]
+    any_of: Names
+
+
 # A value compared with a custom event's attribute: JSON's own types, each as itself (true is not 1).
 Scalar = Text | Count | Number | Flag
 
@@ -151,7 +166,7 @@ class Coupon(_Strict):
 
 Condition = Annotated[
     AllOf | AnyOf | Not | OrderAmount | Items | Channel | Store | NthPurchase | MemberAttribute | Tier | Segment
-    | EventAttribute | Coupon,
+    | EventAttribute | Coupon | Experiment | Offer,
     Field(discriminator="type"),
 ]
 AllOf.model_rebuild()

@@ -18,6 +18,7 @@ from wafa.analytics import audiences
 from wafa.db import UTCDateTime, insert_unless_exists
 from wafa.errors import Conflict, InvalidInput, NotFound
 from wafa.events import types as event_types
+from wafa.experiments import registry as experiments
 from wafa.money import to_minor
 from wafa.rules import engine
 from wafa.rules.models import Rule, RuleAward, RuleBudget, RuleVersion
@@ -48,6 +49,9 @@ def _targeted(session: Session, *, tenant_id: int, definition: RuleDefinition) -
             return {**c, "any_of": audiences.tier_keys(session, tenant_id=tenant_id, keys=c["any_of"], field=f"{at}.any_of")}
         if c["type"] == "segment":
             return {**c, "any_of": audiences.segment_keys(session, tenant_id=tenant_id, keys=c["any_of"], field=f"{at}.any_of")}
+        if c["type"] == "experiment":
+            _check_experiment(session, tenant_id=tenant_id, condition=c, at=at)
+            return c
         if c["type"] in ("all", "any"):
             return {**c, "conditions": [walk(p, f"{at}.conditions[{i}]") for i, p in enumerate(c["conditions"])]}
         if c["type"] == "not":
@@ -59,6 +63,17 @@ def _targeted(session: Session, *, tenant_id: int, definition: RuleDefinition) -
     if conditions == dumped["conditions"]:
         return definition
     return RuleDefinition.model_validate({**dumped, "conditions": conditions})
+
+
+def _check_experiment(session: Session, *, tenant_id: int, condition: dict, at: str) -> None:
+    # A condition on an experiment or arm the program does not have would never hold: most likely a typo.
+    found = experiments.get_by_key(session, tenant_id=tenant_id, key=condition["experiment"])
+    if found is None:
+        raise InvalidInput(f"no experiment {condition['experiment']!r}; create it under /v1/experiments first", field=f"{at}.experiment")
+    known = (*found.arm_keys, "holdout")
+    unknown = [arm for arm in condition["arms"] if arm not in known]
+    if unknown:
+        raise InvalidInput(f"experiment {found.key!r} has no arm {unknown[0]!r}; its arms: {', '.join(known)}", field=f"{at}.arms")
 
 
 def get_or_raise(session: Session, *, tenant_id: int, rule_id: int) -> tuple[Rule, RuleVersion]:

@@ -104,7 +104,7 @@ class AnomalyPage(BaseModel):
 
 # --- velocity limits and the review queue (wafa.trust.velocity, wafa.trust.reviews) ----------------------------
 
-VelocityAction = Literal["earn", "redeem", "adjust", "wallet_debit"]
+VelocityAction = Literal["earn", "redeem", "adjust", "wallet_debit", "check_in"]
 VelocitySubject = Literal["member", "card", "store", "key"]
 VelocityWindow = Literal["hour", "day", "week"]
 
@@ -119,7 +119,7 @@ class VelocityLimit(BaseModel):
     )
     action: VelocityAction = Field(
         description="earn (points from purchases); redeem (points spent on rewards); adjust (points credited by hand); "
-                    "wallet_debit (wallet money spent)"
+                    "wallet_debit (wallet money spent); check_in (store check-ins, each worth 1: refused past the limit, not held)"
     )
     window: VelocityWindow
     max_value: Count | None = Field(

@@ -1,6 +1,7 @@
 """Velocity limits: how much one member, payment card, store or API key may earn, redeem, be credited by hand
 or spend from the wallet over an hour, a day or a week. An action past a limit is not refused: it is held for
-review (trust/reviews.py), so a real customer loses nothing while someone looks.
+review (trust/reviews.py), so a real customer loses nothing while someone looks. Store check-ins are the
+exception: they move no value, so there is nothing to hold, and one past a limit is refused (`refusal`).
 
 Counting is exact: every limited action leaves a mark (trust/models.VelocityMark), held ones too, and a limit
 sums one subject's marks over its sliding window. Programs without limits on an action pay nothing for it:
@@ -134,6 +135,13 @@ def assess(
         key_id=subjects.key, value=value, at=now,
     ))
     return breach
+
+
+def refusal(session: Session, *, tenant_id: int, action: str, subjects: Subjects, now: datetime) -> Breach | None:
+    """Count an action worth 1 that is refused, not held, past a limit (a store check-in) and return the limit it
+    goes past, for the caller to refuse (its rollback takes the mark away: a refused action does not count)."""
+    program = programs.get(session, tenant_id=tenant_id)
+    return assess(session, tenant_id=tenant_id, program=program, action=action, subjects=subjects, value=1, now=now)
 
 
 def hold(

@@ -13,12 +13,25 @@ from wafa.web.portal import unsubscribe as portal_unsubscribe
 
 
 def install(app: FastAPI) -> None:
-    from wafa.web.admin import campaigns, coalition, coupons, goals, messaging, partner_pages, passwords, people, surveys, webhooks
+    from wafa.web.admin import (
+        campaigns,
+        coalition,
+        coupons,
+        experiments,
+        goals,
+        messaging,
+        partner_pages,
+        passwords,
+        people,
+        stores,
+        surveys,
+        webhooks,
+    )
 
     for module in (
         assets, auth, dashboard, members, rules, catalog, program, imports, engagement, audit_trail, portal_auth, portal_pages,
         passwords, people, coupons, surveys, goals, webhooks, messaging, campaigns, portal_unsubscribe, coalition, partner_pages, anomalies,
-        reviews, offers,
+        reviews, offers, stores, experiments,
     ):
         app.include_router(module.router)
     install_error_pages(app)

@@ -461,7 +461,9 @@ def operator_things(client: TestClient, factory, tenant, clock, made: dict[str, 
         "plan_id": plan["id"], "job_id": job_id, "key_id": key["id"], "user_id": owner_id, "token": uuid.uuid4().hex, "survey_id": survey["id"],
         "goal_id": goal.json()["id"], "endpoint_id": endpoint["id"], "kind": "welcome", "channel": "email", "language": "en",
         "partner_id": made["pharmacy"], "run_id": made["run"], "statement_id": made["other_statement"], "index": 0, "review_id": 1,
-        "coupons": coupons["id"], "campaigns": campaign.json()["id"],
+        "coupons": coupons["id"], "campaigns": campaign.json()["id"], "offer_key": "latte-half",
+        "key": "spring-test",  # an experiment's key (/admin/experiments/{key}): refused before it is looked up
+        "store_code": "RUH-01",  # a store's code (/admin/stores/{store_code}): refused before it is looked up
     }
 
 

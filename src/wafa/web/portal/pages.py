@@ -1,7 +1,8 @@
 """The member's pages: the card with its QR code, balance and history, rewards to redeem (and why
-others are locked), coupons with QR codes, the referral link, badges and challenges, surveys, a
-coalition's partners, a download of everything the program holds about them; the web app manifest and
-the service worker that keep the card showing offline."""
+others are locked), the offers made to them ("For you") with why each is for them, coupons with QR
+codes, the referral link, badges and challenges, surveys, a coalition's partners, a download of
+everything the program holds about them; the web app manifest and the service worker that keep the
+card showing offline."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 
 import segno
 from babel.units import format_unit
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 from pydantic import ValidationError
@@ -23,19 +24,23 @@ from wafa.coalition import service as coalition
 from wafa.engagement import achievements, member_achievements, referrals, surveys
 from wafa.engagement.models import Challenge
 from wafa.engagement.schemas import ResponseIn
-from wafa.errors import InvalidInput, NotFound, WafaError
+from wafa.errors import Conflict, InsufficientPoints, InvalidInput, NotFound, RewardLocked, WafaError
 from wafa.ledger import service as ledger
 from wafa.ledger import wallet
 from wafa.members import privacy
 from wafa.memberships import service as memberships
+from wafa.offers import personal, places
 from wafa.programs import service as programs
 from wafa.rewards import catalog, coupons, redemptions
 from wafa.rewards.schemas import RedemptionIn
+from wafa.stores import service as store_visits
+from wafa.stores.schemas import CODE_PATTERN
 from wafa.tiers import service as tiers
 from wafa.tiers.reads import member_tier
 from wafa.web.history import entries_before as history_entries
 from wafa.web.history import explain
 from wafa.web.i18n import Lang
+from wafa.web.messages import N_
 from wafa.web.pages import protect, redirect, render
 from wafa.web.portal.auth import Me, Portal, changing_member, current_member, portal_of
 
@@ -230,6 +235,57 @@ def redeem(
     return redirect(f"{me.portal.base}/coupons?new={redemption.id}")
 
 
+def _for_you(request: Request, me: Me, *, error: WafaError | None = None) -> Response:
+    """The member's personal offers, best first, each with why it is for them, in their language."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        shown = personal.member_offers(session, tenant_id=me.tenant_id, member=me.member, now=ctx.now(), lang=me.lang.code)
+        codes = {code for s in shown for code in s.read.store_codes}
+        named = places.names(session, tenant_id=me.tenant_id, codes=codes, lang=me.lang.code) if codes else {}
+        available = (ledger.summary(session, tenant_id=me.tenant_id, member_id=me.member_id, now=ctx.now()) or {}).get("available", 0)
+    # The stores page (find a store, check in) is linked where the portal has one.
+    stores_page = any(getattr(route, "path", "") == f"{router.prefix}/stores" for route in router.routes)
+    where = {s.read.key: [named.get(code, code) for code in s.read.store_codes] for s in shown}
+    return page(request, "portal/for_you.html", me, "more", offers=[s.read for s in shown], where=where, available=available,
+                stores_page=stores_page, error=_offer_refusal(error) if error else None, request_id=uuid.uuid4().hex,
+                status=error.status if error else 200)
+
+
+def _offer_refusal(exc: WafaError) -> str:
+    """Why an offer could not be redeemed, as the member reads it (the catalog's words)."""
+    locks = {lock.get("code") for lock in exc.extra.get("locked", ())} if isinstance(exc, RewardLocked) else set()
+    if isinstance(exc, InsufficientPoints) or "points" in locks:
+        return N_("You do not have enough points for this offer yet.")
+    if isinstance(exc, RewardLocked):
+        return N_("This offer's reward is not open to you now.")
+    if isinstance(exc, NotFound):
+        return N_("This offer is not yours to use.")
+    if isinstance(exc, Conflict):
+        return N_("This offer cannot be used now: it may have closed or been used up, or it needs a check-in at its store.")
+    return N_("This offer could not be redeemed. Please try again.")
+
+
+@router.get("/for-you")
+def for_you(request: Request, me: Me = Depends(current_member)) -> Response:
+    return _for_you(request, me)
+
+
+@router.post("/for-you/{offer_key}/redeem")
+def redeem_offer(
+    request: Request, offer_key: str = Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$"),
+    request_id: str = Form(..., min_length=8, max_length=64), me: Me = Depends(changing_member),
+) -> Response:
+    """Redeem a reward offer; the form's request id makes a double tap redeem once."""
+    ctx = Context(request)
+    try:
+        with ctx.transaction() as session:
+            redemption, _ = personal.redeem(session, tenant_id=me.tenant_id, member_id=me.member_id, key=offer_key,
+                                            idempotency_key=f"portal:{me.member_id}:{request_id}", now=ctx.now())
+    except WafaError as exc:
+        return _for_you(request, me, error=exc)
+    return redirect(f"{me.portal.base}/coupons?new={redemption.id}")
+
+
 @dataclass
 class PartnerCard:
     """A partner as its card on the Partners page shows it, in the member's language."""
@@ -370,6 +426,53 @@ async def answer_survey(request: Request, token: str, portal: Portal = Depends(p
         return redirect(f"{portal.base}/surveys/{token}")
 
     return await run_in_threadpool(work)
+
+
+def _stores(request: Request, me: Me, latitude: float, longitude: float, *, checked: tuple[str, int] | None = None,
+            error: WafaError | None = None) -> Response:
+    """The stores near where the member is (the point is used for this answer and for the check-in buttons, never kept)."""
+    ctx = Context(request)
+    with ctx.transaction() as session:
+        found = store_visits.nearby(session, tenant_id=me.tenant_id, latitude=latitude, longitude=longitude, at=ctx.now())
+        done = store_visits.checked_in(session, tenant_id=me.tenant_id, member_id=me.member_id, store_codes=[n.store.code for n in found],
+                                       at=ctx.now())
+        # The member's location offers at each of these stores (what a check-in there opens).
+        here: dict[str, list[Any]] = {}
+        for shown in personal.member_offers(session, tenant_id=me.tenant_id, member=me.member, now=ctx.now(), lang=me.lang.code):
+            for code in shown.read.store_codes:
+                here.setdefault(code, []).append(shown.read)
+    names = {n.store.code: n.store.name_ar if me.lang.code == "ar" and n.store.name_ar else n.store.name_en for n in found}
+    return page(request, "portal/stores.html", me, "more", found=found, done=done, point=(latitude, longitude), checked=checked, error=error,
+                names=names, offers_at=here, status=error.status if error else 200)
+
+
+@router.get("/stores")
+def stores_near(request: Request, me: Me = Depends(current_member)) -> Response:
+    return page(request, "portal/stores.html", me, "more", found=None, done=set(), point=None, checked=None, error=None, names={},
+                offers_at={})
+
+
+@router.post("/stores")
+def stores_here(
+    request: Request, latitude: float = Form(..., ge=-90, le=90), longitude: float = Form(..., ge=-180, le=180), me: Me = Depends(changing_member),
+) -> Response:
+    return _stores(request, me, latitude, longitude)
+
+
+@router.post("/stores/{code}/check-in")
+def check_in(
+    request: Request, code: str = Path(pattern=CODE_PATTERN), latitude: float = Form(..., ge=-90, le=90),
+    longitude: float = Form(..., ge=-180, le=180), me: Me = Depends(changing_member),
+) -> Response:
+    """Check in at a store from where the member's browser says they are."""
+    ctx = Context(request)
+    try:
+        with ctx.transaction() as session:
+            _, result = store_visits.check_in(session, tenant_id=me.tenant_id, member_id=me.member_id, store_code=code, latitude=latitude,
+                                              longitude=longitude, now=ctx.now(), channel="portal")
+    except WafaError as exc:
+        return _stores(request, me, latitude, longitude, error=exc)
+    return _stores(request, me, latitude, longitude, checked=(code, result.total_points))
 
 
 @router.get("/my-data")
